@@ -1,0 +1,78 @@
+/**
+ * Every error tensorsafe throws is a TensorsafeError with a stable `code`.
+ * safetensors codes are the reference implementation's error variant names
+ * (HeaderTooLarge, InvalidOffset, …) so that a verdict can be compared with the
+ * Rust crate's one for one; the other codes are tensorsafe's own.
+ */
+export class TensorsafeError extends Error {
+  readonly code: string;
+  /** Where the problem is: file, entry, tensor, byte offset (whatever applies). */
+  readonly location: string | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; location?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TensorsafeError';
+    this.code = code;
+    this.location = options?.location;
+  }
+}
+
+/** Errors of the safetensors format itself; the code is the reference's variant name. */
+export class SafetensorError extends TensorsafeError {
+  constructor(code: SafetensorErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
+    super(code, message, options);
+    this.name = 'SafetensorError';
+  }
+}
+
+/** The reference's `SafeTensorError` variants, plus the slicing ones and tensorsafe's writer checks. */
+export type SafetensorErrorCode =
+  | 'HeaderTooSmall'
+  | 'HeaderTooLarge'
+  | 'InvalidHeaderLength'
+  | 'InvalidHeader'
+  | 'InvalidHeaderDeserialization'
+  | 'InvalidOffset'
+  | 'TensorInvalidInfo'
+  | 'MisalignedSlice'
+  | 'ValidationOverflow'
+  | 'MetadataIncompleteBuffer'
+  | 'TensorNotFound'
+  | 'InvalidTensorView'
+  | 'TooManySlices'
+  | 'SliceOutOfRange'
+  | 'InvalidSlice'
+  | 'InvalidTensorName'
+  | 'InvalidMetadata'
+  | 'InvalidDtype'
+  | 'InvalidShape'
+  | 'DuplicateTensor'
+  | 'WriteOrder'
+  | 'WriteOverflow'
+  | 'IncompleteWrite'
+  | 'InvalidIndex'
+  | 'Closed';
+
+/** Transport errors (files, HTTP) are kept apart from parse errors. */
+export class IoError extends TensorsafeError {
+  constructor(code: IoErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
+    super(code, message, options);
+    this.name = 'IoError';
+  }
+}
+
+export type IoErrorCode =
+  | 'IoError'
+  | 'OutOfRange'
+  | 'HttpError'
+  | 'RangeNotSatisfiable'
+  | 'SourceChanged'
+  | 'TruncatedResponse'
+  | 'Timeout'
+  | 'Aborted'
+  | 'OutputExists'
+  | 'NotFound';
+
+export function isTensorsafeError(e: unknown): e is TensorsafeError {
+  return e instanceof TensorsafeError;
+}
