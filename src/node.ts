@@ -1,0 +1,9 @@
+/**
+ * tensorsafe for Node: everything in the browser entry, plus local files.
+ * `safeOpen` here also takes file paths (and folders holding a model).
+ */
+export * from './index.js';
+export { FileSource } from './node/file-source.js';
+export { FileSink, type FileSinkOptions } from './node/file-sink.js';
+export { loadFile, loadFileSync, saveFile, saveFileSync, saveShardedFiles, type SaveFileOptions, type SaveShardedOptions, type ShardedResult } from './node/files.js';
+export { safeOpen, openPath } from './node/open-path.js';

@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import { IoError } from '../errors.js';
+import type { ByteSink } from '../io/byte-sink.js';
+import { commitTempSync, discardTempSync, outputExists, STAGING_BYTES, tempPathFor, trackTemp, type CommitOptions } from './atomic-file.js';
+import { fileError } from './file-source.js';
+
+export interface FileSinkOptions extends CommitOptions {
+  /** fsync before the rename, so the file survives a power loss too (slower). Default false. */
+  fsync?: boolean;
+}
+
+/**
+ * A ByteSink writing to a temporary file beside `target`, renamed into place by `close`.
+ * Sequential writes are staged into 1 MiB pieces; large chunks are written from the caller's
+ * memory directly. `writeAt` allows writing tensors in any order.
+ */
+export class FileSink implements ByteSink {
+  private readonly staging = new Uint8Array(STAGING_BYTES);
+  private staged = 0;
+  /** File position of the first staged byte. */
+  private position = 0;
+  private done = false;
+
+  private constructor(
+    readonly name: string,
+    private readonly temp: string,
+    private readonly handle: fs.promises.FileHandle,
+    private readonly options: FileSinkOptions,
+  ) {}
+
+  static async create(target: string, options: FileSinkOptions = {}): Promise<FileSink> {
+    if (options.overwrite === false && fs.existsSync(target)) throw outputExists(target);
+    const temp = tempPathFor(target);
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(temp, 'wx', 0o644);
+    } catch (cause) {
+      throw fileError(target, cause);
+    }
+    trackTemp(temp);
+    return new FileSink(target, temp, handle, options);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.check();
+    if (chunk.byteLength >= STAGING_BYTES / 2) {
+      await this.flush();
+      await this.writeAll(chunk, this.position);
+      this.position += chunk.byteLength;
+      return;
+    }
+    if (this.staged + chunk.byteLength > STAGING_BYTES) await this.flush();
+    this.staging.set(chunk, this.staged);
+    this.staged += chunk.byteLength;
+  }
+
+  async writeAt(chunk: Uint8Array, position: number): Promise<void> {
+    this.check();
+    await this.flush();
+    await this.writeAll(chunk, position);
+    this.position = Math.max(this.position, position + chunk.byteLength);
+  }
+
+  async close(): Promise<void> {
+    this.check();
+    this.done = true;
+    try {
+      await this.flush();
+      if (this.options.fsync) await this.handle.sync();
+      await this.handle.close();
+    } catch (cause) {
+      await this.handle.close().catch(() => undefined);
+      discardTempSync(this.temp);
+      throw cause instanceof IoError ? cause : fileError(this.name, cause);
+    }
+    commitTempSync(this.temp, this.name, this.options);
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) {
+      discardTempSync(this.temp);
+      return;
+    }
+    this.done = true;
+    await this.handle.close().catch(() => undefined);
+    discardTempSync(this.temp);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.staged === 0) return;
+    const n = this.staged;
+    this.staged = 0;
+    await this.writeAll(this.staging.subarray(0, n), this.position);
+    this.position += n;
+  }
+
+  private async writeAll(bytes: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    try {
+      while (done < bytes.byteLength) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.byteLength - done, position + done);
+        done += bytesWritten;
+      }
+    } catch (cause) {
+      throw fileError(this.name, cause);
+    }
+  }
+
+  private check(): void {
+    if (this.done) throw new IoError('IoError', `${this.name}: write after close or abort`, { location: this.name });
+  }
+}

@@ -1,0 +1,130 @@
+import * as fs from 'node:fs';
+import { IoError } from '../errors.js';
+import { checkRange, type ByteSource } from '../io/byte-source.js';
+
+/** Largest single read(2) Node accepts is 2 GiB - 1; reads are split into pieces of this size. */
+export const MAX_READ_CHUNK = 1 << 30;
+
+/**
+ * A local file read with positional reads (pread), synchronously or not, into fresh
+ * buffers that start at offset 0 of their own ArrayBuffer, so typed-array views are aligned.
+ * The size is fixed at open: a file that shrinks afterwards gives an IoError, not short data.
+ */
+export class FileSource implements ByteSource {
+  readonly coalesceGap = 64 * 1024;
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    private readonly fd: number,
+    readonly size: number,
+  ) {}
+
+  static openSync(path: string): FileSource {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (cause) {
+      throw fileError(path, cause);
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+      return new FileSource(path, fd, stat.size);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  static async open(path: string): Promise<FileSource> {
+    let fd: number;
+    try {
+      fd = await new Promise<number>((resolve, reject) => fs.open(path, 'r', (err, f) => (err ? reject(err) : resolve(f))));
+    } catch (cause) {
+      throw fileError(path, cause);
+    }
+    try {
+      const stat = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+      if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+      return new FileSource(path, fd, stat.size);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  readSync(offset: number, length: number): Uint8Array {
+    this.check(offset, length);
+    const out = allocate(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, out, done, Math.min(MAX_READ_CHUNK, length - done), offset + done);
+      if (n === 0) throw this.shrunk(offset + done);
+      done += n;
+    }
+    return out;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.check(offset, length);
+    const out = allocate(length);
+    let done = 0;
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(this.fd, out, done, Math.min(MAX_READ_CHUNK, length - done), offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      );
+      if (n === 0) throw this.shrunk(offset + done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Reads into a caller's buffer (used by streaming copies to reuse one buffer). */
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    this.check(offset, target.byteLength);
+    let done = 0;
+    while (done < target.byteLength) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(this.fd, target, done, Math.min(MAX_READ_CHUNK, target.byteLength - done), offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      );
+      if (n === 0) throw this.shrunk(offset + done);
+      done += n;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+
+  private check(offset: number, length: number): void {
+    if (this.closed) throw new IoError('IoError', `${this.name} is closed`, { location: this.name });
+    checkRange(this, offset, length);
+  }
+
+  private shrunk(at: number): IoError {
+    return new IoError('SourceChanged', `${this.name} ended at byte ${at}, before its size at open (${this.size}): the file changed while being read`, {
+      location: `${this.name}@${at}`,
+    });
+  }
+}
+
+/** Uninitialised memory (it is overwritten at once) in an ArrayBuffer of its own, so views are aligned. */
+function allocate(length: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
+export function fileError(path: string, cause: unknown): IoError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new IoError('NotFound', `${path}: no such file`, { cause, location: path });
+  if (code === 'EISDIR') return new IoError('IoError', `${path} is a directory, not a file`, { cause, location: path });
+  if (code === 'EACCES' || code === 'EPERM') return new IoError('IoError', `${path}: permission denied`, { cause, location: path });
+  return new IoError('IoError', `${path}: ${(cause as Error)?.message ?? String(cause)}`, { cause, location: path });
+}

@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IoError } from '../errors.js';
+import { openAny, openOrClose, readText, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
+import type { SafetensorsHandle } from '../safetensors/reader.js';
+import { parseShardIndex, ShardedSafetensors } from '../safetensors/sharded.js';
+import { FileSource, fileError } from './file-source.js';
+
+/**
+ * Opens a safetensors file, a sharded set (its `*.index.json`), a model folder, an http(s)
+ * URL, a Blob, bytes or a ByteSource. Only the header(s) are read.
+ */
+export function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
+  return openAny(source, options, openPath);
+}
+
+/** A path: a file, an index, or a folder with `model.safetensors.index.json` or exactly one `.safetensors` file. */
+export async function openPath(target: string, _options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch (cause) {
+    throw fileError(target, cause);
+  }
+  if (stat.isDirectory()) return openPath(findInFolder(target));
+  if (!isIndexName(target)) return openOrClose(await FileSource.open(target));
+  const indexSource = await FileSource.open(target);
+  let text: string;
+  try {
+    text = await readText(indexSource);
+  } finally {
+    indexSource.closeSync();
+  }
+  const dir = path.dirname(target);
+  return ShardedSafetensors.open(target, parseShardIndex(text, target), async (file) => openOrClose(await FileSource.open(path.join(dir, file))));
+}
+
+function findInFolder(dir: string): string {
+  const entries = fs.readdirSync(dir);
+  const indexes = entries.filter((e) => e.endsWith('.safetensors.index.json'));
+  if (indexes.length === 1) return path.join(dir, indexes[0]!);
+  const files = entries.filter((e) => e.endsWith('.safetensors'));
+  if (indexes.length === 0 && files.length === 1) return path.join(dir, files[0]!);
+  const found = [...indexes, ...files];
+  throw new IoError(
+    'NotFound',
+    found.length === 0
+      ? `${dir} holds no .safetensors file or .safetensors.index.json`
+      : `${dir} holds several candidates (${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}); name the file or index to open`,
+    { location: dir },
+  );
+}

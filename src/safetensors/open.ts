@@ -1,0 +1,75 @@
+import { TensorsafeError } from '../errors.js';
+import { BlobSource, isByteSource, MemorySource, type ByteSource } from '../io/byte-source.js';
+import { HttpSource, type HttpSourceOptions } from '../io/http-source.js';
+import { SafetensorsFile, type SafetensorsHandle } from './reader.js';
+import { MAX_INDEX_BYTES, parseShardIndex, ShardedSafetensors } from './sharded.js';
+
+/** Anything safeOpen reads: a URL, a Blob/File, bytes, or any ByteSource (a path too, from `tensorsafe/node`). */
+export type SafeOpenSource = string | URL | Blob | Uint8Array | ArrayBuffer | ByteSource;
+
+export interface SafeOpenOptions {
+  /** Options for http(s) sources: custom fetch, headers, timeouts, retries. */
+  http?: HttpSourceOptions;
+}
+
+/** Opens a source as a ByteSource; paths are resolved by the caller (Node) through `openPath`. */
+export type PathOpener = (path: string, options: SafeOpenOptions) => Promise<SafetensorsHandle>;
+
+/**
+ * Opens a safetensors file, or a sharded set through its `*.index.json`, reading and
+ * validating only the header(s). Tensors are read when asked for.
+ */
+export async function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
+  return openAny(source, options, () => {
+    throw new TensorsafeError('InvalidArgument', 'file paths can only be opened in Node: import { safeOpen } from "tensorsafe/node"');
+  });
+}
+
+export async function openAny(source: SafeOpenSource, options: SafeOpenOptions, openPath: PathOpener): Promise<SafetensorsHandle> {
+  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
+    return openUrl(source.toString(), options);
+  }
+  if (typeof source === 'string') return openPath(source, options);
+  if (source instanceof Uint8Array) return SafetensorsFile.open(new MemorySource(source));
+  if (source instanceof ArrayBuffer) return SafetensorsFile.open(new MemorySource(new Uint8Array(source)));
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return SafetensorsFile.open(new BlobSource(source));
+  if (isByteSource(source)) return SafetensorsFile.open(source);
+  throw new TensorsafeError('InvalidArgument', `cannot open ${Object.prototype.toString.call(source)}: expected a path, URL, Blob, Uint8Array or ByteSource`);
+}
+
+async function openUrl(url: string, options: SafeOpenOptions): Promise<SafetensorsHandle> {
+  const source = await HttpSource.open(url, options.http);
+  if (!isIndexName(new URL(url).pathname)) return openOrClose(source);
+  try {
+    const text = await readText(source);
+    const index = parseShardIndex(text, source.name);
+    return await ShardedSafetensors.open(source.name, index, async (file) => openOrClose(await HttpSource.open(new URL(file, url).toString(), options.http)));
+  } finally {
+    await source.close?.();
+  }
+}
+
+/** Opens a file over a source, closing the source if the header is refused. */
+export async function openOrClose(source: ByteSource): Promise<SafetensorsFile> {
+  try {
+    return await SafetensorsFile.open(source);
+  } catch (e) {
+    await source.close?.();
+    throw e;
+  }
+}
+
+/** `model.safetensors.index.json`, or any `*.index.json`. */
+export function isIndexName(name: string): boolean {
+  return name.endsWith('.index.json');
+}
+
+/** Reads a whole (small) source as UTF-8 text. */
+export async function readText(source: ByteSource): Promise<string> {
+  if (source.size > MAX_INDEX_BYTES) {
+    throw new TensorsafeError('InvalidShardIndex', `${source.name} is ${source.size} bytes, more than an index may be (${MAX_INDEX_BYTES})`, {
+      location: source.name,
+    });
+  }
+  return new TextDecoder().decode(await source.read(0, source.size));
+}

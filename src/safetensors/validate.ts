@@ -1,0 +1,23 @@
+import { isTensorsafeError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
+import type { SafetensorsHeader } from './header.js';
+import { readHeader } from './reader.js';
+
+/** The verdict on one file: valid with its tensor count, or the coded error. */
+export type ValidationResult =
+  | { ok: true; tensors: number; header: SafetensorsHeader }
+  | { ok: false; error: { code: string; message: string } };
+
+/**
+ * Checks a file as the reference reader does (every check is on the header and the file
+ * size; no tensor bytes are read). Errors that are not tensorsafe's own are rethrown.
+ */
+export async function validateSource(source: ByteSource): Promise<ValidationResult> {
+  try {
+    const header = await readHeader(source);
+    return { ok: true, tensors: header.tensors.size, header };
+  } catch (e) {
+    if (isTensorsafeError(e)) return { ok: false, error: { code: e.code, message: e.message } };
+    throw e;
+  }
+}
