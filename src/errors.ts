@@ -68,6 +68,8 @@ export type IoErrorCode =
   | 'RangeNotSatisfiable'
   | 'SourceChanged'
   | 'TruncatedResponse'
+  /** The server's answer breaks HTTP range rules (unusable Content-Range, compressed range, unknown size). */
+  | 'InvalidResponse'
   | 'Timeout'
   | 'Aborted'
   | 'OutputExists'
