@@ -53,7 +53,7 @@ export function createTempSync(target: string): { temp: string; fd: number } {
     trackTemp(temp);
     return { temp, fd };
   } catch (cause) {
-    throw fileError(target, cause);
+    throw fileError(target, cause, true);
   }
 }
 

@@ -35,7 +35,7 @@ export class FileSink implements ByteSink {
     try {
       handle = await fs.promises.open(temp, 'wx', 0o644);
     } catch (cause) {
-      throw fileError(target, cause);
+      throw fileError(target, cause, true);
     }
     trackTemp(temp);
     return new FileSink(target, temp, handle, options);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { IoError } from '../errors.js';
 import { checkRange, type ByteSource } from '../io/byte-source.js';
 
@@ -121,8 +122,11 @@ function allocate(length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
-export function fileError(path: string, cause: unknown): IoError {
+export function fileError(path: string, cause: unknown, writing = false): IoError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' && writing) {
+    return new IoError('NotFound', `cannot write ${path}: its folder ${nodePath.dirname(path)} does not exist`, { cause, location: path });
+  }
   if (code === 'ENOENT') return new IoError('NotFound', `${path}: no such file`, { cause, location: path });
   if (code === 'EISDIR') return new IoError('IoError', `${path} is a directory, not a file`, { cause, location: path });
   if (code === 'EACCES' || code === 'EPERM') return new IoError('IoError', `${path}: permission denied`, { cause, location: path });

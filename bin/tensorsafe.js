@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { main } from '../dist/cli/main.js';
+
+// Ctrl-C: exit through process.exit so that temporary files are removed.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`tensorsafe: internal error: ${error?.stack ?? error}\n`);
+    process.exitCode = 70;
+  },
+);

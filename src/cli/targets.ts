@@ -1,0 +1,32 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Expands folders into the files under them that `accept` takes, recursively, sorted; files and URLs pass through. */
+export function expandTargets(targets: string[], accept: (file: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const t of targets) {
+    if (/^https?:\/\//i.test(t)) {
+      out.push(t);
+      continue;
+    }
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(t);
+    } catch {
+      stat = undefined;
+    }
+    if (stat?.isDirectory()) out.push(...walk(t).filter(accept));
+    else out.push(t);
+  }
+  return out;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { isTensorsafeError } from '../errors.js';
+import { HttpSource } from '../io/http-source.js';
+import { FileSource } from '../node/file-source.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { validateSource, type ValidationResult } from '../safetensors/validate.js';
+import { green, red, type Io } from './output.js';
+import { expandTargets } from './targets.js';
+import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check safetensors files exactly as the reference reader does',
+  help: `Usage: tensorsafe validate [--json] FILE|URL|DIR...
+
+Checks each file the way the reference safetensors reader (the Rust crate) does:
+header length, UTF-8, strict JSON, dtypes, shapes, offsets that tile the data
+buffer exactly. One deliberate difference: duplicate keys are rejected.
+Only the header is read; tensor bytes are not. Folders are searched for
+*.safetensors files. http(s) URLs are read with range requests.
+
+Options:
+  --json      one JSON line per file:
+                {"file":…,"ok":true,"tensors":N}
+                {"file":…,"ok":false,"error":{"code":…,"message":…}}
+              error codes are the reference's variants (HeaderTooLarge,
+              InvalidOffset, MetadataIncompleteBuffer, …) or I/O codes
+              (NotFound, IoError, HttpError, …)
+  -h, --help  show this help
+
+Exit status: 0 when every file is valid, 1 when any is not, 2 on usage errors.
+
+Examples:
+  tensorsafe validate model.safetensors
+  tensorsafe validate --json shards/ | jq 'select(.ok|not)'
+  tensorsafe validate https://example.com/model.safetensors`,
+
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parsing(() =>
+      parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+    );
+    if (positionals.length === 0) throw new UsageError('validate needs at least one FILE');
+    const files = expandTargets(positionals, (f) => f.endsWith('.safetensors'));
+    if (files.length === 0) throw new UsageError(`no .safetensors files under ${positionals.join(', ')}`);
+    let failures = 0;
+    for (const file of files) {
+      const result = await validateTarget(file);
+      if (!result.ok) failures++;
+      if (values.json) {
+        io.out(JSON.stringify(result.ok ? { file, ok: true, tensors: result.tensors } : { file, ok: false, error: result.error }));
+      } else if (result.ok) {
+        io.out(`${green(io, '✓')} ${file}: valid, ${result.tensors} tensor${result.tensors === 1 ? '' : 's'}`);
+      } else {
+        io.out(`${red(io, '✗')} ${file}: ${result.error.code}: ${result.error.message}`);
+      }
+    }
+    if (!values.json && files.length > 1) io.out(`${files.length - failures} of ${files.length} valid`);
+    return failures === 0 ? EXIT_OK : EXIT_FAIL;
+  },
+};
+
+/** Validates one path or URL; I/O failures become a failed result with their code. */
+export async function validateTarget(target: string): Promise<ValidationResult> {
+  let source: ByteSource | undefined;
+  try {
+    source = /^https?:\/\//i.test(target) ? await HttpSource.open(target) : await FileSource.open(target);
+    return await validateSource(source);
+  } catch (e) {
+    if (isTensorsafeError(e)) return { ok: false, error: { code: e.code, message: e.message } };
+    throw e;
+  } finally {
+    await source?.close?.();
+  }
+}
