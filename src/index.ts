@@ -17,3 +17,4 @@ export * from './safetensors/tensor-input.js';
 export * from './util/sizes.js';
 export { compareCodePoints, formatBytes } from './util/strings.js';
 export * from './safetensors/validate.js';
+export * from './dtype/float-codecs.js';
