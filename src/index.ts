@@ -18,3 +18,4 @@ export * from './util/sizes.js';
 export { compareCodePoints, formatBytes } from './util/strings.js';
 export * from './safetensors/validate.js';
 export * from './dtype/float-codecs.js';
+export * from './io/http-source.js';

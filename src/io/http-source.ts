@@ -72,7 +72,7 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 export interface HttpSourceOptions {
   /** The fetch to use; default `globalThis.fetch` (looked up at each request). */
   fetch?: FetchLike;
-  /** Extra request headers (Authorization, …). Range, If-Match, If-Unmodified-Since and Accept-Encoding are the source's own. */
+  /** Extra request headers (Authorization, …). Range, If-Match and If-Unmodified-Since are the source's own. */
   headers?: HeadersInit;
   /** Per attempt: longest wait for the response headers, and then between two body chunks. Default DEFAULT_TIMEOUT_MS. */
   timeoutMs?: number;
@@ -186,7 +186,8 @@ export class HttpSource implements ByteSource {
    * so callers may keep or change the result and typed-array views over it are aligned).
    */
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
-    if (this.closed) throw this.closedError();
+    const stop = this.stopError(options?.signal);
+    if (stop) throw stop;
     checkRange(this, offset, length);
     if (length === 0) return new Uint8Array(0);
     const cached = this.prefetch.byteLength;
@@ -288,9 +289,9 @@ export class HttpSource implements ByteSource {
   /** Sends one GET for bytes first..last (inclusive). */
   private async send(attempt: Attempt, first: number, last: number, conditional: boolean): Promise<Response> {
     const headers = new Headers(this.baseHeaders);
+    // The fetch standard adds `Accept-Encoding: identity` to any request with a Range header (Node's
+    // undici and browsers do); a compressed answer from another fetch is rejected in span().
     headers.set('range', `bytes=${first}-${last}`);
-    // Byte offsets only mean something in the identity encoding. (Browsers ignore this forbidden header.)
-    headers.set('accept-encoding', 'identity');
     if (conditional) {
       if (this.strongEtag()) headers.set('if-match', this._etag as string);
       else if (this._lastModified !== undefined) headers.set('if-unmodified-since', this._lastModified);
