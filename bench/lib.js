@@ -9,11 +9,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TMP = path.join(ROOT, '.bench-tmp');
 
-/** Median of `runs` timings (ms) of each function, run alternately so that drift hits both alike. */
-export async function compare(runs, fns) {
+/**
+ * Median of `runs` timings (ms) of each function, run alternately so that drift hits both alike.
+ * `before` runs untimed before every timed call (to remove an output file, say).
+ */
+export async function compare(runs, fns, before = () => {}) {
   const times = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < fns.length; i++) {
+      await before();
       globalThis.gc?.();
       const t0 = process.hrtime.bigint();
       await fns[i]();
@@ -29,9 +33,14 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs a script in a fresh Node process and returns its peak RSS in bytes and what it printed. */
+/**
+ * Runs a script in a fresh Node process and returns its peak RSS in bytes and what it printed.
+ * The peak is VmHWM of the process's own memory map: getrusage's maxrss would also count the
+ * parent's pages shared with the child between fork and exec.
+ */
 export function peakRss(script, args = []) {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `${script}\nconsole.log('RSS=' + process.resourceUsage().maxRSS * 1024);`, ...args], {
+  const probe = "const hwm = /VmHWM:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'));";
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `${script}\n${probe}\nconsole.log('RSS=' + Number(hwm[1]) * 1024);`, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 1 << 24,

@@ -41,14 +41,18 @@ export async function run({ sizeMiB = 1024, runs = 5 } = {}) {
   rows.push(['`loadFile` vs `fs.promises.readFile`', 'same file', `${fmtMs(tLoadAsync)} vs ${fmtMs(tReadAsync)}`, ratio(tLoadAsync / tReadAsync), verdict(tLoadAsync / tReadAsync, 1.1)]);
   rows.push(['peak RSS of `loadFileSync` / file size', `fresh process (readFileSync: ${fmtMB(rssRead)})`, `${fmtMB(rssLoad)} / ${fmtMB(size)}`, ratio(rssLoad / size), verdict(rssLoad / size, 1.1)]);
 
-  // 3. saveFile vs fs.writeFileSync of the same bytes.
+  // 3. saveFile vs fs.writeFileSync of the same bytes, on the disk and on tmpfs (no device noise).
   const bytes = save(tensors);
-  const out1 = path.join(tmp, 'out-fs.safetensors');
-  const out2 = path.join(tmp, 'out-ts.safetensors');
-  const [tWrite, tSave, tSaveAsync] = await compare(runs, [() => fs.writeFileSync(out1, bytes), () => saveFileSync(tensors, out2), () => saveFile(tensors, out2)]);
-  rows.push(['`saveFileSync` vs `fs.writeFileSync`', `same ${fmtMB(bytes.length)} of bytes`, `${fmtMs(tSave)} vs ${fmtMs(tWrite)}`, ratio(tSave / tWrite), verdict(tSave / tWrite, 1.2)]);
-  rows.push(['`saveFile` vs `fs.writeFileSync`', 'same bytes', `${fmtMs(tSaveAsync)} vs ${fmtMs(tWrite)}`, ratio(tSaveAsync / tWrite), verdict(tSaveAsync / tWrite, 1.2)]);
-  for (const f of [out1, out2]) fs.rmSync(f, { force: true });
+  for (const [where, dir] of [['disk', tmp], ['tmpfs', fs.existsSync('/dev/shm') ? '/dev/shm' : null]]) {
+    if (!dir) continue;
+    const out1 = path.join(dir, 'tensorsafe-bench-fs.safetensors');
+    const out2 = path.join(dir, 'tensorsafe-bench-ts.safetensors');
+    const clean = () => [out1, out2].forEach((f) => fs.rmSync(f, { force: true }));
+    const [tWrite, tSave, tSaveAsync] = await compare(runs + 2, [() => fs.writeFileSync(out1, bytes), () => saveFileSync(tensors, out2), () => saveFile(tensors, out2)], clean);
+    clean();
+    rows.push([`\`saveFileSync\` vs \`fs.writeFileSync\` (${where})`, `same ${fmtMB(bytes.length)} of bytes`, `${fmtMs(tSave)} vs ${fmtMs(tWrite)}`, ratio(tSave / tWrite), verdict(tSave / tWrite, 1.2)]);
+    rows.push([`\`saveFile\` vs \`fs.writeFileSync\` (${where})`, 'same bytes', `${fmtMs(tSaveAsync)} vs ${fmtMs(tWrite)}`, ratio(tSaveAsync / tWrite), verdict(tSaveAsync / tWrite, 1.2)]);
+  }
 
   // 2. safeOpen of 100,000 tensors vs JSON.parse of the same header text.
   const many = path.join(tmp, 'many.safetensors');

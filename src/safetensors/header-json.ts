@@ -28,6 +28,7 @@ const DTYPE_LIST = DTYPES.map((d) => '`' + d + '`').join(', ');
 /** Digits of the longest integer literal that is certainly a safe integer. */
 const SAFE_DIGITS = 15;
 
+const KNOWN_FIELDS: readonly [string, string][] = ['dtype', 'shape', 'data_offsets'].map((f) => [`"${f}"`, f]);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -161,7 +162,7 @@ class HeaderParser {
         this.ws();
         if (this.peek() !== QUOTE) this.fail('key must be a string');
         const keyAt = this.i;
-        const field = this.string();
+        const field = this.fieldName();
         this.colon();
         this.ws();
         if (field === 'dtype') {
@@ -249,14 +250,34 @@ class HeaderParser {
 
   /** A non-negative integer that fits in u64, written as `0` or `[1-9][0-9]*`. */
   private uint(name: string, field: string): Uint {
+    const s = this.s;
     const start = this.i;
-    const c = this.peek();
-    if (c === MINUS || (c >= ZERO && c <= NINE)) {
+    let c = s.charCodeAt(start);
+    // Fast path: up to 15 digits with no fraction or exponent is a safe integer read in place.
+    if (c > ZERO && c <= NINE) {
+      let v = c - ZERO;
+      let i = start + 1;
+      while (isDigit((c = s.charCodeAt(i)))) {
+        v = v * 10 + (c - ZERO);
+        i++;
+      }
+      if (i - start <= SAFE_DIGITS && c !== 0x2e && c !== 0x65 && c !== 0x45) {
+        this.i = i;
+        return v;
+      }
+    } else if (c === ZERO) {
+      const next = s.charCodeAt(start + 1);
+      if (!isDigit(next) && next !== 0x2e && next !== 0x65 && next !== 0x45) {
+        this.i = start + 1;
+        return 0;
+      }
+    }
+    if (c === MINUS || isDigit(s.charCodeAt(start))) {
+      this.i = start;
       const lexeme = this.numberLexeme();
       const where = `in \`${field}\` of tensor \`${name}\``;
-      if (c === MINUS) this.failAt(start, `invalid value: ${lexeme} ${where}, expected a non-negative integer`);
+      if (lexeme.charCodeAt(0) === MINUS) this.failAt(start, `invalid value: ${lexeme} ${where}, expected a non-negative integer`);
       if (/[.eE]/.test(lexeme)) this.failAt(start, `invalid type: floating point \`${lexeme}\` ${where}, expected an integer`);
-      if (lexeme.length <= SAFE_DIGITS) return Number(lexeme);
       const big = BigInt(lexeme);
       // serde_json reads integers past u64 as floats, which then fail the integer type.
       if (big > U64_MAX) this.failAt(start, `invalid type: floating point \`${lexeme}\` ${where} (larger than 2^64 - 1), expected an integer`);
@@ -359,6 +380,19 @@ class HeaderParser {
       }
     }
     return false;
+  }
+
+  /** A key of a tensor entry: the three known ones are matched in place, without allocating. */
+  private fieldName(): string {
+    const s = this.s;
+    const i = this.i;
+    for (const [quoted, name] of KNOWN_FIELDS) {
+      if (s.startsWith(quoted, i)) {
+        this.i = i + quoted.length;
+        return name;
+      }
+    }
+    return this.string();
   }
 
   /** A JSON string; the fast path slices the text when there is no escape. */

@@ -122,7 +122,7 @@ export function validateHeader(raw: RawHeader, headerLength: number, fileSize: n
     tensors.set(name, {
       name,
       dtype,
-      shape: shape.map(Number),
+      shape: shape.every((d) => typeof d === 'number') ? (shape as number[]) : shape.map(Number),
       dataOffsets: [Number(s), Number(e)],
       byteOffset: dataStart + Number(s),
       byteLength: Number(bytes),
@@ -151,7 +151,8 @@ export function validateHeader(raw: RawHeader, headerLength: number, fileSize: n
 /** Indices sorted by (begin, end) as the reference does; a header already in order is not re-sorted. */
 function offsetOrder(raw: RawHeader): number[] {
   const { begins, ends } = raw;
-  const order = Array.from({ length: begins.length }, (_, i) => i);
+  const order = new Array<number>(begins.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
   let sorted = true;
   for (let i = 1; i < begins.length && sorted; i++) {
     const b0 = begins[i - 1]!;
