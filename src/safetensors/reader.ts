@@ -134,10 +134,6 @@ export class SafetensorsFile implements SafetensorsHandle {
     await this.source.close?.();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
   private checkOpen(): void {
     if (this.closed) throw new SafetensorError('Closed', `${this.source.name} is closed`);
   }
