@@ -20,7 +20,10 @@ export type PathOpener = (path: string, options: SafeOpenOptions) => Promise<Saf
  * validating only the header(s). Tensors are read when asked for.
  */
 export async function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
-  return openAny(source, options, () => {
+  return openAny(source, options, (path) => {
+    // In a page, a string that is not an absolute URL is a URL relative to the page.
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    if (base !== undefined && /^https?:/i.test(base)) return openUrl(new URL(path, base).toString(), options);
     throw new TensorsafeError('InvalidArgument', 'file paths can only be opened in Node: import { safeOpen } from "tensorsafe/node"');
   });
 }
