@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { unpickle } from '../src/formats/pickle/machine.js';
+import { BUILTIN_HANDLERS } from '../src/formats/pickle/builtins.js';
+import { PickleError } from '../src/formats/pickle/errors.js';
+import { PyByteArray, PyComplex, PyDict, PyObject, PySet, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
+import { ROOT } from './helpers/paths.js';
+
+/** The Python values of test/fixtures/pickle (written by CPython's pickle, all protocols). */
+const dir = path.join(ROOT, 'test', 'fixtures', 'pickle');
+const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as { fixtures: { file: string; protocol: number; value: Tagged }[] };
+
+type Tagged = { t: string; v?: unknown; id?: number; type?: string };
+
+/** Our value in the generator's tagged form (same rules, written independently). */
+function tag(v: PyValue, seen = new Map<object, number>()): Tagged {
+  if ((Array.isArray(v) || v instanceof PyDict) && seen.has(v)) return { t: 'ref', v: seen.get(v) };
+  if (v === null) return { t: 'none' };
+  if (typeof v === 'boolean') return { t: 'bool', v };
+  if (typeof v === 'number' || typeof v === 'bigint') return { t: 'num', v };
+  if (typeof v === 'string') return { t: 'str', v };
+  if (v instanceof Uint8Array) return { t: 'bytes', v: Buffer.from(v).toString('hex') };
+  if (v instanceof PyByteArray) return { t: 'bytearray', v: Buffer.from(v.bytes).toString('hex') };
+  if (v instanceof PyComplex) return { t: 'complex', v: [v.real, v.imag] };
+  if (v instanceof PyTuple) return { t: 'tuple', v: v.items.map((x) => tag(x, seen)) };
+  if (Array.isArray(v)) {
+    seen.set(v, seen.size);
+    const id = seen.get(v)!;
+    return { t: 'list', id, v: v.map((x) => tag(x, seen)) };
+  }
+  if (v instanceof PySet) return { t: v.frozen ? 'frozenset' : 'set', v: v.items.map((x) => JSON.stringify(tag(x, seen))).sort() };
+  if (v instanceof PyObject && v.cls.qualifiedName === 'argparse.Namespace') {
+    const state = v.state as PyDict;
+    return { t: 'namespace', v: Object.fromEntries([...state.entries()].map(([k, x]) => [k as string, tag(x, seen)])) };
+  }
+  if (v instanceof PyDict) {
+    seen.set(v, seen.size);
+    const id = seen.get(v)!;
+    return { t: 'dict', type: v.type, id, v: [...v.entries()].map(([k, x]) => [tag(k, seen), tag(x, seen)]) };
+  }
+  throw new Error(`unexpected ${String(v)}`);
+}
+
+/** Expected numbers as JS values: ints exact, floats by their repr. */
+function normalize(e: Tagged): unknown {
+  if (e.t === 'int') {
+    const b = BigInt(e.v as string);
+    return { t: 'num', v: b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b };
+  }
+  if (e.t === 'float') return { t: 'num', v: e.v === 'nan' ? NaN : Number((e.v as string).replace('inf', 'Infinity')) };
+  if (e.t === 'complex') return { t: 'complex', v: (e.v as string[]).map(Number) };
+  if (e.t === 'set' || e.t === 'frozenset') return { t: e.t, v: (e.v as string[]).map((s) => JSON.stringify(normalize(JSON.parse(s)))).sort() };
+  if (e.t === 'tuple' || e.t === 'list') return { ...e, v: (e.v as Tagged[]).map(normalize) };
+  if (e.t === 'dict') return { ...e, v: (e.v as Tagged[][]).map(([k, x]) => [normalize(k!), normalize(x!)]) };
+  if (e.t === 'namespace') return { t: 'namespace', v: Object.fromEntries(Object.entries(e.v as Record<string, Tagged>).map(([k, x]) => [k, normalize(x)])) };
+  return e;
+}
+
+describe('pickle machine against CPython-written pickles, protocols 0–5', () => {
+  it('has fixtures for every protocol', () => {
+    expect(new Set(expected.fixtures.map((f) => f.protocol))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+  });
+
+  it.each(expected.fixtures.map((f) => [f.file, f] as const))('%s', (_name, fixture) => {
+    const bytes = fs.readFileSync(path.join(dir, fixture.file));
+    const result = unpickle(bytes, { where: fixture.file, handlers: BUILTIN_HANDLERS });
+    expect(result.end).toBe(bytes.length);
+    expect(tag(result.value)).toEqual(normalize(fixture.value));
+  });
+
+  it('keeps shared references shared (memo identity)', () => {
+    const bytes = fs.readFileSync(path.join(dir, 'references_p2.pkl'));
+    const v = unpickle(bytes, { where: 'r', handlers: BUILTIN_HANDLERS }).value as PyValue[];
+    expect(v[0]).toBe(v[1]);
+    expect((v[2] as PyDict).get('x')).toBe(v[0]);
+  });
+});
+
+/** Hand-assembled pickles for the machine's rules. */
+const P = (...parts: (string | number[])[]): Uint8Array =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
+
+function code(bytes: Uint8Array, skipUnknown = false): string {
+  try {
+    unpickle(bytes, { where: 't', handlers: BUILTIN_HANDLERS, skipUnknown });
+    return 'ok';
+  } catch (e) {
+    if (e instanceof PickleError) return e.code;
+    throw e;
+  }
+}
+
+describe('pickle machine rules', () => {
+  it.each([
+    ['os.system via GLOBAL', P('cos\nsystem\n(S"echo"\ntR.'), 'UnsafeGlobal'],
+    ['posix.system via STACK_GLOBAL', P([0x80, 4], '\x8c\x05posix\x8c\x06system\x93.'), 'UnsafeGlobal'],
+    ['builtins.eval via py2 name', P('c__builtin__\neval\n.'), 'UnsafeGlobal'],
+    ['dotted attribute path', P([0x80, 4], '\x8c\x07pathlib\x8c\x09os.system\x93.'), 'UnsafeGlobal'],
+    ['submodule of a denied module', P('casyncio.unix_events\n_UnixSubprocessTransport\n.'), 'UnsafeGlobal'],
+    ['INST call', P('(S"x"\nios\nsystem\n.'), 'UnsafeGlobal'],
+    ['unknown global, strict', P('cmylib\nThing\n.'), 'UnsupportedGlobal'],
+    ['unknown global, skip-unknown', P('cmylib\nThing\n)R.'), 'ok'],
+    ['dangerous even with skip-unknown', P('csubprocess\nrun\n.'), 'UnsafeGlobal'],
+    ['STACK_GLOBAL of non-strings', P([0x80, 4], 'K\x01K\x02\x93.'), 'InvalidPickle'],
+    ['SETITEM on a list', P(']K\x01K\x02s.'), 'InvalidPickle'],
+    ['APPEND on a dict', P('}K\x01a.'), 'InvalidPickle'],
+    ['REDUCE on a non-global', P('K\x01)R.'), 'InvalidPickle'],
+    ['missing memo', P('h\x05.'), 'MemoMissing'],
+    ['TUPLE without MARK', P([0x80, 4], 't.'), 'MarkMissing'],
+    ['pop on empty', P('0.'), 'StackUnderflow'],
+    ['no STOP', P('K\x01'), 'PickleTruncated'],
+    ['truncated BINUNICODE', P('X\xff\xff\x00\x00ab'), 'PickleTruncated'],
+    ['bad opcode', P('\xff.'), 'InvalidOpcode'],
+    ['protocol 6', P([0x80, 6], 'N.'), 'UnsupportedProtocol'],
+    ['frame straddled by an opcode', P([0x80, 4, 0x95, 2, 0, 0, 0, 0, 0, 0, 0], 'X\x01\x00\x00\x00a.'), 'FrameMismatch'],
+    ['frame past the end', P([0x80, 4, 0x95, 100, 0, 0, 0, 0, 0, 0, 0], 'N.'), 'PickleTruncated'],
+    ['frame well formed', P([0x80, 4, 0x95, 2, 0, 0, 0, 0, 0, 0, 0], 'N.'), 'ok'],
+    ['EXT1', P([0x80, 2, 0x82, 1], '.'), 'UnsupportedGlobal'],
+    ['_codecs.encode latin1', P('c_codecs\nencode\n(Vab\nVlatin1\ntR.'), 'ok'],
+    ['_codecs.encode other encoding', P('c_codecs\nencode\n(Vab\nVrot13\ntR.'), 'InvalidPickle'],
+    ['huge BINBYTES8 length', P([0x80, 4, 0x8e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], '.'), 'PickleLimit'],
+  ])('%s → %s', (_n, bytes, expectedCode) => {
+    expect(code(bytes, _n.includes('skip-unknown'))).toBe(expectedCode);
+  });
+
+  it('errors name the stream, the byte offset and the global', () => {
+    try {
+      unpickle(P('K\x01', 'cos\nsystem\n.'), { where: 'archive/data.pkl', handlers: BUILTIN_HANDLERS });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as PickleError).message).toMatch(/^archive\/data\.pkl at byte 2: .*os\.system/);
+      expect((e as PickleError).location).toBe('archive/data.pkl@2');
+    }
+  });
+
+  it('records placeholders for unknown objects with skipUnknown', () => {
+    const r = unpickle(P('(cmylib\nThing\n)RK\x01l.'), { where: 'w', handlers: BUILTIN_HANDLERS, skipUnknown: true });
+    expect(r.placeholders).toEqual([{ global: 'mylib.Thing', location: 'w@15' }]);
+    expect(r.globals).toEqual(new Set(['mylib.Thing']));
+  });
+});
