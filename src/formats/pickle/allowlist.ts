@@ -370,7 +370,9 @@ export function classifyGlobal(module: string, name: string): GlobalVerdict {
   for (let i = 1; i <= parts.length; i++) if (DANGEROUS_MODULES.has(parts.slice(0, i).join('.'))) return 'dangerous';
   // An attribute path in the name reaches anything through an innocuous module.
   if (n.includes('.')) return 'dangerous';
-  if (parts.some((p) => p.startsWith('__') && p.endsWith('__') && p !== '__main__')) return 'dangerous';
+  // Dunder attributes (__builtins__, __globals__, …) reach interpreter internals. `__torch__` is the
+  // namespace of TorchScript classes, which name code in the archive that is never run.
+  if (parts.some((p) => p.startsWith('__') && p.endsWith('__') && p !== '__main__' && p !== '__torch__')) return 'dangerous';
   if (m === '' || n === '') return 'dangerous';
   return 'unknown';
 }

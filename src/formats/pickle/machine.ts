@@ -25,6 +25,8 @@ export interface MachineOptions {
   where: string;
   /** Handlers by qualified name (`collections.OrderedDict`). */
   handlers: ReadonlyMap<string, GlobalHandler>;
+  /** Handlers for families of names (TorchScript's `__torch__.*` classes), asked when `handlers` has none. */
+  handlerFor?: (qualifiedName: string) => GlobalHandler | undefined;
   /** BINPERSID / PERSID: the container's references to data outside the pickle (torch storages). */
   persistentLoad?: (pid: PyValue, ctx: CallContext) => PyValue;
   /** Turn unknown (not dangerous) globals into inert placeholders instead of failing. */
@@ -357,7 +359,7 @@ class Machine {
     if (verdict === 'dangerous') {
       this.fail('UnsafeGlobal', `the pickle names ${g.qualifiedName}, which can run code or touch the system when loaded; refusing the file`);
     }
-    if (verdict === 'unknown' && !this.options.handlers.has(g.qualifiedName) && !this.options.skipUnknown) {
+    if (verdict === 'unknown' && !this.handler(g.qualifiedName) && !this.options.skipUnknown) {
       this.fail(
         'UnsupportedGlobal',
         `the pickle names ${g.qualifiedName}, which is not on the allowlist of data types tensorsafe understands (use --skip-unknown to keep it as an inert placeholder and extract the tensors around it)`,
@@ -368,7 +370,7 @@ class Machine {
 
   private call(callee: PyValue, args: readonly PyValue[]): PyValue {
     if (callee instanceof PyGlobal) {
-      const handler = this.options.handlers.get(callee.qualifiedName);
+      const handler = this.handler(callee.qualifiedName);
       if (handler?.call) return handler.call(args, this.context());
       if (handler?.newobj) return handler.newobj(args, undefined, this.context());
       return this.placeholder(callee, args);
@@ -379,13 +381,17 @@ class Machine {
 
   private newobj(cls: PyValue, args: readonly PyValue[], kwargs: PyDict | undefined): PyValue {
     if (cls instanceof PyGlobal) {
-      const handler = this.options.handlers.get(cls.qualifiedName);
+      const handler = this.handler(cls.qualifiedName);
       if (handler?.newobj) return handler.newobj(args, kwargs, this.context());
       if (handler?.call) return handler.call(args, this.context());
       return this.placeholder(cls, args);
     }
     if (this.options.skipUnknown || cls instanceof PyOpaque) return this.placeholder(cls, args);
     this.fail('InvalidPickle', `NEWOBJ on ${describe(cls)}, which is not a class`);
+  }
+
+  private handler(qualifiedName: string): GlobalHandler | undefined {
+    return this.options.handlers.get(qualifiedName) ?? this.options.handlerFor?.(qualifiedName);
   }
 
   /** An inert record of a call: harmless allowlisted classes always, unknown ones with skipUnknown. */

@@ -1,0 +1,56 @@
+import type { Dtype } from '../dtype/dtypes.js';
+
+/**
+ * The shape every format reader produces and every consumer (writer, verify, CLI) takes:
+ * named tensors with dtype and shape whose bytes are read lazily, in bounded chunks.
+ */
+
+/** One tensor of a set: what it is, and how to get its bytes (contiguous, row-major, little-endian). */
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+  /**
+   * Equal for entries that are the same view of the same bytes (tied weights): they hold the
+   * same values by construction, and a writer may keep one of them.
+   */
+  readonly aliasKey?: string;
+  /** The tensor's bytes, in order, in chunks of at most `chunkBytes` (default DEFAULT_CHUNK_BYTES). */
+  chunks(chunkBytes?: number): AsyncIterable<Uint8Array>;
+}
+
+/** Something a reader found but did not turn into a tensor: optimizer state, hyperparameters, … */
+export interface LeftOut {
+  /** Where it is: a key path such as `optimizer` or `hyper_parameters.lr`. */
+  readonly path: string;
+  /** What it is, for people: `dict of 12`, `int 3`, `placeholder for omegaconf.DictConfig`. */
+  readonly what: string;
+}
+
+export interface TensorSet {
+  /** Format and container, e.g. `pytorch-zip`, `pytorch-legacy`, `safetensors`. */
+  readonly format: string;
+  readonly tensors: readonly TensorEntry[];
+  /** String metadata the source carries (safetensors `__metadata__`), if any. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Everything the reader did not take as a tensor. */
+  readonly leftOut: readonly LeftOut[];
+  /** Notes for the summary: placeholders created, byte order swapped, … */
+  readonly notes: readonly string[];
+  close(): Promise<void>;
+}
+
+/** Chunk size for streaming tensor bytes: large enough for fast I/O, small enough to bound memory. */
+export const DEFAULT_CHUNK_BYTES = 8 << 20;
+
+/** Reads a whole tensor into one array (for small tensors and tests). */
+export async function readEntry(entry: TensorEntry): Promise<Uint8Array> {
+  const out = new Uint8Array(entry.byteLength);
+  let at = 0;
+  for await (const chunk of entry.chunks()) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
