@@ -1,0 +1,49 @@
+/**
+ * CRC-32 (IEEE 802.3, the zip and zlib one), table-driven, eight bytes per step ("slicing by 8").
+ * The tables are built on first use.
+ */
+
+let tables: Int32Array | undefined;
+
+function buildTables(): Int32Array {
+  const t = new Int32Array(256 * 8);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n]!;
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[k * 256 + n] = c;
+    }
+  }
+  return t;
+}
+
+/**
+ * The CRC-32 of `bytes`, as an unsigned 32-bit integer. `seed` is the CRC of the bytes before these
+ * (zlib's `crc32(crc, buf)`), so a long input can be checked chunk by chunk: `crc32(b, crc32(a)) === crc32(a ++ b)`.
+ */
+export function crc32(bytes: Uint8Array, seed = 0): number {
+  const t = (tables ??= buildTables());
+  let c = ~seed | 0;
+  const n = bytes.length;
+  let i = 0;
+  const end8 = n - (n & 7);
+  for (; i < end8; i += 8) {
+    const a = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    c =
+      t[1792 + (a & 0xff)]! ^
+      t[1536 + ((a >>> 8) & 0xff)]! ^
+      t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + bytes[i + 4]!]! ^
+      t[512 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!;
+  }
+  for (; i < n; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
