@@ -1,11 +1,12 @@
 import { isTensorsafeError } from '../errors.js';
+import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
 import { processIo, red, type Io } from './output.js';
 import { EXIT_FAIL, EXIT_USAGE, UsageError, type Command } from './usage.js';
 import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly Command[] = [validateCommand, inspectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, validateCommand, inspectCommand, demoCommand];
 
 const VERSION = '0.1.0';
 

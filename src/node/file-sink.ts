@@ -7,6 +7,11 @@ import { fileError } from './file-source.js';
 export interface FileSinkOptions extends CommitOptions {
   /** fsync before the rename, so the file survives a power loss too (slower). Default false. */
   fsync?: boolean;
+  /**
+   * Leave the finished file under its temporary name at `close` (readable at `tempPath`), and rename
+   * it into place only at `commit()`: to check a file before it replaces anything.
+   */
+  deferCommit?: boolean;
 }
 
 /**
@@ -20,6 +25,7 @@ export class FileSink implements ByteSink {
   /** File position of the first staged byte. */
   private position = 0;
   private done = false;
+  private committed = false;
 
   private constructor(
     readonly name: string,
@@ -73,10 +79,23 @@ export class FileSink implements ByteSink {
       discardTempSync(this.temp);
       throw cause instanceof IoError ? cause : fileError(this.name, cause);
     }
+    if (!this.options.deferCommit) this.commit();
+  }
+
+  /** Where the bytes are until they are committed. */
+  get tempPath(): string {
+    return this.temp;
+  }
+
+  /** Renames the closed file into place (only needed with `deferCommit`). */
+  commit(): void {
+    if (this.committed) return;
+    this.committed = true;
     commitTempSync(this.temp, this.name, this.options);
   }
 
   async abort(): Promise<void> {
+    if (this.committed) return;
     if (this.done) {
       discardTempSync(this.temp);
       return;

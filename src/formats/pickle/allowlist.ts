@@ -128,6 +128,15 @@ export const SAFE_GLOBALS: ReadonlySet<string> = new Set([
   'numpy.ndarray',
   // torch tensors, storages, dtypes and the rebuild functions.
   ...TORCH_STORAGES,
+  // Legacy tensor types, named by the old tar format's tensor records.
+  ...['Double', 'Float', 'Half', 'BFloat16', 'Long', 'Int', 'Short', 'Char', 'Byte', 'Bool'].flatMap((t) => [`torch.${t}Tensor`, `torch.cuda.${t}Tensor`]),
+  // TorchScript's pickler wraps typed lists and dicts with these pure functions of torch/jit/_pickle.py.
+  'torch.jit._pickle.restore_type_tag',
+  'torch.jit._pickle.build_intlist',
+  'torch.jit._pickle.build_tensorlist',
+  'torch.jit._pickle.build_doublelist',
+  'torch.jit._pickle.build_boollist',
+  'torch.jit._pickle.build_tensor_from_id',
   'torch.UntypedStorage',
   'torch.storage.UntypedStorage',
   'torch.storage.TypedStorage',

@@ -19,11 +19,17 @@ export type PickleErrorCode =
 export class PickleError extends TensorsafeError {
   constructor(
     code: PickleErrorCode,
-    message: string,
+    /** The problem without its place. */
+    readonly detail: string,
     readonly where: string,
     readonly offset: number,
   ) {
-    super(code, `${where} at byte ${offset}: ${message}`, { location: `${where}@${offset}` });
+    super(code, `${where} at byte ${offset}: ${detail}`, { location: `${where}@${offset}` });
     this.name = 'PickleError';
+  }
+
+  /** The same error at a position shifted by `delta` (a pickle read from inside a larger file). */
+  shifted(delta: number): PickleError {
+    return new PickleError(this.code as PickleErrorCode, this.detail, this.where, this.offset + delta);
   }
 }

@@ -20,7 +20,7 @@ function ints(v: PyValue | undefined, what: string, ctx: CallContext): number[] 
   });
 }
 
-function tensorFrom(storage: PyValue | undefined, offset: PyValue | undefined, size: PyValue | undefined, stride: PyValue | undefined, dtype: TorchDtype | undefined, ctx: CallContext): TorchTensor {
+export function tensorFrom(storage: PyValue | undefined, offset: PyValue | undefined, size: PyValue | undefined, stride: PyValue | undefined, dtype: TorchDtype | undefined, ctx: CallContext): TorchTensor {
   if (!(storage instanceof TorchStorage)) return ctx.fail('InvalidPickle', `a tensor is rebuilt from ${describe(storage)}, not from a storage`);
   const start = asInt(offset);
   if (start === undefined || start < 0) return ctx.fail('InvalidPickle', `storage offset ${describe(offset)} is not a non-negative integer`);

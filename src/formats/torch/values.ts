@@ -6,6 +6,9 @@ import type { TorchDtype } from './dtypes.js';
 export class TorchStorage extends PyExtension {
   /** The bytes: set when the container locates them (a zip entry, a range of a legacy file). */
   source: ByteSource | undefined;
+  /** The storage this one is a view of (legacy and tar storage views), and where in it, in bytes. */
+  root: TorchStorage = this;
+  rootOffset = 0;
 
   constructor(
     /** The container's key (`data/<key>` in a zip; the root key in the legacy format). */

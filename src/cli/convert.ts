@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
+import { formatBytes } from '../util/strings.js';
+import { bold, green, grouped, type Io } from './output.js';
+import { ProgressBar } from './progress.js';
+import { EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'convert a PyTorch checkpoint to safetensors without running it, and verify the result',
+  help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
+                        [--skip-unknown] [--force] [--json]
+
+Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
+TorchScript) to safetensors without executing anything in it. The pickle is
+read by a data-only machine: anything that is not plain data (classes and
+functions other than the tensor types it understands) stops the conversion,
+and anything that could run code is refused outright. Then every tensor is
+streamed to the output, the output is reopened and compared with the source
+bit for bit, and only then is it put in place. A refused or failed conversion
+leaves nothing behind.
+
+SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
+model folder (sharded or not).
+
+Options:
+  -o, --output OUT       for a file: the output file (or a folder for it);
+                         for a folder: the output folder.
+                         Default: beside the source, with the conventional
+                         names (pytorch_model.bin -> model.safetensors,
+                         pytorch_model-00001-of-00002.bin ->
+                         model-00001-of-00002.safetensors + model.safetensors.index.json)
+  --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB, 500MB, 2GiB
+  --key PATH             where the weights are in a training checkpoint, e.g.
+                         state_dict, model, model.ema (found automatically:
+                         the checkpoint itself, or state_dict, model, module, …)
+  --skip-unknown         keep unknown objects (not dangerous ones) as inert
+                         placeholders and convert the tensors beside them
+  --force                replace existing outputs
+  --json                 print one summary object instead of text
+  -h, --help             show this help
+
+Tied weights (names that are the same view of one storage) are written once:
+the alphabetically first name is kept and each removed name is recorded in
+the metadata as removed -> kept, as the reference converter does. What is not
+a weight (optimizer state, hyperparameters) is listed in the summary.
+
+Exit status: 0 converted and verified; 1 refused (unsafe or unknown content)
+or not convertible; 2 usage error.
+
+Examples:
+  tensorsafe convert pytorch_model.bin
+  tensorsafe convert ./my-model/ -o ./my-model-safetensors/
+  tensorsafe convert last.ckpt --key state_dict -o model.safetensors
+  tensorsafe convert pytorch_model.bin --max-shard-size 2GB --json`,
+
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parsing(() =>
+      parseArgs({
+        args: argv,
+        options: {
+          output: { type: 'string', short: 'o' },
+          'max-shard-size': { type: 'string' },
+          key: { type: 'string' },
+          'skip-unknown': { type: 'boolean' },
+          force: { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
+    if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a checkpoint file, an index or a model folder)');
+    const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
+    let summary: ConvertSummary;
+    try {
+      summary = await convertCheckpoint(positionals[0]!, {
+        output: values.output,
+        maxShardSize: values['max-shard-size'],
+        key: values.key,
+        force: values.force,
+        skipUnknown: values['skip-unknown'],
+        onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
+      });
+    } finally {
+      bar.done();
+    }
+    if (values.json) io.out(JSON.stringify(summary));
+    else printSummary(summary, io);
+    return EXIT_OK;
+  },
+};
+
+function printSummary(s: ConvertSummary, io: Io): void {
+  io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
+  for (const o of s.outputs) io.out(`  → ${o}`);
+  if (s.index) io.out(`  → ${s.index}`);
+  io.out(`${grouped(s.tensors)} tensors, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
+  const removed = Object.entries(s.sharedRemoved);
+  if (removed.length > 0) {
+    io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);
+    for (const [r, k] of removed) io.out(`  ${r} → ${k}`);
+  }
+  if (s.leftOut.length > 0) {
+    io.out(`${bold(io, 'not converted')} (not weights):`);
+    for (const l of s.leftOut.slice(0, 30)) io.out(`  ${l.path}: ${l.what}`);
+    if (s.leftOut.length > 30) io.out(`  … and ${s.leftOut.length - 30} more (see --json)`);
+  }
+  for (const n of s.notes) io.out(`note: ${n}`);
+}

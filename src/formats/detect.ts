@@ -1,0 +1,73 @@
+/**
+ * What a file is, from its first bytes (never its name): the formats tensorsafe reads, and common
+ * files that are mistaken for models, so that a refusal can say what the file actually is.
+ */
+export type DetectedFormat =
+  | 'zip'
+  | 'tar'
+  | 'pickle'
+  | 'safetensors'
+  | 'npy'
+  | 'gguf'
+  | 'hdf5'
+  | 'onnx-or-protobuf'
+  | 'tflite'
+  | 'png'
+  | 'jpeg'
+  | '7z'
+  | 'gzip'
+  | 'git-lfs-pointer'
+  | 'html'
+  | 'unknown';
+
+const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
+
+/** Detects from up to the first 512 bytes and the file size. */
+export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
+  const b0 = head[0];
+  if (ascii(head, 0, 4) === 'PK\x03\x04' || ascii(head, 0, 4) === 'PK\x05\x06') return 'zip';
+  if (head.length >= 262 && ascii(head, 257, 5) === 'ustar') return 'tar';
+  if (ascii(head, 0, 6) === '\x93NUMPY') return 'npy';
+  if (ascii(head, 0, 4) === 'GGUF') return 'gguf';
+  if (ascii(head, 0, 8) === '\x89HDF\r\n\x1a\n') return 'hdf5';
+  if (ascii(head, 0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (b0 === 0xff && head[1] === 0xd8) return 'jpeg';
+  if (ascii(head, 0, 6) === '7z\xbc\xaf\x27\x1c') return '7z';
+  if (b0 === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (ascii(head, 4, 4) === 'TFL3') return 'tflite';
+  if (ascii(head, 0, 24) === 'version https://git-lfs') return 'git-lfs-pointer';
+  if (/^\s*<(!doctype|html)/i.test(ascii(head, 0, 32))) return 'html';
+  if (head.length >= 9 && size >= 9) {
+    const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+    const first = String.fromCharCode(...head.subarray(8, Math.min(head.length, 16))).trimStart();
+    if (n > 0n && n <= BigInt(size - 8) && first.startsWith('{')) return 'safetensors';
+  }
+  // PROTO (protocols 2–5), or the opcodes protocol 0/1 pickles start with.
+  if (b0 === 0x80 && head[1] !== undefined && head[1] <= 5) return 'pickle';
+  if (b0 !== undefined && '(]}cl)NKJIVSUXdGFLP'.includes(String.fromCharCode(b0))) return 'pickle';
+  if (b0 === 0x08 || b0 === 0x0a || b0 === 0x12) return 'onnx-or-protobuf';
+  return 'unknown';
+}
+
+/** "a NumPy .npy file", for messages. */
+export function describeFormat(format: DetectedFormat): string {
+  const names: Record<DetectedFormat, string> = {
+    zip: 'a zip archive',
+    tar: 'a tar archive',
+    pickle: 'a Python pickle',
+    safetensors: 'a safetensors file (already safe: nothing to convert)',
+    npy: 'a NumPy .npy file',
+    gguf: 'a GGUF file',
+    hdf5: 'an HDF5 file (Keras .h5?)',
+    'onnx-or-protobuf': 'a protobuf file (ONNX?)',
+    tflite: 'a TFLite model',
+    png: 'a PNG image',
+    jpeg: 'a JPEG image',
+    '7z': 'a 7z archive',
+    gzip: 'a gzip file',
+    'git-lfs-pointer': 'a Git LFS pointer (the model itself was not downloaded: run git lfs pull)',
+    html: 'an HTML page (a download that returned an error page?)',
+    unknown: 'not a format tensorsafe recognises',
+  };
+  return names[format];
+}

@@ -1,0 +1,20 @@
+import { TensorsafeError } from '../../errors.js';
+
+export type CheckpointErrorCode =
+  /** The bytes are not a PyTorch checkpoint in any known container. */
+  | 'NotACheckpoint'
+  /** The container is damaged or inconsistent (sizes, keys, records). */
+  | 'InvalidCheckpoint'
+  /** A tensor safetensors cannot hold (complex128, quantized, sparse, meta). */
+  | 'UnsupportedTensor'
+  /** No tensors where the weights should be. */
+  | 'NoTensors'
+  /** `--key` names nothing in the checkpoint. */
+  | 'KeyNotFound';
+
+export class CheckpointError extends TensorsafeError {
+  constructor(code: CheckpointErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
+    super(code, message, options);
+    this.name = 'CheckpointError';
+  }
+}

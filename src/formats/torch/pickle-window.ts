@@ -1,0 +1,33 @@
+import type { ByteSource } from '../../io/byte-source.js';
+import { PickleError } from '../pickle/errors.js';
+import { unpickle, type MachineOptions, type UnpickleResult } from '../pickle/machine.js';
+
+/** First window read for a pickle inside a larger file; it doubles until the pickle fits. */
+const FIRST_WINDOW = 1 << 20;
+/** Largest pickle read from a stacked file (legacy format): guards against reading a huge file into memory. */
+export const MAX_PICKLE_BYTES = 1 << 30;
+
+/**
+ * Unpickles the pickle that starts at `start` of a source whose length is not known in advance
+ * (the stacked pickles of the legacy format): reads a window, and a larger one while the pickle
+ * runs past its end. Returned offsets are relative to the source.
+ */
+export async function unpickleAt(source: ByteSource, start: number, options: MachineOptions): Promise<UnpickleResult> {
+  let window = Math.min(FIRST_WINDOW, source.size - start);
+  for (;;) {
+    const bytes = await source.read(start, window);
+    try {
+      const result = unpickle(bytes, options);
+      return { ...result, end: start + result.end };
+    } catch (e) {
+      const more = e instanceof PickleError && e.code === 'PickleTruncated' && start + window < source.size && window < MAX_PICKLE_BYTES;
+      if (!more) throw shift(e, start);
+      window = Math.min(window * 4, source.size - start, MAX_PICKLE_BYTES);
+    }
+  }
+}
+
+/** Errors from a window carry window offsets; make them file offsets. */
+function shift(e: unknown, start: number): unknown {
+  return e instanceof PickleError && start !== 0 ? e.shifted(start) : e;
+}
