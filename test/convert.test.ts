@@ -9,6 +9,8 @@ import { safeOpen } from '../src/node/open-path.js';
 import { TensorsafeError } from '../src/errors.js';
 import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';
 import { runCli } from './helpers/cli.js';
+import { openZip } from '../src/formats/zip/index.js';
+import { FileSource } from '../src/node/file-source.js';
 
 const fixtures = torchFixtures().filter((f) => f.format !== 'index' && !f.file.startsWith('sharded/'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-convert-'));
@@ -115,6 +117,31 @@ describe('convert: outputs, sharding, refusals', () => {
     const s = await convertCheckpoint(src, { key: 'state_dict' });
     expect(s.leftOut.map((l) => l.path)).toEqual(expect.arrayContaining(['optimizer', 'epoch', 'hyper_parameters']));
     await expect(convertCheckpoint(src, { key: 'nope', force: true })).rejects.toMatchObject({ code: 'KeyNotFound' });
+  });
+
+  it('a mismatch found by the verification fails the conversion and leaves nothing', async () => {
+    const src = copy('dtypes_zip.pt');
+    const zip = await openZip(await FileSource.open(src));
+    const entry = zip.entries.find((e) => /\/data\/\d+$/.test(e.name) && e.size > 0)!;
+    await zip.source.close?.();
+    let tampered = false;
+    const run = convertCheckpoint(src, {
+      onProgress: (p) => {
+        // The source changes after it was written out and before it is compared.
+        if (p.phase === 'write' && p.bytesDone === p.bytesTotal && !tampered) {
+          tampered = true;
+          const fd = fs.openSync(src, 'r+');
+          const b = Buffer.alloc(1);
+          fs.readSync(fd, b, 0, 1, entry.dataOffset);
+          b[0] = b[0]! ^ 0xff;
+          fs.writeSync(fd, b, 0, 1, entry.dataOffset);
+          fs.closeSync(fd);
+        }
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'VerificationFailed' });
+    expect(tampered).toBe(true);
+    expect(fs.readdirSync(path.dirname(src))).toEqual([path.basename(src)]);
   });
 
   it('the CLI: --json summary, exit codes', async () => {

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { openTorchTensorSet } from '../src/formats/torch/weights.js';
+import { readEntry } from '../src/tensor/tensor-set.js';
+import { openZip } from '../src/formats/zip/index.js';
+import { unpickle } from '../src/formats/pickle/machine.js';
+import { TORCH_HANDLERS } from '../src/formats/torch/globals.js';
+import { TensorsafeError } from '../src/errors.js';
+import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+
+/**
+ * Fuzzing the checkpoint readers: mutated real checkpoints (zip, legacy, tar, TorchScript) and
+ * random opcode soup either read or fail with a coded TensorsafeError; never another exception, a
+ * hang, or a read outside the file.
+ */
+class BoundedSource implements ByteSource {
+  readonly name = 'fuzz.pt';
+  readonly size: number;
+  private readonly inner: MemorySource;
+  constructor(bytes: Uint8Array) {
+    this.inner = new MemorySource(bytes, 'fuzz.pt');
+    this.size = bytes.length;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < 0 || length < 0 || offset + length > this.size) throw new Error(`read outside the file: ${offset}+${length} of ${this.size}`);
+    return this.inner.read(offset, length);
+  }
+}
+
+async function exercise(bytes: Uint8Array): Promise<void> {
+  try {
+    const set = await openTorchTensorSet(new BoundedSource(bytes), { skipUnknown: bytes.length % 2 === 0 });
+    for (const t of set.tensors) expect((await readEntry(t)).length).toBe(t.byteLength);
+  } catch (e) {
+    if (!(e instanceof TensorsafeError)) throw e;
+  }
+}
+
+const seeds = ['dtypes_zip.pt', 'strides_legacy.pt', 'tar_format.pt', 'torchscript_module.pt', 'protocol4_zip.pt', 'views_base_legacy.pt'].map((f) =>
+  new Uint8Array(fs.readFileSync(path.join(TORCH_FIXTURES, f))),
+);
+
+/** Byte range of data.pkl inside a zip, to aim mutations at the pickle rather than the archive. */
+async function pickleRange(bytes: Uint8Array): Promise<[number, number] | undefined> {
+  try {
+    const zip = await openZip(new MemorySource(bytes));
+    const e = zip.entries.find((x) => x.name.endsWith('data.pkl'));
+    return e ? [e.dataOffset, e.dataOffset + e.size] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('checkpoint reader fuzz', () => {
+  it('mutated checkpoints', async () => {
+    const ranges = await Promise.all(seeds.map(pickleRange));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        async (which, edits) => {
+          const bytes = seeds[which]!.slice();
+          const range = ranges[which];
+          for (const [at, value, aim] of edits) {
+            const [lo, hi] = aim && range ? range : [0, bytes.length];
+            bytes[lo + (at % (hi - lo))] = value;
+          }
+          await exercise(bytes);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('truncated checkpoints', async () => {
+    for (const seed of seeds) for (let n = 0; n < seed.length; n += Math.max(1, seed.length >> 6)) await exercise(seed.subarray(0, n));
+  });
+
+  it('random opcode soup through the machine', () => {
+    const ops = fc.constantFrom(
+      ...'(.0123FIJKLMNPQRSTUVXabcdeghijlopqrstu}])G'.split('').map((c) => c.charCodeAt(0)),
+      ...[0x80, 0x81, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x8f, 0x90, 0x91, 0x93, 0x94, 0x95],
+    );
+    const soup = fc.array(fc.oneof(ops, fc.integer({ min: 0, max: 255 })), { maxLength: 80 });
+    fc.assert(
+      fc.property(soup, fc.boolean(), (program, skipUnknown) => {
+        try {
+          unpickle(Uint8Array.from(program), { where: 'soup', handlers: TORCH_HANDLERS, skipUnknown, persistentLoad: () => null });
+        } catch (e) {
+          expect(e).toBeInstanceOf(TensorsafeError);
+        }
+      }),
+      { numRuns: 20000 },
+    );
+  });
+});
