@@ -116,11 +116,13 @@ describe('the installed command', () => {
     }
   });
 
-  it('demo writes, validates and inspects a sample', () => {
+  it('demo converts the bundled sample, then validates and inspects it', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-demo-'));
     const r = spawnSync('node', [path.join(ROOT, 'bin', 'tensorsafe.js'), 'demo', '--out', out], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/valid, 7 tensors/);
-    expect(fs.existsSync(path.join(out, 'sample.safetensors'))).toBe(true);
+    expect(r.stdout).toMatch(/verified: every tensor equals the source, bit for bit/);
+    expect(r.stdout).toMatch(/transformer\.wte\.weight → lm_head\.weight/);
+    expect(r.stdout).toMatch(/model\.safetensors: valid/);
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
   });
 });

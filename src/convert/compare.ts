@@ -12,16 +12,19 @@ export async function firstDifference(a: AsyncIterable<Uint8Array>, b: AsyncIter
   let doneB = false;
   try {
     for (;;) {
-      if (ca.length === 0 && !doneA) {
-        const r = await ia.next();
-        if (r.done) doneA = true;
-        else ca = r.value;
-        continue;
-      }
-      if (cb.length === 0 && !doneB) {
-        const r = await ib.next();
-        if (r.done) doneB = true;
-        else cb = r.value;
+      // Ask both streams at once when both are exhausted: their reads overlap.
+      const needA = ca.length === 0 && !doneA;
+      const needB = cb.length === 0 && !doneB;
+      if (needA || needB) {
+        const [ra, rb] = await Promise.all([needA ? ia.next() : undefined, needB ? ib.next() : undefined]);
+        if (ra) {
+          if (ra.done) doneA = true;
+          else ca = ra.value;
+        }
+        if (rb) {
+          if (rb.done) doneB = true;
+          else cb = rb.value;
+        }
         continue;
       }
       if (ca.length === 0 || cb.length === 0) return ca.length === 0 && cb.length === 0 ? -1 : offset;

@@ -1,6 +1,7 @@
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { ShardedSafetensors } from '../safetensors/sharded.js';
+import { readChunks } from '../io/byte-source.js';
 import { DEFAULT_CHUNK_BYTES, type TensorEntry, type TensorSet } from './tensor-set.js';
 
 /** A safetensors file or sharded set as a TensorSet: entries in file order, bytes read in chunks. */
@@ -14,9 +15,7 @@ export function safetensorsTensorSet(handle: SafetensorsHandle): TensorSet {
       dtype: info.dtype,
       shape: info.shape,
       byteLength: info.byteLength,
-      async *chunks(chunkBytes = DEFAULT_CHUNK_BYTES) {
-        for (let at = 0; at < info.byteLength; at += chunkBytes) yield await source.read(info.byteOffset + at, Math.min(chunkBytes, info.byteLength - at));
-      },
+      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => readChunks(source, info.byteOffset, info.byteLength, chunkBytes),
     };
   });
   return {

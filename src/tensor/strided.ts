@@ -1,5 +1,5 @@
 import { TensorsafeError } from '../errors.js';
-import type { ByteSource } from '../io/byte-source.js';
+import { readChunks, type ByteSource } from '../io/byte-source.js';
 import { DEFAULT_CHUNK_BYTES } from './tensor-set.js';
 
 /**
@@ -52,7 +52,7 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
   if (total === 0) return;
   const step = Math.max(es, Math.floor(chunkBytes / es) * es);
   if (isContiguous(view.shape, view.stride)) {
-    for (let at = 0; at < total; at += step) yield swapped(await source.read(view.base + at, Math.min(step, total - at)), view.swap);
+    for await (const chunk of readChunks(source, view.base, total, step)) yield swapped(chunk, view.swap);
     return;
   }
   const span = spanBytes(view);

@@ -16,7 +16,10 @@ export interface TensorEntry {
    * same values by construction, and a writer may keep one of them.
    */
   readonly aliasKey?: string;
-  /** The tensor's bytes, in order, in chunks of at most `chunkBytes` (default DEFAULT_CHUNK_BYTES). */
+  /**
+   * The tensor's bytes, in order, in chunks of at most `chunkBytes` (default DEFAULT_CHUNK_BYTES).
+   * A chunk may be a reused buffer: it is valid until the next chunk is asked for.
+   */
   chunks(chunkBytes?: number): AsyncIterable<Uint8Array>;
 }
 
