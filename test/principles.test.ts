@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './helpers/paths.js';
+
+/** The project's principles, checked on its own source (shared/DESIGN.md). */
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? sources(p) : e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+const src = sources(path.join(ROOT, 'src'));
+const text = (f: string): string => fs.readFileSync(f, 'utf8');
+const imports = (f: string): string[] => [...text(f).matchAll(/(?:^|\n)\s*(?:import|export)[^'"\n]*from\s+'([^']+)'/g)].map((m) => m[1]!);
+
+/** Layers, lowest first (DESIGN.md): a file may import its own layer and the ones below. */
+const LAYERS = ['errors.ts', 'util', 'io', 'dtype', 'safetensors', 'tensor', 'formats', 'convert', 'node', 'cli'];
+const layerOf = (f: string): number => {
+  const rel = path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
+  return LAYERS.indexOf(rel);
+};
+
+describe('principles', () => {
+  it('nothing read is ever executed: no eval, no Function, no dynamic import', () => {
+    for (const f of src) {
+      const code = text(f).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      expect([f, /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(|\bimport\s*\(/.test(code)]).toEqual([f, false]);
+    }
+  });
+
+  it('imports point down the layers', () => {
+    for (const f of src) {
+      const layer = layerOf(f);
+      if (layer < 0) continue; // the entry points index.ts and node.ts
+      for (const spec of imports(f).filter((s) => s.startsWith('.'))) {
+        const target = path.resolve(path.dirname(f), spec.replace(/\.js$/, '.ts'));
+        expect([f, spec, layerOf(target) <= layer]).toEqual([f, spec, true]);
+      }
+    }
+  });
+
+  it('browser-reachable code uses no Node built-ins; only node/ and cli/ touch files', () => {
+    for (const f of src.filter((f) => !/[/\\](node|cli)[/\\]/.test(f) && !f.endsWith('node.ts'))) {
+      for (const spec of imports(f)) expect([f, spec.startsWith('node:') || /^(fs|path|os|http|crypto|child_process)$/.test(spec)]).toEqual([f, false]);
+    }
+  });
+
+  it('the core has no runtime dependencies; the package has one (fflate, for inflate)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['fflate']);
+    const core = src.filter((f) => /[/\\]src[/\\](io|dtype|safetensors|util)[/\\]/.test(f));
+    for (const f of core) for (const spec of imports(f)) expect([f, spec.startsWith('.')]).toEqual([f, true]);
+  });
+});
