@@ -875,6 +875,28 @@ def case_refusals():
                  notes="torch loads it; a converter rejects it (or would have to densify)")
 
 
+class RunConfig:
+    """A user class: a checkpoint holding one names `__main__.RunConfig`, which no allowlist knows."""
+
+    def __init__(self):
+        self.lr = 0.1
+        self.name = "run"
+
+
+def case_unknown_class():
+    sd = collections.OrderedDict([("w", torch.arange(4.0)), ("b", torch.ones(2, dtype=torch.float16))])
+    ckpt = {"state_dict": sd, "config": RunConfig()}
+    save_zip(ckpt, "unknown_class.pt")
+    record("unknown_class.pt", "zip", ckpt,
+           "a user class (__main__.RunConfig) beside the weights: refused by default, converted with --skip-unknown",
+           key="state_dict", notes="the class is only a name to a data-only reader; --skip-unknown keeps it as an inert placeholder")
+    exp = path_of(expected_name("unknown_class.pt"))
+    with open(exp) as f:
+        data = json.load(f)
+    data["needs_skip_unknown"] = True
+    write_json(expected_name("unknown_class.pt"), data)
+
+
 def case_archive_prefix():
     t = collections.OrderedDict([("x", torch.arange(3, dtype=torch.float32)), ("y", torch.tensor([[1, 2]], dtype=torch.int8))])
     buf = io.BytesIO()
@@ -969,6 +991,7 @@ def main():
     case_bare_pickle()
     case_refusals()
     case_archive_prefix()
+    case_unknown_class()
     case_sample()
     NOT_PRODUCED.append("big-endian zip: torch 1.13 writes no byteorder record (added in torch 2.1); byteorder_big_zip.pt is crafted")
 

@@ -12,7 +12,10 @@ const FORMATS: Record<string, string> = { zip: 'pytorch-zip', legacy: 'pytorch-l
 
 describe('PyTorch checkpoints read without running them, against what torch loads', () => {
   it.each(fixtures.filter((f) => !f.expected.expect_error).map((f) => [f.file, f] as const))('%s', async (_n, fixture) => {
-    const set = await openTorchTensorSet(await FileSource.open(path.join(TORCH_FIXTURES, fixture.file)), { key: fixture.expected.key ?? undefined });
+    const set = await openTorchTensorSet(await FileSource.open(path.join(TORCH_FIXTURES, fixture.file)), {
+      key: fixture.expected.key ?? undefined,
+      skipUnknown: fixture.expected.needs_skip_unknown,
+    });
     try {
       expect(set.format).toBe(FORMATS[fixture.format]);
       const want = fixture.expected.tensors!;
@@ -38,6 +41,12 @@ describe('PyTorch checkpoints read without running them, against what torch load
     } finally {
       await set.close();
     }
+  });
+
+  it.each(fixtures.filter((f) => f.expected.needs_skip_unknown).map((f) => [f.file] as const))('%s is refused without skipUnknown, naming the class', async (file) => {
+    const source = await FileSource.open(path.join(TORCH_FIXTURES, file));
+    await expect(openTorchTensorSet(source)).rejects.toMatchObject({ code: 'UnsupportedGlobal', message: expect.stringMatching(/__main__\.RunConfig.*--skip-unknown/) });
+    await source.close();
   });
 
   it.each(fixtures.filter((f) => f.expected.expect_error).map((f) => [f.file, f.expected.expect_error] as const))('%s is refused: %s', async (file) => {

@@ -21,6 +21,8 @@ export interface Expected {
   same_storage?: string[][];
   other?: string[];
   expect_error?: string;
+  /** Holds an unknown (not dangerous) class: refused by default, converted with skipUnknown. */
+  needs_skip_unknown?: boolean;
   files?: string[];
   shards?: Record<string, string[]>;
 }
