@@ -27,7 +27,7 @@ interface Member {
 }
 
 /** Regular file members by name; PAX `path` and `size` records override the ustar fields. Never extracted to disk. */
-async function tarMembers(source: ByteSource): Promise<Map<string, Member>> {
+export async function tarMembers(source: ByteSource): Promise<Map<string, Member>> {
   const members = new Map<string, Member>();
   const latin1 = new TextDecoder('latin1');
   let pos = 0;

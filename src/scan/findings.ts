@@ -1,0 +1,55 @@
+/**
+ * What a scan reports. A finding is one observation with a severity; the verdict on a file is the
+ * worst severity among its findings.
+ */
+
+/**
+ * - `info`: a fact, not a problem (the format was validated, a TorchScript archive was recognised).
+ * - `suspicious`: could not be judged safe (an unknown global, an encrypted entry, a malformed or
+ *   tampered container, code that runs only with a specific loader).
+ * - `dangerous`: runs code or touches the system when loaded the usual way.
+ * - `error`: the scan itself could not read the file (I/O).
+ */
+export type Severity = 'info' | 'suspicious' | 'dangerous' | 'error';
+
+export type Verdict = 'safe' | 'suspicious' | 'dangerous' | 'error';
+
+export interface Finding {
+  readonly severity: Severity;
+  /** Stable rule id, `area/what`: `pickle/dangerous-global`, `zip/name-mismatch`, `keras/lambda-layer`. */
+  readonly rule: string;
+  /** What was found and why it matters, for a person. */
+  readonly message: string;
+  /** Where: `file`, `file:entry`, `file:entry@offset`. */
+  readonly location: string;
+}
+
+export interface ScanReport {
+  readonly file: string;
+  /** The format detected from the bytes: `pytorch-zip`, `pickle`, `safetensors`, `npy`, … */
+  readonly format: string;
+  readonly verdict: Verdict;
+  readonly findings: readonly Finding[];
+}
+
+/** The worst of the findings: dangerous > suspicious > error > safe (info findings do not count). */
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  if (findings.some((f) => f.severity === 'dangerous')) return 'dangerous';
+  if (findings.some((f) => f.severity === 'suspicious')) return 'suspicious';
+  if (findings.some((f) => f.severity === 'error')) return 'error';
+  return 'safe';
+}
+
+/** What format scanners are given: where to put findings, and the pickle analysis for pickles they find. */
+export interface ScanContext {
+  /** The file's name (path or URL) for locations. */
+  readonly file: string;
+  /** The folder the file is in, when it is a local file (ONNX external data, TF.js weight paths). */
+  readonly dir: string | undefined;
+  report(finding: Finding): void;
+  /** Analyses a pickle found inside the file (an object array, a nested pickle); `location` says where. */
+  scanPickle(bytes: Uint8Array, location: string): void;
+}
+
+/** Collects findings, and caps them: a hostile file could otherwise produce millions. */
+export const MAX_FINDINGS_PER_FILE = 1000;
