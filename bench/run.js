@@ -5,6 +5,7 @@ import { machine, writeSection, TMP } from './lib.js';
 const groups = {
   safetensors: () => import('./safetensors.js'),
   convert: () => import('./convert.js'),
+  scan: () => import('./scan.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

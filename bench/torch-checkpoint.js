@@ -41,12 +41,11 @@ function concat(parts) {
   return out;
 }
 
-/** Writes the checkpoint; returns its tensor count. */
-export function writeTorchCheckpoint(file, bytes) {
+/** Writes the checkpoint (4 MiB tensors, or `count` tensors sharing `bytes`); returns its tensor count. */
+export function writeTorchCheckpoint(file, bytes, count = Math.max(1, Math.round(bytes / (4 << 20)))) {
   const stem = path.basename(file).replace(/\.[^.]+$/, '');
-  const perTensor = 4 << 20;
-  const count = Math.max(1, Math.round(bytes / perTensor));
-  const tensors = Array.from({ length: count }, (_, i) => [`model.layers.${i}.weight`, i, [1024, 1024]]);
+  const rows = Math.max(1, Math.floor(bytes / count / 4096));
+  const tensors = Array.from({ length: count }, (_, i) => [`model.layers.${i}.weight`, i, [rows, 1024]]);
   const fd = fs.openSync(file, 'w');
   const central = [];
   let offset = 0;
@@ -68,7 +67,7 @@ export function writeTorchCheckpoint(file, bytes) {
     else write(data);
   };
   entry('data.pkl', dataPkl(tensors));
-  const block = new Float32Array(1 << 20);
+  const block = new Float32Array(rows * 1024);
   for (let i = 0; i < block.length; i++) block[i] = Math.sin(i * 0.001);
   const blockBytes = new Uint8Array(block.buffer);
   const blockCrc = crc32(blockBytes);

@@ -8,3 +8,4 @@ export { FileSink, type FileSinkOptions } from './node/file-sink.js';
 export { loadFile, loadFileSync, saveFile, saveFileSync, saveShardedFiles, type SaveFileOptions, type SaveShardedOptions, type ShardedResult } from './node/files.js';
 export { safeOpen, openPath } from './node/open-path.js';
 export { convertCheckpoint, safetensorsNameFor, VerificationError, type ConvertOptions, type ConvertSummary } from './node/convert.js';
+export { scanFile } from './node/scan-file.js';

@@ -1,14 +1,15 @@
 import { isTensorsafeError } from '../errors.js';
 import { convertCommand } from './convert.js';
+import { scanCommand } from './scan.js';
+import { VERSION } from './version.js';
 import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
 import { processIo, red, type Io } from './output.js';
 import { EXIT_FAIL, EXIT_USAGE, UsageError, type Command } from './usage.js';
 import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly Command[] = [convertCommand, validateCommand, inspectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, validateCommand, inspectCommand, demoCommand];
 
-const VERSION = '0.1.0';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -10,6 +10,8 @@ import { SafetensorsFile } from '../safetensors/reader.js';
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
 import { parseSize } from '../util/sizes.js';
+import { scanSource } from '../scan/scan.js';
+import type { ScanReport } from '../scan/findings.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, fileError } from './file-source.js';
@@ -62,6 +64,24 @@ export class VerificationError extends TensorsafeError {
   }
 }
 
+/** A file the scanner judged dangerous: refused before anything in it was read as data. */
+export class UnsafeFileError extends TensorsafeError {
+  constructor(
+    file: string,
+    readonly report: ScanReport,
+  ) {
+    const dangerous = report.findings.filter((f) => f.severity === 'dangerous');
+    super(
+      'UnsafeFile',
+      `${file} would run code when loaded, so it is not converted: ${dangerous
+        .slice(0, 3)
+        .map((f) => `${f.message} [${f.location}]`)
+        .join('; ')}${dangerous.length > 3 ? `; and ${dangerous.length - 3} more (tensorsafe scan ${file})` : ''}`,
+      { location: dangerous[0]?.location ?? file },
+    );
+  }
+}
+
 /** Checkpoint extensions of single-file models. */
 const CHECKPOINT_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle'];
 /** Files of a training folder that are not the model. */
@@ -93,6 +113,9 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     for (const file of input.files) {
       const source = await FileSource.open(file);
       try {
+        // The same scan as `tensorsafe scan`, first: a dangerous file is refused before any tensor is read.
+        const report = await scanSource(source, { dir: path.dirname(path.resolve(file)) });
+        if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
         sets.push(await openTorchTensorSet(source, { key: options.key, skipUnknown: options.skipUnknown }));
       } catch (e) {
         await source.close();

@@ -1,0 +1,100 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { HttpSource } from '../io/http-source.js';
+import { FileSource } from '../node/file-source.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { scanSource } from '../scan/scan.js';
+import type { ScanReport } from '../scan/findings.js';
+import { toSarif } from '../scan/sarif.js';
+import { VERSION } from './version.js';
+import { bold, dim, green, red, paint, type Io } from './output.js';
+import { expandTargets } from './targets.js';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, parsing, UsageError, type Command } from './usage.js';
+
+export const scanCommand: Command = {
+  name: 'scan',
+  summary: 'scan model files for code that would run when they are loaded',
+  help: `Usage: tensorsafe scan [--json | --sarif] PATH...
+
+Tells whether model files would run code when loaded. The format is detected
+from the bytes, never the name: zip (torch, TorchScript, npz, .keras), legacy
+torch, tar, bare pickle, npy, safetensors, GGUF, ONNX, HDF5, TF.js, TFLite.
+Pickles are analysed by symbolic execution of every opcode, so each import and
+call is tied to what it reaches however its name was assembled; each one is
+judged against the allowlist the converter uses (safe), a list of dangerous
+modules and functions (dangerous), and everything else (suspicious). Container
+tricks (zip name mismatches, duplicate entries, odd flags, bad CRCs, data
+before or after a pickle or archive, broken FRAMEs, encrypted entries) are
+findings. Formats that cannot carry code are validated. Only pickles,
+directories and headers are read: tensor bytes are not.
+
+PATH is a file, a folder (scanned recursively) or an http(s) URL.
+
+Options:
+  --json      one JSON line per file:
+                {"file","format","verdict":"safe"|"suspicious"|"dangerous"|"error",
+                 "findings":[{"severity","rule","message","location"}]}
+  --sarif     SARIF 2.1.0 for code-scanning dashboards
+  -h, --help  show this help
+
+Exit status: 0 when every file is safe, 1 when any is suspicious or dangerous,
+2 on usage or I/O errors.
+
+Examples:
+  tensorsafe scan pytorch_model.bin
+  tensorsafe scan --json ./models/ | jq 'select(.verdict != "safe")'
+  tensorsafe scan --sarif . > tensorsafe.sarif`,
+
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parsing(() =>
+      parseArgs({ args: argv, options: { json: { type: 'boolean' }, sarif: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+    );
+    if (positionals.length === 0) throw new UsageError('scan needs at least one PATH');
+    if (values.json && values.sarif) throw new UsageError('--json and --sarif cannot be used together');
+    const files = expandTargets(positionals, () => true);
+    if (files.length === 0) throw new UsageError(`no files under ${positionals.join(', ')}`);
+    const reports: ScanReport[] = [];
+    for (const file of files) {
+      const report = await scanTarget(file);
+      reports.push(report);
+      if (values.json) io.out(JSON.stringify(report));
+      else if (!values.sarif) printReport(report, io);
+    }
+    if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
+    else if (!values.json && reports.length > 1) {
+      const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
+      io.out(`${reports.length} files: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
+    }
+    if (reports.some((r) => r.verdict === 'error')) return EXIT_USAGE;
+    return reports.every((r) => r.verdict === 'safe') ? EXIT_OK : EXIT_FAIL;
+  },
+};
+
+/** Scans a path or URL; an unreadable one is an `error` report. */
+export async function scanTarget(target: string): Promise<ScanReport> {
+  let source: ByteSource | undefined;
+  try {
+    const remote = /^https?:\/\//i.test(target);
+    source = remote ? await HttpSource.open(target) : await FileSource.open(target);
+    return await scanSource(source, { dir: remote ? undefined : path.dirname(path.resolve(target)) });
+  } catch (e) {
+    return {
+      file: target,
+      format: 'unknown',
+      verdict: 'error',
+      findings: [{ severity: 'error', rule: 'scan/io-error', message: (e as Error).message, location: target }],
+    };
+  } finally {
+    await source?.close?.();
+  }
+}
+
+function printReport(r: ScanReport, io: Io): void {
+  const mark = r.verdict === 'safe' ? green(io, '✓ safe') : r.verdict === 'dangerous' ? red(io, '✗ DANGEROUS') : r.verdict === 'error' ? red(io, '! error') : paint(io, 33, '? suspicious');
+  io.out(`${mark}  ${bold(io, r.file)} ${dim(io, `(${r.format})`)}`);
+  for (const f of r.findings) {
+    if (f.severity === 'info' && r.verdict !== 'safe') continue;
+    const tag = f.severity === 'dangerous' ? red(io, 'dangerous ') : f.severity === 'suspicious' ? paint(io, 33, 'suspicious') : f.severity === 'error' ? red(io, 'error     ') : dim(io, 'info      ');
+    io.out(`   ${tag} ${f.message} ${dim(io, `[${f.rule}] ${f.location}`)}`);
+  }
+}

@@ -1,0 +1,218 @@
+import type { ByteSource } from '../../io/byte-source.js';
+import type { ScanContext } from '../findings.js';
+import { at, Findings, guarded, limitExceeded, malformed, PagedReader, pathEscape, show, utf8OrUndefined, view } from './common.js';
+
+/**
+ * TFLite (tensorflow/compiler/mlir/lite/schema/schema.fbs): a FlatBuffer with file identifier `TFL3`
+ * whose root is a Model. A TFLite model runs only the operators the interpreter has: builtin ones,
+ * and custom ones the application registers (native code: a custom op in a model is a dependency on
+ * code that is not in the file; `Flex*` ops are TensorFlow ops run by the Flex delegate). The scan
+ * reads the tables with a bounded FlatBuffer reader (every offset, vtable and vector checked against
+ * the file): operator codes, subgraphs (tensors' buffer indices, operators' opcode indices, large
+ * custom options), buffers (inline data vectors and, in >2 GB models, data at offset/size outside the
+ * FlatBuffer: all must lie inside the file), and external buffer groups (schema 3d: files named by the
+ * model, checked like ONNX external data). Buffer contents are never read.
+ *
+ * Rules: `tflite/valid`, `tflite/custom-op`, `tflite/flex-op`, `tflite/external-buffer` (info);
+ * `tflite/external-buffer-outside` (dangerous); `tflite/malformed`, `tflite/limit-exceeded` (suspicious).
+ * Misses: what custom operators do; the contents of custom options and metadata buffers; tensor values.
+ */
+
+/** Tables visited: bounds the scan's time on a hostile file (real models have thousands). */
+export const MAX_TFLITE_TABLES = 500_000;
+/** Elements of one vector of tables walked (tensors, operators, buffers); byte vectors are bounded by the file only. */
+export const MAX_TFLITE_VECTOR_LENGTH = 500_000;
+/** Longest string read (custom op names, external file names). */
+export const MAX_TFLITE_STRING_BYTES = 64 * 1024;
+/** BuiltinOperator CUSTOM. */
+const CUSTOM = 32;
+
+interface Table {
+  pos: number;
+  vtable: number;
+  vtableSize: number;
+  tableSize: number;
+}
+
+class FlatBuffer {
+  tables = 0;
+  constructor(readonly r: PagedReader) {}
+
+  async u8(pos: number, what: string): Promise<number> {
+    return (await this.r.bytes(pos, 1, what))[0]!;
+  }
+  async u16(pos: number, what: string): Promise<number> {
+    return view(await this.r.bytes(pos, 2, what)).getUint16(0, true);
+  }
+  async u32(pos: number, what: string): Promise<number> {
+    return view(await this.r.bytes(pos, 4, what)).getUint32(0, true);
+  }
+  async i32(pos: number, what: string): Promise<number> {
+    return view(await this.r.bytes(pos, 4, what)).getInt32(0, true);
+  }
+  async u64(pos: number, what: string): Promise<bigint> {
+    return view(await this.r.bytes(pos, 8, what)).getBigUint64(0, true);
+  }
+
+  async table(pos: number, what: string): Promise<Table> {
+    if (++this.tables > MAX_TFLITE_TABLES) throw limitExceeded(`more than MAX_TFLITE_TABLES (${MAX_TFLITE_TABLES}) tables`, pos);
+    const soffset = await this.i32(pos, what);
+    const vtable = pos - soffset;
+    this.r.check(vtable, 4, `the vtable of ${what}`);
+    const vtableSize = await this.u16(vtable, `the vtable of ${what}`);
+    const tableSize = await this.u16(vtable + 2, `the vtable of ${what}`);
+    if (vtableSize < 4 || vtableSize % 2 !== 0) throw malformed(`${what}: vtable size ${vtableSize} is impossible`, vtable);
+    this.r.check(vtable, vtableSize, `the vtable of ${what}`);
+    this.r.check(pos, Math.max(4, tableSize), what);
+    return { pos, vtable, vtableSize, tableSize };
+  }
+
+  /** Absolute position of field `index`, or undefined when absent. */
+  async field(t: Table, index: number, what: string): Promise<number | undefined> {
+    const slot = 4 + 2 * index;
+    if (slot >= t.vtableSize) return undefined;
+    const off = await this.u16(t.vtable + slot, what);
+    if (off === 0) return undefined;
+    if (off >= t.tableSize) throw malformed(`${what}: field ${index} lies outside its table`, t.pos);
+    return t.pos + off;
+  }
+
+  /** Follows the offset stored at `pos` (tables, vectors, strings). */
+  async ref(pos: number, what: string): Promise<number> {
+    const target = pos + (await this.u32(pos, what));
+    this.r.check(target, 4, what);
+    return target;
+  }
+
+  /** A vector: [first element, length]; checks that `length * elementSize` bytes are in the file. */
+  async vector(t: Table, index: number, elementSize: number, what: string): Promise<[number, number] | undefined> {
+    const f = await this.field(t, index, what);
+    if (f === undefined) return undefined;
+    const v = await this.ref(f, what);
+    const length = await this.u32(v, what);
+    if (elementSize > 1 && length > MAX_TFLITE_VECTOR_LENGTH) throw limitExceeded(`${what} has ${length} elements, more than MAX_TFLITE_VECTOR_LENGTH (${MAX_TFLITE_VECTOR_LENGTH})`, v);
+    this.r.check(v + 4, length * elementSize, what);
+    return [v + 4, length];
+  }
+
+  async string(t: Table, index: number, what: string): Promise<string | undefined> {
+    const v = await this.vector(t, index, 1, what);
+    if (v === undefined) return undefined;
+    if (v[1] > MAX_TFLITE_STRING_BYTES) throw limitExceeded(`${what} is ${v[1]} bytes long, more than MAX_TFLITE_STRING_BYTES`, v[0]);
+    const text = utf8OrUndefined(await this.r.bytes(v[0], v[1], what));
+    if (text === undefined) throw malformed(`${what} is not valid UTF-8`, v[0]);
+    return text;
+  }
+
+  async scalarU32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
+    const f = await this.field(t, index, what);
+    return f === undefined ? dflt : this.u32(f, what);
+  }
+  async scalarI32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
+    const f = await this.field(t, index, what);
+    return f === undefined ? dflt : this.i32(f, what);
+  }
+  async scalarI8(t: Table, index: number, what: string): Promise<number> {
+    const f = await this.field(t, index, what);
+    return f === undefined ? 0 : ((await this.u8(f, what)) << 24) >> 24;
+  }
+  async scalarU64(t: Table, index: number, what: string): Promise<bigint> {
+    const f = await this.field(t, index, what);
+    return f === undefined ? 0n : this.u64(f, what);
+  }
+
+  /** The tables of a vector of tables. */
+  async *tablesOf(t: Table, index: number, what: string): AsyncGenerator<[Table, number]> {
+    const v = await this.vector(t, index, 4, what);
+    if (v === undefined) return;
+    for (let i = 0; i < v[1]; i++) yield [await this.table(await this.ref(v[0] + 4 * i, `${what}[${i}]`), `${what}[${i}]`), i];
+  }
+}
+
+export async function scanTflite(source: ByteSource, ctx: ScanContext): Promise<void> {
+  const findings = new Findings(ctx);
+  let summary = '';
+  const ok = await guarded(findings, 'tflite', ctx.file, 'the TFLite model', async () => {
+    summary = await scan(new FlatBuffer(new PagedReader(source)), source.size, ctx.file, findings);
+  });
+  if (ok && !findings.has('suspicious', 'dangerous')) findings.add('info', 'tflite/valid', summary, ctx.file);
+  findings.flush();
+}
+
+async function scan(fb: FlatBuffer, size: number, file: string, findings: Findings): Promise<string> {
+  if (size < 8) throw malformed('too short for a FlatBuffer', 0);
+  const ident = await fb.r.bytes(4, 4, 'the file identifier');
+  if (String.fromCharCode(...ident) !== 'TFL3') throw malformed(`the file identifier is ${show(String.fromCharCode(...ident))}, not "TFL3"`, 4);
+  const model = await fb.table(await fb.ref(0, 'the root offset'), 'Model');
+  const version = await fb.scalarU32(model, 0, 'Model.version');
+
+  const bufferCount = (await fb.vector(model, 4, 4, 'Model.buffers'))?.[1] ?? 0;
+  for await (const [b, i] of fb.tablesOf(model, 4, 'Model.buffers')) {
+    await fb.vector(b, 0, 1, `the data of buffer ${i}`); // inline data must be inside the file
+    const offset = await fb.scalarU64(b, 1, `Buffer ${i}.offset`);
+    const length = await fb.scalarU64(b, 2, `Buffer ${i}.size`);
+    if (offset > 1n && offset + length > BigInt(size)) {
+      throw malformed(`buffer ${i} places its data at [${offset}, ${offset + length}), past the end of the file (${size} bytes)`, b.pos);
+    }
+  }
+
+  const codes: { builtin: number; custom: string | undefined }[] = [];
+  for await (const [c, i] of fb.tablesOf(model, 1, 'Model.operator_codes')) {
+    const deprecated = await fb.scalarI8(c, 0, `OperatorCode ${i}.deprecated_builtin_code`);
+    const custom = await fb.string(c, 1, `OperatorCode ${i}.custom_code`);
+    const builtin = Math.max(deprecated, await fb.scalarI32(c, 3, `OperatorCode ${i}.builtin_code`));
+    codes.push({ builtin, custom });
+    if (builtin === CUSTOM) {
+      const name = custom ?? '';
+      if (name.startsWith('Flex')) {
+        findings.add('info', 'tflite/flex-op', `operator code ${i} is the TensorFlow op ${show(name.slice(4))} (Flex delegate): it runs only with the TensorFlow select-ops library linked into the app`, at(file, c.pos));
+      } else {
+        findings.add('info', 'tflite/custom-op', `operator code ${i} is the custom operator ${show(name)}: it runs native code the application must register (the model cannot run without it)`, at(file, c.pos));
+      }
+    }
+  }
+
+  const externalCount = (await fb.vector(model, 9, 4, 'Model.external_buffers'))?.[1] ?? 0;
+  for await (const [g, i] of fb.tablesOf(model, 8, 'Model.external_buffer_groups')) {
+    const name = (await fb.string(g, 0, `ExternalBufferGroup ${i}.name`)) ?? '';
+    const reason = name === '' ? 'it is empty' : pathEscape(name);
+    if (reason !== undefined) {
+      findings.add(
+        'dangerous',
+        'tflite/external-buffer-outside',
+        `external buffer group ${i} reads tensor data from ${show(name)}: ${reason}. An interpreter would read that file as weights`,
+        at(file, g.pos),
+      );
+    } else {
+      findings.add('info', 'tflite/external-buffer', `external buffer group ${i} reads tensor data from the file ${show(name)} next to the model`, at(file, g.pos));
+    }
+  }
+
+  let subgraphs = 0;
+  let operators = 0;
+  let tensors = 0;
+  for await (const [sg, s] of fb.tablesOf(model, 2, 'Model.subgraphs')) {
+    subgraphs++;
+    for await (const [t, i] of fb.tablesOf(sg, 0, `subgraph ${s} tensors`)) {
+      tensors++;
+      const buffer = await fb.scalarU32(t, 2, `tensor ${i} of subgraph ${s}`);
+      if (buffer >= Math.max(bufferCount, 1)) throw malformed(`tensor ${i} of subgraph ${s} uses buffer ${buffer}, but there are ${bufferCount}`, t.pos);
+      const ext = await fb.scalarU32(t, 10, `tensor ${i} of subgraph ${s}`);
+      if (ext !== 0 && ext > externalCount) throw malformed(`tensor ${i} of subgraph ${s} uses external buffer ${ext}, but there are ${externalCount}`, t.pos);
+    }
+    for await (const [op, i] of fb.tablesOf(sg, 3, `subgraph ${s} operators`)) {
+      operators++;
+      const index = await fb.scalarU32(op, 0, `operator ${i} of subgraph ${s}`);
+      if (index >= codes.length) throw malformed(`operator ${i} of subgraph ${s} uses operator code ${index}, but there are ${codes.length}`, op.pos);
+      await fb.vector(op, 5, 1, `the custom options of operator ${i} of subgraph ${s}`);
+      const offset = await fb.scalarU64(op, 9, `operator ${i} of subgraph ${s}`);
+      const length = await fb.scalarU64(op, 10, `operator ${i} of subgraph ${s}`);
+      if (offset > 1n && offset + length > BigInt(size)) {
+        throw malformed(`operator ${i} of subgraph ${s} places its custom options at [${offset}, ${offset + length}), past the end of the file`, op.pos);
+      }
+    }
+  }
+  if (subgraphs === 0) throw malformed('the model has no subgraph', model.pos);
+  const customs = codes.filter((c) => c.builtin === CUSTOM).length;
+  return `TFLite schema version ${version}: ${subgraphs} subgraph${subgraphs === 1 ? '' : 's'}, ${tensors} tensors, ${operators} operators, ${codes.length} operator codes (${customs} custom), ${bufferCount} buffers`;
+}
