@@ -545,6 +545,16 @@ describe.skipIf(SKIP)('dist/index.js in headless Chromium', () => {
     expect(result.keys.length).toBeGreaterThan(0);
   });
 
+  it('scanBytes judges a pickle and a safetensors file in the page', async () => {
+    const result = await inPage<{ evil: string; rule: string; safe: string; format: string }>(
+      `const evil = new Uint8Array([0x80, 2, ...new TextEncoder().encode('cposix\\nsystem\\nX'), 2, 0, 0, 0, 0x69, 0x64, 0x85, 0x52, 0x2e]);
+      const a = await ts.scanBytes(evil, 'evil.pkl');
+      const b = await ts.scanBytes(ts.save({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } }), 'w.safetensors');
+      return { evil: a.verdict, rule: a.findings[0].rule, safe: b.verdict, format: b.format };`,
+    );
+    expect(result).toEqual({ evil: 'dangerous', rule: 'pickle/dangerous-global', safe: 'safe', format: 'safetensors' });
+  });
+
   it('toFloat32 and fromFloat32 for BF16', async () => {
     const result = await inPage<{ decoded: (number | string)[]; encoded: number[] }>(`
       return { decoded: num(ts.toFloat32('BF16', new Uint16Array([0x3f80, 0xc020, 0x7f80, 0x8000, 0x3e20]))),
