@@ -5,7 +5,7 @@ import { checkOutput, type Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
 import { writeTensors, type Progress } from '../convert/write.js';
 import { openTorchTensorSet, type TorchTensorSet } from '../formats/torch/weights.js';
-import { formatShardIndex, parseShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
+import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
@@ -14,7 +14,8 @@ import { scanSource } from '../scan/scan.js';
 import type { ScanReport } from '../scan/findings.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
 import { FileSink } from './file-sink.js';
-import { FileSource, fileError } from './file-source.js';
+import { FileSource } from './file-source.js';
+import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
 
 export interface ConvertOptions {
   /** For a file: the output file (or a folder to put it in). For a folder: the output folder. */
@@ -81,11 +82,6 @@ export class UnsafeFileError extends TensorsafeError {
     );
   }
 }
-
-/** Checkpoint extensions of single-file models. */
-const CHECKPOINT_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle'];
-/** Files of a training folder that are not the model. */
-const NOT_MODELS = /^(optimizer|scheduler|rng_state.*|training_args|trainer_state)\.(pt|pth|bin)$/;
 
 interface Input {
   files: string[];
@@ -213,41 +209,19 @@ export function safetensorsNameFor(file: string): string {
 }
 
 function resolveInput(src: string, output: string | undefined): Input {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(src);
-  } catch (cause) {
-    throw fileError(src, cause);
+  const model = findModel(src, 'pytorch');
+  if (model.kind === 'safetensors') {
+    throw new TensorsafeError('NotACheckpoint', `${src} is already safetensors: nothing to convert (tensorsafe validate checks it)`, { location: src });
   }
-  if (stat.isDirectory()) {
-    const entries = fs.readdirSync(src);
-    const index = entries.find((e) => e.endsWith('.bin.index.json') || e.endsWith('.pt.index.json'));
-    if (index) return shardedInput(path.join(src, index), output ?? src);
-    const candidates = entries.filter((e) => CHECKPOINT_EXTENSIONS.some((x) => e.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e));
-    const chosen = candidates.includes('pytorch_model.bin') ? 'pytorch_model.bin' : candidates.length === 1 ? candidates[0] : undefined;
-    if (!chosen) {
-      throw new IoError(
-        'NotFound',
-        candidates.length === 0 ? `${src} holds no PyTorch checkpoint (.bin, .pt, .pth, .ckpt)` : `${src} holds several checkpoints (${candidates.join(', ')}); name the one to convert`,
-        { location: src },
-      );
-    }
-    const outDir = output ?? src;
-    const single = path.join(outDir, safetensorsNameFor(chosen));
-    return { files: [path.join(src, chosen)], index: undefined, outDir, stem: path.basename(single, '.safetensors'), single };
+  const isDir = fs.statSync(src).isDirectory();
+  if (model.weightMap) {
+    const outDir = output ?? (isDir ? src : path.dirname(src));
+    return { files: model.files, index: model.weightMap, outDir, stem: 'model', single: path.join(outDir, 'model.safetensors') };
   }
-  if (src.endsWith('.index.json')) return shardedInput(src, output ?? path.dirname(src));
-  let single = path.join(path.dirname(src), safetensorsNameFor(src));
-  if (output !== undefined) single = fs.existsSync(output) && fs.statSync(output).isDirectory() ? path.join(output, safetensorsNameFor(src)) : output;
-  return { files: [src], index: undefined, outDir: path.dirname(single), stem: path.basename(single, '.safetensors'), single };
-}
-
-function shardedInput(indexPath: string, outDir: string): Input {
-  const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
-  const dir = path.dirname(indexPath);
-  const files = [...new Set(index.weightMap.values())].sort().map((f) => path.join(dir, f));
-  const stem = 'model';
-  return { files, index: index.weightMap, outDir, stem, single: path.join(outDir, `${stem}.safetensors`) };
+  const file = model.files[0]!;
+  let single = path.join(isDir ? (output ?? src) : path.dirname(file), safetensorsNameFor(file));
+  if (!isDir && output !== undefined) single = fs.existsSync(output) && fs.statSync(output).isDirectory() ? path.join(output, safetensorsNameFor(file)) : output;
+  return { files: [file], index: undefined, outDir: path.dirname(single), stem: path.basename(single, '.safetensors'), single };
 }
 
 function checkNamesUnique(entries: readonly TensorEntry[], files: readonly string[]): void {
