@@ -1,6 +1,7 @@
 import { isTensorsafeError } from '../errors.js';
 import { convertCommand } from './convert.js';
 import { scanCommand } from './scan.js';
+import { verifyCommand } from './verify.js';
 import { VERSION } from './version.js';
 import { demoCommand } from './demo.js';
 import { inspectCommand } from './inspect.js';
@@ -8,7 +9,7 @@ import { processIo, red, type Io } from './output.js';
 import { EXIT_FAIL, EXIT_USAGE, UsageError, type Command } from './usage.js';
 import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, validateCommand, inspectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, verifyCommand, validateCommand, inspectCommand, demoCommand];
 
 
 function mainHelp(): string {

@@ -1,0 +1,154 @@
+import { parseArgs } from 'node:util';
+import { openModel } from '../node/open-model.js';
+import type { TensorSet } from '../tensor/tensor-set.js';
+import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../verify/compare-tensors.js';
+import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
+import { bold, green, red, type Io } from './output.js';
+import { ProgressBar } from './progress.js';
+import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'prove two models hold the same tensors (bit for bit, or within a tolerance)',
+  help: `Usage: tensorsafe verify A B [--atol X] [--rtol Y] [--allow-dtype-change]
+                       [--json | --markdown] [--key PATH] [--skip-unknown]
+
+Compares every tensor of two models, matched by name. A and B are files or
+model folders the project reads: PyTorch checkpoints (read without running
+them; dangerous files are refused) and safetensors, sharded or not. Tied
+weights recorded by a converter (metadata "removed -> kept") are matched
+through their kept name. Both models are streamed in chunks: memory stays
+bounded on models larger than RAM.
+
+Per tensor: identical; close (equal within tolerance); different (with max
+absolute and relative error, values outside the tolerance, cosine similarity,
+NaN and infinity agreement); shape or dtype mismatch; missing (in A, not B);
+extra (in B, not A).
+
+Options:
+  --atol X              absolute tolerance (default 0: bit for bit)
+  --rtol Y              relative tolerance: |a - b| <= atol + rtol * |b|
+  --allow-dtype-change  compare values across dtypes (F32 against BF16)
+                        instead of calling it a mismatch
+  --json                the whole report as one JSON object
+  --markdown            a Markdown report for a pull-request comment
+  --key PATH            where the weights are in a training checkpoint
+  --skip-unknown        keep unknown objects in checkpoints as placeholders
+  -h, --help            show this help
+
+Exit status: 0 when every tensor matches under the rule, 1 otherwise,
+2 on usage errors.
+
+Examples:
+  tensorsafe verify pytorch_model.bin model.safetensors
+  tensorsafe verify ./model-fp32/ ./model-bf16/ --allow-dtype-change --rtol 1e-2
+  tensorsafe verify old/ new/ --markdown > comment.md`,
+
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parsing(() =>
+      parseArgs({
+        args: argv,
+        options: {
+          atol: { type: 'string' },
+          rtol: { type: 'string' },
+          'allow-dtype-change': { type: 'boolean' },
+          json: { type: 'boolean' },
+          markdown: { type: 'boolean' },
+          key: { type: 'string' },
+          'skip-unknown': { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
+    if (positionals.length !== 2) throw new UsageError('verify takes exactly two models, A and B');
+    if (values.json && values.markdown) throw new UsageError('--json and --markdown cannot be used together');
+    const rule: VerifyRule = {
+      ...BIT_EXACT,
+      atol: tolerance(values.atol, '--atol'),
+      rtol: tolerance(values.rtol, '--rtol'),
+      allowDtypeChange: Boolean(values['allow-dtype-change']),
+    };
+    const [aPath, bPath] = positionals as [string, string];
+    const opened: TensorSet[] = [];
+    const bar = new ProgressBar(process.stderr, !values.json && !values.markdown && Boolean(process.stderr.isTTY) && !process.env['CI']);
+    let report: VerifyReport;
+    try {
+      const a = await openModel(aPath, { key: values.key, skipUnknown: values['skip-unknown'] });
+      opened.push(a);
+      const b = await openModel(bPath, { key: values.key, skipUnknown: values['skip-unknown'] });
+      opened.push(b);
+      report = await verifySets(aPath, a, bPath, b, rule, (p) => bar.update('verifying', p.done, p.total));
+    } finally {
+      bar.done();
+      await Promise.all(opened.map((s) => s.close()));
+    }
+    if (values.json) io.out(JSON.stringify(report));
+    else if (values.markdown) io.out(toMarkdown(report));
+    else printReport(report, io);
+    return report.ok ? EXIT_OK : EXIT_FAIL;
+  },
+};
+
+function tolerance(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0 || text.trim() === '') throw new UsageError(`${flag} must be a non-negative number, got ${JSON.stringify(text)}`);
+  return v;
+}
+
+function ruleText(r: VerifyRule): string {
+  const exact = r.atol === 0 && r.rtol === 0;
+  return `${exact ? 'bit for bit' : `|a − b| ≤ ${r.atol} + ${r.rtol}·|b|`}${r.allowDtypeChange ? ', values across dtypes' : ''}`;
+}
+
+function summaryText(r: VerifyReport): string {
+  const s = r.summary;
+  const parts = [
+    `${s.identical} identical`,
+    s.close ? `${s.close} within tolerance` : '',
+    s.different ? `${s.different} different` : '',
+    s['shape-mismatch'] ? `${s['shape-mismatch']} shape mismatch` : '',
+    s['dtype-mismatch'] ? `${s['dtype-mismatch']} dtype mismatch` : '',
+    s.missing ? `${s.missing} missing` : '',
+    s.extra ? `${s.extra} extra` : '',
+  ].filter(Boolean);
+  return `${r.tensors.length} tensors: ${parts.join(', ')}`;
+}
+
+function printReport(r: VerifyReport, io: Io): void {
+  io.out(`${bold(io, r.a)} against ${bold(io, r.b)} (${ruleText(r.rule)})`);
+  for (const t of r.tensors.filter((x) => x.status !== 'identical')) io.out(`  ${statusMark(t, io)} ${t.name}${t.matchedAs ? ` (as ${t.matchedAs})` : ''}: ${describe(t)}`);
+  io.out(`${summaryText(r)}`);
+  io.out(r.ok ? green(io, '✓ every tensor matches') : red(io, '✗ the models differ'));
+}
+
+function statusMark(t: TensorComparison, io: Io): string {
+  return t.status === 'close' ? green(io, '≈') : red(io, '✗');
+}
+
+function describe(t: TensorComparison): string {
+  if (t.status === 'close' && t.stats) {
+    return `within tolerance (max abs error ${fmt(t.stats.maxAbsError)}, max rel error ${fmt(t.stats.maxRelError)}, cosine ${fmt(t.stats.cosine)}${t.dtype[0] !== t.dtype[1] ? `, ${t.dtype[0]} → ${t.dtype[1]}` : ''})`;
+  }
+  return `${t.status}: ${t.reason ?? ''}`;
+}
+
+/** The report as Markdown, for a pull-request comment. */
+export function toMarkdown(r: VerifyReport): string {
+  const lines = [`### ${r.ok ? '✅' : '❌'} tensorsafe verify: \`${r.a}\` against \`${r.b}\``, '', `Rule: ${ruleText(r.rule)}. ${summaryText(r)}.`, ''];
+  const notable = r.tensors.filter((t) => t.status !== 'identical');
+  if (notable.length > 0) {
+    lines.push('| tensor | status | dtype | shape | max abs error | max rel error | cosine | mismatched | why |', '|---|---|---|---|---|---|---|---|---|');
+    for (const t of notable) {
+      const s = t.stats;
+      const shape = (x: readonly number[] | null): string => (x ? `[${x.join(', ')}]` : '–');
+      lines.push(
+        `| \`${t.name}\`${t.matchedAs ? ` (as \`${t.matchedAs}\`)` : ''} | ${t.status} | ${t.dtype[0] ?? '–'} / ${t.dtype[1] ?? '–'} | ${shape(t.shape[0])} / ${shape(t.shape[1])} | ${s ? fmt(s.maxAbsError) : '–'} | ${s ? fmt(s.maxRelError) : '–'} | ${s ? fmt(s.cosine) : '–'} | ${s ? `${s.mismatched} / ${s.values}` : '–'} | ${(t.reason ?? '').replace(/\|/g, '\\|')} |`,
+      );
+    }
+  } else {
+    lines.push('Every tensor is identical.');
+  }
+  return lines.join('\n');
+}
