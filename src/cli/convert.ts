@@ -1,15 +1,20 @@
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
+import { writeFileAtomicSync } from '../node/atomic-file.js';
 import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
-import { bold, green, grouped, type Io } from './output.js';
+import { bold, green, grouped, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
-import { EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
 
 export const convertCommand: Command = {
   name: 'convert',
   summary: 'convert a PyTorch checkpoint to safetensors without running it, and verify the result',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
                         [--skip-unknown] [--force] [--json]
+       tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
+                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown] [--force] [--json]
 
 Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
 TorchScript) to safetensors without executing anything in it. The pickle is
@@ -40,19 +45,34 @@ Options:
   --json                 print one summary object instead of text
   -h, --help             show this help
 
+Many models at once:
+  -r, --recursive        find every model under DIR (checkpoint files and
+                         sharded sets) and, for each, scan, convert and
+                         verify, in parallel worker threads. A model whose
+                         safetensors beside it already validate is skipped; a
+                         dangerous one is refused; a broken one fails with its
+                         reason. None of these stops the rest.
+  -j, --jobs N           models converted at once (default: CPUs, at most 4)
+  --report FILE.json     write the report: {"models":[{"path","status",
+                         "outputs","verified","reason","bytesIn","bytesOut",
+                         "seconds"}],"summary":{...}}, and FILE.md, a Markdown
+                         rendering for a pull-request comment
+
 Tied weights (names that are the same view of one storage) are written once:
 the alphabetically first name is kept and each removed name is recorded in
 the metadata as removed -> kept, as the reference converter does. What is not
 a weight (optimizer state, hyperparameters) is listed in the summary.
 
-Exit status: 0 converted and verified; 1 refused (unsafe or unknown content)
-or not convertible; 2 usage error.
+Exit status: 0 converted and verified (with --recursive: every model
+converted or skipped); 1 refused (unsafe or unknown content) or not
+convertible; 2 usage error.
 
 Examples:
   tensorsafe convert pytorch_model.bin
   tensorsafe convert ./my-model/ -o ./my-model-safetensors/
   tensorsafe convert last.ckpt --key state_dict -o model.safetensors
-  tensorsafe convert pytorch_model.bin --max-shard-size 2GB --json`,
+  tensorsafe convert pytorch_model.bin --max-shard-size 2GB --json
+  tensorsafe convert ./models --recursive --jobs 4 --report report.json`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
@@ -65,12 +85,17 @@ Examples:
           'skip-unknown': { type: 'boolean' },
           force: { type: 'boolean' },
           json: { type: 'boolean' },
+          recursive: { type: 'boolean', short: 'r' },
+          jobs: { type: 'string', short: 'j' },
+          report: { type: 'string' },
         },
         allowPositionals: true,
         strict: true,
       }),
     );
     if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a checkpoint file, an index or a model folder)');
+    if (values.recursive) return runBatch(positionals[0]!, values, io);
+    if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let summary: ConvertSummary;
     try {
@@ -90,6 +115,44 @@ Examples:
     return EXIT_OK;
   },
 };
+
+async function runBatch(
+  dir: string,
+  values: { output?: string; 'max-shard-size'?: string; key?: string; 'skip-unknown'?: boolean; force?: boolean; json?: boolean; jobs?: string; report?: string },
+  io: Io,
+): Promise<number> {
+  if (values.output !== undefined) throw new UsageError('--recursive writes each model\'s safetensors beside it; -o does not apply');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--recursive needs a folder, and ${dir} is not one`);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
+  let report: BatchReport;
+  try {
+    report = await convertFolder(dir, {
+      jobs,
+      maxShardSize: values['max-shard-size'],
+      key: values.key,
+      force: values.force,
+      skipUnknown: values['skip-unknown'],
+      onProgress: (p) => bar.update(`models ${p.done}/${p.total}`, p.bytesDone, p.bytesTotal, p.done === p.total),
+    });
+  } finally {
+    bar.done();
+  }
+  if (values.report) {
+    writeFileAtomicSync(values.report, [new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n')]);
+    const md = values.report.replace(/\.json$/i, '') + '.md';
+    writeFileAtomicSync(md, [new TextEncoder().encode(batchMarkdown(report) + '\n')]);
+  }
+  if (values.json) io.out(JSON.stringify(report));
+  else {
+    const mark: Record<string, string> = { converted: green(io, '✓ converted'), skipped: '↷ skipped  ', refused: red(io, '⛔ refused  '), failed: red(io, '✗ failed   ') };
+    for (const m of report.models) io.out(`${mark[m.status]} ${m.path}${m.reason && m.status !== 'skipped' ? `: ${m.reason}` : ''}`);
+    const s = report.summary;
+    io.out(`${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed in ${s.seconds.toFixed(1)}s${values.report ? ` (report: ${values.report})` : ''}`);
+  }
+  return report.summary.refused + report.summary.failed === 0 ? EXIT_OK : EXIT_FAIL;
+}
 
 function printSummary(s: ConvertSummary, io: Io): void {
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);

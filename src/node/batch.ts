@@ -1,0 +1,234 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { isTensorsafeError } from '../errors.js';
+import { validateSource } from '../safetensors/validate.js';
+import { parseShardIndex } from '../safetensors/sharded.js';
+import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
+import { FileSource } from './file-source.js';
+import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
+
+/** One model found under a folder: a checkpoint file, or a sharded set by its index. */
+export interface FoundModel {
+  path: string;
+  /** Every file of it (the shards of a set). */
+  files: string[];
+  /** The safetensors outputs it converts to, beside it. */
+  outputs: string[];
+}
+
+export type BatchStatus = 'converted' | 'skipped' | 'refused' | 'failed';
+
+export interface BatchModelResult {
+  path: string;
+  status: BatchStatus;
+  outputs: string[];
+  verified: boolean;
+  /** Why it was skipped, refused or failed (the error code and message). */
+  reason?: string;
+  bytesIn: number;
+  bytesOut: number;
+  seconds: number;
+}
+
+export interface BatchReport {
+  models: BatchModelResult[];
+  summary: { models: number; converted: number; skipped: number; refused: number; failed: number; bytesIn: number; bytesOut: number; seconds: number };
+}
+
+export interface BatchOptions extends Pick<ConvertOptions, 'maxShardSize' | 'key' | 'force' | 'skipUnknown'> {
+  /** Models converted at once, each in a worker thread (default: the number of CPUs, at most 4). */
+  jobs?: number;
+  /** Called when a model starts and when it ends, and with the bytes done so far. */
+  onProgress?: (p: { done: number; total: number; bytesDone: number; bytesTotal: number; current: string[] }) => void;
+}
+
+/** Folders never searched: version control, dependencies, caches. */
+const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.cache', '__pycache__', '.venv']);
+/** Upper bound on worker threads, whatever --jobs says: each holds a checkpoint's pickle and I/O buffers. */
+export const MAX_JOBS = 16;
+
+/** Every model under a folder: sharded sets (their shards are not models of their own) and single checkpoints. */
+export function findModels(root: string): FoundModel[] {
+  const models: FoundModel[] = [];
+  const walk = (dir: string): void => {
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const shards = new Set<string>();
+    for (const e of entries) {
+      if (!e.isFile() || !(e.name.endsWith('.bin.index.json') || e.name.endsWith('.pt.index.json'))) continue;
+      const indexPath = path.join(dir, e.name);
+      try {
+        const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
+        const files = [...new Set(index.weightMap.values())].sort().map((f) => path.join(dir, f));
+        files.forEach((f) => shards.add(f));
+        models.push({ path: indexPath, files, outputs: [path.join(dir, 'model.safetensors.index.json')] });
+      } catch {
+        models.push({ path: indexPath, files: [indexPath], outputs: [] });
+      }
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
+      else if (e.isFile() && !shards.has(p) && CHECKPOINT_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e.name)) {
+        models.push({ path: p, files: [p], outputs: [path.join(dir, safetensorsNameFor(p))] });
+      }
+    }
+  };
+  walk(root);
+  return models;
+}
+
+/** A model whose safetensors beside it exist and validate (for a sharded set: the index and every shard). */
+async function alreadyConverted(model: FoundModel): Promise<boolean> {
+  const output = model.outputs[0];
+  if (!output || !fs.existsSync(output)) return false;
+  const files = output.endsWith('.index.json')
+    ? [...new Set(parseShardIndex(fs.readFileSync(output, 'utf8'), output).weightMap.values())].map((f) => path.join(path.dirname(output), f))
+    : [output];
+  for (const f of files) {
+    if (!fs.existsSync(f)) return false;
+    const source = await FileSource.open(f);
+    try {
+      if (!(await validateSource(source)).ok) return false;
+    } finally {
+      await source.close();
+    }
+  }
+  return true;
+}
+
+/** Codes that mean the model was refused for its content rather than broken. */
+const REFUSED = new Set(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal']);
+
+/** Converts one model (scan, convert, verify); never throws. */
+export async function convertOne(model: FoundModel, options: BatchOptions, onBytes?: (done: number) => void): Promise<BatchModelResult> {
+  const started = Date.now();
+  const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  const base = { path: model.path, outputs: [] as string[], verified: false, bytesIn, bytesOut: 0 };
+  try {
+    if (!options.force && (await alreadyConverted(model))) {
+      return { ...base, status: 'skipped', outputs: model.outputs, reason: 'already converted: its safetensors beside it validate', seconds: 0 };
+    }
+    const summary: ConvertSummary = await convertCheckpoint(model.path, {
+      maxShardSize: options.maxShardSize,
+      key: options.key,
+      force: options.force,
+      skipUnknown: options.skipUnknown,
+      onProgress: (p) => onBytes?.(p.phase === 'write' ? p.bytesDone : p.bytesTotal),
+    });
+    const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : [])];
+    const bytesOut = outputs.reduce((n, f) => n + fs.statSync(f).size, 0);
+    return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000 };
+  } catch (e) {
+    const code = isTensorsafeError(e) ? e.code : 'Error';
+    const message = e instanceof Error ? e.message : String(e);
+    return { ...base, status: REFUSED.has(code) ? 'refused' : 'failed', reason: `${code}: ${message}`, seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+/**
+ * Converts every model under a folder, in worker threads: each is scanned, converted and verified;
+ * one already converted is skipped; a dangerous one is refused; a broken one fails with its reason.
+ * None of these stops the rest, and none leaves a partial file.
+ */
+export async function convertFolder(root: string, options: BatchOptions = {}): Promise<BatchReport> {
+  const started = Date.now();
+  const models = findModels(root);
+  const jobs = Math.max(1, Math.min(options.jobs ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4), MAX_JOBS, models.length || 1));
+  const results: BatchModelResult[] = new Array(models.length);
+  const bytesTotal = models.reduce((n, m) => n + m.files.reduce((k, f) => k + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0), 0);
+  const bytesBy = new Map<number, number>();
+  const current = new Map<number, string>();
+  let done = 0;
+  const report = (): void =>
+    options.onProgress?.({ done, total: models.length, bytesDone: [...bytesBy.values()].reduce((a, b) => a + b, 0), bytesTotal, current: [...current.values()] });
+  const workerFile = fileURLToPath(new URL('./batch-worker.js', import.meta.url));
+  const useWorkers = jobs > 1 && fs.existsSync(workerFile);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    const worker = useWorkers ? new Worker(workerFile) : undefined;
+    try {
+      for (;;) {
+        const i = next++;
+        if (i >= models.length) return;
+        const model = models[i]!;
+        current.set(i, model.path);
+        report();
+        const onBytes = (b: number): void => {
+          bytesBy.set(i, Math.min(b, model.files.reduce((k, f) => k + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0)));
+          report();
+        };
+        results[i] = worker ? await runInWorker(worker, model, options, onBytes) : await convertOne(model, options, onBytes);
+        bytesBy.set(i, results[i]!.bytesIn);
+        current.delete(i);
+        done++;
+        report();
+      }
+    } finally {
+      await worker?.terminate();
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, lane));
+  const count = (s: BatchStatus): number => results.filter((r) => r.status === s).length;
+  return {
+    models: results,
+    summary: {
+      models: results.length,
+      converted: count('converted'),
+      skipped: count('skipped'),
+      refused: count('refused'),
+      failed: count('failed'),
+      bytesIn: results.reduce((n, r) => n + r.bytesIn, 0),
+      bytesOut: results.reduce((n, r) => n + r.bytesOut, 0),
+      seconds: (Date.now() - started) / 1000,
+    },
+  };
+}
+
+/** The batch's message protocol with its workers. */
+export type WorkerRequest = { model: FoundModel; options: Omit<BatchOptions, 'onProgress'> };
+export type WorkerMessage = { kind: 'bytes'; done: number } | { kind: 'result'; result: BatchModelResult };
+
+function runInWorker(worker: Worker, model: FoundModel, options: BatchOptions, onBytes: (b: number) => void): Promise<BatchModelResult> {
+  return new Promise((resolve) => {
+    const onMessage = (m: WorkerMessage): void => {
+      if (m.kind === 'bytes') onBytes(m.done);
+      else {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        resolve(m.result);
+      }
+    };
+    const onError = (e: Error): void => {
+      worker.off('message', onMessage);
+      resolve({ path: model.path, status: 'failed', outputs: [], verified: false, reason: `worker crashed: ${e.message}`, bytesIn: 0, bytesOut: 0, seconds: 0 });
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    const { onProgress: _unused, ...plain } = options;
+    const request: WorkerRequest = { model, options: plain };
+    worker.postMessage(request);
+  });
+}
+
+/** The report as Markdown, for a pull-request comment. */
+export function batchMarkdown(report: BatchReport): string {
+  const s = report.summary;
+  const ok = s.refused === 0 && s.failed === 0;
+  const icon: Record<BatchStatus, string> = { converted: '✅', skipped: '⏭️', refused: '⛔', failed: '❌' };
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  return [
+    `### ${ok ? '✅' : '❌'} tensorsafe: ${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed`,
+    '',
+    '| model | status | verified | in | out | seconds | outputs / reason |',
+    '|---|---|---|---|---|---|---|',
+    ...report.models.map(
+      (m) =>
+        `| \`${m.path}\` | ${icon[m.status]} ${m.status} | ${m.verified ? 'yes' : '–'} | ${mb(m.bytesIn)} | ${m.bytesOut ? mb(m.bytesOut) : '–'} | ${m.seconds.toFixed(1)} | ${
+          m.reason ? m.reason.replace(/\|/g, '\\|').slice(0, 300) : m.outputs.map((o) => `\`${path.basename(o)}\``).join(', ')
+        } |`,
+    ),
+  ].join('\n');
+}

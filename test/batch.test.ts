@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { convertFolder, findModels } from '../src/node/batch.js';
+import { convertCheckpoint } from '../src/node/convert.js';
+import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+import { ROOT } from './helpers/paths.js';
+
+const EVIL = Uint8Array.from([0x80, 2, ...Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1')]);
+
+/** A tree of models of every kind: good, sharded, already converted, dangerous, broken, not a model. */
+async function tree(): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-batch-'));
+  const put = (rel: string, from: string | Uint8Array): void => {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    if (typeof from === 'string') fs.copyFileSync(path.join(TORCH_FIXTURES, from), p);
+    else fs.writeFileSync(p, from);
+  };
+  put('gpt/pytorch_model.bin', 'sample/pytorch_model.bin');
+  put('legacy/weights.pt', 'model_state_dict_legacy.bin');
+  for (const f of fs.readdirSync(path.join(TORCH_FIXTURES, 'sharded'))) put(`sharded/${f}`, `sharded/${f}`);
+  put('done/pytorch_model.bin', 'tied_zip.pt');
+  await convertCheckpoint(path.join(root, 'done/pytorch_model.bin'));
+  put('evil/model.pt', Uint8Array.from([...EVIL, ...fs.readFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'))]));
+  put('broken/model.ckpt', fs.readFileSync(path.join(TORCH_FIXTURES, 'dtypes_zip.pt')).subarray(0, 700));
+  put('training/optimizer.pt', 'tied_zip.pt');
+  put('notes/readme.txt', Uint8Array.from(Buffer.from('hello')));
+  return root;
+}
+
+const leftovers = (dir: string): string[] =>
+  fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.tmp')).map((e) => e.name);
+
+describe('batch conversion', () => {
+  it('finds every model: sharded sets once, single checkpoints, not optimizers or other files', async () => {
+    const root = await tree();
+    const found = findModels(root).map((m) => path.relative(root, m.path)).sort();
+    expect(found).toEqual(['broken/model.ckpt', 'done/pytorch_model.bin', 'evil/model.pt', 'gpt/pytorch_model.bin', 'legacy/weights.pt', 'sharded/pytorch_model.bin.index.json']);
+  });
+
+  it('scans, converts and verifies each; skips, refuses and fails without stopping the rest (in-process)', async () => {
+    const root = await tree();
+    const report = await convertFolder(root, { jobs: 1 });
+    const by = Object.fromEntries(report.models.map((m) => [path.relative(root, m.path), m]));
+    expect(by['gpt/pytorch_model.bin']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['legacy/weights.pt']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['sharded/pytorch_model.bin.index.json']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['sharded/pytorch_model.bin.index.json']!.outputs.map((o) => path.basename(o))).toEqual([
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'model.safetensors.index.json',
+    ]);
+    expect(by['done/pytorch_model.bin']).toMatchObject({ status: 'skipped' });
+    expect(by['evil/model.pt']).toMatchObject({ status: 'refused', verified: false });
+    expect(by['evil/model.pt']!.reason).toMatch(/^UnsafeFile: .*posix\.system/);
+    expect(by['broken/model.ckpt']).toMatchObject({ status: 'failed' });
+    expect(report.summary).toMatchObject({ models: 6, converted: 3, skipped: 1, refused: 1, failed: 1 });
+    for (const m of report.models) expect(m.bytesIn).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(root, 'legacy/weights.safetensors'))).toBe(true);
+    expect(fs.readdirSync(path.join(root, 'evil'))).toEqual(['model.pt']);
+    expect(fs.readdirSync(path.join(root, 'broken'))).toEqual(['model.ckpt']);
+    expect(leftovers(root)).toEqual([]);
+    // A second run skips what was converted.
+    const again = await convertFolder(root, { jobs: 1 });
+    expect(again.summary).toMatchObject({ converted: 0, skipped: 4, refused: 1, failed: 1 });
+  });
+
+  it('the CLI: worker threads, a JSON and a Markdown report, exit 1 when any model is refused or failed', () => {
+    return tree().then((root) => {
+      const report = path.join(root, 'report.json');
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', root, '--recursive', '--jobs', '3', '--report', report], { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
+      const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+      expect(json.summary).toMatchObject({ models: 6, converted: 3, skipped: 1, refused: 1, failed: 1 });
+      expect(Object.keys(json.models[0]).sort()).toEqual(['bytesIn', 'bytesOut', 'outputs', 'path', 'seconds', 'status', 'verified'].concat(json.models[0].reason ? ['reason'] : []).sort());
+      const md = fs.readFileSync(path.join(root, 'report.md'), 'utf8');
+      expect(md).toMatch(/^### ❌ tensorsafe: 6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
+      expect(md).toMatch(/⛔ refused/);
+      expect(leftovers(root)).toEqual([]);
+      const clean = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-batch-ok-'));
+      fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(clean, 'a.pt'));
+      const ok = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', clean, '-r', '--json'], { encoding: 'utf8' });
+      expect(ok.status).toBe(0);
+      expect(JSON.parse(ok.stdout).summary).toMatchObject({ converted: 1 });
+    });
+  });
+});
