@@ -45,3 +45,6 @@ export * from './scan/findings.js';
 export { scanSource, scanBytes, type ScanOptions } from './scan/scan.js';
 export { analyzePickles, type PickleAnalysisOptions, type PickleStreamResult } from './scan/pickle-analysis.js';
 export { toSarif } from './scan/sarif.js';
+export * from './verify/compare-tensors.js';
+export * from './verify/verify-sets.js';
+export { valuesOf } from './verify/values.js';

@@ -9,3 +9,6 @@ export { loadFile, loadFileSync, saveFile, saveFileSync, saveShardedFiles, type 
 export { safeOpen, openPath } from './node/open-path.js';
 export { convertCheckpoint, safetensorsNameFor, VerificationError, type ConvertOptions, type ConvertSummary } from './node/convert.js';
 export { scanFile } from './node/scan-file.js';
+export { openModel, type OpenModelOptions } from './node/open-model.js';
+export { findModel, type ModelFiles } from './node/model-files.js';
+export { convertFolder, findModels, batchMarkdown, type BatchOptions, type BatchReport, type BatchModelResult, type BatchStatus, type FoundModel } from './node/batch.js';
