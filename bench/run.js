@@ -6,6 +6,7 @@ const groups = {
   safetensors: () => import('./safetensors.js'),
   convert: () => import('./convert.js'),
   scan: () => import('./scan.js'),
+  verify: () => import('./verify.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');
