@@ -45,7 +45,6 @@ const REFS: Ref[] = [
   { dtype: 'F6_E3M2', ebits: 3, mbits: 2, bias: 3, kind: 'finite', width: 6 },
   { dtype: 'F4', ebits: 2, mbits: 1, bias: 1, kind: 'finite', width: 4 },
 ];
-const SMALL = REFS.filter((r) => r.width <= 8);
 
 function refValue(r: Ref, code: number): number {
   if (r.kind === 'e8m0') return code === 0xff ? NaN : Math.pow(2, code - r.bias);
@@ -141,10 +140,6 @@ function positives(r: Ref): { v: number; code: number }[] {
     if (Number.isFinite(v)) list.push({ v, code });
   }
   return list;
-}
-
-function isSaturating(r: Ref): boolean {
-  return r.kind !== 'ieee';
 }
 
 /**

@@ -7,7 +7,7 @@ import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IoError } from '../src/errors.js';
+import { equalBytes, rejection } from './helpers/assertions.js';
 import { DEFAULT_PREFETCH_BYTES, HttpSource } from '../src/io/http-source.js';
 import { findNginx, NGINX_MISSING_MESSAGE, startNginx, type NginxServer } from './helpers/nginx.js';
 
@@ -53,20 +53,6 @@ function logLines(nginx: NginxServer, uri: string): string[] {
     .filter((l) => l.startsWith(`GET ${uri} `));
 }
 
-async function rejection(p: Promise<unknown>): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IoError);
-    return e as IoError;
-  }
-  throw new Error('expected a rejection');
-}
-
-function equalBytes(actual: Uint8Array, expected: Uint8Array): void {
-  expect(actual.byteLength).toBe(expected.byteLength);
-  expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected))).toBe(0);
-}
 
 describe.skipIf(SKIP)('HttpSource against nginx', () => {
   let root = '';

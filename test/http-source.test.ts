@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { IoError } from '../src/errors.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { equalBytes, rejection } from './helpers/assertions.js';
 import {
   DEFAULT_PREFETCH_BYTES,
   HTTP_COALESCE_GAP,
@@ -233,20 +233,6 @@ function open(path = '/model.safetensors', options: HttpSourceOptions = {}): Pro
   return HttpSource.open(server.url + path, { ...FAST, ...options });
 }
 
-async function rejection(p: Promise<unknown>): Promise<IoError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IoError);
-    return e as IoError;
-  }
-  throw new Error('expected a rejection');
-}
-
-function equalBytes(actual: Uint8Array, expected: Uint8Array): void {
-  expect(actual.byteLength).toBe(expected.byteLength);
-  expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected))).toBe(0);
-}
 
 /** A fetch returning canned responses in order (hermetic, no sockets). */
 function fakeFetch(responses: (() => Response)[]): FetchLike & { calls: RequestInit[] } {

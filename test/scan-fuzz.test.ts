@@ -1,29 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { BoundedSource } from './helpers/assertions.js';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePickles } from '../src/scan/pickle-analysis.js';
 import { scanSource } from '../src/scan/scan.js';
-import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
 
 /**
  * The scanner never crashes: mutated checkpoints and random opcode soup give a report (findings),
  * never an exception, never a read outside the file.
  */
-class BoundedSource implements ByteSource {
-  readonly name = 'fuzz';
-  readonly size: number;
-  private readonly inner: MemorySource;
-  constructor(bytes: Uint8Array) {
-    this.inner = new MemorySource(bytes, 'fuzz');
-    this.size = bytes.length;
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.size) throw new Error(`read outside the file: ${offset}+${length} of ${this.size}`);
-    return this.inner.read(offset, length);
-  }
-}
 
 const seeds = ['dtypes_zip.pt', 'strides_legacy.pt', 'tar_format.pt', 'torchscript_module.pt', 'protocol4_zip.pt', 'bare_pickle.pkl'].map(
   (f) => new Uint8Array(fs.readFileSync(path.join(TORCH_FIXTURES, f))),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { BoundedSource } from './helpers/assertions.js';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { MemorySource } from '../src/io/byte-source.js';
 import { openTorchTensorSet } from '../src/formats/torch/weights.js';
 import { readEntry } from '../src/tensor/tensor-set.js';
 import { openZip } from '../src/formats/zip/index.js';
@@ -16,19 +17,6 @@ import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
  * random opcode soup either read or fail with a coded TensorsafeError; never another exception, a
  * hang, or a read outside the file.
  */
-class BoundedSource implements ByteSource {
-  readonly name = 'fuzz.pt';
-  readonly size: number;
-  private readonly inner: MemorySource;
-  constructor(bytes: Uint8Array) {
-    this.inner = new MemorySource(bytes, 'fuzz.pt');
-    this.size = bytes.length;
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < 0 || length < 0 || offset + length > this.size) throw new Error(`read outside the file: ${offset}+${length} of ${this.size}`);
-    return this.inner.read(offset, length);
-  }
-}
 
 async function exercise(bytes: Uint8Array): Promise<void> {
   try {

@@ -5,7 +5,6 @@ import { planLayout } from '../src/safetensors/layout.js';
 import { SafetensorError } from '../src/errors.js';
 import { DTYPES } from '../src/dtype/dtypes.js';
 
-const enc = new TextEncoder();
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 function bytes(prefix: string, data: number[] | Uint8Array = []): Uint8Array {
   const p = Buffer.from(prefix, 'latin1');

@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError, TensorsafeError } from '../errors.js';
+import { TensorsafeError } from '../errors.js';
 import { checkOutput, type Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
 import { writeTensors, type Progress } from '../convert/write.js';
-import { openTorchTensorSet, type TorchTensorSet } from '../formats/torch/weights.js';
+import type { TorchTensorSet } from '../formats/torch/weights.js';
 import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
 import { parseSize } from '../util/sizes.js';
-import { scanSource } from '../scan/scan.js';
-import type { ScanReport } from '../scan/findings.js';
+import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
 import { FileSink } from './file-sink.js';
 import { FileSource } from './file-source.js';
@@ -65,24 +64,6 @@ export class VerificationError extends TensorsafeError {
   }
 }
 
-/** A file the scanner judged dangerous: refused before anything in it was read as data. */
-export class UnsafeFileError extends TensorsafeError {
-  constructor(
-    file: string,
-    readonly report: ScanReport,
-  ) {
-    const dangerous = report.findings.filter((f) => f.severity === 'dangerous');
-    super(
-      'UnsafeFile',
-      `${file} would run code when loaded, so it is not converted: ${dangerous
-        .slice(0, 3)
-        .map((f) => `${f.message} [${f.location}]`)
-        .join('; ')}${dangerous.length > 3 ? `; and ${dangerous.length - 3} more (tensorsafe scan ${file})` : ''}`,
-      { location: dangerous[0]?.location ?? file },
-    );
-  }
-}
-
 interface Input {
   files: string[];
   /** Names per input file from its index, for a sharded input. */
@@ -103,23 +84,10 @@ interface Input {
 export async function convertCheckpoint(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
   const input = resolveInput(src, options.output);
-  const sets: TorchTensorSet[] = [];
+  const sets = await openCheckpoints(input.files, { key: options.key, skipUnknown: options.skipUnknown });
   const sinks: FileSink[] = [];
   try {
-    for (const file of input.files) {
-      const source = await FileSource.open(file);
-      try {
-        // The same scan as `tensorsafe scan`, first: a dangerous file is refused before any tensor is read.
-        const report = await scanSource(source, { dir: path.dirname(path.resolve(file)) });
-        if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
-        sets.push(await openTorchTensorSet(source, { key: options.key, skipUnknown: options.skipUnknown }));
-      } catch (e) {
-        await source.close();
-        throw e;
-      }
-    }
-    // One logical set: alias keys are per file (tied weights never span files).
-    const entries: TensorEntry[] = sets.flatMap((set, i) => set.tensors.map((t) => ({ ...t, aliasKey: t.aliasKey === undefined ? undefined : `${i}/${t.aliasKey}`, chunks: t.chunks })));
+    const entries = mergedEntries(sets);
     checkNamesUnique(entries, input.files);
     if (input.index) checkAgainstIndex(sets, input);
     const { kept, removed } = dedupeTensors(entries);
