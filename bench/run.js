@@ -7,6 +7,7 @@ const groups = {
   convert: () => import('./convert.js'),
   scan: () => import('./scan.js'),
   verify: () => import('./verify.js'),
+  integrity: () => import('./integrity.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

@@ -15,7 +15,7 @@ const text = (f: string): string => fs.readFileSync(f, 'utf8');
 const imports = (f: string): string[] => [...text(f).matchAll(/(?:^|\n)\s*(?:import|export)[^'"\n]*from\s+'([^']+)'/g)].map((m) => m[1]!);
 
 /** Layers, lowest first (DESIGN.md): a file may import its own layer and the ones below. */
-const LAYERS = ['errors.ts', 'util', 'io', 'dtype', 'safetensors', 'tensor', 'formats', 'convert', 'verify', 'scan', 'node', 'cli'];
+const LAYERS = ['errors.ts', 'util', 'io', 'dtype', 'safetensors', 'tensor', 'formats', 'convert', 'verify', 'scan', 'integrity', 'node', 'cli'];
 const layerOf = (f: string): number => {
   const rel = path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
   return LAYERS.indexOf(rel);

@@ -8,8 +8,11 @@ import { inspectCommand } from './inspect.js';
 import { processIo, red, type Io } from './output.js';
 import { EXIT_FAIL, EXIT_USAGE, UsageError, type Command } from './usage.js';
 import { validateCommand } from './validate.js';
+import { hashCommand } from './hash.js';
+import { signCommand } from './sign.js';
+import { verifySignatureCommand } from './verify-signature.js';
 
-export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, verifyCommand, validateCommand, inspectCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, verifyCommand, validateCommand, inspectCommand, hashCommand, signCommand, verifySignatureCommand, demoCommand];
 
 
 function mainHelp(): string {

@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import { isTensorsafeError } from '../errors.js';
+import type { ManifestChange } from '../integrity/manifest.js';
+import { KEYGEN_HINT } from '../integrity/pem.js';
+import { verifyFileSignature, type FileSignatureCheck } from '../node/integrity.js';
+import { exitCodeOf, progressBar, reportError } from './hash.js';
+import { bold, green, red, type Io } from './output.js';
+import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+
+export const verifySignatureCommand: Command = {
+  name: 'verify-signature',
+  summary: 'check a file against its signature: the signer, then every tensor and the header',
+  help: `Usage: tensorsafe verify-signature FILE --key PUBLIC.pem [--sig FILE.sig] [--json]
+
+Checks, in order:
+  1. that the signature file (FILE.sig by default) was signed by the private
+     half of PUBLIC.pem and not altered since (every field is signed);
+  2. that FILE is still exactly what was signed: the header and every tensor
+     are hashed again and compared with the signed manifest. Each change is
+     named: a tensor whose bytes, dtype or shape changed, a tensor added or
+     removed, the header, each metadata key, the size. A renamed file still
+     matches.
+The key used is the one given with --key: the public key recorded in the
+signature file is only informational.
+
+Options:
+  --key PUBLIC.pem  the signer's Ed25519 public key (SPKI PEM, "BEGIN PUBLIC KEY")
+  --sig FILE.sig    the signature file (default: FILE.sig)
+  --json            one JSON object:
+                      {"file","sig","ok","signatureValid","keyMatches","signedAt",
+                       "changes":[{"what":"header"|"tensor"|"metadata"|"size",
+                                   "name","expected","actual","reason"}]}
+  -h, --help        show this help
+
+Exit status: 0 the signature is valid and the file matches it; 1 the signature
+is not valid for the key, or the file changed since it was signed; 2 on usage
+errors, files or keys that cannot be read or used (NotFound, InvalidKey,
+InvalidPem, InvalidSignatureFile).
+
+The key pair is made with OpenSSL; the signer shares key.pub.pem:
+  openssl genpkey -algorithm ed25519 -out key.pem
+  openssl pkey -in key.pem -pubout -out key.pub.pem
+
+Examples:
+  tensorsafe verify-signature model.safetensors --key key.pub.pem
+  tensorsafe verify-signature model.safetensors --key key.pub.pem --sig downloads/model.sig
+  tensorsafe verify-signature --json model.safetensors --key key.pub.pem | jq '.changes[].name'`,
+
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parsing(() =>
+      parseArgs({ args: argv, options: { key: { type: 'string' }, sig: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+    );
+    if (positionals.length !== 1) throw new UsageError('verify-signature takes exactly one FILE');
+    if (values.key === undefined) throw new UsageError(`verify-signature needs --key PUBLIC.pem, the signer's public key (${KEYGEN_HINT})`);
+    const file = positionals[0]!;
+    const sigPath = values.sig ?? `${file}.sig`;
+    const bar = progressBar(!values.json);
+    let check: FileSignatureCheck;
+    try {
+      check = await verifyFileSignature(file, values.key, sigPath, { onProgress: (p) => bar.update('hashing', p.bytesDone, p.bytesTotal) });
+    } catch (e) {
+      bar.done();
+      if (values.json && isTensorsafeError(e)) {
+        io.out(JSON.stringify({ file, sig: sigPath, ok: false, signatureValid: false, error: { code: e.code, message: e.message } }));
+        io.err(`${red(io, 'error')} ${e.code}: ${e.message}`);
+        return exitCodeOf(e);
+      }
+      return reportError(e, io);
+    }
+    bar.done();
+    if (values.json) {
+      const { ok, signatureValid, keyMatches, signedAt, changes } = check;
+      io.out(JSON.stringify({ file, sig: sigPath, ok, signatureValid, keyMatches, signedAt: signedAt ?? null, changes }));
+    } else {
+      printCheck(check, values.key, io);
+    }
+    return check.ok ? EXIT_OK : EXIT_FAIL;
+  },
+};
+
+function printCheck(c: FileSignatureCheck, keyPath: string, io: Io): void {
+  const when = c.signedAt ? `, signed ${c.signedAt}` : '';
+  if (!c.signatureValid) {
+    io.out(`${red(io, '✗')} ${bold(io, c.file)}: the signature is NOT valid for ${keyPath}`);
+    io.out(
+      c.keyMatches
+        ? `  ${c.sig} names ${keyPath} as its signer, but its content was altered after it was signed`
+        : `  ${c.sig} was not signed with the private half of ${keyPath} (it names another signer key), or it was altered`,
+    );
+    io.out('  nothing in the signature file can be trusted, so the file was not compared with it');
+    return;
+  }
+  if (c.ok) {
+    io.out(`${green(io, '✓')} ${bold(io, c.file)}: signature valid (Ed25519 key ${keyPath}${when}); the header and every tensor match`);
+    return;
+  }
+  io.out(`${red(io, '✗')} ${bold(io, c.file)}: the signature is valid (Ed25519 key ${keyPath}${when}), but the file changed since it was signed:`);
+  for (const change of c.changes) io.out(`  ${describe(change)}`);
+}
+
+function describe(c: ManifestChange): string {
+  switch (c.what) {
+    case 'tensor':
+      return `tensor \`${c.name}\`: ${c.reason}`;
+    case 'metadata':
+      return c.name === undefined
+        ? `metadata: ${c.reason}`
+        : `metadata \`${c.name}\`: ${c.reason}${c.expected != null && c.actual != null ? ` (${JSON.stringify(c.expected)} → ${JSON.stringify(c.actual)})` : ''}`;
+    case 'header':
+      return `header: ${c.reason}`;
+    case 'size':
+      return `size: ${c.reason}`;
+  }
+}

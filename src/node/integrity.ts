@@ -1,0 +1,181 @@
+/**
+ * Hashes and signatures of local files: node:crypto for SHA-256 (several times faster than the
+ * TypeScript one browsers use) and for Ed25519, FileSource for bounded reads, atomic writes for .sig.
+ */
+import * as fs from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { IoError, SafetensorError } from '../errors.js';
+import { IntegrityError } from '../integrity/errors.js';
+import { MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES } from '../integrity/limits.js';
+import { compareManifests, hashSafetensors, type HashOptions, type Manifest, type ManifestChange } from '../integrity/manifest.js';
+import { parsePrivateKeyPem, parsePublicKeyPem, pkcs8FromSeed, spkiFromRaw, type Ed25519PrivateKey, type Ed25519PublicKey } from '../integrity/pem.js';
+import { formatSignatureFile, parseSignatureFile, signedWith, signManifest, verifyManifestSignature, type Ed25519Backend, type SignatureFile } from '../integrity/signature.js';
+import type { Hasher } from '../integrity/sha256.js';
+import { outputExists, writeFileAtomicSync } from './atomic-file.js';
+import { FileSource, fileError } from './file-source.js';
+
+/** node:crypto's SHA-256 as a Hasher. */
+export function nodeSha256(): Hasher {
+  const hash = createHash('sha256');
+  return {
+    update: (bytes) => void hash.update(bytes),
+    digest: () => new Uint8Array(hash.digest()),
+  };
+}
+
+/** Ed25519 with node:crypto (`crypto.sign(null, …)`). */
+export const nodeEd25519: Ed25519Backend = {
+  async sign(key, message) {
+    return new Uint8Array(nodeSign(null, message, privateKeyObject(key)));
+  },
+  async verify(key, message, signature) {
+    let k;
+    try {
+      k = createPublicKey({ key: Buffer.from(spkiFromRaw(key.raw)), format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new IntegrityError('InvalidKey', `the public key is not a valid Ed25519 key: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      return nodeVerify(null, message, k, signature);
+    } catch {
+      return false;
+    }
+  },
+  async publicKeyOf(key) {
+    const spki = createPublicKey(privateKeyObject(key)).export({ format: 'der', type: 'spki' });
+    return { type: 'ed25519-public', raw: new Uint8Array(spki.subarray(spki.byteLength - 32)) };
+  },
+};
+
+function privateKeyObject(key: Ed25519PrivateKey): ReturnType<typeof createPrivateKey> {
+  return createPrivateKey({ key: Buffer.from(pkcs8FromSeed(key.seed)), format: 'der', type: 'pkcs8' });
+}
+
+/** The manifest of a safetensors file: its header's and every tensor's SHA-256, read in bounded chunks. */
+export async function hashFile(path: string, options: Omit<HashOptions, 'hasher'> = {}): Promise<Manifest> {
+  const source = await FileSource.open(path);
+  try {
+    return await hashSafetensors(source, { ...options, hasher: nodeSha256 });
+  } finally {
+    await source.close();
+  }
+}
+
+/** Reads a PEM private key file (`openssl genpkey -algorithm ed25519`). */
+export function readPrivateKeyFile(path: string): Ed25519PrivateKey {
+  return parsePrivateKeyPem(readSmallFile(path, MAX_PEM_BYTES, 'key'), path);
+}
+
+/** Reads a PEM public key file (`openssl pkey -pubout`). */
+export function readPublicKeyFile(path: string): Ed25519PublicKey {
+  return parsePublicKeyPem(readSmallFile(path, MAX_PEM_BYTES, 'key'), path);
+}
+
+/** Reads and checks a .sig file. */
+export function readSignatureFile(path: string): SignatureFile {
+  return parseSignatureFile(readSmallFile(path, MAX_SIGNATURE_FILE_BYTES, 'signature'), path);
+}
+
+export interface SignFileOptions {
+  /** Where to write the signature (default: FILE.sig beside the file). */
+  out?: string;
+  /** Replace an existing signature file (default false: an existing one is an OutputExists error). */
+  overwrite?: boolean;
+  /** The signing time to record (default now); null records none. */
+  signedAt?: Date | null;
+  onProgress?: HashOptions['onProgress'];
+}
+
+/**
+ * Hashes a safetensors file and writes its signed manifest to FILE.sig (atomically; never over an
+ * existing one unless `overwrite`). Returns the signature file's path.
+ */
+export async function signFile(path: string, privateKeyPemPath: string, options: SignFileOptions = {}): Promise<string> {
+  const out = options.out ?? `${path}.sig`;
+  const overwrite = options.overwrite ?? false;
+  if (!overwrite && fs.existsSync(out)) throw outputExists(out);
+  const key = readPrivateKeyFile(privateKeyPemPath); // before hashing: a wrong key fails at once
+  const manifest = await hashFile(path, { onProgress: options.onProgress });
+  const sig = await signManifest(manifest, key, { backend: nodeEd25519, signedAt: options.signedAt });
+  writeFileAtomicSync(out, [new TextEncoder().encode(formatSignatureFile(sig))], { overwrite });
+  return out;
+}
+
+export interface FileSignatureCheck {
+  /** The signature is valid for the key and the file is exactly what was signed. */
+  ok: boolean;
+  /** The signature file was signed by the key's private half and not altered. */
+  signatureValid: boolean;
+  /** What differs between the signed manifest and the file (empty when the signature is not valid: an unsigned manifest proves nothing). */
+  changes: ManifestChange[];
+  file: string;
+  sig: string;
+  /** From the signature file. */
+  signedAt: string | undefined;
+  /** Whether the signature file names the given key as its signer (informational). */
+  keyMatches: boolean;
+}
+
+/**
+ * Checks a file against its signature: the signature over the manifest with the public key, then
+ * the file against the signed manifest (only when the signature is valid). A file that is no longer
+ * valid safetensors is a change of its header, not an error.
+ */
+export async function verifyFileSignature(
+  path: string,
+  publicKeyPemPath: string,
+  sigPath = `${path}.sig`,
+  options: Omit<HashOptions, 'hasher'> = {},
+): Promise<FileSignatureCheck> {
+  const key = readPublicKeyFile(publicKeyPemPath);
+  const sig = readSignatureFile(sigPath);
+  const signatureValid = await verifyManifestSignature(sig, key, { backend: nodeEd25519 });
+  const base = { file: path, sig: sigPath, signedAt: sig.signedAt, keyMatches: signedWith(sig, key) };
+  if (!signatureValid) return { ok: false, signatureValid, changes: [], ...base };
+  let changes: ManifestChange[];
+  try {
+    changes = compareManifests(sig.manifest, await hashFile(path, options)).changes;
+  } catch (e) {
+    if (!(e instanceof SafetensorError)) throw e;
+    changes = [];
+    const size = fileSize(path);
+    if (size !== sig.manifest.size) changes.push({ what: 'size', expected: sig.manifest.size, actual: size, reason: `the file is ${size} bytes; it was ${sig.manifest.size}` });
+    changes.push({ what: 'header', expected: sig.manifest.header, actual: null, reason: `the file is no longer a valid safetensors file: ${e.code}: ${e.message}` });
+  }
+  return { ok: changes.length === 0, signatureValid, changes, ...base };
+}
+
+function fileSize(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch (cause) {
+    throw fileError(path, cause);
+  }
+}
+
+/** A key or signature file, with a size limit; I/O failures are IoErrors naming the file. */
+function readSmallFile(path: string, limit: number, what: 'key' | 'signature'): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (cause) {
+    const e = fileError(path, cause);
+    if (e.code === 'NotFound' && what === 'signature') {
+      throw new IoError('NotFound', `${path}: no such signature file (make one with: tensorsafe sign FILE --key key.pem)`, { cause, location: path });
+    }
+    throw e;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+    if (stat.size > limit) {
+      throw new IntegrityError(what === 'key' ? 'InvalidPem' : 'InvalidSignatureFile', `${path} is ${stat.size} bytes: too large for a ${what} file (at most ${limit})`, { location: path });
+    }
+    return fs.readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof IoError || e instanceof IntegrityError) throw e;
+    throw fileError(path, e);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
