@@ -1,6 +1,9 @@
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import { firstDifference } from './compare.js';
 
+/** Tensors compared at once: enough to keep reads and comparisons overlapping, few enough to bound memory. */
+export const CHECK_CONCURRENCY = 2;
+
 /** Why a written tensor does not match its source. */
 export interface Mismatch {
   readonly name: string;
@@ -17,19 +20,26 @@ export async function checkOutput(written: TensorSet, source: readonly TensorEnt
   const mismatches: Mismatch[] = [];
   const expectedNames = new Set(source.map((e) => removed.get(e.name) ?? e.name));
   for (const name of out.keys()) if (!expectedNames.has(name)) mismatches.push({ name, reason: 'in the output but not in the source' });
-  for (const e of source) {
+  // Two tensors are compared at a time, so that one pair's reads overlap the other's comparison.
+  const check = async (e: TensorEntry): Promise<Mismatch | undefined> => {
     const name = removed.get(e.name) ?? e.name;
     const w = out.get(name);
-    if (!w) {
-      mismatches.push({ name: e.name, reason: 'missing from the output' });
-      continue;
-    }
+    if (!w) return { name: e.name, reason: 'missing from the output' };
     if (w.dtype !== e.dtype || w.shape.join(',') !== e.shape.join(',')) {
-      mismatches.push({ name: e.name, reason: `written as ${w.dtype} [${w.shape.join(', ')}], source is ${e.dtype} [${e.shape.join(', ')}]` });
-      continue;
+      return { name: e.name, reason: `written as ${w.dtype} [${w.shape.join(', ')}], source is ${e.dtype} [${e.shape.join(', ')}]` };
     }
     const at = await firstDifference(w.chunks(chunkBytes), e.chunks(chunkBytes));
-    if (at >= 0) mismatches.push({ name: e.name, reason: `bytes differ from byte ${at} on` });
-  }
+    return at >= 0 ? { name: e.name, reason: `bytes differ from byte ${at} on` } : undefined;
+  };
+  let next = 0;
+  const results: (Mismatch | undefined)[] = new Array(source.length);
+  const lane = async (): Promise<void> => {
+    while (next < source.length) {
+      const i = next++;
+      results[i] = await check(source[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, source.length) }, lane));
+  for (const m of results) if (m) mismatches.push(m);
   return mismatches;
 }

@@ -27,17 +27,39 @@ export interface WriteTensorsOptions {
 export async function writeTensors(entries: readonly TensorEntry[], sink: ByteSink, options: WriteTensorsOptions = {}): Promise<SafetensorsLayout> {
   const writer = await SafetensorsStreamWriter.create(sink, entries, { metadata: options.metadata ?? null });
   const byName = new Map(entries.map((e) => [e.name, e]));
+  const order = writer.order.map((name) => byName.get(name)!);
   const total = options.progressTotal ?? writer.layout.dataLength;
   let done = options.progressBase ?? 0;
+  // The first read of the next tensor starts while the last chunk of this one is written, so that
+  // reading and writing overlap across tensors, not only within one.
+  const open = (i: number): { it: AsyncIterator<Uint8Array>; first: Promise<IteratorResult<Uint8Array>> } | undefined => {
+    const entry = order[i];
+    if (!entry) return undefined;
+    const it = entry.chunks(options.chunkBytes)[Symbol.asyncIterator]();
+    return { it, first: it.next() };
+  };
+  let upcoming = open(0);
   try {
-    for (const name of writer.order) {
-      for await (const chunk of byName.get(name)!.chunks(options.chunkBytes)) {
-        await writer.write(name, chunk);
-        done += chunk.byteLength;
-        options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: name });
+    for (let i = 0; i < order.length; i++) {
+      const entry = order[i]!;
+      const { it, first } = upcoming!;
+      upcoming = undefined;
+      let pending = first;
+      let written = 0;
+      for (;;) {
+        const r = await pending;
+        if (r.done) break;
+        written += r.value.byteLength;
+        if (written >= entry.byteLength && !upcoming) upcoming = open(i + 1);
+        await writer.write(entry.name, r.value);
+        done += r.value.byteLength;
+        options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: entry.name });
+        pending = it.next();
       }
+      upcoming ??= open(i + 1);
     }
   } catch (e) {
+    await upcoming?.it.return?.();
     await writer.abort();
     throw e;
   }

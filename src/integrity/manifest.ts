@@ -79,15 +79,34 @@ export async function hashSafetensors(source: ByteSource, options: HashOptions =
   let done = header.dataStart;
   options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: '' });
   const digests = new Map<string, TensorDigest>();
-  for (const info of header.tensors.values()) {
-    const hasher = newHasher();
-    for await (const chunk of readChunks(source, info.byteOffset, info.byteLength, chunkBytes)) {
-      if (options.signal?.aborted) throw new IoError('Aborted', `hashing ${source.name} was aborted`, { location: source.name });
-      hasher.update(chunk);
-      done += chunk.byteLength;
-      options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: info.name });
+  // The data region is read once, as one stream (so the next chunk is read while this one is hashed,
+  // across tensor boundaries too); each chunk is split between the tensors it holds, in file order.
+  const order = [...header.tensors.values()];
+  let t = 0;
+  let hasher = newHasher();
+  let remaining = order[0]?.byteLength ?? 0;
+  const finishTensors = (): void => {
+    while (t < order.length && remaining === 0) {
+      const info = order[t]!;
+      digests.set(info.name, { dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength, sha256: toHex(hasher.digest()) });
+      t++;
+      hasher = newHasher();
+      remaining = order[t]?.byteLength ?? 0;
     }
-    digests.set(info.name, { dtype: info.dtype, shape: [...info.shape], byteLength: info.byteLength, sha256: toHex(hasher.digest()) });
+  };
+  finishTensors();
+  for await (const chunk of readChunks(source, header.dataStart, header.dataLength, chunkBytes)) {
+    if (options.signal?.aborted) throw new IoError('Aborted', `hashing ${source.name} was aborted`, { location: source.name });
+    let at = 0;
+    while (at < chunk.byteLength) {
+      const take = Math.min(remaining, chunk.byteLength - at);
+      hasher.update(chunk.subarray(at, at + take));
+      at += take;
+      remaining -= take;
+      finishTensors();
+    }
+    done += chunk.byteLength;
+    options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: order[Math.min(t, order.length - 1)]?.name ?? '' });
   }
   const tensors: Record<string, TensorDigest> = {};
   for (const name of [...digests.keys()].sort(compareCodePoints)) define(tensors, name, digests.get(name)!);
