@@ -50,7 +50,7 @@ export type SafetensorErrorCode =
   | 'WriteOrder'
   | 'WriteOverflow'
   | 'IncompleteWrite'
-  | 'InvalidIndex'
+  | 'NotSynchronous'
   | 'Closed';
 
 /** Transport errors (files, HTTP) are kept apart from parse errors. */

@@ -107,7 +107,7 @@ export class SafetensorsFile implements SafetensorsHandle {
   /** Reads a tensor without waiting; only for sources that read synchronously (memory, local files). */
   getTensorSync(name: string): Tensor {
     const info = this.info(name);
-    if (!this.source.readSync) throw new SafetensorError('InvalidIndex', `${this.source.name} cannot be read synchronously; use getTensor()`);
+    if (!this.source.readSync) throw new SafetensorError('NotSynchronous', `${this.source.name} cannot be read synchronously; use getTensor()`);
     const bytes = this.source.readSync(info.byteOffset, info.byteLength);
     return { dtype: info.dtype, shape: [...info.shape], data: typedArrayFromBytes(info.dtype, bytes) };
   }
