@@ -14,6 +14,9 @@ export interface FileSinkOptions extends CommitOptions {
   deferCommit?: boolean;
 }
 
+/** Buffers per writev call (IOV_MAX on Linux is 1024). */
+const WRITEV_MAX = 1024;
+
 /**
  * A ByteSink writing to a temporary file beside `target`, renamed into place by `close`.
  * Sequential writes are staged into 1 MiB pieces; large chunks are written from the caller's
@@ -58,6 +61,33 @@ export class FileSink implements ByteSink {
     if (this.staged + chunk.byteLength > STAGING_BYTES) await this.flush();
     this.staging.set(chunk, this.staged);
     this.staged += chunk.byteLength;
+  }
+
+  /**
+   * Appends several chunks with as few system calls as possible (writev, up to WRITEV_MAX buffers at
+   * a time): for files of many tensors already in memory.
+   */
+  async writeMany(chunks: readonly Uint8Array[]): Promise<void> {
+    this.check();
+    await this.flush();
+    for (let i = 0; i < chunks.length; i += WRITEV_MAX) {
+      let batch = chunks.slice(i, i + WRITEV_MAX).filter((c) => c.byteLength > 0);
+      while (batch.length > 0) {
+        let written: number;
+        try {
+          ({ bytesWritten: written } = await this.handle.writev(batch, this.position));
+        } catch (cause) {
+          throw fileError(this.name, cause);
+        }
+        this.position += written;
+        // A short writev: drop what was written and go on with the rest.
+        while (batch.length > 0 && written >= batch[0]!.byteLength) {
+          written -= batch[0]!.byteLength;
+          batch = batch.slice(1);
+        }
+        if (written > 0) batch = [batch[0]!.subarray(written), ...batch.slice(1)];
+      }
+    }
   }
 
   async writeAt(chunk: Uint8Array, position: number): Promise<void> {

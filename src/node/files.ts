@@ -97,17 +97,18 @@ export async function saveFile(tensors: TensorsInput, file: string, options: Sav
   await writeChecked(checked, file, options);
 }
 
+/** All tensors are in memory: header and data go out in a few writev calls, then the file is renamed into place. */
 async function writeChecked(checked: readonly CheckedTensor[], file: string, options: SaveFileOptions): Promise<void> {
-  const sink = await FileSink.create(file, options);
-  const writer = await SafetensorsStreamWriter.create(sink, checked, { metadata: options.metadata ?? null });
+  const layout = planLayout(checked, options.metadata);
   const byName = new Map(checked.map((t) => [t.name, t.bytes]));
+  const sink = await FileSink.create(file, options);
   try {
-    for (const name of writer.order) await writer.write(name, byName.get(name)!);
+    await sink.writeMany([layout.header, ...layout.tensors.map((t) => byName.get(t.name)!)]);
   } catch (e) {
-    await writer.abort();
+    await sink.abort();
     throw e;
   }
-  await writer.close();
+  await sink.close();
 }
 
 export interface SaveShardedOptions extends SaveFileOptions {
