@@ -5,7 +5,7 @@ import { compare, ensureTmp, fmtMB, fmtMs, peakRss, ratio, verdict, ROOT } from 
 import { startRangeServer } from './range-server.js';
 
 const dist = (p) => path.join(ROOT, 'dist', p);
-const { save, planLayout, SafetensorsFile, HttpSource } = await import(dist('index.js'));
+const { save } = await import(dist('index.js'));
 const { loadFile, loadFileSync, saveFileSync, saveFile, safeOpen } = await import(dist('node.js'));
 
 /** A model-like tensor set of about `bytes` bytes: many 4 MiB F32 tensors and some small ones. */
@@ -94,9 +94,6 @@ export async function run({ sizeMiB = 1024, runs = 5 } = {}) {
   }
   fs.rmSync(file, { force: true });
   fs.rmSync(many, { force: true });
-  void SafetensorsFile;
-  void HttpSource;
-  void planLayout;
 
   return [
     '## safetensors core',

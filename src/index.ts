@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './dtype/dtypes.js';
 export * from './dtype/tensor.js';
 export * from './io/byte-source.js';
+export * from './io/read-chunks.js';
 export * from './io/byte-sink.js';
 export * from './safetensors/limits.js';
 export * from './safetensors/header.js';

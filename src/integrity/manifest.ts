@@ -5,7 +5,8 @@
  */
 import { IoError } from '../errors.js';
 import { DTYPE_INFO, type Dtype } from '../dtype/dtypes.js';
-import { readChunks, type ByteSource } from '../io/byte-source.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { readChunks } from '../io/read-chunks.js';
 import { checkHeaderLength, parseHeader } from '../safetensors/header.js';
 import { HEADER_LENGTH_BYTES } from '../safetensors/limits.js';
 import { compareCodePoints } from '../util/strings.js';

@@ -28,14 +28,7 @@ export class FileSource implements ByteSource {
     } catch (cause) {
       throw fileError(path, cause);
     }
-    try {
-      const stat = fs.fstatSync(fd);
-      if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
-      return new FileSource(path, fd, stat.size);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
+    return FileSource.fromFd(path, fd, () => fs.fstatSync(fd));
   }
 
   static async open(path: string): Promise<FileSource> {
@@ -45,10 +38,22 @@ export class FileSource implements ByteSource {
     } catch (cause) {
       throw fileError(path, cause);
     }
+    let stat: fs.Stats;
     try {
-      const stat = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
-      if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
-      return new FileSource(path, fd, stat.size);
+      stat = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return FileSource.fromFd(path, fd, () => stat);
+  }
+
+  /** Wraps an open descriptor, closing it if it is not a regular readable file. */
+  private static fromFd(path: string, fd: number, stat: () => fs.Stats): FileSource {
+    try {
+      const s = stat();
+      if (s.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+      return new FileSource(path, fd, s.size);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -56,32 +61,29 @@ export class FileSource implements ByteSource {
   }
 
   readSync(offset: number, length: number): Uint8Array {
-    this.check(offset, length);
     const out = allocate(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(this.fd, out, done, Math.min(MAX_READ_CHUNK, length - done), offset + done);
-      if (n === 0) throw this.shrunk(offset + done);
-      done += n;
-    }
+    this.readIntoSync(out, offset);
     return out;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    this.check(offset, length);
     const out = allocate(length);
-    let done = 0;
-    while (done < length) {
-      const n = await new Promise<number>((resolve, reject) =>
-        fs.read(this.fd, out, done, Math.min(MAX_READ_CHUNK, length - done), offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
-      );
-      if (n === 0) throw this.shrunk(offset + done);
-      done += n;
-    }
+    await this.readInto(out, offset);
     return out;
   }
 
-  /** Reads into a caller's buffer (used by streaming copies to reuse one buffer). */
+  /** Fills a caller's buffer from `offset`, synchronously. */
+  readIntoSync(target: Uint8Array, offset: number): void {
+    this.check(offset, target.byteLength);
+    let done = 0;
+    while (done < target.byteLength) {
+      const n = fs.readSync(this.fd, target, done, Math.min(MAX_READ_CHUNK, target.byteLength - done), offset + done);
+      if (n === 0) throw this.shrunk(offset + done);
+      done += n;
+    }
+  }
+
+  /** Fills a caller's buffer from `offset` (used by streaming copies to reuse one buffer). */
   async readInto(target: Uint8Array, offset: number): Promise<void> {
     this.check(offset, target.byteLength);
     let done = 0;

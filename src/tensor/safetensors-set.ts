@@ -1,7 +1,7 @@
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { ShardedSafetensors } from '../safetensors/sharded.js';
-import { readChunks } from '../io/byte-source.js';
+import { readChunks } from '../io/read-chunks.js';
 import { DEFAULT_CHUNK_BYTES, type TensorEntry, type TensorSet } from './tensor-set.js';
 
 /** A safetensors file or sharded set as a TensorSet: entries in file order, bytes read in chunks. */

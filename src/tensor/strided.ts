@@ -1,5 +1,6 @@
 import { TensorsafeError } from '../errors.js';
-import { readChunks, type ByteSource } from '../io/byte-source.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { readChunks } from '../io/read-chunks.js';
 import { DEFAULT_CHUNK_BYTES } from './tensor-set.js';
 
 /**

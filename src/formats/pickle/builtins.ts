@@ -1,5 +1,5 @@
 import type { GlobalHandler } from './machine.js';
-import { describe, isStr, PyByteArray, PyComplex, PyDict, PyGlobal, PyObject, PySet, PyTuple, sequenceItems, type PyValue } from './values.js';
+import { describe, isStr, PyByteArray, PyComplex, PyDict, PyGlobal, PyObject, PySet, sequenceItems, type PyValue } from './values.js';
 
 /**
  * What the Python standard-library and numpy globals of the allowlist build, as data.
@@ -114,7 +114,3 @@ export const BUILTIN_HANDLERS: ReadonlyMap<string, GlobalHandler> = new Map<stri
   ['numpy.ndarray', instance('numpy', 'ndarray')],
 ]);
 
-/** The tuple's items, for handlers that take `(a, b, …)` arguments. */
-export function tupleItems(v: PyValue): readonly PyValue[] | undefined {
-  return v instanceof PyTuple ? v.items : undefined;
-}

@@ -1,5 +1,5 @@
 import { classifyGlobal, normalizeGlobal, SAFE_GLOBALS } from './allowlist.js';
-import { decodeLong, readOp, type Op } from './disassemble.js';
+import { readOp, type Op } from './disassemble.js';
 import { PickleError, type PickleErrorCode } from './errors.js';
 import { MAX_CONTAINER_ITEMS, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from './limits.js';
 import { HIGHEST_PROTOCOL } from './opcodes.js';
@@ -569,4 +569,3 @@ function decodeSurrogatePass(bytes: Uint8Array): string | undefined {
   return out;
 }
 
-export { decodeLong };

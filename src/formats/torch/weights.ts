@@ -110,9 +110,9 @@ function findWeights(root: PyValue): string {
   if (values.some(([, v]) => isTensor(v))) return '';
   for (const key of WEIGHT_KEYS) {
     const v = root.get(key);
-    if (v !== undefined && containsTensor(v, new Set())) return key;
+    if (v !== undefined && containsTensor(v)) return key;
   }
-  const holding = values.filter(([k, v]) => typeof k === 'string' && containsTensor(v, new Set()));
+  const holding = values.filter(([k, v]) => typeof k === 'string' && containsTensor(v));
   if (holding.length === 1) return holding[0]![0] as string;
   return '';
 }
@@ -173,10 +173,10 @@ function walk(v: PyValue, path: string, found: { path: string; value: TorchTenso
     for (const [k, x] of v.entries()) walk(x, join(k), found, leftOut, seen);
   } else if (Array.isArray(v) || v instanceof PyTuple) {
     (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, join(i), found, leftOut, seen));
-  } else if (v instanceof PyObject && v.state instanceof PyDict && containsTensor(v.state, new Set())) {
+  } else if (v instanceof PyObject && v.state instanceof PyDict && containsTensor(v.state)) {
     // Module objects (TorchScript) and similar: their attributes.
     for (const [k, x] of v.state.entries()) {
-      if (typeof k === 'string' && k.startsWith('_') && !isTensor(x) && !containsTensor(x, new Set())) continue;
+      if (typeof k === 'string' && k.startsWith('_') && !isTensor(x) && !containsTensor(x)) continue;
       walk(x, join(k), found, leftOut, seen);
     }
   } else if (path !== '') {
@@ -188,15 +188,8 @@ function isTensor(v: PyValue | undefined): boolean {
   return v instanceof TorchTensor || v instanceof TorchUnsupported;
 }
 
-function containsTensor(v: PyValue, seen: Set<object>): boolean {
-  if (isTensor(v)) return true;
-  if (typeof v !== 'object' || v === null || seen.has(v)) return false;
-  seen.add(v);
-  if (v instanceof PyDict) return [...v.entries()].some(([, x]) => containsTensor(x, seen));
-  if (Array.isArray(v)) return v.some((x) => containsTensor(x, seen));
-  if (v instanceof PyTuple) return v.items.some((x) => containsTensor(x, seen));
-  if (v instanceof PyObject || v instanceof PyOpaque) return v.state !== undefined && containsTensor(v.state, seen);
-  return false;
+function containsTensor(v: PyValue): boolean {
+  return countTensors(v, new Set(), 1) > 0;
 }
 
 /** `dict of 3 (2 tensors)`, `int 3`, `placeholder for omegaconf.DictConfig`. */
@@ -205,15 +198,21 @@ function summarize(v: PyValue): string {
   return tensors > 0 ? `${describe(v)} holding ${tensors} tensor${tensors === 1 ? '' : 's'}` : describe(v);
 }
 
-function countTensors(v: PyValue, seen: Set<object>): number {
+/** Tensors reachable from `v` (each container visited once), counting stops at `limit`. */
+function countTensors(v: PyValue, seen: Set<object>, limit = Infinity): number {
   if (isTensor(v)) return 1;
   if (typeof v !== 'object' || v === null || seen.has(v)) return 0;
   seen.add(v);
+  let children: Iterable<PyValue> = [];
+  if (v instanceof PyDict) children = [...v.entries()].map(([, x]) => x);
+  else if (Array.isArray(v)) children = v;
+  else if (v instanceof PyTuple) children = v.items;
+  else if ((v instanceof PyObject || v instanceof PyOpaque) && v.state !== undefined) children = [v.state];
   let n = 0;
-  if (v instanceof PyDict) for (const [, x] of v.entries()) n += countTensors(x, seen);
-  else if (Array.isArray(v)) for (const x of v) n += countTensors(x, seen);
-  else if (v instanceof PyTuple) for (const x of v.items) n += countTensors(x, seen);
-  else if ((v instanceof PyObject || v instanceof PyOpaque) && v.state !== undefined) n += countTensors(v.state, seen);
+  for (const x of children) {
+    n += countTensors(x, seen, limit - n);
+    if (n >= limit) break;
+  }
   return n;
 }
 
