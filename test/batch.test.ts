@@ -68,15 +68,15 @@ describe('batch conversion', () => {
     expect(again.summary).toMatchObject({ converted: 0, skipped: 4, refused: 1, failed: 1 });
   });
 
-  it('the CLI: worker threads, a JSON and a Markdown report, exit 1 when any model is refused or failed', () => {
+  it('the CLI: worker threads, a JSON and a Markdown report, exit 3 when a model is broken (worse than refused: 1)', () => {
     return tree().then((root) => {
       const report = path.join(root, 'report.json');
       const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', root, '--recursive', '--jobs', '3', '--report', report], { encoding: 'utf8' });
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(3);
       expect(r.stdout).toMatch(/6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
       const json = JSON.parse(fs.readFileSync(report, 'utf8'));
       expect(json.summary).toMatchObject({ models: 6, converted: 3, skipped: 1, refused: 1, failed: 1 });
-      expect(Object.keys(json.models[0]).sort()).toEqual(['bytesIn', 'bytesOut', 'outputs', 'path', 'seconds', 'status', 'verified'].concat(json.models[0].reason ? ['reason'] : []).sort());
+      expect(Object.keys(json.models[0]).sort()).toEqual(['bytesIn', 'bytesOut', 'outputs', 'path', 'seconds', 'status', 'verified'].concat(json.models[0].reason ? ['reason'] : [], json.models[0].code ? ['code'] : []).sort());
       const md = fs.readFileSync(path.join(root, 'report.md'), 'utf8');
       expect(md).toMatch(/^### ❌ tensorsafe: 6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
       expect(md).toMatch(/⛔ refused/);

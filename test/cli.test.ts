@@ -22,9 +22,10 @@ const bad = path.join(tmp, 'bad.safetensors');
 fs.writeFileSync(bad, craft(`{"a":${entry('U8', [4], 0, 4)}}`, 5));
 
 describe('tensorsafe validate', () => {
-  it('--json prints one line per file and exits 1 when any is invalid', async () => {
+  it('--json prints one line per file; exits 1 when any is invalid, 3 when any cannot be read', async () => {
+    expect((await runCli('validate', '--json', good, bad)).code).toBe(1);
     const r = await runCli('validate', '--json', good, bad, path.join(tmp, 'missing.safetensors'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     const rows = r.lines.map((l) => JSON.parse(l));
     expect(rows[0]).toEqual({ file: good, ok: true, tensors: 2 });
     expect(rows[1]).toMatchObject({ file: bad, ok: false, error: { code: 'MetadataIncompleteBuffer' } });
@@ -94,10 +95,11 @@ describe('tensorsafe inspect', () => {
     expect(j.size).toBe(fs.statSync(good).size);
   });
 
-  it('an invalid file is an error with its code, exit 1', async () => {
+  it('an invalid file is bad input: its code and its path, exit 3', async () => {
     const r = await runCli('inspect', bad);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/MetadataIncompleteBuffer/);
+    expect(r.stderr).toContain(bad);
   });
 });
 

@@ -152,12 +152,14 @@ describe('convert: outputs, sharding, refusals', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ inputs: [src], format: 'pytorch-legacy', tensors: 3, verified: true, sharedRemoved: { 'lm_head.weight': 'embed.weight', 'tok.weight': 'decoder.weight' } });
     expect(typeof j.seconds).toBe('number');
-    expect((await runCli('convert', src)).code).toBe(1); // exists
+    const again = await runCli('convert', src); // the output exists, converted from this very source
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already converted: .* tied_legacy\.pt sha256 [0-9a-f]{12}…, which has not changed/);
     expect((await runCli('convert')).code).toBe(2);
     expect((await runCli('convert', src, '--bogus')).code).toBe(2);
     const bad = copy('quantized_zip.pt');
     const refused = await runCli('convert', bad);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(3); // not convertible: a quantized tensor
     expect(refused.stderr).toMatch(/quantized/);
   });
 });

@@ -9,11 +9,11 @@ import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
 import { bold, dim, green, red, paint, type Io } from './output.js';
 import { expandTargets } from './targets.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const scanCommand: Command = {
   name: 'scan',
-  summary: 'scan model files for code that would run when they are loaded',
   help: `Usage: tensorsafe scan [--json | --sarif] PATH...
 
 Tells whether model files would run code when loaded. The format is detected
@@ -37,8 +37,7 @@ Options:
   --sarif     SARIF 2.1.0 for code-scanning dashboards
   -h, --help  show this help
 
-Exit status: 0 when every file is safe, 1 when any is suspicious or dangerous,
-2 on usage or I/O errors.
+${exitStatusHelp({ ok: 'every file is safe (or not a model file at all)', finding: 'a file is suspicious or dangerous', badInput: 'a file or URL could not be read (verdict "error")' })}
 
 Examples:
   tensorsafe scan pytorch_model.bin
@@ -65,8 +64,7 @@ Examples:
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
       io.out(`${reports.length} files: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
     }
-    if (reports.some((r) => r.verdict === 'error')) return EXIT_USAGE;
-    return reports.every((r) => r.verdict === 'safe') ? EXIT_OK : EXIT_FAIL;
+    return worstExit(reports.map((r) => (r.verdict === 'error' ? EXIT_BAD_INPUT : r.verdict === 'safe' ? EXIT_OK : EXIT_FINDING)));
   },
 };
 

@@ -89,7 +89,7 @@ export function discardTempSync(temp: string): void {
 }
 
 export function outputExists(target: string): IoError {
-  return new IoError('OutputExists', `${target} already exists; refusing to overwrite it (use --force / overwrite: true)`, { location: target });
+  return new IoError('OutputExists', `${target} already exists and was left as it is`, { location: target });
 }
 
 /**
