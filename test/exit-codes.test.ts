@@ -163,3 +163,18 @@ describe('operating-system errors: coded, naming the path, never a stack trace',
     expect(e.message).toContain('/some/where.safetensors');
   });
 });
+
+describe('library errors name their file', () => {
+  it('loadFile, loadFileSync and safeOpen of a path put the path in the message and in `file`', async () => {
+    const { loadFile, loadFileSync } = await import('../src/node/files.js');
+    const { safeOpen } = await import('../src/node/open-path.js');
+    for (const attempt of [() => loadFile(truncated), async () => loadFileSync(truncated), () => safeOpen(truncated)]) {
+      const e = await attempt().then(
+        () => undefined,
+        (x: unknown) => x as { code: string; message: string; file?: string },
+      );
+      expect(e).toMatchObject({ code: 'MetadataIncompleteBuffer', file: truncated });
+      expect(e!.message.startsWith(`${truncated}: `)).toBe(true);
+    }
+  });
+});
