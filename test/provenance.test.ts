@@ -85,7 +85,7 @@ describe('provenance: what an output was converted from', () => {
     const out = (await convertCheckpoint(src)).outputs[0]!;
     const stat = fs.statSync(src);
     const bytes = fs.readFileSync(src);
-    bytes[bytes.length - 1] ^= 0xff; // the last byte is tensor data of the legacy format
+    bytes[bytes.length - 1]! ^= 0xff; // the last byte is tensor data of the legacy format
     fs.writeFileSync(src, bytes);
     fs.utimesSync(src, stat.atime, stat.mtime); // same size, same modification time
     const again = await convertCheckpoint(src);

@@ -4,7 +4,7 @@ import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js
 import { writeFileAtomicSync } from '../node/atomic-file.js';
 import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
-import { bold, green, grouped, red, type Io } from './output.js';
+import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { parseSize } from '../util/sizes.js';
 import { EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
@@ -179,7 +179,7 @@ function printSummary(s: ConvertSummary, io: Io): void {
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
-  io.out(`${grouped(s.tensors)} tensors, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
+  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

@@ -38,6 +38,11 @@ export function table(rows: string[][], right: boolean[] = []): string[] {
   );
 }
 
+/** `1 tensor`, `2 tensors`, `1,234 tensors`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${grouped(n)} ${n === 1 ? word : many}`;
+}
+
 /** 1234567 → "1,234,567". */
 export function grouped(n: number): string {
   return n.toLocaleString('en-US');

@@ -7,7 +7,7 @@ import { scanSource } from '../scan/scan.js';
 import type { ScanReport } from '../scan/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
-import { bold, dim, green, red, paint, type Io } from './output.js';
+import { bold, dim, green, plural, red, paint, type Io } from './output.js';
 import { expandTargets } from './targets.js';
 import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
@@ -62,7 +62,7 @@ Examples:
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
-      io.out(`${reports.length} files: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
+      io.out(`${plural(reports.length, 'file')}: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
     }
     return worstExit(reports.map((r) => (r.verdict === 'error' ? EXIT_BAD_INPUT : r.verdict === 'safe' ? EXIT_OK : EXIT_FINDING)));
   },

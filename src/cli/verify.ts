@@ -3,7 +3,7 @@ import { openModel } from '../node/open-model.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../verify/compare-tensors.js';
 import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
-import { bold, green, red, type Io } from './output.js';
+import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { inFile } from '../errors.js';
 import { EXIT_FINDING, EXIT_OK, exitStatusHelp } from './exit-codes.js';
@@ -114,7 +114,7 @@ function summaryText(r: VerifyReport): string {
     s.missing ? `${s.missing} missing` : '',
     s.extra ? `${s.extra} extra` : '',
   ].filter(Boolean);
-  return `${r.tensors.length} tensors: ${parts.join(', ')}`;
+  return `${plural(r.tensors.length, 'tensor')}: ${parts.join(', ')}`;
 }
 
 function printReport(r: VerifyReport, io: Io): void {
