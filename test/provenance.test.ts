@@ -160,4 +160,23 @@ describe('provenance: what an output was converted from', () => {
     expect(cli.code).toBe(3);
     expect(cli.stdout).toMatch(/OutputConflict/);
   });
+
+  it('an earlier output that would be loaded instead of the new one is removed; a foreign one stops the conversion', async () => {
+    const d = dir();
+    const src = put(d, 'pytorch_model.bin', 'sample/pytorch_model.bin');
+    await convertCheckpoint(src); // model.safetensors
+    const sharded = await convertCheckpoint(src, { maxShardSize: '100KB' }); // model-0000k-of-0000N + index
+    expect(sharded.outputs.length).toBeGreaterThan(1);
+    expect(fs.existsSync(path.join(d, 'model.safetensors'))).toBe(false); // transformers would load it first
+    expect(sharded.notes).toContain('removed model.safetensors, an earlier output that would have been loaded instead of this one');
+    const single = await convertCheckpoint(src);
+    expect(fs.readdirSync(d).sort()).toEqual(['model.safetensors', 'pytorch_model.bin']); // shards and index of the earlier run gone
+    expect(single.verified).toBe(true);
+    // Someone else's shard in the way: refused, nothing touched.
+    const foreign = path.join(d, 'model-00001-of-00002.safetensors');
+    saveFileSync({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, foreign);
+    fs.rmSync(path.join(d, 'model.safetensors'));
+    await expect(convertCheckpoint(src)).rejects.toMatchObject({ code: 'OutputExists', message: expect.stringMatching(/model-00001-of-00002\.safetensors is in the way/) });
+    expect(fs.readdirSync(d).sort()).toEqual(['model-00001-of-00002.safetensors', 'pytorch_model.bin']);
+  });
 });

@@ -144,8 +144,14 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
       };
     };
 
+    const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
+    // Files of the same name family that this conversion does not write (model.safetensors beside a new
+    // sharded set, shards of an earlier shard count) would be loaded in its place: stale ones of this
+    // source are removed once the new output is in place; anything else stops the conversion.
+    const shadows = shadowingFiles(input.outDir, input.stem, targets);
     if (!options.force) {
-      const current = await existingOutputs([...outputs, ...(indexPath ? [indexPath] : [])], input.files, hashing);
+      await checkShadows(shadows, input.files);
+      const current = await existingOutputs(targets, input.files, hashing);
       if (current) {
         hashing.cancel();
         return summaryOf(true, current);
@@ -198,13 +204,47 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
       groups.forEach((group, i) => group.forEach((e) => weightMap.set(e.name, path.basename(outputs[i]!))));
       writeFileAtomicSync(indexPath, [new TextEncoder().encode(formatShardIndex(total, weightMap, { [PROVENANCE_KEY]: provenanceValue(sources) }))], { overwrite: true });
     }
-    return summaryOf(false, sources);
+    const summary = summaryOf(false, sources);
+    for (const f of shadows) {
+      fs.rmSync(f, { force: true });
+      summary.notes.push(`removed ${path.basename(f)}, an earlier output that would have been loaded instead of this one`);
+    }
+    return summary;
   } catch (e) {
     hashing.cancel();
     await Promise.all(sinks.map((s) => s.sink.abort()));
     throw e;
   } finally {
     await Promise.all(sets.map((s) => s.close()));
+  }
+}
+
+/** Existing `stem.safetensors`, `stem-NNNNN-of-MMMMM.safetensors` and `stem.safetensors.index.json` that are not among `targets`. */
+function shadowingFiles(dir: string, stem: string, targets: readonly string[]): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const escaped = stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const family = new RegExp(`^${escaped}(?:-\\d{5}-of-\\d{5})?\\.safetensors(?:\\.index\\.json)?$`);
+  const mine = new Set(targets.map((t) => path.resolve(t)));
+  return names.filter((n) => family.test(n)).map((n) => path.join(dir, n)).filter((f) => !mine.has(path.resolve(f)));
+}
+
+/** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */
+async function checkShadows(shadows: readonly string[], files: readonly string[]): Promise<void> {
+  const ours = files.map((f) => path.basename(f)).sort().join('\n');
+  for (const f of shadows) {
+    const origin = await originOf(f);
+    if (!Array.isArray(origin) || origin.map((r) => r.file).sort().join('\n') !== ours) {
+      throw new IoError(
+        'OutputExists',
+        `${f} is in the way: loaders would read it instead of (or mixed with) the new output, and tensorsafe did not write it from ${files.map((x) => path.basename(x)).join(', ')}; it was left as it is (move it, or write elsewhere with -o)`,
+        { location: f },
+      );
+    }
   }
 }
 
