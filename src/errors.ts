@@ -91,6 +91,8 @@ export type IoErrorCode =
   | 'OutputExists'
   /** Two sources would be converted to the same output file. */
   | 'OutputConflict'
+  /** A folder holds two models under one name (`model.safetensors` and `model.safetensors.index.json`). */
+  | 'AmbiguousModel'
   | 'NotFound'
   /** Operating-system refusals, each naming the path (EACCES/EPERM, ENOSPC, EROFS, EISDIR, ENOTDIR, EMFILE/ENFILE). */
   | 'PermissionDenied'

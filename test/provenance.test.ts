@@ -180,3 +180,17 @@ describe('provenance: what an output was converted from', () => {
     expect(fs.readdirSync(d).sort()).toEqual(['model-00001-of-00002.safetensors', 'pytorch_model.bin']);
   });
 });
+
+describe('a folder with two models under one name is not guessed at', () => {
+  it('model.safetensors beside model.safetensors.index.json: verify, inspect and safeOpen name both', async () => {
+    const d = dir();
+    for (const f of fs.readdirSync(path.join(TORCH_FIXTURES, 'sharded'))) put(d, f, `sharded/${f}`);
+    await convertCheckpoint(path.join(d, 'pytorch_model.bin.index.json'));
+    saveFileSync({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, path.join(d, 'model.safetensors'));
+    await expect(safeOpen(d)).rejects.toMatchObject({ code: 'AmbiguousModel', message: expect.stringMatching(/both model\.safetensors and model\.safetensors\.index\.json/) });
+    const r = await runCli('verify', d, d);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/AmbiguousModel/);
+    expect((await runCli('inspect', path.join(d, 'model.safetensors'))).code).toBe(0); // named: fine
+  });
+});
