@@ -117,11 +117,11 @@ describe('scan CLI', () => {
     expect(b.findings[0].message).toMatch(/posix\.system/);
   });
 
-  it('exit 0 when all are safe; 2 on usage and I/O errors', async () => {
+  it('exit 0 when all are safe; 2 on usage errors, 3 on files that cannot be read', async () => {
     expect((await runCli('scan', safe)).code).toBe(0);
     expect((await runCli('scan')).code).toBe(2);
     expect((await runCli('scan', '--json', '--sarif', safe)).code).toBe(2);
-    expect((await runCli('scan', path.join(tmp, 'missing.pt'))).code).toBe(2);
+    expect((await runCli('scan', path.join(tmp, 'missing.pt'))).code).toBe(3);
   });
 
   it('--sarif: SARIF 2.1.0 with rules and results', async () => {
