@@ -1,8 +1,8 @@
 import { classifyGlobal, normalizeGlobal } from '../formats/pickle/allowlist.js';
 import { readOp, type Op } from '../formats/pickle/disassemble.js';
 import { PickleError } from '../formats/pickle/errors.js';
-import { MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from '../formats/pickle/limits.js';
-import { HIGHEST_PROTOCOL } from '../formats/pickle/opcodes.js';
+import { MAX_LINE_BYTES, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from '../formats/pickle/limits.js';
+import { HIGHEST_PROTOCOL, OPCODES } from '../formats/pickle/opcodes.js';
 import type { Finding } from './findings.js';
 
 /**
@@ -39,9 +39,12 @@ type Sym =
   | { kind: 'global'; name: string; at: number }
   | { kind: 'call'; callee: Sym; at: number }
   | { kind: 'value' }
+  /** None, a bool or a float: never a string, a container or a callable. */
+  | { kind: 'scalar' }
   | { kind: 'container'; items: Sym[] };
 
 const VALUE: Sym = { kind: 'value' };
+const SCALAR: Sym = { kind: 'scalar' };
 
 interface RunResult {
   end: number;
@@ -161,9 +164,11 @@ class Analysis {
         op = readOp(this.bytes, pos, this.where);
       } catch (e) {
         const detail = e instanceof PickleError ? e.detail : String(e);
-        // Our limits on lengths are not CPython's: past one, what CPython would do is unknown.
-        const kind: StopKind = e instanceof PickleError && e.code === 'PickleLimit' ? 'limit' : 'cpython';
-        return this.stop(kind, 'pickle/malformed', `the pickle cannot be decoded past byte ${this.base + pos} (${detail}); a loader runs everything before this point`, pos, e instanceof PickleError && e.code === 'PickleTruncated');
+        // Our limits on lengths are not CPython's: past one, what CPython would do is unknown, unless it fails anyway.
+        const past = e instanceof PickleError && e.code === 'PickleLimit' ? pastLimit(this.bytes, pos) : 'cpython';
+        const kind: StopKind = past === 'unknown' ? 'limit' : 'cpython';
+        const truncated = e instanceof PickleError && (e.code === 'PickleTruncated' || past === 'truncated');
+        return this.stop(kind, 'pickle/malformed', `the pickle cannot be decoded past byte ${this.base + pos} (${detail}); a loader runs everything before this point`, pos, truncated);
       }
       this.op = op;
       if (frameEnd >= 0 && op.end > frameEnd) {
@@ -183,6 +188,7 @@ class Analysis {
       pos = op.end;
       const name = op.info.name;
       if (name === 'FRAME') {
+        if (typeof op.arg === 'bigint') return this.stop('cpython', 'pickle/malformed', `a FRAME at byte ${this.base + op.pos} runs past the end of the stream`, pos, true);
         frameEnd = typeof op.arg === 'number' && op.arg > 0 ? op.end + op.arg : -1;
         if (frameEnd > this.bytes.length) return this.stop('cpython', 'pickle/malformed', `a FRAME at byte ${this.base + op.pos} runs past the end of the stream`, pos, true);
         continue;
@@ -194,6 +200,8 @@ class Analysis {
         continue;
       }
       if (name === 'STOP') {
+        // CPython pops the result: a STOP with nothing above the last MARK fails.
+        if (this.stack.length <= this.floor()) return this.stop('cpython', 'pickle/malformed', `STOP at byte ${this.base + op.pos} without a value; a loader fails here, after running everything before`, pos);
         const top = this.stack[this.stack.length - 1];
         return { end: pos, stop: undefined, acted: this.acted, truncated: false, value: top?.kind === 'int' ? top.value : undefined };
       }
@@ -229,11 +237,11 @@ class Analysis {
       case 'NEWTRUE':
       case 'NEWFALSE':
       case 'BINFLOAT':
-        s.push(VALUE);
+        s.push(SCALAR);
         return;
       case 'FLOAT':
         if (!cFloat(arg as string)) return `${JSON.stringify(cString(arg as string))} is not a float`;
-        s.push(VALUE);
+        s.push(SCALAR);
         return;
       case 'INT':
       case 'LONG': {
@@ -242,7 +250,7 @@ class Analysis {
         const text = op.info.name === 'LONG' && (arg as string).endsWith('L') ? (arg as string).slice(0, -1) : line;
         if (!pyInt(text, op.info.name === 'INT')) return `${JSON.stringify(line)} is not an integer`;
         const digits = text.trim();
-        s.push(/^[+-]?\d+$/.test(digits) && digits !== '00' && digits !== '01' ? { kind: 'int', value: BigInt(digits) } : VALUE);
+        s.push(/^[+-]?\d+$/.test(digits) && digits !== '00' && digits !== '01' ? { kind: 'int', value: BigInt(digits) } : SCALAR);
         return;
       }
       case 'BININT':
@@ -312,7 +320,7 @@ class Analysis {
         const target = s[s.length - 1];
         if (s.length <= this.floor() || !target) return `${op.info.name} on an empty stack`;
         if (op.info.name === 'SETITEMS' && items.length % 2 !== 0) return 'an odd number of items for SETITEMS';
-        if (items.length > 0 && (target.kind === 'str' || target.kind === 'bytes' || target.kind === 'int')) return `${op.info.name} on a ${target.kind === 'int' ? 'number' : 'string'}`;
+        if (items.length > 0 && (target.kind === 'str' || target.kind === 'bytes' || target.kind === 'int' || target.kind === 'scalar')) return `${op.info.name} on ${describeSym(target)}`;
         if (target.kind === 'container') target.items.push(...items);
         else if (target.kind === 'global') {
           this.finding('dangerous', 'pickle/mutates-global', `${op.info.name} at byte ${at} changes ${target.name} itself (a module or class), not an object`);
@@ -350,7 +358,7 @@ class Analysis {
       case 'STACK_GLOBAL': {
         const [module, name] = this.popN(2) ?? [];
         if (!module || !name) return 'STACK_GLOBAL needs two values';
-        if ([module, name].some((v) => v.kind === 'bytes' || v.kind === 'int' || v.kind === 'container')) return 'STACK_GLOBAL needs two strings';
+        if ([module, name].some((v) => v.kind === 'bytes' || v.kind === 'int' || v.kind === 'container' || v.kind === 'scalar')) return 'STACK_GLOBAL needs two strings';
         if (module.kind === 'str' && name.kind === 'str') {
           const problem = cannotImport(module.value);
           if (problem) return problem;
@@ -418,6 +426,8 @@ class Analysis {
         return;
       }
       case 'PERSID':
+        // pickle.load fails here; loaders with a persistent_load (torch) read on, with the id decoded as ASCII.
+        if (!/^[\x00-\x7f]*$/.test(arg as string)) return 'a PERSID id that is not ASCII';
         s.push(VALUE);
         return;
       case 'BINPERSID':
@@ -523,6 +533,29 @@ function describeSym(s: Sym): string {
     default:
       return 'a value';
   }
+}
+
+/**
+ * An opcode whose argument exceeds one of our limits (MAX_STRING_BYTES, MAX_LONG_BYTES, MAX_LINE_BYTES):
+ * would CPython fail on it too? `truncated` when its declared length or its line runs past the end,
+ * `cpython` when the part read already makes CPython fail (a module name or a number it cannot read),
+ * `unknown` otherwise.
+ */
+function pastLimit(bytes: Uint8Array, pos: number): 'truncated' | 'cpython' | 'unknown' {
+  const info = OPCODES[bytes[pos]!];
+  if (!info) return 'unknown';
+  const width = { bytes1: 1, long1: 1, bytes4: 4, long4: 4, bytes8: 8 }[info.arg as string];
+  if (width !== undefined) {
+    let n = 0;
+    for (let i = width - 1; i >= 0; i--) n = n * 256 + (bytes[pos + 1 + i] ?? 0);
+    return pos + 1 + width + n > bytes.length ? 'truncated' : 'unknown';
+  }
+  if (bytes.indexOf(0x0a, pos + 1) < 0) return 'truncated';
+  const head = new TextDecoder('latin1').decode(bytes.subarray(pos + 1, pos + 1 + MAX_LINE_BYTES)).split('\n')[0]!;
+  if (info.arg === 'stringnl_pair' && !/^[\p{L}\p{M}\p{N}\p{Pc}\-.]*$/u.test(head)) return 'cpython';
+  if ((info.arg === 'decimalnl' || info.arg === 'floatnl') && !/^[\s+\-.0-9a-zA-Z_]*$/.test(head)) return 'cpython';
+  if (info.arg === 'stringnl' && info.name === 'STRING' && head[0] !== "'" && head[0] !== '"') return 'cpython';
+  return 'unknown';
 }
 
 /** A NUL ends the text that C's strtol and PyLong_FromString read. */
