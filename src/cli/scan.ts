@@ -63,7 +63,10 @@ Examples:
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
-      io.out(`${reports.length} files: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
+      const notModels = reports.filter(isNotAModel).length;
+      io.out(
+        `${reports.length} files: ${count('safe')} safe${notModels ? ` (${notModels} not model files)` : ''}, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`,
+      );
     }
     if (reports.some((r) => r.verdict === 'error')) return EXIT_USAGE;
     return reports.every((r) => r.verdict === 'safe') ? EXIT_OK : EXIT_FAIL;
@@ -87,6 +90,13 @@ export async function scanTarget(target: string): Promise<ScanReport> {
   } finally {
     await source?.close?.();
   }
+}
+
+/** Rules that say a file is not a model at all (text, source, an empty file, an image, a JSON config, …). */
+const NOT_A_MODEL_RULES = new Set(['format/text', 'format/empty', 'format/unknown', 'format/not-a-model', 'format/json']);
+
+function isNotAModel(r: ScanReport): boolean {
+  return r.verdict === 'safe' && r.findings.some((f) => NOT_A_MODEL_RULES.has(f.rule));
 }
 
 function printReport(r: ScanReport, io: Io): void {

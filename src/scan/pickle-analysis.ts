@@ -83,6 +83,8 @@ export interface PickleStreamResult {
    * STOP and before importing anything. Nothing is reported for them.
    */
   inert: boolean;
+  /** Where and why CPython's unpickler stops on `inert` bytes. */
+  inertReason?: string;
   /** The analysis stopped because the bytes ran out (a caller reading a window may read more). */
   truncated: boolean;
 }
@@ -104,7 +106,8 @@ export function analyzePickles(bytes: Uint8Array, options: PickleAnalysisOptions
     const r = new Analysis(bytes, { ...options, report: (f) => found.push(f) }).run(pos);
     if (r.stop === 'cpython' && !r.acted) {
       // CPython stops here before importing anything: these bytes are not a pickle that does anything.
-      return { end: pos, pickles, malformed: false, firstValue, acted, inert: pickles === 0, truncated: r.truncated };
+      const reason = found.find((f) => f.rule === 'pickle/malformed')?.message.replace(/; a loader .*$/, '');
+      return { end: pos, pickles, malformed: false, firstValue, acted, inert: pickles === 0, inertReason: reason, truncated: r.truncated };
     }
     for (const f of found) options.report(f);
     acted ||= r.acted;

@@ -125,7 +125,7 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
   }
   // Everything else is read as a pickle, as loaders do (a pickle named .bin must not escape: CVE-2025-10155).
   const result = await scanPickleFile(source, ctx, format);
-  if (result !== 'not-a-pickle') return result;
+  if (typeof result === 'string') return result;
   // What CPython's unpickler stops on before importing anything does nothing when loaded: not a model.
   if (format === 'text') {
     // A protobuf may start with a line feed (field 1, length-delimited): text that ONNX would load is ONNX.
@@ -140,18 +140,22 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     ctx.report({ severity: 'info', rule: 'format/text', message: 'a text file, not a model file', location: source.name });
     return 'text';
   }
+  if (format === 'pickle') {
+    ctx.report({ severity: 'info', rule: 'pickle/inert', message: `starts like a pickle, but CPython's unpickler fails before importing anything (${result.reason ?? 'invalid'}): loading it runs nothing`, location: source.name });
+    return 'pickle';
+  }
   ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
   return 'unknown';
 }
 
 /**
  * A bare pickle, stacked pickles, or the legacy torch format; then anything appended to them.
- * `not-a-pickle` when CPython's unpickler stops on the first bytes before importing anything (text,
+ * `{ reason }` when CPython's unpickler stops on the first bytes before importing anything (text,
  * source code, other files): nothing is reported then.
  */
-async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: string): Promise<string> {
+async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: string): Promise<string | { reason: string | undefined }> {
   const first = await analyzeAt(source, 0, ctx, 1);
-  if (first.inert) return 'not-a-pickle';
+  if (first.inert) return { reason: first.inertReason };
   const legacy = first.firstValue === LEGACY_MAGIC;
   let end = first.end;
   let acted = first.acted;
@@ -174,7 +178,7 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: stri
   }
   if (end < source.size) {
     // Text that starts like a pickle that does nothing ("N." of a README's "N.B."): not a model.
-    if (!acted && format === 'text') return 'not-a-pickle';
+    if (!acted && format === 'text') return { reason: undefined };
     const tail = await source.read(end, Math.min(source.size - end, 512));
     ctx.report({
       severity: 'suspicious',
@@ -202,7 +206,7 @@ async function analyzeAt(
   start: number,
   ctx: ScanContext,
   maxPickles?: number,
-): Promise<{ end: number; malformed: boolean; firstValue?: number | bigint; acted: boolean; inert: boolean }> {
+): Promise<{ end: number; malformed: boolean; firstValue?: number | bigint; acted: boolean; inert: boolean; inertReason?: string }> {
   let window = Math.min(FIRST_PICKLE_WINDOW, source.size - start);
   for (;;) {
     const bytes = await source.read(start, window);
@@ -214,7 +218,7 @@ async function analyzeAt(
       continue;
     }
     for (const f of found) ctx.report(f);
-    return { end: start + r.end, malformed: r.malformed, firstValue: r.firstValue, acted: r.acted, inert: r.inert };
+    return { end: start + r.end, malformed: r.malformed, firstValue: r.firstValue, acted: r.acted, inert: r.inert, inertReason: r.inertReason };
   }
 }
 
