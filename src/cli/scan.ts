@@ -26,7 +26,9 @@ modules and functions (dangerous), and everything else (suspicious). Container
 tricks (zip name mismatches, duplicate entries, odd flags, bad CRCs, data
 before or after a pickle or archive, broken FRAMEs, encrypted entries) are
 findings. Formats that cannot carry code are validated. Only pickles,
-directories and headers are read: tensor bytes are not.
+directories and headers are read: tensor bytes are not. Bytes are a pickle
+only as far as CPython's unpickler would run them: text, source code and
+empty files are reported as not model files and do not fail the run.
 
 PATH is a file, a folder (scanned recursively) or an http(s) URL.
 
