@@ -26,7 +26,9 @@ modules and functions (dangerous), and everything else (suspicious). Container
 tricks (zip name mismatches, duplicate entries, odd flags, bad CRCs, data
 before or after a pickle or archive, broken FRAMEs, encrypted entries) are
 findings. Formats that cannot carry code are validated. Only pickles,
-directories and headers are read: tensor bytes are not.
+directories and headers are read: tensor bytes are not. Bytes are a pickle
+only as far as CPython's unpickler would run them: text, source code and
+empty files are reported as not model files and do not fail the run.
 
 PATH is a file, a folder (scanned recursively) or an http(s) URL.
 
@@ -62,7 +64,10 @@ Examples:
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
-      io.out(`${plural(reports.length, 'file')}: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
+      const notModels = reports.filter(isNotAModel).length;
+      io.out(
+        `${plural(reports.length, 'file')}: ${count('safe')} safe${notModels ? ` (${notModels} not model files)` : ''}, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`,
+      );
     }
     return worstExit(reports.map((r) => (r.verdict === 'error' ? EXIT_BAD_INPUT : r.verdict === 'safe' ? EXIT_OK : EXIT_FINDING)));
   },
@@ -85,6 +90,13 @@ export async function scanTarget(target: string): Promise<ScanReport> {
   } finally {
     await source?.close?.();
   }
+}
+
+/** Rules that say a file is not a model at all (text, source, an empty file, an image, a JSON config, …). */
+const NOT_A_MODEL_RULES = new Set(['format/text', 'format/empty', 'format/unknown', 'format/not-a-model', 'format/json']);
+
+function isNotAModel(r: ScanReport): boolean {
+  return r.verdict === 'safe' && r.findings.some((f) => NOT_A_MODEL_RULES.has(f.rule));
 }
 
 function printReport(r: ScanReport, io: Io): void {
