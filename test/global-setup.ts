@@ -17,6 +17,10 @@ export default function setup(): () => void {
     fs.rmSync(run, { recursive: true, force: true });
     if (outer === undefined) delete process.env['TMPDIR'];
     else process.env['TMPDIR'] = outer;
-    if (left.length > 0) throw new Error(`the tests left ${left.length} folder(s) in the temporary directory: ${left.join(', ')}`);
+    if (left.length > 0) {
+      // vitest reports an error thrown here but still exits 0: set the exit code too.
+      process.exitCode = 1;
+      throw new Error(`the tests left ${left.length} folder(s) in the temporary directory: ${left.join(', ')}`);
+    }
   };
 }
