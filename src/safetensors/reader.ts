@@ -1,6 +1,6 @@
 import { SafetensorError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
-import { typedArrayFromBytes, type Tensor } from '../dtype/tensor.js';
+import { tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { compareCodePoints } from '../util/strings.js';
 import { asyncDisposeSymbol } from '../util/dispose.js';
@@ -107,7 +107,7 @@ export class SafetensorsFile implements SafetensorsHandle {
   async getTensor(name: string): Promise<Tensor> {
     const info = this.info(name);
     const bytes = await this.source.read(info.byteOffset, info.byteLength);
-    return { dtype: info.dtype, shape: [...info.shape], data: typedArrayFromBytes(info.dtype, bytes) };
+    return tensorFromBytes(info.dtype, [...info.shape], bytes);
   }
 
   /** Reads a tensor without waiting; only for sources that read synchronously (memory, local files). */
@@ -115,7 +115,7 @@ export class SafetensorsFile implements SafetensorsHandle {
     const info = this.info(name);
     if (!this.source.readSync) throw new SafetensorError('NotSynchronous', `${this.source.name} cannot be read synchronously; use getTensor()`);
     const bytes = this.source.readSync(info.byteOffset, info.byteLength);
-    return { dtype: info.dtype, shape: [...info.shape], data: typedArrayFromBytes(info.dtype, bytes) };
+    return tensorFromBytes(info.dtype, [...info.shape], bytes);
   }
 
   /** Reads every tensor, in file order. */
@@ -168,7 +168,7 @@ export async function readSlice(source: ByteSource, info: TensorInfo, indices: r
     }
     at += run.length;
   });
-  return { dtype: info.dtype, shape: plan.shape, data: typedArrayFromBytes(info.dtype, out) };
+  return tensorFromBytes(info.dtype, plan.shape, out);
 }
 
 /** ", did you mean `x`?" when a close name exists. */
