@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { saveFile, saveFileSync } from '../src/node/files.js';
 import { parseTempName, removeStaleTemps, tempPathFor } from '../src/node/atomic-file.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
@@ -92,6 +94,23 @@ describe('interruptions remove temporary files and exit 128 + N', () => {
       expect(fs.readdirSync(dir)).toEqual([]);
     });
   }
+
+  it('the CLI installs the handlers: SIGHUP while it waits on a server exits 129', async () => {
+    // A server that never answers: the CLI is signalled once its request has arrived.
+    let cli: ChildProcessWithoutNullStreams | undefined;
+    const server = http.createServer(() => cli?.kill('SIGHUP'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.safetensors`;
+      cli = spawn(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'inspect', url], { cwd: ROOT, stdio: 'pipe' });
+      const r = await exited(cli);
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 129, signal: null });
+      expect(r.stderr).toBe('tensorsafe: interrupted (SIGHUP)\n');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it("a worker thread's temporary file is removed when the main thread exits on a signal", async () => {
     // A worker's own exit hook does not run when the main thread calls process.exit.
