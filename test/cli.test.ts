@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli.js';
 import { HAVE_SHARED_CONFORMANCE, ROOT, SHARED_CONFORMANCE } from './helpers/paths.js';
 import { saveFileSync } from '../src/node/files.js';
 import { craft, entry } from './helpers/craft.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-cli-'));
+const tmp = tempDir('cli');
 const good = path.join(tmp, 'good.safetensors');
 saveFileSync(
   {
@@ -127,7 +127,7 @@ describe('the installed command', () => {
   });
 
   it('demo converts the bundled sample, then validates and inspects it', () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-demo-'));
+    const out = tempDir('demo');
     const r = spawnSync('node', [path.join(ROOT, 'bin', 'tensorsafe.js'), 'demo', '--out', out], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/verified: every tensor equals the source, bit for bit/);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { convertCheckpoint } from '../src/node/convert.js';
@@ -11,9 +10,10 @@ import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';
 import { runCli } from './helpers/cli.js';
 import { openZip } from '../src/formats/zip/index.js';
 import { FileSource } from '../src/node/file-source.js';
+import { tempDir } from './helpers/temp.js';
 
 const fixtures = torchFixtures().filter((f) => f.format !== 'index' && !f.file.startsWith('sharded/'));
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-convert-'));
+const tmp = tempDir('convert');
 const sha = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
 const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 

@@ -96,7 +96,7 @@ function sourceNames(): { codes: Set<string>; names: Set<string> } {
 }
 
 /** Python, numpy, torch and Keras names the docs mention, which are not tensorsafe's. */
-const FOREIGN = new Set(['OrderedDict', 'AttributeDict', 'DictConfig', 'ListConfig', 'PosixPath', 'CodeType', 'FileIO', 'FileHandler', 'SafeTensorError', 'BadZipFile', 'TensorProto', 'ModelProto']);
+const FOREIGN = new Set(['OrderedDict', 'AttributeDict', 'DictConfig', 'ListConfig', 'PosixPath', 'CodeType', 'FileIO', 'FileHandler', 'SafeTensorError', 'BadZipFile', 'TensorProto', 'ModelProto', 'AsyncDisposable']);
 
 describe('error codes in the documentation', () => {
   it('every PascalCase name in backquotes is an error code or a name of the source', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { scanBytes } from '../src/scan/scan.js';
 import { scanFile } from '../src/node/scan-file.js';
@@ -11,8 +10,9 @@ import { runCli } from './helpers/cli.js';
 import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';
 import { CORPUS, formatsCorpus, HAVE_CORPUS, pickleCorpus } from './helpers/corpus.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-scan-'));
+const tmp = tempDir('scan');
 const rules = (r: ScanReport): string[] => [...new Set(r.findings.map((f) => f.rule))].sort();
 const P = (...parts: (string | number[] | Uint8Array)[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { isTensorsafeError } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
+import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
+import { onInterrupt } from './interrupt.js';
 import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
 
 /** One model found under a folder: a checkpoint file, or a sharded set by its index. */
@@ -156,8 +158,15 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
   const workerFile = fileURLToPath(new URL('./batch-worker.js', import.meta.url));
   const useWorkers = jobs > 1 && fs.existsSync(workerFile);
   let next = 0;
+  // Workers write beside each model; their temporary files are removed by this thread's exit hook,
+  // and an interruption stops them first so that none starts a new one.
+  const workers = new Set<Worker>();
+  const dirs = useWorkers ? [...new Set(models.map((m) => path.dirname(m.outputs[0] ?? m.path)))] : [];
+  dirs.forEach(trackWorkerDir);
+  const offInterrupt = useWorkers ? onInterrupt(() => Promise.all([...workers].map((w) => w.terminate())).then(() => undefined)) : undefined;
   const lane = async (): Promise<void> => {
     const worker = useWorkers ? new Worker(workerFile) : undefined;
+    if (worker) workers.add(worker);
     try {
       for (;;) {
         const i = next++;
@@ -184,9 +193,15 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
       }
     } finally {
       await worker?.terminate();
+      if (worker) workers.delete(worker);
     }
   };
-  await Promise.all(Array.from({ length: jobs }, lane));
+  try {
+    await Promise.all(Array.from({ length: jobs }, lane));
+  } finally {
+    offInterrupt?.();
+    dirs.forEach(untrackWorkerDir);
+  }
   const count = (s: BatchStatus): number => results.filter((r) => r.status === s).length;
   return {
     models: results,

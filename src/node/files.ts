@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inFile, SafetensorError } from '../errors.js';
-import { typedArrayFromBytes, type Tensor } from '../dtype/tensor.js';
+import { tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import { planLayout, type Metadata } from '../safetensors/layout.js';
 import { readHeader, readHeaderSync } from '../safetensors/reader.js';
 import type { SafetensorsHeader } from '../safetensors/header.js';
@@ -76,7 +76,7 @@ function viewsOf(header: SafetensorsHeader, data: Uint8Array): Map<string, Tenso
 }
 
 function tensorOf(t: { dtype: Tensor['dtype']; shape: readonly number[] }, bytes: Uint8Array): Tensor {
-  return { dtype: t.dtype, shape: [...t.shape], data: typedArrayFromBytes(t.dtype, bytes) };
+  return tensorFromBytes(t.dtype, [...t.shape], bytes);
 }
 
 function checkArraySize(file: string, name: string, bytes: number): void {
