@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { unpickle } from '../src/formats/pickle/machine.js';
 import { BUILTIN_HANDLERS } from '../src/formats/pickle/builtins.js';
 import { PickleError } from '../src/formats/pickle/errors.js';
-import { PyByteArray, PyComplex, PyDict, PyObject, PySet, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
+import { describe as describeValue, floatRepr, PyByteArray, PyComplex, PyDict, PyFloat, PyObject, PySet, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
 import { ROOT } from './helpers/paths.js';
 
 /** The Python values of test/fixtures/pickle (written by CPython's pickle, all protocols). */
@@ -18,7 +18,8 @@ function tag(v: PyValue, seen = new Map<object, number>()): Tagged {
   if ((Array.isArray(v) || v instanceof PyDict) && seen.has(v)) return { t: 'ref', v: seen.get(v) };
   if (v === null) return { t: 'none' };
   if (typeof v === 'boolean') return { t: 'bool', v };
-  if (typeof v === 'number' || typeof v === 'bigint') return { t: 'num', v };
+  if (typeof v === 'number' || typeof v === 'bigint') return { t: 'int', v };
+  if (v instanceof PyFloat) return { t: 'float', v: floatRepr(v.value) };
   if (typeof v === 'string') return { t: 'str', v };
   if (v instanceof Uint8Array) return { t: 'bytes', v: Buffer.from(v).toString('hex') };
   if (v instanceof PyByteArray) return { t: 'bytearray', v: Buffer.from(v.bytes).toString('hex') };
@@ -42,13 +43,13 @@ function tag(v: PyValue, seen = new Map<object, number>()): Tagged {
   throw new Error(`unexpected ${String(v)}`);
 }
 
-/** Expected numbers as JS values: ints exact, floats by their repr. */
+/** Expected numbers as JS values: ints exact, floats by their repr (ints and floats kept apart). */
 function normalize(e: Tagged): unknown {
   if (e.t === 'int') {
     const b = BigInt(e.v as string);
-    return { t: 'num', v: b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b };
+    return { t: 'int', v: b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b };
   }
-  if (e.t === 'float') return { t: 'num', v: e.v === 'nan' ? NaN : Number((e.v as string).replace('inf', 'Infinity')) };
+  // Floats by Python's repr, which floatRepr reproduces.
   if (e.t === 'complex') return { t: 'complex', v: (e.v as string[]).map(Number) };
   if (e.t === 'set' || e.t === 'frozenset') return { t: e.t, v: (e.v as string[]).map((s) => JSON.stringify(normalize(JSON.parse(s)))).sort() };
   if (e.t === 'tuple' || e.t === 'list') return { ...e, v: (e.v as Tagged[]).map(normalize) };
@@ -141,5 +142,23 @@ describe('pickle machine rules', () => {
     const r = unpickle(P('(cmylib\nThing\n)RK\x01l.'), { where: 'w', handlers: BUILTIN_HANDLERS, skipUnknown: true });
     expect(r.placeholders).toEqual([{ global: 'mylib.Thing', location: 'w@15' }]);
     expect(r.globals).toEqual(new Set(['mylib.Thing']));
+  });
+});
+
+describe('ints and floats are told apart', () => {
+  it('a float is a PyFloat, an int a number, in values and in descriptions', () => {
+    // PROTO 2, BINFLOAT 3.0, BININT1 3, BINFLOAT 0.001, TUPLE3, STOP
+    const f = (x: number): number[] => [0x47, ...Buffer.from(new Float64Array([x]).buffer).reverse()];
+    const v = unpickle(P([0x80, 2], f(3), 'K\x03', f(0.001), [0x87], '.'), { where: 'n', handlers: BUILTIN_HANDLERS }).value as PyTuple;
+    expect(v.items[0]).toEqual(new PyFloat(3));
+    expect(v.items[1]).toBe(3);
+    expect(v.items.map((x) => describeValue(x))).toEqual(['float 3.0', 'int 3', 'float 0.001']);
+  });
+
+  it.each([
+    [3, '3.0'], [0.001, '0.001'], [1e-5, '1e-05'], [0.0001, '0.0001'], [1e16, '1e+16'], [123456789012345.6, '123456789012345.6'],
+    [-2.5, '-2.5'], [0.1 + 0.2, '0.30000000000000004'], [NaN, 'nan'], [-Infinity, '-inf'], [-0, '-0.0'], [5e-324, '5e-324'], [1.5e300, '1.5e+300'],
+  ])('floatRepr(%s) is %s', (x, repr) => {
+    expect(floatRepr(x)).toBe(repr);
   });
 });

@@ -3,7 +3,7 @@ import { readOp, type Op } from './disassemble.js';
 import { PickleError, type PickleErrorCode } from './errors.js';
 import { MAX_CONTAINER_ITEMS, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from './limits.js';
 import { HIGHEST_PROTOCOL } from './opcodes.js';
-import { describe, PyByteArray, PyDict, PyExtension, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from './values.js';
+import { describe, PyByteArray, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from './values.js';
 
 /** Where a handler runs: for messages that say where in the stream a problem is. */
 export interface CallContext {
@@ -159,10 +159,10 @@ class Machine {
         s.push(arg as number | bigint);
         return;
       case 'FLOAT':
-        s.push(this.parseFloat(arg as string));
+        s.push(new PyFloat(this.parseFloat(arg as string)));
         return;
       case 'BINFLOAT':
-        s.push(arg as number);
+        s.push(new PyFloat(arg as number));
         return;
       case 'STRING':
         s.push(this.text(parsePythonStringLiteral(arg as string, (m) => this.fail('InvalidPickle', m))));
