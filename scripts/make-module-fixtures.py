@@ -234,12 +234,19 @@ def case_yolo_like():
     loss = sum((p.float() ** 2).sum() for p in net.parameters())
     loss.backward()
     opt.step()
-    ckpt = {"epoch": 3, "best_fitness": 0.5, "model": net, "optimizer": opt.state_dict(), "date": "2026-01-01"}
+    ckpt = {"epoch": 3, "best_fitness": 1.0, "lr": 0.001, "model": net, "optimizer": opt.state_dict(), "date": "2026-01-01"}
     mtf.save_zip(ckpt, "module_yolo_like.pt")
     record_module("module_yolo_like.pt", "zip", ckpt,
-                  "YOLO-like training checkpoint: {'epoch': 3, 'best_fitness': 0.5, 'model': <Module>, 'optimizer': Adam state_dict, 'date'}",
-                  key="model", left_out=["stride", "cache", "epoch", "best_fitness", "optimizer", "date"],
+                  "YOLO-like training checkpoint: {'epoch': 3, 'best_fitness': 1.0, 'lr': 0.001, 'model': <Module>, 'optimizer': Adam state_dict, 'date'}",
+                  key="model", left_out=["stride", "cache", "epoch", "best_fitness", "lr", "optimizer", "date"],
                   notes="the weights are found under 'model' without --key")
+
+
+def case_single():
+    mtf.seed(27)
+    model = nn.Linear(3, 1, bias=False)
+    mtf.save_zip(model, "module_single.pt")
+    record_module("module_single.pt", "zip", model, "torch.save(nn.Linear(3, 1, bias=False)): a torch class at the root, one tensor, the None bias skipped")
 
 
 def case_needs_skip():
@@ -271,6 +278,7 @@ def main():
     case_legacy()
     case_package()
     case_yolo_like()
+    case_single()
     case_needs_skip()
     case_dangerous()
     with open(mtf.path_of("MANIFEST.tsv"), "w") as f:

@@ -158,7 +158,7 @@ function printSummary(s: ConvertSummary, io: Io): void {
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
-  io.out(`${grouped(s.tensors)} tensors, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
+  io.out(`${grouped(s.tensors)} tensor${s.tensors === 1 ? '' : 's'}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

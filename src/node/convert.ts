@@ -46,6 +46,8 @@ export interface ConvertSummary {
   sharedRemoved: Record<string, string>;
   /** What the checkpoint held besides the weights. */
   leftOut: LeftOut[];
+  /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
+  moduleClasses: string[];
   notes: string[];
   verified: boolean;
   seconds: number;
@@ -157,6 +159,7 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
       bytes: total,
       sharedRemoved: Object.fromEntries(removed),
       leftOut: sets.flatMap((s) => s.leftOut),
+      moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses))],
       notes: [...new Set(sets.flatMap((s) => s.notes))],
       verified: true,
       seconds: (Date.now() - started) / 1000,

@@ -55,7 +55,7 @@ export function isModuleState(state: PyValue | undefined): state is PyDict {
 }
 
 /** Unknown classes used only as module objects are read as data (see MachineOptions.adoptClasses). */
-export const MODULE_CLASSES: AdoptClasses = { accepts: isModuleState, what: 'torch module object (nn.Module)' };
+export const MODULE_CLASSES: AdoptClasses = { accepts: isModuleState, what: 'torch module object' };
 
 /** The state of a module object, or undefined when `v` is not one. */
 export function moduleStateOf(v: PyValue | undefined): PyDict | undefined {
