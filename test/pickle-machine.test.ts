@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { unpickle } from '../src/formats/pickle/machine.js';
 import { BUILTIN_HANDLERS } from '../src/formats/pickle/builtins.js';
 import { PickleError } from '../src/formats/pickle/errors.js';
-import { describe as describeValue, floatRepr, PyByteArray, PyComplex, PyDict, PyFloat, PyObject, PySet, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
+import { describe as describeValue, floatRepr, PyByteArray, PyComplex, PyDict, PyFloat, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
 import { ROOT } from './helpers/paths.js';
 
 /** The Python values of test/fixtures/pickle (written by CPython's pickle, all protocols). */
@@ -160,5 +160,71 @@ describe('ints and floats are told apart', () => {
     [-2.5, '-2.5'], [0.1 + 0.2, '0.30000000000000004'], [NaN, 'nan'], [-Infinity, '-inf'], [-0, '-0.0'], [5e-324, '5e-324'], [1.5e300, '1.5e+300'],
   ])('floatRepr(%s) is %s', (x, repr) => {
     expect(floatRepr(x)).toBe(repr);
+  });
+});
+
+describe('adopting unknown classes used only as records (whole-model pickles)', () => {
+  const records = { accepts: (s: PyValue) => s instanceof PyDict && s.has('_parameters'), what: 'record' };
+  const S = '}U\x0b_parametersK\x01s'; // {'_parameters': 1}: a state records accept
+  const run = (bytes: Uint8Array, skipUnknown = false) => unpickle(bytes, { where: 'a', handlers: BUILTIN_HANDLERS, adoptClasses: records, skipUnknown });
+  const refusal = (bytes: Uint8Array): string => {
+    try {
+      run(bytes);
+      return 'ok';
+    } catch (e) {
+      return `${(e as PickleError).code}: ${(e as PickleError).message}`;
+    }
+  };
+
+  it.each([
+    ['NEWOBJ + BUILD', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b.')],
+    ['REDUCE with no arguments + BUILD', P([0x80, 2], 'cmylib\nM\n)R', S, 'b.')],
+    ['two instances, the class through the memo', P([0x80, 2], '(cmylib\nM\nq\x00)\x81', S, 'bh\x00)\x81', S, 'bl.')],
+  ])('adopts a class used only to make records: %s', (_n, bytes) => {
+    const r = run(bytes);
+    expect(r.adopted).toEqual(['mylib.M']);
+    expect(r.placeholders).toEqual([]);
+    const first = (r.value instanceof PyOpaque ? r.value : (r.value as PyValue[])[0]) as PyOpaque;
+    expect(first).toBeInstanceOf(PyOpaque);
+    expect((first.state as PyDict).get('_parameters')).toBe(1);
+  });
+
+  it.each([
+    ['the class as a value', P([0x80, 2], 'cmylib\nM\n.'), /used as a value/],
+    ['the class beside an instance', P([0x80, 2], 'cmylib\nM\nq\x00h\x00)\x81', S, 'b\x86.'), /used as a value/],
+    ['instantiated with arguments', P([0x80, 2], 'cmylib\nM\nK\x01\x85\x81', S, 'b.'), /NEWOBJ passes it 1 argument at byte 14/],
+    ['never built', P([0x80, 2], 'cmylib\nM\n)\x81.'), /never gets its state/],
+    ['another state', P([0x80, 2], 'cmylib\nM\n)\x81}b.'), /a state that is not that of a record \(dict\(0\)\)/],
+    ['built twice', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b', S, 'b.'), /second BUILD/],
+    ['given items', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'bK\x01K\x02s.'), /given items \(SETITEM\)/],
+    ['an instance called', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b)R.'), /an instance is called/],
+  ])('refuses a class otherwise used: %s', (_n, bytes, why) => {
+    const message = refusal(bytes);
+    // Refused at the byte that first names the class, saying how it was used.
+    expect(message).toMatch(/^UnsupportedGlobal: a at byte 2: the pickle names mylib\.M, .*not read as a record either: /);
+    expect(message).toMatch(why);
+    expect(message).toMatch(/--skip-unknown/);
+  });
+
+  it('adopts a class a persistent id resolves to (the legacy format\'s (\'module\', cls, file, source))', () => {
+    const bytes = P([0x80, 2], '(U\x06modulecmylib\nM\nU\x01fU\x01stq\x00Q)\x81', S, 'bh\x00Q)\x81', S, 'b\x86.');
+    const persistentLoad = (pid: PyValue): PyValue => (pid as PyTuple).items[1]!;
+    const r = unpickle(bytes, { where: 'a', handlers: BUILTIN_HANDLERS, adoptClasses: records, persistentLoad });
+    expect(r.adopted).toEqual(['mylib.M']);
+    expect((r.value as PyTuple).items.every((x) => x instanceof PyOpaque && x.state instanceof PyDict)).toBe(true);
+  });
+
+  it('keeps a refused class as a placeholder with skipUnknown', () => {
+    const r = run(P([0x80, 2], 'cmylib\nM\n)\x81}b.'), true);
+    expect(r.adopted).toEqual([]);
+    expect(r.placeholders).toEqual([{ global: 'mylib.M', location: 'a@12' }]);
+  });
+
+  it('never adopts a dangerous global', () => {
+    expect(refusal(P([0x80, 2], 'cos\nsystem\n)\x81', S, 'b.'))).toMatch(/^UnsafeGlobal/);
+  });
+
+  it('without adoptClasses an unknown class is refused where it is named, as before', () => {
+    expect(code(P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b.'))).toBe('UnsupportedGlobal');
   });
 });
