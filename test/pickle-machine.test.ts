@@ -164,7 +164,7 @@ describe('ints and floats are told apart', () => {
 });
 
 describe('adopting unknown classes used only as records (whole-model pickles)', () => {
-  const records = { accepts: (s: PyValue) => s instanceof PyDict && s.has('_parameters'), what: 'record' };
+  const records = { accepts: (s: PyValue) => s instanceof PyDict && s.get('_parameters') === 1, what: 'record' };
   const S = '}U\x0b_parametersK\x01s'; // {'_parameters': 1}: a state records accept
   const run = (bytes: Uint8Array, skipUnknown = false) => unpickle(bytes, { where: 'a', handlers: BUILTIN_HANDLERS, adoptClasses: records, skipUnknown });
   const refusal = (bytes: Uint8Array): string => {
@@ -198,6 +198,7 @@ describe('adopting unknown classes used only as records (whole-model pickles)', 
     ['built twice', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b', S, 'b.'), /second BUILD/],
     ['given items', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'bK\x01K\x02s.'), /given items \(SETITEM\)/],
     ['an instance called', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b)R.'), /an instance is called/],
+    ['its state changed after BUILD', P([0x80, 2], 'cmylib\nM\n)\x81}q\x00U\x0b_parametersK\x01sbh\x00U\x0b_parametersK\x02s\x86.'), /no longer that of a record/],
   ])('refuses a class otherwise used: %s', (_n, bytes, why) => {
     const message = refusal(bytes);
     // Refused at the byte that first names the class, saying how it was used.

@@ -167,9 +167,13 @@ describe('convert: whole-model pickles', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/module classes met \(read as data, never imported\): __main__\.Net, torch\.nn\.modules\.sparse\.Embedding, .*__main__\.Head/);
     expect(r.stdout).toContain('  cache: non-persistent buffer (not in the state_dict)');
-    const tensors = loadFileSync(path.join(path.dirname(src), 'module_main.safetensors'));
+    const out = path.join(path.dirname(src), 'module_main.safetensors');
     const exp = byName('module_main.pt').expected;
-    expect(tensors.size).toBe(Object.keys(exp.tensors!).length - exp.shared!.length);
+    expect(loadFileSync(out).size).toBe(Object.keys(exp.tensors!).length - exp.shared!.length);
+    // verify reads the whole-model pickle the same way: every state_dict name matches, tied names included.
+    const v = await runCli('verify', src, out);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain(`${Object.keys(exp.tensors!).length} tensors: ${Object.keys(exp.tensors!).length} identical`);
   });
 
   it('the CLI --json summary carries the module classes', async () => {

@@ -454,8 +454,12 @@ class Machine {
   /** Which candidates are adopted; a refused one fails the stream unless `skipUnknown`. */
   private settleCandidates(): string[] {
     if (this.candidates.size === 0) return [];
-    for (const { candidate, builds } of this.instances.values()) {
+    for (const [instance, { candidate, builds }] of this.instances) {
       if (builds === 0) candidate.problem ??= 'an instance never gets its state (BUILD)';
+      // The state dict may have been changed through the memo after BUILD: what is read is what is checked.
+      else if (!this.options.adoptClasses!.accepts(instance.state ?? null)) {
+        candidate.problem ??= `an instance's state is no longer that of a ${this.options.adoptClasses!.what} at the end of the pickle (${describe(instance.state)})`;
+      }
     }
     const adopted: string[] = [];
     for (const c of this.candidates.values()) {
