@@ -12,6 +12,8 @@ import { safeOpen } from '../src/node/open-path.js';
 import { FileSource } from '../src/node/file-source.js';
 import { openTorchTensorSet } from '../src/formats/torch/weights.js';
 import { readEntry } from '../src/tensor/tensor-set.js';
+import { MemorySource } from '../src/io/byte-source.js';
+import { MAX_MODULE_NAMES } from '../src/formats/torch/modules.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
 import type { Expected } from './helpers/torch-fixtures.js';
@@ -133,6 +135,27 @@ describe('openTorchTensorSet: a module tree is read as its state_dict()', () => 
       await expect(openTorchTensorSet(source, { skipUnknown })).rejects.toMatchObject({ code: 'UnsafeGlobal', message: expect.stringContaining('posix.system') });
       await source.close();
     }
+  });
+});
+
+describe('module trees that are not a state_dict', () => {
+  const SEQ = 'ctorch.nn.modules.container\nSequential\n)\x81';
+  const STATE = (children: string): string => `}(U\x0b_parameters}U\x08_buffers}U\x08_modules}${children}u`;
+  const open = (bytes: Uint8Array) => openTorchTensorSet(new MemorySource(bytes, 'crafted.pkl'));
+
+  it('a submodule shared 2^40 times over is refused at MAX_MODULE_NAMES, not walked', async () => {
+    // Level i holds level i-1 under two names: torch's state_dict would make 2^40 names.
+    const parts: (string | number[])[] = [[0x80, 2], SEQ, STATE(''), 'bq\x00'];
+    for (let i = 1; i <= 40; i++) parts.push('0', SEQ, STATE(`(U\x01ah${String.fromCharCode(i - 1)}U\x01bh${String.fromCharCode(i - 1)}u`), `bq${String.fromCharCode(i)}`);
+    parts.push('.');
+    const bytes = Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringContaining(`more than ${MAX_MODULE_NAMES} names`) });
+  });
+
+  it('a module that contains itself has no state_dict', async () => {
+    // m._modules['self'] = m: the child is the parent, built before its own state is complete.
+    const bytes = Uint8Array.from(Buffer.from(`\x80\x02${SEQ}q\x00${STATE('(U\x04selfh\x00u')}b.`, 'latin1'));
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringContaining('contains itself') });
   });
 });
 

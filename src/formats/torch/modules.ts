@@ -11,8 +11,11 @@ import { TorchTensor, TorchUnsupported } from './values.js';
  * `model.state_dict()` returns, read from those dicts; the class is only ever a name.
  */
 
-/** Module objects visited while naming a module tree's tensors (a shared submodule counts once per name). */
-export const MAX_MODULE_VISITS = 1_000_000;
+/**
+ * Names (of modules and of tensors) made while naming a module tree's tensors: a submodule shared
+ * under two names is named twice, as torch does, so sharing nested k deep makes 2^k names.
+ */
+export const MAX_MODULE_NAMES = 1_000_000;
 
 /** torch's own module classes (`torch.nn.modules.linear.Linear`): known records, never code. */
 const TORCH_MODULE_CLASS = /^torch\.nn\.modules\.[a-z_][a-z0-9_]*\.[A-Z][A-Za-z0-9_]*$/;
@@ -87,13 +90,16 @@ export function moduleTensors(root: PyObject | PyOpaque, prefix: string, file: s
   const out: ModuleTensors = { found: [], leftOut: [], classes: [] };
   const classes = new Set<string>();
   const ancestors = new Set<object>();
-  let visits = 0;
+  let names = 0;
+  const count = (path: string): void => {
+    if (++names > MAX_MODULE_NAMES) {
+      throw new CheckpointError('InvalidCheckpoint', `${file}: the module tree makes more than ${MAX_MODULE_NAMES} names (submodules shared many times over), at \`${path}\``, { location: path });
+    }
+  };
   const join = (p: string, name: string): string => (p === '' ? name : `${p}.${name}`);
 
   const visit = (m: PyObject | PyOpaque, state: PyDict, path: string): void => {
-    if (++visits > MAX_MODULE_VISITS) {
-      throw new CheckpointError('InvalidCheckpoint', `${file}: the module tree has more than ${MAX_MODULE_VISITS} module names (submodules shared many times over)`, { location: path });
-    }
+    count(path);
     if (ancestors.has(m)) {
       throw new CheckpointError('InvalidCheckpoint', `${file}: module \`${path}\` contains itself, so it has no state_dict`, { location: path });
     }
@@ -108,11 +114,18 @@ export function moduleTensors(root: PyObject | PyOpaque, prefix: string, file: s
     const children = state.get('_modules') as PyDict;
     const np = state.get('_non_persistent_buffers_set');
     const nonPersistent = new Set(np instanceof PySet ? (np.items as string[]) : []);
-    for (const [k, v] of params.entries()) if (v !== null) out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+    for (const [k, v] of params.entries()) {
+      if (v === null) continue;
+      count(path);
+      out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+    }
     for (const [k, v] of buffers.entries()) {
       if (v === null) continue;
       if (nonPersistent.has(k as string)) out.leftOut.push({ path: join(path, k as string), what: 'non-persistent buffer (not in the state_dict)' });
-      else out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+      else {
+        count(path);
+        out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+      }
     }
     // Tensors kept as plain attributes are not in the state dict: listed, not converted.
     for (const [k, v] of state.entries()) {
