@@ -249,6 +249,23 @@ def case_single():
     record_module("module_single.pt", "zip", model, "torch.save(nn.Linear(3, 1, bias=False)): a torch class at the root, one tensor, the None bias skipped")
 
 
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seq = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+        self.first = self.seq[0]
+
+
+def case_protocols():
+    for protocol in (1, 4):
+        mtf.seed(30 + protocol)
+        model = Pair()
+        name = f"module_protocol{protocol}.pt"
+        mtf.save_zip(model, name, pickle_protocol=protocol)
+        how = "copyreg._reconstructor(cls, object, None) + BUILD" if protocol == 1 else "STACK_GLOBAL, MEMOIZE, FRAME"
+        record_module(name, "zip", model, f"torch.save(model, pickle_protocol={protocol}): instances made by {how}; a submodule under two names")
+
+
 def case_needs_skip():
     mtf.seed(25)
     model = WithConfig()
@@ -279,6 +296,7 @@ def main():
     case_package()
     case_yolo_like()
     case_single()
+    case_protocols()
     case_needs_skip()
     case_dangerous()
     with open(mtf.path_of("MANIFEST.tsv"), "w") as f:

@@ -179,6 +179,7 @@ describe('adopting unknown classes used only as records (whole-model pickles)', 
   it.each([
     ['NEWOBJ + BUILD', P([0x80, 2], 'cmylib\nM\n)\x81', S, 'b.')],
     ['REDUCE with no arguments + BUILD', P([0x80, 2], 'cmylib\nM\n)R', S, 'b.')],
+    ['copyreg._reconstructor(cls, object, None) + BUILD (protocols 0 and 1)', P('ccopy_reg\n_reconstructor\n(cmylib\nM\nc__builtin__\nobject\nNtR', S, 'b.')],
     ['two instances, the class through the memo', P([0x80, 2], '(cmylib\nM\nq\x00)\x81', S, 'bh\x00)\x81', S, 'bl.')],
   ])('adopts a class used only to make records: %s', (_n, bytes) => {
     const r = run(bytes);

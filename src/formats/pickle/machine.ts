@@ -34,7 +34,9 @@ export interface MachineOptions {
   /**
    * Read unknown classes whose instances are plain records (torch's module objects) without
    * `skipUnknown`. An unknown (not dangerous) class is adopted when the pickle uses it for nothing
-   * but making instances with no arguments (NEWOBJ, or REDUCE with an empty tuple), and gives every
+   * but making instances with no arguments (NEWOBJ, REDUCE with an empty tuple, or protocol 0/1's
+   * `copyreg._reconstructor(cls, object, None)`; the legacy format's persistent ids that resolve to
+   * the class they hold count as the class on the stack), and gives every
    * instance exactly one BUILD, with a state `accepts` takes, and no items. Its instances are
    * inert placeholders whose state the caller reads; nothing of the class is run. A class used in
    * any other way (as a value, with arguments, with another state) is refused as before, or kept
@@ -445,6 +447,14 @@ class Machine {
     return instance;
   }
 
+  /** Protocols 0 and 1 make a plain instance with copyreg._reconstructor(cls, object, None): NEWOBJ's equivalent. */
+  private reconstruct(callee: PyValue, args: readonly PyValue[]): PyOpaque | undefined {
+    if (!(callee instanceof PyGlobal) || callee.qualifiedName !== 'copyreg._reconstructor' || args.length !== 3) return undefined;
+    const [cls, base, state] = args;
+    if (!(cls instanceof PyGlobal && this.candidateOf.has(cls)) || !(base instanceof PyGlobal && base.qualifiedName === 'builtins.object') || state !== null) return undefined;
+    return this.instantiate(cls, [], 'copyreg._reconstructor');
+  }
+
   /** Records the first way an instance of a candidate is used unlike a record. */
   private flag(target: PyValue, problem: string): void {
     const i = target instanceof PyOpaque ? this.instances.get(target) : undefined;
@@ -478,7 +488,7 @@ class Machine {
   }
 
   private call(callee: PyValue, args: readonly PyValue[]): PyValue {
-    const instance = this.instantiate(callee, args, 'REDUCE');
+    const instance = this.instantiate(callee, args, 'REDUCE') ?? this.reconstruct(callee, args);
     if (instance) return instance;
     if (callee instanceof PyGlobal) {
       const handler = this.handler(callee.qualifiedName);
