@@ -152,6 +152,15 @@ describe('module trees that are not a state_dict', () => {
     await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringContaining(`more than ${MAX_MODULE_NAMES} names`) });
   });
 
+  it('a module with 200 000 parameters is named without overflowing the call stack', async () => {
+    // One meta tensor (no storage) under 200 000 names: read to the end, then refused as unsupported.
+    const head = `\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81}(U\x0b_parametersccollections\nOrderedDict\n)R(U\x02p0ctorch._utils\n_rebuild_meta_tensor_no_storage\n)Rq\x00`;
+    const items: string[] = [];
+    for (let i = 1; i < 200_000; i++) items.push(`X${String.fromCharCode(...new Uint8Array(new Uint32Array([`p${i}`.length]).buffer))}p${i}h\x00`);
+    const bytes = Uint8Array.from(Buffer.from(`${head}${items.join('')}uU\x08_buffers}U\x08_modules}ub.`, 'latin1'));
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'UnsupportedTensor', message: expect.stringContaining('`p0` is a meta tensor') });
+  });
+
   it('a module that contains itself has no state_dict', async () => {
     // m._modules['self'] = m: the child is the parent, built before its own state is complete.
     const bytes = Uint8Array.from(Buffer.from(`\x80\x02${SEQ}q\x00${STATE('(U\x04selfh\x00u')}b.`, 'latin1'));

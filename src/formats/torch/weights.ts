@@ -201,8 +201,9 @@ function walk(v: PyValue, path: string, w: Walk): void {
   if ((v instanceof PyObject || v instanceof PyOpaque) && moduleStateOf(v)) {
     // A whole model (torch.save(model)): exactly what model.state_dict() holds.
     const m = moduleTensors(v, path, w.file);
-    w.found.push(...m.found);
-    w.leftOut.push(...m.leftOut);
+    // One at a time: a spread of up to MAX_MODULE_NAMES arguments would overflow the call stack.
+    for (const f of m.found) w.found.push(f);
+    for (const l of m.leftOut) w.leftOut.push(l);
     for (const c of m.classes) if (!w.classes.includes(c)) w.classes.push(c);
   } else if (v instanceof PyDict) {
     for (const [k, x] of v.entries()) walk(x, join(k), w);
