@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import { FileSource } from '../src/node/file-source.js';
 const fixtures = torchFixtures().filter((f) => f.format !== 'index' && !f.file.startsWith('sharded/'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-convert-'));
 const sha = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
 /** A fresh copy of a fixture in its own folder, so outputs land beside it. */
