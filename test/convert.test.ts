@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -15,6 +15,7 @@ import { tempDir } from './helpers/temp.js';
 const fixtures = torchFixtures().filter((f) => f.format !== 'index' && !f.file.startsWith('sharded/'));
 const tmp = tempDir('convert');
 const sha = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
 /** A fresh copy of a fixture in its own folder, so outputs land beside it. */

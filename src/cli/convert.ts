@@ -21,10 +21,12 @@ Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
 TorchScript) to safetensors without executing anything in it. The pickle is
 read by a data-only machine: anything that is not plain data (classes and
 functions other than the tensor types it understands) stops the conversion,
-and anything that could run code is refused outright. Then every tensor is
-streamed to the output, the output is reopened and compared with the source
-bit for bit, and only then is it put in place. A refused or failed conversion
-leaves nothing behind.
+and anything that could run code is refused outright. A whole model
+(torch.save(model)) becomes its state_dict(): a class used only as module
+objects is read as data, never imported, and the summary names it. Then
+every tensor is streamed to the output, the output is reopened and compared
+with the source bit for bit, and only then is it put in place. A refused or
+failed conversion leaves nothing behind.
 
 SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
 model folder (sharded or not).

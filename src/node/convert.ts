@@ -47,6 +47,8 @@ export interface ConvertSummary {
   sharedRemoved: Record<string, string>;
   /** What the checkpoint held besides the weights. */
   leftOut: LeftOut[];
+  /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
+  moduleClasses: string[];
   notes: string[];
   /** Every tensor of the output was re-read and compared with the source (false when up to date: nothing was written). */
   verified: boolean;
@@ -136,6 +138,7 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
         bytes: total,
         sharedRemoved: Object.fromEntries(removed),
         leftOut: sets.flatMap((s) => s.leftOut),
+        moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses))],
         notes: [...new Set(sets.flatMap((s) => s.notes))],
         verified: !upToDate,
         upToDate,
