@@ -30,7 +30,8 @@ directories and headers are read: tensor bytes are not. Bytes are a pickle
 only as far as CPython's unpickler would run them: text, source code and
 empty files are reported as not model files and do not fail the run.
 
-PATH is a file, a folder (scanned recursively) or an http(s) URL.
+PATH is a file, a folder (scanned recursively, except .git and node_modules
+folders inside it) or an http(s) URL.
 
 Options:
   --json      one JSON line per file:
