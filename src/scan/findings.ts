@@ -48,7 +48,7 @@ export interface ScanContext {
   readonly dir: string | undefined;
   report(finding: Finding): void;
   /** Analyses a pickle found inside the file (an object array, a nested pickle); `location` says where. */
-  scanPickle(bytes: Uint8Array, location: string): void;
+  scanPickle(bytes: Uint8Array, location: string): void | Promise<void>;
 }
 
 /** Collects findings, and caps them: a hostile file could otherwise produce millions. */

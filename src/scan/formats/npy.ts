@@ -135,7 +135,7 @@ async function scan(source: ByteSource, ctx: ScanContext, findings: Findings): P
     if (n < payload) {
       findings.add('suspicious', 'npy/limit-exceeded', `the pickle is ${payload} bytes; only the first ${n} were analysed (MAX_NPY_PICKLE_BYTES)`, where);
     }
-    ctx.scanPickle(await r.bytes(h.dataOffset, n, 'the pickle of the object array'), where);
+    await ctx.scanPickle(await r.bytes(h.dataOffset, n, 'the pickle of the object array'), where);
     return '';
   }
   let count = 1n;
