@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { spawn } from 'node:child_process';
 import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
 import { scanBytes, scanSource } from '../src/scan/scan.js';
 import type { ScanReport } from '../src/scan/findings.js';
 import { buildZip, buildZipParts, flatten } from './helpers/zip-writer.js';
 import { npy } from './fixtures/scan/craft.js';
+import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 /**
  * Issue 9, the containers around pickles: every file is also a pickle from byte 0, every place torch
@@ -303,4 +308,41 @@ describe('limits that stop reading: what CPython would reach is still analysed',
       expect(rules(r)).toContain('keras/lambda-layer');
     });
   }
+});
+
+describe('a busy scan stays interruptible', () => {
+  it('SIGTERM during a long analysis: the CLI exits 143 at once, without waiting for the analysis', async () => {
+    const dir = tempDir('scan-interrupt');
+    // A 1 MB nested pickle (500,000 NONE POP) memoized, then handed to pickle.loads 2,000 times: each
+    // call has it analysed again, minutes of synchronous work on the analysing thread.
+    const k = 500_000;
+    const inner = new Uint8Array(4 + 2 * k);
+    inner.set([0x80, 0x02]);
+    for (let i = 0; i < k; i++) inner.set([0x4e, 0x30], 2 + 2 * i);
+    inner.set([0x4e, 0x2e], 2 + 2 * k);
+    const length = new Uint8Array(new Uint32Array([inner.length]).buffer);
+    const calls = Array.from({ length: 2000 }, () => P('h\x01h\x00\x85R0'));
+    const slow = path.join(dir, 'slow.pkl');
+    fs.writeFileSync(slow, P([0x80, 0x02, 0x42], length, inner, 'q\x00cpickle\nloads\nq\x01', ...calls, 'N.'));
+    const first = path.join(dir, 'first.pkl');
+    fs.writeFileSync(first, BENIGN);
+    const cli = spawn(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'scan', '--json', first, slow], { cwd: ROOT, stdio: 'pipe' });
+    try {
+      const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => cli.once('exit', (code, signal) => resolve({ code, signal })));
+      let out = '';
+      // The first file's report is printed: the handlers are installed and the slow file is being scanned.
+      await new Promise<void>((resolve, reject) => {
+        cli.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('first.pkl')) resolve();
+        });
+        cli.once('exit', (code) => reject(new Error(`the scan ended before it was interrupted (${code}): ${out}`)));
+      });
+      cli.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 143, signal: null });
+      expect(out).not.toContain('slow.pkl');
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  }, 20_000);
 });
