@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { openZip } from '../src/formats/zip/index.js';
 import { scanBytes, scanSource } from '../src/scan/scan.js';
 import type { ScanReport } from '../src/scan/findings.js';
 import { buildZip, buildZipParts, flatten } from './helpers/zip-writer.js';
@@ -268,6 +269,49 @@ describe('limits that stop reading: what CPython would reach is still analysed',
   it('an npy with a descr this reader does not know still has its data analysed as a pickle', async () => {
     const r = await scanBytes(npy("{'descr': 'not-a-dtype', 'fortran_order': False, 'shape': (1,), }", EVIL), 'odd.npy');
     dangerous(r);
+  });
+
+  // An object array ('|O', the payload as its pickle) compressed by Python's zipfile (zipfile.ZIP_LZMA
+  // and ZIP_BZIP2): np.load of the .npz reads such members. Only compressed here, never loaded.
+  const objectNpy = npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", EVIL);
+  const compressedMembers: [string, number, number, string][] = [
+    ['LZMA', 14, 2, 'CQQFAF0AAIAAAEmThqTe04J5alsNIzg2q52dTE3u423DMWEdGqUP15wK9ZN7M0v9nbitAHKnlW2pTxeDR1R14Cd4fkzQjDGIIJD2W8DEAU0BRINjw4urTFyuCmEXxREtqXK0NqR8Oo9b1LFB1JXNNVIglMGKgDYIpxjb/dx1b3KI/5cSoAA='],
+    ['bzip2', 12, 0, 'QlpoOTFBWSZTWXNxd1EAADz/4HMQAAhA56AwAQPSIK9v325CBAgAIABqIqfpBqYmjIwjCM00jAmmxqhU0xNAAAAAABo0B0oUwJBXCEYTAlozVOiRU6AOSuT0ms1PQJ+AoJiCTftvk/EY5BtOC5ODrsPRTFAoPhOUQTJLLpMl2WUIcgQCXCdkb5bdFgp8/5jpn0LOsklP/F3JFOFCQc3F3UQ='],
+  ];
+  for (const [name, method, flags, base64] of compressedMembers) {
+    it(`an ${name}-compressed npz member (zip method ${method}) is decoded and its object array analysed`, async () => {
+      const compressed = new Uint8Array(Buffer.from(base64, 'base64'));
+      const zip = buildZip([
+        { name: 'arr_0.npy', method, flags, compressed, size: objectNpy.length, compressedSize: compressed.length, crc: zlib.crc32(objectNpy) },
+        { name: 'arr_1.npy', data: npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(4)) },
+      ]);
+      const r = await scanBytes(zip, 'arrays.npz');
+      expect(r.format).toBe('npz');
+      dangerous(r);
+      expect(r.findings.find((f) => f.rule === 'pickle/dangerous-global')!.location).toMatch(/^arrays\.npz:arr_0\.npy@/);
+    });
+  }
+
+  it('the bzip2 and LZMA decoders keep to the declared size, and fail with a coded error on damaged data', async () => {
+    for (const [, method, flags, base64] of compressedMembers) {
+      const compressed = new Uint8Array(Buffer.from(base64, 'base64'));
+      const entry = async (bytes: Uint8Array, size: number) => (await openZip(new MemorySource(buildZip([{ name: 'a', method, flags, compressed: bytes, size, compressedSize: bytes.length }]), 'z'), { strict: false })).entries[0]!;
+      expect(Buffer.from(await (await entry(compressed, objectNpy.length)).read()).equals(Buffer.from(objectNpy))).toBe(true);
+      // Python's zipfile keeps the declared size: a shorter one cuts, a longer one is an error.
+      expect(Buffer.from(await (await entry(compressed, 20)).read()).equals(Buffer.from(objectNpy.subarray(0, 20)))).toBe(true);
+      await expect((await entry(compressed, objectNpy.length + 10)).read()).rejects.toMatchObject({ code: 'SizeMismatch' });
+      let seed = 7;
+      const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let i = 0; i < 300; i++) {
+        const mutated = compressed.slice(0, 1 + Math.floor(random() * compressed.length));
+        for (let k = 0; k < 3; k++) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+        const read = (await entry(mutated, objectNpy.length)).read();
+        await read.then(
+          (bytes) => expect(bytes.length).toBe(objectNpy.length),
+          (e: unknown) => expect(e).toMatchObject({ code: expect.stringMatching(/^(BadDeflate|SizeMismatch)$/) }),
+        );
+      }
+    }
   });
 
   it('a plain npy with a comma-separated descr is plain data', async () => {
