@@ -246,6 +246,27 @@ describe('zip robustness: an entry is a finding, the archive is still scanned', 
 });
 
 describe('limits that stop reading: what CPython would reach is still analysed', () => {
+  it('a pickle whose BINBYTES runs past the bytes analysed (MAX_SCANNED_PICKLE_BYTES) is not called safe', async () => {
+    // 'B' + a 300 MB length, then the payload: generated on read, never held whole.
+    const length = 300_000_000;
+    const head = P('B', [...new Uint8Array(new Uint32Array([length]).buffer)]);
+    const size = head.length + length + EVIL_BIN.length;
+    const tail = head.length + length;
+    const source: ByteSource = {
+      name: 'huge.pkl',
+      size,
+      read: async (offset, n) => {
+        const out = new Uint8Array(n);
+        for (let i = 0; i < head.length; i++) if (i >= offset && i < offset + n) out[i - offset] = head[i]!;
+        for (let i = 0; i < EVIL_BIN.length; i++) if (tail + i >= offset && tail + i < offset + n) out[tail + i - offset] = EVIL_BIN[i]!;
+        return out;
+      },
+    };
+    const r = await scanSource(source);
+    expect(r.verdict).not.toBe('safe');
+    expect(rules(r)).toContain('pickle/too-large');
+  });
+
   it('the payload in the 71st stacked pickle', async () => {
     const r = await scanBytes(P(...Array.from({ length: 70 }, () => BENIGN), EVIL), 'stacked.pkl');
     dangerous(r);

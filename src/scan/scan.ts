@@ -7,6 +7,7 @@ import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from './findings.js';
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
+import { OPCODES } from '../formats/pickle/opcodes.js';
 import { scanGguf } from './formats/gguf.js';
 import { scanHdf5 } from './formats/hdf5.js';
 import { scanKerasConfig } from './formats/keras.js';
@@ -44,13 +45,16 @@ export interface ScanOptions {
 export async function scanSource(source: ByteSource, options: ScanOptions = {}): Promise<ScanReport> {
   const findings: Finding[] = [];
   let dropped = 0;
+  let dangerous = false;
   const ctx: ScanContext = {
     file: source.name,
     dir: options.dir,
     report: (f) => {
+      dangerous ||= f.severity === 'dangerous';
       if (findings.length < MAX_FINDINGS_PER_FILE) findings.push(f);
       else dropped++;
     },
+    hasDangerous: () => dangerous,
     scanPickle: async (bytes, location) => {
       await analyzeStream(new MemorySource(bytes, location), 0, ctx.report, { maxPickles: 1, where: location });
     },
@@ -298,6 +302,24 @@ async function analyzeStream(source: ByteSource, start: number, report: (f: Find
         want = Math.min(view.length * 4, MAX_SCANNED_PICKLE_BYTES);
         continue;
       }
+      if (r.truncated && pos + view.length < source.size) {
+        // Cut by MAX_SCANNED_PICKLE_BYTES, not by the file: CPython reads on, so what follows is unknown.
+        const op = opPastWindow(view, where, source.size - pos);
+        if (op !== undefined) {
+          report({
+            severity: 'suspicious',
+            rule: 'pickle/too-large',
+            message: `the pickle at byte ${pos} has an opcode at byte ${pos + op} whose argument runs past the ${MAX_SCANNED_PICKLE_BYTES} bytes analysed (MAX_SCANNED_PICKLE_BYTES): what a loader runs after it was not checked`,
+            location: `${where}@${pos + op}`,
+          });
+          for (const f of found) report(f);
+          out.acted ||= r.acted;
+          out.malformed = true;
+          out.pickles++;
+          out.end = pos + view.length;
+          return out;
+        }
+      }
       if (r.truncated && pos + view.length >= source.size) {
         const python = pythonFrameReading(view, where, pos);
         if (python) {
@@ -370,6 +392,28 @@ function pythonFrameReading(bytes: Uint8Array, where: string, base: number): { b
   }
   return copy ? { bytes: copy, at } : undefined;
 }
+/**
+ * The offset of the opcode that runs past the end of `bytes` (a window of the stream) while the stream
+ * itself holds all its argument (`available` bytes from the window's start), or undefined.
+ */
+function opPastWindow(bytes: Uint8Array, where: string, available: number): number | undefined {
+  let pos = 0;
+  for (let n = 0; pos < bytes.length && n < MAX_FRAME_WALK_OPS; n++) {
+    try {
+      const op = readOp(bytes, pos, where);
+      if (op.info.name === 'STOP') return undefined;
+      pos = op.end;
+    } catch {
+      const width = { bytes1: 1, bytes4: 4, bytes8: 8, long1: 1, long4: 4 }[OPCODES[bytes[pos]!]?.arg as string];
+      if (width === undefined || pos + 1 + width > bytes.length) return undefined;
+      let length = 0;
+      for (let i = width - 1; i >= 0; i--) length = length * 256 + bytes[pos + 1 + i]!;
+      return pos + 1 + width + length > bytes.length && pos + 1 + width + length <= available ? pos : undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Opcodes walked looking for a FRAME that runs past the end (the analysis itself stops at MAX_OPS). */
 const MAX_FRAME_WALK_OPS = 50_000_000;
 
@@ -389,7 +433,12 @@ async function checkTorchStructure(source: ByteSource, ctx: ScanContext): Promis
     await readTorchCheckpoint(source, { skipUnknown: true });
   } catch (e) {
     if (!isTensorsafeError(e)) throw e;
-    if (e.code === 'UnsafeGlobal') return; // reported by the analysis already
+    if (e.code === 'UnsafeGlobal') {
+      // Reported by the analysis already, unless the converter's reader reached a pickle it did not.
+      if (ctx.hasDangerous?.() ?? true) return;
+      ctx.report({ severity: 'dangerous', rule: 'pytorch/unsafe-global', message: `torch.load would import a dangerous global: ${e.message}`, location: e.location ?? source.name });
+      return;
+    }
     ctx.report({ severity: 'suspicious', rule: 'pytorch/invalid', message: `torch.load would not read this checkpoint as it is (${e.code}): ${e.message}`, location: e.location ?? source.name });
   }
 }
