@@ -245,6 +245,18 @@ describe('zip robustness: an entry is a finding, the archive is still scanned', 
   });
 });
 
+describe('zip: listings of one entry that read it differently', () => {
+  it('two central records of one local entry, the second longer: the bytes each gives are analysed', async () => {
+    const data = P(BENIGN, EVIL);
+    const built = buildZipParts([
+      { name: 'archive/data.pkl', data, size: BENIGN.length, compressedSize: BENIGN.length, crc: zlib.crc32(BENIGN) },
+      { name: 'archive/data.pkl', centralOnly: true, offset: 0, size: data.length, compressedSize: data.length, crc: zlib.crc32(data) },
+    ]);
+    const r = await scanBytes(flatten(built.parts), 'two-views.pt');
+    expect(r.verdict).toBe('dangerous');
+  });
+});
+
 describe('limits that stop reading: what CPython would reach is still analysed', () => {
   it('a pickle whose BINBYTES runs past the bytes analysed (MAX_SCANNED_PICKLE_BYTES) is not called safe', async () => {
     // 'B' + a 300 MB length, then the payload: generated on read, never held whole.

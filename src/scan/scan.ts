@@ -215,7 +215,7 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: stri
     // Protocol version, sys_info, the object, the storage keys (each analysed whatever its first
     // opcode); then raw storage data, never unpickled.
     const rest = await analyzeStream(source, end, ctx.report, { maxPickles: 4 });
-    if (!rest.malformed && rest.pickles === 4) await checkTorchStructure(source, ctx);
+    if (!rest.malformed) await checkTorchStructure(source, ctx);
     return 'pytorch-legacy';
   }
   if (first.malformed) return 'pickle';
@@ -493,7 +493,7 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
   const expected = torchscript ? (q: string): boolean => q.startsWith('__torch__.') || q.startsWith('torch.jit._pickle.') : undefined;
   // Storage records of a torch archive are raw tensor bytes that no loader unpickles (a pickle's name excepted).
   const storage = (n: string): boolean => !PICKLE_NAMES.test(n) && prefixes.some((p) => n.startsWith(`${p}data/`) || n.startsWith(`${p}.data/`) || n.startsWith(`${p}code/`));
-  const done = new Set<number>();
+  const done = new Set<string>();
   for (const entry of zip.entries) {
     if (entry.isDirectory) continue;
     const where = `${source.name}:${entry.name}`;
@@ -502,9 +502,12 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
       continue;
     }
     if (storage(entry.name)) continue;
-    // The same bytes listed several times in the central directory are read once.
-    if (done.has(entry.localHeaderOffset)) continue;
-    done.add(entry.localHeaderOffset);
+    // The same entry listed several times in the central directory is read once; listings that read
+    // its bytes differently (another method or size, a name that gives it another role) are read each.
+    const role = entry.name === 'config.json' ? 'config' : PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) ? 'pickle' : '';
+    const key = `${entry.localHeaderOffset}|${entry.method}|${entry.compressedSize}|${entry.size}|${role}`;
+    if (done.has(key)) continue;
+    done.add(key);
     try {
       await scanEntry(entry, where, keras, expected, ctx, depth);
     } catch (e) {
