@@ -245,6 +245,20 @@ describe('zip robustness: an entry is a finding, the archive is still scanned', 
   });
 });
 
+describe('zip: entries read as pickles whatever their name', () => {
+  it('a protocol-0 pickle (no signature) in an entry not named like a pickle', async () => {
+    for (const method of [0, 8]) {
+      const r = await scanBytes(buildZip([{ name: 'model/weights.bin', data: EVIL0, method }]), 'p0.zip');
+      dangerous(r);
+    }
+  });
+
+  it('text entries of an ordinary archive are not pickles', async () => {
+    const r = await scanBytes(buildZip([{ name: 'README.md', data: '# A model\n\nimport os\nclass X: pass\n' }, { name: 'version', data: '3\n' }, { name: 'byteorder', data: 'little' }]), 'text.zip');
+    expect(r.verdict).toBe('safe');
+  });
+});
+
 describe('zip: listings of one entry that read it differently', () => {
   it('two central records of one local entry, the second longer: the bytes each gives are analysed', async () => {
     const data = P(BENIGN, EVIL);

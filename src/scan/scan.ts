@@ -535,7 +535,15 @@ async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expecte
   const inflated = entry.method === 0 ? undefined : entry.size > MAX_SCANNED_PICKLE_BYTES ? new Uint8Array(0) : await entry.read();
   const head = inflated ? inflated.subarray(0, 8) : await (await entry.source()).read(0, Math.min(entry.size, 8));
   const role = entryRole(entry, head);
-  if (role === 'skip') return;
+  if (role === 'skip') {
+    // Neither named nor shaped like a pickle, but read as one from byte 0 (a protocol 0 or 1 pickle has
+    // no signature): what CPython's unpickler would import in it is reported, as for any pickle.
+    if (inflated && inflated.length !== entry.size) return;
+    const found: Finding[] = [];
+    const r = await analyzeStream(inflated ? new MemorySource(inflated, where) : await entry.source(), 0, (f) => found.push(f), { where, expected, firstWindow: FIRST_POLYGLOT_WINDOW });
+    if (r.acted) for (const f of found) ctx.report(f);
+    return;
+  }
   if (role === 'pickle' && entry.size > MAX_SCANNED_PICKLE_BYTES) {
     ctx.report({ severity: 'suspicious', rule: 'pickle/too-large', message: `${entry.name} is a ${entry.size}-byte pickle, more than the ${MAX_SCANNED_PICKLE_BYTES} bytes analysed`, location: where });
     return;
