@@ -6,8 +6,10 @@ import { at, Findings, FormatProblem, guarded, latin1, limitExceeded, malformed,
  * NumPy `.npy` (numpy/lib/_format_impl.py): magic, version 1.0/2.0/3.0, a header that is a Python dict
  * literal (`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`), then the data. The header is
  * parsed by a small strict literal parser (never evaluated). Numeric data must be exactly
- * shape × itemsize bytes. An object dtype (`'|O'`, or a structured dtype with an object field) means
- * the data is a pickle that `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis.
+ * shape × itemsize bytes. An object dtype (`'|O'`, `'object'`, or a structured dtype with an object
+ * field: `'i4,O'`, `[('a', '<i4'), ('b', 'O')]`) means the data is a pickle that
+ * `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis. A descr this reader does
+ * not know (numpy's dtype grammar is large) is `npy/malformed`, and the data is analysed as a pickle too.
  * Only the header is read, plus a bounded prefix of bool data (values other than 0/1 are invalid)
  * and the pickle of object arrays.
  *
