@@ -79,7 +79,6 @@ export function scanBytes(bytes: Uint8Array, name = 'memory', options: ScanOptio
   return scanSource(new MemorySource(bytes, name), options);
 }
 
-
 /** What each detected format is called in a polyglot finding ("a safetensors file that is also a pickle"). */
 const POLYGLOT_NAMES: Partial<Record<DetectedFormat, string>> = {
   zip: 'a zip archive',
@@ -189,12 +188,14 @@ async function checkAsPickle(source: ByteSource, ctx: ScanContext, what: string)
   const r = await analyzeStream(source, 0, (f) => found.push(f), { firstWindow: FIRST_POLYGLOT_WINDOW });
   if (!r.acted) return;
   const dangerous = found.some((f) => f.severity === 'dangerous');
+  const suspicious = found.some((f) => f.severity === 'suspicious');
+  const imports = dangerous ? 'what runs code' : suspicious ? 'names that are not known data types' : 'only known data types';
   ctx.report({
     severity: dangerous ? 'dangerous' : 'suspicious',
     rule: 'pickle/polyglot',
-    message: `${what} that is also a pickle: pickle.load (or torch.load, for a file that is not a zip) of these bytes imports ${
-      dangerous ? 'what runs code' : 'names that are not known data types'
-    } before it stops (bytes 0–${r.end}); the file is ${dangerous ? 'dangerous' : 'not safe'} to load with a pickle-based loader, whatever its own format's readers say`,
+    message: `${what} that is also a pickle: pickle.load (or torch.load, for a file that is not a zip) of these bytes imports ${imports} before it stops (bytes 0–${r.end}); ${
+      dangerous ? 'the file is dangerous to load with a pickle-based loader, whatever its own format’s readers say' : 'a file that is two formats at once, made so on purpose'
+    }`,
     location: `${source.name}@0`,
   });
   for (const f of found) ctx.report(f);
@@ -392,6 +393,7 @@ function pythonFrameReading(bytes: Uint8Array, where: string, base: number): { b
   }
   return copy ? { bytes: copy, at } : undefined;
 }
+
 /**
  * The offset of the opcode that runs past the end of `bytes` (a window of the stream) while the stream
  * itself holds all its argument (`available` bytes from the window's start), or undefined.
@@ -414,7 +416,7 @@ function opPastWindow(bytes: Uint8Array, where: string, available: number): numb
   return undefined;
 }
 
-/** Opcodes walked looking for a FRAME that runs past the end (the analysis itself stops at MAX_OPS). */
+/** Opcodes walked looking for a FRAME, or an argument, that runs past the end of the bytes read (the analysis itself stops at MAX_OPS). */
 const MAX_FRAME_WALK_OPS = 50_000_000;
 
 /** A tar header: the checksum at 148 is the sum of the header's bytes with the checksum field read as spaces. */
@@ -457,8 +459,8 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
 
 /**
  * Every entry of an archive (duplicates too), as the loaders that read such archives would see them.
- * Each distinct entry (by local header offset) is read once; an entry that cannot be read is a
- * finding about that entry, and the rest of the archive is still scanned.
+ * Each distinct entry (by local header offset, method, sizes and role) is read once; an entry that
+ * cannot be read is a finding about that entry, and the rest of the archive is still scanned.
  */
 async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
   for (const f of zip.findings) {
