@@ -22,8 +22,8 @@ export const MAX_CONTAINER_ITEMS = 100_000_000;
  * values (9.9 million distinct byte strings, empty dicts, one-item tuples), which cost 10–100 times
  * their size in a JS heap, and on handlers that copy a value passed to them many times over. Every
  * opcode is charged at least a slot, so the estimate is also linear in the pickle's size; a real
- * checkpoint's pickle takes about 1.5 KB a tensor (700,000 tensors fit).
+ * checkpoint's pickle takes about 1.5 KB a tensor (350,000 tensors fit).
  */
-export const MAX_PICKLE_HEAP_BYTES = 1 << 30;
+export const MAX_PICKLE_HEAP_BYTES = 1 << 29;
 /** Characters of one str: JS strings hold at most 2^29 - 24; refused with a limit error below that, never a RangeError. */
 export const MAX_TEXT_CHARS = 1 << 28;

@@ -200,9 +200,10 @@ interface Walk {
 
 /**
  * Collects tensors by path (a module tree by its state_dict names); everything else is left out,
- * once per path. Depth first, in order, without recursion (a frame per value on an explicit stack):
- * each container is entered once (a value shared under two paths is named under the first only),
- * while a tensor is named under every path it is found at (tied weights).
+ * once per path. Depth first, in order, without recursion: a cursor per container being read on an
+ * explicit stack (memory grows with the depth, not with the width). Each container is entered once
+ * (a value shared under two paths is named under the first only), while a tensor is named under
+ * every path it is found at (tied weights).
  */
 function walk(start: PyValue, w: Walk): void {
   const { graph } = w;
@@ -210,21 +211,26 @@ function walk(start: PyValue, w: Walk): void {
   const seen = new Set<object>();
   const classes = new Set<string>();
   const join = (path: string, k: PyValue): string => (path === '' ? String(k) : `${path}.${String(k)}`);
-  const stack: { v: PyValue; path: string }[] = [{ v: start, path: '' }];
-  while (stack.length > 0) {
-    const { v, path } = stack.pop()!;
+  /** A container being read: its list or tuple items, or its dict entries (an object's attributes, filtered). */
+  interface Cursor {
+    readonly path: string;
+    readonly items?: readonly PyValue[];
+    readonly entries?: Iterator<[PyValue, PyValue]>;
+    readonly attributes?: boolean;
+    i: number;
+  }
+  const stack: Cursor[] = [];
+  const visit = (v: PyValue, path: string): void => {
     budget.visit();
     if (v instanceof TorchTensor || v instanceof TorchUnsupported) {
       budget.name(path);
       w.found.push({ path, value: v });
-      continue;
+      return;
     }
     if (typeof v === 'object' && v !== null) {
-      if (seen.has(v)) continue;
+      if (seen.has(v)) return;
       seen.add(v);
     }
-    // Children are pushed last first, so that they are taken in order.
-    const children: { v: PyValue; path: string }[] = [];
     if ((v instanceof PyObject || v instanceof PyOpaque) && moduleStateOf(v, graph.states)) {
       // A whole model (torch.save(model)): exactly what model.state_dict() holds.
       const m = moduleTensors(v, path, w.file, budget, graph.states);
@@ -237,22 +243,36 @@ function walk(start: PyValue, w: Walk): void {
         w.classes.push(c);
       }
     } else if (v instanceof PyDict) {
-      for (const [k, x] of v.entries()) children.push({ v: x, path: join(path, k) });
+      stack.push({ path, entries: v.entries(), i: 0 });
     } else if (Array.isArray(v) || v instanceof PyTuple) {
-      const items = Array.isArray(v) ? v : v.items;
-      for (let i = 0; i < items.length; i++) children.push({ v: items[i]!, path: join(path, i) });
+      stack.push({ path, items: Array.isArray(v) ? v : v.items, i: 0 });
     } else if (v instanceof PyObject && v.state instanceof PyDict && graph.reachesTensor(v.state)) {
       // Module objects (TorchScript) and similar: their attributes.
-      for (const [k, x] of v.state.entries()) {
-        if (typeof k === 'string' && k.startsWith('_') && !graph.reachesTensor(x)) continue;
-        children.push({ v: x, path: join(path, k) });
-      }
+      stack.push({ path, entries: v.state.entries(), attributes: true, i: 0 });
     } else if (path !== '') {
       budget.name(path);
       w.leftOut.push({ path, what: summarize(v, graph) });
     }
-    budget.visit(children.length);
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  };
+  visit(start, '');
+  while (stack.length > 0) {
+    const c = stack[stack.length - 1]!;
+    if (c.items) {
+      if (c.i < c.items.length) {
+        const i = c.i++;
+        visit(c.items[i]!, join(c.path, i));
+      } else stack.pop();
+      continue;
+    }
+    const next = c.entries!.next();
+    if (next.done) {
+      stack.pop();
+      continue;
+    }
+    const [k, x] = next.value;
+    budget.visit();
+    if (c.attributes && typeof k === 'string' && k.startsWith('_') && !graph.reachesTensor(x)) continue;
+    visit(x, join(c.path, k));
   }
 }
 
