@@ -389,7 +389,8 @@ function topKeys(v: PyValue): string {
   const keys: string[] = [];
   for (const k of v.keys()) {
     if (keys.length === 12) break;
-    keys.push(String(k).length > 80 ? String(k).slice(0, 80) + '…' : String(k));
+    const text = typeof k === 'string' || typeof k === 'number' ? String(k) : describe(k);
+    keys.push(text.length > 80 ? text.slice(0, 80) + '…' : text);
   }
   return `; keys: ${keys.join(', ')}${v.size > 12 ? ', …' : ''}`;
 }
