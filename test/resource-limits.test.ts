@@ -10,7 +10,7 @@ import { BUILTIN_HANDLERS } from '../src/formats/pickle/builtins.js';
 import { MAX_PICKLE_HEAP_BYTES } from '../src/formats/pickle/limits.js';
 import { PyDict, PyTuple, type PyValue } from '../src/formats/pickle/values.js';
 import { TORCH_HANDLERS, MAX_TENSOR_DIMS } from '../src/formats/torch/globals.js';
-import { MAX_CHECKPOINT_VISITS } from '../src/formats/torch/visits.js';
+import { MAX_CHECKPOINT_NAME_CHARS, MAX_CHECKPOINT_VISITS } from '../src/formats/torch/visits.js';
 import { openTorchTensorSet } from '../src/formats/torch/weights.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { unpickleAt } from '../src/formats/torch/pickle-window.js';
@@ -128,6 +128,19 @@ describe('the walks over a checkpoint: each value once, no recursion, a budget',
     for (let i = 1; i <= 40; i++) levels.push(`0(j${u32(i - 1)}j${u32(i - 1)}lr${u32(i)}`);
     const set = await open(checkpoint(`\x80\x02}(U\x01w]${TENSOR}ar\x00\x00\x00\x00${levels.join('')}U\x01xj${u32(40)}u.`));
     expect(set.tensors.map((t) => t.name)).toEqual([`w${'.0'.repeat(41)}`]);
+  });
+
+  it('names that nesting makes longer at every level stop at MAX_CHECKPOINT_NAME_CHARS, not at the memory', async () => {
+    // (((…, t), t), t) 20 000 deep: a tensor named at every level, 400 million characters of names in all.
+    const set = open(checkpoint(`\x80\x02N${TENSOR}q\x010${'h\x01\x86'.repeat(20_000)}.`));
+    await expect(set).rejects.toMatchObject({ code: 'CheckpointLimit', message: expect.stringContaining(`${MAX_CHECKPOINT_NAME_CHARS} characters`) });
+  });
+
+  it('a tensor referenced 100 000 times is named 100 000 times, one entry\'s parts shared', async () => {
+    const set = await open(checkpoint(`\x80\x02](${TENSOR}q\x01${'h\x01'.repeat(99_999)}e.`));
+    expect(set.tensors.length).toBe(100_000);
+    expect(set.tensors[99_999]!.name).toBe('99999');
+    expect(set.tensors[99_999]!.aliasKey).toBe(set.tensors[0]!.aliasKey);
   });
 
   it('a module tree 100 000 deep is named without recursion', async () => {

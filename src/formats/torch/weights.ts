@@ -60,6 +60,7 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
   }
   const names = new Set<string>();
   const ids = new Map<TorchStorage, number>();
+  const entries = new Map<TorchTensor, TensorEntry>();
   const tensors: TensorEntry[] = found.map(({ path, value }) => {
     if (names.has(path)) {
       throw new CheckpointError('InvalidCheckpoint', `${source.name}: two tensors would both be named \`${path}\` (a key with dots beside a nested one); pick one with --key`, {
@@ -70,7 +71,12 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
     if (value instanceof TorchUnsupported) {
       throw new CheckpointError('UnsupportedTensor', `${source.name}: tensor \`${path}\` is ${value.reason}, which safetensors cannot hold`, { location: `${path} (${value.location})` });
     }
-    return entryOf(path, value, ids, source.name);
+    // A tensor named many times (tied weights, or a hostile pickle's thousands of references) shares one entry's parts.
+    const known = entries.get(value);
+    if (known) return { ...known, name: path };
+    const entry = entryOf(path, value, ids, source.name);
+    entries.set(value, entry);
+    return entry;
   });
   for (const p of checkpoint.placeholders) leftOut.push({ path: p.location, what: `placeholder for ${p.global}` });
   const notes = [...checkpoint.notes];
