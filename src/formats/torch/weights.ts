@@ -233,6 +233,8 @@ function walk(start: PyValue, w: Walk): void {
       w.found.push({ path, value: v });
       return;
     }
+    // An empty container holds nothing to name and is never left out: not remembered either.
+    if ((v instanceof PyDict && v.size === 0) || (Array.isArray(v) && v.length === 0) || (v instanceof PyTuple && v.items.length === 0)) return;
     if (typeof v === 'object' && v !== null) {
       if (seen.has(v)) return;
       seen.add(v);
