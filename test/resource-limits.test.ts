@@ -64,6 +64,12 @@ describe('the machine: shared, deep and flooding pickles', () => {
     expect(d.get('bytes:97,98')).toBe('h');
   });
 
+  it('a dict with tuple keys is still found by its own keys after another pickle was read', () => {
+    const d = run(latin1('\x80\x04}K\x01K\x02\x86\x8c\x01as.')) as PyDict;
+    run(adv.sharedTupleKey(3));
+    expect(d.get(d.keys()[0]!)).toBe('a');
+  });
+
   it('a 100 000-deep TUPLE1 chain, 100 000 nested lists and an APPENDS of 300 000 items are read without recursion', () => {
     let v = run(adv.deepTuples(100_000));
     for (let i = 0; i < 100_000; i++) v = (v as PyTuple).items[0]!;

@@ -93,8 +93,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * and key/value pair) about 64. Nothing is subtracted when a value dies: the estimate only grows.
  */
 const COST = { slot: 8, object: 64, view: 112, item: 64, string: 24 } as const;
-/** Slots of one chunk of the memo's dense part. */
-const MEMO_CHUNK = 1 << 12;
+/** Slots of one chunk of the memo's dense part: 2^MEMO_SHIFT. */
+const MEMO_SHIFT = 12;
+const MEMO_CHUNK = 1 << MEMO_SHIFT;
 /** CPython shares one empty tuple; so does the machine (a flood of EMPTY_TUPLE costs a slot each). */
 const EMPTY_TUPLE = new PyTuple([]);
 
@@ -113,7 +114,7 @@ class Memo {
   }
 
   get(index: number): PyValue | undefined {
-    if (index < this.dense) return this.chunks[index >>> 12]![index & (MEMO_CHUNK - 1)];
+    if (index < this.dense) return this.chunks[index >>> MEMO_SHIFT]![index & (MEMO_CHUNK - 1)];
     return this.sparse.get(index);
   }
 
@@ -124,7 +125,7 @@ class Memo {
   /** Sets an entry; returns whether it took a Map entry (for the cost). */
   set(index: number, value: PyValue): boolean {
     if (index < this.dense) {
-      this.chunks[index >>> 12]![index & (MEMO_CHUNK - 1)] = value;
+      this.chunks[index >>> MEMO_SHIFT]![index & (MEMO_CHUNK - 1)] = value;
       return false;
     }
     if (index !== this.dense) {
@@ -142,7 +143,7 @@ class Memo {
   }
 
   private append(value: PyValue): void {
-    const c = this.dense >>> 12;
+    const c = this.dense >>> MEMO_SHIFT;
     if (c === this.chunks.length) this.chunks.push(new Array<PyValue | undefined>(MEMO_CHUNK));
     this.chunks[c]![this.dense & (MEMO_CHUNK - 1)] = value;
     this.dense++;

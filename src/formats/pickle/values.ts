@@ -99,32 +99,41 @@ function dictKey(key: PyValue): unknown {
 }
 
 /**
- * Hash-consing of bytes and tuple keys. It lives for one unpickling (`resetKeyTokens` is called when a
- * machine starts), so that what a hostile file interns is freed with it; dicts built by an earlier
- * run keep working for keys that are str, numbers or the very same objects.
+ * The token of each bytes or tuple object used as a key, for as long as the object lives: a dict
+ * built by an earlier machine run is still found by the keys it holds.
+ */
+const tokenOf = new WeakMap<Uint8Array | PyTuple, object>();
+
+/**
+ * Hash-consing of bytes and tuple keys: which contents have a token. The tables live for one
+ * unpickling (`resetKeyTokens` is called when a machine starts), so that what a hostile file
+ * interns is freed with it; only keys made within one run need to meet by content.
  */
 class KeyTokens {
   private readonly tokens = new Map<string, object>();
   private readonly ids = new Map<unknown, number>();
   private readonly objectIds = new WeakMap<object, number>();
-  private readonly tokenOf = new WeakMap<Uint8Array | PyTuple, object>();
   private next = 0;
 
   token(key: Uint8Array | PyTuple): object {
-    const known = this.tokenOf.get(key);
+    const known = tokenOf.get(key);
     if (known) return known;
-    if (key instanceof Uint8Array) return this.intern(key, 'b' + latin1.decode(key));
+    if (key instanceof Uint8Array) {
+      // Bytes too long to be a JS string are keys by identity: never equal to another object's.
+      if (key.length >= MAX_KEY_BYTES) return this.intern(key, `#${this.next++}`);
+      return this.intern(key, 'b' + latin1.decode(key));
+    }
     // Tuples inside tuples first, without recursion: a stack of tuples whose items are not all tokened.
     const pending: PyTuple[] = [key];
     while (pending.length > 0) {
       const t = pending[pending.length - 1]!;
-      if (this.tokenOf.has(t)) {
+      if (tokenOf.has(t)) {
         pending.pop();
         continue;
       }
       let ready = true;
       for (const x of t.items) {
-        if (x instanceof PyTuple && !this.tokenOf.has(x)) {
+        if (x instanceof PyTuple && !tokenOf.has(x)) {
           pending.push(x);
           ready = false;
         }
@@ -135,19 +144,19 @@ class KeyTokens {
       for (const x of t.items) content += ',' + this.idOf(x);
       this.intern(t, content);
     }
-    return this.tokenOf.get(key)!;
+    return tokenOf.get(key)!;
   }
 
   private intern(key: Uint8Array | PyTuple, content: string): object {
     let token = this.tokens.get(content);
     if (!token) this.tokens.set(content, (token = {}));
-    this.tokenOf.set(key, token);
+    tokenOf.set(key, token);
     return token;
   }
 
   /** A number for an item of a tuple key: equal items, equal numbers. */
   private idOf(x: PyValue): number {
-    const k = x instanceof PyTuple ? this.tokenOf.get(x)! : x instanceof Uint8Array ? this.token(x) : dictKey(x);
+    const k = x instanceof PyTuple ? tokenOf.get(x)! : x instanceof Uint8Array ? this.token(x) : dictKey(x);
     if (typeof k === 'object' && k !== null) {
       let id = this.objectIds.get(k);
       if (id === undefined) this.objectIds.set(k, (id = this.next++));
@@ -160,6 +169,8 @@ class KeyTokens {
 }
 
 const latin1 = new TextDecoder('latin1');
+/** Bytes of a bytes key compared by content; a longer one (past what a JS string can hold) is a key by identity. */
+const MAX_KEY_BYTES = 1 << 28;
 let keys = new KeyTokens();
 
 /** Forget the tokens of bytes and tuple keys made so far (a machine starts). */
