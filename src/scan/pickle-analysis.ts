@@ -244,6 +244,9 @@ type StopKind = 'cpython' | 'limit';
  */
 type ReadMode = 'memory' | 'file';
 
+/** Opcodes whose data is read with _Unpickler_ReadInto: through what remains of the buffer, then from the file. */
+const READ_THROUGH: ReadonlySet<string> = new Set(['BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8']);
+
 /** How an opcode reads its argument, in order: fixed-size reads, reads through the buffer, lines. */
 type ReadStep = { kind: 'read' | 'into'; len: number } | { kind: 'line' };
 
@@ -391,7 +394,7 @@ class Analysis {
         const w = a === 'long1' || a === 'bytes1' ? 1 : a === 'bytes8' ? 8 : 4;
         let n = 0;
         for (let i = w - 1; i >= 0; i--) n = n * 256 + (bytes[op.pos + 1 + i] ?? 0);
-        const into = /^(BINBYTES|SHORT_BINBYTES|BINBYTES8|BYTEARRAY8)$/.test(op.info.name);
+        const into = READ_THROUGH.has(op.info.name);
         return [{ kind: 'read', len: w }, { kind: into ? 'into' : 'read', len: n }];
       }
       case 'stringnl_pair':
@@ -407,6 +410,14 @@ class Analysis {
    * the buffer, a FRAME longer than that remainder).
    */
   private trackFileReading(op: Op): void {
+    if (op.info.name !== 'FRAME') {
+      // Fast paths: no buffer (reads come from the file in order), or the opcode lies inside it.
+      if (this.cEnd < 0) return;
+      if (this.cEnd >= op.end) {
+        if (this.cEnd === op.end) this.cEnd = -1;
+        return;
+      }
+    }
     const split = this.fileSplit(op, this.bytes);
     if (split !== undefined) {
       this.divergence = op.pos;
