@@ -307,6 +307,29 @@ describe('names: what a call can do decides "dangerous"; Python 2 names map as f
     expect(rules(r)).toEqual(['pickle/unknown-global']);
   });
 
+  it('a nested class of __main__ (pickle writes getattr(Outer, "Inner") below protocol 4, "Outer.Inner" from 4) is suspicious, never dangerous', () => {
+    // pickle.dumps(Outer.Inner(), protocol=2) and protocol=4, class Outer with a class Inner, in a script.
+    for (const hex of [
+      '8002635f5f6275696c74696e5f5f0a676574617474720a7100635f5f6d61696e5f5f0a4f757465720a71015805000000496e6e65727102867103527104298171057d710658010000006271074b0273622e',
+      '80049529000000000000008c085f5f6d61696e5f5f948c0b4f757465722e496e6e65729493942981947d948c0162944b0273622e',
+    ]) {
+      const r = analyze(Uint8Array.from(Buffer.from(hex, 'hex')));
+      expect([hex.slice(0, 6), r.verdict, rules(r)]).toEqual([hex.slice(0, 6), 'suspicious', ['pickle/unknown-global']]);
+    }
+  });
+
+  it.each([
+    ['getattr(__main__.os, "system")', "c__builtin__\ngetattr\n(c__main__\nos\nS'system'\ntR(S'id'\ntR."],
+    ['__main__ + "os.system"', "c__main__\nos.system\n(S'id'\ntR."],
+    ['getattr of a computed object', "cbuiltins\ngetattr\n(cmylib\nThing\n)RS'run'\ntR)R."],
+    ['getattr passed as a value to another call', "cmylib\nmapper\n(cbuiltins\ngetattr\ntR."],
+    ['getattr(object, "__subclasses__")', "cbuiltins\ngetattr\n(cbuiltins\nobject\nS'__subclasses__'\ntR)R."],
+  ])('%s is dangerous', (_n, text) => {
+    const r = analyze(L(text));
+    expect(r.verdict).toBe('dangerous');
+    expect(rules(r)).toContain('pickle/dangerous-global');
+  });
+
   it('a name not on the data allowlist is at least suspicious', () => {
     for (const [m, n] of [
       ['mylib', 'Thing'],

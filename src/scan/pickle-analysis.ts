@@ -52,7 +52,7 @@ type Sym =
   | { kind: 'str'; value: string; src?: Uint8Array; enc?: 'latin1' }
   | { kind: 'bytes'; src: Uint8Array; start: number; end: number; at: number }
   | { kind: 'int'; value: number | bigint }
-  | { kind: 'global'; name: string; at: number }
+  | { kind: 'global'; name: string; at: number; module?: string; attr?: string; getattr?: true; viaGetattr?: 'judged' }
   | { kind: 'call'; callee: Sym; args: readonly Sym[]; at: number; is?: Sym }
   | { kind: 'value' }
   /** None, a bool or a float: never a string, a container or a callable. */
@@ -816,6 +816,11 @@ class Analysis {
     this.acted = true;
     const [module, name] = normalizeGlobal(rawModule, rawName);
     const qualified = `${module}.${name}`;
+    if (qualified === 'builtins.getattr') {
+      // Importing getattr does nothing; what it reaches is judged where it is used (see call and nested):
+      // getattr(a global, 'literal') is that attribute path (pickle writes nested classes so), anything else is dangerous.
+      return { kind: 'global', name: qualified, at, module, attr: name, getattr: true };
+    }
     const verdict = classifyGlobal(rawModule, rawName);
     const shown = module === rawModule && name === rawName ? qualified : `${qualified} (written ${rawModule}.${rawName})`;
     if (verdict === 'dangerous') {
@@ -823,21 +828,46 @@ class Analysis {
     } else if (verdict === 'unknown' && !this.options.expected?.(qualified)) {
       this.finding('suspicious', 'pickle/unknown-global', `imports ${shown} (byte ${at}), which is not a known data type: loading the file runs whatever that name does`);
     }
-    return { kind: 'global', name: qualified, at };
+    return { kind: 'global', name: qualified, at, module, attr: name };
+  }
+
+  /** Judges an attribute path reached through getattr or attrgetter, as if it were imported by that name. */
+  private attribute(owner: Sym & { kind: 'global' }, attr: string, at: number, how: string): Sym {
+    const module = owner.module ?? owner.name;
+    const path = owner.attr !== undefined ? `${owner.attr}.${attr}` : attr;
+    const qualified = `${module}.${path}`;
+    const verdict = owner.module === undefined ? 'dangerous' : classifyGlobal(module, path);
+    if (verdict === 'dangerous') this.finding('dangerous', 'pickle/dangerous-global', `${how} at byte ${at} reaches ${qualified}, which runs code or touches the system when the file is loaded`);
+    else if (verdict === 'unknown' && !this.options.expected?.(qualified)) {
+      this.finding('suspicious', 'pickle/unknown-global', `${how} at byte ${at} reaches ${qualified}, which is not a known data type: loading the file runs whatever that name does`);
+    }
+    return verdict === 'dangerous' ? { kind: 'global', name: qualified, at, module, attr: path } : { kind: 'global', name: qualified, at, module, attr: path, viaGetattr: 'judged' };
+  }
+
+  private getattrMisused(at: number, how: string): void {
+    this.finding('dangerous', 'pickle/dangerous-global', `builtins.getattr ${how} (byte ${at}): it reaches any attribute of anything, which runs code or touches the system when the file is loaded`);
   }
 
   /** A call of `callee`: what it reaches, pickles passed to it, and what the result is when the callee passes an argument through. */
   private call(callee: Sym, args: readonly Sym[], at: number, construct = false): Sym {
     const fn = resolve(callee);
-    if (callee.kind === 'call') {
+    if (callee.kind === 'call' && !(fn.kind === 'global' && fn.viaGetattr)) {
+      // (A class reached by getattr(a global, 'Name'), as pickle writes nested classes, was judged by its path.)
       this.finding('suspicious', 'pickle/indirect-call', `the result of a call made at byte ${callee.at} is called again at byte ${at} (a gadget chain such as getattr(...)(...))`);
     } else if (fn.kind !== 'global') {
       this.finding('suspicious', 'pickle/indirect-call', `byte ${at} calls ${describeSym(callee)}, which is not an imported name`);
     }
     const name = fn.kind === 'global' ? fn.name : undefined;
     const loader = name !== undefined && NESTED_LOADERS.has(name);
+    let reached: Sym | undefined;
+    if (fn.kind === 'global' && fn.getattr) {
+      const [owner, attr] = [args[0] ? resolve(args[0]) : undefined, args[1]];
+      if (owner?.kind === 'global' && !owner.getattr && attr?.kind === 'str' && args.length === 2) reached = this.attribute(owner, attr.value, at, 'getattr');
+      else this.getattrMisused(at, `is called with ${args.length === 2 ? `${describeSym(args[0]!)} and ${describeSym(args[1]!)}` : `${args.length} arguments`}`);
+    }
     for (const a of args) this.nested(a, loader);
     const result: Sym & { kind: 'call' } = { kind: 'call', callee: fn, args: args.length <= 4 ? args : args.slice(0, 4), at };
+    if (reached) result.is = reached;
     if (name !== undefined && !construct) {
       const first = args[0] ? resolve(args[0]) : undefined;
       if (SETATTR_CALLS.has(name) && first?.kind === 'global') {
@@ -846,11 +876,6 @@ class Analysis {
       const passed = IDENTITY_CALLS.get(name);
       if (passed !== undefined && passed >= 0 && args[passed]) result.is = args[passed];
       else if (passed === -1 && first?.kind === 'container') result.is = first.items.find((i) => resolve(i).kind === 'global') ?? first.items[0];
-      else if ((name === 'builtins.getattr' || name === 'operator.attrgetter' || name === '_operator.attrgetter') && args.length >= 1) {
-        // getattr(module_or_class, 'name') is that attribute; attrgetter('name') is applied below.
-        const attr = name === 'builtins.getattr' ? args[1] : args[0];
-        if (name === 'builtins.getattr' && first?.kind === 'global' && attr?.kind === 'str') result.is = { kind: 'global', name: `${first.name}.${attr.value}`, at };
-      }
     }
     if (fn.kind === 'call' && fn.callee.kind === 'global') {
       // itemgetter(i)(container) is an item; attrgetter('a')(cls) is an attribute of cls.
@@ -861,7 +886,7 @@ class Analysis {
         const i = key?.kind === 'int' ? Number(key.value) : 0;
         result.is = subject.items[i < 0 ? subject.items.length + i : i] ?? subject.items.find((x) => resolve(x).kind === 'global');
       } else if ((made === 'operator.attrgetter' || made === '_operator.attrgetter') && subject?.kind === 'global' && key?.kind === 'str') {
-        result.is = { kind: 'global', name: `${subject.name}.${key.value}`, at };
+        result.is = this.attribute(subject, key.value, at, 'attrgetter');
       }
     }
     return result;
@@ -888,6 +913,10 @@ class Analysis {
       }
       if (value.kind === 'call' && value.is) {
         work.push(value.is);
+        continue;
+      }
+      if (value.kind === 'global' && value.getattr) {
+        this.getattrMisused(this.base + this.op.pos, 'is passed as a value');
         continue;
       }
       this.nestedPickle(value, loaded, depth);

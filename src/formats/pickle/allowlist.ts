@@ -605,8 +605,10 @@ function classifyNormalized(m: string, n: string): GlobalVerdict {
   if (DANGEROUS_NAMES.has(full)) return 'dangerous';
   const parts = full.split('.');
   for (let i = 1; i <= parts.length; i++) if (DANGEROUS_MODULES.has(parts.slice(0, i).join('.'))) return 'dangerous';
-  // An attribute path in the name reaches anything through an innocuous module.
-  if (n.includes('.')) return 'dangerous';
+  // An attribute path in the name reaches anything through an innocuous module. The classes of the
+  // script that wrote the file (`__main__`) nest (`Outer.Inner`, pickled so by protocol 4): a path of
+  // capitalised names there is a class path, unknown; any other (`__main__` + `os.system`) is dangerous.
+  if (n.includes('.')) return m === '__main__' && n.split('.').every((p) => /^[A-Z][A-Za-z0-9_]*$/.test(p)) ? 'unknown' : 'dangerous';
   // Dunder attributes (__builtins__, __globals__, …) reach interpreter internals. `__torch__` is the
   // namespace of TorchScript classes, which name code in the archive that is never run; `__main__`
   // holds the classes of the script that wrote the file (unknown, not dangerous).
