@@ -359,6 +359,22 @@ describe('the analysis never loses what it found, and has no recursion the input
     expect(rules(r)).not.toContain('pickle/analysis-failed');
   });
 
+  it('a failure of the analysis itself keeps every finding made before it, and is a finding', () => {
+    // Bytes whose third newline search fails as no decoding error would: the analysis, not the stream, breaks.
+    class Breaking extends Uint8Array {
+      calls = 0;
+      override indexOf(value: number, from?: number): number {
+        if (++this.calls === 3) throw new Error('broken on purpose');
+        return super.indexOf(value, from);
+      }
+    }
+    const bytes = new Breaking(L('cposix\nsystem\n0I1\n.'));
+    const r = analyze(bytes);
+    expect(r.verdict).toBe('dangerous');
+    expect(rules(r)).toEqual(['pickle/analysis-failed', 'pickle/dangerous-global']);
+    expect(r.inert).toBe(false);
+  });
+
   it('a self-containing list passed to a call and used as BUILD state', () => {
     const r = analyze(P([0x80, 2], ']q\x00h\x00a', sbu('collections'), sbu('OrderedDict'), [0x93], 'h\x00', [0x85], 'Rh\x00b0cposix\nsystem\n.'));
     expect(r.verdict).toBe('dangerous');

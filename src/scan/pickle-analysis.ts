@@ -267,6 +267,7 @@ class Analysis {
   /** End of the C file unpickler's frame buffer (-1: empty), tracked to find `divergence` or to read in `file` mode. */
   private cEnd = -1;
   private readonly shared: Shared;
+  private deepReported = false;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -304,11 +305,13 @@ class Analysis {
       try {
         op = this.mode === 'file' ? this.readFileOp(pos) : readOp(this.bytes, pos, this.where);
       } catch (e) {
-        const detail = e instanceof PickleError ? e.detail : String(e);
+        // Anything but a decoding error is a failure of the analysis itself (safeRun reports it, keeping what was found).
+        if (!(e instanceof PickleError)) throw e;
+        const detail = e.detail;
         // Our limits on lengths are not CPython's: past one, what CPython would do is unknown, unless it fails anyway.
-        const past = e instanceof PickleError && e.code === 'PickleLimit' ? pastLimit(this.bytes, pos) : 'cpython';
+        const past = e.code === 'PickleLimit' ? pastLimit(this.bytes, pos) : 'cpython';
         const kind: StopKind = past === 'unknown' ? 'limit' : 'cpython';
-        const truncated = e instanceof PickleError && (e.code === 'PickleTruncated' || past === 'truncated');
+        const truncated = e.code === 'PickleTruncated' || past === 'truncated';
         return this.stop(kind, kind === 'limit' ? 'pickle/limit' : 'pickle/malformed', `the pickle cannot be decoded past byte ${this.base + pos} (${detail}); a loader runs everything before this point`, pos, truncated);
       }
       this.op = op;
@@ -899,7 +902,13 @@ class Analysis {
    */
   private nested(root: Sym, loaded: boolean): void {
     const depth = this.options.depth ?? 0;
-    if (depth >= MAX_NESTED_PICKLES) return;
+    if (depth >= MAX_NESTED_PICKLES) {
+      if (loaded && !this.deepReported) {
+        this.deepReported = true;
+        this.finding('suspicious', 'pickle/limit', `a pickle passed to a loader at byte ${this.base + this.op.pos} is nested deeper than MAX_NESTED_PICKLES (${MAX_NESTED_PICKLES}) and was not analysed`);
+      }
+      return;
+    }
     const walked = this.walked[loaded ? 1 : 0];
     const work: Sym[] = [root];
     while (work.length > 0) {
