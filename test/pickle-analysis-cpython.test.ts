@@ -153,6 +153,12 @@ describe('arguments are read as CPython reads them (INT, LONG, FLOAT, PUT, GET, 
     expect(wrong).toEqual([]);
   });
 
+  it('a STACK_GLOBAL name longer than the analysis keeps whole is not checked: dangerous, never judged by its start', () => {
+    const r = analyze(P([0x80, 4], sbu('collections'), 'X', u32(5000), 'OrderedDict', '.'.repeat(4989), [0x93, 0x2e]));
+    expect(r.verdict).toBe('dangerous');
+    expect(rules(r)).toContain('pickle/computed-global');
+  });
+
   it('a protocol-0 string of 70,000 characters is data, not a malformed stream; what follows a long line is analysed', () => {
     const long = analyze(L(`S'${'a'.repeat(70_000)}'\n.`));
     expect([long.verdict, long.findings]).toEqual(['safe', []]);
@@ -207,6 +213,46 @@ describe('frames are read as the C unpickler reads them, in memory and from a fi
     const [r] = cpythonImports([cutLine('xmod')]);
     // pickle.loads asks for "x yxmod", which no Python can import (the analysis stops there too).
     expect(r).toEqual({ c: ['xmod.system'], py: [], loads: ['x yxmod'] });
+  });
+
+  it.skipIf(!PY)('random framed streams: every name any CPython reading imports is found', () => {
+    let seed = 4242;
+    const r = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const pieces = (k: number): Uint8Array[] => [
+      L('N0'),
+      L('(1'),
+      L('I12\n0'),
+      L(`c${'xmod' + k}\nfn${k}\n0`),
+      P('X', u32(3), 'abc0'),
+      P('B', u32(4), 'wxyz0'),
+      P('C', [2], 'hi0'),
+      L(`S'q${k}'\n0`),
+      P(sbu(`xmod${k}`), sbu(`g${k}`), [0x93, 0x30]),
+    ];
+    const streams: Uint8Array[] = [];
+    for (let i = 0; i < 300; i++) {
+      const parts: Uint8Array[] = [P([0x80, 4])];
+      const n = 2 + Math.floor(r() * 10);
+      for (let j = 0; j < n; j++) {
+        if (r() < 0.35) parts.push(P([0x95], u64(Math.floor(r() * 30))));
+        const all = pieces(i * 100 + j);
+        parts.push(all[Math.floor(r() * all.length)]!);
+      }
+      parts.push(L('N.'));
+      streams.push(P(...parts));
+    }
+    const cp = cpythonImports(streams);
+    const missed = streams.flatMap((bytes, i) => {
+      const got = imports(analyze(bytes));
+      const modules = got.map((n) => n.slice(0, n.lastIndexOf('.')));
+      const names = [...new Set([...cp[i]!.c, ...cp[i]!.py])].filter((n) => !got.includes(n));
+      const loads = cp[i]!.loads.filter((m) => m.startsWith('xmod') && !modules.includes(m));
+      return names.length + loads.length === 0 ? [] : [`stream ${i} (${Buffer.from(bytes).toString('hex')}): missed ${[...names, ...loads]}`];
+    });
+    expect(missed).toEqual([]);
   });
 
   it('frames written by pickle itself are read once, with no finding', () => {

@@ -698,7 +698,7 @@ class Analysis {
         const [module, name] = this.popN(2) ?? [];
         if (!module || !name) return 'STACK_GLOBAL needs two values';
         if ([module, name].some((v) => v.kind === 'bytes' || v.kind === 'shortbytes' || v.kind === 'int' || v.kind === 'container' || v.kind === 'scalar')) return 'STACK_GLOBAL needs two strings';
-        if (module.kind === 'str' && name.kind === 'str') {
+        if (module.kind === 'str' && name.kind === 'str' && !module.src && !name.src) {
           const problem = cannotImport(module.value);
           if (problem) return problem;
           s.push(this.global(module.value, name.value, at));
@@ -707,7 +707,9 @@ class Analysis {
           this.finding(
             'dangerous',
             'pickle/computed-global',
-            `STACK_GLOBAL at byte ${at} imports a name that is computed while loading (from ${describeSym(module)} and ${describeSym(name)}), so it cannot be checked: a way to hide what is imported`,
+            module.kind === 'str' && name.kind === 'str'
+              ? `STACK_GLOBAL at byte ${at} imports a name longer than ${MAX_SYM_STRING} characters (MAX_SYM_STRING), which is not checked: no real module or attribute is named so`
+              : `STACK_GLOBAL at byte ${at} imports a name that is computed while loading (from ${describeSym(module)} and ${describeSym(name)}), so it cannot be checked: a way to hide what is imported`,
           );
           s.push({ kind: 'global', name: '<computed>', at });
         }
