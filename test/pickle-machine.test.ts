@@ -121,7 +121,8 @@ describe('pickle machine rules', () => {
     ['_codecs.encode latin1', P('c_codecs\nencode\n(Vab\nVlatin1\ntR.'), 'ok'],
     ['_codecs.encode other encoding', P('c_codecs\nencode\n(Vab\nVrot13\ntR.'), 'InvalidPickle'],
     ['MARKs nested past the limit', P('('.repeat(10_001), '.'), 'PickleLimit'],
-    ['a GLOBAL name with no newline within the limit', P('c', 'x'.repeat(70_000)), 'PickleLimit'],
+    // CPython has no line limit (issue 9): a name without its newline is a truncated stream, however long.
+    ['a GLOBAL name with no newline', P('c', 'x'.repeat(70_000)), 'PickleTruncated'],
     ['a LONG4 of 1 MiB', P([0x80, 2, 0x8b, 0, 0, 16, 0]), 'PickleLimit'],
     ['huge BINBYTES8 length', P([0x80, 4, 0x8e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], '.'), 'PickleLimit'],
   ])('%s → %s', (_n, bytes, expectedCode) => {

@@ -127,6 +127,14 @@ describe('scan: what CPython runs is still judged', () => {
     ['EMPTY_DICT, PUT, POP, GET', '}p1_0\n0g 10\n0cos\nsystem\n(S"id"\ntR.'],
     ['STRING with escapes as the module of STACK_GLOBAL', "S'o\\x73'\nS'system'\n\x93(S\"id\"\ntR."],
     ['PERSID (torch.load reads on)', 'P0\n0cos\nsystem\n(S"id"\ntR.'],
+    // The C unpickler stops on these, the pure-Python one (pickle._Unpickler, joblib.load) reads on: both readings count.
+    ['FLOAT with a space (float() accepts it)', 'F 1.5\n0cos\nsystem\n(S"id"\ntR.'],
+    ['FLOAT with an underscore (float() accepts it)', 'F1_0.5\n0cos\nsystem\n(S"id"\ntR.'],
+    ['FLOAT that overflows (float() gives inf)', 'F1e500\n0cos\nsystem\n(S"id"\ntR.'],
+    // The pure-Python unpickler stops on these, the C one reads on.
+    ['INT in C octal (strtol)', 'I010\n0cos\nsystem\n(S"id"\ntR.'],
+    ['INT that starts with NUL (strtol reads 0)', 'I\x00zz\n0cos\nsystem\n(S"id"\ntR.'],
+    ['LONG with underscores and L', 'L10_0L\n0cos\nsystem\n(S"id"\ntR.'],
   ])('a pickle whose first opcode is unusual is still analysed: %s', async (_n, text) => {
     const r = await judge(L(text));
     expect(r.verdict).toBe('dangerous');
@@ -151,7 +159,6 @@ describe("pickle analysis stops where CPython's unpickler stops (checked against
     ['STACK_GLOBAL of a module with a space', '\x8c\x04os x\x8c\x06system\x93(S"id"\ntR.'],
     ['STACK_GLOBAL of a float (STACK_GLOBAL requires str)', 'G\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x06system\x93.'],
     ['INT that is not a number', 'If you\ncos\nsystem\n(S"id"\ntR.'],
-    ['FLOAT with a space', 'F 1.5\ncos\nsystem\n(S"id"\ntR.'],
     ['STRING without quotes', 'SELECT\ncos\nsystem\n(S"id"\ntR.'],
     ['STRING with a bad \\x escape', 'S"\\x4"\ncos\nsystem\n(S"id"\ntR.'],
     ['DICT without a MARK', 'def f():\n'],

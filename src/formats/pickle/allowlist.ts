@@ -7,20 +7,176 @@
 
 export type GlobalVerdict = 'safe' | 'dangerous' | 'unknown';
 
-/** Python 2 names CPython writes for protocols < 3 (fix_imports), mapped to their Python 3 modules. */
+/**
+ * Python 2 module names mapped to Python 3 as CPython's unpickler maps them (`fix_imports`, on by
+ * default, for streams of protocol < 3): the IMPORT_MAPPING of Lib/_compat_pickle.py, plus
+ * `exceptions` (whose names all map to builtins).
+ */
 const MODULE_ALIASES: Readonly<Record<string, string>> = {
   __builtin__: 'builtins',
   copy_reg: 'copyreg',
-  exceptions: 'builtins',
-  cPickle: 'pickle',
-  commands: 'subprocess',
-  httplib: 'http.client',
-  urllib2: 'urllib.request',
   Queue: 'queue',
+  SocketServer: 'socketserver',
+  ConfigParser: 'configparser',
+  repr: 'reprlib',
+  tkFileDialog: 'tkinter.filedialog',
+  tkSimpleDialog: 'tkinter.simpledialog',
+  tkColorChooser: 'tkinter.colorchooser',
+  tkCommonDialog: 'tkinter.commondialog',
+  Dialog: 'tkinter.dialog',
+  Tkdnd: 'tkinter.dnd',
+  tkFont: 'tkinter.font',
+  tkMessageBox: 'tkinter.messagebox',
+  ScrolledText: 'tkinter.scrolledtext',
+  Tkconstants: 'tkinter.constants',
+  Tix: 'tkinter.tix',
+  ttk: 'tkinter.ttk',
+  Tkinter: 'tkinter',
+  markupbase: '_markupbase',
+  _winreg: 'winreg',
+  thread: '_thread',
+  dummy_thread: '_dummy_thread',
+  dbhash: 'dbm.bsd',
+  dumbdbm: 'dbm.dumb',
+  dbm: 'dbm.ndbm',
+  gdbm: 'dbm.gnu',
+  xmlrpclib: 'xmlrpc.client',
+  SimpleXMLRPCServer: 'xmlrpc.server',
+  httplib: 'http.client',
+  htmlentitydefs: 'html.entities',
+  HTMLParser: 'html.parser',
+  Cookie: 'http.cookies',
+  cookielib: 'http.cookiejar',
+  BaseHTTPServer: 'http.server',
+  'test.test_support': 'test.support',
+  commands: 'subprocess',
+  urlparse: 'urllib.parse',
+  robotparser: 'urllib.robotparser',
+  urllib2: 'urllib.request',
+  anydbm: 'dbm',
+  _abcoll: 'collections.abc',
+  cPickle: 'pickle',
+  _elementtree: 'xml.etree.ElementTree',
+  FileDialog: 'tkinter.filedialog',
+  SimpleDialog: 'tkinter.simpledialog',
+  DocXMLRPCServer: 'xmlrpc.server',
+  SimpleHTTPServer: 'http.server',
+  CGIHTTPServer: 'http.server',
+  UserDict: 'collections',
+  UserList: 'collections',
+  UserString: 'collections',
+  whichdb: 'dbm',
+  StringIO: 'io',
+  cStringIO: 'io',
+  exceptions: 'builtins',
 };
 
-/** The module and name a GLOBAL refers to, with Python 2 module names mapped to Python 3. */
+/** Python 2 `module.name` pairs mapped to Python 3 ones (NAME_MAPPING of Lib/_compat_pickle.py): looked up before MODULE_ALIASES. */
+const NAME_ALIASES: Readonly<Record<string, string>> = {
+  '__builtin__.xrange': 'builtins.range',
+  '__builtin__.reduce': 'functools.reduce',
+  '__builtin__.intern': 'sys.intern',
+  '__builtin__.unichr': 'builtins.chr',
+  '__builtin__.unicode': 'builtins.str',
+  '__builtin__.long': 'builtins.int',
+  'itertools.izip': 'builtins.zip',
+  'itertools.imap': 'builtins.map',
+  'itertools.ifilter': 'builtins.filter',
+  'itertools.ifilterfalse': 'itertools.filterfalse',
+  'itertools.izip_longest': 'itertools.zip_longest',
+  'UserDict.IterableUserDict': 'collections.UserDict',
+  'UserList.UserList': 'collections.UserList',
+  'UserString.UserString': 'collections.UserString',
+  'whichdb.whichdb': 'dbm.whichdb',
+  '_socket.fromfd': 'socket.fromfd',
+  '_multiprocessing.Connection': 'multiprocessing.connection.Connection',
+  'multiprocessing.process.Process': 'multiprocessing.context.Process',
+  'multiprocessing.forking.Popen': 'multiprocessing.popen_fork.Popen',
+  'urllib.ContentTooShortError': 'urllib.error.ContentTooShortError',
+  'urllib.getproxies': 'urllib.request.getproxies',
+  'urllib.pathname2url': 'urllib.request.pathname2url',
+  'urllib.quote_plus': 'urllib.parse.quote_plus',
+  'urllib.quote': 'urllib.parse.quote',
+  'urllib.unquote_plus': 'urllib.parse.unquote_plus',
+  'urllib.unquote': 'urllib.parse.unquote',
+  'urllib.url2pathname': 'urllib.request.url2pathname',
+  'urllib.urlcleanup': 'urllib.request.urlcleanup',
+  'urllib.urlencode': 'urllib.parse.urlencode',
+  'urllib.urlopen': 'urllib.request.urlopen',
+  'urllib.urlretrieve': 'urllib.request.urlretrieve',
+  'urllib2.HTTPError': 'urllib.error.HTTPError',
+  'urllib2.URLError': 'urllib.error.URLError',
+  'exceptions.ArithmeticError': 'builtins.ArithmeticError',
+  'exceptions.AssertionError': 'builtins.AssertionError',
+  'exceptions.AttributeError': 'builtins.AttributeError',
+  'exceptions.BaseException': 'builtins.BaseException',
+  'exceptions.BufferError': 'builtins.BufferError',
+  'exceptions.BytesWarning': 'builtins.BytesWarning',
+  'exceptions.DeprecationWarning': 'builtins.DeprecationWarning',
+  'exceptions.EOFError': 'builtins.EOFError',
+  'exceptions.EnvironmentError': 'builtins.EnvironmentError',
+  'exceptions.Exception': 'builtins.Exception',
+  'exceptions.FloatingPointError': 'builtins.FloatingPointError',
+  'exceptions.FutureWarning': 'builtins.FutureWarning',
+  'exceptions.GeneratorExit': 'builtins.GeneratorExit',
+  'exceptions.IOError': 'builtins.IOError',
+  'exceptions.ImportError': 'builtins.ImportError',
+  'exceptions.ImportWarning': 'builtins.ImportWarning',
+  'exceptions.IndentationError': 'builtins.IndentationError',
+  'exceptions.IndexError': 'builtins.IndexError',
+  'exceptions.KeyError': 'builtins.KeyError',
+  'exceptions.KeyboardInterrupt': 'builtins.KeyboardInterrupt',
+  'exceptions.LookupError': 'builtins.LookupError',
+  'exceptions.MemoryError': 'builtins.MemoryError',
+  'exceptions.NameError': 'builtins.NameError',
+  'exceptions.NotImplementedError': 'builtins.NotImplementedError',
+  'exceptions.OSError': 'builtins.OSError',
+  'exceptions.OverflowError': 'builtins.OverflowError',
+  'exceptions.PendingDeprecationWarning': 'builtins.PendingDeprecationWarning',
+  'exceptions.ReferenceError': 'builtins.ReferenceError',
+  'exceptions.RuntimeError': 'builtins.RuntimeError',
+  'exceptions.RuntimeWarning': 'builtins.RuntimeWarning',
+  'exceptions.StopIteration': 'builtins.StopIteration',
+  'exceptions.SyntaxError': 'builtins.SyntaxError',
+  'exceptions.SyntaxWarning': 'builtins.SyntaxWarning',
+  'exceptions.SystemError': 'builtins.SystemError',
+  'exceptions.SystemExit': 'builtins.SystemExit',
+  'exceptions.TabError': 'builtins.TabError',
+  'exceptions.TypeError': 'builtins.TypeError',
+  'exceptions.UnboundLocalError': 'builtins.UnboundLocalError',
+  'exceptions.UnicodeDecodeError': 'builtins.UnicodeDecodeError',
+  'exceptions.UnicodeEncodeError': 'builtins.UnicodeEncodeError',
+  'exceptions.UnicodeError': 'builtins.UnicodeError',
+  'exceptions.UnicodeTranslateError': 'builtins.UnicodeTranslateError',
+  'exceptions.UnicodeWarning': 'builtins.UnicodeWarning',
+  'exceptions.UserWarning': 'builtins.UserWarning',
+  'exceptions.ValueError': 'builtins.ValueError',
+  'exceptions.Warning': 'builtins.Warning',
+  'exceptions.ZeroDivisionError': 'builtins.ZeroDivisionError',
+  'multiprocessing.AuthenticationError': 'multiprocessing.context.AuthenticationError',
+  'multiprocessing.BufferTooShort': 'multiprocessing.context.BufferTooShort',
+  'multiprocessing.ProcessError': 'multiprocessing.context.ProcessError',
+  'multiprocessing.TimeoutError': 'multiprocessing.context.TimeoutError',
+  '__builtin__.basestring': 'builtins.str',
+  'exceptions.StandardError': 'builtins.Exception',
+  'UserDict.UserDict': 'collections.UserDict',
+  'socket._socketobject': 'socket.SocketType',
+};
+
+/**
+ * Modules of MODULE_ALIASES that do not exist in Python 3: their names only mean something once
+ * mapped. The others (`dbm`, `itertools`, `urllib`, …) are judged both as written and as mapped,
+ * because a stream of protocol 3 or more is not mapped.
+ */
+const PY2_ONLY_MODULES: ReadonlySet<string> = new Set(Object.keys(MODULE_ALIASES).filter((m) => m !== 'dbm'));
+
+/** The module and name a GLOBAL refers to, with Python 2 names mapped to Python 3 as CPython's fix_imports maps them. */
 export function normalizeGlobal(module: string, name: string): [string, string] {
+  const mapped = NAME_ALIASES[`${module}.${name}`];
+  if (mapped !== undefined && !name.includes('.')) {
+    const dot = mapped.lastIndexOf('.');
+    return [mapped.slice(0, dot), mapped.slice(dot + 1)];
+  }
   return [MODULE_ALIASES[module] ?? module, name];
 }
 
@@ -324,6 +480,39 @@ const DANGEROUS_MODULES: ReadonlySet<string> = new Set([
   'torch.multiprocessing',
   'torch.distributed',
   'torch.testing',
+  // What a call can do (issue 9): open or write files, import, resolve names, connect, run code.
+  'codecs',
+  'pathlib',
+  'zipfile',
+  'tarfile',
+  'shelve',
+  'dbm',
+  'sqlite3',
+  '_sqlite3',
+  'logging.config',
+  'logging.handlers',
+  'asyncore',
+  'asynchat',
+  'smtpd',
+  'mailcap',
+  'cgi',
+  'cgitb',
+  'imghdr',
+  'sndhdr',
+  'numpy.lib.npyio',
+  'numpy.lib.format',
+  'numpy.ctypeslib',
+  'numpy.lib._npyio_impl',
+  'numpy.lib._datasource',
+  'torch.library',
+  'torch._ops',
+  'torch.cuda._utils',
+  'yaml',
+  '_ctypes',
+  '_imp',
+  '_frozen_importlib',
+  '_frozen_importlib_external',
+  'builtins.__import__',
 ]);
 
 /** Single dangerous names in otherwise unremarkable modules. */
@@ -363,24 +552,64 @@ const DANGEROUS_NAMES: ReadonlySet<string> = new Set([
   'torch.from_file',
   'torch.classes.load_library',
   'torch.ops.load_library',
+  'builtins.help',
+  'builtins.exit',
+  'builtins.quit',
+  'logging.basicConfig',
+  'logging.FileHandler',
+  'logging.StreamHandler',
+  'logging.WatchedFileHandler',
+  'gzip.open',
+  'gzip.GzipFile',
+  'bz2.open',
+  'bz2.BZ2File',
+  'lzma.open',
+  'lzma.LZMAFile',
+  'numpy.load',
+  'numpy.save',
+  'numpy.savez',
+  'numpy.savez_compressed',
+  'numpy.savetxt',
+  'numpy.loadtxt',
+  'numpy.genfromtxt',
+  'numpy.fromfile',
+  'numpy.memmap',
+  'numpy.DataSource',
+  'numpy.fromregex',
+  'torch.compile',
+  'torch.from_file',
 ]);
+
+const SEVERITY: Record<GlobalVerdict, number> = { safe: 0, unknown: 1, dangerous: 2 };
 
 /**
  * The verdict on a global: 'safe' when allowlisted; 'dangerous' when on the denylist (any dotted
  * prefix of `module.name` counts), when a dotted name walks attributes (`pathlib` + `os.system`),
- * or when a component is a dunder; 'unknown' otherwise.
+ * or when a component is a dunder; 'unknown' otherwise. Python 2 names are judged as CPython's
+ * fix_imports maps them, and also as written when the module exists in Python 3 (a stream of
+ * protocol 3 or more is not mapped): the worse verdict counts.
  */
 export function classifyGlobal(module: string, name: string): GlobalVerdict {
   const [m, n] = normalizeGlobal(module, name);
+  const mapped = classifyNormalized(m, n);
+  if ((m === module && n === name) || PY2_ONLY_MODULES.has(module)) return mapped;
+  const raw = classifyNormalized(module, name);
+  return SEVERITY[raw] > SEVERITY[mapped] ? raw : mapped;
+}
+
+function classifyNormalized(m: string, n: string): GlobalVerdict {
   const full = `${m}.${n}`;
   if (SAFE_GLOBALS.has(full)) return 'safe';
   if (DANGEROUS_NAMES.has(full)) return 'dangerous';
   const parts = full.split('.');
   for (let i = 1; i <= parts.length; i++) if (DANGEROUS_MODULES.has(parts.slice(0, i).join('.'))) return 'dangerous';
-  // An attribute path in the name reaches anything through an innocuous module.
-  if (n.includes('.')) return 'dangerous';
+  // An attribute path in the name reaches anything through an innocuous module. The classes of the
+  // script that wrote the file (`__main__`) nest (`Outer.Inner`, pickled so by protocol 4): a path of
+  // capitalised names there is a class path, unknown; any other (`__main__` + `os.system`) is dangerous.
+  if (n.includes('.')) return m === '__main__' && n.split('.').every((p) => /^[A-Z][A-Za-z0-9_]*$/.test(p)) ? 'unknown' : 'dangerous';
   // Dunder attributes (__builtins__, __globals__, …) reach interpreter internals. `__torch__` is the
-  // namespace of TorchScript classes, which name code in the archive that is never run.
+  // namespace of TorchScript classes, which name code in the archive that is never run; `__main__`
+  // holds the classes of the script that wrote the file (unknown, not dangerous).
   if (parts.some((p) => p.startsWith('__') && p.endsWith('__') && p !== '__main__' && p !== '__torch__')) return 'dangerous';
   if (m === '' || n === '') return 'dangerous';
   return 'unknown';

@@ -103,7 +103,12 @@ export function readOp(bytes: Uint8Array, pos: number, where: string): Op {
     case 'unicodenl': {
       const line = readLine(bytes, at, where, pos, info.name);
       at = line.next;
-      arg = info.arg === 'unicodenl' ? decodeRawUnicodeEscape(line.bytes) : latin1.decode(line.bytes);
+      if (info.arg === 'unicodenl') {
+        const text = decodeRawUnicodeEscapeStrict(line.bytes);
+        // CPython's raw-unicode-escape codec fails on a truncated or out-of-range \u or \U escape.
+        if (text === undefined) throw new PickleError('InvalidPickle', `${info.name} argument has a truncated or invalid \\u or \\U escape`, where, pos);
+        arg = text;
+      } else arg = latin1.decode(line.bytes);
       break;
     }
     case 'stringnl_pair': {
@@ -118,12 +123,10 @@ export function readOp(bytes: Uint8Array, pos: number, where: string): Op {
 }
 
 function readLine(bytes: Uint8Array, at: number, where: string, pos: number, name: string): { bytes: Uint8Array; next: number } {
-  const limit = Math.min(bytes.length, at + MAX_LINE_BYTES);
-  for (let i = at; i < limit; i++) {
-    if (bytes[i] === 0x0a) return { bytes: bytes.subarray(at, i), next: i + 1 };
-  }
-  if (limit === bytes.length) throw new PickleError('PickleTruncated', `${name} argument has no terminating newline`, where, pos);
-  throw new PickleError('PickleLimit', `${name} argument is longer than ${MAX_LINE_BYTES} bytes`, where, pos);
+  const nl = bytes.indexOf(0x0a, at);
+  if (nl < 0) throw new PickleError('PickleTruncated', `${name} argument has no terminating newline`, where, pos);
+  if (nl - at > MAX_LINE_BYTES) throw new PickleError('PickleLimit', `${name} argument is longer than ${MAX_LINE_BYTES} bytes`, where, pos);
+  return { bytes: bytes.subarray(at, nl), next: nl + 1 };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -146,24 +149,50 @@ export function decodeLong(bytes: Uint8Array): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Python's raw-unicode-escape: \uXXXX and \UXXXXXXXX escapes, every other byte is Latin-1. */
+/**
+ * Python's raw-unicode-escape decoder, leniently: as decodeRawUnicodeEscapeStrict, with an escape
+ * CPython refuses kept as its bytes.
+ */
 export function decodeRawUnicodeEscape(bytes: Uint8Array): string {
-  let out = '';
+  return rawUnicodeEscape(bytes, false)!;
+}
+
+/**
+ * Python's raw-unicode-escape decoder exactly (Objects/unicodeobject.c): a backslash and the byte
+ * after it are taken together; `\uXXXX` and `\UXXXXXXXX` are code points, every other byte is
+ * Latin-1. Undefined where CPython raises (a truncated escape, a non-hex digit, a code point past
+ * U+10FFFF).
+ */
+export function decodeRawUnicodeEscapeStrict(bytes: Uint8Array): string | undefined {
+  return rawUnicodeEscape(bytes, true);
+}
+
+function rawUnicodeEscape(bytes: Uint8Array, strict: boolean): string | undefined {
+  const parts: string[] = [];
+  let run = 0;
+  const flush = (to: number): void => {
+    if (to > run) parts.push(latin1.decode(bytes.subarray(run, to)));
+  };
   for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b === 0x5c && (bytes[i + 1] === 0x75 || bytes[i + 1] === 0x55)) {
-      const width = bytes[i + 1] === 0x75 ? 4 : 8;
-      const hex = latin1.decode(bytes.subarray(i + 2, i + 2 + width));
-      if (hex.length === width && /^[0-9a-fA-F]+$/.test(hex)) {
-        const cp = parseInt(hex, 16);
-        if (cp <= 0x10ffff) {
-          out += String.fromCodePoint(cp);
-          i += 1 + width;
-          continue;
-        }
-      }
+    if (bytes[i] !== 0x5c || i + 1 >= bytes.length) continue;
+    const e = bytes[i + 1];
+    if (e !== 0x75 && e !== 0x55) {
+      i++; // a backslash and the byte after it stand for themselves
+      continue;
     }
-    out += String.fromCharCode(b);
+    const width = e === 0x75 ? 4 : 8;
+    const hex = latin1.decode(bytes.subarray(i + 2, i + 2 + width));
+    const cp = hex.length === width && /^[0-9a-fA-F]+$/.test(hex) ? parseInt(hex, 16) : -1;
+    if (cp < 0 || cp > 0x10ffff) {
+      if (strict) return undefined;
+      i++;
+      continue;
+    }
+    flush(i);
+    parts.push(String.fromCodePoint(cp));
+    run = i + 2 + width;
+    i = run - 1;
   }
-  return out;
+  flush(bytes.length);
+  return parts.join('');
 }

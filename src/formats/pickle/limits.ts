@@ -10,8 +10,11 @@ export const MAX_MARK_DEPTH = 10_000;
 export const MAX_MEMO = 10_000_000;
 /** Bytes of one string or bytes object: bounds a single allocation a length field asks for. */
 export const MAX_STRING_BYTES = 1 << 30;
-/** Bytes of a newline-terminated argument (GLOBAL names, INT text): guards against scanning a whole file for a newline. */
-export const MAX_LINE_BYTES = 1 << 16;
+/**
+ * Bytes of a newline-terminated argument (GLOBAL names, INT text, protocol-0 strings). CPython has no
+ * line limit, so this is as large as one string may be: a longer line is a limit finding, never skipped.
+ */
+export const MAX_LINE_BYTES = MAX_STRING_BYTES;
 /** Bytes of a LONG1/LONG4 integer: Python ints can be huge; ours need not be. */
 export const MAX_LONG_BYTES = 1 << 12;
 /** Elements of one container built by the machine (list, dict, set, tuple). */
