@@ -2,7 +2,7 @@
 // not grow with the bytes of tensor data.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { compare, ensureTmp, fmtMB, fmtMs, ratio, ROOT } from './lib.js';
+import { compare, ensureTmp, fmtMB, fmtMs, peakRss, ratio, ROOT } from './lib.js';
 import { writeTorchCheckpoint } from './torch-checkpoint.js';
 
 const { scanSource } = await import(path.join(ROOT, 'dist/scan/scan.js'));
@@ -45,5 +45,54 @@ export async function run({ sizeMiB = 640, runs = 5 } = {}) {
     ['bytes read by the scan', `${fmtMB(sizes[1])} vs ${fmtMB(sizes[0])} file`, `${(b.bytes / 1024).toFixed(0)} KiB vs ${(a.bytes / 1024).toFixed(0)} KiB`, `${((b.bytes / sizes[1]) * 100).toFixed(3)}% of the large file`, '–'],
     [`scan vs \`fs.readFileSync\` of the ${fmtMB(sizes[1])} file`, 'reading it once, for scale', `${fmtMs(tLarge)} vs ${fmtMs(tRead)}`, ratio(tLarge / tRead), '–'],
   ];
-  return ['## Scanning', '', '| benchmark | input | time / size | ratio | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const table = ['## Scanning', '', '| benchmark | input | time / size | ratio | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return `${table}\n\n${await adversarial(tmp, runs)}`;
+}
+
+/** Per-byte cost ceiling of a scan against reading the same file: fixed per-file costs aside, linear. */
+const SCAN_NS_PER_BYTE_LIMIT = 2000;
+/** Peak RSS any scan of the corpus may reach (Node itself is about 40 MiB). */
+const SCAN_RSS_LIMIT = 512 * 2 ** 20;
+
+/**
+ * The adversarial corpus at the issue's sizes (test/fixtures/adversarial/cases.mjs): every scan ends with a
+ * verdict, its time is compared with reading the same file (time per byte, so that the fixed costs of tiny
+ * files do not hide a superlinear one), and its peak RSS is measured in a fresh process.
+ */
+async function adversarial(tmp, runs) {
+  const { adversarialCases } = await import(path.join(ROOT, 'test/fixtures/adversarial/cases.mjs'));
+  const dir = path.join(tmp, 'adversarial');
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = [];
+  for (const c of adversarialCases(1)) {
+    const file = path.join(dir, c.name);
+    fs.writeFileSync(file, c.bytes);
+    const scan = () => scanCounting(file);
+    const { report } = await scan();
+    const [tScan, tRead] = await compare(Math.min(runs, 3), [scan, () => fs.readFileSync(file)]);
+    const { rss } = peakRss(`const { scanFile } = await import(${JSON.stringify(path.join(ROOT, 'dist/node/scan-file.js'))}); await scanFile(${JSON.stringify(file)});`);
+    const nsPerByte = (tScan * 1e6) / c.bytes.length;
+    const ok = report.verdict !== 'safe' || c.expect === 'bounded';
+    rows.push([
+      `\`${c.name}\` (${c.klass})`,
+      c.bytes.length >= 2 ** 20 ? fmtMB(c.bytes.length) : `${c.bytes.length} B`,
+      `${report.verdict}${ok ? '' : ' ❌'}`,
+      `${fmtMs(tScan)} vs ${fmtMs(tRead)}`,
+      `${nsPerByte.toFixed(0)} ns/B`,
+      `${(rss / 2 ** 20).toFixed(0)} MiB`,
+      nsPerByte <= SCAN_NS_PER_BYTE_LIMIT && rss <= SCAN_RSS_LIMIT && ok ? '✅' : '❌',
+    ]);
+    fs.rmSync(file, { force: true });
+  }
+  return [
+    '### The adversarial corpus (issue sizes)',
+    '',
+    `Every file of \`test/fixtures/adversarial/cases.mjs\` at full size. Target: a verdict that is not \`safe\` (for the`,
+    `files with a payload), at most ${SCAN_NS_PER_BYTE_LIMIT} ns per byte of file (reading it costs about 0.1–1 ns/B; tiny files`,
+    `pay fixed costs) and at most ${SCAN_RSS_LIMIT / 2 ** 20} MiB peak RSS in a fresh process.`,
+    '',
+    '| file (class) | size | verdict | scan vs `readFileSync` | scan time per byte | peak RSS | target |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
