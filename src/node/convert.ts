@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
-import { checkOutput, type Mismatch } from '../convert/check-output.js';
+import type { Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
-import { writeTensors, type Progress } from '../convert/write.js';
+import type { Progress } from '../convert/write.js';
+import { writeChecked, type WrittenFile } from '../convert/write-checked.js';
 import type { TorchTensorSet } from '../formats/torch/weights.js';
 import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
@@ -109,34 +110,25 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     if (!options.force) for (const f of [...outputs, ...(indexPath ? [indexPath] : [])]) if (fs.existsSync(f)) throw outputExists(f);
     fs.mkdirSync(input.outDir, { recursive: true });
 
+    // Each output is checked against the source while it is written (convert/write-checked.ts).
     const total = kept.reduce((n, e) => n + e.byteLength, 0);
+    const mismatches: Mismatch[] = [];
     let base = 0;
     for (const [i, group] of groups.entries()) {
       const sink = await FileSink.create(outputs[i]!, { deferCommit: true, overwrite: true });
       sinks.push(sink);
-      await writeTensors(group, sink, {
-        metadata,
-        progressBase: base,
-        progressTotal: total,
-        onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
-      });
-      base += group.reduce((n, e) => n + e.byteLength, 0);
-    }
-
-    // Reopen every output and compare it with the source, tensor by tensor.
-    const mismatches: Mismatch[] = [];
-    let checked = 0;
-    for (const [i, group] of groups.entries()) {
       const keptNames = new Set(group.map((e) => e.name));
       const sources = entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name));
-      const file = await SafetensorsFile.open(await FileSource.open(sinks[i]!.tempPath));
-      try {
-        mismatches.push(...(await checkOutput(safetensorsTensorSet(file), sources, removed)));
-      } finally {
-        await file.close();
-      }
-      checked += group.reduce((n, e) => n + e.byteLength, 0);
-      options.onProgress?.({ phase: 'verify', bytesDone: checked, bytesTotal: total, tensor: '' });
+      mismatches.push(
+        ...(await writeChecked(group, sink, sources, removed, () => reopenWritten(sink.tempPath), {
+          metadata,
+          progressBase: base,
+          progressTotal: total,
+          onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        })),
+      );
+      base += group.reduce((n, e) => n + e.byteLength, 0);
+      options.onProgress?.({ phase: 'verify', bytesDone: base, bytesTotal: total, tensor: '' });
     }
     if (mismatches.length > 0) throw new VerificationError(mismatches);
 
@@ -167,6 +159,27 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
   } finally {
     await Promise.all(sets.map((s) => s.close()));
   }
+}
+
+/** An output file reopened by the reader, for the check while it is written. */
+async function reopenWritten(temp: string): Promise<WrittenFile> {
+  const source = await FileSource.open(temp);
+  let file: SafetensorsFile;
+  try {
+    file = await SafetensorsFile.open(source);
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return {
+    tensors: safetensorsTensorSet(file),
+    dataStart: file.header.dataStart,
+    endOf: (name) => {
+      const info = file.info(name);
+      return info.byteOffset + info.byteLength;
+    },
+    close: () => file.close(),
+  };
 }
 
 /** The conventional safetensors name for a checkpoint file: pytorch_model.bin → model.safetensors. */
