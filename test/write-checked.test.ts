@@ -91,7 +91,7 @@ describe('writeChecked: the output is checked while it is written, with the same
         write: (chunk, n) => {
           if (n !== 3) return chunk;
           const copy = chunk.slice();
-          copy[1000] ^= 1;
+          copy[1000] = copy[1000]! ^ 1;
           return copy;
         },
       }),
