@@ -1,7 +1,6 @@
 import { MemorySource, WindowSource, type ByteSource } from '../../io/byte-source.js';
 import { crc32 } from './crc32.js';
 import type { ZipError } from './errors.js';
-import { BoundedInflater, InflateProblem } from './inflate.js';
 import { ZIP_READ_CHUNK_BYTES } from './limits.js';
 import { quoteName, zipError } from './report.js';
 
@@ -169,6 +168,9 @@ export class ZipEntry {
 
   private async inflate(): Promise<Uint8Array> {
     this.checkLimit(this.size);
+    // Loaded on first use: the inflater (fflate) costs ~25 ms of start-up, and model files store
+    // their tensors uncompressed.
+    const { BoundedInflater, InflateProblem } = await import('./inflate.js');
     const inflater = new BoundedInflater(this.size, Math.min(this.size, Math.max(65536, this.compressedSize * 4)));
     try {
       if (this.compressedSize === 0) inflater.push(new Uint8Array(0), true);
