@@ -1,15 +1,10 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
+import { exitOnInterrupt } from '../dist/node/interrupt.js';
 
-// Output piped into `head` and closed early: stop quietly.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-
-// Ctrl-C: exit through process.exit so that temporary files are removed.
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
+// SIGHUP, SIGINT, SIGTERM (exit 128 + N) and a closed stdout or stderr (EPIPE: exit 141, quietly):
+// stop the workers, end the progress line, and exit through process.exit so that temporary files are removed.
+exitOnInterrupt();
 
 main(process.argv.slice(2)).then(
   (code) => {

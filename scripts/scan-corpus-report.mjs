@@ -33,7 +33,7 @@ const unk = total('unknown');
 const table = [
   `| scanner | malicious: dangerous / suspicious / missed / error | benign: dangerous / suspicious | unknown (inert or ambiguous) |`,
   `|---|---|---|---|`,
-  `| **tensorsafe** (this run, ${mal} malicious, ${ben} benign, ${unk} unknown files present in ../shared/corpus) | **${count('malicious', 'dangerous')} / ${count('malicious', 'suspicious')} / ${count('malicious', 'safe')} / ${count('malicious', 'error')}** | **${count('benign', 'dangerous')} / ${count('benign', 'suspicious')}** | ${results.filter((r) => r.label === 'unknown').map((r) => r.verdict).join(', ')} |`,
+  `| **tensorsafe** (this run, ${mal} malicious, ${ben} benign, ${unk} unknown files present in the test corpus) | **${count('malicious', 'dangerous')} / ${count('malicious', 'suspicious')} / ${count('malicious', 'safe')} / ${count('malicious', 'error')}** | **${count('benign', 'dangerous')} / ${count('benign', 'suspicious')}** | ${results.filter((r) => r.label === 'unknown').map((r) => r.verdict).join(', ')} |`,
   `| picklescan 1.0.5 (study, 118 malicious / 30 benign) | 115 flagged / 1 weak / 1 missed / 1 error | 0 dangerous / 2 suspicious | – |`,
   `| modelscan 0.8.6+ (study) | 49 flagged / 0 weak / 64 missed / 5 errors | 0 | – |`,
   `| fickling (study) | 101 flagged / 10 weak / 4 missed / 3 errors | 6 at LIKELY_UNSAFE/SUSPICIOUS, both genuine PyTorch checkpoints among them | – |`,

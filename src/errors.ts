@@ -8,13 +8,29 @@ export class TensorsafeError extends Error {
   readonly code: string;
   /** Where the problem is: file, entry, tensor, byte offset (whatever applies). */
   readonly location: string | undefined;
+  /** The file (path or URL) the error is about, once known: see `inFile`. */
+  file: string | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; location?: string }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; location?: string; file?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TensorsafeError';
     this.code = code;
     this.location = options?.location;
+    this.file = options?.file;
   }
+}
+
+/**
+ * Names the file an error is about: sets `file` (once: the innermost file wins) and, when the message
+ * does not mention the file yet, puts it in front (`model.safetensors: header character 32 …`), so
+ * that every error printed says where. Returns the error, for `throw inFile(e, path)`.
+ */
+export function inFile<E>(e: E, file: string): E {
+  if (e instanceof TensorsafeError && e.file === undefined) {
+    e.file = file;
+    if (!e.message.includes(file)) e.message = `${file}: ${e.message}`;
+  }
+  return e;
 }
 
 /** Errors of the safetensors format itself; the code is the reference's variant name. */
@@ -73,7 +89,18 @@ export type IoErrorCode =
   | 'Timeout'
   | 'Aborted'
   | 'OutputExists'
-  | 'NotFound';
+  /** Two sources would be converted to the same output file. */
+  | 'OutputConflict'
+  /** A folder holds two models under one name (`model.safetensors` and `model.safetensors.index.json`). */
+  | 'AmbiguousModel'
+  | 'NotFound'
+  /** Operating-system refusals, each naming the path (EACCES/EPERM, ENOSPC, EROFS, EISDIR, ENOTDIR, EMFILE/ENFILE). */
+  | 'PermissionDenied'
+  | 'NoSpace'
+  | 'ReadOnlyFileSystem'
+  | 'IsADirectory'
+  | 'NotADirectory'
+  | 'TooManyOpenFiles';
 
 export function isTensorsafeError(e: unknown): e is TensorsafeError {
   return e instanceof TensorsafeError;

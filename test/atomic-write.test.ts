@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { saveFile, saveFileSync } from '../src/node/files.js';
 import { FileSink } from '../src/node/file-sink.js';
 import { SafetensorsStreamWriter } from '../src/safetensors/stream-writer.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-atomic-'));
+const tmp = tempDir('atomic');
 const tensors = { a: { dtype: 'F32' as const, shape: [4], data: new Float32Array([1, 2, 3, 4]) } };
 const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 

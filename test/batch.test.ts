@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { convertFolder, findModels } from '../src/node/batch.js';
 import { convertCheckpoint } from '../src/node/convert.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 const EVIL = Uint8Array.from([0x80, 2, ...Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1')]);
 
 /** A tree of models of every kind: good, sharded, already converted, dangerous, broken, not a model. */
 async function tree(): Promise<string> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-batch-'));
+  const root = tempDir('batch');
   const put = (rel: string, from: string | Uint8Array): void => {
     const p = path.join(root, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -68,20 +68,20 @@ describe('batch conversion', () => {
     expect(again.summary).toMatchObject({ converted: 0, skipped: 4, refused: 1, failed: 1 });
   });
 
-  it('the CLI: worker threads, a JSON and a Markdown report, exit 1 when any model is refused or failed', () => {
+  it('the CLI: worker threads, a JSON and a Markdown report, exit 3 when a model is broken (worse than refused: 1)', () => {
     return tree().then((root) => {
       const report = path.join(root, 'report.json');
       const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', root, '--recursive', '--jobs', '3', '--report', report], { encoding: 'utf8' });
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(3);
       expect(r.stdout).toMatch(/6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
       const json = JSON.parse(fs.readFileSync(report, 'utf8'));
       expect(json.summary).toMatchObject({ models: 6, converted: 3, skipped: 1, refused: 1, failed: 1 });
-      expect(Object.keys(json.models[0]).sort()).toEqual(['bytesIn', 'bytesOut', 'outputs', 'path', 'seconds', 'status', 'verified'].concat(json.models[0].reason ? ['reason'] : []).sort());
+      expect(Object.keys(json.models[0]).sort()).toEqual(['bytesIn', 'bytesOut', 'outputs', 'path', 'seconds', 'status', 'verified'].concat(json.models[0].reason ? ['reason'] : [], json.models[0].code ? ['code'] : []).sort());
       const md = fs.readFileSync(path.join(root, 'report.md'), 'utf8');
       expect(md).toMatch(/^### ❌ tensorsafe: 6 models: 3 converted, 1 skipped, 1 refused, 1 failed/);
       expect(md).toMatch(/⛔ refused/);
       expect(leftovers(root)).toEqual([]);
-      const clean = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-batch-ok-'));
+      const clean = tempDir('batch-ok');
       fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(clean, 'a.pt'));
       const ok = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', clean, '-r', '--json'], { encoding: 'utf8' });
       expect(ok.status).toBe(0);

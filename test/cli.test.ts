@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli.js';
-import { ROOT, SHARED } from './helpers/paths.js';
+import { HAVE_SHARED_CONFORMANCE, ROOT, SHARED_CONFORMANCE } from './helpers/paths.js';
 import { saveFileSync } from '../src/node/files.js';
 import { craft, entry } from './helpers/craft.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-cli-'));
+const tmp = tempDir('cli');
 const good = path.join(tmp, 'good.safetensors');
 saveFileSync(
   {
@@ -22,9 +22,10 @@ const bad = path.join(tmp, 'bad.safetensors');
 fs.writeFileSync(bad, craft(`{"a":${entry('U8', [4], 0, 4)}}`, 5));
 
 describe('tensorsafe validate', () => {
-  it('--json prints one line per file and exits 1 when any is invalid', async () => {
+  it('--json prints one line per file; exits 1 when any is invalid, 3 when any cannot be read', async () => {
+    expect((await runCli('validate', '--json', good, bad)).code).toBe(1);
     const r = await runCli('validate', '--json', good, bad, path.join(tmp, 'missing.safetensors'));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     const rows = r.lines.map((l) => JSON.parse(l));
     expect(rows[0]).toEqual({ file: good, ok: true, tensors: 2 });
     expect(rows[1]).toMatchObject({ file: bad, ok: false, error: { code: 'MetadataIncompleteBuffer' } });
@@ -43,8 +44,8 @@ describe('tensorsafe validate', () => {
     expect(r.lines.map((l) => path.basename(JSON.parse(l).file)).sort()).toEqual(['bad.safetensors', 'good.safetensors']);
   });
 
-  it('agrees with the reference on every shared conformance file', async () => {
-    const dir = path.join(SHARED, 'conformance', 'safetensors');
+  /** `validate --json` over a folder of vectors gives each file's expected verdict. */
+  async function agreesWith(dir: string): Promise<void> {
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(dir, f));
     const r = await runCli('validate', '--json', ...files);
     const want = new Map(
@@ -58,6 +59,14 @@ describe('tensorsafe validate', () => {
       expect([path.basename(row.file), row.ok ? 'OK' : row.error.code]).toEqual([path.basename(row.file), want.get(path.basename(row.file))]);
     }
     expect(r.lines.length).toBe(want.size);
+  }
+
+  it('agrees with the expected verdict on every own conformance vector', async () => {
+    await agreesWith(path.join(ROOT, 'test', 'fixtures', 'conformance'));
+  });
+
+  it.skipIf(!HAVE_SHARED_CONFORMANCE)('agrees with the reference on every shared conformance file', async () => {
+    await agreesWith(SHARED_CONFORMANCE);
   });
 
   it('usage errors exit 2', async () => {
@@ -94,10 +103,11 @@ describe('tensorsafe inspect', () => {
     expect(j.size).toBe(fs.statSync(good).size);
   });
 
-  it('an invalid file is an error with its code, exit 1', async () => {
+  it('an invalid file is bad input: its code and its path, exit 3', async () => {
     const r = await runCli('inspect', bad);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/MetadataIncompleteBuffer/);
+    expect(r.stderr).toContain(bad);
   });
 });
 
@@ -117,7 +127,7 @@ describe('the installed command', () => {
   });
 
   it('demo converts the bundled sample, then validates and inspects it', () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-demo-'));
+    const out = tempDir('demo');
     const r = spawnSync('node', [path.join(ROOT, 'bin', 'tensorsafe.js'), 'demo', '--out', out], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/verified: every tensor equals the source, bit for bit/);

@@ -1,6 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { convertCheckpoint } from '../src/node/convert.js';
@@ -11,10 +10,12 @@ import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';
 import { runCli } from './helpers/cli.js';
 import { openZip } from '../src/formats/zip/index.js';
 import { FileSource } from '../src/node/file-source.js';
+import { tempDir } from './helpers/temp.js';
 
 const fixtures = torchFixtures().filter((f) => f.format !== 'index' && !f.file.startsWith('sharded/'));
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-convert-'));
+const tmp = tempDir('convert');
 const sha = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const leftovers = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
 
 /** A fresh copy of a fixture in its own folder, so outputs land beside it. */
@@ -152,12 +153,14 @@ describe('convert: outputs, sharding, refusals', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ inputs: [src], format: 'pytorch-legacy', tensors: 3, verified: true, sharedRemoved: { 'lm_head.weight': 'embed.weight', 'tok.weight': 'decoder.weight' } });
     expect(typeof j.seconds).toBe('number');
-    expect((await runCli('convert', src)).code).toBe(1); // exists
+    const again = await runCli('convert', src); // the output exists, converted from this very source
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already converted: .* tied_legacy\.pt sha256 [0-9a-f]{12}…, which has not changed/);
     expect((await runCli('convert')).code).toBe(2);
     expect((await runCli('convert', src, '--bogus')).code).toBe(2);
     const bad = copy('quantized_zip.pt');
     const refused = await runCli('convert', bad);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(3); // not convertible: a quantized tensor
     expect(refused.stderr).toMatch(/quantized/);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertCheckpoint } from '../src/node/convert.js';
 import { loadFileSync } from '../src/node/files.js';
@@ -8,6 +7,7 @@ import { TensorsafeError } from '../src/errors.js';
 import { createHash } from 'node:crypto';
 import { CORPUS, formatsCorpus, HAVE_CORPUS, pickleCorpus } from './helpers/corpus.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
 /** What torch 1.13 itself loads from the benign files (scripts/make-corpus-expected.py). */
 const torchLoads = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/corpus-expected/pytorch.json'), 'utf8')) as {
@@ -18,7 +18,8 @@ const torchLoads = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/cor
  * The third-party files of ../shared/corpus: every benign PyTorch file converts and verifies; every
  * malicious (or malformed) file is refused, leaving nothing behind. Files are read where they are.
  */
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-corpus-'));
+// Made only when the corpus is there: a file whose tests are all skipped runs no afterAll to remove it.
+const tmp = HAVE_CORPUS ? tempDir('corpus') : '';
 const pytorch = formatsCorpus('pytorch');
 const benign = [
   ...pytorch.filter((r) => r.label === 'benign'),

@@ -211,7 +211,7 @@ class RangeServer {
       const ok = res.write(this.content.slice(pos, pos + n));
       this.bytesWritten += n;
       pos += n;
-      if (!ok) await new Promise<void>((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+      if (!ok) await drainedOrClosed(res);
       if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.intervalMs));
     }
     if (closed) return;
@@ -221,6 +221,19 @@ class RangeServer {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
+
+/** Waits for 'drain' or 'close', and removes both listeners: a response that waits many times must not pile them up. */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
 
 const server = new RangeServer();
 const FAST: HttpSourceOptions = { retryDelayMs: 1, timeoutMs: 2_000 };

@@ -417,8 +417,8 @@ describe('tensorsafe hash / sign / verify-signature', () => {
   it('hash: 1 for a file that is not safetensors, 2 for a missing file or bad usage', async () => {
     const notSafetensors = at('cli-not.safetensors');
     fs.writeFileSync(notSafetensors, 'just some text, not a model file at all');
-    expect(await runCli('hash', notSafetensors)).toMatchObject({ code: 1, stderr: expect.stringMatching(/HeaderTooLarge/) });
-    expect((await runCli('hash', at('cli-missing.safetensors'))).code).toBe(2);
+    expect(await runCli('hash', notSafetensors)).toMatchObject({ code: 3, stderr: expect.stringMatching(/HeaderTooLarge/) });
+    expect((await runCli('hash', at('cli-missing.safetensors'))).code).toBe(3);
     expect((await runCli('hash')).code).toBe(2);
     expect((await runCli('hash', 'a', 'b')).code).toBe(2);
   });
@@ -468,12 +468,13 @@ describe('tensorsafe hash / sign / verify-signature', () => {
     expect((await runCli('verify-signature', file, '--key', keys.pub, '--sig', sig)).code).toBe(0);
   });
 
-  it('sign never replaces a .sig without --force; usage errors and unusable keys exit 2', async () => {
+  it('sign never replaces a .sig without --force; usage errors exit 2, unusable keys and an existing .sig 3 (bad input)', async () => {
     const file = at('cli-force.safetensors');
     writeModel(file);
     expect((await runCli('sign', file, '--key', keys.key)).code).toBe(0);
     const again = await runCli('sign', file, '--key', keys.key);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/--force replaces it/);
     expect(again.stderr).toMatch(/OutputExists/);
     expect((await runCli('sign', file, '--key', keys.key, '--force')).code).toBe(0);
 
@@ -482,12 +483,12 @@ describe('tensorsafe hash / sign / verify-signature', () => {
     expect((await runCli('sign', file, '--key', keys.key, '--bogus')).code).toBe(2);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
     fs.writeFileSync(at('cli-rsa.pem'), rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    expect(await runCli('sign', file, '--key', at('cli-rsa.pem'), '--force')).toMatchObject({ code: 2, stderr: expect.stringMatching(/InvalidKey: .*RSA/) });
-    expect(await runCli('sign', file, '--key', keys.pub, '--force')).toMatchObject({ code: 2, stderr: expect.stringMatching(/InvalidKey/) });
-    expect((await runCli('verify-signature', file, '--key', at('cli-missing.pem'))).code).toBe(2);
-    expect((await runCli('verify-signature', file, '--key', keys.pub, '--sig', at('cli-missing.sig'))).code).toBe(2);
+    expect(await runCli('sign', file, '--key', at('cli-rsa.pem'), '--force')).toMatchObject({ code: 3, stderr: expect.stringMatching(/InvalidKey: .*RSA/) });
+    expect(await runCli('sign', file, '--key', keys.pub, '--force')).toMatchObject({ code: 3, stderr: expect.stringMatching(/InvalidKey/) });
+    expect((await runCli('verify-signature', file, '--key', at('cli-missing.pem'))).code).toBe(3);
+    expect((await runCli('verify-signature', file, '--key', keys.pub, '--sig', at('cli-missing.sig'))).code).toBe(3);
     const json = await runCli('verify-signature', '--json', file, '--key', keys.key);
-    expect(json.code).toBe(2);
+    expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'InvalidKey' } });
   });
 

@@ -22,9 +22,12 @@ const layerOf = (f: string): number => {
 };
 
 describe('principles', () => {
-  it('nothing read is ever executed: no eval, no Function, no dynamic import', () => {
+  it('nothing read is ever executed: no eval, no Function, no dynamic import of a computed name', () => {
     for (const f of src) {
-      const code = text(f).replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      // The CLI loads each command's module when it runs: literal specifiers of the package's own files only.
+      const code = text(f)
+        .replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+        .replace(/\bimport\('\.\/[a-z-]+\.js'\)/g, '');
       expect([f, /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(|\bimport\s*\(/.test(code)]).toEqual([f, false]);
     }
   });

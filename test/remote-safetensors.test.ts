@@ -75,7 +75,7 @@ describe.skipIf(SKIP)('safetensors over HTTP (nginx)', () => {
   it('validate and inspect take URLs', async () => {
     const v = await runCli('validate', '--json', `${nginx.url}/model.safetensors`, `${nginx.url}/missing.safetensors`);
     expect(v.lines.map((l) => JSON.parse(l))).toMatchObject([{ ok: true, tensors: 2 }, { ok: false, error: { code: 'HttpError' } }]);
-    expect(v.code).toBe(1);
+    expect(v.code).toBe(3); // a URL that cannot be read is bad input, not an invalid file
     const i = await runCli('inspect', '--json', `${nginx.url}/sharded/model.safetensors.index.json`);
     expect(JSON.parse(i.stdout)).toMatchObject({ format: 'safetensors-sharded', totals: { tensors: 3, bytes: 12000 } });
   });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { save } from '../src/safetensors/save.js';
 import { load, loadHeader } from '../src/safetensors/load.js';
@@ -12,6 +11,7 @@ import { DTYPE_INFO } from '../src/dtype/dtypes.js';
 import type { Tensor } from '../src/dtype/tensor.js';
 import { compareCodePoints } from '../src/util/strings.js';
 import { metadataArb, rawBytes, tensorsArb } from './helpers/arbitraries.js';
+import { tempDir } from './helpers/temp.js';
 
 function expectSame(actual: Map<string, Tensor>, expected: Record<string, Tensor>): void {
   expect([...actual.keys()].sort()).toEqual(Object.keys(expected).sort());
@@ -24,7 +24,7 @@ function expectSame(actual: Map<string, Tensor>, expected: Record<string, Tensor
   }
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-prop-'));
+const dir = tempDir('prop');
 
 describe('round trips, bit for bit, for every dtype', () => {
   it('save → load', () => {

@@ -632,7 +632,7 @@ describe('scanTflite', () => {
   it('builtin operators only: valid', async () => {
     const { ctx, findings } = fakeContext('m.tflite');
     await scanTflite(mem(tfliteModel({ codes: [[0], [3]] })), ctx);
-    expect(findings).toMatchObject([{ severity: 'info', rule: 'tflite/valid', message: 'TFLite schema version 3: 1 subgraph, 1 tensors, 2 operators, 2 operator codes (0 custom), 2 buffers' }]);
+    expect(findings).toMatchObject([{ severity: 'info', rule: 'tflite/valid', message: 'TFLite schema version 3: 1 subgraph, 1 tensor, 2 operators, 2 operator codes (0 custom), 2 buffers' }]);
   });
 
   it('custom and Flex operators are info; an external buffer file outside the folder is dangerous', async () => {

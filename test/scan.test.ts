@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { scanBytes } from '../src/scan/scan.js';
 import { scanFile } from '../src/node/scan-file.js';
@@ -11,8 +10,9 @@ import { runCli } from './helpers/cli.js';
 import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';
 import { CORPUS, formatsCorpus, HAVE_CORPUS, pickleCorpus } from './helpers/corpus.js';
 import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-scan-'));
+const tmp = tempDir('scan');
 const rules = (r: ScanReport): string[] => [...new Set(r.findings.map((f) => f.rule))].sort();
 const P = (...parts: (string | number[] | Uint8Array)[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : [...p])));
@@ -117,11 +117,11 @@ describe('scan CLI', () => {
     expect(b.findings[0].message).toMatch(/posix\.system/);
   });
 
-  it('exit 0 when all are safe; 2 on usage and I/O errors', async () => {
+  it('exit 0 when all are safe; 2 on usage errors, 3 on files that cannot be read', async () => {
     expect((await runCli('scan', safe)).code).toBe(0);
     expect((await runCli('scan')).code).toBe(2);
     expect((await runCli('scan', '--json', '--sarif', safe)).code).toBe(2);
-    expect((await runCli('scan', path.join(tmp, 'missing.pt'))).code).toBe(2);
+    expect((await runCli('scan', path.join(tmp, 'missing.pt'))).code).toBe(3);
   });
 
   it('--sarif: SARIF 2.1.0 with rules and results', async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { saveShardedFiles, loadFileSync } from '../src/node/files.js';
 import { safeOpen } from '../src/node/open-path.js';
 import { ShardedSafetensors, formatShardIndex, parseShardIndex, planShards, shardFileName } from '../src/safetensors/sharded.js';
 import { TensorsafeError } from '../src/errors.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-shard-'));
+const tmp = tempDir('shard');
 
 function model(): Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
   const t = (n: number, v: number) => ({ dtype: 'F32' as const, shape: [n], data: new Float32Array(n).fill(v) });

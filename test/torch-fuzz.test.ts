@@ -9,6 +9,7 @@ import { readEntry } from '../src/tensor/tensor-set.js';
 import { openZip } from '../src/formats/zip/index.js';
 import { unpickle } from '../src/formats/pickle/machine.js';
 import { TORCH_HANDLERS } from '../src/formats/torch/globals.js';
+import { MODULE_CLASSES } from '../src/formats/torch/modules.js';
 import { TensorsafeError } from '../src/errors.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
 
@@ -27,9 +28,11 @@ async function exercise(bytes: Uint8Array): Promise<void> {
   }
 }
 
-const seeds = ['dtypes_zip.pt', 'strides_legacy.pt', 'tar_format.pt', 'torchscript_module.pt', 'protocol4_zip.pt', 'views_base_legacy.pt'].map((f) =>
-  new Uint8Array(fs.readFileSync(path.join(TORCH_FIXTURES, f))),
-);
+const seeds = [
+  ...['dtypes_zip.pt', 'strides_legacy.pt', 'tar_format.pt', 'torchscript_module.pt', 'protocol4_zip.pt', 'views_base_legacy.pt'].map((f) => path.join(TORCH_FIXTURES, f)),
+  // Whole-model pickles (module trees).
+  ...['module_main.pt', 'module_legacy.pt'].map((f) => path.join(TORCH_FIXTURES, '..', 'torch-modules', f)),
+].map((f) => new Uint8Array(fs.readFileSync(f)));
 
 /** Byte range of data.pkl inside a zip, to aim mutations at the pickle rather than the archive. */
 async function pickleRange(bytes: Uint8Array): Promise<[number, number] | undefined> {
@@ -74,9 +77,10 @@ describe('checkpoint reader fuzz', () => {
     );
     const soup = fc.array(fc.oneof(ops, fc.integer({ min: 0, max: 255 })), { maxLength: 80 });
     fc.assert(
-      fc.property(soup, fc.boolean(), (program, skipUnknown) => {
+      fc.property(soup, fc.boolean(), fc.boolean(), (program, skipUnknown, adopt) => {
         try {
-          unpickle(Uint8Array.from(program), { where: 'soup', handlers: TORCH_HANDLERS, skipUnknown, persistentLoad: () => null });
+          const adoptClasses = adopt ? MODULE_CLASSES : undefined;
+          unpickle(Uint8Array.from(program), { where: 'soup', handlers: TORCH_HANDLERS, skipUnknown, adoptClasses, persistentLoad: () => null });
         } catch (e) {
           expect(e).toBeInstanceOf(TensorsafeError);
         }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { saveFileSync } from '../src/node/files.js';
 import { convertCheckpoint } from '../src/node/convert.js';
 import { fromFloat32 } from '../src/dtype/float-codecs.js';
 import { runCli } from './helpers/cli.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+import { tempDir } from './helpers/temp.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-verify-'));
+const tmp = tempDir('verify');
 const file = (name: string, tensors: Parameters<typeof saveFileSync>[0], metadata?: Record<string, string>): string => {
   const p = path.join(tmp, name);
   saveFileSync(tensors, p, { metadata });

@@ -70,7 +70,7 @@ function faulty(sink: FileSink, change: { write?: (chunk: Uint8Array, n: number)
 async function run(entries: TensorEntry[], wrap: (s: FileSink) => CheckedSink = (s) => s) {
   const sink = await FileSink.create(path.join(tmp, 'out.safetensors'), { deferCommit: true, overwrite: true });
   try {
-    return await writeChecked(entries, wrap(sink), entries, new Map(), () => reopen(sink.tempPath), { chunkBytes: MiB });
+    return (await writeChecked(entries, wrap(sink), entries, new Map(), () => reopen(sink.tempPath), { chunkBytes: MiB })).mismatches;
   } finally {
     await sink.abort();
   }

@@ -4,13 +4,14 @@ import type { BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
 import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
-import { bold, green, grouped, red, type Io } from './output.js';
+import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
-import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { parseSize } from '../util/sizes.js';
+import { EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const convertCommand: Command = {
   name: 'convert',
-  summary: 'convert a PyTorch checkpoint to safetensors without running it, and verify the result',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
                         [--skip-unknown] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
@@ -20,10 +21,12 @@ Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
 TorchScript) to safetensors without executing anything in it. The pickle is
 read by a data-only machine: anything that is not plain data (classes and
 functions other than the tensor types it understands) stops the conversion,
-and anything that could run code is refused outright. Then every tensor is
-streamed to the output, the output is reopened and compared with the source
-bit for bit, and only then is it put in place. A refused or failed conversion
-leaves nothing behind.
+and anything that could run code is refused outright. A whole model
+(torch.save(model)) becomes its state_dict(): a class used only as module
+objects is read as data, never imported, and the summary names it. Then
+every tensor is streamed to the output, the output is reopened and compared
+with the source bit for bit, and only then is it put in place. A refused or
+failed conversion leaves nothing behind.
 
 SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
 model folder (sharded or not).
@@ -41,17 +44,19 @@ Options:
                          the checkpoint itself, or state_dict, model, module, …)
   --skip-unknown         keep unknown objects (not dangerous ones) as inert
                          placeholders and convert the tensors beside them
-  --force                replace existing outputs
+  --force                replace existing outputs, whoever wrote them
   --json                 print one summary object instead of text
   -h, --help             show this help
 
 Many models at once:
   -r, --recursive        find every model under DIR (checkpoint files and
                          sharded sets) and, for each, scan, convert and
-                         verify, in parallel worker threads. A model whose
-                         safetensors beside it already validate is skipped; a
+                         verify, in parallel worker threads. A model already
+                         converted from its current bytes is skipped; a
                          dangerous one is refused; a broken one fails with its
-                         reason. None of these stops the rest.
+                         reason. None of these stops the rest. Two models that
+                         would share an output name (m.pt and m.bin) both fail
+                         (OutputConflict): convert each with -o.
   -j, --jobs N           models converted at once (default: CPUs, at most 4)
   --report FILE.json     write the report: {"models":[{"path","status",
                          "outputs","verified","reason","bytesIn","bytesOut",
@@ -63,9 +68,15 @@ the alphabetically first name is kept and each removed name is recorded in
 the metadata as removed -> kept, as the reference converter does. What is not
 a weight (optimizer state, hyperparameters) is listed in the summary.
 
-Exit status: 0 converted and verified (with --recursive: every model
-converted or skipped); 1 refused (unsafe or unknown content) or not
-convertible; 2 usage error.
+Existing outputs: every output records its sources (file name, size,
+modification time, SHA-256) in its metadata under "tensorsafe.source". When
+the output already exists and was written by tensorsafe from the source as it
+is now, nothing is done ("already converted"); when it was written from an
+earlier version of the same source, it is converted again; any other file
+(written by something else, or converted from another source) is never
+replaced without --force.
+
+${exitStatusHelp({ ok: 'converted and verified, or already converted (with --recursive: every model)', finding: 'refused (the file would run code, or holds unknown objects) or the output did not verify', badInput: 'not convertible: missing, unreadable, not a checkpoint, broken; or an output that exists (OutputExists) or cannot be written' })}
 
 Examples:
   tensorsafe convert pytorch_model.bin
@@ -94,6 +105,13 @@ Examples:
       }),
     );
     if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a checkpoint file, an index or a model folder)');
+    if (values['max-shard-size'] !== undefined) {
+      try {
+        parseSize(values['max-shard-size']);
+      } catch (e) {
+        throw new UsageError(`--max-shard-size: ${(e as Error).message}`);
+      }
+    }
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
@@ -153,14 +171,19 @@ async function runBatch(
     const s = report.summary;
     io.out(`${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed in ${s.seconds.toFixed(1)}s${values.report ? ` (report: ${values.report})` : ''}`);
   }
-  return report.summary.refused + report.summary.failed === 0 ? EXIT_OK : EXIT_FAIL;
+  return worstExit(report.models.map((m) => (m.status === 'converted' || m.status === 'skipped' ? EXIT_OK : exitCodeForCode(m.code ?? 'InternalError'))));
 }
 
 function printSummary(s: ConvertSummary, io: Io): void {
+  if (s.upToDate) {
+    const sha = s.sources.map((r) => `${r.file} sha256 ${r.sha256.slice(0, 12)}…`).join(', ');
+    io.out(`${green(io, '✓')} already converted: ${[...s.outputs, ...(s.index ? [s.index] : [])].join(', ')} ${s.outputs.length + (s.index ? 1 : 0) === 1 ? 'was' : 'were'} written by tensorsafe from ${sha}, which has not changed; nothing to do (--force converts again)`);
+    return;
+  }
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
-  io.out(`${grouped(s.tensors)} tensors, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
+  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

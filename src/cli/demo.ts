@@ -6,14 +6,14 @@ import { convertCommand } from './convert.js';
 import { inspectCommand } from './inspect.js';
 import { bold, type Io } from './output.js';
 import { validateCommand } from './validate.js';
-import { EXIT_OK, parsing, type Command } from './usage.js';
+import { EXIT_OK } from './exit-codes.js';
+import { parsing, type Command } from './usage.js';
 
 /** The bundled sample: a tiny GPT-2-like checkpoint written by torch 1.13 (test/fixtures/torch/sample). */
 export const SAMPLE_CHECKPOINT = fileURLToPath(new URL('../../test/fixtures/torch/sample/pytorch_model.bin', import.meta.url));
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'convert the bundled sample PyTorch checkpoint, then validate and inspect the result',
   help: `Usage: tensorsafe demo [--out DIR]
 
 The main job on a bundled sample: copies a small PyTorch checkpoint written

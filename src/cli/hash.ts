@@ -1,16 +1,14 @@
 import { parseArgs } from 'node:util';
-import { IoError, isTensorsafeError, SafetensorError } from '../errors.js';
-import { IntegrityError } from '../integrity/errors.js';
 import { canonicalJson } from '../integrity/manifest.js';
 import { hashFile } from '../node/integrity.js';
 import { formatBytes } from '../util/strings.js';
-import { bold, dim, red, table, type Io } from './output.js';
+import { bold, dim, table, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const hashCommand: Command = {
   name: 'hash',
-  summary: 'SHA-256 of a safetensors file\'s header and of every tensor (a manifest)',
   help: `Usage: tensorsafe hash FILE [--json]
 
 safetensors has no checksum of its own. This validates FILE as the reference
@@ -27,9 +25,7 @@ Options:
                  "tensors":{NAME:{"byteLength","dtype","sha256":HEX,"shape"}}}
   -h, --help  show this help
 
-Exit status: 0 hashed; 1 FILE is not a valid safetensors file (the error code
-says why: HeaderTooLarge, InvalidHeaderDeserialization, MetadataIncompleteBuffer,
-…); 2 on usage errors and files that cannot be read.
+${exitStatusHelp({ ok: 'hashed', badInput: 'FILE is missing, unreadable or not valid safetensors (the error code says why: NotFound, HeaderTooLarge, MetadataIncompleteBuffer, …)' })}
 
 Examples:
   tensorsafe hash model.safetensors
@@ -57,9 +53,8 @@ Examples:
         for (const line of table([['name', 'sha256'], ...names.map((n) => [n, manifest.tensors[n]!.sha256])])) io.out(line);
       }
       return EXIT_OK;
-    } catch (e) {
+    } finally {
       bar.done();
-      return reportError(e, io);
     }
   },
 };
@@ -67,22 +62,4 @@ Examples:
 /** A progress bar on a terminal's stderr (never with --json, never in CI). */
 export function progressBar(enabled: boolean): ProgressBar {
   return new ProgressBar(process.stderr, enabled && Boolean(process.stderr.isTTY) && !process.env['CI']);
-}
-
-/**
- * Prints an error of hash, sign or verify-signature and gives its exit code: 1 for a file that is
- * invalid or refused (not safetensors, an existing output), 2 for what could not be read or used
- * (a missing file, a key of the wrong kind, a malformed signature file).
- */
-export function reportError(e: unknown, io: Io): number {
-  if (!isTensorsafeError(e)) throw e;
-  io.err(`${red(io, 'error')} ${e.code}: ${e.message}`);
-  return exitCodeOf(e);
-}
-
-export function exitCodeOf(e: unknown): number {
-  if (e instanceof SafetensorError) return EXIT_FAIL;
-  if (e instanceof IoError) return e.code === 'OutputExists' ? EXIT_FAIL : EXIT_USAGE;
-  if (e instanceof IntegrityError) return EXIT_USAGE;
-  return EXIT_FAIL;
 }

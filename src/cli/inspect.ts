@@ -5,11 +5,11 @@ import { SafetensorsFile, type SafetensorsHandle } from '../safetensors/reader.j
 import { ShardedSafetensors } from '../safetensors/sharded.js';
 import { formatBytes } from '../util/strings.js';
 import { bold, dim, grouped, table, type Io } from './output.js';
-import { EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'show the metadata and tensors of a safetensors file, sharded set or URL',
   help: `Usage: tensorsafe inspect [--json] FILE|INDEX|DIR|URL
 
 Shows metadata and a table of tensors (name, dtype, shape, bytes) with totals
@@ -25,7 +25,7 @@ Options:
                  "totals":{"tensors","parameters","bytes","byDtype":{…}}}
   -h, --help  show this help
 
-Exit status: 0 on success, 1 when the file is not valid, 2 on usage errors.
+${exitStatusHelp({ ok: 'shown', badInput: 'the file is missing, unreadable or not valid safetensors (the error code says why)' })}
 
 Examples:
   tensorsafe inspect model.safetensors

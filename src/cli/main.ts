@@ -1,19 +1,25 @@
-import { isTensorsafeError } from '../errors.js';
-import { convertCommand } from './convert.js';
-import { scanCommand } from './scan.js';
-import { verifyCommand } from './verify.js';
-import { VERSION } from './version.js';
-import { demoCommand } from './demo.js';
-import { inspectCommand } from './inspect.js';
+import { isTensorsafeError, type TensorsafeError } from '../errors.js';
+import { fileError, isOsError } from '../node/file-source.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_TABLE, EXIT_USAGE, exitCodeOf } from './exit-codes.js';
 import { processIo, red, type Io } from './output.js';
-import { EXIT_FAIL, EXIT_USAGE, UsageError, type Command } from './usage.js';
-import { validateCommand } from './validate.js';
-import { hashCommand } from './hash.js';
-import { signCommand } from './sign.js';
-import { verifySignatureCommand } from './verify-signature.js';
+import { UsageError, type Command } from './usage.js';
+import { VERSION } from './version.js';
 
-export const COMMANDS: readonly Command[] = [convertCommand, scanCommand, verifyCommand, validateCommand, inspectCommand, hashCommand, signCommand, verifySignatureCommand, demoCommand];
-
+/**
+ * The commands, each loaded only when it runs: `tensorsafe --version` or `scan` does not load the
+ * converter, the verifier and the signer. The specifiers are literals of this package's own files.
+ */
+export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
+  { name: 'convert', summary: 'convert a PyTorch checkpoint to safetensors without running it, and verify the result', load: async () => (await import('./convert.js')).convertCommand },
+  { name: 'scan', summary: 'scan model files for code that would run when they are loaded', load: async () => (await import('./scan.js')).scanCommand },
+  { name: 'verify', summary: 'prove two models hold the same tensors (bit for bit, or within a tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'validate', summary: 'check safetensors files exactly as the reference reader does', load: async () => (await import('./validate.js')).validateCommand },
+  { name: 'inspect', summary: 'show the metadata and tensors of a safetensors file, sharded set or URL', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor (a manifest)", load: async () => (await import('./hash.js')).hashCommand },
+  { name: 'sign', summary: "sign a safetensors file's manifest with an Ed25519 key (writes FILE.sig)", load: async () => (await import('./sign.js')).signCommand },
+  { name: 'verify-signature', summary: 'check a file against its signature: the signer, then every tensor and the header', load: async () => (await import('./verify-signature.js')).verifySignatureCommand },
+  { name: 'demo', summary: 'convert the bundled sample PyTorch checkpoint, then validate and inspect the result', load: async () => (await import('./demo.js')).demoCommand },
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -28,41 +34,76 @@ Run "tensorsafe <command> --help" for a command's options and examples.
 
 Options:
   -h, --help     show this help
-  -v, --version  print the version`;
+  -v, --version  print the version
+
+${EXIT_TABLE}`;
 }
 
-/** Runs the CLI; returns the exit code. */
+/** What the CLI adds to a library error: the flag that changes the outcome. */
+const CLI_HINTS: Record<string, string> = {
+  OutputExists: '--force replaces it',
+};
+
+/** Runs the CLI; returns the exit code. Every failure is printed and mapped to the exit-code table. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    io.out(topic ? topic.help : mainHelp());
-    return name === undefined ? EXIT_USAGE : 0;
+    const topic = name === 'help' && rest[0] !== undefined ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.out(topic ? (await topic.load()).help : mainHelp());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === '-v' || name === '--version') {
     io.out(VERSION);
-    return 0;
+    return EXIT_OK;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  if (!entry) {
+    if (json) io.out(errorJson('UsageError', `unknown command "${name}"`));
     io.err(`tensorsafe: unknown command "${name}"\n\n${mainHelp()}`);
     return EXIT_USAGE;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(command.help);
-    return 0;
+    return EXIT_OK;
   }
   try {
     return await command.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`tensorsafe ${command.name}: ${e.message}\nRun "tensorsafe ${command.name} --help" for usage.`);
-      return EXIT_USAGE;
-    }
-    if (isTensorsafeError(e)) {
-      io.err(`${red(io, 'error')} ${e.code}: ${e.message}`);
-      return EXIT_FAIL;
-    }
-    throw e;
+    return reportFailure(e, command.name, json, io);
   }
 }
+
+/** Prints an error that ended a command (as JSON on stdout too under --json) and gives its exit code. */
+export function reportFailure(e: unknown, commandName: string, json: boolean, io: Io): number {
+  if (e instanceof UsageError) {
+    if (json) io.out(errorJson('UsageError', e.message));
+    io.err(`tensorsafe ${commandName}: ${e.message}\nRun "tensorsafe ${commandName} --help" for usage.`);
+    return EXIT_USAGE;
+  }
+  const error = asTensorsafeError(e);
+  if (error) {
+    const hint = CLI_HINTS[error.code];
+    const message = hint ? `${error.message} (${hint})` : error.message;
+    if (json) io.out(errorJson(error.code, message, error.file ?? error.location));
+    io.err(`${red(io, 'error')} ${error.code}: ${message}`);
+    return exitCodeOf(error);
+  }
+  const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  if (json) io.out(errorJson('InternalError', e instanceof Error ? e.message : String(e)));
+  io.err(`tensorsafe ${commandName}: internal error (a bug in tensorsafe ${VERSION}; please report it with the command that caused it):\n${detail}`);
+  return EXIT_INTERNAL;
+}
+
+/** Library errors as they are; operating-system errors that escaped a library call, coded and naming their path. */
+function asTensorsafeError(e: unknown): TensorsafeError | undefined {
+  if (isTensorsafeError(e)) return e;
+  if (isOsError(e)) return fileError(e.path ?? (e as { dest?: string }).dest ?? '(unknown path)', e, e.syscall !== 'open' && e.syscall !== 'read' && e.syscall !== 'stat');
+  return undefined;
+}
+
+function errorJson(code: string, message: string, file?: string): string {
+  return JSON.stringify({ ok: false, error: { code, message, ...(file !== undefined ? { file } : {}) } });
+}
+

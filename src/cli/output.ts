@@ -38,6 +38,11 @@ export function table(rows: string[][], right: boolean[] = []): string[] {
   );
 }
 
+/** `1 tensor`, `2 tensors`, `1,234 tensors`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${grouped(n)} ${n === 1 ? word : many}`;
+}
+
 /** 1234567 → "1,234,567" (as toLocaleString('en-US'), whose first call costs ~30 ms of start-up loading ICU). */
 export function grouped(n: number): string {
   if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');

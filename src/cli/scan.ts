@@ -7,13 +7,13 @@ import { scanSource } from '../scan/scan.js';
 import type { ScanReport } from '../scan/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
-import { bold, dim, green, red, paint, type Io } from './output.js';
+import { bold, dim, green, plural, red, paint, type Io } from './output.js';
 import { expandTargets } from './targets.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const scanCommand: Command = {
   name: 'scan',
-  summary: 'scan model files for code that would run when they are loaded',
   help: `Usage: tensorsafe scan [--json | --sarif] PATH...
 
 Tells whether model files would run code when loaded. The format is detected
@@ -26,7 +26,9 @@ modules and functions (dangerous), and everything else (suspicious). Container
 tricks (zip name mismatches, duplicate entries, odd flags, bad CRCs, data
 before or after a pickle or archive, broken FRAMEs, encrypted entries) are
 findings. Formats that cannot carry code are validated. Only pickles,
-directories and headers are read: tensor bytes are not.
+directories and headers are read: tensor bytes are not. Bytes are a pickle
+only as far as CPython's unpickler would run them: text, source code and
+empty files are reported as not model files and do not fail the run.
 
 PATH is a file, a folder (scanned recursively) or an http(s) URL.
 
@@ -37,8 +39,7 @@ Options:
   --sarif     SARIF 2.1.0 for code-scanning dashboards
   -h, --help  show this help
 
-Exit status: 0 when every file is safe, 1 when any is suspicious or dangerous,
-2 on usage or I/O errors.
+${exitStatusHelp({ ok: 'every file is safe (or not a model file at all)', finding: 'a file is suspicious or dangerous', badInput: 'a file or URL could not be read (verdict "error")' })}
 
 Examples:
   tensorsafe scan pytorch_model.bin
@@ -63,10 +64,12 @@ Examples:
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;
-      io.out(`${reports.length} files: ${count('safe')} safe, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`);
+      const notModels = reports.filter(isNotAModel).length;
+      io.out(
+        `${plural(reports.length, 'file')}: ${count('safe')} safe${notModels ? ` (${notModels} not model files)` : ''}, ${count('suspicious')} suspicious, ${count('dangerous')} dangerous${count('error') ? `, ${count('error')} unreadable` : ''}`,
+      );
     }
-    if (reports.some((r) => r.verdict === 'error')) return EXIT_USAGE;
-    return reports.every((r) => r.verdict === 'safe') ? EXIT_OK : EXIT_FAIL;
+    return worstExit(reports.map((r) => (r.verdict === 'error' ? EXIT_BAD_INPUT : r.verdict === 'safe' ? EXIT_OK : EXIT_FINDING)));
   },
 };
 
@@ -87,6 +90,13 @@ export async function scanTarget(target: string): Promise<ScanReport> {
   } finally {
     await source?.close?.();
   }
+}
+
+/** Rules that say a file is not a model at all (text, source, an empty file, an image, a JSON config, …). */
+const NOT_A_MODEL_RULES = new Set(['format/text', 'format/empty', 'format/unknown', 'format/not-a-model', 'format/json']);
+
+function isNotAModel(r: ScanReport): boolean {
+  return r.verdict === 'safe' && r.findings.some((f) => NOT_A_MODEL_RULES.has(f.rule));
 }
 
 function printReport(r: ScanReport, io: Io): void {

@@ -2,13 +2,13 @@ import { parseArgs } from 'node:util';
 import { KEYGEN_HINT } from '../integrity/pem.js';
 import { readSignatureFile, signFile } from '../node/integrity.js';
 import { formatBytes } from '../util/strings.js';
-import { progressBar, reportError } from './hash.js';
+import { progressBar } from './hash.js';
 import { dim, green, type Io } from './output.js';
-import { EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const signCommand: Command = {
   name: 'sign',
-  summary: 'sign a safetensors file\'s manifest with an Ed25519 key (writes FILE.sig)',
   help: `Usage: tensorsafe sign FILE --key PRIVATE.pem [--out FILE.sig] [--force]
 
 Hashes FILE (the header and every tensor, as "tensorsafe hash" does) and signs
@@ -29,9 +29,7 @@ Options:
   --force            replace an existing signature file (never done without it)
   -h, --help         show this help
 
-Exit status: 0 signed; 1 FILE is not a valid safetensors file or the signature
-file exists (use --force); 2 on usage errors, files that cannot be read and
-keys that are not Ed25519 private keys (InvalidKey, InvalidPem).
+${exitStatusHelp({ ok: 'signed', badInput: 'FILE missing, unreadable or not valid safetensors; a key that is not an Ed25519 private key (InvalidKey, InvalidPem); the signature file exists (OutputExists: --force replaces it)' })}
 
 Examples:
   tensorsafe sign model.safetensors --key key.pem
@@ -52,15 +50,13 @@ Examples:
         overwrite: values.force ?? false,
         onProgress: (p) => bar.update('hashing', p.bytesDone, p.bytesTotal),
       });
-      bar.done();
       const sig = readSignatureFile(out);
       const tensors = Object.keys(sig.manifest.tensors).length;
       io.out(`${green(io, '✓')} signed ${file} → ${out}`);
       io.out(dim(io, `  ${tensors} tensor${tensors === 1 ? '' : 's'}, ${formatBytes(sig.manifest.size)}; Ed25519 public key ${sig.publicKey}; ${sig.signedAt ?? ''}`));
       return EXIT_OK;
-    } catch (e) {
+    } finally {
       bar.done();
-      return reportError(e, io);
     }
   },
 };

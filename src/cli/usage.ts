@@ -8,9 +8,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A command's module: its help and what it does (its name and summary live in the command table). */
 export interface Command {
   name: string;
-  summary: string;
   /** Full --help text. */
   help: string;
   run(argv: string[], io: Io): Promise<number>;
@@ -24,8 +24,3 @@ export function parsing<T>(parse: () => T): T {
     throw new UsageError((e as Error).message);
   }
 }
-
-export const EXIT_OK = 0;
-/** Something was invalid, refused or different. */
-export const EXIT_FAIL = 1;
-export const EXIT_USAGE = 2;

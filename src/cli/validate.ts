@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
-import { isTensorsafeError } from '../errors.js';
+import { isTensorsafeError, SafetensorError } from '../errors.js';
 import { HttpSource } from '../io/http-source.js';
 import { FileSource } from '../node/file-source.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { validateSource, type ValidationResult } from '../safetensors/validate.js';
 import { green, red, type Io } from './output.js';
 import { expandTargets } from './targets.js';
-import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check safetensors files exactly as the reference reader does',
   help: `Usage: tensorsafe validate [--json] FILE|URL|DIR...
 
 Checks each file the way the reference safetensors reader (the Rust crate) does:
@@ -28,7 +28,7 @@ Options:
               (NotFound, IoError, HttpError, …)
   -h, --help  show this help
 
-Exit status: 0 when every file is valid, 1 when any is not, 2 on usage errors.
+${exitStatusHelp({ ok: 'every file is valid', finding: 'a file is not valid safetensors (the error code says why)', badInput: 'a file or URL could not be read (NotFound, PermissionDenied, HttpError, …)' })}
 
 Examples:
   tensorsafe validate model.safetensors
@@ -43,8 +43,10 @@ Examples:
     const files = expandTargets(positionals, (f) => f.endsWith('.safetensors'));
     if (files.length === 0) throw new UsageError(`no .safetensors files under ${positionals.join(', ')}`);
     let failures = 0;
+    const exits: number[] = [];
     for (const file of files) {
       const result = await validateTarget(file);
+      exits.push(result.ok ? EXIT_OK : result.unreadable ? EXIT_BAD_INPUT : EXIT_FINDING);
       if (!result.ok) failures++;
       if (values.json) {
         io.out(JSON.stringify(result.ok ? { file, ok: true, tensors: result.tensors } : { file, ok: false, error: result.error }));
@@ -55,7 +57,7 @@ Examples:
       }
     }
     if (!values.json && files.length > 1) io.out(`${files.length - failures} of ${files.length} valid`);
-    return failures === 0 ? EXIT_OK : EXIT_FAIL;
+    return worstExit(exits);
   },
 };
 
@@ -66,7 +68,8 @@ export async function validateTarget(target: string): Promise<ValidationResult> 
     source = /^https?:\/\//i.test(target) ? await HttpSource.open(target) : await FileSource.open(target);
     return await validateSource(source);
   } catch (e) {
-    if (isTensorsafeError(e)) return { ok: false, error: { code: e.code, message: e.message } };
+    // Not safetensors is the answer (exit 1); a file that cannot be read is bad input (exit 3).
+    if (isTensorsafeError(e)) return { ok: false, error: { code: e.code, message: e.message }, unreadable: !(e instanceof SafetensorError) };
     throw e;
   } finally {
     await source?.close?.();

@@ -3,13 +3,13 @@ import { isTensorsafeError } from '../errors.js';
 import type { ManifestChange } from '../integrity/manifest.js';
 import { KEYGEN_HINT } from '../integrity/pem.js';
 import { verifyFileSignature, type FileSignatureCheck } from '../node/integrity.js';
-import { exitCodeOf, progressBar, reportError } from './hash.js';
+import { progressBar } from './hash.js';
 import { bold, green, red, type Io } from './output.js';
-import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { EXIT_FINDING, EXIT_OK, exitCodeOf, exitStatusHelp } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const verifySignatureCommand: Command = {
   name: 'verify-signature',
-  summary: 'check a file against its signature: the signer, then every tensor and the header',
   help: `Usage: tensorsafe verify-signature FILE --key PUBLIC.pem [--sig FILE.sig] [--json]
 
 Checks, in order:
@@ -32,10 +32,7 @@ Options:
                                    "name","expected","actual","reason"}]}
   -h, --help        show this help
 
-Exit status: 0 the signature is valid and the file matches it; 1 the signature
-is not valid for the key, or the file changed since it was signed; 2 on usage
-errors, files or keys that cannot be read or used (NotFound, InvalidKey,
-InvalidPem, InvalidSignatureFile).
+${exitStatusHelp({ ok: 'the signature is valid and the file matches it', finding: 'the signature is not valid for the key, or the file changed since it was signed', badInput: 'FILE, the key or the signature file missing, unreadable or unusable (NotFound, InvalidKey, InvalidPem, InvalidSignatureFile)' })}
 
 The key pair is made with OpenSSL; the signer shares key.pub.pem:
   openssl genpkey -algorithm ed25519 -out key.pem
@@ -61,11 +58,11 @@ Examples:
     } catch (e) {
       bar.done();
       if (values.json && isTensorsafeError(e)) {
-        io.out(JSON.stringify({ file, sig: sigPath, ok: false, signatureValid: false, error: { code: e.code, message: e.message } }));
+        io.out(JSON.stringify({ file, sig: sigPath, ok: false, signatureValid: false, error: { code: e.code, message: e.message, file: e.file ?? e.location ?? file } }));
         io.err(`${red(io, 'error')} ${e.code}: ${e.message}`);
         return exitCodeOf(e);
       }
-      return reportError(e, io);
+      throw e;
     }
     bar.done();
     if (values.json) {
@@ -74,7 +71,7 @@ Examples:
     } else {
       printCheck(check, values.key, io);
     }
-    return check.ok ? EXIT_OK : EXIT_FAIL;
+    return check.ok ? EXIT_OK : EXIT_FINDING;
   },
 };
 

@@ -3,13 +3,14 @@ import { openModel } from '../node/open-model.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../verify/compare-tensors.js';
 import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
-import { bold, green, red, type Io } from './output.js';
+import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
-import { EXIT_FAIL, EXIT_OK, parsing, UsageError, type Command } from './usage.js';
+import { inFile } from '../errors.js';
+import { EXIT_FINDING, EXIT_OK, exitStatusHelp } from './exit-codes.js';
+import { parsing, UsageError, type Command } from './usage.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'prove two models hold the same tensors (bit for bit, or within a tolerance)',
   help: `Usage: tensorsafe verify A B [--atol X] [--rtol Y] [--allow-dtype-change]
                        [--json | --markdown] [--key PATH] [--skip-unknown]
 
@@ -36,8 +37,7 @@ Options:
   --skip-unknown        keep unknown objects in checkpoints as placeholders
   -h, --help            show this help
 
-Exit status: 0 when every tensor matches under the rule, 1 otherwise,
-2 on usage errors.
+${exitStatusHelp({ ok: 'every tensor matches under the rule', finding: 'the models differ (a tensor different, mismatched, missing or extra)', badInput: 'A or B missing, unreadable, refused (dangerous) or not a model (the error names the file)' })}
 
 Examples:
   tensorsafe verify pytorch_model.bin model.safetensors
@@ -74,9 +74,10 @@ Examples:
     const bar = new ProgressBar(process.stderr, !values.json && !values.markdown && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let report: VerifyReport;
     try {
-      const a = await openModel(aPath, { key: values.key, skipUnknown: values['skip-unknown'] });
+      const open = (target: string): ReturnType<typeof openModel> => openModel(target, { key: values.key, skipUnknown: values['skip-unknown'] }).catch((e: unknown) => Promise.reject(inFile(e, target)));
+      const a = await open(aPath);
       opened.push(a);
-      const b = await openModel(bPath, { key: values.key, skipUnknown: values['skip-unknown'] });
+      const b = await open(bPath);
       opened.push(b);
       report = await verifySets(aPath, a, bPath, b, rule, (p) => bar.update('verifying', p.done, p.total));
     } finally {
@@ -86,7 +87,7 @@ Examples:
     if (values.json) io.out(JSON.stringify(report));
     else if (values.markdown) io.out(toMarkdown(report));
     else printReport(report, io);
-    return report.ok ? EXIT_OK : EXIT_FAIL;
+    return report.ok ? EXIT_OK : EXIT_FINDING;
   },
 };
 
@@ -113,7 +114,7 @@ function summaryText(r: VerifyReport): string {
     s.missing ? `${s.missing} missing` : '',
     s.extra ? `${s.extra} extra` : '',
   ].filter(Boolean);
-  return `${r.tensors.length} tensors: ${parts.join(', ')}`;
+  return `${plural(r.tensors.length, 'tensor')}: ${parts.join(', ')}`;
 }
 
 function printReport(r: VerifyReport, io: Io): void {

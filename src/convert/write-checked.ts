@@ -30,10 +30,21 @@ export interface WrittenFile {
   close(): Promise<void>;
 }
 
+/** What a checked write found, and where the tensors it checked are in the file. */
+export interface CheckedWrite {
+  /** None when the output is exact. */
+  readonly mismatches: Mismatch[];
+  /**
+   * The tensors checked and where they are (placementOf): whoever writes into the header afterwards
+   * (a digest known only at the end) must find the same when parsing the file again.
+   */
+  readonly placement: string;
+}
+
 /**
  * Writes `entries` to `sink` and checks the output against `sources` bit for bit while it is written,
  * so that the check's reads overlap the writer's (on a machine with a spare core, the check costs
- * little more wall time than the write). Returns the mismatches (none when the output is exact).
+ * little more wall time than the write).
  *
  * The proof is the same as checking after the whole file is written:
  * - The output is reopened with the reader (`reopen`), which parses the header from the file itself:
@@ -60,7 +71,7 @@ export async function writeChecked(
   removed: ReadonlyMap<string, string>,
   reopen: () => Promise<WrittenFile>,
   options: WriteTensorsOptions = {},
-): Promise<Mismatch[]> {
+): Promise<CheckedWrite> {
   const chunkBytes = options.chunkBytes ?? CHECKED_CHUNK_BYTES;
   let file: WrittenFile | undefined;
   let checking: Promise<Mismatch[]> | undefined;
@@ -120,22 +131,20 @@ export async function writeChecked(
     if (sink.flushedEnd !== planned) {
       mismatches.push({ name: sink.name, reason: `${sink.flushedEnd} bytes were written, the header plans ${planned}` });
     }
-    if (sink.rewrittenEnd === 0 || mismatches.length > 0) return mismatches;
+    if (sink.rewrittenEnd === 0 || mismatches.length > 0) return { mismatches, placement: placementOf(file!) };
     // Something was written out of order after the checks began: check what the file holds now.
     const checked = file!;
     file = await reopen();
-    const same = sink.rewrittenEnd <= checked.dataStart && sameTensors(checked, file);
+    const same = sink.rewrittenEnd <= checked.dataStart && placementOf(checked) === placementOf(file);
     await checked.close();
-    if (same) return mismatches;
-    return await checkOutput(file.tensors, sources, removed, { chunkBytes });
+    if (same) return { mismatches, placement: placementOf(file) };
+    return { mismatches: await checkOutput(file.tensors, sources, removed, { chunkBytes }), placement: placementOf(file) };
   } finally {
     await file!.close();
   }
 }
 
-/** True when two parses of a file place the same tensors (names, dtypes, shapes, offsets) alike. */
-function sameTensors(a: WrittenFile, b: WrittenFile): boolean {
-  const describe = (f: WrittenFile): string =>
-    JSON.stringify([f.dataStart, f.tensors.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength, f.endOf(t.name)])]);
-  return describe(a) === describe(b);
+/** The tensors of a parsed file and where they are: names, dtypes, shapes, offsets, as one string. */
+export function placementOf(f: WrittenFile): string {
+  return JSON.stringify([f.dataStart, f.tensors.tensors.map((t) => [t.name, t.dtype, t.shape, t.byteLength, f.endOf(t.name)])]);
 }

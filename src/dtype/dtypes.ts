@@ -42,6 +42,38 @@ export type TensorData =
   | BigInt64Array
   | BigUint64Array;
 
+/**
+ * The typed array of each dtype's `data` (the same as DTYPE_INFO[dtype].array): the natural JS array
+ * where one exists, raw bits otherwise.
+ */
+export interface DtypeArrays {
+  BOOL: Uint8Array;
+  F4: Uint8Array;
+  F6_E2M3: Uint8Array;
+  F6_E3M2: Uint8Array;
+  U8: Uint8Array;
+  I8: Int8Array;
+  F8_E5M2: Uint8Array;
+  F8_E4M3: Uint8Array;
+  F8_E8M0: Uint8Array;
+  F8_E4M3FNUZ: Uint8Array;
+  F8_E5M2FNUZ: Uint8Array;
+  I16: Int16Array;
+  U16: Uint16Array;
+  F16: Uint16Array;
+  BF16: Uint16Array;
+  I32: Int32Array;
+  U32: Uint32Array;
+  F32: Float32Array;
+  C64: Uint8Array;
+  F64: Float64Array;
+  I64: BigInt64Array;
+  U64: BigUint64Array;
+}
+
+/** The typed array of a dtype's data: `DtypeArray<'F32'>` is Float32Array. */
+export type DtypeArray<D extends Dtype> = DtypeArrays[D];
+
 type TypedArrayConstructor =
   | Uint8ArrayConstructor
   | Int8ArrayConstructor

@@ -1,12 +1,24 @@
 import { SafetensorError } from '../errors.js';
-import { DTYPE_INFO, isDtype, type Dtype, type TensorData } from './dtypes.js';
+import { DTYPE_INFO, isDtype, type Dtype, type DtypeArrays } from './dtypes.js';
 
-/** A tensor in memory: its dtype, its shape, and its elements in row-major order. */
-export interface Tensor<D extends TensorData = TensorData> {
-  readonly dtype: Dtype;
+/**
+ * A tensor in memory: its dtype, its shape, and its elements in row-major order. A union over the
+ * dtypes, discriminated by `dtype`: after `if (t.dtype === 'F32')`, `t.data` is a Float32Array.
+ * `Tensor<'F32'>` is that one member. (What the writers accept is TensorLike: raw bytes too.)
+ */
+export type Tensor<D extends Dtype = Dtype> = D extends Dtype ? TensorOf<D> : never;
+
+/** One member of the Tensor union. */
+export interface TensorOf<D extends Dtype> {
+  readonly dtype: D;
   readonly shape: readonly number[];
-  /** The dtype's natural typed array, or its raw little-endian bits (see DtypeInfo.array). */
-  readonly data: D;
+  /** The dtype's natural typed array, or its raw little-endian bits (see DtypeInfo.array and DtypeArrays). */
+  readonly data: DtypeArrays[D];
+}
+
+/** A tensor over bytes read from a file: the data is the dtype's typed array (see typedArrayFromBytes). */
+export function tensorFromBytes<D extends Dtype>(dtype: D, shape: readonly number[], bytes: Uint8Array): Tensor<D> {
+  return { dtype, shape, data: typedArrayFromBytes(dtype, bytes) } as TensorOf<D> as Tensor<D>;
 }
 
 /** Number of elements of a shape (1 for a scalar). */
@@ -21,16 +33,18 @@ export function elementCount(shape: readonly number[]): number {
  * for that array type (the usual case in files the reference or tensorsafe wrote), and with
  * one copy when it is not.
  */
-export function typedArrayFromBytes(dtype: Dtype, bytes: Uint8Array): TensorData {
+export function typedArrayFromBytes<D extends Dtype>(dtype: D, bytes: Uint8Array): DtypeArrays[D] {
   const Ctor = DTYPE_INFO[dtype].array;
-  if (Ctor === Uint8Array) return bytes;
+  // DTYPE_INFO[dtype].array is DtypeArrays[dtype]'s constructor (test/tensor-types.test.ts checks).
+  type Out = DtypeArrays[D];
+  if (Ctor === Uint8Array) return bytes as Out;
   const size = Ctor.BYTES_PER_ELEMENT;
   if (bytes.byteOffset % size === 0) {
-    return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
+    return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size) as Out;
   }
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
-  return new Ctor(copy.buffer, 0, bytes.byteLength / size);
+  return new Ctor(copy.buffer, 0, bytes.byteLength / size) as Out;
 }
 
 /** The raw little-endian bytes of a typed array: always a view, never a copy. */

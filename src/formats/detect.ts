@@ -18,12 +18,15 @@ export type DetectedFormat =
   | 'gzip'
   | 'git-lfs-pointer'
   | 'html'
+  | 'text'
+  | 'empty'
   | 'unknown';
 
 const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
 
 /** Detects from up to the first 512 bytes and the file size. */
 export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
+  if (size === 0) return 'empty';
   const b0 = head[0];
   if (ascii(head, 0, 4) === 'PK\x03\x04' || ascii(head, 0, 4) === 'PK\x05\x06') return 'zip';
   if (head.length >= 262 && ascii(head, 257, 5) === 'ustar') return 'tar';
@@ -42,11 +45,28 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
     const first = String.fromCharCode(...head.subarray(8, Math.min(head.length, 16))).trimStart();
     if (n > 0n && n <= BigInt(size - 8) && first.startsWith('{')) return 'safetensors';
   }
-  // PROTO (protocols 2–5), or the opcodes protocol 0/1 pickles start with.
+  // PROTO (protocols 2–5). Protocol 0 and 1 pickles have no signature: their first byte is an opcode
+  // like any other (`import os` starts with INST), so whether bytes are a pickle is decided by reading
+  // them as CPython's unpickler does (src/scan), never here.
   if (b0 === 0x80 && head[1] !== undefined && head[1] <= 5) return 'pickle';
-  if (b0 !== undefined && '(]}cl)NKJIVSUXdGFLP'.includes(String.fromCharCode(b0))) return 'pickle';
-  if (b0 === 0x08 || b0 === 0x0a || b0 === 0x12) return 'onnx-or-protobuf';
+  if (b0 === 0x08 || b0 === 0x12 || (b0 === 0x0a && !isText(head))) return 'onnx-or-protobuf';
+  if (isText(head)) return 'text';
   return 'unknown';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Text: UTF-8 (a character cut at the end of the head is allowed) with no control characters but
+ * tab, line feed, vertical tab, form feed, carriage return and escape. Protocol 0 pickles are text too.
+ */
+export function isText(head: Uint8Array): boolean {
+  try {
+    const text = utf8.decode(head, { stream: true });
+    return !/[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]/.test(text);
+  } catch {
+    return false;
+  }
 }
 
 /** "a NumPy .npy file", for messages. */
@@ -67,6 +87,8 @@ export function describeFormat(format: DetectedFormat): string {
     gzip: 'a gzip file',
     'git-lfs-pointer': 'a Git LFS pointer (the model itself was not downloaded: run git lfs pull)',
     html: 'an HTML page (a download that returned an error page?)',
+    text: 'a text file',
+    empty: 'an empty file',
     unknown: 'not a format tensorsafe recognises',
   };
   return names[format];

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { isTensorsafeError } from '../errors.js';
-import { validateSource } from '../safetensors/validate.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
-import { FileSource } from './file-source.js';
+import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
+import { onInterrupt } from './interrupt.js';
 import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
 
 /** One model found under a folder: a checkpoint file, or a sharded set by its index. */
@@ -28,6 +28,8 @@ export interface BatchModelResult {
   verified: boolean;
   /** Why it was skipped, refused or failed (the error code and message). */
   reason?: string;
+  /** The error code of a refused or failed model. */
+  code?: string;
   bytesIn: number;
   bytesOut: number;
   seconds: number;
@@ -80,23 +82,30 @@ export function findModels(root: string): FoundModel[] {
   return models;
 }
 
-/** A model whose safetensors beside it exist and validate (for a sharded set: the index and every shard). */
-async function alreadyConverted(model: FoundModel): Promise<boolean> {
-  const output = model.outputs[0];
-  if (!output || !fs.existsSync(output)) return false;
-  const files = output.endsWith('.index.json')
-    ? [...new Set(parseShardIndex(fs.readFileSync(output, 'utf8'), output).weightMap.values())].map((f) => path.join(path.dirname(output), f))
-    : [output];
-  for (const f of files) {
-    if (!fs.existsSync(f)) return false;
-    const source = await FileSource.open(f);
-    try {
-      if (!(await validateSource(source)).ok) return false;
-    } finally {
-      await source.close();
+/**
+ * Models whose outputs would share a file (`m.pt` and `m.bin` both give `m.safetensors`;
+ * `model.pt` and `pytorch_model.bin` both give `model.safetensors`): each is paired with the first
+ * other model it collides with. Neither is converted, whatever order the workers would finish in.
+ */
+export function outputConflicts(models: readonly FoundModel[]): Map<FoundModel, FoundModel> {
+  const owner = new Map<string, FoundModel>();
+  const conflicts = new Map<FoundModel, FoundModel>();
+  for (const m of models) {
+    for (const key of m.outputs.map(outputKey)) {
+      const other = owner.get(key);
+      if (other && other !== m) {
+        if (!conflicts.has(m)) conflicts.set(m, other);
+        if (!conflicts.has(other)) conflicts.set(other, m);
+      } else owner.set(key, m);
     }
   }
-  return true;
+  return conflicts;
+}
+
+/** Outputs collide by folder and stem: `dir/m.safetensors` and its sharded form `dir/m-0000k-of-…`, `dir/m.safetensors.index.json`. */
+function outputKey(output: string): string {
+  const base = path.basename(output).replace(/\.safetensors\.index\.json$/, '').replace(/\.safetensors$/, '').replace(/-\d{5}-of-\d{5}$/, '');
+  return path.join(path.dirname(output), base).toLowerCase();
 }
 
 /** Codes that mean the model was refused for its content rather than broken. */
@@ -108,9 +117,6 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
   const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
   const base = { path: model.path, outputs: [] as string[], verified: false, bytesIn, bytesOut: 0 };
   try {
-    if (!options.force && (await alreadyConverted(model))) {
-      return { ...base, status: 'skipped', outputs: model.outputs, reason: 'already converted: its safetensors beside it validate', seconds: 0 };
-    }
     const summary: ConvertSummary = await convertCheckpoint(model.path, {
       maxShardSize: options.maxShardSize,
       key: options.key,
@@ -119,12 +125,16 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
       onProgress: (p) => onBytes?.(p.phase === 'write' ? p.bytesDone : p.bytesTotal),
     });
     const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : [])];
+    if (summary.upToDate) {
+      const from = summary.sources.map((r) => `${r.file} (sha256 ${r.sha256.slice(0, 12)}…)`).join(', ');
+      return { ...base, status: 'skipped', outputs, reason: `already converted from ${from}, unchanged since`, seconds: (Date.now() - started) / 1000 };
+    }
     const bytesOut = outputs.reduce((n, f) => n + fs.statSync(f).size, 0);
     return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000 };
   } catch (e) {
-    const code = isTensorsafeError(e) ? e.code : 'Error';
+    const code = isTensorsafeError(e) ? e.code : 'InternalError';
     const message = e instanceof Error ? e.message : String(e);
-    return { ...base, status: REFUSED.has(code) ? 'refused' : 'failed', reason: `${code}: ${message}`, seconds: (Date.now() - started) / 1000 };
+    return { ...base, status: REFUSED.has(code) ? 'refused' : 'failed', reason: `${code}: ${message}`, code, seconds: (Date.now() - started) / 1000 };
   }
 }
 
@@ -136,6 +146,7 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
 export async function convertFolder(root: string, options: BatchOptions = {}): Promise<BatchReport> {
   const started = Date.now();
   const models = findModels(root);
+  const conflicts = outputConflicts(models);
   const jobs = Math.max(1, Math.min(options.jobs ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4), MAX_JOBS, models.length || 1));
   const results: BatchModelResult[] = new Array(models.length);
   const bytesTotal = models.reduce((n, m) => n + m.files.reduce((k, f) => k + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0), 0);
@@ -147,13 +158,27 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
   const workerFile = fileURLToPath(new URL('./batch-worker.js', import.meta.url));
   const useWorkers = jobs > 1 && fs.existsSync(workerFile);
   let next = 0;
+  // Workers write beside each model; their temporary files are removed by this thread's exit hook,
+  // and an interruption stops them first so that none starts a new one.
+  const workers = new Set<Worker>();
+  const dirs = useWorkers ? [...new Set(models.map((m) => path.dirname(m.outputs[0] ?? m.path)))] : [];
+  dirs.forEach(trackWorkerDir);
+  const offInterrupt = useWorkers ? onInterrupt(() => Promise.all([...workers].map((w) => w.terminate())).then(() => undefined)) : undefined;
   const lane = async (): Promise<void> => {
     const worker = useWorkers ? new Worker(workerFile) : undefined;
+    if (worker) workers.add(worker);
     try {
       for (;;) {
         const i = next++;
         if (i >= models.length) return;
         const model = models[i]!;
+        const clash = conflicts.get(model);
+        if (clash) {
+          results[i] = conflictResult(model, clash);
+          done++;
+          report();
+          continue;
+        }
         current.set(i, model.path);
         report();
         const onBytes = (b: number): void => {
@@ -168,9 +193,15 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
       }
     } finally {
       await worker?.terminate();
+      if (worker) workers.delete(worker);
     }
   };
-  await Promise.all(Array.from({ length: jobs }, lane));
+  try {
+    await Promise.all(Array.from({ length: jobs }, lane));
+  } finally {
+    offInterrupt?.();
+    dirs.forEach(untrackWorkerDir);
+  }
   const count = (s: BatchStatus): number => results.filter((r) => r.status === s).length;
   return {
     models: results,
@@ -184,6 +215,22 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
       bytesOut: results.reduce((n, r) => n + r.bytesOut, 0),
       seconds: (Date.now() - started) / 1000,
     },
+  };
+}
+
+function conflictResult(model: FoundModel, other: FoundModel): BatchModelResult {
+  const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  const shared = model.outputs.find((o) => other.outputs.some((p) => outputKey(p) === outputKey(o))) ?? model.outputs[0]!;
+  return {
+    path: model.path,
+    status: 'failed',
+    outputs: [],
+    verified: false,
+    code: 'OutputConflict',
+    reason: `OutputConflict: ${model.path} and ${other.path} would both be converted to ${shared}; neither was converted (convert each with -o to its own name)`,
+    bytesIn,
+    bytesOut: 0,
+    seconds: 0,
   };
 }
 
@@ -203,7 +250,7 @@ function runInWorker(worker: Worker, model: FoundModel, options: BatchOptions, o
     };
     const onError = (e: Error): void => {
       worker.off('message', onMessage);
-      resolve({ path: model.path, status: 'failed', outputs: [], verified: false, reason: `worker crashed: ${e.message}`, bytesIn: 0, bytesOut: 0, seconds: 0 });
+      resolve({ path: model.path, status: 'failed', outputs: [], verified: false, code: 'InternalError', reason: `worker crashed: ${e.message}`, bytesIn: 0, bytesOut: 0, seconds: 0 });
     };
     worker.on('message', onMessage);
     worker.once('error', onError);

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TensorsafeError } from '../errors.js';
+import { IoError, TensorsafeError } from '../errors.js';
 import type { Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
 import type { Progress } from '../convert/write.js';
-import { writeChecked, type WrittenFile } from '../convert/write-checked.js';
+import { placementOf, writeChecked, type WrittenFile } from '../convert/write-checked.js';
 import type { TorchTensorSet } from '../formats/torch/weights.js';
 import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
@@ -12,7 +12,8 @@ import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
 import { parseSize } from '../util/sizes.js';
 import { mergedEntries, openCheckpoints } from './checkpoints.js';
-import { outputExists, writeFileAtomicSync } from './atomic-file.js';
+import { writeFileAtomicSync } from './atomic-file.js';
+import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, startHashing, type Hashing, type SourceRecord } from './provenance.js';
 import { FileSink } from './file-sink.js';
 import { FileSource } from './file-source.js';
 import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
@@ -47,8 +48,15 @@ export interface ConvertSummary {
   sharedRemoved: Record<string, string>;
   /** What the checkpoint held besides the weights. */
   leftOut: LeftOut[];
+  /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
+  moduleClasses: string[];
   notes: string[];
+  /** Every tensor of the output was re-read and compared with the source (false when up to date: nothing was written). */
   verified: boolean;
+  /** The outputs already existed, written by tensorsafe from the sources as they are now: nothing was done. */
+  upToDate: boolean;
+  /** The sources as recorded in the outputs: name, size, modification time, SHA-256. */
+  sources: SourceRecord[];
   seconds: number;
 }
 
@@ -81,18 +89,29 @@ interface Input {
  * without running it: reads it with the data-only pickle machine, removes tied duplicates, streams
  * every tensor into temporary files, reopens them and compares every tensor with the source bit for
  * bit, and only then renames them into place. A refused or failed conversion leaves nothing.
+ *
+ * Each output records its sources (name, size, modification time, SHA-256: see provenance.ts). An
+ * existing output that provably comes from the sources as they are now is left alone (`upToDate`);
+ * one that tensorsafe wrote from an earlier version of them is replaced; any other file (written by
+ * something else, or converted from another source) is never replaced without `force`.
  */
 export async function convertCheckpoint(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
   const input = resolveInput(src, options.output);
-  const sets = await openCheckpoints(input.files, { key: options.key, skipUnknown: options.skipUnknown });
-  const sinks: FileSink[] = [];
+  const records = pendingRecords(input.files);
+  // The sources' digests are computed while the conversion runs; they are needed only at the end.
+  const hashing = startHashing(input.files);
+  const sinks: { sink: FileSink; header: Uint8Array }[] = [];
+  let sets: TorchTensorSet[] = [];
   try {
+    sets = await openCheckpoints(input.files, { key: options.key, skipUnknown: options.skipUnknown });
     const entries = mergedEntries(sets);
     checkNamesUnique(entries, input.files);
     if (input.index) checkAgainstIndex(sets, input);
     const { kept, removed } = dedupeTensors(entries);
-    const metadata: Record<string, string> = { format: 'pt', ...Object.fromEntries(removed) };
+    if (removed.has(PROVENANCE_KEY)) {
+      throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${PROVENANCE_KEY}\`, the metadata key tensorsafe records its sources under`, { location: PROVENANCE_KEY });
+    }
 
     // Which tensors go to which output file.
     let groups: TensorEntry[][];
@@ -107,54 +126,103 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     const sharded = groups.length > 1;
     const outputs = sharded ? groups.map((_, i) => path.join(input.outDir, shardFileName(input.stem, i, groups.length))) : [input.single];
     const indexPath = sharded ? path.join(input.outDir, `${input.stem}.safetensors.index.json`) : undefined;
-    if (!options.force) for (const f of [...outputs, ...(indexPath ? [indexPath] : [])]) if (fs.existsSync(f)) throw outputExists(f);
+    const total = kept.reduce((n, e) => n + e.byteLength, 0);
+    const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => {
+      const first = sets[0]!;
+      return {
+        inputs: input.files,
+        outputs,
+        index: indexPath,
+        format: first.format,
+        weightsPath: first.weightsPath,
+        tensors: kept.length,
+        bytes: total,
+        sharedRemoved: Object.fromEntries(removed),
+        leftOut: sets.flatMap((s) => s.leftOut),
+        moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses))],
+        notes: [...new Set(sets.flatMap((s) => s.notes))],
+        verified: !upToDate,
+        upToDate,
+        sources,
+        seconds: (Date.now() - started) / 1000,
+      };
+    };
+
+    const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
+    // Files of the same name family that this conversion does not write (model.safetensors beside a new
+    // sharded set, shards of an earlier shard count) would be loaded in its place: stale ones of this
+    // source are removed once the new output is in place; anything else stops the conversion.
+    const shadows = shadowingFiles(input.outDir, input.stem, targets);
+    if (!options.force) {
+      await checkShadows(shadows, input.files);
+      const current = await existingOutputs(targets, input.files, hashing);
+      if (current) {
+        hashing.cancel();
+        return summaryOf(true, current);
+      }
+    }
     fs.mkdirSync(input.outDir, { recursive: true });
 
+    const metadata: Record<string, string> = { format: 'pt', ...Object.fromEntries(removed), [PROVENANCE_KEY]: provenanceValue(records) };
     // Each output is checked against the source while it is written (convert/write-checked.ts).
-    const total = kept.reduce((n, e) => n + e.byteLength, 0);
     const mismatches: Mismatch[] = [];
+    const placements: string[] = [];
     let base = 0;
     for (const [i, group] of groups.entries()) {
       const sink = await FileSink.create(outputs[i]!, { deferCommit: true, overwrite: true });
-      sinks.push(sink);
+      const entry: { sink: FileSink; header: Uint8Array } = { sink, header: new Uint8Array(0) };
+      sinks.push(entry);
       const keptNames = new Set(group.map((e) => e.name));
-      const sources = entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name));
-      mismatches.push(
-        ...(await writeChecked(group, sink, sources, removed, () => reopenWritten(sink.tempPath), {
-          metadata,
-          progressBase: base,
-          progressTotal: total,
-          onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
-        })),
-      );
+      const groupSources = entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name));
+      const checked = await writeChecked(group, sink, groupSources, removed, () => reopenWritten(sink.tempPath), {
+        metadata,
+        progressBase: base,
+        progressTotal: total,
+        onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        afterHeader: async (layout) => {
+          entry.header = layout.header;
+        },
+      });
+      mismatches.push(...checked.mismatches);
+      placements.push(checked.placement);
       base += group.reduce((n, e) => n + e.byteLength, 0);
       options.onProgress?.({ phase: 'verify', bytesDone: base, bytesTotal: total, tensor: '' });
     }
+
+    // The digests go into the headers (same length as the placeholders: nothing moves).
+    const digests = await hashing.digests;
+    const sources = records.map((r, i) => ({ ...r, sha256: digests[i]! }));
+    for (const { sink, header } of sinks) patchDigests(sink.tempPath, header, sources);
+
+    // Reopen every output: its record of the sources, and, since its header was written again after its
+    // tensors were checked, the same tensors at the same places as checked. (patchDigests writes only
+    // inside the header, at places it finds in the header's own text: the data checked is untouched.)
+    for (const [i, { sink }] of sinks.entries()) {
+      const file = await reopenWritten(sink.tempPath);
+      try {
+        if (file.tensors.metadata?.[PROVENANCE_KEY] !== provenanceValue(sources)) mismatches.push({ name: PROVENANCE_KEY, reason: 'the record of the sources in the metadata is not what was written' });
+        if (placementOf(file) !== placements[i]) mismatches.push({ name: outputs[i]!, reason: 'writing the digests into the header changed where its tensors are' });
+      } finally {
+        await file.close();
+      }
+    }
     if (mismatches.length > 0) throw new VerificationError(mismatches);
 
-    for (const sink of sinks) sink.commit();
+    for (const { sink } of sinks) sink.commit();
     if (indexPath) {
       const weightMap = new Map<string, string>();
       groups.forEach((group, i) => group.forEach((e) => weightMap.set(e.name, path.basename(outputs[i]!))));
-      writeFileAtomicSync(indexPath, [new TextEncoder().encode(formatShardIndex(total, weightMap))], { overwrite: true });
+      writeFileAtomicSync(indexPath, [new TextEncoder().encode(formatShardIndex(total, weightMap, { [PROVENANCE_KEY]: provenanceValue(sources) }))], { overwrite: true });
     }
-    const first = sets[0]!;
-    return {
-      inputs: input.files,
-      outputs,
-      index: indexPath,
-      format: first.format,
-      weightsPath: first.weightsPath,
-      tensors: kept.length,
-      bytes: total,
-      sharedRemoved: Object.fromEntries(removed),
-      leftOut: sets.flatMap((s) => s.leftOut),
-      notes: [...new Set(sets.flatMap((s) => s.notes))],
-      verified: true,
-      seconds: (Date.now() - started) / 1000,
-    };
+    const summary = summaryOf(false, sources);
+    for (const f of shadows) {
+      fs.rmSync(f, { force: true });
+      summary.notes.push(`removed ${path.basename(f)}, an earlier output that would have been loaded instead of this one`);
+    }
+    return summary;
   } catch (e) {
-    await Promise.all(sinks.map((s) => s.abort()));
+    hashing.cancel();
+    await Promise.all(sinks.map((s) => s.sink.abort()));
     throw e;
   } finally {
     await Promise.all(sets.map((s) => s.close()));
@@ -180,6 +248,72 @@ async function reopenWritten(temp: string): Promise<WrittenFile> {
     },
     close: () => file.close(),
   };
+}
+
+/** Existing `stem.safetensors`, `stem-NNNNN-of-MMMMM.safetensors` and `stem.safetensors.index.json` that are not among `targets`. */
+function shadowingFiles(dir: string, stem: string, targets: readonly string[]): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const escaped = stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const family = new RegExp(`^${escaped}(?:-\\d{5}-of-\\d{5})?\\.safetensors(?:\\.index\\.json)?$`);
+  const mine = new Set(targets.map((t) => path.resolve(t)));
+  return names.filter((n) => family.test(n)).map((n) => path.join(dir, n)).filter((f) => !mine.has(path.resolve(f)));
+}
+
+/** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */
+async function checkShadows(shadows: readonly string[], files: readonly string[]): Promise<void> {
+  const ours = files.map((f) => path.basename(f)).sort().join('\n');
+  for (const f of shadows) {
+    const origin = await originOf(f);
+    if (!Array.isArray(origin) || origin.map((r) => r.file).sort().join('\n') !== ours) {
+      throw new IoError(
+        'OutputExists',
+        `${f} is in the way: loaders would read it instead of (or mixed with) the new output, and tensorsafe did not write it from ${files.map((x) => path.basename(x)).join(', ')}; it was left as it is (move it, or write elsewhere with -o)`,
+        { location: f },
+      );
+    }
+  }
+}
+
+/**
+ * Looks at the outputs that already exist. Throws OutputExists for any that tensorsafe did not write
+ * from these sources (they are never replaced without --force). Returns the sources' records when
+ * every output exists and was written from the sources as they are now (nothing to do); undefined
+ * when the conversion should go ahead (no outputs yet, or stale ones of this source, to replace).
+ */
+async function existingOutputs(targets: readonly string[], files: readonly string[], hashing: Hashing): Promise<SourceRecord[] | undefined> {
+  const present = targets.filter((t) => fs.existsSync(t));
+  if (present.length === 0) return undefined;
+  const ours = files.map((f) => path.basename(f));
+  const sizes = files.map((f) => fs.statSync(f).size);
+  let allCurrentByName = present.length === targets.length;
+  const recorded: SourceRecord[][] = [];
+  for (const target of present) {
+    const origin = await originOf(target);
+    if (!Array.isArray(origin)) {
+      throw new IoError('OutputExists', `${target} already exists and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign}); it was left as it is`, { location: target });
+    }
+    const verdict = compareOrigin(origin, ours.map((file, i) => ({ file, size: sizes[i]! })));
+    if (verdict.kind === 'other-source') {
+      throw new IoError(
+        'OutputExists',
+        `${target} already exists: it was converted from ${origin.map((r) => r.file).join(', ')}, not from ${ours.join(', ')}; it was left as it is (write this one elsewhere with -o)`,
+        { location: target },
+      );
+    }
+    if (verdict.kind !== 'current') allCurrentByName = false;
+    recorded.push(origin);
+  }
+  if (!allCurrentByName) return undefined;
+  // Same names and sizes: the digests decide.
+  const digests = await hashing.digests;
+  const now = ours.map((file, i) => ({ file, size: sizes[i]!, sha256: digests[i]! }));
+  if (recorded.every((r) => compareOrigin(r, now).kind === 'current')) return recorded[0]!;
+  return undefined;
 }
 
 /** The conventional safetensors name for a checkpoint file: pytorch_model.bin → model.safetensors. */

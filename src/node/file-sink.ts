@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { IoError } from '../errors.js';
 import type { ByteSink } from '../io/byte-sink.js';
-import { commitTempSync, discardTempSync, outputExists, STAGING_BYTES, tempPathFor, trackTemp, type CommitOptions } from './atomic-file.js';
+import { commitTempSync, discardTempSync, outputExists, removeStaleTemps, STAGING_BYTES, tempPathFor, trackTemp, type CommitOptions } from './atomic-file.js';
 import { fileError } from './file-source.js';
 
 export interface FileSinkOptions extends CommitOptions {
@@ -41,6 +42,7 @@ export class FileSink implements ByteSink {
 
   static async create(target: string, options: FileSinkOptions = {}): Promise<FileSink> {
     if (options.overwrite === false && fs.existsSync(target)) throw outputExists(target);
+    removeStaleTemps(path.dirname(target));
     const temp = tempPathFor(target);
     let handle: fs.promises.FileHandle;
     try {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, type IoErrorCode } from '../errors.js';
 import { checkRange, type ByteSource } from '../io/byte-source.js';
 
 /** Largest single read(2) Node accepts is 2 GiB - 1; reads are split into pieces of this size. */
@@ -52,7 +52,7 @@ export class FileSource implements ByteSource {
   private static fromFd(path: string, fd: number, stat: () => fs.Stats): FileSource {
     try {
       const s = stat();
-      if (s.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+      if (s.isDirectory()) throw new IoError('IsADirectory', `${path} is a directory, not a file`, { location: path });
       return new FileSource(path, fd, s.size);
     } catch (e) {
       fs.closeSync(fd);
@@ -124,13 +124,40 @@ function allocate(length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, length);
 }
 
+/**
+ * An operating-system error as a coded IoError that names the path: never a bare errno and a stack.
+ * `writing` says the path was being created or written (ENOENT then means its folder is missing).
+ */
 export function fileError(path: string, cause: unknown, writing = false): IoError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' && writing) {
-    return new IoError('NotFound', `cannot write ${path}: its folder ${nodePath.dirname(path)} does not exist`, { cause, location: path });
+  if (cause instanceof IoError) return cause;
+  const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const io = (code: IoErrorCode, message: string): IoError => new IoError(code, message, { cause, location: path });
+  switch (errno) {
+    case 'ENOENT':
+      return writing ? io('NotFound', `cannot write ${path}: its folder ${nodePath.dirname(path)} does not exist`) : io('NotFound', `${path}: no such file`);
+    case 'EACCES':
+    case 'EPERM':
+      return io('PermissionDenied', `${path}: permission denied (cannot ${writing ? 'write' : 'read'} it)`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return io('NoSpace', `cannot write ${path}: no space left on the device`);
+    case 'EROFS':
+      return io('ReadOnlyFileSystem', `cannot write ${path}: the file system is read-only`);
+    case 'EISDIR':
+      return io('IsADirectory', `${path} is a directory, not a file`);
+    case 'ENOTDIR':
+      return io('NotADirectory', `${path}: a part of the path is a file, not a directory`);
+    case 'EMFILE':
+    case 'ENFILE':
+      return io('TooManyOpenFiles', `${path}: too many open files (raise the limit with ulimit -n)`);
+    case 'EEXIST':
+      return io('OutputExists', `${path} already exists`);
+    default:
+      return io('IoError', `${path}: ${(cause as Error)?.message ?? String(cause)}`);
   }
-  if (code === 'ENOENT') return new IoError('NotFound', `${path}: no such file`, { cause, location: path });
-  if (code === 'EISDIR') return new IoError('IoError', `${path} is a directory, not a file`, { cause, location: path });
-  if (code === 'EACCES' || code === 'EPERM') return new IoError('IoError', `${path}: permission denied`, { cause, location: path });
-  return new IoError('IoError', `${path}: ${(cause as Error)?.message ?? String(cause)}`, { cause, location: path });
+}
+
+/** An error of the operating system (it has an errno code such as ENOENT and a syscall). */
+export function isOsError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) && 'syscall' in e;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SafetensorError } from '../errors.js';
-import { typedArrayFromBytes, type Tensor } from '../dtype/tensor.js';
+import { inFile, SafetensorError } from '../errors.js';
+import { tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import { planLayout, type Metadata } from '../safetensors/layout.js';
 import { readHeader, readHeaderSync } from '../safetensors/reader.js';
 import type { SafetensorsHeader } from '../safetensors/header.js';
@@ -24,34 +24,46 @@ export const MAX_ARRAY_BYTES = 2 ** 32;
 export function loadFileSync(file: string): Map<string, Tensor> {
   const source = FileSource.openSync(file);
   try {
-    const header = readHeaderSync(source);
-    if (header.dataLength <= MAX_ARRAY_BYTES) return viewsOf(header, source.readSync(header.dataStart, header.dataLength));
-    const out = new Map<string, Tensor>();
-    for (const t of header.tensors.values()) {
-      checkArraySize(file, t.name, t.byteLength);
-      out.set(t.name, tensorOf(t, source.readSync(t.byteOffset, t.byteLength)));
-    }
-    return out;
+    return loadOpenSync(file, source);
+  } catch (e) {
+    throw inFile(e, file);
   } finally {
     source.closeSync();
   }
+}
+
+function loadOpenSync(file: string, source: FileSource): Map<string, Tensor> {
+  const header = readHeaderSync(source);
+  if (header.dataLength <= MAX_ARRAY_BYTES) return viewsOf(header, source.readSync(header.dataStart, header.dataLength));
+  const out = new Map<string, Tensor>();
+  for (const t of header.tensors.values()) {
+    checkArraySize(file, t.name, t.byteLength);
+    out.set(t.name, tensorOf(t, source.readSync(t.byteOffset, t.byteLength)));
+  }
+  return out;
 }
 
 /** As loadFileSync, without blocking the event loop. */
 export async function loadFile(file: string): Promise<Map<string, Tensor>> {
   const source = await FileSource.open(file);
   try {
-    const header = await readHeader(source);
-    if (header.dataLength <= MAX_ARRAY_BYTES) return viewsOf(header, await source.read(header.dataStart, header.dataLength));
-    const out = new Map<string, Tensor>();
-    for (const t of header.tensors.values()) {
-      checkArraySize(file, t.name, t.byteLength);
-      out.set(t.name, tensorOf(t, await source.read(t.byteOffset, t.byteLength)));
-    }
-    return out;
+    return await loadOpen(file, source);
+  } catch (e) {
+    throw inFile(e, file);
   } finally {
     source.closeSync();
   }
+}
+
+async function loadOpen(file: string, source: FileSource): Promise<Map<string, Tensor>> {
+  const header = await readHeader(source);
+  if (header.dataLength <= MAX_ARRAY_BYTES) return viewsOf(header, await source.read(header.dataStart, header.dataLength));
+  const out = new Map<string, Tensor>();
+  for (const t of header.tensors.values()) {
+    checkArraySize(file, t.name, t.byteLength);
+    out.set(t.name, tensorOf(t, await source.read(t.byteOffset, t.byteLength)));
+  }
+  return out;
 }
 
 function viewsOf(header: SafetensorsHeader, data: Uint8Array): Map<string, Tensor> {
@@ -64,7 +76,7 @@ function viewsOf(header: SafetensorsHeader, data: Uint8Array): Map<string, Tenso
 }
 
 function tensorOf(t: { dtype: Tensor['dtype']; shape: readonly number[] }, bytes: Uint8Array): Tensor {
-  return { dtype: t.dtype, shape: [...t.shape], data: typedArrayFromBytes(t.dtype, bytes) };
+  return tensorFromBytes(t.dtype, [...t.shape], bytes);
 }
 
 function checkArraySize(file: string, name: string, bytes: number): void {

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { IoError, SafetensorError } from '../errors.js';
+import { inFile, IoError, SafetensorError } from '../errors.js';
+import * as nodePath from 'node:path';
 import { IntegrityError } from '../integrity/errors.js';
 import { MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES } from '../integrity/limits.js';
 import { compareManifests, hashSafetensors, type HashOptions, type Manifest, type ManifestChange } from '../integrity/manifest.js';
@@ -56,6 +57,8 @@ export async function hashFile(path: string, options: Omit<HashOptions, 'hasher'
   const source = await FileSource.open(path);
   try {
     return await hashSafetensors(source, { ...options, hasher: nodeSha256 });
+  } catch (e) {
+    throw inFile(e, path);
   } finally {
     await source.close();
   }
@@ -94,9 +97,16 @@ export async function signFile(path: string, privateKeyPemPath: string, options:
   const out = options.out ?? `${path}.sig`;
   const overwrite = options.overwrite ?? false;
   if (!overwrite && fs.existsSync(out)) throw outputExists(out);
+  fileSize(path); // the file first: a missing model is named as such
   const key = readPrivateKeyFile(privateKeyPemPath); // before hashing: a wrong key fails at once
   const manifest = await hashFile(path, { onProgress: options.onProgress });
   const sig = await signManifest(manifest, key, { backend: nodeEd25519, signedAt: options.signedAt });
+  // Like convert -o, a missing folder for the output is created.
+  try {
+    fs.mkdirSync(nodePath.dirname(nodePath.resolve(out)), { recursive: true });
+  } catch (cause) {
+    throw fileError(nodePath.dirname(out), cause, true);
+  }
   writeFileAtomicSync(out, [new TextEncoder().encode(formatSignatureFile(sig))], { overwrite });
   return out;
 }
@@ -127,6 +137,7 @@ export async function verifyFileSignature(
   sigPath = `${path}.sig`,
   options: Omit<HashOptions, 'hasher'> = {},
 ): Promise<FileSignatureCheck> {
+  fileSize(path); // the file first: a missing model is named as such, not its missing .sig
   const key = readPublicKeyFile(publicKeyPemPath);
   const sig = readSignatureFile(sigPath);
   const signatureValid = await verifyManifestSignature(sig, key, { backend: nodeEd25519 });
@@ -146,11 +157,14 @@ export async function verifyFileSignature(
 }
 
 function fileSize(path: string): number {
+  let stat: fs.Stats;
   try {
-    return fs.statSync(path).size;
+    stat = fs.statSync(path);
   } catch (cause) {
     throw fileError(path, cause);
   }
+  if (stat.isDirectory()) throw new IoError('IsADirectory', `${path} is a directory, not a file`, { location: path });
+  return stat.size;
 }
 
 /** A key or signature file, with a size limit; I/O failures are IoErrors naming the file. */
@@ -167,7 +181,7 @@ function readSmallFile(path: string, limit: number, what: 'key' | 'signature'): 
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (stat.isDirectory()) throw new IoError('IoError', `${path} is a directory, not a file`, { location: path });
+    if (stat.isDirectory()) throw new IoError('IsADirectory', `${path} is a directory, not a file`, { location: path });
     if (stat.size > limit) {
       throw new IntegrityError(what === 'key' ? 'InvalidPem' : 'InvalidSignatureFile', `${path} is ${stat.size} bytes: too large for a ${what} file (at most ${limit})`, { location: path });
     }

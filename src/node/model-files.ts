@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { IoError } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError } from './file-source.js';
+import { checkNotShadowed } from './open-path.js';
 
 /** Checkpoint extensions of single-file PyTorch models. */
 export const CHECKPOINT_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle'];
@@ -32,6 +33,7 @@ export function findModel(target: string, prefer: 'safetensors' | 'pytorch' = 's
   }
   if (stat.isDirectory()) {
     const entries = fs.readdirSync(target).sort();
+    checkNotShadowed(target, entries);
     const stIndex = entries.find((e) => e.endsWith('.safetensors.index.json'));
     const ptIndex = entries.find((e) => e.endsWith('.bin.index.json') || e.endsWith('.pt.index.json'));
     const safetensors = entries.filter((e) => e.endsWith('.safetensors'));

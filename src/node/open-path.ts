@@ -38,6 +38,7 @@ export async function openPath(target: string, _options: SafeOpenOptions = {}): 
 function findInFolder(dir: string): string {
   const entries = fs.readdirSync(dir);
   const indexes = entries.filter((e) => e.endsWith('.safetensors.index.json'));
+  checkNotShadowed(dir, entries);
   if (indexes.length === 1) return path.join(dir, indexes[0]!);
   const files = entries.filter((e) => e.endsWith('.safetensors'));
   if (indexes.length === 0 && files.length === 1) return path.join(dir, files[0]!);
@@ -49,4 +50,19 @@ function findInFolder(dir: string): string {
       : `${dir} holds several candidates (${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}); name the file or index to open`,
     { location: dir },
   );
+}
+
+/**
+ * A folder holding both `X.safetensors` and `X.safetensors.index.json` holds two models under one name:
+ * transformers loads the single file, other tools the sharded set. Opening either would be a guess.
+ */
+export function checkNotShadowed(dir: string, entries: readonly string[]): void {
+  for (const index of entries.filter((e) => e.endsWith('.safetensors.index.json'))) {
+    const single = index.slice(0, -'.index.json'.length);
+    if (entries.includes(single)) {
+      throw new IoError('AmbiguousModel', `${dir} holds both ${single} and ${index}, two models under one name (transformers would load ${single}); name the file or index to open`, {
+        location: dir,
+      });
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { TensorsafeError } from '../errors.js';
+import { inFile, TensorsafeError } from '../errors.js';
 import { BlobSource, isByteSource, MemorySource, type ByteSource } from '../io/byte-source.js';
 import { HttpSource, type HttpSourceOptions } from '../io/http-source.js';
 import { SafetensorsFile, type SafetensorsHandle } from './reader.js';
@@ -58,7 +58,7 @@ export async function openOrClose(source: ByteSource): Promise<SafetensorsFile> 
     return await SafetensorsFile.open(source);
   } catch (e) {
     await source.close?.();
-    throw e;
+    throw inFile(e, source.name);
   }
 }
 

@@ -1,14 +1,18 @@
 import { SafetensorError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
-import { typedArrayFromBytes, type Tensor } from '../dtype/tensor.js';
+import { tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { compareCodePoints } from '../util/strings.js';
+import { asyncDisposeSymbol } from '../util/dispose.js';
 import { checkHeaderLength, parseHeader, type SafetensorsHeader, type TensorInfo } from './header.js';
 import { HEADER_LENGTH_BYTES } from './limits.js';
 import { coalesceRuns, planSlice, type SliceIndex } from './slice.js';
 
-/** What an open safetensors file, or a sharded set of them, lets you do. */
-export interface SafetensorsHandle {
+/**
+ * What an open safetensors file, or a sharded set of them, lets you do. A handle is AsyncDisposable:
+ * `await using f = await safeOpen(...)` closes it at the end of the block.
+ */
+export interface SafetensorsHandle extends AsyncDisposable {
   /** Tensor names sorted by UTF-8 bytes (as Python's `keys()`). */
   keys(): string[];
   /** Tensor names in the order their bytes sit in the file(s). */
@@ -23,6 +27,8 @@ export interface SafetensorsHandle {
   /** A lazy handle on one tensor that reads only the part an index selects. */
   getSlice(name: string): TensorSlice;
   close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** One tensor, not yet read; `get` reads just the bytes an index selects. */
@@ -101,7 +107,7 @@ export class SafetensorsFile implements SafetensorsHandle {
   async getTensor(name: string): Promise<Tensor> {
     const info = this.info(name);
     const bytes = await this.source.read(info.byteOffset, info.byteLength);
-    return { dtype: info.dtype, shape: [...info.shape], data: typedArrayFromBytes(info.dtype, bytes) };
+    return tensorFromBytes(info.dtype, [...info.shape], bytes);
   }
 
   /** Reads a tensor without waiting; only for sources that read synchronously (memory, local files). */
@@ -109,7 +115,7 @@ export class SafetensorsFile implements SafetensorsHandle {
     const info = this.info(name);
     if (!this.source.readSync) throw new SafetensorError('NotSynchronous', `${this.source.name} cannot be read synchronously; use getTensor()`);
     const bytes = this.source.readSync(info.byteOffset, info.byteLength);
-    return { dtype: info.dtype, shape: [...info.shape], data: typedArrayFromBytes(info.dtype, bytes) };
+    return tensorFromBytes(info.dtype, [...info.shape], bytes);
   }
 
   /** Reads every tensor, in file order. */
@@ -132,6 +138,11 @@ export class SafetensorsFile implements SafetensorsHandle {
     if (this.closed) return;
     this.closed = true;
     await this.source.close?.();
+  }
+
+  /** `await using f = await safeOpen(...)`: closed at the end of the block. */
+  [asyncDisposeSymbol](): Promise<void> {
+    return this.close();
   }
 
   private checkOpen(): void {
@@ -157,7 +168,7 @@ export async function readSlice(source: ByteSource, info: TensorInfo, indices: r
     }
     at += run.length;
   });
-  return { dtype: info.dtype, shape: plan.shape, data: typedArrayFromBytes(info.dtype, out) };
+  return tensorFromBytes(info.dtype, plan.shape, out);
 }
 
 /** ", did you mean `x`?" when a close name exists. */

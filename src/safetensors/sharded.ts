@@ -6,6 +6,7 @@ import type { SafetensorsFile, SafetensorsHandle, TensorSlice } from './reader.j
 import type { TensorSpec } from './layout.js';
 import { DTYPE_INFO } from '../dtype/dtypes.js';
 import { elementCount } from '../dtype/tensor.js';
+import { asyncDisposeSymbol } from '../util/dispose.js';
 
 /**
  * Sharded checkpoints in the layout transformers uses: `model-00001-of-00003.safetensors`, …
@@ -135,6 +136,11 @@ export class ShardedSafetensors implements SafetensorsHandle {
 
   async close(): Promise<void> {
     await Promise.all([...this.shards.values()].map((s) => s.close()));
+  }
+
+  /** `await using set = await safeOpen('model.safetensors.index.json')`: every shard closed at the end of the block. */
+  [asyncDisposeSymbol](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { readTorchCheckpoint } from '../formats/torch/checkpoint.js';
 import { tarMembers } from '../formats/torch/tar-checkpoint.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from './findings.js';
-import { analyzePickles, looksLikePickle, MAX_STACKED_PICKLES } from './pickle-analysis.js';
+import { analyzePickles, MAX_STACKED_PICKLES } from './pickle-analysis.js';
 import { scanGguf } from './formats/gguf.js';
 import { scanHdf5 } from './formats/hdf5.js';
 import { scanKerasConfig } from './formats/keras.js';
@@ -98,6 +98,9 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     case 'onnx-or-protobuf':
       await scanOnnx(source, ctx);
       return 'onnx';
+    case 'empty':
+      ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
+      return 'empty';
     case '7z':
     case 'gzip':
       ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(format)}: what it holds cannot be checked`, location: source.name });
@@ -121,19 +124,41 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     return 'json';
   }
   // Everything else is read as a pickle, as loaders do (a pickle named .bin must not escape: CVE-2025-10155).
-  return scanPickleFile(source, ctx);
+  const result = await scanPickleFile(source, ctx, format);
+  if (typeof result === 'string') return result;
+  // What CPython's unpickler stops on before importing anything does nothing when loaded: not a model.
+  if (format === 'text') {
+    // A protobuf may start with a line feed (field 1, length-delimited): text that ONNX would load is ONNX.
+    if (head[0] === 0x0a) {
+      const onnx: Finding[] = [];
+      await scanOnnx(source, { ...ctx, report: (f) => onnx.push(f) });
+      if (onnx.some((f) => f.severity === 'dangerous' || f.rule === 'onnx/valid')) {
+        for (const f of onnx) ctx.report(f);
+        return 'onnx';
+      }
+    }
+    ctx.report({ severity: 'info', rule: 'format/text', message: 'a text file, not a model file', location: source.name });
+    return 'text';
+  }
+  if (format === 'pickle') {
+    ctx.report({ severity: 'info', rule: 'pickle/inert', message: `starts like a pickle, but CPython's unpickler fails before importing anything (${result.reason ?? 'invalid'}): loading it runs nothing`, location: source.name });
+    return 'pickle';
+  }
+  ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
+  return 'unknown';
 }
 
-/** A bare pickle, stacked pickles, or the legacy torch format; then anything appended to them. */
-async function scanPickleFile(source: ByteSource, ctx: ScanContext): Promise<string> {
-  const head = await source.read(0, Math.min(source.size, 2));
-  if (!looksLikePickle(head, 0) && !(head[0] === 0x80)) {
-    ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
-    return 'unknown';
-  }
+/**
+ * A bare pickle, stacked pickles, or the legacy torch format; then anything appended to them.
+ * `{ reason }` when CPython's unpickler stops on the first bytes before importing anything (text,
+ * source code, other files): nothing is reported then.
+ */
+async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: string): Promise<string | { reason: string | undefined }> {
   const first = await analyzeAt(source, 0, ctx, 1);
+  if (first.inert) return { reason: first.inertReason };
   const legacy = first.firstValue === LEGACY_MAGIC;
   let end = first.end;
+  let acted = first.acted;
   if (legacy && !first.malformed) {
     // Protocol version, sys_info, the object, the storage keys; then raw storage data, never analysed.
     const rest = await analyzeAt(source, end, ctx, 4);
@@ -143,15 +168,17 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext): Promise<str
   }
   if (first.malformed) return 'pickle';
   // More pickles may follow (loaders that call pickle.load repeatedly run them all), until bytes
-  // that are something else.
+  // that CPython's unpickler stops on before importing anything.
   for (let n = 1; end < source.size && n < MAX_STACKED_PICKLES; n++) {
-    const next = await source.read(end, Math.min(source.size - end, 512));
-    if (detectFormat(next, source.size - end) !== 'pickle') break;
     const more = await analyzeAt(source, end, ctx, 1);
+    if (more.inert) break;
+    acted ||= more.acted;
     if (more.malformed) return 'pickle';
     end = more.end;
   }
   if (end < source.size) {
+    // Text that starts like a pickle that does nothing ("N." of a README's "N.B."): not a model.
+    if (!acted && format === 'text') return { reason: undefined };
     const tail = await source.read(end, Math.min(source.size - end, 512));
     ctx.report({
       severity: 'suspicious',
@@ -174,19 +201,24 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext): Promise<str
  * Analyses `maxPickles` pickles from `start`, reading a larger window while a pickle runs past the
  * one read (findings of an attempt cut short by the window are dropped).
  */
-async function analyzeAt(source: ByteSource, start: number, ctx: ScanContext, maxPickles?: number): Promise<{ end: number; malformed: boolean; firstValue?: number | bigint }> {
+async function analyzeAt(
+  source: ByteSource,
+  start: number,
+  ctx: ScanContext,
+  maxPickles?: number,
+): Promise<{ end: number; malformed: boolean; firstValue?: number | bigint; acted: boolean; inert: boolean; inertReason?: string }> {
   let window = Math.min(FIRST_PICKLE_WINDOW, source.size - start);
   for (;;) {
     const bytes = await source.read(start, window);
     const found: Finding[] = [];
     const r = analyzePickles(bytes, { where: source.name, report: (f) => found.push(f), base: start }, maxPickles);
-    const cut = r.malformed && start + window < source.size && window < MAX_SCANNED_PICKLE_BYTES && found.some((f) => f.rule === 'pickle/malformed' && /needs|ends without|terminating newline|runs past/.test(f.message));
+    const cut = r.truncated && start + window < source.size && window < MAX_SCANNED_PICKLE_BYTES;
     if (cut) {
       window = Math.min(window * 4, source.size - start, MAX_SCANNED_PICKLE_BYTES);
       continue;
     }
     for (const f of found) ctx.report(f);
-    return { end: start + r.end, malformed: r.malformed, firstValue: r.firstValue };
+    return { end: start + r.end, malformed: r.malformed, firstValue: r.firstValue, acted: r.acted, inert: r.inert, inertReason: r.inertReason };
   }
 }
 
@@ -224,10 +256,7 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
     });
   }
   // A pickle in front of the archive: the legacy torch loader reads it (a polyglot).
-  if (zip.leadingBytes > 0) {
-    const lead = await source.read(0, Math.min(zip.leadingBytes, 2));
-    if (looksLikePickle(lead, 0)) await analyzeAt(new WindowSource(source, 0, zip.leadingBytes, source.name), 0, ctx);
-  }
+  if (zip.leadingBytes > 0) await analyzeAt(new WindowSource(source, 0, zip.leadingBytes, source.name), 0, ctx);
   const names = zip.entries.map((e) => e.name);
   const dataPkl = names.find((n) => /^([^/]+\/)?data\.pkl$/.test(n));
   const prefix = dataPkl ? dataPkl.slice(0, dataPkl.length - 'data.pkl'.length) : undefined;

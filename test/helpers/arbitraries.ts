@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DTYPES, DTYPE_INFO, type Dtype } from '../../src/dtype/dtypes.js';
-import { typedArrayFromBytes, type Tensor } from '../../src/dtype/tensor.js';
+import { tensorFromBytes, type Tensor } from '../../src/dtype/tensor.js';
 
 /** Elements per whole byte group of a dtype: 2 for F4, 4 for F6, 1 otherwise. */
 export function elementQuantum(dtype: Dtype): number {
@@ -21,7 +21,7 @@ export const tensorArb: fc.Arbitrary<Tensor> = fc
     const count = s.reduce((a, b) => a * b, 1);
     const bytes = new Uint8Array((count * DTYPE_INFO[dtype].bits) / 8);
     for (let i = 0; i < bytes.length; i++) bytes[i] = seed.length === 0 ? i * 31 : seed[i % seed.length]! ^ (i >> 3);
-    return { dtype, shape: s, data: typedArrayFromBytes(dtype, bytes) };
+    return tensorFromBytes(dtype, s, bytes);
   });
 
 /** Tensor names: any well-formed string but `__metadata__`. */

@@ -1,5 +1,5 @@
 import type { GlobalHandler } from './machine.js';
-import { describe, isStr, PyByteArray, PyComplex, PyDict, PyGlobal, PyObject, PySet, sequenceItems, type PyValue } from './values.js';
+import { describe, isStr, PyByteArray, PyComplex, PyDict, PyFloat, PyGlobal, PyObject, PySet, sequenceItems, type PyValue } from './values.js';
 
 /**
  * What the Python standard-library and numpy globals of the allowlist build, as data.
@@ -62,6 +62,14 @@ function toBytes(args: readonly PyValue[], ctx: Ctx, what: string): Uint8Array {
   ctx.fail('InvalidPickle', `${what} of ${describe(x)}`);
 }
 
+/** An int or a float as a JS number (complex() takes either). */
+function realOf(v: PyValue): number | undefined {
+  if (v instanceof PyFloat) return v.value;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
 /** A plain instance: the class, its arguments, state set later by BUILD. */
 const instance = (module: string, name: string): GlobalHandler => {
   const make = (args: readonly PyValue[]): PyValue => new PyObject(new PyGlobal(module, name), args);
@@ -81,9 +89,9 @@ export const BUILTIN_HANDLERS: ReadonlyMap<string, GlobalHandler> = new Map<stri
     'builtins.complex',
     {
       call(args, ctx) {
-        const re = args[0] ?? 0;
-        const im = args[1] ?? 0;
-        if (typeof re !== 'number' || typeof im !== 'number') return ctx.fail('InvalidPickle', 'complex() of non-numbers');
+        const re = realOf(args[0] ?? 0);
+        const im = realOf(args[1] ?? 0);
+        if (re === undefined || im === undefined) return ctx.fail('InvalidPickle', 'complex() of non-numbers');
         return new PyComplex(re, im);
       },
     },

@@ -3,7 +3,7 @@ import { readOp, type Op } from './disassemble.js';
 import { PickleError, type PickleErrorCode } from './errors.js';
 import { MAX_CONTAINER_ITEMS, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from './limits.js';
 import { HIGHEST_PROTOCOL } from './opcodes.js';
-import { describe, PyByteArray, PyDict, PyExtension, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from './values.js';
+import { describe, PyByteArray, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from './values.js';
 
 /** Where a handler runs: for messages that say where in the stream a problem is. */
 export interface CallContext {
@@ -31,6 +31,25 @@ export interface MachineOptions {
   persistentLoad?: (pid: PyValue, ctx: CallContext) => PyValue;
   /** Turn unknown (not dangerous) globals into inert placeholders instead of failing. */
   skipUnknown?: boolean;
+  /**
+   * Read unknown classes whose instances are plain records (torch's module objects) without
+   * `skipUnknown`. An unknown (not dangerous) class is adopted when the pickle uses it for nothing
+   * but making instances with no arguments (NEWOBJ, REDUCE with an empty tuple, or protocol 0/1's
+   * `copyreg._reconstructor(cls, object, None)`; the legacy format's persistent ids that resolve to
+   * the class they hold count as the class on the stack), and gives every
+   * instance exactly one BUILD, with a state `accepts` takes, and no items. Its instances are
+   * inert placeholders whose state the caller reads; nothing of the class is run. A class used in
+   * any other way (as a value, with arguments, with another state) is refused as before, or kept
+   * as a placeholder with `skipUnknown`. Decided when the stream ends.
+   */
+  adoptClasses?: AdoptClasses;
+}
+
+export interface AdoptClasses {
+  /** Whether an instance's state (its BUILD argument) is a record's. */
+  accepts(state: PyValue): boolean;
+  /** What the records are, for messages: `torch module object`. */
+  readonly what: string;
 }
 
 /** An unknown object kept as a placeholder. */
@@ -48,6 +67,21 @@ export interface UnpickleResult {
   placeholders: Placeholder[];
   /** Every global the stream named, qualified. */
   globals: Set<string>;
+  /** Unknown classes read as records under `adoptClasses`, in the order first named. */
+  adopted: string[];
+}
+
+/** An unknown class that may be adopted: how the pickle used it so far. */
+interface Candidate {
+  readonly name: string;
+  /** Where the stream first names it. */
+  readonly offset: number;
+  /** Times the class was put on the stack (GLOBAL, STACK_GLOBAL, INST, memo GET, DUP)… */
+  pushes: number;
+  /** …and times it was instantiated: equal when it went nowhere else. */
+  uses: number;
+  /** The first way it was used that is not a record's. */
+  problem: string | undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -69,6 +103,12 @@ class Machine {
   private readonly memo = new Map<number, PyValue>();
   private readonly placeholders: Placeholder[] = [];
   private readonly globals = new Set<string>();
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly candidateOf = new Map<PyGlobal, Candidate>();
+  /** Instances of candidates, with the number of BUILDs each got. */
+  private readonly instances = new Map<PyOpaque, { candidate: Candidate; builds: number }>();
+  /** Persistent ids that resolved to a candidate class they hold. */
+  private readonly resolvedIds = new Set<PyTuple>();
   private protocol = 0;
   private op!: Op;
 
@@ -100,7 +140,9 @@ class Machine {
       }
       if (op.info.name === 'STOP') {
         const value = this.pop();
-        return { value, end: pos, protocol: this.protocol, placeholders: this.placeholders, globals: this.globals };
+        const adopted = this.settleCandidates();
+        const placeholders = adopted.length === 0 ? this.placeholders : this.placeholders.filter((p) => !adopted.includes(p.global));
+        return { value, end: pos, protocol: this.protocol, placeholders, globals: this.globals, adopted };
       }
       this.step(op);
       if (this.stack.length > MAX_STACK) this.fail('PickleLimit', `more than ${MAX_STACK} values on the stack`);
@@ -131,6 +173,7 @@ class Machine {
         return;
       case 'DUP':
         s.push(this.top());
+        this.pushed(this.top());
         return;
       case 'NONE':
         s.push(null);
@@ -159,10 +202,10 @@ class Machine {
         s.push(arg as number | bigint);
         return;
       case 'FLOAT':
-        s.push(this.parseFloat(arg as string));
+        s.push(new PyFloat(this.parseFloat(arg as string)));
         return;
       case 'BINFLOAT':
-        s.push(arg as number);
+        s.push(new PyFloat(arg as number));
         return;
       case 'STRING':
         s.push(this.text(parsePythonStringLiteral(arg as string, (m) => this.fail('InvalidPickle', m))));
@@ -269,6 +312,7 @@ class Machine {
         const index = op.info.name === 'GET' ? this.memoIndex(arg as string) : (arg as number);
         if (!this.memo.has(index)) this.fail('MemoMissing', `memo entry ${index} is read before it is written`);
         s.push(this.memo.get(index)!);
+        this.pushed(this.memo.get(index)!);
         return;
       }
       case 'PUT':
@@ -339,7 +383,16 @@ class Machine {
         const pid = op.info.name === 'PERSID' ? (arg as string) : this.pop();
         const load = this.options.persistentLoad;
         if (!load) this.fail('InvalidPickle', `${op.info.name} refers to data outside the pickle, which this container does not provide`);
-        s.push(load(pid, this.context()));
+        const value = load(pid, this.context());
+        // A persistent id may resolve to a class it holds (the legacy format's ('module', cls, file, source)):
+        // the class inside the id is used by the load, and the class the load returns is put on the stack.
+        const c = value instanceof PyGlobal ? this.candidateOf.get(value) : undefined;
+        if (c && pid instanceof PyTuple && pid.items.includes(value) && !this.resolvedIds.has(pid)) {
+          this.resolvedIds.add(pid);
+          c.uses++;
+        }
+        s.push(value);
+        this.pushed(value);
         return;
       }
       case 'EXT1':
@@ -359,7 +412,13 @@ class Machine {
     if (verdict === 'dangerous') {
       this.fail('UnsafeGlobal', `the pickle names ${g.qualifiedName}, which can run code or touch the system when loaded; refusing the file`);
     }
-    if (verdict === 'unknown' && !this.handler(g.qualifiedName) && !this.options.skipUnknown) {
+    if (verdict === 'unknown' && !this.handler(g.qualifiedName) && this.options.adoptClasses) {
+      // Decided at the end of the stream, from how the class is used.
+      let c = this.candidates.get(g.qualifiedName);
+      if (!c) this.candidates.set(g.qualifiedName, (c = { name: g.qualifiedName, offset: this.op.pos, pushes: 0, uses: 0, problem: undefined }));
+      this.candidateOf.set(g, c);
+      c.pushes++;
+    } else if (verdict === 'unknown' && !this.handler(g.qualifiedName) && !this.options.skipUnknown) {
       this.fail(
         'UnsupportedGlobal',
         `the pickle names ${g.qualifiedName}, which is not on the allowlist of data types tensorsafe understands (use --skip-unknown to keep it as an inert placeholder and extract the tensors around it)`,
@@ -368,7 +427,69 @@ class Machine {
     return g;
   }
 
+  /** A candidate class put on the stack once more. */
+  private pushed(v: PyValue): void {
+    if (v instanceof PyGlobal) {
+      const c = this.candidateOf.get(v);
+      if (c) c.pushes++;
+    }
+  }
+
+  /** An instance of a candidate class, when `cls` is one (else undefined). */
+  private instantiate(cls: PyValue, args: readonly PyValue[], how: string): PyOpaque | undefined {
+    const c = cls instanceof PyGlobal ? this.candidateOf.get(cls) : undefined;
+    if (cls instanceof PyOpaque) this.flag(cls, `an instance is called (${how})`);
+    if (!c) return undefined;
+    c.uses++;
+    if (args.length > 0) c.problem ??= `${how} passes it ${args.length} argument${args.length === 1 ? '' : 's'} at byte ${this.op.pos}`;
+    const instance = this.placeholder(cls, args);
+    this.instances.set(instance, { candidate: c, builds: 0 });
+    return instance;
+  }
+
+  /** Protocols 0 and 1 make a plain instance with copyreg._reconstructor(cls, object, None): NEWOBJ's equivalent. */
+  private reconstruct(callee: PyValue, args: readonly PyValue[]): PyOpaque | undefined {
+    if (!(callee instanceof PyGlobal) || callee.qualifiedName !== 'copyreg._reconstructor' || args.length !== 3) return undefined;
+    const [cls, base, state] = args;
+    if (!(cls instanceof PyGlobal && this.candidateOf.has(cls)) || !(base instanceof PyGlobal && base.qualifiedName === 'builtins.object') || state !== null) return undefined;
+    return this.instantiate(cls, [], 'copyreg._reconstructor');
+  }
+
+  /** Records the first way an instance of a candidate is used unlike a record. */
+  private flag(target: PyValue, problem: string): void {
+    const i = target instanceof PyOpaque ? this.instances.get(target) : undefined;
+    if (i) i.candidate.problem ??= `${problem} at byte ${this.op.pos}`;
+  }
+
+  /** Which candidates are adopted; a refused one fails the stream unless `skipUnknown`. */
+  private settleCandidates(): string[] {
+    if (this.candidates.size === 0) return [];
+    for (const [instance, { candidate, builds }] of this.instances) {
+      if (builds === 0) candidate.problem ??= 'an instance never gets its state (BUILD)';
+      // The state dict may have been changed through the memo after BUILD: what is read is what is checked.
+      else if (!this.options.adoptClasses!.accepts(instance.state ?? null)) {
+        candidate.problem ??= `an instance's state is no longer that of a ${this.options.adoptClasses!.what} at the end of the pickle (${describe(instance.state)})`;
+      }
+    }
+    const adopted: string[] = [];
+    for (const c of this.candidates.values()) {
+      if (c.problem === undefined && c.pushes !== c.uses) c.problem = 'the class itself is used as a value, not only to make instances';
+      if (c.problem === undefined) adopted.push(c.name);
+      else if (!this.options.skipUnknown) {
+        throw new PickleError(
+          'UnsupportedGlobal',
+          `the pickle names ${c.name}, which is not on the allowlist of data types tensorsafe understands, and is not read as a ${this.options.adoptClasses!.what} either: ${c.problem} (use --skip-unknown to keep it as an inert placeholder and extract the tensors around it)`,
+          this.options.where,
+          c.offset,
+        );
+      }
+    }
+    return adopted;
+  }
+
   private call(callee: PyValue, args: readonly PyValue[]): PyValue {
+    const instance = this.instantiate(callee, args, 'REDUCE') ?? this.reconstruct(callee, args);
+    if (instance) return instance;
     if (callee instanceof PyGlobal) {
       const handler = this.handler(callee.qualifiedName);
       if (handler?.call) return handler.call(args, this.context());
@@ -380,6 +501,8 @@ class Machine {
   }
 
   private newobj(cls: PyValue, args: readonly PyValue[], kwargs: PyDict | undefined): PyValue {
+    const instance = this.instantiate(cls, kwargs && kwargs.size > 0 ? [...args, kwargs] : args, 'NEWOBJ');
+    if (instance) return instance;
     if (cls instanceof PyGlobal) {
       const handler = this.handler(cls.qualifiedName);
       if (handler?.newobj) return handler.newobj(args, kwargs, this.context());
@@ -403,6 +526,12 @@ class Machine {
   }
 
   private build(target: PyValue, state: PyValue): void {
+    const instance = target instanceof PyOpaque ? this.instances.get(target) : undefined;
+    if (instance) {
+      instance.builds++;
+      if (instance.builds > 1) this.flag(target, 'an instance gets a second BUILD');
+      else if (!this.options.adoptClasses!.accepts(state)) this.flag(target, `an instance gets a state that is not that of a ${this.options.adoptClasses!.what} (${describe(state)})`);
+    }
     if (target instanceof PyObject || target instanceof PyOpaque) {
       target.state = state;
     } else if (target instanceof PyDict) {
@@ -423,6 +552,7 @@ class Machine {
       if (target.size + items.length / 2 > MAX_CONTAINER_ITEMS) this.fail('PickleLimit', `a dict of more than ${MAX_CONTAINER_ITEMS} items`);
       for (let i = 0; i < items.length; i += 2) target.set(items[i]!, items[i + 1]!);
     } else if (target instanceof PyOpaque) {
+      this.flag(target, 'an instance is given items (SETITEM)');
       this.grow(target.items, items);
     } else {
       this.fail('InvalidPickle', `SETITEM on ${describe(target)}, which is not a dict`);
@@ -431,8 +561,10 @@ class Machine {
 
   private append(target: PyValue, items: PyValue[]): void {
     if (Array.isArray(target)) this.grow(target, items);
-    else if (target instanceof PyOpaque) this.grow(target.items, items);
-    else this.fail('InvalidPickle', `APPEND on ${describe(target)}, which is not a list`);
+    else if (target instanceof PyOpaque) {
+      this.flag(target, 'an instance is given items (APPEND)');
+      this.grow(target.items, items);
+    } else this.fail('InvalidPickle', `APPEND on ${describe(target)}, which is not a list`);
   }
 
   private grow(list: PyValue[], items: readonly PyValue[]): void {

@@ -4,12 +4,13 @@
  * produces is whatever its registered handler builds as data, or an inert placeholder.
  */
 
-/** None, bool, int (number when safe, bigint otherwise), float (number), str, bytes, and objects below. */
+/** None, bool, int (number when safe, bigint otherwise), float (PyFloat), str, bytes, and objects below. */
 export type PyValue =
   | null
   | boolean
   | number
   | bigint
+  | PyFloat
   | string
   | Uint8Array
   | PyValue[]
@@ -22,6 +23,11 @@ export type PyValue =
   | PyByteArray
   | PyComplex
   | PyExtension;
+
+/** A Python float: kept apart from ints, which are JS numbers (`3.0` is not `3`). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
 
 /** A tuple: immutable, unlike a list (a JS array). */
 export class PyTuple {
@@ -65,6 +71,8 @@ export class PyDict {
 /** Identity of a dict key: primitives by value, tuples by content, everything else by reference. */
 function dictKey(key: PyValue): unknown {
   if (key instanceof PyTuple) return 'tuple:' + key.items.map((k) => describeKey(k)).join('\u0000');
+  // Python: 1.0 == 1 and hash(1.0) == hash(1), so an integral float is the same key as the int.
+  if (key instanceof PyFloat) return key.value;
   if (typeof key === 'number' || typeof key === 'bigint') return typeof key === 'bigint' && key >= -(2n ** 53n) && key <= 2n ** 53n ? Number(key) : key;
   if (key instanceof Uint8Array) return 'bytes:' + Array.from(key).join(',');
   return key;
@@ -74,6 +82,7 @@ function describeKey(k: PyValue): string {
   if (k === null) return 'None';
   if (typeof k === 'string') return 's' + k;
   if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return 'n' + String(k);
+  if (k instanceof PyFloat) return 'n' + String(k.value);
   if (k instanceof PyTuple) return '(' + k.items.map(describeKey).join(',') + ')';
   return '?' + Object.prototype.toString.call(k);
 }
@@ -166,6 +175,7 @@ export function describe(v: PyValue | undefined): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number' || typeof v === 'bigint') return `int ${v}`;
+  if (v instanceof PyFloat) return `float ${floatRepr(v.value)}`;
   if (typeof v === 'string') return `str ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
   if (v instanceof Uint8Array) return `bytes(${v.length})`;
   if (Array.isArray(v)) return `list(${v.length})`;
@@ -176,4 +186,23 @@ export function describe(v: PyValue | undefined): string {
   if (v instanceof PyObject) return `${v.cls.qualifiedName} object`;
   if (v instanceof PyOpaque) return `placeholder for ${v.callee instanceof PyGlobal ? v.callee.qualifiedName : 'a call'}`;
   return v.constructor.name;
+}
+
+/** Python's repr of a float: shortest round-trip digits, `3.0`, `1e-05`, `1e+16`, `inf`, `nan`. */
+export function floatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exp] = x.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  const sign = mantissa.startsWith('-') ? '-' : '';
+  const digits = mantissa.replace(/^-/, '').replace('.', '');
+  if (e < -4 || e >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+  const int = digits.slice(0, e + 1).padEnd(e + 1, '0');
+  const frac = digits.slice(e + 1);
+  return `${sign}${int}.${frac || '0'}`;
 }

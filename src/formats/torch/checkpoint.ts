@@ -37,7 +37,9 @@ export async function readTorchCheckpoint(source: ByteSource, options: ReadCheck
   if (isZip(head)) return readZipCheckpoint(source, options);
   if (isTar(head)) return readTarCheckpoint(source, options);
   const format = detectFormat(head, source.size);
-  if (format !== 'pickle' && format !== 'unknown') {
+  if (format === 'empty') throw new CheckpointError('NotACheckpoint', `${source.name} is not a PyTorch checkpoint: it is an empty file`, { location: source.name });
+  // Text may be a protocol 0 pickle.
+  if (format !== 'pickle' && format !== 'unknown' && format !== 'text') {
     throw new CheckpointError('NotACheckpoint', `${source.name} is not a PyTorch checkpoint: it is ${describeFormat(format)}`, { location: source.name });
   }
   try {
@@ -45,7 +47,8 @@ export async function readTorchCheckpoint(source: ByteSource, options: ReadCheck
   } catch (e) {
     // Bytes that fail at the very first opcode are not a pickle at all.
     if (e instanceof PickleError && e.offset === 0 && e.code !== 'UnsafeGlobal' && e.code !== 'UnsupportedGlobal') {
-      throw new CheckpointError('NotACheckpoint', `${source.name} is not a PyTorch checkpoint: it is neither a zip archive, a tar archive nor a pickle (${e.detail})`, {
+      const what = format === 'text' ? 'a text file, not a pickle' : 'neither a zip archive, a tar archive nor a pickle';
+      throw new CheckpointError('NotACheckpoint', `${source.name} is not a PyTorch checkpoint: it is ${what} (${e.detail})`, {
         cause: e,
         location: source.name,
       });

@@ -2,6 +2,7 @@ import type { CallContext, GlobalHandler } from '../pickle/machine.js';
 import { BUILTIN_HANDLERS } from '../pickle/builtins.js';
 import { asInt, describe, PyGlobal, PyObject, PyTuple, sequenceItems, type PyValue } from '../pickle/values.js';
 import { torchDtype, type TorchDtype } from './dtypes.js';
+import { torchModuleHandler } from './modules.js';
 import { TorchStorage, TorchTensor, TorchUnsupported } from './values.js';
 
 /**
@@ -102,6 +103,14 @@ handlers.set('torch.serialization._get_layout', { call: ([name]) => (typeof name
 
 /** Handlers for every global of a PyTorch checkpoint's pickle (Python builtins and numpy included). */
 export const TORCH_HANDLERS: ReadonlyMap<string, GlobalHandler> = handlers;
+
+/**
+ * Handlers for families of names: torch.nn.modules classes always (module records), TorchScript's
+ * `__torch__.*` classes in TorchScript archives.
+ */
+export function torchHandlerFor(torchscript: boolean): (qualifiedName: string) => GlobalHandler | undefined {
+  return (name) => torchModuleHandler(name) ?? (torchscript ? torchScriptHandler(name) : undefined);
+}
 
 /** TorchScript archives name their module classes `__torch__.*`: kept as plain objects, their code never read. */
 export function torchScriptHandler(qualifiedName: string): GlobalHandler | undefined {

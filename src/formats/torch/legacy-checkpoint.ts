@@ -4,7 +4,8 @@ import { asInt, describe, PyDict, PyGlobal, PyTuple, type PyValue } from '../pic
 import type { ReadCheckpointOptions, TorchCheckpoint } from './checkpoint.js';
 import { storageDtype } from './dtypes.js';
 import { CheckpointError } from './errors.js';
-import { TORCH_HANDLERS } from './globals.js';
+import { TORCH_HANDLERS, torchHandlerFor } from './globals.js';
+import { MODULE_CLASSES } from './modules.js';
 import { unpickleAt } from './pickle-window.js';
 import { TorchStorage } from './values.js';
 
@@ -19,7 +20,7 @@ const LEGACY_PROTOCOL_VERSION = 1001;
  * number is read as a bare pickle.
  */
 export async function readLegacyOrPickle(source: ByteSource, options: ReadCheckpointOptions): Promise<TorchCheckpoint> {
-  const base: MachineOptions = { where: source.name, handlers: TORCH_HANDLERS, skipUnknown: options.skipUnknown };
+  const base: MachineOptions = { where: source.name, handlers: TORCH_HANDLERS, handlerFor: torchHandlerFor(false), adoptClasses: MODULE_CLASSES, skipUnknown: options.skipUnknown };
   const first = await unpickleAt(source, 0, base);
   // The magic must be a literal: a pickle that computes it (GHSA-97f8) names a global and is refused above.
   if (first.value !== LEGACY_MAGIC) {
@@ -38,6 +39,9 @@ export async function readLegacyOrPickle(source: ByteSource, options: ReadCheckp
   const views = new Map<string, TorchStorage>();
   const persistentLoad = (pid: PyValue, ctx: CallContext): PyValue => {
     const items = pid instanceof PyTuple ? pid.items : undefined;
+    // torch's legacy writer refers to each nn.Module class as ('module', cls, source file, source code):
+    // the class stands for itself; its source text is not read.
+    if (items?.[0] === 'module' && items.length === 4 && items[1] instanceof PyGlobal) return items[1];
     if (!items || items[0] !== 'storage' || items.length !== 6) {
       return ctx.fail('InvalidPickle', `persistent id ${describe(pid)} is not a ('storage', type, key, location, numel, view) tuple`);
     }

@@ -4,7 +4,8 @@ import { asInt, describe, PyDict, PyGlobal, PyTuple, type PyValue } from '../pic
 import type { ReadCheckpointOptions, TorchCheckpoint } from './checkpoint.js';
 import { storageDtype } from './dtypes.js';
 import { CheckpointError } from './errors.js';
-import { TORCH_HANDLERS, tensorFrom } from './globals.js';
+import { TORCH_HANDLERS, tensorFrom, torchHandlerFor } from './globals.js';
+import { MODULE_CLASSES } from './modules.js';
 import { unpickleAt } from './pickle-window.js';
 import { TorchStorage, TorchTensor } from './values.js';
 
@@ -84,7 +85,13 @@ export async function readTarCheckpoint(source: ByteSource, options: ReadCheckpo
     if (!m) throw new CheckpointError('NotACheckpoint', `${source.name} is a tar archive without a "${name}" member: not a PyTorch checkpoint`, { location: source.name });
     return new WindowSource(source, m.offset, m.size, `${source.name}:${name}`);
   };
-  const machine = (where: WindowSource): MachineOptions => ({ where: where.name, handlers: TORCH_HANDLERS, skipUnknown: options.skipUnknown });
+  const machine = (where: WindowSource): MachineOptions => ({
+    where: where.name,
+    handlers: TORCH_HANDLERS,
+    handlerFor: torchHandlerFor(false),
+    adoptClasses: MODULE_CLASSES,
+    skipUnknown: options.skipUnknown,
+  });
   const sysInfoSource = member('sys_info');
   const sysInfo = (await unpickleAt(sysInfoSource, 0, machine(sysInfoSource))).value;
   const littleEndian = sysInfo instanceof PyDict ? sysInfo.get('little_endian') !== false : true;

@@ -4,6 +4,7 @@ import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEntry, type TensorSet } f
 import { describe, PyDict, PyObject, PyOpaque, PyTuple, type PyValue } from '../pickle/values.js';
 import { readTorchCheckpoint, type ReadCheckpointOptions, type TorchCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './errors.js';
+import { moduleStateOf, moduleTensors } from './modules.js';
 import { TorchStorage, TorchTensor, TorchUnsupported } from './values.js';
 
 /** Keys under which training checkpoints keep the weights, in the order they are tried. */
@@ -19,6 +20,8 @@ export interface TorchTensorSet extends TensorSet {
   readonly checkpoint: TorchCheckpoint;
   /** The path the weights were taken from ('' for the whole object). */
   readonly weightsPath: string;
+  /** Classes of the module objects the weights were read from (whole-model pickles), in the order met. */
+  readonly moduleClasses: readonly string[];
 }
 
 /**
@@ -42,8 +45,9 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
     weights = chosen === '' ? root : (root as PyDict).get(chosen)!;
     if (chosen !== '') leftOut.push(...siblings(root, chosen));
   }
-  const found: { path: string; value: TorchTensor | TorchUnsupported }[] = [];
-  walk(weights, '', found, leftOut, new Set());
+  const walked: Walk = { file: source.name, found: [], leftOut, classes: [], seen: new Set() };
+  walk(weights, '', walked);
+  const { found, classes } = walked;
   if (found.length === 0) {
     throw new CheckpointError(
       'NoTensors',
@@ -66,13 +70,18 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
     return entryOf(path, value, ids, source.name);
   });
   for (const p of checkpoint.placeholders) leftOut.push({ path: p.location, what: `placeholder for ${p.global}` });
+  const notes = [...checkpoint.notes];
+  if (classes.length > 0) {
+    notes.push(`the weights are a module tree, named as its state_dict() names them; module classes met (read as data, never imported): ${classes.join(', ')}`);
+  }
   return {
     format: checkpoint.format,
     tensors,
     leftOut,
-    notes: checkpoint.notes,
+    notes,
     checkpoint,
     weightsPath,
+    moduleClasses: classes,
     close: async () => source.close?.(),
   };
 }
@@ -122,7 +131,8 @@ function resolvePath(root: PyValue, path: string, file: string): PyValue {
   let node = root;
   let rest = path;
   while (rest !== '') {
-    const container = node instanceof PyObject || node instanceof PyOpaque ? node.state : node;
+    const module = moduleStateOf(node);
+    const container = module ? moduleView(module) : node instanceof PyObject || node instanceof PyOpaque ? node.state : node;
     let next: PyValue | undefined;
     let consumed = '';
     if (container instanceof PyDict) {
@@ -158,29 +168,55 @@ function siblings(root: PyValue, chosen: string): LeftOut[] {
   return [...root.entries()].filter(([k]) => String(k) !== chosen && String(k) !== top).map(([k, v]) => ({ path: String(k), what: summarize(v) }));
 }
 
-/** Collects tensors by path; everything else is left out, once per path. */
-function walk(v: PyValue, path: string, found: { path: string; value: TorchTensor | TorchUnsupported }[], leftOut: LeftOut[], seen: Set<object>): void {
+/** A module's children, parameters and buffers by name, then its other attributes: for `--key model.encoder`. */
+function moduleView(state: PyDict): PyDict {
+  const view = new PyDict();
+  for (const key of ['_modules', '_parameters', '_buffers']) {
+    for (const [k, x] of (state.get(key) as PyDict).entries()) if (x !== null) view.set(k, x);
+  }
+  for (const [k, x] of state.entries()) if (!view.has(k)) view.set(k, x);
+  return view;
+}
+
+interface Walk {
+  readonly file: string;
+  readonly found: { path: string; value: TorchTensor | TorchUnsupported }[];
+  readonly leftOut: LeftOut[];
+  /** Module classes met. */
+  readonly classes: string[];
+  readonly seen: Set<object>;
+}
+
+/** Collects tensors by path (a module tree by its state_dict names); everything else is left out, once per path. */
+function walk(v: PyValue, path: string, w: Walk): void {
   if (v instanceof TorchTensor || v instanceof TorchUnsupported) {
-    found.push({ path, value: v });
+    w.found.push({ path, value: v });
     return;
   }
   if (typeof v === 'object' && v !== null) {
-    if (seen.has(v)) return;
-    seen.add(v);
+    if (w.seen.has(v)) return;
+    w.seen.add(v);
   }
   const join = (k: PyValue): string => (path === '' ? String(k) : `${path}.${String(k)}`);
-  if (v instanceof PyDict) {
-    for (const [k, x] of v.entries()) walk(x, join(k), found, leftOut, seen);
+  if ((v instanceof PyObject || v instanceof PyOpaque) && moduleStateOf(v)) {
+    // A whole model (torch.save(model)): exactly what model.state_dict() holds.
+    const m = moduleTensors(v, path, w.file);
+    // One at a time: a spread of up to MAX_MODULE_NAMES arguments would overflow the call stack.
+    for (const f of m.found) w.found.push(f);
+    for (const l of m.leftOut) w.leftOut.push(l);
+    for (const c of m.classes) if (!w.classes.includes(c)) w.classes.push(c);
+  } else if (v instanceof PyDict) {
+    for (const [k, x] of v.entries()) walk(x, join(k), w);
   } else if (Array.isArray(v) || v instanceof PyTuple) {
-    (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, join(i), found, leftOut, seen));
+    (Array.isArray(v) ? v : v.items).forEach((x, i) => walk(x, join(i), w));
   } else if (v instanceof PyObject && v.state instanceof PyDict && containsTensor(v.state)) {
     // Module objects (TorchScript) and similar: their attributes.
     for (const [k, x] of v.state.entries()) {
       if (typeof k === 'string' && k.startsWith('_') && !isTensor(x) && !containsTensor(x)) continue;
-      walk(x, join(k), found, leftOut, seen);
+      walk(x, join(k), w);
     }
   } else if (path !== '') {
-    leftOut.push({ path, what: summarize(v) });
+    w.leftOut.push({ path, what: summarize(v) });
   }
 }
 

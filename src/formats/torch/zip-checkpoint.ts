@@ -5,7 +5,8 @@ import { openZip, type ZipEntry } from '../zip/index.js';
 import type { ReadCheckpointOptions, TorchCheckpoint } from './checkpoint.js';
 import { storageDtype } from './dtypes.js';
 import { CheckpointError } from './errors.js';
-import { TORCH_HANDLERS, torchScriptHandler } from './globals.js';
+import { TORCH_HANDLERS, torchHandlerFor } from './globals.js';
+import { MODULE_CLASSES } from './modules.js';
 import { TorchStorage } from './values.js';
 
 /** Largest data.pkl read into memory: the pickle holds structure only, tensor bytes are elsewhere. */
@@ -81,7 +82,8 @@ export async function readZipCheckpoint(source: ByteSource, options: ReadCheckpo
   const result = unpickle(await dataPkl.read(), {
     where,
     handlers: TORCH_HANDLERS,
-    handlerFor: torchscript ? torchScriptHandler : undefined,
+    handlerFor: torchHandlerFor(torchscript),
+    adoptClasses: MODULE_CLASSES,
     persistentLoad,
     skipUnknown: options.skipUnknown,
   });

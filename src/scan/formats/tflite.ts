@@ -214,5 +214,9 @@ async function scan(fb: FlatBuffer, size: number, file: string, findings: Findin
   }
   if (subgraphs === 0) throw malformed('the model has no subgraph', model.pos);
   const customs = codes.filter((c) => c.builtin === CUSTOM).length;
-  return `TFLite schema version ${version}: ${subgraphs} subgraph${subgraphs === 1 ? '' : 's'}, ${tensors} tensors, ${operators} operators, ${codes.length} operator codes (${customs} custom), ${bufferCount} buffers`;
+  return `TFLite schema version ${version}: ${subgraphs} subgraph${subgraphs === 1 ? '' : 's'}, ${n(tensors, 'tensor')}, ${n(operators, 'operator')}, ${n(codes.length, 'operator code')} (${customs} custom), ${n(bufferCount, 'buffer')}`;
+}
+
+function n(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }

@@ -1,0 +1,200 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { IoError, isTensorsafeError, type IoErrorCode } from '../errors.js';
+import { readHeader } from '../safetensors/reader.js';
+import { FileSource, fileError } from './file-source.js';
+
+/**
+ * Where a converted file came from, recorded in its own metadata, so that a later run can prove that
+ * an existing output is the conversion of the source as it is now (and skip it), tell a stale one
+ * (the source changed: convert again), and never replace a file tensorsafe did not write from that
+ * source. The SHA-256 of each source is the proof; size and modification time are for people.
+ */
+
+/** The metadata key (in `__metadata__`, and in a sharded index's `metadata`). */
+export const PROVENANCE_KEY = 'tensorsafe.source';
+/** Bytes read per hashing step. */
+const HASH_CHUNK_BYTES = 8 << 20;
+/** Stand-in for a digest not yet known when the header is written: same length, never a hex digit. */
+const PENDING_DIGEST = '?'.repeat(64);
+
+/** One source file of a conversion. */
+export interface SourceRecord {
+  /** Base name: outputs sit beside their source, and a moved pair still matches. */
+  readonly file: string;
+  readonly size: number;
+  /** Modification time, ISO 8601 (informational: the digest decides). */
+  readonly mtime: string;
+  readonly sha256: string;
+}
+
+/** The metadata value for a conversion's sources (JSON, as metadata values are strings). */
+export function provenanceValue(records: readonly SourceRecord[]): string {
+  return JSON.stringify(records.map((r) => ({ file: r.file, size: r.size, mtime: r.mtime, sha256: r.sha256 })));
+}
+
+/** The records with their digests still pending: written first, patched by `patchDigests`. */
+export function pendingRecords(files: readonly string[]): SourceRecord[] {
+  return files.map((f) => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(f);
+    } catch (cause) {
+      throw fileError(f, cause);
+    }
+    return { file: path.basename(f), size: stat.size, mtime: stat.mtime.toISOString(), sha256: PENDING_DIGEST };
+  });
+}
+
+/** Reads the records out of metadata; undefined when there are none or they are not ours. */
+export function readProvenance(metadata: Readonly<Record<string, unknown>> | null | undefined): SourceRecord[] | undefined {
+  const value = metadata?.[PROVENANCE_KEY];
+  if (typeof value !== 'string') return undefined;
+  try {
+    const list = JSON.parse(value) as unknown;
+    if (!Array.isArray(list) || list.length === 0) return undefined;
+    const ok = list.every(
+      (r) => r && typeof r.file === 'string' && Number.isSafeInteger(r.size) && typeof r.mtime === 'string' && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256),
+    );
+    return ok ? (list as SourceRecord[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the digests into a finished (not yet committed) file in place of the pending ones. The
+ * header was laid out with PENDING_DIGEST placeholders of the same length, so nothing moves; the
+ * placeholders are looked for only inside the provenance value (a tensor name cannot hold them there).
+ */
+export function patchDigests(file: string, header: Uint8Array, records: readonly SourceRecord[]): void {
+  const text = new TextDecoder('latin1').decode(header);
+  const key = `"${PROVENANCE_KEY}":"`;
+  let at = text.indexOf(key);
+  if (at < 0) throw new Error(`internal: ${file} has no ${PROVENANCE_KEY} to patch`);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (const r of records) {
+      at = text.indexOf(PENDING_DIGEST, at);
+      if (at < 0) throw new Error(`internal: ${file} has fewer pending digests than sources`);
+      fs.writeSync(fd, new TextEncoder().encode(r.sha256), 0, 64, at);
+      at += 64;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Digests being computed; `cancel` stops the work when the conversion ends early. */
+export interface Hashing {
+  readonly digests: Promise<string[]>;
+  cancel(): void;
+}
+
+/**
+ * Starts the SHA-256 of each file, read sequentially in bounded chunks. Runs in a worker thread when
+ * the built worker is there (the CLI, the package), so that hashing overlaps the conversion on another
+ * core; otherwise on this thread, interleaved with the conversion's own I/O.
+ */
+export function startHashing(files: readonly string[]): Hashing {
+  const script = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
+  let cancelled = false;
+  if (!fs.existsSync(script)) {
+    const digests = hashFilesHere(files, () => cancelled);
+    digests.catch(() => undefined); // awaited (and its error seen) only if the conversion gets that far
+    return { digests, cancel: () => (cancelled = true) };
+  }
+  const worker = new Worker(script, { workerData: { files: [...files] } });
+  const digests = new Promise<string[]>((resolve, reject) => {
+    worker.once('message', (m: { digests?: string[]; error?: { path: string; message: string; code: string } }) => {
+      if (m.digests) resolve(m.digests);
+      else reject(new IoError(m.error!.code as IoErrorCode, m.error!.message, { location: m.error!.path }));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', () => reject(new IoError('Aborted', 'hashing stopped before it finished')));
+  });
+  digests.catch(() => undefined);
+  return { digests, cancel: () => void worker.terminate() };
+}
+
+/** The same, on the calling thread. */
+export async function hashFilesHere(files: readonly string[], cancelled: () => boolean = () => false): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) out.push(await hashOne(f, cancelled));
+  return out;
+}
+
+async function hashOne(file: string, cancelled: () => boolean): Promise<string> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r');
+  } catch (cause) {
+    throw fileError(file, cause);
+  }
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+    for (let position = 0; ; ) {
+      if (cancelled()) throw new IoError('Aborted', `hashing ${file} was stopped`, { location: file });
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    return hash.digest('hex');
+  } catch (cause) {
+    throw isTensorsafeError(cause) ? cause : fileError(file, cause);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What an existing output is, relative to the sources about to be converted into it. */
+export type OutputOrigin =
+  /** Written by tensorsafe from exactly these sources, unchanged since: nothing to do. */
+  | { kind: 'current'; records: SourceRecord[] }
+  /** Written by tensorsafe from these sources (by name) as they were before: convert again. */
+  | { kind: 'stale'; records: SourceRecord[]; changed: string[] }
+  /** Written by tensorsafe from other sources (`m.bin` for `m.pt`): not ours to replace. */
+  | { kind: 'other-source'; records: SourceRecord[] }
+  /** Not written by tensorsafe (no record), or not readable as safetensors: not ours to replace. */
+  | { kind: 'foreign'; reason: string };
+
+/** Reads the provenance of an existing output (a safetensors file, or a sharded index). */
+export async function originOf(output: string): Promise<SourceRecord[] | { foreign: string }> {
+  if (output.endsWith('.index.json')) {
+    try {
+      const index = JSON.parse(fs.readFileSync(output, 'utf8')) as { metadata?: Record<string, unknown> };
+      return readProvenance(index.metadata) ?? { foreign: 'it has no tensorsafe record of its source' };
+    } catch {
+      return { foreign: 'it is not a readable index' };
+    }
+  }
+  let source: FileSource | undefined;
+  try {
+    source = await FileSource.open(output);
+    const header = await readHeader(source);
+    return readProvenance(header.metadata) ?? { foreign: 'it has no tensorsafe record of its source' };
+  } catch (e) {
+    if (!isTensorsafeError(e)) throw e;
+    return { foreign: `it is not a valid safetensors file (${e.code})` };
+  } finally {
+    await source?.close();
+  }
+}
+
+/** Compares recorded sources with the current ones (names, then sizes and digests). */
+export function compareOrigin(recorded: readonly SourceRecord[], current: readonly { file: string; size: number; sha256?: string }[]): OutputOrigin {
+  const names = (l: readonly { file: string }[]): string => l.map((r) => r.file).sort().join('\n');
+  if (names(recorded) !== names(current)) return { kind: 'other-source', records: [...recorded] };
+  const byName = new Map(recorded.map((r) => [r.file, r]));
+  const changed = current.filter((c) => {
+    const r = byName.get(c.file)!;
+    return r.size !== c.size || (c.sha256 !== undefined && r.sha256 !== c.sha256);
+  });
+  return changed.length === 0 ? { kind: 'current', records: [...recorded] } : { kind: 'stale', records: [...recorded], changed: changed.map((c) => c.file) };
+}
