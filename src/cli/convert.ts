@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { BatchReport } from '../node/batch.js';
+import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
 import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
@@ -143,8 +143,6 @@ async function runBatch(
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--recursive needs a folder, and ${dir} is not one`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
-  // Loaded only here: a single conversion needs neither the worker pool nor the validator.
-  const { batchMarkdown, convertFolder } = await import('../node/batch.js');
   const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
   let report: BatchReport;
   try {
