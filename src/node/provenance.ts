@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { IoError, isTensorsafeError, type IoErrorCode } from '../errors.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
+import { workerExecArgv } from './worker-argv.js';
 
 /**
  * Where a converted file came from, recorded in its own metadata, so that a later run can prove that
@@ -111,7 +112,7 @@ export function startHashing(files: readonly string[]): Hashing {
     digests.catch(() => undefined); // awaited (and its error seen) only if the conversion gets that far
     return { digests, cancel: () => (cancelled = true) };
   }
-  const worker = new Worker(script, { workerData: { files: [...files] } });
+  const worker = new Worker(script, { workerData: { files: [...files] }, execArgv: workerExecArgv() });
   const digests = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: { digests?: string[]; error?: { path: string; message: string; code: string } }) => {
       if (m.digests) resolve(m.digests);
