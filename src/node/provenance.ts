@@ -2,11 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { IoError, isTensorsafeError, type IoErrorCode } from '../errors.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
-import { workerExecArgv } from './worker-argv.js';
+import { startWorker } from './worker-argv.js';
 
 /**
  * Where a converted file came from, recorded in its own metadata, so that a later run can prove that
@@ -112,7 +111,7 @@ export function startHashing(files: readonly string[]): Hashing {
     digests.catch(() => undefined); // awaited (and its error seen) only if the conversion gets that far
     return { digests, cancel: () => (cancelled = true) };
   }
-  const worker = new Worker(script, { workerData: { files: [...files] }, execArgv: workerExecArgv() });
+  const worker = startWorker(script, { workerData: { files: [...files] } });
   const digests = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: { digests?: string[]; error?: { path: string; message: string; code: string } }) => {
       if (m.digests) resolve(m.digests);
