@@ -196,3 +196,23 @@ describe('empty files', () => {
     expect(fs.existsSync(path.join(tmp, 'out.safetensors'))).toBe(false);
   });
 });
+
+describe('folder scans do not enter .git or node_modules', () => {
+  it('a repository folder: its model files are scanned, git objects and dependencies are not', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-walk-'));
+    try {
+      for (const d of ['.git/objects/ab', 'node_modules/pkg', 'models']) fs.mkdirSync(path.join(root, d), { recursive: true });
+      const evil = Buffer.from('\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1');
+      fs.writeFileSync(path.join(root, '.git/objects/ab/cdef'), evil);
+      fs.writeFileSync(path.join(root, 'node_modules/pkg/x.pkl'), evil);
+      fs.writeFileSync(path.join(root, 'models/a.txt'), 'hello\n');
+      const r = await runCli('scan', '--json', root);
+      expect(r.lines.map((l) => path.relative(root, JSON.parse(l).file))).toEqual(['models/a.txt']);
+      expect(r.code).toBe(0);
+      // Named explicitly, they are scanned.
+      expect((await runCli('scan', path.join(root, 'node_modules'))).code).toBe(1);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

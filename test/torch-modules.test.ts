@@ -149,7 +149,7 @@ describe('module trees that are not a state_dict', () => {
     for (let i = 1; i <= 40; i++) parts.push('0', SEQ, STATE(`(U\x01ah${String.fromCharCode(i - 1)}U\x01bh${String.fromCharCode(i - 1)}u`), `bq${String.fromCharCode(i)}`);
     parts.push('.');
     const bytes = Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
-    await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringContaining(`more than ${MAX_MODULE_NAMES} names`) });
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'CheckpointLimit', message: expect.stringContaining(`more than ${MAX_MODULE_NAMES} names`) });
   });
 
   it('a module with 200 000 parameters is named without overflowing the call stack', async () => {

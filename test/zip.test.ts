@@ -350,12 +350,21 @@ describe('crafted tricks: strict throws a coded ZipError, non-strict records a f
   }
 
   it('unsupported method: open reports it, reading throws it, the raw bytes stay readable', async () => {
-    const zip = await trick(buildZip([{ name: 'a.bz2', method: 12, data: 'BZh9...' }]), 'UnsupportedMethod');
+    // PPMd (98): read by neither torch's miniz nor Python's zipfile.
+    const zip = await trick(buildZip([{ name: 'a.ppmd', method: 98, data: 'BZh9...' }]), 'UnsupportedMethod');
     const e = zip.entries[0]!;
     expect(await codeOf(e.read())).toBe('UnsupportedMethod');
     expect(await codeOf(e.source())).toBe('UnsupportedMethod');
     const raw = e.rawSource();
     expect(text(await raw.read(0, raw.size))).toBe('BZh9...');
+  });
+
+  it('bzip2 (12) and LZMA (14): strict archives (torch reads neither) refuse them, non-strict ones (scanners: np.load reads them) decode them', async () => {
+    const bytes = buildZip([{ name: 'a.bin', method: 12, data: 'BZh9...' }]);
+    expect(await codeOf(open(bytes))).toBe('UnsupportedMethod');
+    const zip = await open(bytes, { strict: false });
+    expect(zip.findings).toEqual([]);
+    expect(await codeOf(zip.entries[0]!.read())).toBe('BadDeflate');
   });
 
   it('bad CRC (CVE-2025-10156): opens in both modes, checkCrc() is false', async () => {

@@ -1,9 +1,5 @@
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HttpSource } from '../io/http-source.js';
-import { FileSource } from '../node/file-source.js';
-import type { ByteSource } from '../io/byte-source.js';
-import { scanSource } from '../scan/scan.js';
+import { openTargetScanner, scanTargetHere } from '../node/scan-file.js';
 import type { ScanReport } from '../scan/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
@@ -30,7 +26,8 @@ directories and headers are read: tensor bytes are not. Bytes are a pickle
 only as far as CPython's unpickler would run them: text, source code and
 empty files are reported as not model files and do not fail the run.
 
-PATH is a file, a folder (scanned recursively) or an http(s) URL.
+PATH is a file, a folder (scanned recursively, except .git and node_modules
+folders inside it) or an http(s) URL.
 
 Options:
   --json      one JSON line per file:
@@ -55,11 +52,17 @@ Examples:
     const files = expandTargets(positionals, () => true);
     if (files.length === 0) throw new UsageError(`no files under ${positionals.join(', ')}`);
     const reports: ScanReport[] = [];
-    for (const file of files) {
-      const report = await scanTarget(file);
-      reports.push(report);
-      if (values.json) io.out(JSON.stringify(report));
-      else if (!values.sarif) printReport(report, io);
+    // Off the main thread: a long analysis must not keep Ctrl-C and SIGTERM waiting.
+    const scanner = openTargetScanner();
+    try {
+      for (const file of files) {
+        const report = await scanner.scan(file);
+        reports.push(report);
+        if (values.json) io.out(JSON.stringify(report));
+        else if (!values.sarif) printReport(report, io);
+      }
+    } finally {
+      await scanner.close();
     }
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
@@ -74,23 +77,7 @@ Examples:
 };
 
 /** Scans a path or URL; an unreadable one is an `error` report. */
-export async function scanTarget(target: string): Promise<ScanReport> {
-  let source: ByteSource | undefined;
-  try {
-    const remote = /^https?:\/\//i.test(target);
-    source = remote ? await HttpSource.open(target) : await FileSource.open(target);
-    return await scanSource(source, { dir: remote ? undefined : path.dirname(path.resolve(target)) });
-  } catch (e) {
-    return {
-      file: target,
-      format: 'unknown',
-      verdict: 'error',
-      findings: [{ severity: 'error', rule: 'scan/io-error', message: (e as Error).message, location: target }],
-    };
-  } finally {
-    await source?.close?.();
-  }
-}
+export const scanTarget = scanTargetHere;
 
 /** Rules that say a file is not a model at all (text, source, an empty file, an image, a JSON config, …). */
 const NOT_A_MODEL_RULES = new Set(['format/text', 'format/empty', 'format/unknown', 'format/not-a-model', 'format/json']);

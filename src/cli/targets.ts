@@ -21,10 +21,17 @@ export function expandTargets(targets: string[], accept: (file: string) => boole
   return out;
 }
 
+/**
+ * Folders a walk does not enter: git's object store (compressed objects no loader reads as a model) and
+ * JavaScript dependencies. Named explicitly, they are scanned like any folder.
+ */
+export const WALK_SKIPS = new Set(['.git', 'node_modules']);
+
 function walk(dir: string): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = path.join(dir, e.name);
+    if (e.isDirectory() && WALK_SKIPS.has(e.name)) continue;
     if (e.isDirectory()) out.push(...walk(p));
     else if (e.isFile()) out.push(p);
   }

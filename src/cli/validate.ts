@@ -17,7 +17,7 @@ Checks each file the way the reference safetensors reader (the Rust crate) does:
 header length, UTF-8, strict JSON, dtypes, shapes, offsets that tile the data
 buffer exactly. One deliberate difference: duplicate keys are rejected.
 Only the header is read; tensor bytes are not. Folders are searched for
-*.safetensors files. http(s) URLs are read with range requests.
+*.safetensors files (not inside .git or node_modules). http(s) URLs are read with range requests.
 
 Options:
   --json      one JSON line per file:

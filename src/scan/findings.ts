@@ -47,8 +47,10 @@ export interface ScanContext {
   /** The folder the file is in, when it is a local file (ONNX external data, TF.js weight paths). */
   readonly dir: string | undefined;
   report(finding: Finding): void;
+  /** Whether a dangerous finding was reported for this file so far (absent: unknown). */
+  readonly hasDangerous?: () => boolean;
   /** Analyses a pickle found inside the file (an object array, a nested pickle); `location` says where. */
-  scanPickle(bytes: Uint8Array, location: string): void;
+  scanPickle(bytes: Uint8Array, location: string): void | Promise<void>;
 }
 
 /** Collects findings, and caps them: a hostile file could otherwise produce millions. */

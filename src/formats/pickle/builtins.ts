@@ -42,7 +42,8 @@ const setOf = (frozen: boolean): GlobalHandler => ({
 function toBytes(args: readonly PyValue[], ctx: Ctx, what: string): Uint8Array {
   const [x, encoding] = args;
   if (x === undefined) return new Uint8Array(0);
-  if (x instanceof Uint8Array) return x.slice();
+  // Bytes are immutable (CPython's bytes(b) is b): the same view, never a copy made per call.
+  if (x instanceof Uint8Array) return x;
   if (isStr(x)) {
     const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace(/[-_]/g, '') : undefined;
     if (enc === 'latin1' || enc === 'iso88591') {

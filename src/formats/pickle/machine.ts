@@ -1,9 +1,9 @@
 import { classifyGlobal, normalizeGlobal, SAFE_GLOBALS } from './allowlist.js';
 import { readOp, type Op } from './disassemble.js';
 import { PickleError, type PickleErrorCode } from './errors.js';
-import { MAX_CONTAINER_ITEMS, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from './limits.js';
+import { MAX_CONTAINER_ITEMS, MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_PICKLE_HEAP_BYTES, MAX_STACK, MAX_TEXT_CHARS } from './limits.js';
 import { HIGHEST_PROTOCOL } from './opcodes.js';
-import { describe, PyByteArray, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, type PyValue } from './values.js';
+import { describe, PyByteArray, PyDict, PyExtension, PyFloat, PyGlobal, PyObject, PyOpaque, PySet, PyTuple, resetKeyTokens, type PyValue } from './values.js';
 
 /** Where a handler runs: for messages that say where in the stream a problem is. */
 export interface CallContext {
@@ -87,6 +87,70 @@ interface Candidate {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Estimated bytes of JS memory, charged as values are made (see MAX_PICKLE_HEAP_BYTES). Upper
+ * bounds measured on Node 20 (64-bit): a stack or list slot 8 bytes, a small object (tuple, float,
+ * global, empty list) up to 64, a view of the pickle's bytes about 100, a dict item (its Map entry
+ * and key/value pair) about 64. Nothing is subtracted when a value dies: the estimate only grows.
+ */
+const COST = { slot: 8, object: 64, view: 112, item: 64, string: 24 } as const;
+/** Slots of one chunk of the memo's dense part: 2^MEMO_SHIFT. */
+const MEMO_SHIFT = 12;
+const MEMO_CHUNK = 1 << MEMO_SHIFT;
+/** CPython shares one empty tuple; so does the machine (a flood of EMPTY_TUPLE costs a slot each). */
+const EMPTY_TUPLE = new PyTuple([]);
+
+/**
+ * The memo: indices 0, 1, 2, … (MEMOIZE, and what writers put with BINPUT) in chunks of slots,
+ * 8 bytes each and never copied as it grows; any other index in a Map.
+ */
+class Memo {
+  private readonly chunks: (PyValue | undefined)[][] = [];
+  /** Indices [0, dense) are in `chunks`. */
+  private dense = 0;
+  private readonly sparse = new Map<number, PyValue>();
+
+  get size(): number {
+    return this.dense + this.sparse.size;
+  }
+
+  get(index: number): PyValue | undefined {
+    if (index < this.dense) return this.chunks[index >>> MEMO_SHIFT]![index & (MEMO_CHUNK - 1)];
+    return this.sparse.get(index);
+  }
+
+  has(index: number): boolean {
+    return index < this.dense || this.sparse.has(index);
+  }
+
+  /** Sets an entry; returns whether it took a Map entry (for the cost). */
+  set(index: number, value: PyValue): boolean {
+    if (index < this.dense) {
+      this.chunks[index >>> MEMO_SHIFT]![index & (MEMO_CHUNK - 1)] = value;
+      return false;
+    }
+    if (index !== this.dense) {
+      this.sparse.set(index, value);
+      return true;
+    }
+    this.append(value);
+    // Entries put ahead of the dense part join it when it reaches them.
+    while (this.sparse.size > 0 && this.sparse.has(this.dense)) {
+      const v = this.sparse.get(this.dense)!;
+      this.sparse.delete(this.dense);
+      this.append(v);
+    }
+    return false;
+  }
+
+  private append(value: PyValue): void {
+    const c = this.dense >>> MEMO_SHIFT;
+    if (c === this.chunks.length) this.chunks.push(new Array<PyValue | undefined>(MEMO_CHUNK));
+    this.chunks[c]![this.dense & (MEMO_CHUNK - 1)] = value;
+    this.dense++;
+  }
+}
+
+/**
  * A data-only pickle machine (protocols 0–5). It executes every opcode's stack effect exactly
  * as CPython's Unpickler does, but a global is only a name: calling one runs the handler
  * registered for it, which builds data. Dangerous globals are refused always; unknown ones are
@@ -100,7 +164,11 @@ export function unpickle(bytes: Uint8Array, options: MachineOptions, start = 0):
 class Machine {
   private stack: PyValue[] = [];
   private readonly marks: number[] = [];
-  private readonly memo = new Map<number, PyValue>();
+  private readonly memo = new Memo();
+  /** Estimated bytes of memory the values made so far take (MAX_PICKLE_HEAP_BYTES). */
+  private heap = 0;
+  /** Module-state checks of BUILD states, by state: each distinct state is walked once (see build). */
+  private readonly accepted = new Map<PyValue, boolean>();
   private readonly placeholders: Placeholder[] = [];
   private readonly globals = new Set<string>();
   private readonly candidates = new Map<string, Candidate>();
@@ -119,6 +187,7 @@ class Machine {
 
   run(start: number): UnpickleResult {
     const { bytes } = this;
+    resetKeyTokens();
     const where = this.options.where;
     let pos = start;
     let frameEnd = -1;
@@ -145,6 +214,8 @@ class Machine {
         return { value, end: pos, protocol: this.protocol, placeholders, globals: this.globals, adopted };
       }
       this.step(op);
+      // Every opcode pushes at most one value or fills one slot; what it makes beyond that is charged in step.
+      this.charge(COST.slot);
       if (this.stack.length > MAX_STACK) this.fail('PickleLimit', `more than ${MAX_STACK} values on the stack`);
     }
   }
@@ -188,24 +259,24 @@ class Machine {
         const text = (arg as string).trim();
         if (text === '00') s.push(false);
         else if (text === '01') s.push(true);
-        else s.push(this.parseInt(text));
+        else s.push(this.made(this.parseInt(text)));
         return;
       }
       case 'LONG':
-        s.push(this.parseInt((arg as string).trim().replace(/L$/, '')));
+        s.push(this.made(this.parseInt((arg as string).trim().replace(/L$/, ''))));
         return;
       case 'BININT':
       case 'BININT1':
       case 'BININT2':
       case 'LONG1':
       case 'LONG4':
-        s.push(arg as number | bigint);
+        s.push(this.made(arg as number | bigint));
         return;
       case 'FLOAT':
-        s.push(new PyFloat(this.parseFloat(arg as string)));
+        s.push(this.made(new PyFloat(this.parseFloat(arg as string))));
         return;
       case 'BINFLOAT':
-        s.push(new PyFloat(arg as number));
+        s.push(this.made(new PyFloat(arg as number)));
         return;
       case 'STRING':
         s.push(this.text(parsePythonStringLiteral(arg as string, (m) => this.fail('InvalidPickle', m))));
@@ -216,7 +287,7 @@ class Machine {
         s.push(this.text(arg as Uint8Array));
         return;
       case 'UNICODE':
-        s.push(arg as string);
+        s.push(this.made(arg as string));
         return;
       case 'BINUNICODE':
       case 'SHORT_BINUNICODE':
@@ -226,57 +297,59 @@ class Machine {
       case 'BINBYTES':
       case 'SHORT_BINBYTES':
       case 'BINBYTES8':
-        s.push(arg as Uint8Array);
+        // A view of the pickle's bytes, not a copy (bytes are immutable).
+        s.push(this.made(arg as Uint8Array));
         return;
       case 'BYTEARRAY8':
-        s.push(new PyByteArray((arg as Uint8Array).slice()));
+        // A view too: nothing the machine does changes a bytearray.
+        s.push(this.made(new PyByteArray(arg as Uint8Array)));
         return;
       case 'NEXT_BUFFER':
       case 'READONLY_BUFFER':
         this.fail('InvalidPickle', `${op.info.name} needs out-of-band buffers, which a file cannot provide`);
       case 'EMPTY_TUPLE':
-        s.push(new PyTuple([]));
+        s.push(EMPTY_TUPLE);
         return;
       case 'TUPLE':
-        s.push(new PyTuple(this.popMark()));
+        s.push(this.made(new PyTuple(this.popMark())));
         return;
       case 'TUPLE1':
-        s.push(new PyTuple([this.pop()]));
+        s.push(this.made(new PyTuple([this.pop()])));
         return;
       case 'TUPLE2': {
         const b = this.pop();
         const a = this.pop();
-        s.push(new PyTuple([a, b]));
+        s.push(this.made(new PyTuple([a, b])));
         return;
       }
       case 'TUPLE3': {
         const c = this.pop();
         const b = this.pop();
         const a = this.pop();
-        s.push(new PyTuple([a, b, c]));
+        s.push(this.made(new PyTuple([a, b, c])));
         return;
       }
       case 'EMPTY_LIST':
-        s.push([]);
+        s.push(this.made([]));
         return;
       case 'LIST':
-        s.push(this.popMark());
+        s.push(this.made(this.popMark()));
         return;
       case 'EMPTY_DICT':
-        s.push(new PyDict());
+        s.push(this.made(new PyDict()));
         return;
       case 'DICT': {
         const items = this.popMark();
         const d = new PyDict();
         this.setItems(d, items);
-        s.push(d);
+        s.push(this.made(d));
         return;
       }
       case 'EMPTY_SET':
-        s.push(new PySet([], false));
+        s.push(this.made(new PySet([], false)));
         return;
       case 'FROZENSET':
-        s.push(new PySet(this.popMark(), true));
+        s.push(this.made(new PySet(this.popMark(), true)));
         return;
       case 'ADDITEMS': {
         const items = this.popMark();
@@ -310,9 +383,10 @@ class Machine {
       case 'BINGET':
       case 'LONG_BINGET': {
         const index = op.info.name === 'GET' ? this.memoIndex(arg as string) : (arg as number);
-        if (!this.memo.has(index)) this.fail('MemoMissing', `memo entry ${index} is read before it is written`);
-        s.push(this.memo.get(index)!);
-        this.pushed(this.memo.get(index)!);
+        const value = this.memo.get(index);
+        if (value === undefined) this.fail('MemoMissing', `memo entry ${index} is read before it is written`);
+        s.push(value);
+        this.pushed(value);
         return;
       }
       case 'PUT':
@@ -327,7 +401,7 @@ class Machine {
         return;
       case 'GLOBAL': {
         const [module, name] = arg as readonly [string, string];
-        s.push(this.resolveGlobal(module, name));
+        s.push(this.made(this.resolveGlobal(module, name)));
         return;
       }
       case 'STACK_GLOBAL': {
@@ -336,33 +410,33 @@ class Machine {
         if (typeof module !== 'string' || typeof name !== 'string') {
           this.fail('InvalidPickle', `STACK_GLOBAL needs a module and a name as two strings, got ${describe(module)} and ${describe(name)}`);
         }
-        s.push(this.resolveGlobal(module, name));
+        s.push(this.made(this.resolveGlobal(module, name)));
         return;
       }
       case 'INST': {
         const [module, name] = arg as readonly [string, string];
         const args = this.popMark();
-        s.push(this.call(this.resolveGlobal(module, name), args));
+        s.push(this.made(this.call(this.made(this.resolveGlobal(module, name)), args)));
         return;
       }
       case 'OBJ': {
         const items = this.popMark();
         if (items.length === 0) this.fail('StackUnderflow', 'OBJ without a class after its MARK');
-        s.push(this.call(items[0]!, items.slice(1)));
+        s.push(this.made(this.call(items[0]!, items.slice(1))));
         return;
       }
       case 'REDUCE': {
         const args = this.pop();
         const callee = this.pop();
         if (!(args instanceof PyTuple)) this.fail('InvalidPickle', `REDUCE arguments must be a tuple, got ${describe(args)}`);
-        s.push(this.call(callee, args.items));
+        s.push(this.made(this.call(callee, args.items)));
         return;
       }
       case 'NEWOBJ': {
         const args = this.pop();
         const cls = this.pop();
         if (!(args instanceof PyTuple)) this.fail('InvalidPickle', `NEWOBJ arguments must be a tuple, got ${describe(args)}`);
-        s.push(this.newobj(cls, args.items, undefined));
+        s.push(this.made(this.newobj(cls, args.items, undefined)));
         return;
       }
       case 'NEWOBJ_EX': {
@@ -370,7 +444,7 @@ class Machine {
         const args = this.pop();
         const cls = this.pop();
         if (!(args instanceof PyTuple) || !(kwargs instanceof PyDict)) this.fail('InvalidPickle', 'NEWOBJ_EX needs a tuple and a dict');
-        s.push(this.newobj(cls, args.items, kwargs));
+        s.push(this.made(this.newobj(cls, args.items, kwargs)));
         return;
       }
       case 'BUILD': {
@@ -391,7 +465,7 @@ class Machine {
           this.resolvedIds.add(pid);
           c.uses++;
         }
-        s.push(value);
+        s.push(this.made(value));
         this.pushed(value);
         return;
       }
@@ -464,10 +538,12 @@ class Machine {
   /** Which candidates are adopted; a refused one fails the stream unless `skipUnknown`. */
   private settleCandidates(): string[] {
     if (this.candidates.size === 0) return [];
+    // The state dict may have been changed through the memo after BUILD: what is read is what is
+    // checked, each distinct state once (many instances may share one large state).
+    this.accepted.clear();
     for (const [instance, { candidate, builds }] of this.instances) {
       if (builds === 0) candidate.problem ??= 'an instance never gets its state (BUILD)';
-      // The state dict may have been changed through the memo after BUILD: what is read is what is checked.
-      else if (!this.options.adoptClasses!.accepts(instance.state ?? null)) {
+      else if (!this.accepts(instance.state ?? null)) {
         candidate.problem ??= `an instance's state is no longer that of a ${this.options.adoptClasses!.what} at the end of the pickle (${describe(instance.state)})`;
       }
     }
@@ -513,6 +589,21 @@ class Machine {
     this.fail('InvalidPickle', `NEWOBJ on ${describe(cls)}, which is not a class`);
   }
 
+  /**
+   * `adoptClasses.accepts(state)`, each distinct state walked once while the stream runs: a state
+   * changed later through the memo is checked again at the end (settleCandidates), so a cached
+   * answer can only refuse too early, never adopt what the end result would not.
+   */
+  private accepts(state: PyValue): boolean {
+    let ok = this.accepted.get(state);
+    if (ok === undefined) {
+      ok = this.options.adoptClasses!.accepts(state);
+      // Primitives are cheap to check; objects are what can be large and shared.
+      if (typeof state === 'object' && state !== null) this.accepted.set(state, ok);
+    }
+    return ok;
+  }
+
   private handler(qualifiedName: string): GlobalHandler | undefined {
     return this.options.handlers.get(qualifiedName) ?? this.options.handlerFor?.(qualifiedName);
   }
@@ -530,7 +621,7 @@ class Machine {
     if (instance) {
       instance.builds++;
       if (instance.builds > 1) this.flag(target, 'an instance gets a second BUILD');
-      else if (!this.options.adoptClasses!.accepts(state)) this.flag(target, `an instance gets a state that is not that of a ${this.options.adoptClasses!.what} (${describe(state)})`);
+      else if (!this.accepts(state)) this.flag(target, `an instance gets a state that is not that of a ${this.options.adoptClasses!.what} (${describe(state)})`);
     }
     if (target instanceof PyObject || target instanceof PyOpaque) {
       target.state = state;
@@ -550,6 +641,7 @@ class Machine {
     if (items.length % 2 !== 0) this.fail('InvalidPickle', 'SETITEMS with an odd number of items');
     if (target instanceof PyDict) {
       if (target.size + items.length / 2 > MAX_CONTAINER_ITEMS) this.fail('PickleLimit', `a dict of more than ${MAX_CONTAINER_ITEMS} items`);
+      this.charge((items.length / 2) * COST.item);
       for (let i = 0; i < items.length; i += 2) target.set(items[i]!, items[i + 1]!);
     } else if (target instanceof PyOpaque) {
       this.flag(target, 'an instance is given items (SETITEM)');
@@ -569,13 +661,15 @@ class Machine {
 
   private grow(list: PyValue[], items: readonly PyValue[]): void {
     if (list.length + items.length > MAX_CONTAINER_ITEMS) this.fail('PickleLimit', `a container of more than ${MAX_CONTAINER_ITEMS} items`);
-    for (const item of items) list.push(item);
+    // Twice a slot: an array that grows keeps up to half as many slots again in reserve.
+    this.charge(items.length * 2 * COST.slot);
+    for (let i = 0; i < items.length; i++) list.push(items[i]!);
   }
 
   private memoize(index: number): void {
     if (this.stack.length === 0) this.fail('StackUnderflow', 'memoizing an empty stack');
     if (this.memo.size >= MAX_MEMO && !this.memo.has(index)) this.fail('PickleLimit', `more than ${MAX_MEMO} memo entries`);
-    this.memo.set(index, this.top());
+    if (this.memo.set(index, this.top())) this.charge(COST.item);
   }
 
   private memoIndex(text: string): number {
@@ -602,12 +696,31 @@ class Machine {
 
   /** UTF-8 text; CPython writes lone surrogates with `surrogatepass`, which is decoded the same way here. */
   private text(bytes: Uint8Array): string {
+    // A JS string holds fewer characters than a pickle's string can have bytes: refused before decoding.
+    if (bytes.length > MAX_TEXT_CHARS) this.fail('PickleLimit', `a string of ${bytes.length} bytes is longer than ${MAX_TEXT_CHARS}`);
     try {
-      return utf8.decode(bytes);
+      return this.made(utf8.decode(bytes));
     } catch {
       const s = decodeSurrogatePass(bytes);
       if (s === undefined) this.fail('InvalidPickle', 'a string is not valid UTF-8');
-      return s;
+      return this.made(s);
+    }
+  }
+
+  /**
+   * Charges what a value just made takes itself (its items are charged when they were made): this
+   * bounds what handlers that copy (OrderedDict(d), set(x), bytes(x), torch.Size(t)) make from a
+   * value passed to them many times over.
+   */
+  private made<T extends PyValue>(v: T): T {
+    this.charge(shallowCost(v, this.bytes.buffer));
+    return v;
+  }
+
+  private charge(bytes: number): void {
+    this.heap += bytes;
+    if (this.heap > MAX_PICKLE_HEAP_BYTES) {
+      this.fail('PickleLimit', `the values the pickle builds would take more than ${MAX_PICKLE_HEAP_BYTES} bytes of memory (MAX_PICKLE_HEAP_BYTES)`);
     }
   }
 
@@ -640,6 +753,28 @@ class Machine {
   private fail(code: PickleErrorCode, message: string): never {
     throw new PickleError(code, message, this.options.where, this.op?.pos ?? 0);
   }
+}
+
+/** Estimated bytes a value takes by itself, not counting the values it holds (see COST). */
+function shallowCost(v: PyValue, pickle: ArrayBufferLike): number {
+  if (v === null || typeof v === 'boolean' || typeof v === 'number') return 0;
+  if (typeof v === 'string') return COST.string + 2 * v.length;
+  if (typeof v === 'bigint') return COST.object + Math.ceil(bitLength(v) / 8);
+  if (v instanceof Uint8Array) return COST.view + (v.buffer === pickle ? 0 : v.byteLength);
+  if (Array.isArray(v)) return COST.object + COST.slot * v.length;
+  if (v instanceof PyTuple) return COST.object + COST.slot * v.items.length;
+  if (v instanceof PyDict) return COST.object + COST.item * v.size;
+  if (v instanceof PySet) return COST.object + COST.slot * v.items.length;
+  if (v instanceof PyByteArray) return COST.object + shallowCost(v.bytes, pickle);
+  if (v instanceof PyGlobal) return COST.object + COST.string * 2 + 2 * (v.module.length + v.name.length);
+  if (v instanceof PyObject || v instanceof PyOpaque) return COST.object * 2 + COST.slot * v.args.length;
+  // Floats, complex numbers, torch's storages and tensors (a few small arrays each).
+  return COST.object * 4;
+}
+
+function bitLength(v: bigint): number {
+  // Hexadecimal digits: linear in the size, unlike repeated shifts.
+  return 4 * (v < 0n ? -v : v).toString(16).length;
 }
 
 /** Python's string literal syntax of protocol-0 STRING: quotes, backslash escapes, octal and \x. */

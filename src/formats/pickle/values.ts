@@ -36,55 +36,146 @@ export class PyTuple {
 
 /** A dict or a dict subclass (OrderedDict, defaultdict, Counter); keys keep insertion order. */
 export class PyDict {
-  private readonly map = new Map<unknown, [PyValue, PyValue]>();
+  /** Made on the first item: an empty dict costs a few words, not a hash table (EMPTY_DICT floods). */
+  private map: Map<unknown, [PyValue, PyValue]> | undefined;
   /** Attributes set by BUILD (OrderedDict's `_metadata`, say). */
   attributes: PyDict | undefined;
 
   /** `type` names the class: `dict`, `collections.OrderedDict`, … */
   constructor(readonly type = 'dict') {}
 
+  /** As Python: a key equal to one already there keeps the first key object and takes the new value. */
   set(key: PyValue, value: PyValue): void {
-    this.map.set(dictKey(key), [key, value]);
+    const map = (this.map ??= new Map());
+    const k = dictKey(key);
+    const e = map.get(k);
+    if (e) e[1] = value;
+    else map.set(k, [key, value]);
   }
 
   get(key: PyValue): PyValue | undefined {
-    return this.map.get(dictKey(key))?.[1];
+    return this.map?.get(dictKey(key))?.[1];
   }
 
   has(key: PyValue): boolean {
-    return this.map.has(dictKey(key));
+    return this.map?.has(dictKey(key)) ?? false;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.map?.size ?? 0;
   }
 
   *entries(): IterableIterator<[PyValue, PyValue]> {
-    for (const e of this.map.values()) yield e;
+    if (this.map) for (const e of this.map.values()) yield e;
+  }
+
+  /** The values alone, without a pair per item. */
+  *values(): IterableIterator<PyValue> {
+    if (this.map) for (const e of this.map.values()) yield e[1];
   }
 
   keys(): PyValue[] {
-    return [...this.map.values()].map((e) => e[0]);
+    const out: PyValue[] = [];
+    if (this.map) for (const e of this.map.values()) out.push(e[0]);
+    return out;
   }
 }
 
-/** Identity of a dict key: primitives by value, tuples by content, everything else by reference. */
+/**
+ * Identity of a dict key, as Python's hash and == decide it: numbers by value (`1`, `1.0`, `True` are
+ * one key), str by value, bytes and tuples by content, everything else by reference. Bytes and tuples
+ * are hash-consed to one token object per content (a tuple's content is the ids of its items), so
+ * that a key is computed once per object, never by walking a tuple that shares its parts (a tuple
+ * DAG `T(i) = (T(i-1), T(i-1))` is 2^i items deep but i tokens), and never recursively.
+ */
 function dictKey(key: PyValue): unknown {
-  if (key instanceof PyTuple) return 'tuple:' + key.items.map((k) => describeKey(k)).join('\u0000');
-  // Python: 1.0 == 1 and hash(1.0) == hash(1), so an integral float is the same key as the int.
+  if (typeof key === 'string') return key;
+  if (typeof key === 'boolean') return key ? 1 : 0;
+  if (typeof key === 'number') return key;
+  if (typeof key === 'bigint') return key >= -(2n ** 53n) && key <= 2n ** 53n ? Number(key) : key;
   if (key instanceof PyFloat) return key.value;
-  if (typeof key === 'number' || typeof key === 'bigint') return typeof key === 'bigint' && key >= -(2n ** 53n) && key <= 2n ** 53n ? Number(key) : key;
-  if (key instanceof Uint8Array) return 'bytes:' + Array.from(key).join(',');
+  if (key instanceof Uint8Array || key instanceof PyTuple) return keys.token(key);
   return key;
 }
 
-function describeKey(k: PyValue): string {
-  if (k === null) return 'None';
-  if (typeof k === 'string') return 's' + k;
-  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return 'n' + String(k);
-  if (k instanceof PyFloat) return 'n' + String(k.value);
-  if (k instanceof PyTuple) return '(' + k.items.map(describeKey).join(',') + ')';
-  return '?' + Object.prototype.toString.call(k);
+/**
+ * The token of each bytes or tuple object used as a key, for as long as the object lives: a dict
+ * built by an earlier machine run is still found by the keys it holds.
+ */
+const tokenOf = new WeakMap<Uint8Array | PyTuple, object>();
+
+/**
+ * Hash-consing of bytes and tuple keys: which contents have a token. The tables live for one
+ * unpickling (`resetKeyTokens` is called when a machine starts), so that what a hostile file
+ * interns is freed with it; only keys made within one run need to meet by content.
+ */
+class KeyTokens {
+  private readonly tokens = new Map<string, object>();
+  private readonly ids = new Map<unknown, number>();
+  private readonly objectIds = new WeakMap<object, number>();
+  private next = 0;
+
+  token(key: Uint8Array | PyTuple): object {
+    const known = tokenOf.get(key);
+    if (known) return known;
+    if (key instanceof Uint8Array) {
+      // Bytes too long to be a JS string are keys by identity: never equal to another object's.
+      if (key.length >= MAX_KEY_BYTES) return this.intern(key, `#${this.next++}`);
+      return this.intern(key, 'b' + latin1.decode(key));
+    }
+    // Tuples inside tuples first, without recursion: a stack of tuples whose items are not all tokened.
+    const pending: PyTuple[] = [key];
+    while (pending.length > 0) {
+      const t = pending[pending.length - 1]!;
+      if (tokenOf.has(t)) {
+        pending.pop();
+        continue;
+      }
+      let ready = true;
+      for (const x of t.items) {
+        if (x instanceof PyTuple && !tokenOf.has(x)) {
+          pending.push(x);
+          ready = false;
+        }
+      }
+      if (!ready) continue;
+      pending.pop();
+      let content = 't';
+      for (const x of t.items) content += ',' + this.idOf(x);
+      this.intern(t, content);
+    }
+    return tokenOf.get(key)!;
+  }
+
+  private intern(key: Uint8Array | PyTuple, content: string): object {
+    let token = this.tokens.get(content);
+    if (!token) this.tokens.set(content, (token = {}));
+    tokenOf.set(key, token);
+    return token;
+  }
+
+  /** A number for an item of a tuple key: equal items, equal numbers. */
+  private idOf(x: PyValue): number {
+    const k = x instanceof PyTuple ? tokenOf.get(x)! : x instanceof Uint8Array ? this.token(x) : dictKey(x);
+    if (typeof k === 'object' && k !== null) {
+      let id = this.objectIds.get(k);
+      if (id === undefined) this.objectIds.set(k, (id = this.next++));
+      return id;
+    }
+    let id = this.ids.get(k);
+    if (id === undefined) this.ids.set(k, (id = this.next++));
+    return id;
+  }
+}
+
+const latin1 = new TextDecoder('latin1');
+/** Bytes of a bytes key compared by content; a longer one (past what a JS string can hold) is a key by identity. */
+const MAX_KEY_BYTES = 1 << 28;
+let keys = new KeyTokens();
+
+/** Forget the tokens of bytes and tuple keys made so far (a machine starts). */
+export function resetKeyTokens(): void {
+  keys = new KeyTokens();
 }
 
 export class PySet {

@@ -10,7 +10,9 @@ export type CheckpointErrorCode =
   /** No tensors where the weights should be. */
   | 'NoTensors'
   /** `--key` names nothing in the checkpoint. */
-  | 'KeyNotFound';
+  | 'KeyNotFound'
+  /** Reading the checkpoint's object would take more work or memory than a named limit allows (hostile sharing or nesting). */
+  | 'CheckpointLimit';
 
 export class CheckpointError extends TensorsafeError {
   constructor(code: CheckpointErrorCode, message: string, options?: { cause?: unknown; location?: string }) {

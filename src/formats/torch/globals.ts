@@ -11,9 +11,16 @@ import { TorchStorage, TorchTensor, TorchUnsupported } from './values.js';
  * inside its storage).
  */
 
+/**
+ * Dimensions of one tensor: torch's own kernels stop far below; bounds the work of checking a size
+ * and stride that a pickle passes to many rebuilds (same bound as the tar format's tensor records).
+ */
+export const MAX_TENSOR_DIMS = 64;
+
 function ints(v: PyValue | undefined, what: string, ctx: CallContext): number[] {
   const items = sequenceItems(v);
   if (!items) return ctx.fail('InvalidPickle', `${what} must be a tuple of integers, got ${describe(v)}`);
+  if (items.length > MAX_TENSOR_DIMS) return ctx.fail('PickleLimit', `${what} has ${items.length} dimensions, more than ${MAX_TENSOR_DIMS}`);
   return items.map((x) => {
     const n = asInt(x);
     if (n === undefined || n < 0) return ctx.fail('InvalidPickle', `${what} holds ${describe(x)}, not a non-negative integer`);

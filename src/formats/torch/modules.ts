@@ -2,6 +2,7 @@ import type { AdoptClasses, GlobalHandler } from '../pickle/machine.js';
 import { describe, PyDict, PyGlobal, PyObject, PyOpaque, PySet, type PyValue } from '../pickle/values.js';
 import type { LeftOut } from '../../tensor/tensor-set.js';
 import { CheckpointError } from './errors.js';
+import { clip, WalkBudget } from './visits.js';
 import { TorchTensor, TorchUnsupported } from './values.js';
 
 /**
@@ -61,8 +62,31 @@ export function isModuleState(state: PyValue | undefined): state is PyDict {
 export const MODULE_CLASSES: AdoptClasses = { accepts: isModuleState, what: 'torch module object' };
 
 /** The state of a module object, or undefined when `v` is not one. */
-export function moduleStateOf(v: PyValue | undefined): PyDict | undefined {
-  return isObject(v) && isModuleState(v.state) ? v.state : undefined;
+export function moduleStateOf(v: PyValue | undefined, states?: ModuleStates): PyDict | undefined {
+  if (!isObject(v)) return undefined;
+  const ok = states ? states.check(v.state) : isModuleState(v.state);
+  return ok ? (v.state as PyDict) : undefined;
+}
+
+/**
+ * isModuleState for the walks after loading, when nothing changes any more: each distinct state is
+ * checked once (many objects may share one large state), its items counted against the budget.
+ */
+export class ModuleStates {
+  private readonly known = new Map<PyDict, boolean>();
+
+  constructor(private readonly budget: WalkBudget) {}
+
+  check(state: PyValue | undefined): boolean {
+    if (!(state instanceof PyDict)) return false;
+    let ok = this.known.get(state);
+    if (ok === undefined) {
+      this.budget.visit(1 + state.size);
+      ok = isModuleState(state);
+      this.known.set(state, ok);
+    }
+    return ok;
+  }
 }
 
 /** The class name of a module object. */
@@ -85,23 +109,49 @@ export interface ModuleTensors {
  * then its persistent buffers (None and `_non_persistent_buffers_set` skipped), then its children
  * under `name.`, depth first. As in torch, a submodule reachable under two names is listed under
  * both, and a parameter shared by two modules appears under both names (one tensor: tied weights).
+ * Iterative (a module nested a million deep is a stack of frames, not of calls); every name and
+ * every item looked at is counted against MAX_MODULE_NAMES and the walk budget.
  */
-export function moduleTensors(root: PyObject | PyOpaque, prefix: string, file: string): ModuleTensors {
+export function moduleTensors(root: PyObject | PyOpaque, prefix: string, file: string, budget = new WalkBudget(file), states = new ModuleStates(budget)): ModuleTensors {
   const out: ModuleTensors = { found: [], leftOut: [], classes: [] };
   const classes = new Set<string>();
   const ancestors = new Set<object>();
   let names = 0;
   const count = (path: string): void => {
     if (++names > MAX_MODULE_NAMES) {
-      throw new CheckpointError('InvalidCheckpoint', `${file}: the module tree makes more than ${MAX_MODULE_NAMES} names (submodules shared many times over), at \`${path}\``, { location: path });
+      throw new CheckpointError('CheckpointLimit', `${file}: the module tree makes more than ${MAX_MODULE_NAMES} names (MAX_MODULE_NAMES: submodules shared many times over), at \`${clip(path)}\``, {
+        location: clip(path),
+      });
     }
   };
   const join = (p: string, name: string): string => (p === '' ? name : `${p}.${name}`);
+  const found = (path: string, value: PyValue): void => {
+    budget.name(path);
+    out.found.push({ path, value: value as TorchTensor | TorchUnsupported });
+  };
+  const leftOut = (path: string, what: string): void => {
+    budget.name(path);
+    out.leftOut.push({ path, what });
+  };
 
-  const visit = (m: PyObject | PyOpaque, state: PyDict, path: string): void => {
+  type Frame = { enter: PyObject | PyOpaque; state: PyDict; path: string } | { exit: object } | { other: PyValue; path: string };
+  const stack: Frame[] = [{ enter: root, state: moduleStateOf(root, states)!, path: prefix }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if ('exit' in frame) {
+      ancestors.delete(frame.exit);
+      continue;
+    }
+    if ('other' in frame) {
+      const child = frame.other as PyObject | PyOpaque;
+      leftOut(frame.path, `${describe(child)} in _modules, not read as a module (its state is ${describe(child.state)})`);
+      continue;
+    }
+    const { enter: m, state, path } = frame;
     count(path);
+    budget.visit(1 + state.size);
     if (ancestors.has(m)) {
-      throw new CheckpointError('InvalidCheckpoint', `${file}: module \`${path}\` contains itself, so it has no state_dict`, { location: path });
+      throw new CheckpointError('InvalidCheckpoint', `${file}: module \`${clip(path)}\` contains itself, so it has no state_dict`, { location: clip(path) });
     }
     ancestors.add(m);
     const cls = moduleClassOf(m);
@@ -114,33 +164,34 @@ export function moduleTensors(root: PyObject | PyOpaque, prefix: string, file: s
     const children = state.get('_modules') as PyDict;
     const np = state.get('_non_persistent_buffers_set');
     const nonPersistent = new Set(np instanceof PySet ? (np.items as string[]) : []);
+    budget.visit(params.size + buffers.size + children.size + nonPersistent.size);
     for (const [k, v] of params.entries()) {
       if (v === null) continue;
       count(path);
-      out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+      found(join(path, k as string), v);
     }
     for (const [k, v] of buffers.entries()) {
       if (v === null) continue;
-      if (nonPersistent.has(k as string)) out.leftOut.push({ path: join(path, k as string), what: 'non-persistent buffer (not in the state_dict)' });
+      if (nonPersistent.has(k as string)) leftOut(join(path, k as string), 'non-persistent buffer (not in the state_dict)');
       else {
         count(path);
-        out.found.push({ path: join(path, k as string), value: v as TorchTensor | TorchUnsupported });
+        found(join(path, k as string), v);
       }
     }
     // Tensors kept as plain attributes are not in the state dict: listed, not converted.
     for (const [k, v] of state.entries()) {
-      if (typeof k === 'string' && !k.startsWith('_') && isTensor(v)) out.leftOut.push({ path: join(path, k), what: 'tensor attribute (not in the state_dict)' });
+      if (typeof k === 'string' && !k.startsWith('_') && isTensor(v)) leftOut(join(path, k), 'tensor attribute (not in the state_dict)');
     }
-    for (const [k, child] of children.entries()) {
+    // Children depth first, in order: pushed in reverse, after the frame that leaves this module.
+    stack.push({ exit: m });
+    const kids = [...children.entries()];
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const [k, child] = kids[i]!;
       if (child === null) continue;
       const childPath = join(path, k as string);
-      const childState = moduleStateOf(child);
-      if (childState) visit(child as PyObject | PyOpaque, childState, childPath);
-      else out.leftOut.push({ path: childPath, what: `${describe(child)} in _modules, not read as a module (its state is ${describe((child as PyObject | PyOpaque).state)})` });
+      const childState = moduleStateOf(child, states);
+      stack.push(childState ? { enter: child as PyObject | PyOpaque, state: childState, path: childPath } : { other: child, path: childPath });
     }
-    ancestors.delete(m);
-  };
-
-  visit(root, moduleStateOf(root)!, prefix);
+  }
   return out;
 }

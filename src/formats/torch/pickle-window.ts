@@ -13,9 +13,22 @@ export const MAX_PICKLE_BYTES = 1 << 30;
  * runs past its end. Returned offsets are relative to the source.
  */
 export async function unpickleAt(source: ByteSource, start: number, options: MachineOptions): Promise<UnpickleResult> {
+  // Many small pickles in a row (the tar format's storage and tensor records) are read from one
+  // window, not a window each: reading is linear in the member's size, not in records × window.
+  const cached = lastWindow.get(source);
+  if (cached && start >= cached.start && start < cached.start + cached.bytes.length) {
+    try {
+      const result = unpickle(cached.bytes.subarray(start - cached.start), options);
+      return { ...result, end: start + result.end };
+    } catch (e) {
+      const more = e instanceof PickleError && e.code === 'PickleTruncated' && cached.start + cached.bytes.length < source.size;
+      if (!more) throw shift(e, start);
+    }
+  }
   let window = Math.min(FIRST_WINDOW, source.size - start);
   for (;;) {
     const bytes = await source.read(start, window);
+    if (window <= FIRST_WINDOW) lastWindow.set(source, { start, bytes });
     try {
       const result = unpickle(bytes, options);
       return { ...result, end: start + result.end };
@@ -26,6 +39,9 @@ export async function unpickleAt(source: ByteSource, start: number, options: Mac
     }
   }
 }
+
+/** The last first-size window read from each source (kept no longer than the source). */
+const lastWindow = new WeakMap<ByteSource, { start: number; bytes: Uint8Array }>();
 
 /** Errors from a window carry window offsets; make them file offsets. */
 function shift(e: unknown, start: number): unknown {

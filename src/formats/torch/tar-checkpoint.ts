@@ -4,7 +4,7 @@ import { asInt, describe, PyDict, PyGlobal, PyTuple, type PyValue } from '../pic
 import type { ReadCheckpointOptions, TorchCheckpoint } from './checkpoint.js';
 import { storageDtype } from './dtypes.js';
 import { CheckpointError } from './errors.js';
-import { TORCH_HANDLERS, tensorFrom, torchHandlerFor } from './globals.js';
+import { MAX_TENSOR_DIMS, TORCH_HANDLERS, tensorFrom, torchHandlerFor } from './globals.js';
 import { MODULE_CLASSES } from './modules.js';
 import { unpickleAt } from './pickle-window.js';
 import { TorchStorage, TorchTensor } from './values.js';
@@ -13,8 +13,6 @@ import { TorchStorage, TorchTensor } from './values.js';
 export const MAX_TAR_MEMBERS = 1000;
 /** Largest PAX extended header: guards against reading a huge record into memory. */
 const MAX_PAX_HEADER_BYTES = 1 << 20;
-/** Dimensions of one tensor record. */
-const MAX_TENSOR_DIMS = 64;
 const BLOCK = 512;
 
 /** A POSIX (ustar) tar archive: "ustar" at offset 257 of the first header. */

@@ -2,7 +2,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { hasSignature, SIG_CENTRAL, SIG_EOCD, SIG_LOCAL } from './bytes.js';
 import { parseCentralDirectory, type CentralRecord } from './central-directory.js';
 import { readEndRecords, type EndRecords } from './end-records.js';
-import { FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, FLAG_PATCHED, FLAG_STRONG_ENCRYPTION, METHOD_DEFLATE, METHOD_STORED, ZipEntry, type EntryContext } from './entry.js';
+import { FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, FLAG_PATCHED, FLAG_STRONG_ENCRYPTION, METHOD_STORED, readableMethod, ZipEntry, type EntryContext } from './entry.js';
 import type { ZipError, ZipFinding } from './errors.js';
 import { LOCAL_HEADER_BATCH_BYTES, MAX_CENTRAL_DIRECTORY_BYTES, MAX_ENTRY_NAME_BYTES, MAX_INFLATED_ENTRY_BYTES, MAX_ZIP_ENTRIES } from './limits.js';
 import { LOCAL_HEADER_BYTES, localHeaderLength, parseLocalHeader, type LocalHeader } from './local-header.js';
@@ -162,8 +162,8 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
     if (record.diskStart !== 0) {
       reporter.report('Multidisk', `${label} starts on disk ${record.diskStart}: multi-disk archives are not supported (the disk number is ignored)`, where);
     }
-    if (record.method !== METHOD_STORED && record.method !== METHOD_DEFLATE) {
-      reporter.report('UnsupportedMethod', `${label}: compression method ${record.method} is not supported (only 0, stored, and 8, deflate)`, where);
+    if (!readableMethod(record.method, strict)) {
+      reporter.report('UnsupportedMethod', `${label}: compression method ${record.method} is not supported (only 0, stored, and 8, deflate${strict ? '' : '; 12, bzip2, and 14, LZMA'})`, where);
     }
     // An encrypted stored entry is 12 bytes (the encryption header) longer than its plain text.
     if (record.method === METHOD_STORED && record.compressedSize !== record.size && !(record.flags & FLAG_ENCRYPTED)) {
@@ -242,7 +242,7 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
     reporter.report('LeadingData', `${firstStructure} bytes precede the archive's first local header${shifted}: a polyglot or self-extractor?`, { offset: 0 });
   }
 
-  const context: EntryContext = { source, maxInflatedBytes: options.maxInflatedEntryBytes ?? MAX_INFLATED_ENTRY_BYTES };
+  const context: EntryContext = { source, maxInflatedBytes: options.maxInflatedEntryBytes ?? MAX_INFLATED_ENTRY_BYTES, strict };
   const entries = drafts.map(
     (d) =>
       new ZipEntry(context, {

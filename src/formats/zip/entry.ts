@@ -1,12 +1,23 @@
 import { MemorySource, WindowSource, type ByteSource } from '../../io/byte-source.js';
 import { crc32 } from './crc32.js';
 import type { ZipError } from './errors.js';
+import { decodeZipBzip2 } from './bzip2.js';
+import { InflateProblem } from './inflate-problem.js';
+import { decodeZipLzma } from './lzma.js';
 import { ZIP_READ_CHUNK_BYTES } from './limits.js';
 import { quoteName, zipError } from './report.js';
 
 /** Compression methods this reader decodes. */
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATE = 8;
+/** Read in non-strict archives only (scanners): Python's zipfile reads them (np.load of an .npz), torch's miniz does not. */
+export const METHOD_BZIP2 = 12;
+export const METHOD_LZMA = 14;
+
+/** The compression methods an archive opened so reads. */
+export function readableMethod(method: number, strict: boolean): boolean {
+  return method === METHOD_STORED || method === METHOD_DEFLATE || (!strict && (method === METHOD_BZIP2 || method === METHOD_LZMA));
+}
 
 /** General-purpose flag bits. */
 export const FLAG_ENCRYPTED = 0x1;
@@ -18,6 +29,8 @@ export const FLAG_STRONG_ENCRYPTION = 0x40;
 export interface EntryContext {
   readonly source: ByteSource;
   readonly maxInflatedBytes: number;
+  /** Strict archives read stored and deflate entries only. */
+  readonly strict?: boolean;
 }
 
 /** The fields an entry is made from (the central directory's, checked against the local header). */
@@ -53,7 +66,7 @@ export class ZipEntry {
   readonly name: string;
   /** The name as written in the local header ('' when the local header could not be read). */
   readonly localName: string;
-  /** 0 stored, 8 deflate; anything else cannot be read. */
+  /** 0 stored, 8 deflate (12 bzip2 and 14 LZMA in non-strict archives); anything else cannot be read. */
   readonly method: number;
   /** The central directory's general-purpose flags. */
   readonly flags: number;
@@ -155,8 +168,8 @@ export class ZipEntry {
 
   private assertReadable(): void {
     if (this.problem) throw this.problem;
-    if (this.method !== METHOD_STORED && this.method !== METHOD_DEFLATE) {
-      throw this.error('UnsupportedMethod', `compression method ${this.method} is not supported (only 0, stored, and 8, deflate)`);
+    if (!readableMethod(this.method, this.context.strict ?? true)) {
+      throw this.error('UnsupportedMethod', `compression method ${this.method} is not supported (only 0, stored, and 8, deflate${this.context.strict ?? true ? '' : '; 12, bzip2, and 14, LZMA'})`);
     }
   }
 
@@ -168,9 +181,19 @@ export class ZipEntry {
 
   private async inflate(): Promise<Uint8Array> {
     this.checkLimit(this.size);
+    if (this.method === METHOD_BZIP2 || this.method === METHOD_LZMA) {
+      this.checkLimit(this.compressedSize);
+      const data = await this.context.source.read(this.dataOffset, this.compressedSize);
+      try {
+        return this.method === METHOD_LZMA ? decodeZipLzma(data, this.size) : decodeZipBzip2(data, this.size);
+      } catch (e) {
+        if (!(e instanceof InflateProblem)) throw e;
+        throw this.error(e.kind === 'BadDeflate' ? 'BadDeflate' : 'SizeMismatch', e.message, e);
+      }
+    }
     // Loaded on first use: the inflater (fflate) costs ~25 ms of start-up, and model files store
     // their tensors uncompressed.
-    const { BoundedInflater, InflateProblem } = await import('./inflate.js');
+    const { BoundedInflater } = await import('./inflate.js');
     const inflater = new BoundedInflater(this.size, Math.min(this.size, Math.max(65536, this.compressedSize * 4)));
     try {
       if (this.compressedSize === 0) inflater.push(new Uint8Array(0), true);

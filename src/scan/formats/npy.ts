@@ -1,13 +1,15 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
-import { at, Findings, guarded, latin1, limitExceeded, malformed, PagedReader, show, utf8OrUndefined, view } from './common.js';
+import { at, Findings, FormatProblem, guarded, latin1, limitExceeded, malformed, PagedReader, show, utf8OrUndefined, view } from './common.js';
 
 /**
  * NumPy `.npy` (numpy/lib/_format_impl.py): magic, version 1.0/2.0/3.0, a header that is a Python dict
  * literal (`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`), then the data. The header is
  * parsed by a small strict literal parser (never evaluated). Numeric data must be exactly
- * shape × itemsize bytes. An object dtype (`'|O'`, or a structured dtype with an object field) means
- * the data is a pickle that `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis.
+ * shape × itemsize bytes. An object dtype (`'|O'`, `'object'`, or a structured dtype with an object
+ * field: `'i4,O'`, `[('a', '<i4'), ('b', 'O')]`) means the data is a pickle that
+ * `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis. A descr this reader does
+ * not know (numpy's dtype grammar is large) is `npy/malformed`, and the data is analysed as a pickle too.
  * Only the header is read, plus a bounded prefix of bool data (values other than 0/1 are invalid)
  * and the pickle of object arrays.
  *
@@ -99,7 +101,7 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   try {
     dtype = dtypeOf(descrV, 0);
   } catch (e) {
-    if (e instanceof LiteralError) throw malformed(`descr: ${e.message}`, headerStart);
+    if (e instanceof LiteralError) throw new DtypeProblem(`descr: ${e.message}`, headerStart, headerStart + headerLength);
     throw e;
   }
   const tooBig = shape.find((d) => d > BigInt(Number.MAX_SAFE_INTEGER));
@@ -116,9 +118,32 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   };
 }
 
+/**
+ * A descr this reader does not understand, in a header that is otherwise sound: numpy may still read
+ * it (its dtype grammar is large), so the data is also analysed as the pickle it may be.
+ */
+export class DtypeProblem extends FormatProblem {
+  constructor(
+    message: string,
+    offset: number,
+    readonly dataOffset: number,
+  ) {
+    super(message, offset, 'malformed');
+  }
+}
+
 async function scan(source: ByteSource, ctx: ScanContext, findings: Findings): Promise<string> {
   const r = new PagedReader(source);
-  const h = await readNpyHeader(r);
+  let h: NpyHeader;
+  try {
+    h = await readNpyHeader(r);
+  } catch (e) {
+    if (e instanceof DtypeProblem && e.dataOffset < source.size) {
+      const n = Math.min(source.size - e.dataOffset, MAX_NPY_PICKLE_BYTES);
+      await ctx.scanPickle(await r.bytes(e.dataOffset, n, 'the data'), at(ctx.file, e.dataOffset));
+    }
+    throw e;
+  }
   const where = at(ctx.file, h.dataOffset);
   const shapeText = `(${h.shape.join(', ')}${h.shape.length === 1 ? ',' : ''})`;
   const payload = source.size - h.dataOffset;
@@ -135,7 +160,7 @@ async function scan(source: ByteSource, ctx: ScanContext, findings: Findings): P
     if (n < payload) {
       findings.add('suspicious', 'npy/limit-exceeded', `the pickle is ${payload} bytes; only the first ${n} were analysed (MAX_NPY_PICKLE_BYTES)`, where);
     }
-    ctx.scanPickle(await r.bytes(h.dataOffset, n, 'the pickle of the object array'), where);
+    await ctx.scanPickle(await r.bytes(h.dataOffset, n, 'the pickle of the object array'), where);
     return '';
   }
   let count = 1n;
@@ -173,12 +198,67 @@ interface Dtype {
   isBool: boolean;
 }
 
+/** numpy.dtype's names for types (`'object'`, `'float32'`, …), as np.dtype accepts them in a descr. */
+const NAMED_DTYPES: Record<string, string> = {
+  object: '|O', object_: '|O', bool: '|b1', bool_: '|b1', int8: '|i1', uint8: '|u1', int16: '<i2', uint16: '<u2', int32: '<i4',
+  uint32: '<u4', int64: '<i8', uint64: '<u8', int: '<i8', int_: '<i8', intp: '<i8', uintp: '<u8', uint: '<u8', byte: '|i1', ubyte: '|u1',
+  short: '<i2', ushort: '<u2', intc: '<i4', uintc: '<u4', long: '<i8', ulong: '<u8', longlong: '<i8', ulonglong: '<u8',
+  float16: '<f2', float32: '<f4', float64: '<f8', float: '<f8', float_: '<f8', half: '<f2', single: '<f4', double: '<f8',
+  longdouble: '<f16', float128: '<f16', complex64: '<c8', complex128: '<c16', complex: '<c16', complex_: '<c16', csingle: '<c8',
+  cdouble: '<c16', clongdouble: '<c32', complex256: '<c32', str: '<U0', str_: '<U0', unicode: '<U0', bytes: '|S0', bytes_: '|S0',
+  void: '|V0', datetime64: '<M8', timedelta64: '<m8',
+};
+
+/**
+ * A descr string: a typestr (`'<f4'`, `'|O'`), a type name (`'object'`, `'float32'`), or numpy's
+ * comma-separated form of a structured dtype (`'i4,O'`, `'(2,3)f8, O'`), whose fields may hold objects.
+ */
+function dtypeString(s: string): Dtype {
+  const t = s.trim();
+  if (t.includes(',')) {
+    const fields = splitTopLevel(t).filter((f, i, all) => f.trim() !== '' || i < all.length - 1);
+    let itemsize = 0n;
+    let hasObject = false;
+    for (const field of fields) {
+      const m = /^\s*(?:\(([\d,\s]*)\)|(\d+)(?=[^\d]))?\s*(.*?)\s*$/.exec(field)!;
+      const dims = (m[1] ?? m[2] ?? '1').split(',').filter((d) => d.trim() !== '');
+      let n = 1n;
+      for (const d of dims) n *= BigInt(d.trim());
+      const sub = dtypeString(m[3]!);
+      itemsize += sub.itemsize * n;
+      hasObject ||= sub.hasObject;
+    }
+    return { itemsize, hasObject, isBool: false };
+  }
+  const named = NAMED_DTYPES[t];
+  if (named !== undefined) return typestr(named);
+  return typestr(t);
+}
+
+/** Splits at commas outside parentheses and brackets. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
 /** The numpy "typestr" forms: `<f4`, `|b1`, `>c16`, `<U5`, `|S3`, `|V8`, `|O`, `<M8[ns]`. */
 const TYPESTR = /^([<>|=]?)([?bBhHiIlLqQpPefdgFDGbiufcSaUVOMm])(\d*)(\[[A-Za-z0-9]+\])?$/;
 
 function dtypeOf(v: PyValue, depth: number): Dtype {
   if (depth > MAX_NPY_LITERAL_DEPTH) throw new LiteralError('structured dtype nested too deeply', 0);
-  if (v.kind === 'str') return typestr(v.value);
+  if (v.kind === 'str') return dtypeString(v.value);
   if (v.kind === 'list') {
     let itemsize = 0n;
     let hasObject = false;
