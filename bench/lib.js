@@ -14,6 +14,11 @@ export const TMP = path.join(ROOT, '.bench-tmp');
  * `before` runs untimed before every timed call (to remove an output file, say).
  */
 export async function compare(runs, fns, before = () => {}) {
+  return (await timings(runs, fns, before)).map((t) => median(t));
+}
+
+/** Like `compare`, but every timing (ms) of each function, in run order: to show the spread. */
+export async function timings(runs, fns, before = () => {}) {
   const times = fns.map(() => []);
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < fns.length; i++) {
@@ -24,7 +29,24 @@ export async function compare(runs, fns, before = () => {}) {
       times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   }
-  return times.map((t) => median(t));
+  return times;
+}
+
+/** "median (min–max)" of timings, for a table cell. */
+export function spread(times) {
+  return `${fmtMs(median(times))} (${fmtMs(Math.min(...times))}–${fmtMs(Math.max(...times))})`;
+}
+
+/**
+ * Runs a command to completion (its output discarded) and returns its exit code and peak RSS in
+ * bytes: ru_maxrss of the waited child, read by a small python3 launcher, so that the figure is the
+ * command's own (not a large parent's pages shared between fork and exec).
+ */
+export function commandPeakRss(cmd, args, env = {}) {
+  const script = 'import resource, subprocess, sys\nr = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nprint(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)';
+  const out = execFileSync('python3', ['-c', script, cmd, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+  const [code, rss] = out.trim().split(/\s+/).map(Number);
+  return { code, rss };
 }
 
 export function median(xs) {

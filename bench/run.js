@@ -8,6 +8,7 @@ const groups = {
   scan: () => import('./scan.js'),
   verify: () => import('./verify.js'),
   integrity: () => import('./integrity.js'),
+  startup: () => import('./startup.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

@@ -18,6 +18,8 @@ export interface WriteTensorsOptions {
   progressBase?: number;
   progressTotal?: number;
   chunkBytes?: number;
+  /** Called once the header is on the sink, before any tensor byte. */
+  afterHeader?: (layout: SafetensorsLayout) => Promise<void>;
 }
 
 /**
@@ -26,6 +28,14 @@ export interface WriteTensorsOptions {
  */
 export async function writeTensors(entries: readonly TensorEntry[], sink: ByteSink, options: WriteTensorsOptions = {}): Promise<SafetensorsLayout> {
   const writer = await SafetensorsStreamWriter.create(sink, entries, { metadata: options.metadata ?? null });
+  if (options.afterHeader) {
+    try {
+      await options.afterHeader(writer.layout);
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+  }
   const byName = new Map(entries.map((e) => [e.name, e]));
   const order = writer.order.map((name) => byName.get(name)!);
   const total = options.progressTotal ?? writer.layout.dataLength;

@@ -1,7 +1,7 @@
 import type { ByteSource } from './byte-source.js';
 
 /** Buffers kept for reuse by readChunks, per size: fresh buffers cost page faults on every chunk. */
-const POOL_MAX_BUFFERS = 8;
+const POOL_MAX_BUFFERS = 16;
 /** Reads shorter than this use buffers of their own size rather than pooled full-size ones. */
 const POOL_MIN_BYTES = 1 << 16;
 const pool = new Map<number, Uint8Array[]>();

@@ -9,6 +9,7 @@ import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type Conver
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { onInterrupt } from './interrupt.js';
 import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
+import { startWorker } from './worker-argv.js';
 
 /** One model found under a folder: a checkpoint file, or a sharded set by its index. */
 export interface FoundModel {
@@ -165,7 +166,7 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
   dirs.forEach(trackWorkerDir);
   const offInterrupt = useWorkers ? onInterrupt(() => Promise.all([...workers].map((w) => w.terminate())).then(() => undefined)) : undefined;
   const lane = async (): Promise<void> => {
-    const worker = useWorkers ? new Worker(workerFile) : undefined;
+    const worker = useWorkers ? startWorker(workerFile) : undefined;
     if (worker) workers.add(worker);
     try {
       for (;;) {

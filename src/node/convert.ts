@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
-import { checkOutput, type Mismatch } from '../convert/check-output.js';
+import type { Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
-import { writeTensors, type Progress } from '../convert/write.js';
+import type { Progress } from '../convert/write.js';
+import { placementOf, writeChecked, type WrittenFile } from '../convert/write-checked.js';
 import type { TorchTensorSet } from '../formats/torch/weights.js';
 import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
@@ -163,19 +164,29 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     fs.mkdirSync(input.outDir, { recursive: true });
 
     const metadata: Record<string, string> = { format: 'pt', ...Object.fromEntries(removed), [PROVENANCE_KEY]: provenanceValue(records) };
+    // Each output is checked against the source while it is written (convert/write-checked.ts).
+    const mismatches: Mismatch[] = [];
+    const placements: string[] = [];
     let base = 0;
     for (const [i, group] of groups.entries()) {
       const sink = await FileSink.create(outputs[i]!, { deferCommit: true, overwrite: true });
       const entry: { sink: FileSink; header: Uint8Array } = { sink, header: new Uint8Array(0) };
       sinks.push(entry);
-      const layout = await writeTensors(group, sink, {
+      const keptNames = new Set(group.map((e) => e.name));
+      const groupSources = entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name));
+      const checked = await writeChecked(group, sink, groupSources, removed, () => reopenWritten(sink.tempPath), {
         metadata,
         progressBase: base,
         progressTotal: total,
         onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        afterHeader: async (layout) => {
+          entry.header = layout.header;
+        },
       });
-      entry.header = layout.header;
+      mismatches.push(...checked.mismatches);
+      placements.push(checked.placement);
       base += group.reduce((n, e) => n + e.byteLength, 0);
+      options.onProgress?.({ phase: 'verify', bytesDone: base, bytesTotal: total, tensor: '' });
     }
 
     // The digests go into the headers (same length as the placeholders: nothing moves).
@@ -183,21 +194,17 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     const sources = records.map((r, i) => ({ ...r, sha256: digests[i]! }));
     for (const { sink, header } of sinks) patchDigests(sink.tempPath, header, sources);
 
-    // Reopen every output and compare it with the source, tensor by tensor, and its record of the sources.
-    const mismatches: Mismatch[] = [];
-    let checked = 0;
-    for (const [i, group] of groups.entries()) {
-      const keptNames = new Set(group.map((e) => e.name));
-      const groupSources = entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name));
-      const file = await SafetensorsFile.open(await FileSource.open(sinks[i]!.sink.tempPath));
+    // Reopen every output: its record of the sources, and, since its header was written again after its
+    // tensors were checked, the same tensors at the same places as checked. (patchDigests writes only
+    // inside the header, at places it finds in the header's own text: the data checked is untouched.)
+    for (const [i, { sink }] of sinks.entries()) {
+      const file = await reopenWritten(sink.tempPath);
       try {
-        if (file.metadata()?.[PROVENANCE_KEY] !== provenanceValue(sources)) mismatches.push({ name: PROVENANCE_KEY, reason: 'the record of the sources in the metadata is not what was written' });
-        mismatches.push(...(await checkOutput(safetensorsTensorSet(file), groupSources, removed)));
+        if (file.tensors.metadata?.[PROVENANCE_KEY] !== provenanceValue(sources)) mismatches.push({ name: PROVENANCE_KEY, reason: 'the record of the sources in the metadata is not what was written' });
+        if (placementOf(file) !== placements[i]) mismatches.push({ name: outputs[i]!, reason: 'writing the digests into the header changed where its tensors are' });
       } finally {
         await file.close();
       }
-      checked += group.reduce((n, e) => n + e.byteLength, 0);
-      options.onProgress?.({ phase: 'verify', bytesDone: checked, bytesTotal: total, tensor: '' });
     }
     if (mismatches.length > 0) throw new VerificationError(mismatches);
 
@@ -220,6 +227,27 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
   } finally {
     await Promise.all(sets.map((s) => s.close()));
   }
+}
+
+/** An output file reopened by the reader, for the check while it is written. */
+async function reopenWritten(temp: string): Promise<WrittenFile> {
+  const source = await FileSource.open(temp);
+  let file: SafetensorsFile;
+  try {
+    file = await SafetensorsFile.open(source);
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return {
+    tensors: safetensorsTensorSet(file),
+    dataStart: file.header.dataStart,
+    endOf: (name) => {
+      const info = file.info(name);
+      return info.byteOffset + info.byteLength;
+    },
+    close: () => file.close(),
+  };
 }
 
 /** Existing `stem.safetensors`, `stem-NNNNN-of-MMMMM.safetensors` and `stem.safetensors.index.json` that are not among `targets`. */

@@ -30,6 +30,8 @@ export class FileSink implements ByteSink {
   private position = 0;
   private done = false;
   private committed = false;
+  /** End of the furthest byte written by `writeAt` (0 if none): writes that may land below the append end. */
+  private positionalEnd = 0;
 
   private constructor(
     readonly name: string,
@@ -97,6 +99,32 @@ export class FileSink implements ByteSink {
     await this.flush();
     await this.writeAll(chunk, position);
     this.position = Math.max(this.position, position + chunk.byteLength);
+    this.positionalEnd = Math.max(this.positionalEnd, position + chunk.byteLength);
+  }
+
+  /**
+   * Writes out what is staged and gives the file its final length `size` now (the rest reads as
+   * zeros until written), so that a reader can open it and parse its header while its data is
+   * still being appended: see convert/write-checked.ts.
+   */
+  async reserve(size: number): Promise<void> {
+    this.check();
+    await this.flush();
+    try {
+      await this.handle.truncate(size);
+    } catch (cause) {
+      throw fileError(this.name, cause);
+    }
+  }
+
+  /** End of the bytes that are in the file (written, not staged), for sequential writes. */
+  get flushedEnd(): number {
+    return this.position;
+  }
+
+  /** End of the furthest byte written out of order by `writeAt` (0 if none). */
+  get rewrittenEnd(): number {
+    return this.positionalEnd;
   }
 
   async close(): Promise<void> {

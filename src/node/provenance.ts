@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { IoError, isTensorsafeError, type IoErrorCode } from '../errors.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
+import { startWorker } from './worker-argv.js';
 
 /**
  * Where a converted file came from, recorded in its own metadata, so that a later run can prove that
@@ -16,8 +16,12 @@ import { FileSource, fileError } from './file-source.js';
 
 /** The metadata key (in `__metadata__`, and in a sharded index's `metadata`). */
 export const PROVENANCE_KEY = 'tensorsafe.source';
-/** Bytes read per hashing step. */
-const HASH_CHUNK_BYTES = 8 << 20;
+/**
+ * Bytes read per hashing step: small enough that the bytes read are still in the CPU's cache when
+ * they are hashed (reading and hashing 500 MB took ~470 ms of CPU in 1 MiB steps, ~620 ms in 8 MiB
+ * ones, on the 2-core test machine: BENCHMARKS.md).
+ */
+const HASH_CHUNK_BYTES = 1 << 20;
 /** Stand-in for a digest not yet known when the header is written: same length, never a hex digit. */
 const PENDING_DIGEST = '?'.repeat(64);
 
@@ -107,7 +111,7 @@ export function startHashing(files: readonly string[]): Hashing {
     digests.catch(() => undefined); // awaited (and its error seen) only if the conversion gets that far
     return { digests, cancel: () => (cancelled = true) };
   }
-  const worker = new Worker(script, { workerData: { files: [...files] } });
+  const worker = startWorker(script, { workerData: { files: [...files] } });
   const digests = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: { digests?: string[]; error?: { path: string; message: string; code: string } }) => {
       if (m.digests) resolve(m.digests);

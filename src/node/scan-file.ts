@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { ByteSource } from '../io/byte-source.js';
 import { HttpSource } from '../io/http-source.js';
 import type { ScanReport } from '../scan/findings.js';
 import { scanSource } from '../scan/scan.js';
 import { FileSource } from './file-source.js';
+import { startWorker } from './worker-argv.js';
 
 /** Scans a local file (see scanSource); its folder is given for references to other files. */
 export async function scanFile(file: string): Promise<ScanReport> {
@@ -52,7 +52,7 @@ export interface TargetScanner {
 export function openTargetScanner(): TargetScanner {
   const script = fileURLToPath(new URL('./scan-worker.js', import.meta.url));
   if (!fs.existsSync(script)) return { scan: scanTargetHere, close: async () => undefined };
-  const worker = new Worker(script);
+  const worker = startWorker(script);
   const pending = new Map<number, { target: string; resolve: (r: ScanReport) => void }>();
   let next = 0;
   let failure: Error | undefined;

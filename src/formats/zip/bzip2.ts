@@ -1,4 +1,4 @@
-import { InflateProblem } from './inflate.js';
+import { InflateProblem } from './inflate-problem.js';
 
 /**
  * bzip2 (zip method 12): one bzip2 stream (`BZh1`–`BZh9`, blocks of Huffman-coded move-to-front

@@ -2,7 +2,7 @@ import { MemorySource, WindowSource, type ByteSource } from '../../io/byte-sourc
 import { crc32 } from './crc32.js';
 import type { ZipError } from './errors.js';
 import { decodeZipBzip2 } from './bzip2.js';
-import { BoundedInflater, InflateProblem } from './inflate.js';
+import { InflateProblem } from './inflate-problem.js';
 import { decodeZipLzma } from './lzma.js';
 import { ZIP_READ_CHUNK_BYTES } from './limits.js';
 import { quoteName, zipError } from './report.js';
@@ -191,6 +191,9 @@ export class ZipEntry {
         throw this.error(e.kind === 'BadDeflate' ? 'BadDeflate' : 'SizeMismatch', e.message, e);
       }
     }
+    // Loaded on first use: the inflater (fflate) costs ~25 ms of start-up, and model files store
+    // their tensors uncompressed.
+    const { BoundedInflater } = await import('./inflate.js');
     const inflater = new BoundedInflater(this.size, Math.min(this.size, Math.max(65536, this.compressedSize * 4)));
     try {
       if (this.compressedSize === 0) inflater.push(new Uint8Array(0), true);

@@ -1,17 +1,8 @@
 import { Inflate } from 'fflate';
 import { INFLATE_INPUT_CHUNK_BYTES } from './limits.js';
+import { InflateProblem } from './inflate-problem.js';
 
-/** Why an inflate failed: output past the expected size, output short of it, or undecodable data. */
-export class InflateProblem extends Error {
-  constructor(
-    readonly kind: 'TooLong' | 'TooShort' | 'BadDeflate',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'InflateProblem';
-  }
-}
+export { InflateProblem };
 
 /**
  * Raw DEFLATE (RFC 1951) decoding that stops as soon as the output exceeds `expectedSize`.

@@ -1,4 +1,4 @@
-import { InflateProblem } from './inflate.js';
+import { InflateProblem } from './inflate-problem.js';
 
 /**
  * LZMA (zip method 14, APPNOTE 5.8.8): a 4-byte zip LZMA header (version, properties size), the 5

@@ -1,0 +1,13 @@
+// Apart from inflate.ts so that the other decoders, and the entry reader, do not load fflate with it.
+
+/** Why an inflate failed: output past the expected size, output short of it, or undecodable data. */
+export class InflateProblem extends Error {
+  constructor(
+    readonly kind: 'TooLong' | 'TooShort' | 'BadDeflate',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InflateProblem';
+  }
+}
