@@ -45,6 +45,9 @@ Options:
   --skip-unknown         keep unknown objects (not dangerous ones) as inert
                          placeholders and convert the tensors beside them
   --force                replace existing outputs, whoever wrote them
+  --sha256               also record each source's SHA-256 in the metadata
+                         (an audit trail; hashing costs more CPU than the
+                         rest of the conversion, so it is off by default)
   --json                 print one summary object instead of text
   -h, --help             show this help
 
@@ -69,12 +72,13 @@ the metadata as removed -> kept, as the reference converter does. What is not
 a weight (optimizer state, hyperparameters) is listed in the summary.
 
 Existing outputs: every output records its sources (file name, size,
-modification time, SHA-256) in its metadata under "tensorsafe.source". When
-the output already exists and was written by tensorsafe from the source as it
-is now, nothing is done ("already converted"); when it was written from an
-earlier version of the same source, it is converted again; any other file
-(written by something else, or converted from another source) is never
-replaced without --force.
+modification time; with --sha256 the SHA-256 too) in its metadata under
+"tensorsafe.source". When the output already exists, was written by
+tensorsafe from a source of that name, and holds exactly what the source
+converts to now (compared tensor by tensor, bit for bit), nothing is done
+("already converted"); when the source changed, it is converted again; any
+other file (written by something else, or converted from another source) is
+never replaced without --force.
 
 ${exitStatusHelp({ ok: 'converted and verified, or already converted (with --recursive: every model)', finding: 'refused (the file would run code, or holds unknown objects) or the output did not verify', badInput: 'not convertible: missing, unreadable, not a checkpoint, broken; or an output that exists (OutputExists) or cannot be written' })}
 
@@ -95,6 +99,7 @@ Examples:
           key: { type: 'string' },
           'skip-unknown': { type: 'boolean' },
           force: { type: 'boolean' },
+          sha256: { type: 'boolean' },
           json: { type: 'boolean' },
           recursive: { type: 'boolean', short: 'r' },
           jobs: { type: 'string', short: 'j' },
@@ -123,6 +128,7 @@ Examples:
         key: values.key,
         force: values.force,
         skipUnknown: values['skip-unknown'],
+        sourceSha256: values.sha256,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
     } finally {
@@ -136,7 +142,7 @@ Examples:
 
 async function runBatch(
   dir: string,
-  values: { output?: string; 'max-shard-size'?: string; key?: string; 'skip-unknown'?: boolean; force?: boolean; json?: boolean; jobs?: string; report?: string },
+  values: { output?: string; 'max-shard-size'?: string; key?: string; 'skip-unknown'?: boolean; force?: boolean; sha256?: boolean; json?: boolean; jobs?: string; report?: string },
   io: Io,
 ): Promise<number> {
   if (values.output !== undefined) throw new UsageError('--recursive writes each model\'s safetensors beside it; -o does not apply');
@@ -152,6 +158,7 @@ async function runBatch(
       key: values.key,
       force: values.force,
       skipUnknown: values['skip-unknown'],
+      sourceSha256: values.sha256,
       onProgress: (p) => bar.update(`models ${p.done}/${p.total}`, p.bytesDone, p.bytesTotal, p.done === p.total),
     });
   } finally {
@@ -174,8 +181,8 @@ async function runBatch(
 
 function printSummary(s: ConvertSummary, io: Io): void {
   if (s.upToDate) {
-    const sha = s.sources.map((r) => `${r.file} sha256 ${r.sha256.slice(0, 12)}…`).join(', ');
-    io.out(`${green(io, '✓')} already converted: ${[...s.outputs, ...(s.index ? [s.index] : [])].join(', ')} ${s.outputs.length + (s.index ? 1 : 0) === 1 ? 'was' : 'were'} written by tensorsafe from ${sha}, which has not changed; nothing to do (--force converts again)`);
+    const from = s.sources.map((r) => r.file).join(', ');
+    io.out(`${green(io, '✓')} already converted: ${[...s.outputs, ...(s.index ? [s.index] : [])].join(', ')} ${s.outputs.length + (s.index ? 1 : 0) === 1 ? 'holds' : 'hold'} exactly what ${from} converts to (checked tensor by tensor, bit for bit); nothing to do (--force converts again)`);
     return;
   }
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { openTargetScanner, scanTargetHere } from '../node/scan-file.js';
+import { withDefaultSignals } from '../node/interrupt.js';
+import { scanTargetHere } from '../node/scan-file.js';
 import type { ScanReport } from '../scan/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
@@ -52,18 +53,16 @@ Examples:
     const files = expandTargets(positionals, () => true);
     if (files.length === 0) throw new UsageError(`no files under ${positionals.join(', ')}`);
     const reports: ScanReport[] = [];
-    // Off the main thread: a long analysis must not keep Ctrl-C and SIGTERM waiting.
-    const scanner = openTargetScanner();
-    try {
+    // A scan writes nothing: Ctrl-C and SIGTERM end it at once, even in the middle of a long analysis
+    // (on this thread: a worker would cost its start-up on every run).
+    await withDefaultSignals(async () => {
       for (const file of files) {
-        const report = await scanner.scan(file);
+        const report = await scanTargetHere(file);
         reports.push(report);
         if (values.json) io.out(JSON.stringify(report));
         else if (!values.sarif) printReport(report, io);
       }
-    } finally {
-      await scanner.close();
-    }
+    });
     if (values.sarif) io.out(JSON.stringify(toSarif(reports, VERSION), null, 2));
     else if (!values.json && reports.length > 1) {
       const count = (v: string): number => reports.filter((r) => r.verdict === v).length;

@@ -41,7 +41,7 @@ export interface BatchReport {
   summary: { models: number; converted: number; skipped: number; refused: number; failed: number; bytesIn: number; bytesOut: number; seconds: number };
 }
 
-export interface BatchOptions extends Pick<ConvertOptions, 'maxShardSize' | 'key' | 'force' | 'skipUnknown'> {
+export interface BatchOptions extends Pick<ConvertOptions, 'maxShardSize' | 'key' | 'force' | 'skipUnknown' | 'sourceSha256'> {
   /** Models converted at once, each in a worker thread (default: the number of CPUs, at most 4). */
   jobs?: number;
   /** Called when a model starts and when it ends, and with the bytes done so far. */
@@ -123,12 +123,13 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
       key: options.key,
       force: options.force,
       skipUnknown: options.skipUnknown,
+      sourceSha256: options.sourceSha256,
       onProgress: (p) => onBytes?.(p.phase === 'write' ? p.bytesDone : p.bytesTotal),
     });
     const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : [])];
     if (summary.upToDate) {
-      const from = summary.sources.map((r) => `${r.file} (sha256 ${r.sha256.slice(0, 12)}…)`).join(', ');
-      return { ...base, status: 'skipped', outputs, reason: `already converted from ${from}, unchanged since`, seconds: (Date.now() - started) / 1000 };
+      const from = summary.sources.map((r) => r.file).join(', ');
+      return { ...base, status: 'skipped', outputs, reason: `already converted: the outputs hold exactly what ${from} converts to (checked bit for bit)`, seconds: (Date.now() - started) / 1000 };
     }
     const bytesOut = outputs.reduce((n, f) => n + fs.statSync(f).size, 0);
     return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000 };

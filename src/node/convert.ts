@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
-import type { Mismatch } from '../convert/check-output.js';
+import { checkOutput, type Mismatch } from '../convert/check-output.js';
 import { dedupeTensors } from '../convert/dedupe.js';
 import type { Progress } from '../convert/write.js';
 import { placementOf, writeChecked, type WrittenFile } from '../convert/write-checked.js';
@@ -13,7 +13,7 @@ import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
 import { parseSize } from '../util/sizes.js';
 import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { writeFileAtomicSync } from './atomic-file.js';
-import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, startHashing, type Hashing, type SourceRecord } from './provenance.js';
+import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, startHashing, type SourceRecord } from './provenance.js';
 import { FileSink } from './file-sink.js';
 import { FileSource } from './file-source.js';
 import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
@@ -29,6 +29,13 @@ export interface ConvertOptions {
   force?: boolean;
   /** Keep unknown (not dangerous) objects as inert placeholders instead of refusing the file. */
   skipUnknown?: boolean;
+  /**
+   * Also record each source's SHA-256 in the metadata (an audit trail: "converted from this exact file").
+   * It is computed in a worker thread while the conversion runs, but hashing costs more CPU than the whole
+   * rest of a conversion, so it is off by default. Whether an existing output is current does not depend
+   * on it: that is proved by comparing the output with the source (see convertCheckpoint).
+   */
+  sourceSha256?: boolean;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -98,9 +105,9 @@ interface Input {
 export async function convertCheckpoint(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
   const input = resolveInput(src, options.output);
-  const records = pendingRecords(input.files);
-  // The sources' digests are computed while the conversion runs; they are needed only at the end.
-  const hashing = startHashing(input.files);
+  const records = pendingRecords(input.files, Boolean(options.sourceSha256));
+  // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
+  const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   const sinks: { sink: FileSink; header: Uint8Array }[] = [];
   let sets: TorchTensorSet[] = [];
   try {
@@ -155,9 +162,23 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     const shadows = shadowingFiles(input.outDir, input.stem, targets);
     if (!options.force) {
       await checkShadows(shadows, input.files);
-      const current = await existingOutputs(targets, input.files, hashing);
+      const current = await existingOutputs(targets, input.files, async () => {
+        // Same sources by name and size: the outputs are current only if they hold exactly what this
+        // conversion would write, tensor by tensor, bit for bit.
+        for (const [i, group] of groups.entries()) {
+          const keptNames = new Set(group.map((e) => e.name));
+          const file = await reopenWritten(outputs[i]!);
+          try {
+            const mismatches = await checkOutput(file.tensors, entries.filter((e) => keptNames.has(removed.get(e.name) ?? e.name)), removed);
+            if (mismatches.length > 0) return false;
+          } finally {
+            await file.close();
+          }
+        }
+        return true;
+      });
       if (current) {
-        hashing.cancel();
+        hashing?.cancel();
         return summaryOf(true, current);
       }
     }
@@ -190,9 +211,9 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     }
 
     // The digests go into the headers (same length as the placeholders: nothing moves).
-    const digests = await hashing.digests;
-    const sources = records.map((r, i) => ({ ...r, sha256: digests[i]! }));
-    for (const { sink, header } of sinks) patchDigests(sink.tempPath, header, sources);
+    const digests = hashing ? await hashing.digests : undefined;
+    const sources = digests ? records.map((r, i) => ({ ...r, sha256: digests[i]! })) : records;
+    if (digests) for (const { sink, header } of sinks) patchDigests(sink.tempPath, header, sources);
 
     // Reopen every output: its record of the sources, and, since its header was written again after its
     // tensors were checked, the same tensors at the same places as checked. (patchDigests writes only
@@ -221,7 +242,7 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     }
     return summary;
   } catch (e) {
-    hashing.cancel();
+    hashing?.cancel();
     await Promise.all(sinks.map((s) => s.sink.abort()));
     throw e;
   } finally {
@@ -285,7 +306,7 @@ async function checkShadows(shadows: readonly string[], files: readonly string[]
  * every output exists and was written from the sources as they are now (nothing to do); undefined
  * when the conversion should go ahead (no outputs yet, or stale ones of this source, to replace).
  */
-async function existingOutputs(targets: readonly string[], files: readonly string[], hashing: Hashing): Promise<SourceRecord[] | undefined> {
+async function existingOutputs(targets: readonly string[], files: readonly string[], sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
   const present = targets.filter((t) => fs.existsSync(t));
   if (present.length === 0) return undefined;
   const ours = files.map((f) => path.basename(f));
@@ -309,11 +330,8 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
     recorded.push(origin);
   }
   if (!allCurrentByName) return undefined;
-  // Same names and sizes: the digests decide.
-  const digests = await hashing.digests;
-  const now = ours.map((file, i) => ({ file, size: sizes[i]!, sha256: digests[i]! }));
-  if (recorded.every((r) => compareOrigin(r, now).kind === 'current')) return recorded[0]!;
-  return undefined;
+  // Same names and sizes: the content decides (a source replaced by another of the same size is converted again).
+  return (await sameContent()) ? recorded[0]! : undefined;
 }
 
 /** The conventional safetensors name for a checkpoint file: pytorch_model.bin → model.safetensors. */

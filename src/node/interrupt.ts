@@ -78,3 +78,19 @@ async function stop(reason: InterruptReason, code: number, report?: () => void):
   report?.();
   process.exit(code);
 }
+
+/**
+ * Runs `work` with the operating system's default action for the interrupt signals: the process ends at
+ * once, even while a long synchronous analysis keeps the event loop busy (a handler would wait for it).
+ * Only for work that writes nothing and leaves nothing to clean up: a scan.
+ */
+export async function withDefaultSignals<T>(work: () => Promise<T>): Promise<T> {
+  const saved = (Object.keys(INTERRUPT_SIGNALS) as InterruptSignal[]).map((signal) => [signal, process.listeners(signal)] as const);
+  // With no listener left, Node stops watching the signal and its default action applies.
+  for (const [signal] of saved) process.removeAllListeners(signal);
+  try {
+    return await work();
+  } finally {
+    for (const [signal, listeners] of saved) for (const l of listeners) process.on(signal, l as () => void);
+  }
+}

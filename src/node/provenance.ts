@@ -30,18 +30,19 @@ export interface SourceRecord {
   /** Base name: outputs sit beside their source, and a moved pair still matches. */
   readonly file: string;
   readonly size: number;
-  /** Modification time, ISO 8601 (informational: the digest decides). */
+  /** Modification time, ISO 8601 (informational). */
   readonly mtime: string;
-  readonly sha256: string;
+  /** SHA-256 of the whole file, when asked for (`sourceSha256`): for an audit trail, not for the skip decision. */
+  readonly sha256?: string;
 }
 
 /** The metadata value for a conversion's sources (JSON, as metadata values are strings). */
 export function provenanceValue(records: readonly SourceRecord[]): string {
-  return JSON.stringify(records.map((r) => ({ file: r.file, size: r.size, mtime: r.mtime, sha256: r.sha256 })));
+  return JSON.stringify(records.map((r) => ({ file: r.file, size: r.size, mtime: r.mtime, ...(r.sha256 === undefined ? {} : { sha256: r.sha256 }) })));
 }
 
 /** The records with their digests still pending: written first, patched by `patchDigests`. */
-export function pendingRecords(files: readonly string[]): SourceRecord[] {
+export function pendingRecords(files: readonly string[], withDigests: boolean): SourceRecord[] {
   return files.map((f) => {
     let stat: fs.Stats;
     try {
@@ -49,7 +50,7 @@ export function pendingRecords(files: readonly string[]): SourceRecord[] {
     } catch (cause) {
       throw fileError(f, cause);
     }
-    return { file: path.basename(f), size: stat.size, mtime: stat.mtime.toISOString(), sha256: PENDING_DIGEST };
+    return { file: path.basename(f), size: stat.size, mtime: stat.mtime.toISOString(), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
   });
 }
 
@@ -61,7 +62,7 @@ export function readProvenance(metadata: Readonly<Record<string, unknown>> | nul
     const list = JSON.parse(value) as unknown;
     if (!Array.isArray(list) || list.length === 0) return undefined;
     const ok = list.every(
-      (r) => r && typeof r.file === 'string' && Number.isSafeInteger(r.size) && typeof r.mtime === 'string' && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256),
+      (r) => r && typeof r.file === 'string' && Number.isSafeInteger(r.size) && typeof r.mtime === 'string' && (r.sha256 === undefined || (typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256))),
     );
     return ok ? (list as SourceRecord[]) : undefined;
   } catch {
@@ -84,7 +85,7 @@ export function patchDigests(file: string, header: Uint8Array, records: readonly
     for (const r of records) {
       at = text.indexOf(PENDING_DIGEST, at);
       if (at < 0) throw new Error(`internal: ${file} has fewer pending digests than sources`);
-      fs.writeSync(fd, new TextEncoder().encode(r.sha256), 0, 64, at);
+      fs.writeSync(fd, new TextEncoder().encode(r.sha256 ?? ''), 0, 64, at);
       at += 64;
     }
   } finally {

@@ -8,14 +8,19 @@ import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type 
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
 import { OPCODES } from '../formats/pickle/opcodes.js';
-import { scanGguf } from './formats/gguf.js';
-import { scanHdf5 } from './formats/hdf5.js';
-import { scanKerasConfig } from './formats/keras.js';
-import { scanNpy } from './formats/npy.js';
-import { scanOnnx } from './formats/onnx.js';
-import { scanSafetensors } from './formats/safetensors.js';
-import { scanTfjsModelJson } from './formats/tfjs.js';
-import { scanTflite } from './formats/tflite.js';
+
+/** Each format's rules are loaded when a file of that format is met: scanning a checkpoint does not load the GGUF, HDF5, … readers. */
+const formatRules = {
+  gguf: () => import('./formats/gguf.js'),
+  hdf5: () => import('./formats/hdf5.js'),
+  keras: () => import('./formats/keras.js'),
+  npy: () => import('./formats/npy.js'),
+  onnx: () => import('./formats/onnx.js'),
+  safetensors: () => import('./formats/safetensors.js'),
+  tfjs: () => import('./formats/tfjs.js'),
+  tflite: () => import('./formats/tflite.js'),
+};
+
 
 /** Largest pickle read into memory for analysis: a data pickle is structure, not tensor bytes. */
 export const MAX_SCANNED_PICKLE_BYTES = 256 << 20;
@@ -111,22 +116,22 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     case 'tar':
       return scanTar(source, ctx);
     case 'safetensors':
-      await scanSafetensors(source, ctx);
+      await (await formatRules.safetensors()).scanSafetensors(source, ctx);
       return 'safetensors';
     case 'npy':
-      await scanNpy(source, ctx);
+      await (await formatRules.npy()).scanNpy(source, ctx);
       return 'npy';
     case 'gguf':
-      await scanGguf(source, ctx);
+      await (await formatRules.gguf()).scanGguf(source, ctx);
       return 'gguf';
     case 'hdf5':
-      await scanHdf5(source, ctx);
+      await (await formatRules.hdf5()).scanHdf5(source, ctx);
       return 'hdf5';
     case 'tflite':
-      await scanTflite(source, ctx);
+      await (await formatRules.tflite()).scanTflite(source, ctx);
       return 'tflite';
     case 'onnx-or-protobuf':
-      await scanOnnx(source, ctx);
+      await (await formatRules.onnx()).scanOnnx(source, ctx);
       return 'onnx';
     case 'empty':
       ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
@@ -147,7 +152,7 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
   if (head[0] === 0x7b /* { */) {
     const text = new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_SCANNED_JSON_BYTES)));
     if (/"modelTopology"|"weightsManifest"/.test(text)) {
-      scanTfjsModelJson(text, ctx, source.name);
+      (await formatRules.tfjs()).scanTfjsModelJson(text, ctx, source.name);
       return 'tfjs';
     }
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
@@ -161,7 +166,7 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     // A protobuf may start with a line feed (field 1, length-delimited): text that ONNX would load is ONNX.
     if (head[0] === 0x0a) {
       const onnx: Finding[] = [];
-      await scanOnnx(source, { ...ctx, report: (f) => onnx.push(f) });
+      await (await formatRules.onnx()).scanOnnx(source, { ...ctx, report: (f) => onnx.push(f) });
       if (onnx.some((f) => f.severity === 'dangerous' || f.rule === 'onnx/valid')) {
         for (const f of onnx) ctx.report(f);
         return 'onnx';
@@ -529,7 +534,7 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
 /** One zip entry, by what it holds. Throws a TensorsafeError when the entry cannot be read. */
 async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expected: ((q: string) => boolean) | undefined, ctx: ScanContext, depth: number): Promise<void> {
   if (keras && entry.name === 'config.json') {
-    scanKerasConfig(decodeJsonBytes(await entry.read()), ctx, where);
+    (await formatRules.keras()).scanKerasConfig(decodeJsonBytes(await entry.read()), ctx, where);
     return;
   }
   if (entry.size === 0) return;
@@ -557,7 +562,7 @@ async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expecte
     }
     await analyzeStream(source, 0, ctx.report, { where, expected });
   } else if (role === 'npy') {
-    await scanNpy(source, { ...ctx, file: where });
+    await (await formatRules.npy()).scanNpy(source, { ...ctx, file: where });
   } else if (role === 'zip' && depth < MAX_NESTED_ARCHIVES) {
     await scanZip(source, { ...ctx, file: where }, depth + 1);
   }
