@@ -16,20 +16,18 @@ describe('worker threads started from a process run as `node --input-type=module
     expect(workerExecArgv([])).toEqual([]);
   });
 
-  // The built package (dist/, built by `npm test` first) scans in a worker thread, hashes the source in
-  // one and converts folders with a pool of them: all used to die with ERR_INPUT_TYPE_NOT_ALLOWED here.
-  it('the scan worker, convertCheckpoint and convertFolder work there', () => {
+  // The built package (dist/, built by `npm test` first) hashes the source in a worker thread (--sha256)
+  // and converts folders with a pool of them: both used to die with ERR_INPUT_TYPE_NOT_ALLOWED here.
+  it('the hashing worker (convertCheckpoint with sourceSha256) and convertFolder work there', () => {
     const src = path.join(tmp, 'pytorch_model.bin');
     fs.copyFileSync(path.join(ROOT, 'test/fixtures/torch/sample/pytorch_model.bin'), src);
     const dist = (f: string): string => JSON.stringify(path.join(ROOT, 'dist/node', f));
     const script = `
       const { convertCheckpoint } = await import(${dist('convert.js')});
       const { convertFolder } = await import(${dist('batch.js')});
-      const { openTargetScanner } = await import(${dist('scan-file.js')});
-      const scanner = openTargetScanner();
-      const scanned = await scanner.scan(${JSON.stringify(src)});
-      await scanner.close();
-      const one = await convertCheckpoint(${JSON.stringify(src)}, { force: true });
+      const { scanFile } = await import(${dist('scan-file.js')});
+      const scanned = await scanFile(${JSON.stringify(src)});
+      const one = await convertCheckpoint(${JSON.stringify(src)}, { force: true, sourceSha256: true });
       const all = await convertFolder(${JSON.stringify(tmp)}, { force: true, jobs: 2 });
       console.log(JSON.stringify({ verdict: scanned.verdict, verified: one.verified, sha256: one.sources[0].sha256, failed: all.summary.failed }));`;
     // With a flag a worker cannot take (--expose-gc, as `npm run bench` runs) and without.
