@@ -15,7 +15,7 @@ export const EXIT_BAD_INPUT = 3;
 /** A defect in tensorsafe itself (EX_SOFTWARE): never expected; the message asks for a report. */
 export const EXIT_INTERNAL = 70;
 /** Interrupted by a signal: 128 + its number, as shells report it. */
-export const EXIT_SIGNAL = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+export const EXIT_SIGNAL = { SIGHUP: 129, SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 } as const;
 
 /**
  * Error codes that are a finding or a failed check (exit 1) rather than bad input (exit 3): the file
@@ -53,7 +53,8 @@ export const EXIT_TABLE = `Exit status (the same for every command):
   3    bad input (a file missing, unreadable, malformed or not what the
        command takes; an output that exists or cannot be written)
   70   internal error (a bug in tensorsafe: please report it)
-  129, 130, 143  interrupted by SIGHUP, SIGINT (Ctrl-C), SIGTERM`;
+  129, 130, 143  interrupted by SIGHUP, SIGINT (Ctrl-C), SIGTERM
+  141  stdout or stderr closed early (a pipe into head), as SIGPIPE`;
 
 /** A command's "Exit status" paragraph: the shared numbers, with what each means for that command. */
 export function exitStatusHelp(meaning: { ok: string; finding?: string; badInput?: string }): string {
