@@ -32,7 +32,8 @@ SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
 model folder (sharded or not).
 
 Options:
-  -o, --output OUT       for a file: the output file (or a folder for it);
+  -o, --output OUT       for a file: the output file (or a folder for it: an
+                         existing one, or a path ending with /, created);
                          for a folder: the output folder.
                          Default: beside the source, with the conventional
                          names (pytorch_model.bin -> model.safetensors,

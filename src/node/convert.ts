@@ -15,7 +15,7 @@ import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, startHashing, type SourceRecord } from './provenance.js';
 import { FileSink } from './file-sink.js';
-import { FileSource } from './file-source.js';
+import { FileSource, makeFolder, namesFolder } from './file-source.js';
 import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
 
 export interface ConvertOptions {
@@ -182,7 +182,7 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
         return summaryOf(true, current);
       }
     }
-    fs.mkdirSync(input.outDir, { recursive: true });
+    makeFolder(input.outDir);
 
     const metadata: Record<string, string> = { format: 'pt', ...Object.fromEntries(removed), [PROVENANCE_KEY]: provenanceValue(records) };
     // Each output is checked against the source while it is written (convert/write-checked.ts).
@@ -353,7 +353,7 @@ function resolveInput(src: string, output: string | undefined): Input {
   }
   const file = model.files[0]!;
   let single = path.join(isDir ? (output ?? src) : path.dirname(file), safetensorsNameFor(file));
-  if (!isDir && output !== undefined) single = fs.existsSync(output) && fs.statSync(output).isDirectory() ? path.join(output, safetensorsNameFor(file)) : output;
+  if (!isDir && output !== undefined) single = namesFolder(output) ? path.join(output, safetensorsNameFor(file)) : output;
   return { files: [file], index: undefined, outDir: path.dirname(single), stem: path.basename(single, '.safetensors'), single };
 }
 

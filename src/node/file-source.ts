@@ -157,6 +157,31 @@ export function fileError(path: string, cause: unknown, writing = false): IoErro
   }
 }
 
+/**
+ * Creates `dir` and its missing parents. A regular file in the way is NotADirectory naming it (mkdir
+ * reports EEXIST when `dir` itself is a file, which would otherwise read as "already exists").
+ */
+export function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') {
+      throw new IoError('NotADirectory', `cannot write into ${dir}: it is a file, not a folder`, { cause, location: dir });
+    }
+    throw fileError(dir, cause, true);
+  }
+}
+
+/** True when a path given for an output names a folder: it ends with a separator, or is an existing folder. */
+export function namesFolder(p: string): boolean {
+  if (p.endsWith('/') || p.endsWith(nodePath.sep)) return true;
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** An error of the operating system (it has an errno code such as ENOENT and a syscall). */
 export function isOsError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) && 'syscall' in e;

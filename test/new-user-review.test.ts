@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { runCli } from './helpers/cli.js';
+import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+import { saveFileSync } from '../src/node/files.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from '../src/cli/exit-codes.js';
+
+/** Defects found by trying the CLI as a new user (output paths given with -o / --out). */
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-nu-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const at = (name: string): string => path.join(tmp, name);
+
+const checkpoint = at('cnn.pt');
+fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), checkpoint);
+const good = at('good.safetensors');
+saveFileSync({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } }, good);
+const key = at('key.pem');
+fs.writeFileSync(key, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+
+describe('an output path under a regular file', () => {
+  // mkdir of a folder that is an existing regular file fails with EEXIST, which was reported as
+  // "OutputExists: blocker already exists (--force replaces it)", and --force did not replace it.
+  it.each([[false], [true]])('convert -o FILE/out.safetensors is NotADirectory, naming the file (--force %s)', async (force) => {
+    const blocker = at(`blocker-${force}`);
+    fs.writeFileSync(blocker, 'precious');
+    const r = await runCli('convert', checkpoint, '-o', path.join(blocker, 'out.safetensors'), '--json', ...(force ? ['--force'] : []));
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    const j = JSON.parse(r.stdout);
+    expect(j.error.code).toBe('NotADirectory');
+    expect(j.error.message).toContain(blocker);
+    expect(j.error.message).not.toMatch(/already exists|--force/);
+    expect(r.stderr).not.toMatch(/--force/);
+    expect(fs.readFileSync(blocker, 'utf8')).toBe('precious');
+  });
+
+  it('sign --out FILE/x.sig is NotADirectory too', async () => {
+    const blocker = at('blocker-sign');
+    fs.writeFileSync(blocker, 'precious');
+    const r = await runCli('sign', good, '--key', key, '--out', path.join(blocker, 'good.sig'));
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/^error NotADirectory: .*blocker-sign/m);
+    expect(r.stderr).not.toMatch(/--force/);
+  });
+});
+
+describe('-o with a trailing slash names a folder, created when missing', () => {
+  // `convert cnn.pt -o newdir/` failed with "NotADirectory: newdir/: a part of the path is a file".
+  it('convert FILE -o missing-folder/ writes missing-folder/<name>.safetensors', async () => {
+    const dir = at('created') + path.sep;
+    const r = await runCli('convert', checkpoint, '-o', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT_OK);
+    expect(fs.readdirSync(dir)).toEqual(['cnn.safetensors']);
+  });
+
+  it('sign --out missing-folder/ writes missing-folder/<name>.sig', async () => {
+    const dir = at('sigs') + path.sep;
+    const r = await runCli('sign', good, '--key', key, '--out', dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT_OK);
+    expect(fs.readdirSync(dir)).toEqual(['good.safetensors.sig']);
+  });
+});
