@@ -64,3 +64,30 @@ describe('-o with a trailing slash names a folder, created when missing', () => 
     expect(fs.readdirSync(dir)).toEqual(['good.safetensors.sig']);
   });
 });
+
+describe('a file that is not safetensors says what it is', () => {
+  // `inspect model.pt` said "header too large: the file declares a 578712552184433488-byte header …
+  // (is this a safetensors file?)": the first bytes answer that question.
+  const lfs = at('lfs.safetensors');
+  fs.writeFileSync(lfs, 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 548105171\n');
+  const html = at('html.safetensors');
+  fs.writeFileSync(html, '<!DOCTYPE html><html><body>Not Found</body></html>\n');
+  const pickle = at('legacy.safetensors');
+  fs.writeFileSync(pickle, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
+
+  it.each([
+    ['a PyTorch zip checkpoint', checkpoint, /zip archive.*tensorsafe convert/],
+    ['a Git LFS pointer', lfs, /Git LFS pointer.*git lfs pull/],
+    ['an HTML page', html, /HTML page/],
+    ['a pickle', pickle, /pickle.*tensorsafe convert/],
+  ])('%s: inspect, hash and validate name it, keeping the reference error code', async (_what, file, expected) => {
+    for (const command of ['inspect', 'hash', 'validate']) {
+      const r = await runCli(command, file);
+      expect(r.code).not.toBe(EXIT_OK);
+      const printed = `${r.stdout}\n${r.stderr}`;
+      expect(printed).toContain(file);
+      expect(printed).toMatch(/HeaderTooLarge: /);
+      expect(printed).toMatch(expected);
+    }
+  });
+});
