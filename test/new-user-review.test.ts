@@ -91,3 +91,28 @@ describe('a file that is not safetensors says what it is', () => {
     }
   });
 });
+
+describe('a folder that holds several models is ambiguous, not missing', () => {
+  // `inspect st/burn` (two .safetensors) and `convert DIR` (two checkpoints) said NotFound.
+  const two = at('two');
+  fs.mkdirSync(two);
+  fs.copyFileSync(good, path.join(two, 'a.safetensors'));
+  fs.copyFileSync(good, path.join(two, 'b.safetensors'));
+  fs.copyFileSync(checkpoint, path.join(two, 'a.pt'));
+  fs.copyFileSync(checkpoint, path.join(two, 'b.pt'));
+
+  it.each([['inspect'], ['hash'], ['convert']])('%s DIR', async (command) => {
+    const r = await runCli(command, two, '--json');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    const j = JSON.parse(r.stdout);
+    expect(j.error.code).toBe(command === 'hash' ? 'IsADirectory' : 'AmbiguousModel');
+    if (command !== 'hash') expect(j.error.message).toMatch(/several/);
+    if (command === 'convert') expect(j.error.message).toMatch(/--recursive/);
+  });
+
+  it('verify DIR DIR', async () => {
+    const r = await runCli('verify', two, two, '--json');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(JSON.parse(r.stdout).error.code).toBe('AmbiguousModel');
+  });
+});

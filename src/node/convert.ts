@@ -342,7 +342,13 @@ export function safetensorsNameFor(file: string): string {
 }
 
 function resolveInput(src: string, output: string | undefined): Input {
-  const model = findModel(src, 'pytorch');
+  let model: ReturnType<typeof findModel>;
+  try {
+    model = findModel(src, 'pytorch');
+  } catch (e) {
+    if (e instanceof IoError && e.code === 'AmbiguousModel') e.message += ', or convert each with --recursive';
+    throw e;
+  }
   if (model.kind === 'safetensors') {
     throw new TensorsafeError('NotACheckpoint', `${src} is already safetensors: nothing to convert (tensorsafe validate checks it)`, { location: src });
   }
