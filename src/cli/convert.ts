@@ -13,9 +13,10 @@ import { parsing, UsageError, type Command } from './usage.js';
 export const convertCommand: Command = {
   name: 'convert',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
-                        [--skip-unknown] [--force] [--json]
+                        [--skip-unknown] [--force] [--sha256] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
-                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown] [--force] [--json]
+                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
+                        [--force] [--sha256] [--json]
 
 Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
 TorchScript) to safetensors without executing anything in it. The pickle is
@@ -63,8 +64,9 @@ Many models at once:
                          (OutputConflict): convert each with -o.
   -j, --jobs N           models converted at once (default: CPUs, at most 4)
   --report FILE.json     write the report: {"models":[{"path","status",
-                         "outputs","verified","reason","bytesIn","bytesOut",
-                         "seconds"}],"summary":{...}}, and FILE.md, a Markdown
+                         "outputs","verified","reason","code","bytesIn",
+                         "bytesOut","seconds"}],"summary":{...}}, and
+                         FILE.md, a Markdown
                          rendering for a pull-request comment
 
 Tied weights (names that are the same view of one storage) are written once:
