@@ -116,3 +116,33 @@ describe('a folder that holds several models is ambiguous, not missing', () => {
     expect(JSON.parse(r.stdout).error.code).toBe('AmbiguousModel');
   });
 });
+
+describe('convert --recursive --report', () => {
+  // A report path that could not be written failed only after every model was converted, with the
+  // per-model results never printed; a missing folder for it was not created (unlike -o and --out).
+  it('into a missing folder: the folder is created', async () => {
+    const dir = at('batch-ok');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(checkpoint, path.join(dir, 'cnn.pt'));
+    const report = path.join(at('reports'), 'deep', 'r.json');
+    const r = await runCli('convert', dir, '--recursive', '--jobs', '1', '--report', report);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT_OK);
+    expect(JSON.parse(fs.readFileSync(report, 'utf8')).summary.converted).toBe(1);
+    expect(fs.existsSync(path.join(at('reports'), 'deep', 'r.md'))).toBe(true);
+  });
+
+  it('under a regular file: fails before converting anything, naming the path', async () => {
+    const dir = at('batch-blocked');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(checkpoint, path.join(dir, 'cnn.pt'));
+    const blocker = at('report-blocker');
+    fs.writeFileSync(blocker, 'x');
+    const r = await runCli('convert', dir, '--recursive', '--jobs', '1', '--report', path.join(blocker, 'r.json'), '--json');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    const j = JSON.parse(r.stdout);
+    expect(j.error.code).toBe('NotADirectory');
+    expect(j.error.message).toContain(blocker);
+    expect(fs.readdirSync(dir)).toEqual(['cnn.pt']);
+  });
+});

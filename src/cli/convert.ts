@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IoError } from '../errors.js';
+import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
@@ -152,6 +155,11 @@ async function runBatch(
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--recursive needs a folder, and ${dir} is not one`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  // The report's folder is made (or found unusable) before any model is converted, not after.
+  if (values.report !== undefined) {
+    if (namesFolder(values.report)) throw new IoError('IsADirectory', `--report ${values.report} is a folder; name the report file (e.g. report.json)`, { location: values.report });
+    makeFolder(path.dirname(values.report));
+  }
   const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
   let report: BatchReport;
   try {
