@@ -146,3 +146,29 @@ describe('convert --recursive --report', () => {
     expect(fs.readdirSync(dir)).toEqual(['cnn.pt']);
   });
 });
+
+describe('two sources of the same file name in different folders, one output', () => {
+  // a/m.pt -o out/m.safetensors, then b/m.pt (another model) -o out/m.safetensors replaced a's output
+  // without --force: the record held only the name "m.pt", so b/m.pt passed for "an earlier version".
+  it('the second is OutputExists naming the first, and the output keeps the first model', async () => {
+    const a = at('same-name/a/m.pt');
+    const b = at('same-name/b/m.pt');
+    fs.mkdirSync(path.dirname(a), { recursive: true });
+    fs.mkdirSync(path.dirname(b), { recursive: true });
+    fs.copyFileSync(checkpoint, a);
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'shapes_zip.pt'), b);
+    const out = at('same-name/out/m.safetensors');
+    expect((await runCli('convert', a, '-o', out)).code).toBe(EXIT_OK);
+    const before = fs.readFileSync(out);
+    const r = await runCli('convert', b, '-o', out, '--json');
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    const j = JSON.parse(r.stdout);
+    expect(j.error.code).toBe('OutputExists');
+    expect(j.error.message).toContain('a/m.pt');
+    expect(fs.readFileSync(out).equals(before)).toBe(true);
+    // The first source again: already converted. Beside its source, the record is the plain name.
+    expect(JSON.parse((await runCli('convert', a, '-o', out, '--json')).stdout).upToDate).toBe(true);
+    const beside = await runCli('convert', a, '--json');
+    expect(JSON.parse(beside.stdout).sources[0].file).toBe('m.pt');
+  });
+});
