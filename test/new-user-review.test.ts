@@ -172,3 +172,16 @@ describe('two sources of the same file name in different folders, one output', (
     expect(JSON.parse(beside.stdout).sources[0].file).toBe('m.pt');
   });
 });
+
+describe('convert --json: error.file is the file', () => {
+  // It held "c" (a tensor name), "q (x.pt:archive/data.pkl@196)" or "x.pt:archive/data.pkl@77".
+  it.each([['complex128_zip.pt'], ['quantized_zip.pt'], ['protocol0_zip.pt'], ['unknown_class.pt']])('%s', async (name) => {
+    const src = at(`err-${name}`);
+    fs.copyFileSync(path.join(TORCH_FIXTURES, name), src);
+    const r = await runCli('convert', src, '-o', at('err-out') + path.sep, '--json');
+    expect(r.code).not.toBe(EXIT_OK);
+    const j = JSON.parse(r.stdout);
+    expect(j.error.file).toBe(src);
+    expect(j.error.message).toContain(src);
+  });
+});

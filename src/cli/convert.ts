@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError } from '../errors.js';
+import { inFile, IoError, TensorsafeError } from '../errors.js';
 import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
@@ -137,6 +137,10 @@ Examples:
         sourceSha256: values.sha256,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
+    } catch (e) {
+      // An error about the checkpoint's content (its location is an entry, a byte or a tensor) is about
+      // SRC: `file` names it. I/O errors keep the path they name (an output, or SRC itself).
+      throw e instanceof TensorsafeError && !(e instanceof IoError) ? inFile(e, positionals[0]!) : e;
     } finally {
       bar.done();
     }
