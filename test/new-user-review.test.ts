@@ -185,3 +185,21 @@ describe('convert --json: error.file is the file', () => {
     expect(j.error.message).toContain(src);
   });
 });
+
+describe('a Git LFS pointer is recognised', () => {
+  // detect.ts compared 24 characters with the 23-character 'version https://git-lfs', so a pointer
+  // was "a text file": convert said "not a pickle (0x76 is not a pickle opcode)", scan "(text)".
+  const pointer = at('lfs.bin');
+  fs.writeFileSync(pointer, 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n');
+
+  it('convert says so and how to get the file', async () => {
+    const r = await runCli('convert', pointer);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/NotACheckpoint: .*lfs\.bin.*Git LFS pointer.*git lfs pull/);
+  });
+
+  it('scan names the format', async () => {
+    const r = await runCli('scan', '--json', pointer);
+    expect(JSON.parse(r.stdout)).toMatchObject({ format: 'git-lfs-pointer', verdict: 'safe' });
+  });
+});
