@@ -73,6 +73,8 @@ describe('a file that is not safetensors says what it is', () => {
   const html = at('html.safetensors');
   fs.writeFileSync(html, '<!DOCTYPE html><html><body>Not Found</body></html>\n');
   const pickle = at('legacy.safetensors');
+  const index = at('model.safetensors.index.json');
+  fs.writeFileSync(index, '{\n  "metadata": {"total_size": 8},\n  "weight_map": {"w": "good.safetensors"}\n}\n');
   fs.writeFileSync(pickle, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
 
   it.each([
@@ -80,8 +82,9 @@ describe('a file that is not safetensors says what it is', () => {
     ['a Git LFS pointer', lfs, /Git LFS pointer.*git lfs pull/],
     ['an HTML page', html, /HTML page/],
     ['a pickle', pickle, /pickle.*tensorsafe convert/],
+    ['a sharded set\'s index', index, /JSON file.*index/],
   ])('%s: inspect, hash and validate name it, keeping the reference error code', async (_what, file, expected) => {
-    for (const command of ['inspect', 'hash', 'validate']) {
+    for (const command of file === index ? ['hash'] : ['inspect', 'hash', 'validate']) {
       const r = await runCli(command, file);
       expect(r.code).not.toBe(EXIT_OK);
       const printed = `${r.stdout}\n${r.stderr}`;
