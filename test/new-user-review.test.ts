@@ -206,3 +206,45 @@ describe('a Git LFS pointer is recognised', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ format: 'git-lfs-pointer', verdict: 'safe' });
   });
 });
+
+describe('validate checks a sharded set through its index', () => {
+  // `validate DIR` of a sharded set with a missing shard said "✓ … valid" for the shard that was there
+  // and exited 0; `validate model.safetensors.index.json` said HeaderTooLarge.
+  const set = at('sharded-set');
+  fs.mkdirSync(set);
+  const shard = (name: string, tensors: Record<string, number>): void =>
+    saveFileSync(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [1], data: new Float32Array([v]) }])), path.join(set, name));
+  shard('model-00001-of-00002.safetensors', { a: 1 });
+  shard('model-00002-of-00002.safetensors', { b: 2 });
+  const index = path.join(set, 'model.safetensors.index.json');
+  fs.writeFileSync(index, JSON.stringify({ metadata: { total_size: 8 }, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
+
+  it('a complete set is valid, the index included', async () => {
+    const r = await runCli('validate', '--json', set);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.lines.map((l) => JSON.parse(l))).toContainEqual({ file: index, ok: true, tensors: 2 });
+  });
+
+  it('a missing shard is named, exit 3', async () => {
+    const moved = path.join(set, 'model-00002-of-00002.safetensors');
+    fs.renameSync(moved, `${moved}.away`);
+    try {
+      for (const target of [set, index]) {
+        const r = await runCli('validate', target);
+        expect(r.code).toBe(EXIT_BAD_INPUT);
+        expect(r.stdout).toMatch(/✗ .*model\.safetensors\.index\.json: NotFound: .*model-00002-of-00002\.safetensors/);
+      }
+    } finally {
+      fs.renameSync(`${moved}.away`, moved);
+    }
+  });
+
+  it('an index that does not match its shards is not valid, exit 1', async () => {
+    const other = at('sharded-mismatch.safetensors.index.json');
+    fs.copyFileSync(path.join(set, 'model-00001-of-00002.safetensors'), at('m1.safetensors'));
+    fs.writeFileSync(other, JSON.stringify({ metadata: {}, weight_map: { a: 'm1.safetensors', zzz: 'm1.safetensors' } }));
+    const r = await runCli('validate', '--json', other);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file: other, ok: false, error: { code: 'ShardMismatch' } });
+  });
+});
