@@ -248,3 +248,47 @@ describe('validate checks a sharded set through its index', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ file: other, ok: false, error: { code: 'ShardMismatch' } });
   });
 });
+
+describe('demo never replaces files it did not write', () => {
+  // `demo --out DIR` copied the sample over DIR/pytorch_model.bin and converted with --force, replacing
+  // the user's own DIR/model.safetensors; `demo --out FILE` said "OutputExists … (--force replaces it)",
+  // an option demo does not have.
+  it('a model.safetensors of the user is left alone (OutputExists, no --force hint)', async () => {
+    const dir = at('demo-user');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'model.safetensors'), 'mine');
+    const r = await runCli('demo', '--out', dir);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/OutputExists: .*model\.safetensors/);
+    expect(r.stderr).not.toMatch(/--force/);
+    expect(fs.readFileSync(path.join(dir, 'model.safetensors'), 'utf8')).toBe('mine');
+  });
+
+  it('a pytorch_model.bin of the user is left alone', async () => {
+    const dir = at('demo-user-ckpt');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(checkpoint, path.join(dir, 'pytorch_model.bin'));
+    const r = await runCli('demo', '--out', dir);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/OutputExists: .*pytorch_model\.bin/);
+    expect(fs.readFileSync(path.join(dir, 'pytorch_model.bin')).equals(fs.readFileSync(checkpoint))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'model.safetensors'))).toBe(false);
+  });
+
+  it('run twice in its own folder: fine', async () => {
+    const dir = at('demo-twice');
+    expect((await runCli('demo', '--out', dir)).code).toBe(EXIT_OK);
+    const again = await runCli('demo', '--out', dir);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(EXIT_OK);
+  });
+
+  it('--out FILE is NotADirectory', async () => {
+    const blocker = at('demo-blocker');
+    fs.writeFileSync(blocker, 'x');
+    const r = await runCli('demo', '--out', blocker);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/NotADirectory: .*demo-blocker/);
+    expect(r.stderr).not.toMatch(/--force/);
+  });
+});
