@@ -292,3 +292,29 @@ describe('demo never replaces files it did not write', () => {
     expect(r.stderr).not.toMatch(/--force/);
   });
 });
+
+describe('an output that is the input itself', () => {
+  // `sign m.safetensors --out m.safetensors --force` replaced the model with its signature;
+  // `convert m.pt -o m.pt --force` replaced the checkpoint with its conversion.
+  it('sign refuses, with or without --force, and the model is untouched', async () => {
+    const model = at('self.safetensors');
+    fs.copyFileSync(good, model);
+    for (const force of [[], ['--force']]) {
+      const r = await runCli('sign', model, '--key', key, '--out', model, ...force);
+      expect(r.code).toBe(EXIT_BAD_INPUT);
+      expect(r.stderr).toMatch(/InvalidArgument: .*self\.safetensors.*is the file being signed/);
+      expect(fs.readFileSync(model).equals(fs.readFileSync(good))).toBe(true);
+    }
+  });
+
+  it('convert refuses, with or without --force, and the checkpoint is untouched', async () => {
+    const src = at('self.pt');
+    fs.copyFileSync(checkpoint, src);
+    for (const force of [[], ['--force']]) {
+      const r = await runCli('convert', src, '-o', src, ...force);
+      expect(r.code).toBe(EXIT_BAD_INPUT);
+      expect(r.stderr).toMatch(/InvalidArgument: .*self\.pt.*is the source/);
+      expect(fs.readFileSync(src).equals(fs.readFileSync(checkpoint))).toBe(true);
+    }
+  });
+});

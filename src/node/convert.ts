@@ -15,7 +15,7 @@ import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
 import { FileSink } from './file-sink.js';
-import { FileSource, makeFolder, namesFolder } from './file-source.js';
+import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
 
 export interface ConvertOptions {
@@ -156,6 +156,13 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     };
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
+    // Whatever --force says, an output never replaces the checkpoint it is converted from.
+    for (const t of targets) {
+      const source = input.files.find((f) => sameFile(t, f));
+      if (source !== undefined) {
+        throw new TensorsafeError('InvalidArgument', `${t} is the source ${source} itself: the output would replace the checkpoint it is converted from; name another output with -o`, { location: t });
+      }
+    }
     // Files of the same name family that this conversion does not write (model.safetensors beside a new
     // sharded set, shards of an earlier shard count) would be loaded in its place: stale ones of this
     // source are removed once the new output is in place; anything else stops the conversion.

@@ -182,6 +182,18 @@ export function namesFolder(p: string): boolean {
   }
 }
 
+/** True when two paths name one file (the same path, or one file under two names: links). */
+export function sameFile(a: string, b: string): boolean {
+  if (nodePath.resolve(a) === nodePath.resolve(b)) return true;
+  try {
+    const x = fs.statSync(a);
+    const y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 /** An error of the operating system (it has an errno code such as ENOENT and a syscall). */
 export function isOsError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) && 'syscall' in e;
