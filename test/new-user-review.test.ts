@@ -318,3 +318,44 @@ describe('an output that is the input itself', () => {
     }
   });
 });
+
+describe('folders whose model files are symbolic links (a Hugging Face cache snapshot)', () => {
+  // Folder walks took only regular files: `scan SNAPSHOT` said "no files" (exit 2), and a dangerous
+  // checkpoint reached through a link beside a README was not scanned at all (exit 0).
+  const root = at('hf');
+  const snap = path.join(root, 'snapshots', 'abc');
+  fs.mkdirSync(path.join(root, 'blobs'), { recursive: true });
+  fs.mkdirSync(snap, { recursive: true });
+  const evil = Uint8Array.from([0x80, 2, ...Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1')]);
+  fs.writeFileSync(path.join(root, 'blobs', '1234'), evil);
+  fs.copyFileSync(good, path.join(root, 'blobs', '5678'));
+  fs.copyFileSync(checkpoint, path.join(root, 'blobs', '9abc'));
+  fs.symlinkSync('../../blobs/1234', path.join(snap, 'evil.pkl'));
+  fs.symlinkSync('../../blobs/5678', path.join(snap, 'model.safetensors'));
+  fs.writeFileSync(path.join(snap, 'README.md'), '# a model\n');
+  // A folder linked into itself: the walk must end.
+  fs.symlinkSync('.', path.join(snap, 'loop'));
+
+  it('scan follows the links and finds the dangerous file', async () => {
+    const r = await runCli('scan', '--json', snap);
+    expect(r.code).toBe(1);
+    const files = r.lines.map((l) => JSON.parse(l));
+    expect(files).toContainEqual(expect.objectContaining({ file: path.join(snap, 'evil.pkl'), verdict: 'dangerous' }));
+    expect(files.filter((f) => f.file.endsWith('model.safetensors'))).toHaveLength(1);
+  });
+
+  it('validate follows them', async () => {
+    const r = await runCli('validate', '--json', snap);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.lines.map((l) => JSON.parse(l))).toEqual([{ file: path.join(snap, 'model.safetensors'), ok: true, tensors: 1 }]);
+  });
+
+  it('convert --recursive follows them', async () => {
+    const dir = at('hf-convert');
+    fs.mkdirSync(dir);
+    fs.symlinkSync(path.join(root, 'blobs', '9abc'), path.join(dir, 'cnn.pt'));
+    const r = await runCli('convert', dir, '--recursive', '--jobs', '1', '--json');
+    expect(r.code).toBe(EXIT_OK);
+    expect(JSON.parse(r.stdout).summary.converted).toBe(1);
+  });
+});

@@ -182,6 +182,35 @@ export function namesFolder(p: string): boolean {
   }
 }
 
+/**
+ * What a folder entry is, following a symbolic link (model caches such as Hugging Face's link each
+ * file of a snapshot to a blob): 'file', 'dir', or 'other' (a dangling link, a device, a socket…).
+ */
+export function entryKind(p: string, e: fs.Dirent): 'file' | 'dir' | 'other' {
+  if (e.isFile()) return 'file';
+  if (e.isDirectory()) return 'dir';
+  if (!e.isSymbolicLink()) return 'other';
+  try {
+    const s = fs.statSync(p);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+/** A folder walk enters each real folder once (a link to a parent would loop forever). */
+export function firstVisit(visited: Set<string>, dir: string): boolean {
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch {
+    return false;
+  }
+  if (visited.has(real)) return false;
+  visited.add(real);
+  return true;
+}
+
 /** True when two paths name one file (the same path, or one file under two names: links). */
 export function sameFile(a: string, b: string): boolean {
   if (nodePath.resolve(a) === nodePath.resolve(b)) return true;
