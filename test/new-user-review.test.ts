@@ -359,3 +359,18 @@ describe('folders whose model files are symbolic links (a Hugging Face cache sna
     expect(JSON.parse(r.stdout).summary.converted).toBe(1);
   });
 });
+
+describe('a URL given to a command that reads local files', () => {
+  // convert, verify, hash, sign and verify-signature said "http://…: no such file", as if the server had answered 404.
+  const url = 'http://127.0.0.1:9/model.safetensors';
+  it.each([
+    ['convert', [url]],
+    ['verify', [url, good]],
+    ['hash', [url]],
+    ['sign', [url, '--key', key]],
+  ])('%s says it reads local files only', async (command, args) => {
+    const r = await runCli(command, ...args);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/NotFound: http:\/\/127\.0\.0\.1:9\/model\.safetensors is a URL: .*local files/);
+  });
+});

@@ -134,6 +134,7 @@ export function fileError(path: string, cause: unknown, writing = false): IoErro
   const io = (code: IoErrorCode, message: string): IoError => new IoError(code, message, { cause, location: path });
   switch (errno) {
     case 'ENOENT':
+      if (/^https?:\/\//i.test(path)) return io('NotFound', `${path} is a URL: this command reads local files only (inspect, validate and scan read URLs); download it first`);
       return writing ? io('NotFound', `cannot write ${path}: its folder ${nodePath.dirname(path)} does not exist`) : io('NotFound', `${path}: no such file`);
     case 'EACCES':
     case 'EPERM':
