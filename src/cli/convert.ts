@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { inFile, IoError, TensorsafeError } from '../errors.js';
+import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
@@ -13,9 +16,10 @@ import { parsing, UsageError, type Command } from './usage.js';
 export const convertCommand: Command = {
   name: 'convert',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
-                        [--skip-unknown] [--force] [--json]
+                        [--skip-unknown] [--force] [--sha256] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
-                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown] [--force] [--json]
+                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
+                        [--force] [--sha256] [--json]
 
 Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
 TorchScript) to safetensors without executing anything in it. The pickle is
@@ -32,7 +36,8 @@ SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
 model folder (sharded or not).
 
 Options:
-  -o, --output OUT       for a file: the output file (or a folder for it);
+  -o, --output OUT       for a file: the output file (or a folder for it: an
+                         existing one, or a path ending with /, created);
                          for a folder: the output folder.
                          Default: beside the source, with the conventional
                          names (pytorch_model.bin -> model.safetensors,
@@ -62,8 +67,9 @@ Many models at once:
                          (OutputConflict): convert each with -o.
   -j, --jobs N           models converted at once (default: CPUs, at most 4)
   --report FILE.json     write the report: {"models":[{"path","status",
-                         "outputs","verified","reason","bytesIn","bytesOut",
-                         "seconds"}],"summary":{...}}, and FILE.md, a Markdown
+                         "outputs","verified","reason","code","bytesIn",
+                         "bytesOut","seconds"}],"summary":{...}}, and
+                         FILE.md, a Markdown
                          rendering for a pull-request comment
 
 Tied weights (names that are the same view of one storage) are written once:
@@ -131,6 +137,10 @@ Examples:
         sourceSha256: values.sha256,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
+    } catch (e) {
+      // An error about the checkpoint's content (its location is an entry, a byte or a tensor) is about
+      // SRC: `file` names it. I/O errors keep the path they name (an output, or SRC itself).
+      throw e instanceof TensorsafeError && !(e instanceof IoError) ? inFile(e, positionals[0]!) : e;
     } finally {
       bar.done();
     }
@@ -149,6 +159,11 @@ async function runBatch(
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--recursive needs a folder, and ${dir} is not one`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  // The report's folder is made (or found unusable) before any model is converted, not after.
+  if (values.report !== undefined) {
+    if (namesFolder(values.report)) throw new IoError('IsADirectory', `--report ${values.report} is a folder; name the report file (e.g. report.json)`, { location: values.report });
+    makeFolder(path.dirname(values.report));
+  }
   const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
   let report: BatchReport;
   try {

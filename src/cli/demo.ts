@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { IoError } from '../errors.js';
+import { makeFolder } from '../node/file-source.js';
 import { convertCommand } from './convert.js';
 import { inspectCommand } from './inspect.js';
 import { bold, type Io } from './output.js';
@@ -20,7 +22,8 @@ The main job on a bundled sample: copies a small PyTorch checkpoint written
 by torch (a tiny GPT-2-like model with tied embeddings) to DIR, converts it to
 safetensors without running it ("tensorsafe convert", which verifies every
 tensor against the source bit for bit), then runs "tensorsafe validate" and
-"tensorsafe inspect" on the result.
+"tensorsafe inspect" on the result. Files in DIR that are not the sample
+or its conversion are never replaced (OutputExists).
 
 Options:
   --out DIR   where to work (default: ./demo-output)
@@ -29,12 +32,17 @@ Options:
   async run(argv: string[], io: Io): Promise<number> {
     const { values } = parsing(() => parseArgs({ args: argv, options: { out: { type: 'string' } }, allowPositionals: false, strict: true }));
     const dir = values.out ?? 'demo-output';
-    fs.mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     const checkpoint = path.join(dir, 'pytorch_model.bin');
-    fs.copyFileSync(SAMPLE_CHECKPOINT, checkpoint);
+    // Only the sample itself is ever in place: another pytorch_model.bin there is someone's model.
+    if (fs.existsSync(checkpoint) && !fs.readFileSync(checkpoint).equals(fs.readFileSync(SAMPLE_CHECKPOINT))) {
+      throw new IoError('OutputExists', `${checkpoint} already exists and is not the bundled sample; it was left as it is (give the demo another folder with --out)`, { location: checkpoint });
+    }
+    if (!fs.existsSync(checkpoint)) fs.copyFileSync(SAMPLE_CHECKPOINT, checkpoint);
     const output = path.join(dir, 'model.safetensors');
+    // No --force: an existing model.safetensors is replaced only when tensorsafe wrote it from this sample.
     const steps: [string, Command, string[]][] = [
-      ['convert', convertCommand, [checkpoint, '-o', output, '--force']],
+      ['convert', convertCommand, [checkpoint, '-o', output]],
       ['validate', validateCommand, [output]],
       ['inspect', inspectCommand, [output]],
     ];

@@ -44,6 +44,9 @@ const CLI_HINTS: Record<string, string> = {
   OutputExists: '--force replaces it',
 };
 
+/** The commands that have --force (the OutputExists hint names it only there). */
+const COMMANDS_WITH_FORCE = new Set(['convert', 'sign']);
+
 /** Runs the CLI; returns the exit code. Every failure is printed and mapped to the exit-code table. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -84,7 +87,7 @@ export function reportFailure(e: unknown, commandName: string, json: boolean, io
   }
   const error = asTensorsafeError(e);
   if (error) {
-    const hint = CLI_HINTS[error.code];
+    const hint = COMMANDS_WITH_FORCE.has(commandName) ? CLI_HINTS[error.code] : undefined;
     const message = hint ? `${error.message} (${hint})` : error.message;
     if (json) io.out(errorJson(error.code, message, error.file ?? error.location));
     io.err(`${red(io, 'error')} ${error.code}: ${message}`);

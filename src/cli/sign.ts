@@ -25,7 +25,8 @@ Make a key pair with OpenSSL (keep key.pem secret, share key.pub.pem):
 
 Options:
   --key PRIVATE.pem  the Ed25519 private key (PKCS#8 PEM, "BEGIN PRIVATE KEY")
-  --out FILE.sig     where to write the signature (default: FILE.sig)
+  --out FILE.sig     where to write the signature (default: FILE.sig); a path
+                     ending with / is a folder (created if missing) for FILE.sig
   --force            replace an existing signature file (never done without it)
   -h, --help         show this help
 

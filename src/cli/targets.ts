@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { entryKind, firstVisit } from '../node/file-source.js';
 
 /** Expands folders into the files under them that `accept` takes, recursively, sorted; files and URLs pass through. */
 export function expandTargets(targets: string[], accept: (file: string) => boolean): string[] {
@@ -27,13 +28,16 @@ export function expandTargets(targets: string[], accept: (file: string) => boole
  */
 export const WALK_SKIPS = new Set(['.git', 'node_modules']);
 
-function walk(dir: string): string[] {
+/** Files under `dir`, following symbolic links (each real folder entered once). */
+function walk(dir: string, visited = new Set<string>()): string[] {
   const out: string[] = [];
+  if (!firstVisit(visited, dir)) return out;
   for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory() && WALK_SKIPS.has(e.name)) continue;
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (e.isFile()) out.push(p);
+    const kind = entryKind(p, e);
+    if (kind === 'dir' && WALK_SKIPS.has(e.name)) continue;
+    if (kind === 'dir') out.push(...walk(p, visited));
+    else if (kind === 'file') out.push(p);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { isTensorsafeError, SafetensorError } from '../errors.js';
+import { IoError, isTensorsafeError, SafetensorError } from '../errors.js';
 import { HttpSource } from '../io/http-source.js';
 import { FileSource } from '../node/file-source.js';
+import { safeOpen } from '../node/open-path.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { validateSource, type ValidationResult } from '../safetensors/validate.js';
 import { green, red, type Io } from './output.js';
@@ -16,8 +17,11 @@ export const validateCommand: Command = {
 Checks each file the way the reference safetensors reader (the Rust crate) does:
 header length, UTF-8, strict JSON, dtypes, shapes, offsets that tile the data
 buffer exactly. One deliberate difference: duplicate keys are rejected.
-Only the header is read; tensor bytes are not. Folders are searched for
-*.safetensors files (not inside .git or node_modules). http(s) URLs are read with range requests.
+Only the header is read; tensor bytes are not. A sharded set's index
+(*.safetensors.index.json) is checked too: every shard it names is present,
+valid, and holds exactly the tensors the index puts in it. Folders are
+searched for both (not inside .git or node_modules). http(s) URLs are read
+with range requests.
 
 Options:
   --json      one JSON line per file:
@@ -40,7 +44,7 @@ Examples:
       parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
     );
     if (positionals.length === 0) throw new UsageError('validate needs at least one FILE');
-    const files = expandTargets(positionals, (f) => f.endsWith('.safetensors'));
+    const files = expandTargets(positionals, (f) => f.endsWith('.safetensors') || isShardIndex(f));
     if (files.length === 0) throw new UsageError(`no .safetensors files under ${positionals.join(', ')}`);
     let failures = 0;
     const exits: number[] = [];
@@ -61,8 +65,34 @@ Examples:
   },
 };
 
+/** A sharded set's index (`model.safetensors.index.json`), local or a URL. */
+function isShardIndex(target: string): boolean {
+  return /\.safetensors\.index\.json$/i.test(/^https?:\/\//i.test(target) ? new URL(target).pathname : target);
+}
+
+/**
+ * A sharded set, through its index: every shard it names is opened (present and valid safetensors)
+ * and holds exactly the tensors the index puts in it.
+ */
+async function validateIndex(target: string): Promise<TargetResult> {
+  try {
+    const set = await safeOpen(target);
+    const tensors = set.keys().length;
+    await set.close();
+    return { ok: true, tensors };
+  } catch (e) {
+    // A shard that cannot be read is bad input (exit 3); a set that is not valid is the answer (exit 1).
+    if (isTensorsafeError(e)) return { ok: false, error: { code: e.code, message: e.message }, unreadable: e instanceof IoError };
+    throw e;
+  }
+}
+
+/** What validate reports of a file or a sharded set. */
+type TargetResult = { ok: true; tensors: number } | Extract<ValidationResult, { ok: false }>;
+
 /** Validates one path or URL; I/O failures become a failed result with their code. */
-export async function validateTarget(target: string): Promise<ValidationResult> {
+export async function validateTarget(target: string): Promise<TargetResult> {
+  if (isShardIndex(target)) return validateIndex(target);
   let source: ByteSource | undefined;
   try {
     source = /^https?:\/\//i.test(target) ? await HttpSource.open(target) : await FileSource.open(target);

@@ -38,7 +38,7 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
   if (ascii(head, 0, 6) === '7z\xbc\xaf\x27\x1c') return '7z';
   if (b0 === 0x1f && head[1] === 0x8b) return 'gzip';
   if (ascii(head, 4, 4) === 'TFL3') return 'tflite';
-  if (ascii(head, 0, 24) === 'version https://git-lfs') return 'git-lfs-pointer';
+  if (ascii(head, 0, 23) === 'version https://git-lfs') return 'git-lfs-pointer';
   if (/^\s*<(!doctype|html)/i.test(ascii(head, 0, 32))) return 'html';
   if (head.length >= 9 && size >= 9) {
     const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);

@@ -7,6 +7,7 @@ import { isTensorsafeError } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
+import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
 import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
 import { startWorker } from './worker-argv.js';
@@ -56,11 +57,15 @@ export const MAX_JOBS = 16;
 /** Every model under a folder: sharded sets (their shards are not models of their own) and single checkpoints. */
 export function findModels(root: string): FoundModel[] {
   const models: FoundModel[] = [];
+  const visited = new Set<string>();
   const walk = (dir: string): void => {
+    // Symbolic links are followed (a Hugging Face snapshot links each file to a blob), each real folder once.
+    if (!firstVisit(visited, dir)) return;
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const kinds = new Map(entries.map((e) => [e, entryKind(path.join(dir, e.name), e)]));
     const shards = new Set<string>();
     for (const e of entries) {
-      if (!e.isFile() || !(e.name.endsWith('.bin.index.json') || e.name.endsWith('.pt.index.json'))) continue;
+      if (kinds.get(e) !== 'file' || !(e.name.endsWith('.bin.index.json') || e.name.endsWith('.pt.index.json'))) continue;
       const indexPath = path.join(dir, e.name);
       try {
         const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
@@ -73,8 +78,8 @@ export function findModels(root: string): FoundModel[] {
     }
     for (const e of entries) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory() && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
-      else if (e.isFile() && !shards.has(p) && CHECKPOINT_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e.name)) {
+      if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
+      else if (kinds.get(e) === 'file' && !shards.has(p) && CHECKPOINT_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e.name)) {
         models.push({ path: p, files: [p], outputs: [path.join(dir, safetensorsNameFor(p))] });
       }
     }

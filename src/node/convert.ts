@@ -13,9 +13,9 @@ import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
 import { parseSize } from '../util/sizes.js';
 import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { writeFileAtomicSync } from './atomic-file.js';
-import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, startHashing, type SourceRecord } from './provenance.js';
+import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
 import { FileSink } from './file-sink.js';
-import { FileSource } from './file-source.js';
+import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { CHECKPOINT_EXTENSIONS, findModel } from './model-files.js';
 
 export interface ConvertOptions {
@@ -105,7 +105,7 @@ interface Input {
 export async function convertCheckpoint(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
   const input = resolveInput(src, options.output);
-  const records = pendingRecords(input.files, Boolean(options.sourceSha256));
+  const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   const sinks: { sink: FileSink; header: Uint8Array }[] = [];
@@ -156,13 +156,20 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
     };
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
+    // Whatever --force says, an output never replaces the checkpoint it is converted from.
+    for (const t of targets) {
+      const source = input.files.find((f) => sameFile(t, f));
+      if (source !== undefined) {
+        throw new TensorsafeError('InvalidArgument', `${t} is the source ${source} itself: the output would replace the checkpoint it is converted from; name another output with -o`, { location: t });
+      }
+    }
     // Files of the same name family that this conversion does not write (model.safetensors beside a new
     // sharded set, shards of an earlier shard count) would be loaded in its place: stale ones of this
     // source are removed once the new output is in place; anything else stops the conversion.
     const shadows = shadowingFiles(input.outDir, input.stem, targets);
     if (!options.force) {
-      await checkShadows(shadows, input.files);
-      const current = await existingOutputs(targets, input.files, async () => {
+      await checkShadows(shadows, input.files, input.outDir);
+      const current = await existingOutputs(targets, input.files, input.outDir, async () => {
         // Same sources by name and size: the outputs are current only if they hold exactly what this
         // conversion would write, tensor by tensor, bit for bit.
         for (const [i, group] of groups.entries()) {
@@ -182,7 +189,7 @@ export async function convertCheckpoint(src: string, options: ConvertOptions = {
         return summaryOf(true, current);
       }
     }
-    fs.mkdirSync(input.outDir, { recursive: true });
+    makeFolder(input.outDir);
 
     const metadata: Record<string, string> = { format: 'pt', ...Object.fromEntries(removed), [PROVENANCE_KEY]: provenanceValue(records) };
     // Each output is checked against the source while it is written (convert/write-checked.ts).
@@ -286,14 +293,14 @@ function shadowingFiles(dir: string, stem: string, targets: readonly string[]): 
 }
 
 /** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */
-async function checkShadows(shadows: readonly string[], files: readonly string[]): Promise<void> {
-  const ours = files.map((f) => path.basename(f)).sort().join('\n');
+async function checkShadows(shadows: readonly string[], files: readonly string[], outDir: string): Promise<void> {
+  const ours = files.map((f) => sourceName(f, outDir)).sort().join('\n');
   for (const f of shadows) {
     const origin = await originOf(f);
     if (!Array.isArray(origin) || origin.map((r) => r.file).sort().join('\n') !== ours) {
       throw new IoError(
         'OutputExists',
-        `${f} is in the way: loaders would read it instead of (or mixed with) the new output, and tensorsafe did not write it from ${files.map((x) => path.basename(x)).join(', ')}; it was left as it is (move it, or write elsewhere with -o)`,
+        `${f} is in the way: loaders would read it instead of (or mixed with) the new output, and tensorsafe did not write it from ${files.map((x) => sourceName(x, outDir)).join(', ')}; it was left as it is (move it, or write elsewhere with -o)`,
         { location: f },
       );
     }
@@ -306,10 +313,10 @@ async function checkShadows(shadows: readonly string[], files: readonly string[]
  * every output exists and was written from the sources as they are now (nothing to do); undefined
  * when the conversion should go ahead (no outputs yet, or stale ones of this source, to replace).
  */
-async function existingOutputs(targets: readonly string[], files: readonly string[], sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
+async function existingOutputs(targets: readonly string[], files: readonly string[], outDir: string, sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
   const present = targets.filter((t) => fs.existsSync(t));
   if (present.length === 0) return undefined;
-  const ours = files.map((f) => path.basename(f));
+  const ours = files.map((f) => sourceName(f, outDir));
   const sizes = files.map((f) => fs.statSync(f).size);
   let allCurrentByName = present.length === targets.length;
   const recorded: SourceRecord[][] = [];
@@ -342,7 +349,13 @@ export function safetensorsNameFor(file: string): string {
 }
 
 function resolveInput(src: string, output: string | undefined): Input {
-  const model = findModel(src, 'pytorch');
+  let model: ReturnType<typeof findModel>;
+  try {
+    model = findModel(src, 'pytorch');
+  } catch (e) {
+    if (e instanceof IoError && e.code === 'AmbiguousModel') e.message += ', or convert each with --recursive';
+    throw e;
+  }
   if (model.kind === 'safetensors') {
     throw new TensorsafeError('NotACheckpoint', `${src} is already safetensors: nothing to convert (tensorsafe validate checks it)`, { location: src });
   }
@@ -353,7 +366,7 @@ function resolveInput(src: string, output: string | undefined): Input {
   }
   const file = model.files[0]!;
   let single = path.join(isDir ? (output ?? src) : path.dirname(file), safetensorsNameFor(file));
-  if (!isDir && output !== undefined) single = fs.existsSync(output) && fs.statSync(output).isDirectory() ? path.join(output, safetensorsNameFor(file)) : output;
+  if (!isDir && output !== undefined) single = namesFolder(output) ? path.join(output, safetensorsNameFor(file)) : output;
   return { files: [file], index: undefined, outDir: path.dirname(single), stem: path.basename(single, '.safetensors'), single };
 }
 

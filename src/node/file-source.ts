@@ -134,6 +134,7 @@ export function fileError(path: string, cause: unknown, writing = false): IoErro
   const io = (code: IoErrorCode, message: string): IoError => new IoError(code, message, { cause, location: path });
   switch (errno) {
     case 'ENOENT':
+      if (/^https?:\/\//i.test(path)) return io('NotFound', `${path} is a URL: this command reads local files only (inspect, validate and scan read URLs); download it first`);
       return writing ? io('NotFound', `cannot write ${path}: its folder ${nodePath.dirname(path)} does not exist`) : io('NotFound', `${path}: no such file`);
     case 'EACCES':
     case 'EPERM':
@@ -154,6 +155,72 @@ export function fileError(path: string, cause: unknown, writing = false): IoErro
       return io('OutputExists', `${path} already exists`);
     default:
       return io('IoError', `${path}: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents. A regular file in the way is NotADirectory naming it (mkdir
+ * reports EEXIST when `dir` itself is a file, which would otherwise read as "already exists").
+ */
+export function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') {
+      throw new IoError('NotADirectory', `cannot write into ${dir}: it is a file, not a folder`, { cause, location: dir });
+    }
+    throw fileError(dir, cause, true);
+  }
+}
+
+/** True when a path given for an output names a folder: it ends with a separator, or is an existing folder. */
+export function namesFolder(p: string): boolean {
+  if (p.endsWith('/') || p.endsWith(nodePath.sep)) return true;
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a folder entry is, following a symbolic link (model caches such as Hugging Face's link each
+ * file of a snapshot to a blob): 'file', 'dir', or 'other' (a dangling link, a device, a socket…).
+ */
+export function entryKind(p: string, e: fs.Dirent): 'file' | 'dir' | 'other' {
+  if (e.isFile()) return 'file';
+  if (e.isDirectory()) return 'dir';
+  if (!e.isSymbolicLink()) return 'other';
+  try {
+    const s = fs.statSync(p);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
+/** A folder walk enters each real folder once (a link to a parent would loop forever). */
+export function firstVisit(visited: Set<string>, dir: string): boolean {
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch {
+    return false;
+  }
+  if (visited.has(real)) return false;
+  visited.add(real);
+  return true;
+}
+
+/** True when two paths name one file (the same path, or one file under two names: links). */
+export function sameFile(a: string, b: string): boolean {
+  if (nodePath.resolve(a) === nodePath.resolve(b)) return true;
+  try {
+    const x = fs.statSync(a);
+    const y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 

@@ -11,7 +11,7 @@ import { SafetensorsStreamWriter } from '../safetensors/stream-writer.js';
 import { parseSize } from '../util/sizes.js';
 import { writeFileAtomicSync, outputExists } from './atomic-file.js';
 import { FileSink } from './file-sink.js';
-import { FileSource } from './file-source.js';
+import { FileSource, makeFolder } from './file-source.js';
 
 /** Largest typed array Node can allocate (4 GiB on Node 20): bigger data buffers are read tensor by tensor. */
 export const MAX_ARRAY_BYTES = 2 ** 32;
@@ -152,7 +152,7 @@ export async function saveShardedFiles(tensors: TensorsInput, dir: string, optio
   const groups = planShards(checked, max);
   if (groups.length === 0) groups.push([]);
   const totalSize = checked.reduce((n, t) => n + t.bytes.byteLength, 0);
-  fs.mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   if (groups.length === 1) {
     const file = path.join(dir, `${base}.safetensors`);
     await writeChecked(checked, file, options);

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { inFile, IoError, SafetensorError } from '../errors.js';
+import { inFile, IoError, SafetensorError, TensorsafeError } from '../errors.js';
 import * as nodePath from 'node:path';
 import { IntegrityError } from '../integrity/errors.js';
 import { MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES } from '../integrity/limits.js';
@@ -13,7 +13,7 @@ import { parsePrivateKeyPem, parsePublicKeyPem, pkcs8FromSeed, spkiFromRaw, type
 import { formatSignatureFile, parseSignatureFile, signedWith, signManifest, verifyManifestSignature, type Ed25519Backend, type SignatureFile } from '../integrity/signature.js';
 import type { Hasher } from '../integrity/sha256.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
-import { FileSource, fileError } from './file-source.js';
+import { FileSource, fileError, makeFolder, sameFile } from './file-source.js';
 
 /** node:crypto's SHA-256 as a Hasher. */
 export function nodeSha256(): Hasher {
@@ -94,19 +94,19 @@ export interface SignFileOptions {
  * existing one unless `overwrite`). Returns the signature file's path.
  */
 export async function signFile(path: string, privateKeyPemPath: string, options: SignFileOptions = {}): Promise<string> {
-  const out = options.out ?? `${path}.sig`;
+  // An --out that ends with a separator names a folder (created when missing): FILE.sig goes in it.
+  const out = options.out === undefined ? `${path}.sig` : /[\\/]$/.test(options.out) ? nodePath.join(options.out, `${nodePath.basename(path)}.sig`) : options.out;
   const overwrite = options.overwrite ?? false;
+  if (sameFile(out, path)) {
+    throw new TensorsafeError('InvalidArgument', `${out} is the file being signed: the signature would replace it; write the signature elsewhere (default: ${path}.sig)`, { location: out });
+  }
   if (!overwrite && fs.existsSync(out)) throw outputExists(out);
   fileSize(path); // the file first: a missing model is named as such
   const key = readPrivateKeyFile(privateKeyPemPath); // before hashing: a wrong key fails at once
   const manifest = await hashFile(path, { onProgress: options.onProgress });
   const sig = await signManifest(manifest, key, { backend: nodeEd25519, signedAt: options.signedAt });
   // Like convert -o, a missing folder for the output is created.
-  try {
-    fs.mkdirSync(nodePath.dirname(nodePath.resolve(out)), { recursive: true });
-  } catch (cause) {
-    throw fileError(nodePath.dirname(out), cause, true);
-  }
+  makeFolder(nodePath.dirname(out));
   writeFileAtomicSync(out, [new TextEncoder().encode(formatSignatureFile(sig))], { overwrite });
   return out;
 }

@@ -44,11 +44,9 @@ export function findModel(target: string, prefer: 'safetensors' | 'pytorch' = 's
     const model = prefer === 'safetensors' ? (st ?? pt) : (pt ?? st);
     if (model) return model;
     const found = [...safetensors, ...checkpoints];
-    throw new IoError(
-      'NotFound',
-      found.length === 0 ? `${target} holds no model (.safetensors, .bin, .pt, .pth, .ckpt)` : `${target} holds several models (${found.join(', ')}); name the one to use`,
-      { location: target },
-    );
+    throw found.length === 0
+      ? new IoError('NotFound', `${target} holds no model (.safetensors, .bin, .pt, .pth, .ckpt)`, { location: target })
+      : new IoError('AmbiguousModel', `${target} holds several models (${found.join(', ')}); name the one to use`, { location: target });
   }
   if (target.endsWith('.index.json')) return fromIndex(target);
   return { kind: target.endsWith('.safetensors') || looksLikeSafetensors(target) ? 'safetensors' : 'pytorch', files: [target], weightMap: undefined, index: undefined };

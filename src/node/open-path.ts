@@ -43,13 +43,11 @@ function findInFolder(dir: string): string {
   const files = entries.filter((e) => e.endsWith('.safetensors'));
   if (indexes.length === 0 && files.length === 1) return path.join(dir, files[0]!);
   const found = [...indexes, ...files];
-  throw new IoError(
-    'NotFound',
-    found.length === 0
-      ? `${dir} holds no .safetensors file or .safetensors.index.json`
-      : `${dir} holds several candidates (${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}); name the file or index to open`,
-    { location: dir },
-  );
+  throw found.length === 0
+    ? new IoError('NotFound', `${dir} holds no .safetensors file or .safetensors.index.json`, { location: dir })
+    : new IoError('AmbiguousModel', `${dir} holds several candidates (${found.slice(0, 5).join(', ')}${found.length > 5 ? ', …' : ''}); name the file or index to open`, {
+        location: dir,
+      });
 }
 
 /**

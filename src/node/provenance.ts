@@ -42,7 +42,15 @@ export function provenanceValue(records: readonly SourceRecord[]): string {
 }
 
 /** The records with their digests still pending: written first, patched by `patchDigests`. */
-export function pendingRecords(files: readonly string[], withDigests: boolean): SourceRecord[] {
+/**
+ * How a record names a source: its path relative to the output's folder, with `/` (the plain file name
+ * when the output is beside it). Two sources of one name in different folders are two sources.
+ */
+export function sourceName(file: string, outDir: string): string {
+  return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
+}
+
+export function pendingRecords(files: readonly string[], withDigests: boolean, outDir: string): SourceRecord[] {
   return files.map((f) => {
     let stat: fs.Stats;
     try {
@@ -50,7 +58,7 @@ export function pendingRecords(files: readonly string[], withDigests: boolean): 
     } catch (cause) {
       throw fileError(f, cause);
     }
-    return { file: path.basename(f), size: stat.size, mtime: stat.mtime.toISOString(), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
+    return { file: sourceName(f, outDir), size: stat.size, mtime: stat.mtime.toISOString(), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
   });
 }
 

@@ -34,6 +34,23 @@ export interface SafetensorsHeader {
 }
 
 /**
+ * What a file whose first 8 bytes are no safetensors length prefix probably is, for the message: the
+ * files most often mistaken for safetensors (formats/detect.ts knows more; this layer sits below it).
+ */
+function notSafetensors(prefix: Uint8Array): string {
+  const head = String.fromCharCode(...prefix.subarray(0, HEADER_LENGTH_BYTES));
+  if (head.startsWith('PK\x03\x04')) return 'it is a zip archive, as PyTorch checkpoints are: tensorsafe convert turns one into safetensors';
+  if (prefix[0] === 0x80 && (prefix[1] ?? 9) <= 5) return 'it is a Python pickle, as legacy PyTorch checkpoints are: tensorsafe convert turns one into safetensors';
+  if (head === 'version ') return 'it is a Git LFS pointer, not the file itself: run git lfs pull';
+  if (/^\s*<(!doctyp|html)/i.test(head)) return 'it is an HTML page: a download that returned an error page?';
+  if (head.startsWith('{')) return 'it is a JSON file: a sharded set\'s index? Name one of its .safetensors files';
+  if (head.startsWith('GGUF')) return 'it is a GGUF file';
+  if (head.startsWith('\x89HDF')) return 'it is an HDF5 file';
+  if (head.startsWith('\x93NUMPY')) return 'it is a NumPy .npy file';
+  return 'is this a safetensors file?';
+}
+
+/**
  * Checks 1–3 of the reference reader: the 8-byte length prefix against the file size.
  * `prefix` holds the first min(8, fileSize) bytes. Returns N.
  */
@@ -53,7 +70,7 @@ export function checkHeaderLength(prefix: Uint8Array, fileSize: number): number 
     const exact = (BigInt(high) << 32n) | BigInt(low);
     throw new SafetensorError(
       'HeaderTooLarge',
-      `header too large: the file declares a ${exact}-byte header, over the ${MAX_HEADER_SIZE}-byte limit (is this a safetensors file?)`,
+      `header too large: the file declares a ${exact}-byte header, over the ${MAX_HEADER_SIZE}-byte limit (${notSafetensors(prefix)})`,
       { location: 'bytes 0..8' },
     );
   }
