@@ -88,7 +88,7 @@ export function reportFailure(e: unknown, commandName: string, json: boolean, io
   const error = asTensorsafeError(e);
   if (error) {
     const hint = COMMANDS_WITH_FORCE.has(commandName) ? CLI_HINTS[error.code] : undefined;
-    const message = hint ? `${error.message} (${hint})` : error.message;
+    const message = hint ? `${error.message}; ${hint}` : error.message;
     if (json) io.out(errorJson(error.code, message, error.file ?? error.location));
     io.err(`${red(io, 'error')} ${error.code}: ${message}`);
     return exitCodeOf(error);
