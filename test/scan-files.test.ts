@@ -223,3 +223,23 @@ describe('folder scans do not enter .git or node_modules', () => {
     }
   });
 });
+
+describe('gzip files: what gzip.open gives a loader is scanned', () => {
+  it('gzipped text is safe, a gzipped pickle payload is dangerous, a bomb or a cut stream cannot be checked', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { MAX_GUNZIPPED_BYTES } = await import('../src/scan/gzip.js');
+    const evil = Buffer.from('\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1');
+    const text = await scanBytes(gzipSync(Buffer.from('# notes\nnothing to see\n')), 'notes.md.gz');
+    expect(text.verdict).toBe('safe');
+    expect(text.format).toBe('gzip (text)');
+    const pickled = await scanBytes(gzipSync(evil), 'model.pkl.gz');
+    expect(pickled).toMatchObject({ verdict: 'dangerous', format: 'gzip (pickle)' });
+    // Two members (Python's gzip reads on into the second): a benign pickle, then the payload a second pickle.load runs.
+    const twoMembers = await scanBytes(new Uint8Array([...gzipSync(Buffer.from('\x80\x02}q\x00.', 'latin1')), ...gzipSync(evil)]), 'two.gz');
+    expect(twoMembers.verdict).toBe('dangerous');
+    const bomb = await scanBytes(gzipSync(new Uint8Array(MAX_GUNZIPPED_BYTES + 1)), 'bomb.gz');
+    expect(bomb).toMatchObject({ verdict: 'suspicious', findings: [{ rule: 'format/unscannable-archive', message: expect.stringMatching(/MAX_GUNZIPPED_BYTES/) }] });
+    const cut = gzipSync(Buffer.concat([evil, Buffer.alloc(4096, 7)]));
+    expect(await scanBytes(cut.subarray(0, 16), 'cut.gz')).toMatchObject({ verdict: 'suspicious', findings: [{ rule: 'format/unscannable-archive' }] });
+  });
+});

@@ -136,8 +136,9 @@ async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Pro
     case 'empty':
       ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
       return 'empty';
-    case '7z':
     case 'gzip':
+      return scanGzip(source, ctx, depth);
+    case '7z':
       ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(format)}: what it holds cannot be checked`, location: source.name });
       return format;
     case 'png':
@@ -631,4 +632,27 @@ async function scanTar(source: ByteSource, ctx: ScanContext): Promise<string> {
 
 function kebab(code: string): string {
   return code.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/**
+ * A gzip file: what `gzip.open` gives a loader is scanned as a file of its own (a gzipped pickle is a
+ * pickle; gzipped text is text). One that cannot be decompressed, or is too large to, cannot be checked.
+ */
+async function scanGzip(source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
+  const { gunzipBounded, GunzipProblem, MAX_GUNZIPPED_BYTES } = await import('./gzip.js');
+  const cannot = (why: string): string => {
+    ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `a gzip file whose content cannot be checked: ${why}`, location: source.name });
+    return 'gzip';
+  };
+  if (depth >= MAX_NESTED_ARCHIVES) return cannot(`gzip nested in ${depth} archives (MAX_NESTED_ARCHIVES)`);
+  if (source.size > MAX_GUNZIPPED_BYTES) return cannot(`${source.size} compressed bytes, more than the ${MAX_GUNZIPPED_BYTES} scanned (MAX_GUNZIPPED_BYTES)`);
+  let content: Uint8Array;
+  try {
+    content = gunzipBounded(await source.read(0, source.size));
+  } catch (e) {
+    if (e instanceof GunzipProblem) return cannot(e.message);
+    throw e;
+  }
+  const inner = await scanAny(new MemorySource(content, `${source.name} (gunzipped)`), ctx, depth + 1);
+  return `gzip (${inner})`;
 }
