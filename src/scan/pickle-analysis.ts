@@ -774,10 +774,18 @@ class Analysis {
         if (!/^[\x00-\x7f]*$/.test(arg as string)) return 'a PERSID id that is not ASCII';
         s.push(VALUE);
         return;
-      case 'BINPERSID':
-        if (!this.popN(1)) return 'BINPERSID needs a value';
-        s.push(VALUE);
+      case 'BINPERSID': {
+        const pid = this.popN(1);
+        if (!pid) return 'BINPERSID needs a value';
+        // torch's legacy and tar loaders return data[0] of a ('module', cls, file, source) id: the class
+        // itself, laundered (a BUILD on it then sets attributes of the class). b'module' is decoded as
+        // ASCII, and short bytes are not kept: any id that may be 'module' passes its second item through.
+        const id = resolve(pid[0]!);
+        const first = id.kind === 'container' ? id.items[0] : undefined;
+        const maybeModule = first !== undefined && (first.kind === 'str' ? first.value === 'module' : first.kind === 'bytes' || first.kind === 'shortbytes' || first.kind === 'value');
+        s.push(id.kind === 'container' && maybeModule && id.items[1] ? { kind: 'call', callee: VALUE, args: [], at, is: id.items[1] } : VALUE);
         return;
+      }
       case 'EXT1':
       case 'EXT2':
       case 'EXT4':
