@@ -73,6 +73,14 @@ const intSym = (v: number | bigint): Sym => (typeof v === 'number' && v >= 0 && 
  */
 const IDENTITY_CALLS: ReadonlyMap<string, number> = new Map([
   ['torch.jit._pickle.restore_type_tag', 0],
+  // torch/jit/_pickle.py: `def build_intlist(data): return data` (and the other list builders).
+  ['torch.jit._pickle.build_intlist', 0],
+  ['torch.jit._pickle.build_tensorlist', 0],
+  ['torch.jit._pickle.build_doublelist', 0],
+  ['torch.jit._pickle.build_boollist', 0],
+  // numpy 1.20–2.2: scalar(dtype('O'), obj) returns obj itself (deprecated, with a warning only).
+  ['numpy.core.multiarray.scalar', 1],
+  ['numpy._core.multiarray.scalar', 1],
   ['copy.copy', 0],
   ['copy.deepcopy', 0],
   ['typing.cast', 1],
