@@ -459,7 +459,27 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
     ctx.report({ severity: 'suspicious', rule: 'zip/malformed', message: `the archive cannot be read: ${e.message}`, location: source.name });
     return 'zip';
   }
-  return scanZipEntries(zip, source, ctx, depth);
+  const format = await scanZipEntries(zip, source, ctx, depth);
+  if (zip.offsetBase > 0) {
+    // Python's zipfile shifted the recorded offsets by the bytes prepended; miniz (torch.load) reads them
+    // as recorded. When a central directory is there too, that is a second archive in the same file.
+    let recorded: ZipArchive | undefined;
+    try {
+      recorded = await openZip(source, { strict: false, offsets: 'recorded' });
+    } catch (e) {
+      if (!isTensorsafeError(e)) throw e;
+    }
+    if (recorded && recorded.entries.length > 0) {
+      ctx.report({
+        severity: 'suspicious',
+        rule: 'zip/two-directories',
+        message: `the end record's offsets read as recorded (torch.load's miniz) find a central directory at byte ${recorded.centralDirectoryOffset}, and shifted by the ${zip.offsetBase} bytes prepended (Python's zipfile) another at byte ${zip.centralDirectoryOffset}: two archives in one file; both are scanned`,
+        location: source.name,
+      });
+      await scanZipEntries(recorded, source, ctx, depth);
+    }
+  }
+  return format;
 }
 
 /**
