@@ -528,7 +528,9 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
       ctx.report({ severity: 'suspicious', rule: 'zip/unreadable-entry', message: `${entry.name} cannot be read: ${entry.problem.message}`, location: where });
       continue;
     }
-    if (storage(entry.name)) continue;
+    // A storage record is raw bytes to torch, but np.load reads the same archive as an npz, and any
+    // member that starts with the npy magic as an array (an object array is a pickle): those are scanned.
+    if (storage(entry.name) && entry.method === 0 && !(entry.size >= 6 && isNpyMagic(await (await entry.source()).read(0, 6)))) continue;
     // The same entry listed several times in the central directory is read once; listings that read
     // its bytes differently (another method or size, a name that gives it another role) are read each.
     const role = entry.name === 'config.json' ? 'config' : PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) ? 'pickle' : '';
@@ -588,8 +590,12 @@ async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expecte
   }
 }
 
+function isNpyMagic(head: Uint8Array): boolean {
+  return head[0] === 0x93 && new TextDecoder('latin1').decode(head.subarray(1, 6)) === 'NUMPY';
+}
+
 function entryRole(entry: ZipEntry, head: Uint8Array): 'pickle' | 'npy' | 'zip' | 'skip' {
-  if (head[0] === 0x93 && new TextDecoder('latin1').decode(head.subarray(1, 6)) === 'NUMPY') return 'npy';
+  if (isNpyMagic(head)) return 'npy';
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4) return 'zip';
   // By name, or by content: a pickle under another name is still loaded (CVE-2025-1889).
   if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (head[0] === 0x80 && (head[1] ?? 99) >= 2 && (head[1] ?? 99) <= 5)) return 'pickle';
