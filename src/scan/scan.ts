@@ -424,14 +424,38 @@ function opPastWindow(bytes: Uint8Array, where: string, available: number): numb
 /** Opcodes walked looking for a FRAME, or an argument, that runs past the end of the bytes read (the analysis itself stops at MAX_OPS). */
 const MAX_FRAME_WALK_OPS = 50_000_000;
 
-/** A tar header: the checksum at 148 is the sum of the header's bytes with the checksum field read as spaces. */
+/**
+ * A tar header as Python's tarfile checks it (TarInfo.frombuf): the checksum field read by `nti` (base-256
+ * when its first byte is 0x80 or 0xff, otherwise ASCII up to a NUL read by `int(text.strip() or "0", 8)`,
+ * which takes a sign, a `0o` prefix and underscores) equals the unsigned or the signed sum of the header's
+ * bytes with the field read as spaces. Any of them makes `tarfile.open`, so torch.load, read the file as a tar.
+ */
 function tarChecksumValid(head: Uint8Array): boolean {
-  if (head.length < 512) return false;
-  const field = new TextDecoder('latin1').decode(head.subarray(148, 156)).replace(/[\0 ]+$/, '').trim();
-  if (!/^[0-7]{1,7}$/.test(field)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
-  return sum === parseInt(field, 8);
+  if (head.length < 512 || head.every((b) => b === 0)) return false;
+  const field = head.subarray(148, 156);
+  let value: number;
+  if (field[0] === 0x80 || field[0] === 0xff) {
+    value = 0;
+    for (let i = 1; i < 8; i++) value = value * 256 + field[i]!;
+    if (field[0] === 0xff) value -= 256 ** 7;
+  } else {
+    const end = field.indexOf(0);
+    const bytes = end < 0 ? field : field.subarray(0, end);
+    if (bytes.some((b) => b > 0x7f)) return false;
+    const text = new TextDecoder('latin1').decode(bytes).replace(/^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g, '');
+    if (text !== '' && !/^[+-]?(?:0[oO]_?)?[0-7](?:_?[0-7])*$/.test(text)) return false;
+    const sign = text.startsWith('-') ? -1 : 1;
+    const digits = text.replace(/^[+-]/, '').replace(/^0[oO]/, '').replace(/_/g, '');
+    value = digits === '' ? 0 : sign * parseInt(digits, 8);
+  }
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : head[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return value === unsigned || value === signed;
 }
 
 /** The converter's own reader as a second opinion on a torch container's structure (sizes, views, trailing data). */
