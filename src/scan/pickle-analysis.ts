@@ -73,6 +73,14 @@ const intSym = (v: number | bigint): Sym => (typeof v === 'number' && v >= 0 && 
  */
 const IDENTITY_CALLS: ReadonlyMap<string, number> = new Map([
   ['torch.jit._pickle.restore_type_tag', 0],
+  // torch/jit/_pickle.py: `def build_intlist(data): return data` (and the other list builders).
+  ['torch.jit._pickle.build_intlist', 0],
+  ['torch.jit._pickle.build_tensorlist', 0],
+  ['torch.jit._pickle.build_doublelist', 0],
+  ['torch.jit._pickle.build_boollist', 0],
+  // numpy 1.20–2.2: scalar(dtype('O'), obj) returns obj itself (deprecated, with a warning only).
+  ['numpy.core.multiarray.scalar', 1],
+  ['numpy._core.multiarray.scalar', 1],
   ['copy.copy', 0],
   ['copy.deepcopy', 0],
   ['typing.cast', 1],
@@ -774,10 +782,18 @@ class Analysis {
         if (!/^[\x00-\x7f]*$/.test(arg as string)) return 'a PERSID id that is not ASCII';
         s.push(VALUE);
         return;
-      case 'BINPERSID':
-        if (!this.popN(1)) return 'BINPERSID needs a value';
-        s.push(VALUE);
+      case 'BINPERSID': {
+        const pid = this.popN(1);
+        if (!pid) return 'BINPERSID needs a value';
+        // torch's legacy and tar loaders return data[0] of a ('module', cls, file, source) id: the class
+        // itself, laundered (a BUILD on it then sets attributes of the class). b'module' is decoded as
+        // ASCII, and short bytes are not kept: any id that may be 'module' passes its second item through.
+        const id = resolve(pid[0]!);
+        const first = id.kind === 'container' ? id.items[0] : undefined;
+        const maybeModule = first !== undefined && (first.kind === 'str' ? first.value === 'module' : first.kind === 'bytes' || first.kind === 'shortbytes' || first.kind === 'value');
+        s.push(id.kind === 'container' && maybeModule && id.items[1] ? { kind: 'call', callee: VALUE, args: [], at, is: id.items[1] } : VALUE);
         return;
+      }
       case 'EXT1':
       case 'EXT2':
       case 'EXT4':

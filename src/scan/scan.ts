@@ -425,14 +425,38 @@ function opPastWindow(bytes: Uint8Array, where: string, available: number): numb
 /** Opcodes walked looking for a FRAME, or an argument, that runs past the end of the bytes read (the analysis itself stops at MAX_OPS). */
 const MAX_FRAME_WALK_OPS = 50_000_000;
 
-/** A tar header: the checksum at 148 is the sum of the header's bytes with the checksum field read as spaces. */
+/**
+ * A tar header as Python's tarfile checks it (TarInfo.frombuf): the checksum field read by `nti` (base-256
+ * when its first byte is 0x80 or 0xff, otherwise ASCII up to a NUL read by `int(text.strip() or "0", 8)`,
+ * which takes a sign, a `0o` prefix and underscores) equals the unsigned or the signed sum of the header's
+ * bytes with the field read as spaces. Any of them makes `tarfile.open`, so torch.load, read the file as a tar.
+ */
 function tarChecksumValid(head: Uint8Array): boolean {
-  if (head.length < 512) return false;
-  const field = new TextDecoder('latin1').decode(head.subarray(148, 156)).replace(/[\0 ]+$/, '').trim();
-  if (!/^[0-7]{1,7}$/.test(field)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
-  return sum === parseInt(field, 8);
+  if (head.length < 512 || head.every((b) => b === 0)) return false;
+  const field = head.subarray(148, 156);
+  let value: number;
+  if (field[0] === 0x80 || field[0] === 0xff) {
+    value = 0;
+    for (let i = 1; i < 8; i++) value = value * 256 + field[i]!;
+    if (field[0] === 0xff) value -= 256 ** 7;
+  } else {
+    const end = field.indexOf(0);
+    const bytes = end < 0 ? field : field.subarray(0, end);
+    if (bytes.some((b) => b > 0x7f)) return false;
+    const text = new TextDecoder('latin1').decode(bytes).replace(/^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g, '');
+    if (text !== '' && !/^[+-]?(?:0[oO]_?)?[0-7](?:_?[0-7])*$/.test(text)) return false;
+    const sign = text.startsWith('-') ? -1 : 1;
+    const digits = text.replace(/^[+-]/, '').replace(/^0[oO]/, '').replace(/_/g, '');
+    value = digits === '' ? 0 : sign * parseInt(digits, 8);
+  }
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : head[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return value === unsigned || value === signed;
 }
 
 /** The converter's own reader as a second opinion on a torch container's structure (sizes, views, trailing data). */
@@ -460,7 +484,27 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
     ctx.report({ severity: 'suspicious', rule: 'zip/malformed', message: `the archive cannot be read: ${e.message}`, location: source.name });
     return 'zip';
   }
-  return scanZipEntries(zip, source, ctx, depth);
+  const format = await scanZipEntries(zip, source, ctx, depth);
+  if (zip.offsetBase > 0) {
+    // Python's zipfile shifted the recorded offsets by the bytes prepended; miniz (torch.load) reads them
+    // as recorded. When a central directory is there too, that is a second archive in the same file.
+    let recorded: ZipArchive | undefined;
+    try {
+      recorded = await openZip(source, { strict: false, offsets: 'recorded' });
+    } catch (e) {
+      if (!isTensorsafeError(e)) throw e;
+    }
+    if (recorded && recorded.entries.length > 0) {
+      ctx.report({
+        severity: 'suspicious',
+        rule: 'zip/two-directories',
+        message: `the end record's offsets read as recorded (torch.load's miniz) find a central directory at byte ${recorded.centralDirectoryOffset}, and shifted by the ${zip.offsetBase} bytes prepended (Python's zipfile) another at byte ${zip.centralDirectoryOffset}: two archives in one file; both are scanned`,
+        location: source.name,
+      });
+      await scanZipEntries(recorded, source, ctx, depth);
+    }
+  }
+  return format;
 }
 
 /**
@@ -509,7 +553,9 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
       ctx.report({ severity: 'suspicious', rule: 'zip/unreadable-entry', message: `${entry.name} cannot be read: ${entry.problem.message}`, location: where });
       continue;
     }
-    if (storage(entry.name)) continue;
+    // A storage record is raw bytes to torch, but np.load reads the same archive as an npz, and any
+    // member that starts with the npy magic as an array (an object array is a pickle): those are scanned.
+    if (storage(entry.name) && entry.method === 0 && !(entry.size >= 6 && isNpyMagic(await (await entry.source()).read(0, 6)))) continue;
     // The same entry listed several times in the central directory is read once; listings that read
     // its bytes differently (another method or size, a name that gives it another role) are read each.
     const role = entry.name === 'config.json' ? 'config' : PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) ? 'pickle' : '';
@@ -569,8 +615,12 @@ async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expecte
   }
 }
 
+function isNpyMagic(head: Uint8Array): boolean {
+  return head[0] === 0x93 && new TextDecoder('latin1').decode(head.subarray(1, 6)) === 'NUMPY';
+}
+
 function entryRole(entry: ZipEntry, head: Uint8Array): 'pickle' | 'npy' | 'zip' | 'skip' {
-  if (head[0] === 0x93 && new TextDecoder('latin1').decode(head.subarray(1, 6)) === 'NUMPY') return 'npy';
+  if (isNpyMagic(head)) return 'npy';
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4) return 'zip';
   // By name, or by content: a pickle under another name is still loaded (CVE-2025-1889).
   if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (head[0] === 0x80 && (head[1] ?? 99) >= 2 && (head[1] ?? 99) <= 5)) return 'pickle';

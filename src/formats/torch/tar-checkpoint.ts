@@ -25,40 +25,88 @@ interface Member {
   size: number;
 }
 
-/** Regular file members by name; PAX `path` and `size` records override the ustar fields. Never extracted to disk. */
+/**
+ * tarfile's SUPPORTED_TYPES that hold no data: links, devices, directories, FIFOs. tarfile does not skip
+ * their `size` (the next header follows at once); every other type, unknown ones included, is read
+ * and extracted as a regular file.
+ */
+const NO_DATA_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
+
+/**
+ * Members by name as Python's tarfile finds them (torch.load's `tar.extract` and `tar.extractfile`):
+ * regular files and members of any type tarfile does not know (read as regular files); GNU long names
+ * and long links; PAX `path`, `linkpath` and `size` records; hard and symbolic links resolved to the
+ * member they name (extracting or opening a link yields its target's bytes). Never extracted to disk.
+ */
 export async function tarMembers(source: ByteSource): Promise<Map<string, Member>> {
   const members = new Map<string, Member>();
   const latin1 = new TextDecoder('latin1');
+  const nts = (b: Uint8Array): string => latin1.decode(b).replace(/\0.*$/s, '');
   let pos = 0;
   let pax: Record<string, string> = {};
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  const symlinks = new Map<string, string>();
   for (let n = 0; n < MAX_TAR_MEMBERS && pos + BLOCK <= source.size; n++) {
     const h = await source.read(pos, BLOCK);
     if (h.every((b) => b === 0)) break;
-    const field = (at: number, len: number): string => latin1.decode(h.subarray(at, at + len)).replace(/\0.*$/s, '');
+    const field = (at: number, len: number): string => nts(h.subarray(at, at + len));
     const octal = field(124, 12).trim();
     if (!/^[0-7]*$/.test(octal)) throw new CheckpointError('InvalidCheckpoint', `${source.name}: tar header at byte ${pos} has a bad size`, { location: `${source.name}@${pos}` });
     let size = octal === '' ? 0 : parseInt(octal, 8);
     const type = field(156, 1) || '0';
     const prefix = field(345, 155);
-    let name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    let name = longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    let linkname = longLink ?? field(157, 100);
     if (pax['size'] !== undefined) size = Number(pax['size']);
     if (pax['path'] !== undefined) name = pax['path'];
+    if (pax['linkpath'] !== undefined) linkname = pax['linkpath'];
     const data = pos + BLOCK;
-    if (!Number.isSafeInteger(size) || size < 0 || data + size > source.size) {
+    const hasData = !NO_DATA_TYPES.has(type);
+    if (hasData && (!Number.isSafeInteger(size) || size < 0 || data + size > source.size)) {
       throw new CheckpointError('InvalidCheckpoint', `${source.name}: tar member ${name} runs past the end of the file`, { location: `${source.name}@${pos}` });
     }
-    if (type === 'x' || type === 'g') {
-      if (size > MAX_PAX_HEADER_BYTES) throw new CheckpointError('InvalidCheckpoint', `${source.name}: PAX header of ${size} bytes`, { location: `${source.name}@${pos}` });
-      const records = type === 'x' ? parsePax(new TextDecoder().decode(await source.read(data, size))) : {};
+    if (type === 'x' || type === 'g' || type === 'X' || type === 'L' || type === 'K') {
+      if (size > MAX_PAX_HEADER_BYTES) throw new CheckpointError('InvalidCheckpoint', `${source.name}: ${type} header of ${size} bytes`, { location: `${source.name}@${pos}` });
+      const body = await source.read(data, size);
       pos = data + Math.ceil(size / BLOCK) * BLOCK;
-      pax = records;
+      if (type === 'L') longName = nts(body);
+      else if (type === 'K') longLink = nts(body);
+      else pax = type === 'g' ? {} : parsePax(new TextDecoder().decode(body));
       continue;
     }
     pax = {};
-    if (type === '0' || type === '7') members.set(name, { offset: data, size });
-    pos = data + Math.ceil(size / BLOCK) * BLOCK;
+    longName = undefined;
+    longLink = undefined;
+    symlinks.delete(name);
+    if (type === '1') {
+      // A hard link names an earlier member by path.
+      const target = members.get(linkname);
+      if (target) members.set(name, target);
+      else members.delete(name);
+    } else if (type === '2') {
+      // A symbolic link, relative to its own folder, may name any member, later ones too: resolved at the end.
+      const folder = name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '';
+      members.delete(name);
+      symlinks.set(name, normalizePath(folder + linkname));
+    } else if (hasData) members.set(name, { offset: data, size });
+    pos = hasData ? data + Math.ceil(size / BLOCK) * BLOCK : data;
+  }
+  for (const [name, target] of symlinks) {
+    const member = members.get(target) ?? [...members].find(([n]) => normalizePath(n) === target)?.[1];
+    if (member) members.set(name, member);
   }
   return members;
+}
+
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
 }
 
 function parsePax(text: string): Record<string, string> {

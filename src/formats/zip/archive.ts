@@ -17,6 +17,12 @@ export interface OpenZipOptions {
   strict?: boolean;
   /** Largest entry read into memory (inflated, or read whole). Default MAX_INFLATED_ENTRY_BYTES. */
   maxInflatedEntryBytes?: number;
+  /**
+   * `recorded`: read the central directory and the entries at the offsets the end record gives, as
+   * miniz (torch.load) does, even when data was prepended (Python's zipfile, the default here, shifts
+   * them by what was prepended: the two can read two different archives from one file).
+   */
+  offsets?: 'shifted' | 'recorded';
 }
 
 /** A zip archive's directory, checked. Entry data is read on demand. */
@@ -37,6 +43,8 @@ export class ZipArchive {
   /** Absolute offset and size of the central directory. */
   readonly centralDirectoryOffset: number;
   readonly centralDirectorySize: number;
+  /** What was added to the recorded offsets (bytes prepended to the archive, Python zipfile's "concat"); 0 when read as recorded. */
+  readonly offsetBase: number;
   private byName: Map<string, ZipEntry> | undefined;
 
   constructor(
@@ -51,8 +59,10 @@ export class ZipArchive {
       zip64: boolean;
       centralDirectoryOffset: number;
       centralDirectorySize: number;
+      offsetBase?: number;
     },
   ) {
+    this.offsetBase = fields.offsetBase ?? 0;
     this.entries = fields.entries;
     this.findings = fields.findings;
     this.leadingBytes = fields.leadingBytes;
@@ -128,9 +138,10 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
       { offset: end.endStart },
     );
   }
-  let base = concat;
-  let cd = await readBytes(source, end, concat + end.cdOffset, end.cdSize);
-  if (end.cdSize > 0 && concat > 0 && !hasSignature(cd, 0, SIG_CENTRAL)) {
+  const recorded = options.offsets === 'recorded';
+  let base = recorded ? 0 : concat;
+  let cd = await readBytes(source, end, base + end.cdOffset, end.cdSize);
+  if (!recorded && end.cdSize > 0 && concat > 0 && !hasSignature(cd, 0, SIG_CENTRAL)) {
     const unshifted = await readBytes(source, end, end.cdOffset, end.cdSize);
     if (hasSignature(unshifted, 0, SIG_CENTRAL)) {
       base = 0;
@@ -272,6 +283,7 @@ export async function openZip(source: ByteSource, options: OpenZipOptions = {}):
     zip64: end.zip64,
     centralDirectoryOffset: cdStart,
     centralDirectorySize: end.cdSize,
+    offsetBase: base,
   });
 }
 
