@@ -178,3 +178,17 @@ describe('library errors name their file', () => {
     }
   });
 });
+
+describe('convert --report', () => {
+  it('takes a .json path (the Markdown goes beside it): r.md is a usage error, not JSON in r.md and a table in r.md.md', async () => {
+    const dir = at('report-case');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(dir, 'a.pt'));
+    const bad = await runCli('convert', dir, '--recursive', '--report', path.join(dir, 'r.md'));
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(fs.existsSync(path.join(dir, 'r.md'))).toBe(false);
+    expect((await runCli('convert', dir, '--recursive', '--jobs', '1', '--report', path.join(dir, 'r.json'))).code).toBe(EXIT_OK);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8')).summary.models).toBe(1);
+    expect(fs.readFileSync(path.join(dir, 'r.md'), 'utf8')).toMatch(/^### ✅ tensorsafe: 1 model/);
+  });
+});

@@ -161,6 +161,8 @@ async function runBatch(
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
   // The report's folder is made (or found unusable) before any model is converted, not after.
   if (values.report !== undefined) {
+    // The JSON goes to FILE.json and its Markdown rendering beside it, to FILE.md.
+    if (!/\.json$/i.test(values.report)) throw new UsageError(`--report takes a .json path (the Markdown table is written beside it, as .md), got ${JSON.stringify(values.report)}`);
     if (namesFolder(values.report)) throw new IoError('IsADirectory', `--report ${values.report} is a folder; name the report file (e.g. report.json)`, { location: values.report });
     makeFolder(path.dirname(values.report));
   }
