@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { isTensorsafeError } from '../errors.js';
-import { parseShardIndex } from '../safetensors/sharded.js';
+import { parseShardIndex, safetensorsStem } from '../safetensors/sharded.js';
 import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
@@ -110,7 +110,7 @@ export function outputConflicts(models: readonly FoundModel[]): Map<FoundModel, 
 
 /** Outputs collide by folder and stem: `dir/m.safetensors` and its sharded form `dir/m-0000k-of-…`, `dir/m.safetensors.index.json`. */
 function outputKey(output: string): string {
-  const base = path.basename(output).replace(/\.safetensors\.index\.json$/, '').replace(/\.safetensors$/, '').replace(/-\d{5}-of-\d{5}$/, '');
+  const base = safetensorsStem(path.basename(output)) ?? path.basename(output);
   return path.join(path.dirname(output), base).toLowerCase();
 }
 

@@ -6,7 +6,7 @@ import { dedupeTensors } from '../convert/dedupe.js';
 import type { Progress } from '../convert/write.js';
 import { placementOf, writeChecked, type WrittenFile } from '../convert/write-checked.js';
 import type { TorchTensorSet } from '../formats/torch/weights.js';
-import { formatShardIndex, planShards, shardFileName } from '../safetensors/sharded.js';
+import { formatShardIndex, planShards, safetensorsStem, shardFileName } from '../safetensors/sharded.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { LeftOut, TensorEntry } from '../tensor/tensor-set.js';
@@ -286,10 +286,8 @@ function shadowingFiles(dir: string, stem: string, targets: readonly string[]): 
   } catch {
     return [];
   }
-  const escaped = stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const family = new RegExp(`^${escaped}(?:-\\d{5}-of-\\d{5})?\\.safetensors(?:\\.index\\.json)?$`);
   const mine = new Set(targets.map((t) => path.resolve(t)));
-  return names.filter((n) => family.test(n)).map((n) => path.join(dir, n)).filter((f) => !mine.has(path.resolve(f)));
+  return names.filter((n) => safetensorsStem(n) === stem).map((n) => path.join(dir, n)).filter((f) => !mine.has(path.resolve(f)));
 }
 
 /** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */

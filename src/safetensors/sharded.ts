@@ -145,6 +145,16 @@ export class ShardedSafetensors implements SafetensorsHandle {
 }
 
 /** `model-00001-of-00003.safetensors`: 1-based, five digits, as transformers names shards. */
+/**
+ * The stem of a file of a safetensors output family: `model` for `model.safetensors`,
+ * `model-00001-of-00002.safetensors` and `model.safetensors.index.json`; undefined for any other name.
+ * Loaders treat a family as one model, so two files of one family in one folder compete.
+ */
+export function safetensorsStem(fileName: string): string | undefined {
+  const m = /^(.*?)(?:-\d{5}-of-\d{5})?\.safetensors(?:\.index\.json)?$/.exec(fileName);
+  return m?.[1];
+}
+
 export function shardFileName(base: string, index: number, count: number): string {
   const pad = (n: number): string => String(n).padStart(5, '0');
   return `${base}-${pad(index + 1)}-of-${pad(count)}.safetensors`;
