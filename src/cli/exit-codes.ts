@@ -14,8 +14,6 @@ export const EXIT_USAGE = 2;
 export const EXIT_BAD_INPUT = 3;
 /** A defect in tensorsafe itself (EX_SOFTWARE): never expected; the message asks for a report. */
 export const EXIT_INTERNAL = 70;
-/** Interrupted by a signal: 128 + its number, as shells report it. */
-export const EXIT_SIGNAL = { SIGHUP: 129, SIGINT: 130, SIGPIPE: 141, SIGTERM: 143 } as const;
 
 /**
  * Error codes that are a finding or a failed check (exit 1) rather than bad input (exit 3): the file

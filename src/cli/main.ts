@@ -79,7 +79,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 }
 
 /** Prints an error that ended a command (as JSON on stdout too under --json) and gives its exit code. */
-export function reportFailure(e: unknown, commandName: string, json: boolean, io: Io): number {
+function reportFailure(e: unknown, commandName: string, json: boolean, io: Io): number {
   if (e instanceof UsageError) {
     if (json) io.out(errorJson('UsageError', e.message));
     io.err(`tensorsafe ${commandName}: ${e.message}\nRun "tensorsafe ${commandName} --help" for usage.`);

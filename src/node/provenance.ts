@@ -8,10 +8,10 @@ import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
 
 /**
- * Where a converted file came from, recorded in its own metadata, so that a later run can prove that
- * an existing output is the conversion of the source as it is now (and skip it), tell a stale one
- * (the source changed: convert again), and never replace a file tensorsafe did not write from that
- * source. The SHA-256 of each source is the proof; size and modification time are for people.
+ * Where a converted file came from, recorded in its own metadata, so that a later run can tell an
+ * output of this source (name, size) from anyone else's file, which it never replaces. Whether an output
+ * of this source is still current is proved by comparing it with the source, tensor by tensor (convert.ts);
+ * the modification time is for people, and the SHA-256, when asked for, is an audit trail.
  */
 
 /** The metadata key (in `__metadata__`, and in a sharded index's `metadata`). */
@@ -168,9 +168,9 @@ async function hashOne(file: string, cancelled: () => boolean): Promise<string> 
 
 /** What an existing output is, relative to the sources about to be converted into it. */
 export type OutputOrigin =
-  /** Written by tensorsafe from exactly these sources, unchanged since: nothing to do. */
+  /** Written by tensorsafe from sources of these names and sizes: current if its content still matches. */
   | { kind: 'current'; records: SourceRecord[] }
-  /** Written by tensorsafe from these sources (by name) as they were before: convert again. */
+  /** Written by tensorsafe from these sources (by name), of another size then: convert again. */
   | { kind: 'stale'; records: SourceRecord[]; changed: string[] }
   /** Written by tensorsafe from other sources (`m.bin` for `m.pt`): not ours to replace. */
   | { kind: 'other-source'; records: SourceRecord[] }
@@ -200,14 +200,14 @@ export async function originOf(output: string): Promise<SourceRecord[] | { forei
   }
 }
 
-/** Compares recorded sources with the current ones (names, then sizes and digests). */
-export function compareOrigin(recorded: readonly SourceRecord[], current: readonly { file: string; size: number; sha256?: string }[]): OutputOrigin {
+/** Compares recorded sources with the current ones by name, then size (the content is compared by the caller). */
+export function compareOrigin(recorded: readonly SourceRecord[], current: readonly { file: string; size: number }[]): OutputOrigin {
   const names = (l: readonly { file: string }[]): string => l.map((r) => r.file).sort().join('\n');
   if (names(recorded) !== names(current)) return { kind: 'other-source', records: [...recorded] };
   const byName = new Map(recorded.map((r) => [r.file, r]));
   const changed = current.filter((c) => {
     const r = byName.get(c.file)!;
-    return r.size !== c.size || (c.sha256 !== undefined && r.sha256 !== c.sha256);
+    return r.size !== c.size;
   });
   return changed.length === 0 ? { kind: 'current', records: [...recorded] } : { kind: 'stale', records: [...recorded], changed: changed.map((c) => c.file) };
 }
