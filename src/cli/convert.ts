@@ -42,11 +42,14 @@ Options:
                          Default: beside the source, with the conventional
                          names (pytorch_model.bin -> model.safetensors,
                          pytorch_model-00001-of-00002.bin ->
-                         model-00001-of-00002.safetensors + model.safetensors.index.json)
-  --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB, 500MB, 2GiB
+                         model-00001-of-00002.safetensors +
+                         model.safetensors.index.json)
+  --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB,
+                         500MB, 2GiB
   --key PATH             where the weights are in a training checkpoint, e.g.
                          state_dict, model, model.ema (found automatically:
-                         the checkpoint itself, or state_dict, model, module, …)
+                         the checkpoint itself, or state_dict, model,
+                         module, …)
   --skip-unknown         keep unknown objects (not dangerous ones) as inert
                          placeholders and convert the tensors beside them
   --force                replace existing outputs, whoever wrote them
@@ -86,7 +89,7 @@ converts to now (compared tensor by tensor, bit for bit), nothing is done
 other file (written by something else, or converted from another source) is
 never replaced without --force.
 
-${exitStatusHelp({ ok: 'converted and verified, or already converted (with --recursive: every model)', finding: 'refused (the file would run code, or holds unknown objects) or the output did not verify', badInput: 'not convertible: missing, unreadable, not a checkpoint, broken; or an output that exists (OutputExists) or cannot be written' })}
+${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (would run code, or holds unknown objects), or did not verify', badInput: 'not convertible (missing, broken, not a checkpoint) or an output in the way' })}
 
 Examples:
   tensorsafe convert pytorch_model.bin

@@ -25,7 +25,7 @@ Options:
                  "tensors":{NAME:{"byteLength","dtype","sha256":HEX,"shape"}}}
   -h, --help  show this help
 
-${exitStatusHelp({ ok: 'hashed', badInput: 'FILE is missing, unreadable or not valid safetensors (the error code says why: NotFound, HeaderTooLarge, MetadataIncompleteBuffer, …)' })}
+${exitStatusHelp({ ok: 'hashed', badInput: 'FILE missing, unreadable or not valid safetensors (the code says why)' })}
 
 Examples:
   tensorsafe hash model.safetensors

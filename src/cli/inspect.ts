@@ -25,7 +25,7 @@ Options:
                  "totals":{"tensors","parameters","bytes","byDtype":{…}}}
   -h, --help  show this help
 
-${exitStatusHelp({ ok: 'shown', badInput: 'the file is missing, unreadable or not valid safetensors (the error code says why)' })}
+${exitStatusHelp({ ok: 'shown', badInput: 'the file missing, unreadable or not valid safetensors (the code says why)' })}
 
 Examples:
   tensorsafe inspect model.safetensors

@@ -30,7 +30,7 @@ Options:
   --force            replace an existing signature file (never done without it)
   -h, --help         show this help
 
-${exitStatusHelp({ ok: 'signed', badInput: 'FILE missing, unreadable or not valid safetensors; a key that is not an Ed25519 private key (InvalidKey, InvalidPem); the signature file exists (OutputExists: --force replaces it)' })}
+${exitStatusHelp({ ok: 'signed', badInput: 'FILE not valid safetensors, a key not usable, or the .sig exists (--force)' })}
 
 Examples:
   tensorsafe sign model.safetensors --key key.pem

@@ -32,7 +32,7 @@ Options:
               (NotFound, IoError, HttpError, …)
   -h, --help  show this help
 
-${exitStatusHelp({ ok: 'every file is valid', finding: 'a file is not valid safetensors (the error code says why)', badInput: 'a file or URL could not be read (NotFound, PermissionDenied, HttpError, …)' })}
+${exitStatusHelp({ ok: 'every file is valid', finding: 'a file is not valid safetensors (the error code says why)', badInput: 'a file or URL could not be read (NotFound, PermissionDenied, HttpError)' })}
 
 Examples:
   tensorsafe validate model.safetensors

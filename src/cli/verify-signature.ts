@@ -32,7 +32,7 @@ Options:
                                    "name","expected","actual","reason"}]}
   -h, --help        show this help
 
-${exitStatusHelp({ ok: 'the signature is valid and the file matches it', finding: 'the signature is not valid for the key, or the file changed since it was signed', badInput: 'FILE, the key or the signature file missing, unreadable or unusable (NotFound, InvalidKey, InvalidPem, InvalidSignatureFile)' })}
+${exitStatusHelp({ ok: 'the signature is valid and the file matches it', finding: 'the signature is not valid for the key, or the file changed since', badInput: 'FILE, the key or the .sig missing, unreadable or unusable (the code says)' })}
 
 The key pair is made with OpenSSL; the signer shares key.pub.pem:
   openssl genpkey -algorithm ed25519 -out key.pem

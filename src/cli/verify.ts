@@ -37,7 +37,7 @@ Options:
   --skip-unknown        keep unknown objects in checkpoints as placeholders
   -h, --help            show this help
 
-${exitStatusHelp({ ok: 'every tensor matches under the rule', finding: 'the models differ (a tensor different, mismatched, missing or extra)', badInput: 'A or B missing, unreadable, refused (dangerous) or not a model (the error names the file)' })}
+${exitStatusHelp({ ok: 'every tensor matches under the rule', finding: 'the models differ (a tensor different, mismatched, missing or extra)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
 
 Examples:
   tensorsafe verify pytorch_model.bin model.safetensors
