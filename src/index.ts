@@ -42,7 +42,7 @@ export * from './convert/dedupe.js';
 export * from './convert/write.js';
 export * from './convert/check-output.js';
 export * from './convert/compare.js';
-export * from './scan/findings.js';
+export * from './formats/findings.js';
 export { scanSource, scanBytes, type ScanOptions } from './scan/scan.js';
 export { analyzePickles, type PickleAnalysisOptions, type PickleStreamResult } from './scan/pickle-analysis.js';
 export { toSarif } from './scan/sarif.js';

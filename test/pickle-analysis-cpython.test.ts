@@ -5,7 +5,7 @@ import { classifyGlobal } from '../src/formats/pickle/allowlist.js';
 import { readOp } from '../src/formats/pickle/disassemble.js';
 import { OPCODES } from '../src/formats/pickle/opcodes.js';
 import { MAX_MEMO } from '../src/formats/pickle/limits.js';
-import { verdictOf, type Finding } from '../src/scan/findings.js';
+import { verdictOf, type Finding } from '../src/formats/findings.js';
 
 /**
  * Issue 9: the analysis reads every pickle as CPython does (the C unpickler of Modules/_pickle.c

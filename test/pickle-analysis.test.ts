@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { analyzePickles } from '../src/scan/pickle-analysis.js';
-import { verdictOf, type Finding } from '../src/scan/findings.js';
+import { verdictOf, type Finding } from '../src/formats/findings.js';
 import { HAVE_CORPUS, pickleCorpus } from './helpers/corpus.js';
 
 function analyze(bytes: Uint8Array): { verdict: string; findings: Finding[] } {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
 import { openZip } from '../src/formats/zip/index.js';
 import { scanBytes, scanSource } from '../src/scan/scan.js';
-import type { ScanReport } from '../src/scan/findings.js';
+import type { ScanReport } from '../src/formats/findings.js';
 import { buildZip, buildZipParts, flatten } from './helpers/zip-writer.js';
 import { npy } from './fixtures/scan/craft.js';
 import { ROOT } from './helpers/paths.js';

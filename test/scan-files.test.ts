@@ -7,7 +7,7 @@ import { scanFile } from '../src/node/scan-file.js';
 import { analyzePickles } from '../src/scan/pickle-analysis.js';
 import { readTorchCheckpoint } from '../src/formats/torch/checkpoint.js';
 import { MemorySource } from '../src/io/byte-source.js';
-import { verdictOf, type Finding, type ScanReport } from '../src/scan/findings.js';
+import { verdictOf, type Finding, type ScanReport } from '../src/formats/findings.js';
 import { runCli } from './helpers/cli.js';
 
 /**

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ByteSource } from '../src/io/byte-source.js';
-import type { Finding, ScanContext } from '../src/scan/findings.js';
+import type { Finding, ScanContext } from '../src/formats/findings.js';
 import { scanGguf } from '../src/scan/formats/gguf.js';
 import { scanHdf5 } from '../src/scan/formats/hdf5.js';
 import { scanKerasConfig } from '../src/scan/formats/keras.js';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { IoError } from '../src/errors.js';
 import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
 import { openZip } from '../src/formats/zip/index.js';
-import type { Finding, ScanContext } from '../src/scan/findings.js';
+import type { Finding, ScanContext } from '../src/formats/findings.js';
 import { analyzePickles } from '../src/scan/pickle-analysis.js';
 import { CHAT_TEMPLATE_PATTERNS, scanGguf } from '../src/scan/formats/gguf.js';
 import { scanHdf5 } from '../src/scan/formats/hdf5.js';

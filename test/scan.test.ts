@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { scanBytes } from '../src/scan/scan.js';
 import { scanFile } from '../src/node/scan-file.js';
 import { convertCheckpoint } from '../src/node/convert.js';
-import type { ScanReport } from '../src/scan/findings.js';
+import type { ScanReport } from '../src/formats/findings.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { runCli } from './helpers/cli.js';
 import { TORCH_FIXTURES, torchFixtures } from './helpers/torch-fixtures.js';

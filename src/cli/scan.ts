@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { withDefaultSignals } from '../node/interrupt.js';
 import { scanTargetHere } from '../node/scan-file.js';
-import type { ScanReport } from '../scan/findings.js';
+import type { ScanReport } from '../formats/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
 import { bold, dim, green, plural, red, paint, type Io } from './output.js';

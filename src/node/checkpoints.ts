@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
 import { openTorchTensorSet, type OpenTorchOptions, type TorchTensorSet } from '../formats/torch/weights.js';
-import type { ScanReport } from '../scan/findings.js';
+import type { ScanReport } from '../formats/findings.js';
 import { scanSource } from '../scan/scan.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import { FileSource } from './file-source.js';

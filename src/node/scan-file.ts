@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { ByteSource } from '../io/byte-source.js';
-import type { ScanReport } from '../scan/findings.js';
+import type { ScanReport } from '../formats/findings.js';
 import { scanSource } from '../scan/scan.js';
 import { FileSource } from './file-source.js';
 

@@ -3,7 +3,7 @@ import { readOp, type Op } from '../formats/pickle/disassemble.js';
 import { PickleError } from '../formats/pickle/errors.js';
 import { MAX_MARK_DEPTH, MAX_MEMO, MAX_OPS, MAX_STACK } from '../formats/pickle/limits.js';
 import { HIGHEST_PROTOCOL, OPCODES } from '../formats/pickle/opcodes.js';
-import type { Finding } from './findings.js';
+import type { Finding } from '../formats/findings.js';
 
 /**
  * Pickle analysis by symbolic execution: every opcode is decoded and its effect on a model of the

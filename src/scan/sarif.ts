@@ -1,4 +1,4 @@
-import type { Finding, ScanReport } from './findings.js';
+import type { Finding, ScanReport } from '../formats/findings.js';
 
 /** SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab, Azure DevOps). */
 export function toSarif(reports: readonly ScanReport[], version: string): object {

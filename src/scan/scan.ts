@@ -4,7 +4,7 @@ import { describeFormat, detectFormat, type DetectedFormat } from '../formats/de
 import { readTorchCheckpoint } from '../formats/torch/checkpoint.js';
 import { tarMembers } from '../formats/torch/tar-checkpoint.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
-import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from './findings.js';
+import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
 import { OPCODES } from '../formats/pickle/opcodes.js';

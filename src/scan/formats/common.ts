@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { Finding, ScanContext, Severity } from '../findings.js';
+import type { Finding, ScanContext, Severity } from '../../formats/findings.js';
 
 /**
  * What the format scanners share: the error that turns bad bytes into a finding, a bounds-checked

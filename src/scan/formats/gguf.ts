@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../findings.js';
+import type { ScanContext } from '../../formats/findings.js';
 import { at, Cursor, Findings, guarded, limitExceeded, malformed, show, utf8Lossy, utf8OrUndefined } from './common.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../findings.js';
+import type { ScanContext } from '../../formats/findings.js';
 import { at, Findings, FormatProblem, guarded, latin1, limitExceeded, malformed, PagedReader, show, utf8OrUndefined, view } from './common.js';
 
 /**

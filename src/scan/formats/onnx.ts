@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../findings.js';
+import type { ScanContext } from '../../formats/findings.js';
 import { at, Findings, guarded, limitExceeded, malformed, PagedReader, pathEscape, show } from './common.js';
 import { expectWire, readPbString, walkMessage, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from './protobuf.js';
 

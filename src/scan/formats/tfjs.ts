@@ -1,4 +1,4 @@
-import type { ScanContext } from '../findings.js';
+import type { ScanContext } from '../../formats/findings.js';
 import { Findings, show } from './common.js';
 import { walkKerasConfig } from './keras.js';
 
