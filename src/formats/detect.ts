@@ -54,6 +54,64 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
   return 'unknown';
 }
 
+/** What a file is to the readers that open it as a container: `detectFormat`'s answer, and `json` for a document that starts like a JSON object. */
+export type ContainerKind = DetectedFormat | 'json';
+
+/**
+ * The container the bytes are, as the format registry and the scanner read them (from up to the first
+ * 512 bytes): a tar archive by its header checksum too (tarfile.open, which torch.load tries first,
+ * reads any tar whose first header's checksum is right, ustar or not), and a JSON document by its `{`.
+ */
+export function detectContainer(head: Uint8Array, size: number): ContainerKind {
+  const format = detectFormat(head, size);
+  if (format !== 'zip' && format !== 'tar' && tarChecksumValid(head)) return 'tar';
+  if ((format === 'text' || format === 'unknown') && head[0] === 0x7b /* { */) return 'json';
+  return format;
+}
+
+/**
+ * What else a loader may read the bytes as, when they look like something more common: text whose first
+ * byte is a protobuf tag (field 1, length-delimited: a line feed) is a protobuf to ONNX.
+ */
+export function alternativeContainer(head: Uint8Array, container: ContainerKind): ContainerKind | undefined {
+  return container === 'text' && head[0] === 0x0a ? 'onnx-or-protobuf' : undefined;
+}
+
+
+/**
+ * A tar header as Python's tarfile checks it (TarInfo.frombuf): the checksum field read by `nti` (base-256
+ * when its first byte is 0x80 or 0xff, otherwise ASCII up to a NUL read by `int(text.strip() or "0", 8)`,
+ * which takes a sign, a `0o` prefix and underscores) equals the unsigned or the signed sum of the header's
+ * bytes with the field read as spaces. Any of them makes `tarfile.open`, so torch.load, read the file as a tar.
+ */
+export function tarChecksumValid(head: Uint8Array): boolean {
+  if (head.length < 512 || head.every((b) => b === 0)) return false;
+  const field = head.subarray(148, 156);
+  let value: number;
+  if (field[0] === 0x80 || field[0] === 0xff) {
+    value = 0;
+    for (let i = 1; i < 8; i++) value = value * 256 + field[i]!;
+    if (field[0] === 0xff) value -= 256 ** 7;
+  } else {
+    const end = field.indexOf(0);
+    const bytes = end < 0 ? field : field.subarray(0, end);
+    if (bytes.some((b) => b > 0x7f)) return false;
+    const text = new TextDecoder('latin1').decode(bytes).replace(/^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g, '');
+    if (text !== '' && !/^[+-]?(?:0[oO]_?)?[0-7](?:_?[0-7])*$/.test(text)) return false;
+    const sign = text.startsWith('-') ? -1 : 1;
+    const digits = text.replace(/^[+-]/, '').replace(/^0[oO]/, '').replace(/_/g, '');
+    value = digits === '' ? 0 : sign * parseInt(digits, 8);
+  }
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : head[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return value === unsigned || value === signed;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**

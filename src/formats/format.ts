@@ -17,7 +17,10 @@ export interface FormatDescriptor {
   readonly name: string;
   /** File extensions of this format, lower case with the dot, most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
-  /** Whether the bytes are this format: from the first DETECT_HEAD_BYTES and the size, never the name. */
+  /**
+   * Whether the bytes are this format: from the first DETECT_HEAD_BYTES, the size, the container they
+   * are and its entries, never the name.
+   */
   detect(probe: DetectProbe): boolean;
   /** The parser, scan rules and limits: loaded on first use. */
   load(): Promise<FormatReader>;
@@ -32,9 +35,17 @@ export interface DetectProbe {
   readonly size: number;
   /** The container the bytes are, as found from the head (`zip`, `tar`, …), when they are one. */
   readonly container?: string;
-  /** Entry names, when the file is an archive whose directory was read. */
+  /** Entry names, when the file is an archive whose directory was read (a tar archive's member names too). */
   readonly entries?: readonly string[];
+  /**
+   * For a document that starts like a JSON object (container `json`): its text, up to
+   * MAX_DETECT_JSON_BYTES (a model.json's telling keys may follow megabytes of topology).
+   */
+  readonly text?: string;
 }
+
+/** JSON text shown to detectors: a format's keys may come after a long value; bounds the memory of a probe. */
+export const MAX_DETECT_JSON_BYTES = 64 << 20;
 
 export interface OpenOptions {
   /** Path of the weights inside a training checkpoint (`state_dict`, `model.ema`). */
@@ -59,5 +70,42 @@ export interface FormatReader<Structure = unknown> {
    * The format's scan rules. Given the structure of an earlier `open` of the same source, it checks
    * that structure instead of parsing again; without it, it parses what it needs itself.
    */
-  scan?(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<Structure>): Promise<void>;
+  scan?(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<Structure>): Promise<string | void>;
+  /**
+   * For a file the scanner walks itself as a container (a zip or tar archive, a stream of pickles: what
+   * any loader would unpickle in it is analysed whatever the format), what this format makes of it: its
+   * name in the report and the rules the walk applies. Undefined: the format does not read it so.
+   */
+  containerRules?(container: ContainerView): ContainerRules<Structure> | undefined;
+}
+
+/** A container as the scanner's walk sees it, for `containerRules`. */
+export type ContainerView =
+  | { readonly kind: 'zip'; readonly entries: readonly string[] }
+  | { readonly kind: 'tar'; readonly entries: readonly string[] }
+  /** A stream of pickles, and the value its first pickle makes (as far as the analysis decoded it). */
+  | { readonly kind: 'pickle'; readonly firstValue: unknown };
+
+/** What a format tells the scanner's walk of a container it claims. */
+export interface ContainerRules<Structure = unknown> {
+  /** The format's name in the report: `pytorch-zip`, `torchscript`, `keras`. */
+  readonly label: string;
+  /** Findings about the container as a whole, before its entries are walked; `location` is the container's. */
+  before?(ctx: ScanContext, location: string): void;
+  /** Globals the format's loader imports by design (TorchScript's `__torch__.*`): not reported as unknown. */
+  expected?(qualifiedName: string): boolean;
+  /** Entries the format's loader reads as raw bytes, never unpickles (torch storage records). */
+  rawRecord?(entry: string): boolean;
+  /** Entries the format's own rules read (Keras config.json), instead of the walk's reading by content. */
+  readonly entries?: {
+    matches(entry: string): boolean;
+    scan(bytes: Uint8Array, ctx: ScanContext, location: string): void | Promise<void>;
+  };
+  /** Pickles the format's loader reads after the first in a stream of pickles (the legacy torch format: 4). */
+  readonly followingPickles?: number;
+  /**
+   * After the walk: checks of the container as a whole (torch's own reader as a second opinion on its
+   * structure). `parsed`: an open() of this same source already made, checked instead of parsing again.
+   */
+  after?(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<Structure>): Promise<void>;
 }

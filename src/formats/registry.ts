@@ -1,16 +1,29 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { DETECT_HEAD_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
-import { detectFormat } from './detect.js';
+import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
+import { detectContainer } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { pytorchFormat } from './torch/format.js';
+import { ggufFormat } from './gguf/format.js';
+import { onnxFormat } from './onnx/format.js';
+import { tfliteFormat } from './tflite/format.js';
+import { kerasFormat } from './keras/format.js';
+import { hdf5Format } from './hdf5/format.js';
+import { tfjsFormat } from './tfjs/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
- * bytes wins). Adding a format is one folder under `src/formats/` and one line here.
+ * bytes wins; for an archive several may claim it, and the first names it: a torch zip that is also a
+ * Keras archive is a torch zip). Adding a format is one folder under `src/formats/` and one line here.
  */
 export const FORMATS: readonly FormatDescriptor[] = [
   safetensorsFormat,
   pytorchFormat,
+  ggufFormat,
+  onnxFormat,
+  tfliteFormat,
+  kerasFormat,
+  hdf5Format,
+  tfjsFormat,
 ];
 
 /** The format with this id, or undefined. */
@@ -24,16 +37,22 @@ export function formatsByExtension(fileName: string): FormatDescriptor[] {
   return FORMATS.filter((f) => f.extensions.some((x) => lower.endsWith(x)));
 }
 
+/** The formats that claim a probe, in registry order. */
+export function formatsClaiming(probe: DetectProbe): FormatDescriptor[] {
+  return FORMATS.filter((f) => f.detect(probe));
+}
+
 /** Zip entry names read for detection: enough for any model archive's telling entries. */
 export const MAX_DETECT_ENTRIES = 4096;
 
 /**
- * What a detector is shown for a source: its first bytes, its size, the container they are, and for a
- * zip archive the names of its entries (read from the central directory only).
+ * What a detector is shown for a source: its first bytes, its size, the container they are, for a zip
+ * archive the names of its entries (read from the central directory only), for a JSON document its text.
  */
 export async function probeSource(source: ByteSource): Promise<DetectProbe> {
   const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
-  const container = detectFormat(head, source.size);
+  const container = detectContainer(head, source.size);
+  if (container === 'json') return { head, size: source.size, container, text: await readJsonText(source) };
   if (container !== 'zip') return { head, size: source.size, container };
   const { openZip } = await import('./zip/index.js');
   try {
@@ -45,8 +64,12 @@ export async function probeSource(source: ByteSource): Promise<DetectProbe> {
   }
 }
 
+/** A JSON document's text for detectors, up to MAX_DETECT_JSON_BYTES (invalid UTF-8 replaced). */
+export async function readJsonText(source: ByteSource): Promise<string> {
+  return new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_DETECT_JSON_BYTES)));
+}
+
 /** The format of a source, from its bytes: the first registered format that claims them. */
 export async function detectSourceFormat(source: ByteSource): Promise<FormatDescriptor | undefined> {
-  const probe = await probeSource(source);
-  return FORMATS.find((f) => f.detect(probe));
+  return formatsClaiming(await probeSource(source))[0];
 }

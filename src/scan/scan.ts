@@ -1,45 +1,47 @@
 import { isTensorsafeError } from '../errors.js';
 import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
-import { describeFormat, detectFormat, type DetectedFormat } from '../formats/detect.js';
-import { readTorchCheckpoint } from '../formats/torch/checkpoint.js';
-import { tarMembers } from '../formats/torch/tar-checkpoint.js';
+import { alternativeContainer, describeFormat, detectContainer, detectFormat, type ContainerKind } from '../formats/detect.js';
+import type { ContainerRules, ContainerView, DetectProbe, ParsedModel } from '../formats/format.js';
+import { formatsClaiming, readJsonText } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
 import { OPCODES } from '../formats/pickle/opcodes.js';
 
-/** Each format's rules are loaded when a file of that format is met: scanning a checkpoint does not load the GGUF, HDF5, … readers. */
-const formatRules = {
-  gguf: () => import('./formats/gguf.js'),
-  hdf5: () => import('./formats/hdf5.js'),
-  keras: () => import('./formats/keras.js'),
-  npy: () => import('./formats/npy.js'),
-  onnx: () => import('./formats/onnx.js'),
-  safetensors: () => import('./formats/safetensors.js'),
-  tfjs: () => import('./formats/tfjs.js'),
-  tflite: () => import('./formats/tflite.js'),
-};
-
+/**
+ * The scanner never names a format: it walks the containers loaders read (zip, tar, gzip, stacked
+ * pickles), analyses every pickle in them, and asks the format registry what the bytes are; each
+ * format's scan rules (and, for a container, its container rules) are loaded when a file of that format
+ * is met: scanning a checkpoint does not load the GGUF, HDF5, … rules.
+ */
 
 /** Largest pickle read into memory for analysis: a data pickle is structure, not tensor bytes. */
 export const MAX_SCANNED_PICKLE_BYTES = 256 << 20;
-/** Largest JSON (TF.js model.json, Keras config.json) read for analysis. */
-export const MAX_SCANNED_JSON_BYTES = 64 << 20;
 /** Zip archives nested in zip archives that are opened. */
 export const MAX_NESTED_ARCHIVES = 2;
 /** First window read of a stream of stacked pickles; it grows while a pickle runs past it. */
 const FIRST_PICKLE_WINDOW = 1 << 20;
 /** First window read when any file is checked as a pickle from byte 0 (most stop at their first bytes). */
 const FIRST_POLYGLOT_WINDOW = 1 << 12;
-/** The legacy torch format's first pickle: a literal MAGIC_NUMBER. */
-const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 /** Zip members that hold pickles by their name (content is checked too). */
 const PICKLE_NAMES = /\.(pkl|pickle|joblib|dill|dat|data)$/i;
 
 export interface ScanOptions {
   /** The folder of the file (local files), for references to other files (ONNX external data). */
   dir?: string;
+  /**
+   * An open() of this same source already made by the format's reader: its scan rules check that
+   * structure instead of parsing again (a file is parsed once per command). What the scan reports is
+   * the same with it and without it.
+   */
+  parsed?: ParsedModel;
+}
+
+/** What the walk carries: where findings go, and the structure an earlier open() made of the scanned source. */
+interface Walk extends ScanContext {
+  /** `options.parsed` for the scanned source itself, undefined for anything inside it. */
+  parsedFor(source: ByteSource): ParsedModel | undefined;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
   const findings: Finding[] = [];
   let dropped = 0;
   let dangerous = false;
-  const ctx: ScanContext = {
+  const ctx: Walk = {
     file: source.name,
     dir: options.dir,
     report: (f) => {
@@ -63,6 +65,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     scanPickle: async (bytes, location) => {
       await analyzeStream(new MemorySource(bytes, location), 0, ctx.report, { maxPickles: 1, where: location });
     },
+    parsedFor: (s) => (s === source ? options.parsed : undefined),
   };
   let format: string;
   try {
@@ -84,8 +87,8 @@ export function scanBytes(bytes: Uint8Array, name = 'memory', options: ScanOptio
   return scanSource(new MemorySource(bytes, name), options);
 }
 
-/** What each detected format is called in a polyglot finding ("a safetensors file that is also a pickle"). */
-const POLYGLOT_NAMES: Partial<Record<DetectedFormat, string>> = {
+/** What each container is called in a polyglot finding ("a safetensors file that is also a pickle"). */
+const POLYGLOT_NAMES: Partial<Record<ContainerKind, string>> = {
   zip: 'a zip archive',
   tar: 'a tar archive',
   safetensors: 'a safetensors file',
@@ -102,86 +105,106 @@ const POLYGLOT_NAMES: Partial<Record<DetectedFormat, string>> = {
   'git-lfs-pointer': 'a Git LFS pointer',
 };
 
-async function scanAny(source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
+async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<string> {
   const head = await source.read(0, Math.min(source.size, 512));
-  let format = detectFormat(head, source.size);
-  // tarfile.open (which torch.load tries first) reads any tar whose first header's checksum is right, ustar or not.
-  if (format !== 'zip' && format !== 'tar' && tarChecksumValid(head)) format = 'tar';
+  const container = detectContainer(head, source.size);
   // Whatever else the bytes are, pickle.load (or torch.load of a file that is not a zip) unpickles them from byte 0.
-  const polyglot = POLYGLOT_NAMES[format];
+  const polyglot = POLYGLOT_NAMES[container];
   if (polyglot !== undefined) await checkAsPickle(source, ctx, polyglot);
-  switch (format) {
+  switch (container) {
     case 'zip':
-      return scanZip(source, ctx, depth);
+      return scanZip(source, head, ctx, depth);
     case 'tar':
-      return scanTar(source, ctx);
-    case 'safetensors':
-      await (await formatRules.safetensors()).scanSafetensors(source, ctx);
-      return 'safetensors';
-    case 'npy':
-      await (await formatRules.npy()).scanNpy(source, ctx);
-      return 'npy';
-    case 'gguf':
-      await (await formatRules.gguf()).scanGguf(source, ctx);
-      return 'gguf';
-    case 'hdf5':
-      await (await formatRules.hdf5()).scanHdf5(source, ctx);
-      return 'hdf5';
-    case 'tflite':
-      await (await formatRules.tflite()).scanTflite(source, ctx);
-      return 'tflite';
-    case 'onnx-or-protobuf':
-      await (await formatRules.onnx()).scanOnnx(source, ctx);
-      return 'onnx';
+      return scanTar(source, head, ctx);
     case 'empty':
       ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
       return 'empty';
     case 'gzip':
       return scanGzip(source, ctx, depth);
     case '7z':
-      ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(format)}: what it holds cannot be checked`, location: source.name });
-      return format;
+      ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(container)}: what it holds cannot be checked`, location: source.name });
+      return container;
     case 'png':
     case 'jpeg':
     case 'html':
     case 'git-lfs-pointer':
-      ctx.report({ severity: 'info', rule: 'format/not-a-model', message: `${describeFormat(format)}, not a model file`, location: source.name });
-      return format;
+      ctx.report({ severity: 'info', rule: 'format/not-a-model', message: `${describeFormat(container)}, not a model file`, location: source.name });
+      return container;
     default:
       break;
   }
-  if (head[0] === 0x7b /* { */) {
-    const text = new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_SCANNED_JSON_BYTES)));
-    if (/"modelTopology"|"weightsManifest"/.test(text)) {
-      (await formatRules.tfjs()).scanTfjsModelJson(text, ctx, source.name);
-      return 'tfjs';
-    }
+  // A format's own bytes: its scan rules.
+  const probe: DetectProbe = container === 'json' ? { head, size: source.size, container, text: await readJsonText(source) } : { head, size: source.size, container };
+  const label = await scanAsFormat(source, ctx, probe);
+  if (label !== undefined) return label;
+  if (container === 'json') {
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
     return 'json';
   }
   // Everything else is read as a pickle, as loaders do (a pickle named .bin must not escape: CVE-2025-10155).
-  const result = await scanPickleFile(source, ctx, format);
+  const result = await scanPickleFile(source, head, ctx, container);
   if (typeof result === 'string') return result;
   // What CPython's unpickler stops on before importing anything does nothing when loaded: not a model.
-  if (format === 'text') {
-    // A protobuf may start with a line feed (field 1, length-delimited): text that ONNX would load is ONNX.
-    if (head[0] === 0x0a) {
-      const onnx: Finding[] = [];
-      await (await formatRules.onnx()).scanOnnx(source, { ...ctx, report: (f) => onnx.push(f) });
-      if (onnx.some((f) => f.severity === 'dangerous' || f.rule === 'onnx/valid')) {
-        for (const f of onnx) ctx.report(f);
-        return 'onnx';
+  if (container === 'text') {
+    // Text that a format's loader would read as that format (a protobuf may start with a line feed) is
+    // that format when its rules find it valid, or dangerous.
+    const other = alternativeContainer(head, container);
+    if (other !== undefined) {
+      const found: Finding[] = [];
+      let valid = false;
+      const tentative = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, { head, size: source.size, container: other }, (id) => {
+        valid = found.some((f) => f.severity === 'dangerous' || f.rule === `${id}/valid`);
+        return valid;
+      });
+      if (tentative !== undefined && valid) {
+        for (const f of found) ctx.report(f);
+        return tentative;
       }
     }
     ctx.report({ severity: 'info', rule: 'format/text', message: 'a text file, not a model file', location: source.name });
     return 'text';
   }
-  if (format === 'pickle') {
+  if (container === 'pickle') {
     ctx.report({ severity: 'info', rule: 'pickle/inert', message: `starts like a pickle, but CPython's unpickler fails before importing anything (${result.reason ?? 'invalid'}): loading it runs nothing`, location: source.name });
     return 'pickle';
   }
   ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
   return 'unknown';
+}
+
+/**
+ * The bytes scanned by the rules of the first format that claims them and has scan rules of its own;
+ * its name in the report, or undefined when no format does. `accept` (a tentative reading) decides from
+ * the format's id whether the reading stands.
+ */
+async function scanAsFormat(source: ByteSource, ctx: Walk, probe: DetectProbe, accept?: (id: string) => boolean): Promise<string | undefined> {
+  for (const format of formatsClaiming(probe)) {
+    const reader = await format.load();
+    if (reader.scan === undefined) continue;
+    const label = (await reader.scan(source, ctx, ctx.parsedFor(source))) ?? format.id;
+    return accept === undefined || accept(format.id) ? label : undefined;
+  }
+  if (probe.container === 'npy') {
+    // NumPy's rules, until formats/numpy is registered (it claims the `npy` container, and this goes).
+    await (await import('./formats/npy.js')).scanNpy(source, ctx);
+    return 'npy';
+  }
+  return undefined;
+}
+
+/** The container rules of every format that claims a container, in registry order (the first names it). */
+async function containerRules(probe: DetectProbe, view: ContainerView): Promise<ContainerRules[]> {
+  const out: ContainerRules[] = [];
+  for (const format of formatsClaiming(probe)) {
+    const rules = (await format.load()).containerRules?.(view);
+    if (rules !== undefined) out.push(rules);
+  }
+  return out;
+}
+
+/** Runs the after-walk checks of a container's rules. */
+async function afterWalk(rules: readonly ContainerRules[], source: ByteSource, ctx: Walk): Promise<void> {
+  for (const r of rules) await r.after?.(source, ctx, ctx.parsedFor(source));
 }
 
 /**
@@ -208,24 +231,24 @@ async function checkAsPickle(source: ByteSource, ctx: ScanContext, what: string)
 }
 
 /**
- * A bare pickle, stacked pickles, or the legacy torch format; then anything appended to them.
+ * A bare pickle or stacked pickles, or a format that is a stream of pickles (the legacy torch format:
+ * its container rules say how many follow and check it after); then anything appended to them.
  * `{ reason }` when CPython's unpickler stops on the first bytes before importing anything (text,
  * source code, other files): nothing is reported then.
  */
-async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: string): Promise<string | { reason: string | undefined }> {
+async function scanPickleFile(source: ByteSource, head: Uint8Array, ctx: Walk, container: ContainerKind): Promise<string | { reason: string | undefined }> {
   const first = await analyzeStream(source, 0, ctx.report, { maxPickles: 1 });
   if (first.inert) return { reason: first.inertReason };
-  const legacy = first.firstValue === LEGACY_MAGIC;
   let end = first.end;
   let acted = first.acted;
-  if (legacy && !first.malformed) {
-    // Protocol version, sys_info, the object, the storage keys (each analysed whatever its first
-    // opcode); then raw storage data, never unpickled.
-    const rest = await analyzeStream(source, end, ctx.report, { maxPickles: 4 });
-    if (!rest.malformed) await checkTorchStructure(source, ctx);
-    return 'pytorch-legacy';
-  }
   if (first.malformed) return 'pickle';
+  const [format] = await containerRules({ head, size: source.size, container: 'pickle' }, { kind: 'pickle', firstValue: first.firstValue });
+  if (format !== undefined) {
+    // The pickles the format's loader reads next (each analysed whatever its first opcode).
+    const rest = await analyzeStream(source, end, ctx.report, { maxPickles: format.followingPickles ?? Infinity });
+    if (!rest.malformed) await afterWalk([format], source, ctx);
+    return format.label;
+  }
   // More pickles may follow (loaders that call pickle.load repeatedly run them all, however many),
   // until bytes that CPython's unpickler stops on before importing anything.
   const more = await analyzeStream(source, end, ctx.report);
@@ -234,7 +257,7 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: stri
   end = more.end;
   if (end < source.size) {
     // Text that starts like a pickle that does nothing ("N." of a README's "N.B."): not a model.
-    if (!acted && format === 'text') return { reason: undefined };
+    if (!acted && container === 'text') return { reason: undefined };
     const tail = await source.read(end, Math.min(source.size - end, 512));
     ctx.report({
       severity: 'suspicious',
@@ -245,7 +268,7 @@ async function scanPickleFile(source: ByteSource, ctx: ScanContext, format: stri
     // A pickle with a zip appended: both are read, by different loaders.
     try {
       const zip = await openZip(source, { strict: false });
-      await scanZipEntries(zip, source, ctx, 1);
+      await scanZipEntries(zip, source, head, ctx, 1);
     } catch (e) {
       if (!isTensorsafeError(e)) throw e;
       // not a zip
@@ -425,57 +448,7 @@ function opPastWindow(bytes: Uint8Array, where: string, available: number): numb
 /** Opcodes walked looking for a FRAME, or an argument, that runs past the end of the bytes read (the analysis itself stops at MAX_OPS). */
 const MAX_FRAME_WALK_OPS = 50_000_000;
 
-/**
- * A tar header as Python's tarfile checks it (TarInfo.frombuf): the checksum field read by `nti` (base-256
- * when its first byte is 0x80 or 0xff, otherwise ASCII up to a NUL read by `int(text.strip() or "0", 8)`,
- * which takes a sign, a `0o` prefix and underscores) equals the unsigned or the signed sum of the header's
- * bytes with the field read as spaces. Any of them makes `tarfile.open`, so torch.load, read the file as a tar.
- */
-function tarChecksumValid(head: Uint8Array): boolean {
-  if (head.length < 512 || head.every((b) => b === 0)) return false;
-  const field = head.subarray(148, 156);
-  let value: number;
-  if (field[0] === 0x80 || field[0] === 0xff) {
-    value = 0;
-    for (let i = 1; i < 8; i++) value = value * 256 + field[i]!;
-    if (field[0] === 0xff) value -= 256 ** 7;
-  } else {
-    const end = field.indexOf(0);
-    const bytes = end < 0 ? field : field.subarray(0, end);
-    if (bytes.some((b) => b > 0x7f)) return false;
-    const text = new TextDecoder('latin1').decode(bytes).replace(/^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$/g, '');
-    if (text !== '' && !/^[+-]?(?:0[oO]_?)?[0-7](?:_?[0-7])*$/.test(text)) return false;
-    const sign = text.startsWith('-') ? -1 : 1;
-    const digits = text.replace(/^[+-]/, '').replace(/^0[oO]/, '').replace(/_/g, '');
-    value = digits === '' ? 0 : sign * parseInt(digits, 8);
-  }
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : head[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return value === unsigned || value === signed;
-}
-
-/** The converter's own reader as a second opinion on a torch container's structure (sizes, views, trailing data). */
-async function checkTorchStructure(source: ByteSource, ctx: ScanContext): Promise<void> {
-  try {
-    await readTorchCheckpoint(source, { skipUnknown: true });
-  } catch (e) {
-    if (!isTensorsafeError(e)) throw e;
-    if (e.code === 'UnsafeGlobal') {
-      // Reported by the analysis already, unless the converter's reader reached a pickle it did not.
-      if (ctx.hasDangerous?.() ?? true) return;
-      ctx.report({ severity: 'dangerous', rule: 'pytorch/unsafe-global', message: `torch.load would import a dangerous global: ${e.message}`, location: e.location ?? source.name });
-      return;
-    }
-    ctx.report({ severity: 'suspicious', rule: 'pytorch/invalid', message: `torch.load would not read this checkpoint as it is (${e.code}): ${e.message}`, location: e.location ?? source.name });
-  }
-}
-
-async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
+async function scanZip(source: ByteSource, head: Uint8Array, ctx: Walk, depth: number): Promise<string> {
   let zip: ZipArchive;
   try {
     zip = await openZip(source, { strict: false });
@@ -484,7 +457,7 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
     ctx.report({ severity: 'suspicious', rule: 'zip/malformed', message: `the archive cannot be read: ${e.message}`, location: source.name });
     return 'zip';
   }
-  const format = await scanZipEntries(zip, source, ctx, depth);
+  const format = await scanZipEntries(zip, source, head, ctx, depth);
   if (zip.offsetBase > 0) {
     // Python's zipfile shifted the recorded offsets by the bytes prepended; miniz (torch.load) reads them
     // as recorded. When a central directory is there too, that is a second archive in the same file.
@@ -501,7 +474,7 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
         message: `the end record's offsets read as recorded (torch.load's miniz) find a central directory at byte ${recorded.centralDirectoryOffset}, and shifted by the ${zip.offsetBase} bytes prepended (Python's zipfile) another at byte ${zip.centralDirectoryOffset}: two archives in one file; both are scanned`,
         location: source.name,
       });
-      await scanZipEntries(recorded, source, ctx, depth);
+      await scanZipEntries(recorded, source, head, ctx, depth);
     }
   }
   return format;
@@ -510,9 +483,10 @@ async function scanZip(source: ByteSource, ctx: ScanContext, depth: number): Pro
 /**
  * Every entry of an archive (duplicates too), as the loaders that read such archives would see them.
  * Each distinct entry (by local header offset, method, sizes and role) is read once; an entry that
- * cannot be read is a finding about that entry, and the rest of the archive is still scanned.
+ * cannot be read is a finding about that entry, and the rest of the archive is still scanned. The
+ * formats that claim the archive say what its entries mean (their container rules).
  */
-async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
+async function scanZipEntries(zip: ZipArchive, source: ByteSource, head: Uint8Array, ctx: Walk, depth: number): Promise<string> {
   for (const f of zip.findings) {
     ctx.report({
       severity: 'suspicious',
@@ -524,27 +498,15 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
   // A pickle in front of the archive: the legacy torch loader reads it (a polyglot).
   if (zip.leadingBytes > 0) await analyzeStream(new WindowSource(source, 0, zip.leadingBytes, source.name), 0, ctx.report);
   const names = zip.entries.map((e) => e.name);
-  // Where torch may find the pickle: `<first entry's folder>/data.pkl`, and any other data.pkl it could
-  // pick in an archive that holds several (all are analysed; none is taken for a storage record).
-  const dataPkls = names.filter((n) => /(^|\/)data\.pkl$/.test(n));
-  const prefixes = [...new Set(dataPkls.map((n) => n.slice(0, n.length - 'data.pkl'.length)))];
-  const prefix = prefixes[0];
-  const torchscript = prefixes.some((p) => names.some((n) => n === `${p}constants.pkl` || n.startsWith(`${p}code/`)));
-  const keras = names.includes('config.json') && (names.includes('model.weights.h5') || names.includes('metadata.json'));
+  const rules = await containerRules({ head, size: source.size, container: 'zip', entries: names }, { kind: 'zip', entries: names });
+  // NumPy's npz, until formats/numpy is registered (its container rules name it then, and this goes).
   const npz = names.length > 0 && names.every((n) => n.endsWith('.npy') || n.endsWith('/'));
-  const format = torchscript ? 'torchscript' : prefix !== undefined ? 'pytorch-zip' : keras ? 'keras' : npz ? 'npz' : 'zip';
-  if (torchscript) {
-    const code = names.filter((n) => prefixes.some((p) => n.startsWith(`${p}code/`)));
-    ctx.report({
-      severity: 'suspicious',
-      rule: 'torchscript/code',
-      message: `a TorchScript archive with ${code.length} code file(s) (${code.slice(0, 3).join(', ')}${code.length > 3 ? ', …' : ''}): torch.jit.load runs that code; torch.load refuses it with weights_only`,
-      location: source.name,
-    });
-  }
-  const expected = torchscript ? (q: string): boolean => q.startsWith('__torch__.') || q.startsWith('torch.jit._pickle.') : undefined;
-  // Storage records of a torch archive are raw tensor bytes that no loader unpickles (a pickle's name excepted).
-  const storage = (n: string): boolean => !PICKLE_NAMES.test(n) && prefixes.some((p) => n.startsWith(`${p}data/`) || n.startsWith(`${p}.data/`) || n.startsWith(`${p}code/`));
+  const format = rules[0]?.label ?? (npz ? 'npz' : 'zip');
+  for (const r of rules) r.before?.(ctx, source.name);
+  const expecting = rules.filter((r) => r.expected !== undefined);
+  const expected = expecting.length === 0 ? undefined : (q: string): boolean => expecting.some((r) => r.expected!(q));
+  // Raw records of a format (torch storages) are bytes no loader unpickles (a pickle's name excepted).
+  const rawRecord = (n: string): boolean => !PICKLE_NAMES.test(n) && rules.some((r) => r.rawRecord?.(n) ?? false);
   const done = new Set<string>();
   for (const entry of zip.entries) {
     if (entry.isDirectory) continue;
@@ -555,15 +517,17 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
     }
     // A storage record is raw bytes to torch, but np.load reads the same archive as an npz, and any
     // member that starts with the npy magic as an array (an object array is a pickle): those are scanned.
-    if (storage(entry.name) && entry.method === 0 && !(entry.size >= 6 && isNpyMagic(await (await entry.source()).read(0, 6)))) continue;
+    if (rawRecord(entry.name) && entry.method === 0 && !(entry.size >= 6 && detectFormat(await (await entry.source()).read(0, 6), entry.size) === 'npy')) continue;
+    const own = rules.find((r) => r.entries?.matches(entry.name) ?? false)?.entries;
     // The same entry listed several times in the central directory is read once; listings that read
     // its bytes differently (another method or size, a name that gives it another role) are read each.
-    const role = entry.name === 'config.json' ? 'config' : PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) ? 'pickle' : '';
+    const role = own !== undefined ? 'format' : PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) ? 'pickle' : '';
     const key = `${entry.localHeaderOffset}|${entry.method}|${entry.compressedSize}|${entry.size}|${role}`;
     if (done.has(key)) continue;
     done.add(key);
     try {
-      await scanEntry(entry, where, keras, expected, ctx, depth);
+      if (own !== undefined) await own.scan(await entry.read(), ctx, where);
+      else await scanEntry(entry, where, expected, ctx, depth);
     } catch (e) {
       if (!isTensorsafeError(e)) throw e;
       ctx.report({
@@ -574,16 +538,12 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, ctx: ScanCont
       });
     }
   }
-  if (prefix !== undefined) await checkTorchStructure(zip.source, ctx);
+  await afterWalk(rules, zip.source, ctx);
   return format;
 }
 
 /** One zip entry, by what it holds. Throws a TensorsafeError when the entry cannot be read. */
-async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expected: ((q: string) => boolean) | undefined, ctx: ScanContext, depth: number): Promise<void> {
-  if (keras && entry.name === 'config.json') {
-    (await formatRules.keras()).scanKerasConfig(decodeJsonBytes(await entry.read()), ctx, where);
-    return;
-  }
+async function scanEntry(entry: ZipEntry, where: string, expected: ((q: string) => boolean) | undefined, ctx: Walk, depth: number): Promise<void> {
   if (entry.size === 0) return;
   // Inflated once: the head decides the role, the bytes are analysed.
   const inflated = entry.method === 0 ? undefined : entry.size > MAX_SCANNED_PICKLE_BYTES ? new Uint8Array(0) : await entry.read();
@@ -609,57 +569,27 @@ async function scanEntry(entry: ZipEntry, where: string, keras: boolean, expecte
     }
     await analyzeStream(source, 0, ctx.report, { where, expected });
   } else if (role === 'npy') {
-    await (await formatRules.npy()).scanNpy(source, { ...ctx, file: where });
+    // np.load reads a member with the npy magic as an array: scanned by the rules of the format that claims it.
+    await scanAsFormat(source, { ...ctx, file: where }, { head, size: entry.size, container: 'npy' });
   } else if (role === 'zip' && depth < MAX_NESTED_ARCHIVES) {
-    await scanZip(source, { ...ctx, file: where }, depth + 1);
+    await scanZip(source, head, { ...ctx, file: where }, depth + 1);
   }
 }
 
-function isNpyMagic(head: Uint8Array): boolean {
-  return head[0] === 0x93 && new TextDecoder('latin1').decode(head.subarray(1, 6)) === 'NUMPY';
-}
-
+/** What the scan makes of a zip member, from its first bytes (detect.ts) and its name. */
 function entryRole(entry: ZipEntry, head: Uint8Array): 'pickle' | 'npy' | 'zip' | 'skip' {
-  if (isNpyMagic(head)) return 'npy';
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4) return 'zip';
+  const detected = detectFormat(head, entry.size);
+  if (detected === 'npy') return 'npy';
+  // An archive with a local header (an empty one, `PK\x05\x06`, holds nothing to scan).
+  if (detected === 'zip' && head[2] === 3) return 'zip';
   // By name, or by content: a pickle under another name is still loaded (CVE-2025-1889).
-  if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (head[0] === 0x80 && (head[1] ?? 99) >= 2 && (head[1] ?? 99) <= 5)) return 'pickle';
+  if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (detected === 'pickle' && head[1]! >= 2)) return 'pickle';
   return 'skip';
 }
 
-/**
- * JSON bytes as Python's json.loads reads them (json.detect_encoding): UTF-32 and UTF-16 by their BOM
- * or by the NUL bytes of the first characters, UTF-8 (with or without a BOM) otherwise.
- */
-export function decodeJsonBytes(b: Uint8Array): string {
-  const starts = (...sig: number[]): boolean => sig.every((x, i) => b[i] === x);
-  let encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be';
-  let skip = 0;
-  if (starts(0xff, 0xfe, 0, 0)) [encoding, skip] = ['utf-32le', 4];
-  else if (starts(0, 0, 0xfe, 0xff)) [encoding, skip] = ['utf-32be', 4];
-  else if (starts(0xff, 0xfe)) [encoding, skip] = ['utf-16le', 2];
-  else if (starts(0xfe, 0xff)) [encoding, skip] = ['utf-16be', 2];
-  else if (starts(0xef, 0xbb, 0xbf)) [encoding, skip] = ['utf-8', 3];
-  else if (b.length >= 4 && b[0] === 0) encoding = b[1] ? 'utf-16be' : 'utf-32be';
-  else if (b.length >= 4 && b[1] === 0) encoding = b[2] || b[3] ? 'utf-16le' : 'utf-32le';
-  else if (b.length === 2 && b[0] === 0) encoding = 'utf-16be';
-  else if (b.length === 2 && b[1] === 0) encoding = 'utf-16le';
-  else encoding = 'utf-8';
-  const body = b.subarray(skip);
-  if (encoding === 'utf-32le' || encoding === 'utf-32be') {
-    const v = new DataView(body.buffer, body.byteOffset, body.length);
-    let out = '';
-    for (let i = 0; i + 4 <= body.length; i += 4) {
-      const cp = v.getUint32(i, encoding === 'utf-32le');
-      out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
-    }
-    return out;
-  }
-  return new TextDecoder(encoding, { ignoreBOM: true }).decode(body);
-}
-
-/** The tar format's members, each pickle of each member read by the converter's restricted machine. */
-async function scanTar(source: ByteSource, ctx: ScanContext): Promise<string> {
+/** The tar format's members that loaders unpickle, each analysed; what the tar is, the format that claims it says. */
+async function scanTar(source: ByteSource, head: Uint8Array, ctx: Walk): Promise<string> {
+  const { tarMembers } = await import('../formats/torch/tar-checkpoint.js');
   let members;
   try {
     members = await tarMembers(source);
@@ -668,16 +598,20 @@ async function scanTar(source: ByteSource, ctx: ScanContext): Promise<string> {
     ctx.report({ severity: 'suspicious', rule: 'tar/malformed', message: e.message, location: source.name });
     return 'tar';
   }
-  const isTorch = members.has('pickle') && members.has('storages');
   // torch.load unpickles the start of each of these members: sys_info and pickle hold one pickle,
   // storages and tensors a count and a pickle per record (raw bytes in between end the stream).
   for (const name of ['sys_info', 'pickle', 'storages', 'tensors']) {
     const m = members.get(name);
     if (m) await analyzeStream(new WindowSource(source, m.offset, m.size, `${source.name}:${name}`), 0, ctx.report);
   }
-  if (isTorch) await checkTorchStructure(source, ctx);
-  else ctx.report({ severity: 'info', rule: 'tar/not-a-checkpoint', message: 'a tar archive that is not a PyTorch checkpoint; its other members are not scanned', location: source.name });
-  return isTorch ? 'pytorch-tar' : 'tar';
+  const entries = [...members.keys()];
+  const [format] = await containerRules({ head, size: source.size, container: 'tar', entries }, { kind: 'tar', entries });
+  if (format === undefined) {
+    ctx.report({ severity: 'info', rule: 'tar/not-a-checkpoint', message: 'a tar archive that is not a PyTorch checkpoint; its other members are not scanned', location: source.name });
+    return 'tar';
+  }
+  await afterWalk([format], source, ctx);
+  return format.label;
 }
 
 function kebab(code: string): string {
@@ -688,7 +622,7 @@ function kebab(code: string): string {
  * A gzip file: what `gzip.open` gives a loader is scanned as a file of its own (a gzipped pickle is a
  * pickle; gzipped text is text). One that cannot be decompressed, or is too large to, cannot be checked.
  */
-async function scanGzip(source: ByteSource, ctx: ScanContext, depth: number): Promise<string> {
+async function scanGzip(source: ByteSource, ctx: Walk, depth: number): Promise<string> {
   const { gunzipBounded, GunzipProblem, MAX_GUNZIPPED_BYTES } = await import('./gzip.js');
   const cannot = (why: string): string => {
     ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `a gzip file whose content cannot be checked: ${why}`, location: source.name });

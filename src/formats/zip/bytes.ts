@@ -1,25 +1,4 @@
-/** Little-endian field access over a Uint8Array (any byteOffset). */
-export class Fields {
-  private readonly view: DataView;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  u16(at: number): number {
-    return this.view.getUint16(at, true);
-  }
-
-  u32(at: number): number {
-    return this.view.getUint32(at, true);
-  }
-
-  /** A u64 as a number, or -1 when it is above Number.MAX_SAFE_INTEGER (no real offset or size is). */
-  u64(at: number): number {
-    const v = this.view.getBigUint64(at, true);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v);
-  }
-}
+import { Fields } from '../../io/cursor.js';
 
 export const U16_MAX = 0xffff;
 export const U32_MAX = 0xffff_ffff;
@@ -86,7 +65,7 @@ export function resolveZip64(
   let at = 0;
   const take64 = (what: string): number | string => {
     if (at + 8 > data.length) return `the ZIP64 extra field (${data.length} bytes) has no room for the ${what}`;
-    const v = f.u64(at);
+    const v = f.u64Number(at);
     at += 8;
     if (v < 0) return `the ZIP64 ${what} is beyond 2^53`;
     return v;

@@ -1,4 +1,5 @@
-import { Fields, hasSignature, resolveZip64, SIG_CENTRAL } from './bytes.js';
+import { Fields } from '../../io/cursor.js';
+import { hasSignature, resolveZip64, SIG_CENTRAL } from './bytes.js';
 import { MAX_ZIP_ENTRIES } from './limits.js';
 import { decodeName } from './names.js';
 import type { Reporter } from './report.js';

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import { Fields, hasSignature, SIG_EOCD, SIG_EOCD64, SIG_EOCD64_LOCATOR, U16_MAX, U32_MAX } from './bytes.js';
+import { Fields } from '../../io/cursor.js';
+import { hasSignature, SIG_EOCD, SIG_EOCD64, SIG_EOCD64_LOCATOR, U16_MAX, U32_MAX } from './bytes.js';
 import { EOCD_BYTES, EOCD_SEARCH_BYTES } from './limits.js';
 import type { Reporter } from './report.js';
 
@@ -85,7 +86,7 @@ export async function readEndRecords(source: ByteSource, reporter: Reporter): Pr
   } else {
     const locatorOffset = eocdOffset - EOCD64_LOCATOR_BYTES;
     const eocd64Disk = f.u32(locatorAt + 4);
-    const recordedOffset = f.u64(locatorAt + 8);
+    const recordedOffset = f.u64Number(locatorAt + 8);
     const totalDisks = f.u32(locatorAt + 16);
     if (eocd64Disk !== 0 || totalDisks > 1) {
       reporter.fail('Multidisk', `the ZIP64 locator names disk ${eocd64Disk} of ${totalDisks}: multi-disk (split) archives are not supported`, {
@@ -111,7 +112,7 @@ export async function readEndRecords(source: ByteSource, reporter: Reporter): Pr
       });
     }
     endStart = found;
-    const recordSize = record.u64(4);
+    const recordSize = record.u64Number(4);
     const recordEnd = recordSize < 0 ? -1 : found + 12 + recordSize;
     if (recordSize < EOCD64_BYTES - 12 || recordEnd > locatorOffset || recordEnd < 0) {
       reporter.fail('Zip64Invalid', `the ZIP64 end record at offset ${found} declares ${recordSize} bytes, which does not fit before its locator at ${locatorOffset}`, {
@@ -128,10 +129,10 @@ export async function readEndRecords(source: ByteSource, reporter: Reporter): Pr
         offset: found,
       });
     }
-    const entriesOnDisk64 = record.u64(24);
-    const total64 = record.u64(32);
-    const cdSize64 = record.u64(40);
-    const cdOffset64 = record.u64(48);
+    const entriesOnDisk64 = record.u64Number(24);
+    const total64 = record.u64Number(32);
+    const cdSize64 = record.u64Number(40);
+    const cdOffset64 = record.u64Number(48);
     if (total64 < 0 || cdSize64 < 0 || cdOffset64 < 0) {
       reporter.fail('Zip64Invalid', `the ZIP64 end record at offset ${found} holds a count, size or offset beyond 2^53`, { offset: found });
     }

@@ -1,4 +1,5 @@
-import { EXTRA_ZIP64, Fields, findExtra, hasSignature, resolveZip64, SIG_LOCAL, U32_MAX } from './bytes.js';
+import { Fields } from '../../io/cursor.js';
+import { EXTRA_ZIP64, findExtra, hasSignature, resolveZip64, SIG_LOCAL, U32_MAX } from './bytes.js';
 
 /** Bytes of a local file header before its name and extra field. */
 export const LOCAL_HEADER_BYTES = 30;
@@ -41,8 +42,8 @@ export function parseLocalHeader(bytes: Uint8Array, at: number): LocalHeader {
     const { data } = findExtra(extra, EXTRA_ZIP64);
     if (data !== undefined && data.length >= 16) {
       const d = new Fields(data);
-      const s64 = d.u64(0);
-      const c64 = d.u64(8);
+      const s64 = d.u64Number(0);
+      const c64 = d.u64Number(8);
       if (s64 >= 0 && c64 >= 0) {
         z.size = size === U32_MAX ? s64 : size;
         z.compressedSize = compressedSize === U32_MAX ? c64 : compressedSize;

@@ -1,6 +1,8 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../../formats/findings.js';
-import { at, Findings, FormatProblem, guarded, latin1, limitExceeded, malformed, PagedReader, show, utf8OrUndefined, view } from './common.js';
+import { PagedReader, view } from '../../io/cursor.js';
+import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
+import { at, Findings, guarded, latin1, show, utf8OrUndefined } from '../../formats/scan-rules.js';
 
 /**
  * NumPy `.npy` (numpy/lib/_format_impl.py): magic, version 1.0/2.0/3.0, a header that is a Python dict

@@ -1,7 +1,9 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../../formats/findings.js';
-import { at, Findings, FormatProblem, limitExceeded, malformed, PagedReader, show, utf8Lossy, view } from './common.js';
-import { scanKerasConfig } from './keras.js';
+import type { ScanContext } from '../findings.js';
+import { PagedReader, view } from '../../io/cursor.js';
+import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
+import { at, Findings, show, utf8Lossy } from '../scan-rules.js';
+import { scanKerasConfig } from '../keras/config-rules.js';
 
 /**
  * Legacy Keras HDF5 (`model.save('x.h5')`): the model is rebuilt from the root group's `model_config`

@@ -1,6 +1,8 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../../formats/findings.js';
-import { at, Findings, guarded, limitExceeded, malformed, PagedReader, pathEscape, show, utf8OrUndefined, view } from './common.js';
+import type { ScanContext } from '../findings.js';
+import { PagedReader } from '../../io/cursor.js';
+import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { at, Findings, guarded, pathEscape, show, utf8OrUndefined } from '../scan-rules.js';
 
 /**
  * TFLite (tensorflow/compiler/mlir/lite/schema/schema.fbs): a FlatBuffer with file identifier `TFL3`
@@ -34,33 +36,18 @@ interface Table {
   tableSize: number;
 }
 
+/** FlatBuffer tables over the one byte cursor (io/cursor.ts): every offset, vtable and vector checked against the file. */
 class FlatBuffer {
   tables = 0;
   constructor(readonly r: PagedReader) {}
 
-  async u8(pos: number, what: string): Promise<number> {
-    return (await this.r.bytes(pos, 1, what))[0]!;
-  }
-  async u16(pos: number, what: string): Promise<number> {
-    return view(await this.r.bytes(pos, 2, what)).getUint16(0, true);
-  }
-  async u32(pos: number, what: string): Promise<number> {
-    return view(await this.r.bytes(pos, 4, what)).getUint32(0, true);
-  }
-  async i32(pos: number, what: string): Promise<number> {
-    return view(await this.r.bytes(pos, 4, what)).getInt32(0, true);
-  }
-  async u64(pos: number, what: string): Promise<bigint> {
-    return view(await this.r.bytes(pos, 8, what)).getBigUint64(0, true);
-  }
-
   async table(pos: number, what: string): Promise<Table> {
     if (++this.tables > MAX_TFLITE_TABLES) throw limitExceeded(`more than MAX_TFLITE_TABLES (${MAX_TFLITE_TABLES}) tables`, pos);
-    const soffset = await this.i32(pos, what);
+    const soffset = await this.r.i32(pos, what);
     const vtable = pos - soffset;
     this.r.check(vtable, 4, `the vtable of ${what}`);
-    const vtableSize = await this.u16(vtable, `the vtable of ${what}`);
-    const tableSize = await this.u16(vtable + 2, `the vtable of ${what}`);
+    const vtableSize = await this.r.u16(vtable, `the vtable of ${what}`);
+    const tableSize = await this.r.u16(vtable + 2, `the vtable of ${what}`);
     if (vtableSize < 4 || vtableSize % 2 !== 0) throw malformed(`${what}: vtable size ${vtableSize} is impossible`, vtable);
     this.r.check(vtable, vtableSize, `the vtable of ${what}`);
     this.r.check(pos, Math.max(4, tableSize), what);
@@ -71,7 +58,7 @@ class FlatBuffer {
   async field(t: Table, index: number, what: string): Promise<number | undefined> {
     const slot = 4 + 2 * index;
     if (slot >= t.vtableSize) return undefined;
-    const off = await this.u16(t.vtable + slot, what);
+    const off = await this.r.u16(t.vtable + slot, what);
     if (off === 0) return undefined;
     if (off >= t.tableSize) throw malformed(`${what}: field ${index} lies outside its table`, t.pos);
     return t.pos + off;
@@ -79,7 +66,7 @@ class FlatBuffer {
 
   /** Follows the offset stored at `pos` (tables, vectors, strings). */
   async ref(pos: number, what: string): Promise<number> {
-    const target = pos + (await this.u32(pos, what));
+    const target = pos + (await this.r.u32(pos, what));
     this.r.check(target, 4, what);
     return target;
   }
@@ -89,7 +76,7 @@ class FlatBuffer {
     const f = await this.field(t, index, what);
     if (f === undefined) return undefined;
     const v = await this.ref(f, what);
-    const length = await this.u32(v, what);
+    const length = await this.r.u32(v, what);
     if (elementSize > 1 && length > MAX_TFLITE_VECTOR_LENGTH) throw limitExceeded(`${what} has ${length} elements, more than MAX_TFLITE_VECTOR_LENGTH (${MAX_TFLITE_VECTOR_LENGTH})`, v);
     this.r.check(v + 4, length * elementSize, what);
     return [v + 4, length];
@@ -106,19 +93,19 @@ class FlatBuffer {
 
   async scalarU32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
     const f = await this.field(t, index, what);
-    return f === undefined ? dflt : this.u32(f, what);
+    return f === undefined ? dflt : this.r.u32(f, what);
   }
   async scalarI32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
     const f = await this.field(t, index, what);
-    return f === undefined ? dflt : this.i32(f, what);
+    return f === undefined ? dflt : this.r.i32(f, what);
   }
   async scalarI8(t: Table, index: number, what: string): Promise<number> {
     const f = await this.field(t, index, what);
-    return f === undefined ? 0 : ((await this.u8(f, what)) << 24) >> 24;
+    return f === undefined ? 0 : ((await this.r.u8(f, what)) << 24) >> 24;
   }
   async scalarU64(t: Table, index: number, what: string): Promise<bigint> {
     const f = await this.field(t, index, what);
-    return f === undefined ? 0n : this.u64(f, what);
+    return f === undefined ? 0n : this.r.u64(f, what);
   }
 
   /** The tables of a vector of tables. */

@@ -1,6 +1,6 @@
-import type { ScanContext } from '../../formats/findings.js';
-import { Findings, show } from './common.js';
-import { walkKerasConfig } from './keras.js';
+import type { ScanContext } from '../findings.js';
+import { Findings, show } from '../scan-rules.js';
+import { walkKerasConfig } from '../keras/config-rules.js';
 
 /**
  * TF.js `model.json` (tfjs-core/src/io/types.ts): `modelTopology` (a Keras model config for
@@ -18,6 +18,8 @@ import { walkKerasConfig } from './keras.js';
  * application registers); whether the shard files exist and match the manifest's sizes.
  */
 
+/** model.json bytes read for the scan (real ones are KiB to a few MiB): bounds memory. */
+export const MAX_TFJS_JSON_BYTES = 64 << 20;
 /** model.json text parsed (real ones are KiB to a few MiB; graph topologies can be larger). */
 export const MAX_TFJS_JSON_CHARS = 64 * 1024 * 1024;
 /** Weight groups and paths checked in one manifest: bounds the scan's time. */

@@ -1,127 +1,54 @@
-import type { ByteSource } from '../../io/byte-source.js';
-import type { Finding, ScanContext, Severity } from '../../formats/findings.js';
+import type { ByteSource } from './byte-source.js';
+import { malformed } from './format-problem.js';
 
 /**
- * What the format scanners share: the error that turns bad bytes into a finding, a bounds-checked
- * paged reader over a ByteSource, findings capped per rule, and checks of paths that name other files.
- * Nothing here touches the file system or runs anything it reads.
+ * The one byte cursor for binary parsing: fixed-position fields of bytes in memory (`Fields`: zip
+ * records), random access to a source a page at a time (`PagedReader`: FlatBuffers, HDF5, protobuf),
+ * and a sequential reader with read-ahead (`Cursor`: GGUF). Every range a source is asked for is
+ * checked against its size first: a read past the end is the file's fault (a FormatProblem), never an
+ * I/O error. Reads return views of the bytes read, never copies.
  */
 
-/** Findings of one rule kept per scanned file; the rest are counted in one closing finding (a hostile file could otherwise produce one per tensor). */
-export const MAX_FINDINGS_PER_RULE = 50;
 /** Page size of the paged reader: structures are read a page at a time, never a whole file. */
 export const PAGE_BYTES = 64 * 1024;
 /** Pages kept by a paged reader: bounds the memory of random-access walks (FlatBuffers, HDF5, protobuf). */
 export const MAX_CACHED_PAGES = 32;
-/** Longest text (a name, a key, a path) shown in a message: hostile names could be megabytes long. */
-export const MAX_SHOWN_CHARS = 200;
 
-/**
- * Thrown inside a scanner when the bytes break the format (or a limit stops the scan); caught at the
- * scanner's top and reported. Never escapes a scanner.
- */
-export class FormatProblem extends Error {
+/** Fields at fixed positions of bytes in memory, little-endian unless told (any byteOffset; a view, no copy). */
+export class Fields {
+  private readonly dv: DataView;
+
   constructor(
-    message: string,
-    /** Byte offset in the scanned source, when there is one. */
-    readonly offset?: number,
-    /** `limit`: a named limit stopped the scan (the file may be fine, but was not fully checked). */
-    readonly kind: 'malformed' | 'limit' = 'malformed',
+    readonly bytes: Uint8Array,
+    readonly littleEndian = true,
   ) {
-    super(message);
-    this.name = 'FormatProblem';
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u8(at: number): number {
+    return this.dv.getUint8(at);
+  }
+  u16(at: number): number {
+    return this.dv.getUint16(at, this.littleEndian);
+  }
+  u32(at: number): number {
+    return this.dv.getUint32(at, this.littleEndian);
+  }
+  i32(at: number): number {
+    return this.dv.getInt32(at, this.littleEndian);
+  }
+  u64(at: number): bigint {
+    return this.dv.getBigUint64(at, this.littleEndian);
+  }
+  /** A u64 as a number, or -1 when it is above Number.MAX_SAFE_INTEGER (no real offset or size is). */
+  u64Number(at: number): number {
+    const v = this.dv.getBigUint64(at, this.littleEndian);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(v);
   }
 }
 
-export function malformed(message: string, offset?: number): FormatProblem {
-  return new FormatProblem(message, offset, 'malformed');
-}
-
-export function limitExceeded(message: string, offset?: number): FormatProblem {
-  return new FormatProblem(message, offset, 'limit');
-}
-
-/** `file@offset`, or `file` when there is no offset. */
-export function at(location: string, offset?: number): string {
-  return offset === undefined ? location : `${location}@${offset}`;
-}
-
-/** A string for a message: quoted, control characters escaped, cut at MAX_SHOWN_CHARS. */
-export function show(text: string): string {
-  const cut = text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
-  return JSON.stringify(cut);
-}
-
-/** Findings for one scanned file: at most MAX_FINDINGS_PER_RULE per rule, then one summary per rule. */
-export class Findings {
-  private readonly counts = new Map<string, { n: number; severity: Severity; location: string }>();
-
-  constructor(
-    readonly ctx: ScanContext,
-    readonly maxPerRule = MAX_FINDINGS_PER_RULE,
-  ) {}
-
-  add(severity: Severity, rule: string, message: string, location: string): void {
-    const c = this.counts.get(rule) ?? { n: 0, severity, location };
-    c.n++;
-    if (severityRank(severity) > severityRank(c.severity)) c.severity = severity;
-    this.counts.set(rule, c);
-    if (c.n <= this.maxPerRule) this.ctx.report({ severity, rule, message, location } satisfies Finding);
-  }
-
-  /** Whether any finding of these severities was added. */
-  has(...severities: Severity[]): boolean {
-    for (const c of this.counts.values()) if (severities.includes(c.severity)) return true;
-    return false;
-  }
-
-  count(rule: string): number {
-    return this.counts.get(rule)?.n ?? 0;
-  }
-
-  /** Reports how many findings of each rule were left out. Call once, at the end. */
-  flush(): void {
-    for (const [rule, c] of this.counts) {
-      if (c.n > this.maxPerRule) {
-        this.ctx.report({
-          severity: c.severity,
-          rule,
-          message: `${c.n - this.maxPerRule} more ${rule} findings like the ones above were not listed (${c.n} in all)`,
-          location: c.location,
-        });
-      }
-    }
-  }
-
-  /** Reports a FormatProblem as `<format>/malformed` or `<format>/limit-exceeded` (both suspicious). */
-  problem(format: string, p: FormatProblem, location: string, what: string): void {
-    if (p.kind === 'limit') {
-      this.add('suspicious', `${format}/limit-exceeded`, `${what} was not fully scanned: ${p.message}`, at(location, p.offset));
-    } else {
-      this.add('suspicious', `${format}/malformed`, `${what} is malformed: ${p.message}`, at(location, p.offset));
-    }
-  }
-}
-
-function severityRank(s: Severity): number {
-  return s === 'dangerous' ? 3 : s === 'suspicious' ? 2 : s === 'error' ? 1 : 0;
-}
-
-/**
- * Runs a scanner body: a FormatProblem becomes a finding; anything else (I/O errors) propagates.
- * Returns false when the body stopped on a problem.
- */
-export async function guarded(findings: Findings, format: string, location: string, what: string, body: () => Promise<void>): Promise<boolean> {
-  try {
-    await body();
-    return true;
-  } catch (e) {
-    if (e instanceof FormatProblem) {
-      findings.problem(format, e, location, what);
-      return false;
-    }
-    throw e;
-  }
+export function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -198,6 +125,32 @@ export class PagedReader {
     return this.bytes(offset, Math.max(0, Math.min(length, this.source.size - offset)), what);
   }
 
+  /** Little-endian numbers at `pos` (FlatBuffers, HDF5): bounds-checked like `bytes`, no allocation but the page. */
+  async u8(pos: number, what: string): Promise<number> {
+    return (this.peekChecked(pos, 1) ?? (await this.bytes(pos, 1, what)))[0]!;
+  }
+  async u16(pos: number, what: string): Promise<number> {
+    const b = this.peekChecked(pos, 2) ?? (await this.bytes(pos, 2, what));
+    return b[0]! | (b[1]! << 8);
+  }
+  async u32(pos: number, what: string): Promise<number> {
+    const b = this.peekChecked(pos, 4) ?? (await this.bytes(pos, 4, what));
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+  async i32(pos: number, what: string): Promise<number> {
+    const b = this.peekChecked(pos, 4) ?? (await this.bytes(pos, 4, what));
+    return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
+  }
+  async u64(pos: number, what: string): Promise<bigint> {
+    const b = this.peekChecked(pos, 8) ?? (await this.bytes(pos, 8, what));
+    return view(b).getBigUint64(0, true);
+  }
+
+  /** `peek`, for a range inside the source only (what `bytes` would check): the same answer without awaiting. */
+  private peekChecked(offset: number, length: number): Uint8Array | undefined {
+    return offset >= 0 && offset + length <= this.source.size ? this.peek(offset, length) : undefined;
+  }
+
   private async page(index: number): Promise<Uint8Array> {
     const hit = this.pages.get(index);
     if (hit) {
@@ -217,43 +170,6 @@ export class PagedReader {
     this.lastStart = start;
     return page;
   }
-}
-
-export function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-const utf8Lenient = new TextDecoder('utf-8');
-
-/** UTF-8 text, or undefined when the bytes are not valid UTF-8. */
-export function utf8OrUndefined(b: Uint8Array): string | undefined {
-  try {
-    return utf8Fatal.decode(b);
-  } catch {
-    return undefined;
-  }
-}
-
-/** UTF-8 text with invalid sequences replaced (for messages only). */
-export function utf8Lossy(b: Uint8Array): string {
-  return utf8Lenient.decode(b);
-}
-
-export function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 8192)));
-  return s;
-}
-
-/** Why a path naming another file (ONNX external data, TFLite external buffers) would leave the model's folder, or undefined. */
-export function pathEscape(path: string): string | undefined {
-  if (path.includes('\0')) return 'it contains a NUL byte (the name a loader opens may be cut short)';
-  if (/^[\\/]/.test(path)) return 'it is an absolute path';
-  if (/^[a-zA-Z]:/.test(path)) return 'it starts with a drive letter';
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path)) return 'it is a URL';
-  if (path.split(/[\\/]/).some((s) => s === '..')) return "it has '..' segments that climb out of the model's folder";
-  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { validateSource } from '../../safetensors/validate.js';
-import type { ScanContext } from '../../formats/findings.js';
+import type { ScanContext } from '../findings.js';
 
 /**
  * safetensors holds tensors and string metadata only: nothing in it is ever run. The risk left is a

@@ -1,5 +1,5 @@
-import type { ScanContext } from '../../formats/findings.js';
-import { Findings, show } from './common.js';
+import type { ScanContext } from '../findings.js';
+import { Findings, show } from '../scan-rules.js';
 
 /**
  * Keras model configurations: the JSON in a `.keras` archive's `config.json`, a legacy HDF5 file's

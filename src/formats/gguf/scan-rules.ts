@@ -1,6 +1,8 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../../formats/findings.js';
-import { at, Cursor, Findings, guarded, limitExceeded, malformed, show, utf8Lossy, utf8OrUndefined } from './common.js';
+import type { ScanContext } from '../findings.js';
+import { Cursor } from '../../io/cursor.js';
+import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { at, Findings, guarded, show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
 
 /**
  * GGUF (llama.cpp / ggml): a header of typed key-value pairs, tensor descriptions, then tensor data.

@@ -1,7 +1,9 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ScanContext } from '../../formats/findings.js';
-import { at, Findings, guarded, limitExceeded, malformed, PagedReader, pathEscape, show } from './common.js';
-import { expectWire, readPbString, walkMessage, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from './protobuf.js';
+import type { ScanContext } from '../findings.js';
+import { PagedReader } from '../../io/cursor.js';
+import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
+import { expectWire, readPbString, walkMessage, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from '../protobuf/wire.js';
 
 /**
  * ONNX (onnx/onnx.proto): a protobuf ModelProto. ONNX graphs are data; what reaches outside the file is

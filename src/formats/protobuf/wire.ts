@@ -1,4 +1,6 @@
-import { limitExceeded, malformed, PagedReader, utf8OrUndefined } from './common.js';
+import { PagedReader } from '../../io/cursor.js';
+import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { utf8OrUndefined } from '../scan-rules.js';
 
 /**
  * A minimal protobuf wire-format walker over a PagedReader: it visits the fields of one message,

@@ -1,0 +1,25 @@
+/**
+ * Thrown while parsing when the bytes break the format they are read as (a field that runs past the end
+ * of the file, an impossible value), or when a named limit stops the parse. It is the file's fault,
+ * never an I/O failure: format scan rules turn it into a finding, readers into their own error.
+ */
+export class FormatProblem extends Error {
+  constructor(
+    message: string,
+    /** Byte offset in the parsed source, when there is one. */
+    readonly offset?: number,
+    /** `limit`: a named limit stopped the parse (the file may be fine, but was not fully read). */
+    readonly kind: 'malformed' | 'limit' = 'malformed',
+  ) {
+    super(message);
+    this.name = 'FormatProblem';
+  }
+}
+
+export function malformed(message: string, offset?: number): FormatProblem {
+  return new FormatProblem(message, offset, 'malformed');
+}
+
+export function limitExceeded(message: string, offset?: number): FormatProblem {
+  return new FormatProblem(message, offset, 'limit');
+}
