@@ -151,14 +151,11 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
     const other = alternativeContainer(head, container);
     if (other !== undefined) {
       const found: Finding[] = [];
-      let valid = false;
-      const tentative = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, { head, size: source.size, container: other }, (id) => {
-        valid = found.some((f) => f.severity === 'dangerous' || f.rule === `${id}/valid`);
-        return valid;
-      });
-      if (tentative !== undefined && valid) {
+      const accept = (id: string): boolean => found.some((f) => f.severity === 'dangerous' || f.rule === `${id}/valid`);
+      const label = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, { head, size: source.size, container: other }, accept);
+      if (label !== undefined) {
         for (const f of found) ctx.report(f);
-        return tentative;
+        return label;
       }
     }
     ctx.report({ severity: 'info', rule: 'format/text', message: 'a text file, not a model file', location: source.name });
