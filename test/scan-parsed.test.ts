@@ -16,7 +16,7 @@ function counting(file: string): { source: ByteSource; bytes: () => number } {
   const inner = new MemorySource(new Uint8Array(fs.readFileSync(file)), file);
   let bytes = 0;
   return {
-    source: { name: inner.name, size: inner.size, read: (o, l, options) => ((bytes += l), inner.read(o, l, options)) },
+    source: { name: inner.name, size: inner.size, read: (o, l) => ((bytes += l), inner.read(o, l)) },
     bytes: () => bytes,
   };
 }

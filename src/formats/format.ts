@@ -28,9 +28,15 @@ export interface FormatDescriptor {
 
 /** Bytes read for detection. */
 export const DETECT_HEAD_BYTES = 512;
+/**
+ * Bytes an HDF5 file shows its detectors: the root group's attributes (Keras's `model_config`) follow the
+ * superblock, past the first 512 bytes (byte 992 in h5py's files); bounds the read.
+ */
+export const DETECT_HDF5_HEAD_BYTES = 64 * 1024;
 
 /** What a detector sees. For an archive, the names of its entries too (an npz is a zip of .npy files). */
 export interface DetectProbe {
+  /** The first DETECT_HEAD_BYTES (DETECT_HDF5_HEAD_BYTES of an HDF5 file). */
   readonly head: Uint8Array;
   readonly size: number;
   /** The container the bytes are, as found from the head (`zip`, `tar`, …), when they are one. */

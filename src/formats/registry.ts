@@ -1,6 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
-import { detectContainer } from './detect.js';
+import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
+import { detectContainer, type ContainerKind } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { pytorchFormat } from './torch/format.js';
 import { ggufFormat } from './gguf/format.js';
@@ -52,8 +52,7 @@ export const MAX_DETECT_ENTRIES = 4096;
 export async function probeSource(source: ByteSource): Promise<DetectProbe> {
   const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
   const container = detectContainer(head, source.size);
-  if (container === 'json') return { head, size: source.size, container, text: await readJsonText(source) };
-  if (container !== 'zip') return { head, size: source.size, container };
+  if (container !== 'zip') return fileProbe(source, head, container);
   const { openZip } = await import('./zip/index.js');
   try {
     const zip = await openZip(source, { strict: false });
@@ -62,6 +61,16 @@ export async function probeSource(source: ByteSource): Promise<DetectProbe> {
     // A damaged directory: the formats decide from the head alone, and their readers report the damage.
     return { head, size: source.size, container };
   }
+}
+
+/**
+ * The probe of a source that is not an archive, from its first DETECT_HEAD_BYTES and their container:
+ * a JSON document's text, an HDF5 file's longer head, as the formats' detectors need them.
+ */
+export async function fileProbe(source: ByteSource, head: Uint8Array, container: ContainerKind): Promise<DetectProbe> {
+  if (container === 'json') return { head, size: source.size, container, text: await readJsonText(source) };
+  if (container === 'hdf5' && source.size > head.length) return { head: await source.read(0, Math.min(source.size, DETECT_HDF5_HEAD_BYTES)), size: source.size, container };
+  return { head, size: source.size, container };
 }
 
 /** A JSON document's text for detectors, up to MAX_DETECT_JSON_BYTES (invalid UTF-8 replaced). */

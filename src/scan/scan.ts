@@ -2,7 +2,7 @@ import { isTensorsafeError } from '../errors.js';
 import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
 import { alternativeContainer, describeFormat, detectContainer, detectFormat, type ContainerKind } from '../formats/detect.js';
 import type { ContainerRules, ContainerView, DetectProbe, ParsedModel } from '../formats/format.js';
-import { formatsClaiming, readJsonText } from '../formats/registry.js';
+import { fileProbe, formatsClaiming } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
 import { analyzePickles } from './pickle-analysis.js';
@@ -134,8 +134,7 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
       break;
   }
   // A format's own bytes: its scan rules.
-  const probe: DetectProbe = container === 'json' ? { head, size: source.size, container, text: await readJsonText(source) } : { head, size: source.size, container };
-  const label = await scanAsFormat(source, ctx, probe);
+  const label = await scanAsFormat(source, ctx, await fileProbe(source, head, container));
   if (label !== undefined) return label;
   if (container === 'json') {
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });

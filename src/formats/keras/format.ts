@@ -1,18 +1,29 @@
-import type { FormatDescriptor } from '../format.js';
+import type { DetectProbe, FormatDescriptor } from '../format.js';
+
+/** The root attribute a Keras HDF5 file is rebuilt from, as its attribute message names it. */
+const MODEL_CONFIG = 'model_config\0';
 
 /**
- * Keras 3 `.keras`: a zip archive with `config.json` (what is built) beside `model.weights.h5` or
- * `metadata.json`. Legacy Keras `.h5` files are HDF5 (formats/hdf5), whose rules check their config
- * with the same Keras rules.
+ * Keras: a `.keras` zip archive with `config.json` (what is built) beside `model.weights.h5` or
+ * `metadata.json`; and a legacy `.h5` (HDF5) whose root group has a `model_config` attribute within the
+ * bytes detectors see (an HDF5 file whose config lies further is claimed by formats/hdf5, whose rules
+ * find it and check it with the same Keras rules).
  */
 export const kerasFormat: FormatDescriptor = {
   id: 'keras',
-  name: 'Keras (.keras)',
-  extensions: ['.keras'],
-  detect: (probe) =>
-    probe.container === 'zip' &&
-    probe.entries !== undefined &&
-    probe.entries.includes('config.json') &&
-    (probe.entries.includes('model.weights.h5') || probe.entries.includes('metadata.json')),
+  name: 'Keras (.keras, .h5)',
+  extensions: ['.keras', '.h5'],
+  detect: (probe) => kerasArchive(probe) || (probe.container === 'hdf5' && latin1(probe.head).includes(MODEL_CONFIG)),
   load: () => import('./reader.js').then((m) => m.kerasReader),
 };
+
+function kerasArchive(probe: DetectProbe): boolean {
+  const entries = probe.entries;
+  return probe.container === 'zip' && entries !== undefined && entries.includes('config.json') && (entries.includes('model.weights.h5') || entries.includes('metadata.json'));
+}
+
+const latin1Decoder = new TextDecoder('latin1');
+
+function latin1(bytes: Uint8Array): string {
+  return latin1Decoder.decode(bytes);
+}

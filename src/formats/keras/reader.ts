@@ -7,9 +7,15 @@ const CONFIG_ENTRY = 'config.json';
 
 /**
  * Keras: scan rules only so far (a TensorSet reader comes with issue 12). In a `.keras` archive the
- * scanner walks every entry; the Keras rules read `config.json`.
+ * scanner walks every entry and the Keras rules read `config.json`; a legacy `.h5` is read by the HDF5
+ * rules, which find its configs and check them with the Keras rules (reported as `hdf5`, as before).
  */
 export const kerasReader: FormatReader = {
+  async scan(source, ctx) {
+    const { scanHdf5 } = await import('../hdf5/scan-rules.js');
+    await scanHdf5(source, ctx);
+    return 'hdf5';
+  },
   containerRules: (container) =>
     container.kind !== 'zip'
       ? undefined
