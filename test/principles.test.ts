@@ -43,6 +43,23 @@ describe('principles', () => {
     }
   });
 
+  it('the scanner never names a format: it reaches them through the registry and uses only shared infrastructure', () => {
+    // Registry, detection, findings, the rules' shared helpers, and the containers the scanner walks itself.
+    const SHARED = /^formats\/(registry|format|detect|findings|scan-rules)\.ts$|^formats\/(zip|pickle)\//;
+    // Named exceptions, each with its reason: the tar member listing still lives in torch's folder.
+    const EXCEPTIONS = new Set(['formats/torch/tar-checkpoint.ts']);
+    const scanner = src.filter((f) => /[/\\]src[/\\]scan[/\\]/.test(f));
+    expect(scanner.length).toBeGreaterThan(0);
+    for (const f of scanner) {
+      const specs = [...imports(f), ...[...text(f).matchAll(/\bimport\('([^']+)'\)/g)].map((m) => m[1]!)].filter((s) => s.startsWith('.'));
+      for (const spec of specs) {
+        const target = path.relative(path.join(ROOT, 'src'), path.resolve(path.dirname(f), spec.replace(/\.js$/, '.ts'))).split(path.sep).join('/');
+        if (!target.startsWith('formats/')) continue;
+        expect([f, target, SHARED.test(target) || EXCEPTIONS.has(target)]).toEqual([f, target, true]);
+      }
+    }
+  });
+
   it('browser-reachable code uses no Node built-ins; only node/ and cli/ touch files', () => {
     for (const f of src.filter((f) => !/[/\\](node|cli)[/\\]/.test(f) && !f.endsWith('node.ts'))) {
       for (const spec of imports(f)) expect([f, spec.startsWith('node:') || /^(fs|path|os|http|crypto|child_process)$/.test(spec)]).toEqual([f, false]);
