@@ -39,7 +39,7 @@ export interface DetectProbe {
   /** The first DETECT_HEAD_BYTES (DETECT_HDF5_HEAD_BYTES of an HDF5 file). */
   readonly head: Uint8Array;
   readonly size: number;
-  /** The container the bytes are, as found from the head (`zip`, `tar`, …), when they are one. */
+  /** The container the bytes are, from the head (detect.ts `detectContainer`: `zip`, `tar`, `hdf5`, `json`, …). */
   readonly container?: string;
   /** Entry names, when the file is an archive whose directory was read (a tar archive's member names too). */
   readonly entries?: readonly string[];
@@ -73,8 +73,10 @@ export interface FormatReader<Structure = unknown> {
   /** Parses the file once: a lazy TensorSet (no tensor byte read yet) and the structure behind it. */
   open?(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<Structure>>;
   /**
-   * The format's scan rules. Given the structure of an earlier `open` of the same source, it checks
-   * that structure instead of parsing again; without it, it parses what it needs itself.
+   * The format's scan rules, for a file of this format that is not a container the scanner walks. Given
+   * the structure of an earlier `open` of the same source, it checks that structure instead of parsing
+   * again; without it, it parses what it needs itself. Returns the name the report gives the file when
+   * it is not the format's id (`npy` for NumPy, `hdf5` for a legacy Keras file).
    */
   scan?(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<Structure>): Promise<string | void>;
   /**
