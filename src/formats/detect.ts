@@ -24,13 +24,28 @@ export type DetectedFormat =
 
 const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
 
+/** A zip local file header's signature, `PK\x03\x04`: an archive with entries starts with one. */
+export function isZipLocalHeader(head: Uint8Array): boolean {
+  return head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4;
+}
+
+/** NumPy's magic, `\x93NUMPY`. */
+export function isNpyMagic(head: Uint8Array): boolean {
+  return head[0] === 0x93 && head[1] === 0x4e && head[2] === 0x55 && head[3] === 0x4d && head[4] === 0x50 && head[5] === 0x59;
+}
+
+/** The protocol a PROTO opcode at byte 0 declares (`\x80` and a byte), or undefined. */
+export function pickleProtocol(head: Uint8Array): number | undefined {
+  return head[0] === 0x80 ? head[1] : undefined;
+}
+
 /** Detects from up to the first 512 bytes and the file size. */
 export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
   if (size === 0) return 'empty';
   const b0 = head[0];
-  if (ascii(head, 0, 4) === 'PK\x03\x04' || ascii(head, 0, 4) === 'PK\x05\x06') return 'zip';
+  if (isZipLocalHeader(head) || ascii(head, 0, 4) === 'PK\x05\x06') return 'zip';
   if (head.length >= 262 && ascii(head, 257, 5) === 'ustar') return 'tar';
-  if (ascii(head, 0, 6) === '\x93NUMPY') return 'npy';
+  if (isNpyMagic(head)) return 'npy';
   if (ascii(head, 0, 4) === 'GGUF') return 'gguf';
   if (ascii(head, 0, 8) === '\x89HDF\r\n\x1a\n') return 'hdf5';
   if (ascii(head, 0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
@@ -48,7 +63,8 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
   // PROTO (protocols 2–5). Protocol 0 and 1 pickles have no signature: their first byte is an opcode
   // like any other (`import os` starts with INST), so whether bytes are a pickle is decided by reading
   // them as CPython's unpickler does (src/scan), never here.
-  if (b0 === 0x80 && head[1] !== undefined && head[1] <= 5) return 'pickle';
+  const protocol = pickleProtocol(head);
+  if (protocol !== undefined && protocol <= 5) return 'pickle';
   if (b0 === 0x08 || b0 === 0x12 || (b0 === 0x0a && !isText(head))) return 'onnx-or-protobuf';
   if (isText(head)) return 'text';
   return 'unknown';

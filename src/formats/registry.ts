@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
+import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
 import { detectContainer, type ContainerKind } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { pytorchFormat } from './torch/format.js';
@@ -40,6 +40,18 @@ export function formatsByExtension(fileName: string): FormatDescriptor[] {
 /** The formats that claim a probe, in registry order. */
 export function formatsClaiming(probe: DetectProbe): FormatDescriptor[] {
   return FORMATS.filter((f) => f.detect(probe));
+}
+
+const readers = new Map<FormatDescriptor, Promise<FormatReader>>();
+
+/** A format's reader, loaded on first use and kept (a scan of a folder asks for it once per file). */
+export function readerOf(format: FormatDescriptor): Promise<FormatReader> {
+  let reader = readers.get(format);
+  if (reader === undefined) {
+    reader = format.load();
+    readers.set(format, reader);
+  }
+  return reader;
 }
 
 /** Zip entry names read for detection: enough for any model archive's telling entries. */

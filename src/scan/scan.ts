@@ -1,8 +1,8 @@
 import { isTensorsafeError } from '../errors.js';
 import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
-import { alternativeContainer, describeFormat, detectContainer, detectFormat, type ContainerKind } from '../formats/detect.js';
+import { alternativeContainer, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
 import type { ContainerRules, ContainerView, DetectProbe, ParsedModel } from '../formats/format.js';
-import { fileProbe, formatsClaiming } from '../formats/registry.js';
+import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
 import { analyzePickles } from './pickle-analysis.js';
@@ -175,7 +175,7 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
  */
 async function scanAsFormat(source: ByteSource, ctx: Walk, probe: DetectProbe, accept?: (id: string) => boolean): Promise<string | undefined> {
   for (const format of formatsClaiming(probe)) {
-    const reader = await format.load();
+    const reader = await readerOf(format);
     if (reader.scan === undefined) continue;
     const label = (await reader.scan(source, ctx, ctx.parsedFor(source))) ?? format.id;
     return accept === undefined || accept(format.id) ? label : undefined;
@@ -192,7 +192,7 @@ async function scanAsFormat(source: ByteSource, ctx: Walk, probe: DetectProbe, a
 async function containerRules(probe: DetectProbe, view: ContainerView): Promise<ContainerRules[]> {
   const out: ContainerRules[] = [];
   for (const format of formatsClaiming(probe)) {
-    const rules = (await format.load()).containerRules?.(view);
+    const rules = (await readerOf(format)).containerRules?.(view);
     if (rules !== undefined) out.push(rules);
   }
   return out;
@@ -513,7 +513,7 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, head: Uint8Ar
     }
     // A storage record is raw bytes to torch, but np.load reads the same archive as an npz, and any
     // member that starts with the npy magic as an array (an object array is a pickle): those are scanned.
-    if (rawRecord(entry.name) && entry.method === 0 && !(entry.size >= 6 && detectFormat(await (await entry.source()).read(0, 6), entry.size) === 'npy')) continue;
+    if (rawRecord(entry.name) && entry.method === 0 && !(entry.size >= 6 && isNpyMagic(await (await entry.source()).read(0, 6)))) continue;
     const own = rules.find((r) => r.entries?.matches(entry.name) ?? false)?.entries;
     // The same entry listed several times in the central directory is read once; listings that read
     // its bytes differently (another method or size, a name that gives it another role) are read each.
@@ -572,14 +572,13 @@ async function scanEntry(entry: ZipEntry, where: string, expected: ((q: string) 
   }
 }
 
-/** What the scan makes of a zip member, from its first bytes (detect.ts) and its name. */
+/** What the scan makes of a zip member, from its first bytes (detect.ts's signatures) and its name. */
 function entryRole(entry: ZipEntry, head: Uint8Array): 'pickle' | 'npy' | 'zip' | 'skip' {
-  const detected = detectFormat(head, entry.size);
-  if (detected === 'npy') return 'npy';
-  // An archive with a local header (an empty one, `PK\x05\x06`, holds nothing to scan).
-  if (detected === 'zip' && head[2] === 3) return 'zip';
+  if (isNpyMagic(head)) return 'npy';
+  if (isZipLocalHeader(head)) return 'zip';
   // By name, or by content: a pickle under another name is still loaded (CVE-2025-1889).
-  if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (detected === 'pickle' && head[1]! >= 2)) return 'pickle';
+  const protocol = pickleProtocol(head);
+  if (PICKLE_NAMES.test(entry.name) || PICKLE_NAMES.test(entry.localName) || (protocol !== undefined && protocol >= 2 && protocol <= 5)) return 'pickle';
   return 'skip';
 }
 

@@ -1,7 +1,7 @@
 import type { DetectProbe, FormatDescriptor } from '../format.js';
 
 /** The root attribute a Keras HDF5 file is rebuilt from, as its attribute message names it. */
-const MODEL_CONFIG = 'model_config\0';
+const MODEL_CONFIG = new TextEncoder().encode('model_config\0');
 
 /**
  * Keras: a `.keras` zip archive with `config.json` (what is built) beside `model.weights.h5` or
@@ -13,7 +13,7 @@ export const kerasFormat: FormatDescriptor = {
   id: 'keras',
   name: 'Keras (.keras, .h5)',
   extensions: ['.keras', '.h5'],
-  detect: (probe) => kerasArchive(probe) || (probe.container === 'hdf5' && latin1(probe.head).includes(MODEL_CONFIG)),
+  detect: (probe) => kerasArchive(probe) || (probe.container === 'hdf5' && includes(probe.head, MODEL_CONFIG)),
   load: () => import('./reader.js').then((m) => m.kerasReader),
 };
 
@@ -22,8 +22,12 @@ function kerasArchive(probe: DetectProbe): boolean {
   return probe.container === 'zip' && entries !== undefined && entries.includes('config.json') && (entries.includes('model.weights.h5') || entries.includes('metadata.json'));
 }
 
-const latin1Decoder = new TextDecoder('latin1');
-
-function latin1(bytes: Uint8Array): string {
-  return latin1Decoder.decode(bytes);
+/** Whether `bytes` hold `part` (a native search for its first byte, then a compare: no decoding). */
+function includes(bytes: Uint8Array, part: Uint8Array): boolean {
+  for (let at = bytes.indexOf(part[0]!); at >= 0 && at + part.length <= bytes.length; at = bytes.indexOf(part[0]!, at + 1)) {
+    let i = 1;
+    while (i < part.length && bytes[at + i] === part[i]) i++;
+    if (i === part.length) return true;
+  }
+  return false;
 }

@@ -61,6 +61,9 @@ function zipRules(names: readonly string[]): ContainerRules<TorchCheckpoint> | u
   };
 }
 
+/** The checkpoint reader, loaded on the first check (a scan that meets no checkpoint does not load it). */
+let checkpointReader: Promise<typeof import('./checkpoint.js')> | undefined;
+
 /**
  * The converter's own reader as a second opinion on a torch container's structure (sizes, views,
  * trailing data). Given the checkpoint an open() of this source already read, that reading is the
@@ -69,7 +72,7 @@ function zipRules(names: readonly string[]): ContainerRules<TorchCheckpoint> | u
  */
 export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<TorchCheckpoint>): Promise<void> {
   if (parsed !== undefined) return;
-  const { readTorchCheckpoint } = await import('./checkpoint.js');
+  const { readTorchCheckpoint } = await (checkpointReader ??= import('./checkpoint.js'));
   try {
     await readTorchCheckpoint(source, { skipUnknown: true });
   } catch (e) {
