@@ -148,7 +148,7 @@ export class PagedReader {
 
   /** `peek`, for a range inside the source only (what `bytes` would check): the same answer without awaiting. */
   private peekChecked(offset: number, length: number): Uint8Array | undefined {
-    return offset >= 0 && offset + length <= this.source.size ? this.peek(offset, length) : undefined;
+    return Number.isSafeInteger(offset) && offset >= 0 && offset + length <= this.source.size ? this.peek(offset, length) : undefined;
   }
 
   private async page(index: number): Promise<Uint8Array> {
