@@ -15,7 +15,7 @@ export interface FormatDescriptor {
   readonly id: string;
   /** For people: `NumPy (.npy, .npz)`. */
   readonly name: string;
-  /** File extensions of this format, lower case with the dot, most usual first (model discovery in folders). */
+  /** Ends of file names of this format, lower case (`.gguf`; TF.js's `model.json`), most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /**
    * Whether the bytes are this format: from the first DETECT_HEAD_BYTES, the size, the container they
