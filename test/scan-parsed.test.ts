@@ -43,5 +43,10 @@ describe('scan with parsed: the same report, no second parse', () => {
     expect(withParsed).toEqual(without);
     // The checkpoint reader's second opinion reads the whole structure again (storages are located and size-checked): parsed spares it.
     expect(given.bytes()).toBeLessThan(plain.bytes());
+
+    // A structure that is not a checkpoint (another format's) is not taken for one: the checkpoint is read.
+    const other = counting(full);
+    expect(await scanSource(other.source, { parsed: { tensors: parsed.tensors, structure: {} } })).toEqual(without);
+    expect(other.bytes()).toBe(plain.bytes());
   });
 });

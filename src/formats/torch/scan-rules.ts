@@ -71,7 +71,7 @@ let checkpointReader: Promise<typeof import('./checkpoint.js')> | undefined;
  * allows too), so there is nothing to report and nothing is parsed again.
  */
 export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<TorchCheckpoint>): Promise<void> {
-  if (parsed !== undefined) return;
+  if (isCheckpoint(parsed?.structure)) return;
   const { readTorchCheckpoint } = await (checkpointReader ??= import('./checkpoint.js'));
   try {
     await readTorchCheckpoint(source, { skipUnknown: true });
@@ -85,4 +85,10 @@ export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, 
     }
     ctx.report({ severity: 'suspicious', rule: 'pytorch/invalid', message: `torch.load would not read this checkpoint as it is (${e.code}): ${e.message}`, location: e.location ?? source.name });
   }
+}
+
+/** A checkpoint the torch reader read (what a parsed model of this format holds), not another format's structure. */
+function isCheckpoint(structure: unknown): structure is TorchCheckpoint {
+  const c = structure as Partial<TorchCheckpoint> | undefined;
+  return typeof c === 'object' && c !== null && typeof c.format === 'string' && 'root' in c && Array.isArray(c.placeholders) && c.globals instanceof Set;
 }
