@@ -1,8 +1,9 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import { PagedReader } from '../../io/cursor.js';
-import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { at, Findings, guarded, pathEscape, show, utf8OrUndefined } from '../scan-rules.js';
+import { FlatBuffer, type FlatBufferLimits } from '../flatbuffers/tables.js';
+import { malformed } from '../../io/format-problem.js';
+import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
 
 /**
  * TFLite (tensorflow/compiler/mlir/lite/schema/schema.fbs): a FlatBuffer with file identifier `TFL3`
@@ -29,98 +30,18 @@ export const MAX_TFLITE_STRING_BYTES = 64 * 1024;
 /** BuiltinOperator CUSTOM. */
 const CUSTOM = 32;
 
-interface Table {
-  pos: number;
-  vtable: number;
-  vtableSize: number;
-  tableSize: number;
-}
-
-/** FlatBuffer tables over the one byte cursor (io/cursor.ts): every offset, vtable and vector checked against the file. */
-class FlatBuffer {
-  tables = 0;
-  constructor(readonly r: PagedReader) {}
-
-  async table(pos: number, what: string): Promise<Table> {
-    if (++this.tables > MAX_TFLITE_TABLES) throw limitExceeded(`more than MAX_TFLITE_TABLES (${MAX_TFLITE_TABLES}) tables`, pos);
-    const soffset = await this.r.i32(pos, what);
-    const vtable = pos - soffset;
-    this.r.check(vtable, 4, `the vtable of ${what}`);
-    const vtableSize = await this.r.u16(vtable, `the vtable of ${what}`);
-    const tableSize = await this.r.u16(vtable + 2, `the vtable of ${what}`);
-    if (vtableSize < 4 || vtableSize % 2 !== 0) throw malformed(`${what}: vtable size ${vtableSize} is impossible`, vtable);
-    this.r.check(vtable, vtableSize, `the vtable of ${what}`);
-    this.r.check(pos, Math.max(4, tableSize), what);
-    return { pos, vtable, vtableSize, tableSize };
-  }
-
-  /** Absolute position of field `index`, or undefined when absent. */
-  async field(t: Table, index: number, what: string): Promise<number | undefined> {
-    const slot = 4 + 2 * index;
-    if (slot >= t.vtableSize) return undefined;
-    const off = await this.r.u16(t.vtable + slot, what);
-    if (off === 0) return undefined;
-    if (off >= t.tableSize) throw malformed(`${what}: field ${index} lies outside its table`, t.pos);
-    return t.pos + off;
-  }
-
-  /** Follows the offset stored at `pos` (tables, vectors, strings). */
-  async ref(pos: number, what: string): Promise<number> {
-    const target = pos + (await this.r.u32(pos, what));
-    this.r.check(target, 4, what);
-    return target;
-  }
-
-  /** A vector: [first element, length]; checks that `length * elementSize` bytes are in the file. */
-  async vector(t: Table, index: number, elementSize: number, what: string): Promise<[number, number] | undefined> {
-    const f = await this.field(t, index, what);
-    if (f === undefined) return undefined;
-    const v = await this.ref(f, what);
-    const length = await this.r.u32(v, what);
-    if (elementSize > 1 && length > MAX_TFLITE_VECTOR_LENGTH) throw limitExceeded(`${what} has ${length} elements, more than MAX_TFLITE_VECTOR_LENGTH (${MAX_TFLITE_VECTOR_LENGTH})`, v);
-    this.r.check(v + 4, length * elementSize, what);
-    return [v + 4, length];
-  }
-
-  async string(t: Table, index: number, what: string): Promise<string | undefined> {
-    const v = await this.vector(t, index, 1, what);
-    if (v === undefined) return undefined;
-    if (v[1] > MAX_TFLITE_STRING_BYTES) throw limitExceeded(`${what} is ${v[1]} bytes long, more than MAX_TFLITE_STRING_BYTES`, v[0]);
-    const text = utf8OrUndefined(await this.r.bytes(v[0], v[1], what));
-    if (text === undefined) throw malformed(`${what} is not valid UTF-8`, v[0]);
-    return text;
-  }
-
-  async scalarU32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
-    const f = await this.field(t, index, what);
-    return f === undefined ? dflt : this.r.u32(f, what);
-  }
-  async scalarI32(t: Table, index: number, what: string, dflt = 0): Promise<number> {
-    const f = await this.field(t, index, what);
-    return f === undefined ? dflt : this.r.i32(f, what);
-  }
-  async scalarI8(t: Table, index: number, what: string): Promise<number> {
-    const f = await this.field(t, index, what);
-    return f === undefined ? 0 : ((await this.r.u8(f, what)) << 24) >> 24;
-  }
-  async scalarU64(t: Table, index: number, what: string): Promise<bigint> {
-    const f = await this.field(t, index, what);
-    return f === undefined ? 0n : this.r.u64(f, what);
-  }
-
-  /** The tables of a vector of tables. */
-  async *tablesOf(t: Table, index: number, what: string): AsyncGenerator<[Table, number]> {
-    const v = await this.vector(t, index, 4, what);
-    if (v === undefined) return;
-    for (let i = 0; i < v[1]; i++) yield [await this.table(await this.ref(v[0] + 4 * i, `${what}[${i}]`), `${what}[${i}]`), i];
-  }
-}
+/** FlatBuffer limits of a TFLite model, named in messages. */
+const LIMITS: FlatBufferLimits = {
+  tables: { value: MAX_TFLITE_TABLES, name: 'MAX_TFLITE_TABLES' },
+  vectorLength: { value: MAX_TFLITE_VECTOR_LENGTH, name: 'MAX_TFLITE_VECTOR_LENGTH' },
+  stringBytes: { value: MAX_TFLITE_STRING_BYTES, name: 'MAX_TFLITE_STRING_BYTES' },
+};
 
 export async function scanTflite(source: ByteSource, ctx: ScanContext): Promise<void> {
   const findings = new Findings(ctx);
   let summary = '';
   const ok = await guarded(findings, 'tflite', ctx.file, 'the TFLite model', async () => {
-    summary = await scan(new FlatBuffer(new PagedReader(source)), source.size, ctx.file, findings);
+    summary = await scan(new FlatBuffer(new PagedReader(source), LIMITS), source.size, ctx.file, findings);
   });
   if (ok && !findings.has('suspicious', 'dangerous')) findings.add('info', 'tflite/valid', summary, ctx.file);
   findings.flush();
