@@ -7,7 +7,7 @@ import type { Finding, ScanContext } from '../src/formats/findings.js';
 import { scanGguf } from '../src/scan/formats/gguf.js';
 import { scanHdf5 } from '../src/scan/formats/hdf5.js';
 import { scanKerasConfig } from '../src/scan/formats/keras.js';
-import { scanNpy } from '../src/scan/formats/npy.js';
+import { scanNpy } from '../src/formats/numpy/scan-rules.js';
 import { scanOnnx } from '../src/scan/formats/onnx.js';
 import { scanSafetensors } from '../src/scan/formats/safetensors.js';
 import { scanTfjsModelJson } from '../src/scan/formats/tfjs.js';
