@@ -2,6 +2,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { DETECT_HEAD_BYTES, type DetectProbe, type FormatDescriptor } from './format.js';
 import { detectFormat } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
+import { numpyFormat } from './numpy/format.js';
 import { pytorchFormat } from './torch/format.js';
 
 /**
@@ -11,6 +12,7 @@ import { pytorchFormat } from './torch/format.js';
 export const FORMATS: readonly FormatDescriptor[] = [
   safetensorsFormat,
   pytorchFormat,
+  numpyFormat,
 ];
 
 /** The format with this id, or undefined. */

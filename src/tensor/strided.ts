@@ -1,6 +1,6 @@
-import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { readChunks } from '../io/read-chunks.js';
+import { swapChunks, swapInto } from './byte-swap.js';
 import { DEFAULT_CHUNK_BYTES } from './tensor-set.js';
 
 /**
@@ -53,7 +53,7 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
   if (total === 0) return;
   const step = Math.max(es, Math.floor(chunkBytes / es) * es);
   if (isContiguous(view.shape, view.stride)) {
-    for await (const chunk of readChunks(source, view.base, total, step)) yield swapped(chunk, view.swap);
+    yield* swapChunks(readChunks(source, view.base, total, step), view.swap);
     return;
   }
   const span = spanBytes(view);
@@ -85,7 +85,7 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
       copied += n;
       filled += n;
       if (filled === out.byteLength) {
-        yield swapped(out, view.swap);
+        yield inPlaceSwapped(out, view.swap);
         out = new Uint8Array(Math.min(step, total - (r * runBytes + copied)));
         filled = 0;
       }
@@ -98,7 +98,7 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
       counters[d] = 0;
     }
   }
-  if (filled > 0) yield swapped(out.subarray(0, filled), view.swap);
+  if (filled > 0) yield inPlaceSwapped(out.subarray(0, filled), view.swap);
 }
 
 /** Copies n bytes; short runs (single elements of a transpose) element-wise through integer views. */
@@ -115,17 +115,8 @@ function aligned(bytes: Uint8Array, es: number): Uint8Array {
   return bytes.slice();
 }
 
-/** Reverses the bytes of every `unit`-byte group (big-endian storage to little-endian). */
-export function swapped(bytes: Uint8Array, unit: number | undefined): Uint8Array {
-  if (!unit || unit === 1) return bytes;
-  if (bytes.byteLength % unit !== 0) throw new TensorsafeError('InvalidTensor', `cannot byte-swap ${bytes.byteLength} bytes in units of ${unit}`);
-  const out = bytes.slice();
-  for (let i = 0; i < out.length; i += unit) {
-    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
-      const t = out[a]!;
-      out[a] = out[b]!;
-      out[b] = t;
-    }
-  }
-  return out;
+/** A gathered chunk is this function's own buffer: swapped where it is. */
+function inPlaceSwapped(bytes: Uint8Array, unit: number | undefined): Uint8Array {
+  if (unit && unit > 1) swapInto(bytes, bytes, unit);
+  return bytes;
 }
