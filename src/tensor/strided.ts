@@ -29,8 +29,9 @@ function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** True when the view is plain row-major over consecutive elements. */
+/** True when the view is plain row-major over consecutive elements (an empty view has nothing to gather). */
 export function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  if (shape.includes(0)) return true;
   let expected = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     if (shape[d]! !== 1 && stride[d]! !== expected) return false;
