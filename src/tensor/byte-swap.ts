@@ -34,8 +34,9 @@ export function swapInto(src: Uint8Array, dst: Uint8Array, unit: number): void {
     }
     return;
   }
-  const a = new Uint32Array(from.buffer, from.byteOffset, n / 4);
-  const b = new Uint32Array(dst.buffer, dst.byteOffset, n / 4);
+  // Int32 views: every value is a small integer to the engine (a Uint32 over 2^31 would be a double).
+  const a = new Int32Array(from.buffer, from.byteOffset, n / 4);
+  const b = new Int32Array(dst.buffer, dst.byteOffset, n / 4);
   if (unit === 4) {
     for (let i = 0; i < a.length; i++) b[i] = swap32(a[i]!);
     return;
@@ -50,7 +51,7 @@ export function swapInto(src: Uint8Array, dst: Uint8Array, unit: number): void {
 }
 
 function swap32(x: number): number {
-  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
 }
 
 /** The bytes with every `unit`-byte group reversed, in a new array; the bytes themselves when there is nothing to swap. */
