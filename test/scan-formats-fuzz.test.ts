@@ -7,7 +7,7 @@ import type { Finding, ScanContext } from '../src/formats/findings.js';
 import { scanGguf } from '../src/formats/gguf/scan-rules.js';
 import { scanHdf5 } from '../src/formats/hdf5/scan-rules.js';
 import { scanKerasConfig } from '../src/formats/keras/config-rules.js';
-import { scanNpy } from '../src/scan/formats/npy.js';
+import { scanNpy } from '../src/formats/numpy/scan-rules.js';
 import { scanOnnx } from '../src/formats/onnx/scan-rules.js';
 import { scanSafetensors } from '../src/formats/safetensors/scan-rules.js';
 import { scanTfjsModelJson } from '../src/formats/tfjs/scan-rules.js';

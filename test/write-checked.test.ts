@@ -21,6 +21,8 @@ function entry(name: string, bytes: Uint8Array): TensorEntry {
     dtype: 'U8',
     shape: [bytes.length],
     byteLength: bytes.length,
+    encoding: { layout: 'stored' },
+    fidelity: 'exact',
     async *chunks(chunkBytes = MiB) {
       for (let at = 0; at < bytes.length; at += chunkBytes) yield bytes.subarray(at, Math.min(bytes.length, at + chunkBytes));
     },

@@ -2,6 +2,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
 import { detectContainer, type ContainerKind } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
+import { numpyFormat } from './numpy/format.js';
 import { pytorchFormat } from './torch/format.js';
 import { ggufFormat } from './gguf/format.js';
 import { onnxFormat } from './onnx/format.js';
@@ -22,6 +23,7 @@ export const FORMATS: readonly FormatDescriptor[] = [
   onnxFormat,
   tfliteFormat,
   kerasFormat,
+  numpyFormat,
   hdf5Format,
   tfjsFormat,
 ];

@@ -180,11 +180,6 @@ async function scanAsFormat(source: ByteSource, ctx: Walk, probe: DetectProbe, a
     const label = (await reader.scan(source, ctx, ctx.parsedFor(source))) ?? format.id;
     return accept === undefined || accept(format.id) ? label : undefined;
   }
-  if (probe.container === 'npy') {
-    // NumPy's rules, until formats/numpy is registered (it claims the `npy` container, and this goes).
-    await (await import('./formats/npy.js')).scanNpy(source, ctx);
-    return 'npy';
-  }
   return undefined;
 }
 
@@ -495,9 +490,7 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, head: Uint8Ar
   if (zip.leadingBytes > 0) await analyzeStream(new WindowSource(source, 0, zip.leadingBytes, source.name), 0, ctx.report);
   const names = zip.entries.map((e) => e.name);
   const rules = await containerRules({ head, size: source.size, container: 'zip', entries: names }, { kind: 'zip', entries: names });
-  // NumPy's npz, until formats/numpy is registered (its container rules name it then, and this goes).
-  const npz = names.length > 0 && names.every((n) => n.endsWith('.npy') || n.endsWith('/'));
-  const format = rules[0]?.label ?? (npz ? 'npz' : 'zip');
+  const format = rules[0]?.label ?? 'zip';
   for (const r of rules) r.before?.(ctx, source.name);
   const expecting = rules.filter((r) => r.expected !== undefined);
   const expected = expecting.length === 0 ? undefined : (q: string): boolean => expecting.some((r) => r.expected!(q));

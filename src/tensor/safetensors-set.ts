@@ -2,7 +2,7 @@ import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { ShardedSafetensors } from '../safetensors/sharded.js';
 import { readChunks } from '../io/read-chunks.js';
-import { DEFAULT_CHUNK_BYTES, type TensorEntry, type TensorSet } from './tensor-set.js';
+import { DEFAULT_CHUNK_BYTES, STORED, type TensorEntry, type TensorSet } from './tensor-set.js';
 
 /** A safetensors file or sharded set as a TensorSet: entries in file order, bytes read in chunks. */
 export function safetensorsTensorSet(handle: SafetensorsHandle): TensorSet {
@@ -15,6 +15,8 @@ export function safetensorsTensorSet(handle: SafetensorsHandle): TensorSet {
       dtype: info.dtype,
       shape: info.shape,
       byteLength: info.byteLength,
+      encoding: STORED,
+      fidelity: 'exact',
       chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => readChunks(source, info.byteOffset, info.byteLength, chunkBytes),
     };
   });

@@ -1,6 +1,6 @@
-import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { readChunks } from '../io/read-chunks.js';
+import { swapChunks, swapInto } from './byte-swap.js';
 import { DEFAULT_CHUNK_BYTES } from './tensor-set.js';
 
 /**
@@ -29,8 +29,9 @@ function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** True when the view is plain row-major over consecutive elements. */
+/** True when the view is plain row-major over consecutive elements (an empty view has nothing to gather). */
 export function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  if (shape.includes(0)) return true;
   let expected = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     if (shape[d]! !== 1 && stride[d]! !== expected) return false;
@@ -47,13 +48,14 @@ export function spanBytes(view: StridedView): number {
   return (last + 1) * view.elementSize;
 }
 
-export async function* stridedChunks(source: ByteSource, view: StridedView, chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+/** `maxGatherSpan` is MAX_GATHER_SPAN; tests set it lower to reach the paths of large views with small ones. */
+export async function* stridedChunks(source: ByteSource, view: StridedView, chunkBytes = DEFAULT_CHUNK_BYTES, maxGatherSpan = MAX_GATHER_SPAN): AsyncGenerator<Uint8Array> {
   const es = view.elementSize;
   const total = count(view.shape) * es;
   if (total === 0) return;
   const step = Math.max(es, Math.floor(chunkBytes / es) * es);
   if (isContiguous(view.shape, view.stride)) {
-    for await (const chunk of readChunks(source, view.base, total, step)) yield swapped(chunk, view.swap);
+    yield* swapChunks(readChunks(source, view.base, total, step), view.swap);
     return;
   }
   const span = spanBytes(view);
@@ -66,10 +68,14 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
     inner--;
   }
   const runBytes = runElements * es;
+  if (span > maxGatherSpan && runBytes === es && columnBlockRows(view, maxGatherSpan) > 1) {
+    yield* columnBlocks(source, view, step, maxGatherSpan);
+    return;
+  }
   const outerShape = view.shape.slice(0, inner);
   const outerStride = view.stride.slice(0, inner);
   const runs = count(outerShape);
-  const block = span <= MAX_GATHER_SPAN ? aligned(await source.read(view.base, span), es) : undefined;
+  const block = span <= maxGatherSpan ? aligned(await source.read(view.base, span), es) : undefined;
   const counters = new Array<number>(inner).fill(0);
   let out = new Uint8Array(Math.min(step, total));
   let filled = 0;
@@ -85,7 +91,7 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
       copied += n;
       filled += n;
       if (filled === out.byteLength) {
-        yield swapped(out, view.swap);
+        yield inPlaceSwapped(out, view.swap);
         out = new Uint8Array(Math.min(step, total - (r * runBytes + copied)));
         filled = 0;
       }
@@ -98,7 +104,60 @@ export async function* stridedChunks(source: ByteSource, view: StridedView, chun
       counters[d] = 0;
     }
   }
-  if (filled > 0) yield swapped(out.subarray(0, filled), view.swap);
+  if (filled > 0) yield inPlaceSwapped(out.subarray(0, filled), view.swap);
+}
+
+/**
+ * Rows of output assembled per block when a large view is gathered column by column: a view whose
+ * first dimension is unit-stride (a Fortran-order array, a transposed matrix) and whose output row
+ * would otherwise be read one element at a time. 0 when the view is not such a view.
+ */
+function columnBlockRows(view: StridedView, budget: number): number {
+  if (view.shape.length < 2 || view.stride[0] !== 1 || view.shape[0]! < 2) return 0;
+  const rowBytes = count(view.shape.slice(1)) * view.elementSize;
+  return Math.min(view.shape[0]!, Math.floor(budget / rowBytes));
+}
+
+/**
+ * A large view with a unit-stride first dimension, in row-major order: blocks of output rows, each
+ * block filled from one contiguous read per column (the rows of the block in that column) and
+ * scattered into place a word at a time. Reads per block: one per column, instead of one per element.
+ */
+async function* columnBlocks(source: ByteSource, view: StridedView, step: number, budget: number): AsyncGenerator<Uint8Array> {
+  const es = view.elementSize;
+  const rows = view.shape[0]!;
+  const restShape = view.shape.slice(1);
+  const restStride = view.stride.slice(1);
+  const columns = count(restShape);
+  const perBlock = columnBlockRows(view, budget);
+  const word = es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
+  const k = es / word; // words per element
+  for (let r0 = 0; r0 < rows; r0 += perBlock) {
+    const n = Math.min(perBlock, rows - r0);
+    const block = new Uint8Array(n * columns * es);
+    const dst = words(block, word);
+    const counters = new Array<number>(restShape.length).fill(0);
+    let offset = 0; // element offset of the column's first element (row 0)
+    for (let j = 0; j < columns; j++) {
+      const run = aligned(await source.read(view.base + (r0 + offset) * es, n * es), word);
+      const src = words(run, word);
+      for (let r = 0; r < n; r++) for (let t = 0; t < k; t++) dst[(r * columns + j) * k + t] = src[r * k + t]!;
+      for (let d = restShape.length - 1; d >= 0; d--) {
+        offset += restStride[d]!;
+        if (++counters[d]! < restShape[d]!) break;
+        offset -= restStride[d]! * restShape[d]!;
+        counters[d] = 0;
+      }
+    }
+    inPlaceSwapped(block, view.swap);
+    for (let at = 0; at < block.byteLength; at += step) yield block.subarray(at, Math.min(block.byteLength, at + step));
+  }
+}
+
+function words(bytes: Uint8Array, word: number): Uint8Array | Uint16Array | Uint32Array {
+  if (word === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (word === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return bytes;
 }
 
 /** Copies n bytes; short runs (single elements of a transpose) element-wise through integer views. */
@@ -115,17 +174,8 @@ function aligned(bytes: Uint8Array, es: number): Uint8Array {
   return bytes.slice();
 }
 
-/** Reverses the bytes of every `unit`-byte group (big-endian storage to little-endian). */
-export function swapped(bytes: Uint8Array, unit: number | undefined): Uint8Array {
-  if (!unit || unit === 1) return bytes;
-  if (bytes.byteLength % unit !== 0) throw new TensorsafeError('InvalidTensor', `cannot byte-swap ${bytes.byteLength} bytes in units of ${unit}`);
-  const out = bytes.slice();
-  for (let i = 0; i < out.length; i += unit) {
-    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
-      const t = out[a]!;
-      out[a] = out[b]!;
-      out[b] = t;
-    }
-  }
-  return out;
+/** A gathered chunk is this function's own buffer: swapped where it is. */
+function inPlaceSwapped(bytes: Uint8Array, unit: number | undefined): Uint8Array {
+  if (unit && unit > 1) swapInto(bytes, bytes, unit);
+  return bytes;
 }

@@ -11,6 +11,10 @@ export interface TensorEntry {
   readonly dtype: Dtype;
   readonly shape: readonly number[];
   readonly byteLength: number;
+  /** How the bytes of the source become the output's (see TensorEncoding). */
+  readonly encoding: TensorEncoding;
+  /** How faithful the output is to what the source holds (see TensorFidelity). */
+  readonly fidelity: TensorFidelity;
   /**
    * Equal for entries that are the same view of the same bytes (tied weights): they hold the
    * same values by construction, and a writer may keep one of them.
@@ -22,6 +26,36 @@ export interface TensorEntry {
    */
   chunks(chunkBytes?: number): AsyncIterable<Uint8Array>;
 }
+
+/**
+ * How a tensor's bytes become the output, in the order applied:
+ * - `layout: 'stored'`: read as they lie in the source (contiguous, row-major);
+ * - `layout: 'strided'`: gathered from a strided view (a transpose, a slice with steps, Fortran order)
+ *   into row-major order (tensor/strided.ts);
+ * - `layout: 'decoded'`: computed from other bytes by `decoder` (dequantized, unpacked, densified);
+ * - `byteSwap`: the source is big-endian; every group of this many bytes is reversed after reading
+ *   (tensor/byte-swap.ts). A complex64 swaps its two float32 halves apart: 4, not 8.
+ * Decoders are streaming transforms over chunks in src/tensor/, shared by every format that needs them.
+ */
+export interface TensorEncoding {
+  readonly layout: 'stored' | 'strided' | 'decoded';
+  /** Bytes per swapped group (2, 4 or 8) when the source is big-endian; absent otherwise. */
+  readonly byteSwap?: number;
+  /** For `decoded`: which decoder (`q4_0`, `int4-unpack`, `sparse-densify`). */
+  readonly decoder?: string;
+}
+
+/**
+ * How faithful the output is:
+ * - `exact`: the same values in the same dtype, bit for bit (stored, swapped or gathered bytes);
+ * - `lossless`: a decoder changed the representation but every value is kept exactly
+ *   (INT4 unpacked to I8, a sparse tensor densified);
+ * - `derived`: values computed from the source that are not its own (dequantized blocks, casts).
+ */
+export type TensorFidelity = 'exact' | 'lossless' | 'derived';
+
+/** The encoding of bytes read as they lie. */
+export const STORED: TensorEncoding = Object.freeze({ layout: 'stored' });
 
 /** Something a reader found but did not turn into a tensor: optimizer state, hyperparameters, … */
 export interface LeftOut {

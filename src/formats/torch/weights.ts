@@ -1,6 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import { stridedChunks } from '../../tensor/strided.js';
-import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEntry, type TensorSet } from '../../tensor/tensor-set.js';
+import { isContiguous, stridedChunks } from '../../tensor/strided.js';
+import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEncoding, type TensorEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import { describe, PyDict, PyObject, PyOpaque, PyTuple, type PyValue } from '../pickle/values.js';
 import { readTorchCheckpoint, type ReadCheckpointOptions, type TorchCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './errors.js';
@@ -110,12 +110,17 @@ function entryOf(name: string, t: TorchTensor, ids: Map<TorchStorage, number>, f
   if (!ids.has(root)) ids.set(root, ids.size);
   const base = t.offset * t.dtype.size;
   const aliasKey = `${ids.get(root)}:${storage.rootOffset + base}:${t.dtype.name}:${t.shape.join(',')}:${t.stride.join(',')}`;
-  const view = { base, elementSize: t.dtype.size, shape: t.shape, stride: t.stride, swap: storage.bigEndian ? t.dtype.swapUnit : 0 };
+  const swap = storage.bigEndian && t.dtype.swapUnit > 1 ? t.dtype.swapUnit : 0;
+  const view = { base, elementSize: t.dtype.size, shape: t.shape, stride: t.stride, swap };
+  // A storage holds the values as they are: read as they lie, gathered from a view, swapped from big-endian.
+  const encoding: TensorEncoding = { layout: isContiguous(t.shape, t.stride) ? 'stored' : 'strided', ...(swap ? { byteSwap: swap } : {}) };
   return {
     name,
     dtype,
     shape,
     byteLength: elements * t.dtype.size,
+    encoding,
+    fidelity: 'exact',
     aliasKey,
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => stridedChunks(source, view, chunkBytes),
   };

@@ -47,6 +47,8 @@ export type ZipErrorCode =
   | 'SizeMismatch'
   /** Deflate data that does not decode. */
   | 'BadDeflate'
+  /** The bytes of an entry read in full do not match its CRC-32 (changed after it was written). */
+  | 'BadCrc'
   /** More entries than MAX_ZIP_ENTRIES. */
   | 'TooManyEntries'
   /** A central directory larger than MAX_CENTRAL_DIRECTORY_BYTES. */

@@ -1,0 +1,116 @@
+import { latin1, show, utf8OrUndefined } from '../scan-rules.js';
+import { limitExceeded, malformed, FormatProblem } from '../../io/format-problem.js';
+import { PagedReader, view } from '../../io/cursor.js';
+import { dtypeOf, type NpyDtype } from './dtype.js';
+import { LiteralError, parsePyLiteral, type PyValue } from './py-literal.js';
+
+/**
+ * The .npy header (numpy/lib/_format_impl.py): the magic `\x93NUMPY`, version 1.0/2.0/3.0, a header
+ * length (2 bytes in 1.0, 4 after), and a header that is a Python dict literal
+ * (`{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`), then the data. The header is parsed
+ * by a small strict literal parser and never evaluated. Shared by the reader and the scan rules.
+ */
+
+/** Header bytes parsed (numpy itself stops at 10000 unless told otherwise; 6000-field v2 headers need ~140 KB). */
+export const MAX_NPY_HEADER_BYTES = 4 * 1024 * 1024;
+
+export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** Whether the bytes start with the .npy magic. */
+export function isNpyMagic(head: Uint8Array): boolean {
+  return head.length >= NPY_MAGIC.length && NPY_MAGIC.every((b, i) => head[i] === b);
+}
+
+/** The parsed header: what numpy needs to read the data. */
+export interface NpyHeader {
+  version: string;
+  dataOffset: number;
+  /** The descr as written (`'<f4'`), or `structured` for a list of fields. */
+  descr: string;
+  shape: number[];
+  fortranOrder: boolean;
+  dtype: NpyDtype;
+  itemsize: bigint;
+  hasObject: boolean;
+  /** A plain bool dtype (values must be 0 or 1). */
+  isBool: boolean;
+}
+
+/** Reads and checks the magic, version and header of a .npy source. Throws FormatProblem. */
+export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
+  const head = await r.bytes(0, Math.min(12, r.size), 'the .npy preamble');
+  if (head.length < 10 || !isNpyMagic(head)) throw malformed('the magic is not "\\x93NUMPY"', 0);
+  const major = head[6]!;
+  const minor = head[7]!;
+  if (major < 1 || major > 3 || minor !== 0) throw malformed(`unsupported format version ${major}.${minor} (1.0, 2.0 and 3.0 exist)`, 6);
+  const lengthBytes = major === 1 ? 2 : 4;
+  if (head.length < 8 + lengthBytes) throw malformed('the file ends inside the header length', 8);
+  const headerLength = major === 1 ? view(head).getUint16(8, true) : view(head).getUint32(8, true);
+  const headerStart = 8 + lengthBytes;
+  if (headerLength > MAX_NPY_HEADER_BYTES) throw limitExceeded(`the header is ${headerLength} bytes, more than MAX_NPY_HEADER_BYTES (${MAX_NPY_HEADER_BYTES})`, 8);
+  const raw = await r.bytes(headerStart, headerLength, 'the header');
+  // 1.0 and 2.0 headers are latin-1; 3.0 headers are UTF-8.
+  let text: string;
+  if (major === 3) {
+    const t = utf8OrUndefined(raw);
+    if (t === undefined) throw malformed('the version 3.0 header is not valid UTF-8', headerStart);
+    text = t;
+  } else {
+    text = latin1(raw);
+  }
+  let dict: PyValue;
+  try {
+    dict = parsePyLiteral(text);
+  } catch (e) {
+    if (e instanceof LiteralError) throw malformed(`the header is not a Python literal: ${e.message} (at character ${e.index} of the header)`, headerStart);
+    throw e;
+  }
+  if (dict.kind !== 'dict') throw malformed('the header is not a dict', headerStart);
+  const keys = [...dict.entries.keys()].sort();
+  if (keys.join(',') !== 'descr,fortran_order,shape') {
+    throw malformed(`the header's keys are ${show(keys.join(', '))}, not exactly descr, fortran_order and shape (numpy refuses it)`, headerStart);
+  }
+  const shapeV = dict.entries.get('shape')!;
+  const orderV = dict.entries.get('fortran_order')!;
+  const descrV = dict.entries.get('descr')!;
+  if (shapeV.kind !== 'tuple' || !shapeV.items.every((x) => x.kind === 'int' && x.value >= 0n)) {
+    throw malformed('shape is not a tuple of non-negative integers', headerStart);
+  }
+  if (orderV.kind !== 'bool') throw malformed('fortran_order is not True or False', headerStart);
+  const shape = shapeV.items.map((x) => (x as { value: bigint }).value);
+  let dtype: NpyDtype;
+  try {
+    dtype = dtypeOf(descrV, 0);
+  } catch (e) {
+    if (e instanceof LiteralError) throw new DtypeProblem(`descr: ${e.message}`, headerStart, headerStart + headerLength);
+    throw e;
+  }
+  const tooBig = shape.find((d) => d > BigInt(Number.MAX_SAFE_INTEGER));
+  if (tooBig !== undefined) throw malformed(`shape has dimension ${tooBig}, too large for any file`, headerStart);
+  return {
+    version: `${major}.${minor}`,
+    dataOffset: headerStart + headerLength,
+    descr: descrV.kind === 'str' ? descrV.value : 'structured',
+    shape: shape.map(Number),
+    fortranOrder: orderV.value,
+    dtype,
+    itemsize: dtype.itemsize,
+    hasObject: dtype.hasObject,
+    isBool: dtype.kind === 'bool',
+  };
+}
+
+/**
+ * A descr this reader does not understand, in a header that is otherwise sound: numpy may still read
+ * it (its dtype grammar is large), so the data is also analysed as the pickle it may be.
+ */
+export class DtypeProblem extends FormatProblem {
+  constructor(
+    message: string,
+    offset: number,
+    readonly dataOffset: number,
+  ) {
+    super(message, offset, 'malformed');
+  }
+}
+

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isTensorsafeError } from '../src/errors.js';
+import { detectSourceFormat, formatById } from '../src/formats/registry.js';
+import { MemorySource } from '../src/io/byte-source.js';
+import type { TensorEntry } from '../src/tensor/tensor-set.js';
+
+/**
+ * Every format's fixtures, the way hyparquet tests every parquet file in its folder:
+ * test/fixtures/formats/<format id>/<file> beside <file>.expected.json, written by the format's own
+ * producer (numpy, torch) with the values that producer reads back. A new format's fixtures are
+ * tested by adding files. For each fixture: the registry detects it as that format from its bytes,
+ * its reader opens it, and every tensor's name, dtype, shape, encoding and the SHA-256 of its
+ * streamed bytes are the expected ones; or opening fails with the expected error code.
+ */
+
+const ROOT = path.join(import.meta.dirname, 'fixtures', 'formats');
+
+interface ExpectedTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  sha256: string;
+  encoding?: { layout: string; byteSwap?: number; decoder?: string };
+}
+
+interface Expected {
+  format: string;
+  tensors?: ExpectedTensor[];
+  error?: string;
+}
+
+/** A chunk size that cuts every dtype's elements at odd places in a file (a multiple of 8 bytes). */
+const SMALL_CHUNK = 24;
+
+async function digest(entry: TensorEntry, chunkBytes?: number): Promise<string> {
+  const hash = createHash('sha256');
+  let total = 0;
+  for await (const chunk of entry.chunks(chunkBytes)) {
+    if (chunkBytes !== undefined) expect(chunk.byteLength).toBeLessThanOrEqual(chunkBytes);
+    expect(chunk.byteLength).toBeGreaterThan(0);
+    hash.update(chunk);
+    total += chunk.byteLength;
+  }
+  expect(total).toBe(entry.byteLength);
+  return hash.digest('hex');
+}
+
+const formatIds = fs.existsSync(ROOT) ? fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory()) : [];
+
+describe('format fixtures', () => {
+  it('every fixture folder is a registered format, and has fixtures', () => {
+    expect(formatIds.length).toBeGreaterThan(0);
+    for (const id of formatIds) {
+      expect(formatById(id)?.id, `test/fixtures/formats/${id} names no registered format`).toBe(id);
+      expect(fs.readdirSync(path.join(ROOT, id)).some((f) => f.endsWith('.expected.json'))).toBe(true);
+    }
+  });
+
+  for (const id of formatIds) {
+    const dir = path.join(ROOT, id);
+    const files = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && fs.existsSync(path.join(dir, `${f}.expected.json`)));
+    describe(id, () => {
+      it('every expected file has its fixture', () => {
+        for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.expected.json'))) {
+          expect(fs.existsSync(path.join(dir, f.slice(0, -'.expected.json'.length))), f).toBe(true);
+        }
+      });
+
+      for (const file of files) {
+        it(file, async () => {
+          const expected = JSON.parse(fs.readFileSync(path.join(dir, `${file}.expected.json`), 'utf8')) as Expected;
+          expect(expected.format).toBe(id);
+          const source = new MemorySource(new Uint8Array(fs.readFileSync(path.join(dir, file))), path.join(dir, file));
+          const format = await detectSourceFormat(source);
+          expect(format?.id).toBe(id);
+          const reader = await format!.load();
+          if (expected.error !== undefined) {
+            const outcome = await reader.open!(source).then(
+              () => 'opened',
+              (e: unknown) => (isTensorsafeError(e) ? e.code : `not a TensorsafeError: ${String(e)}`),
+            );
+            expect(outcome).toBe(expected.error);
+            return;
+          }
+          const { tensors } = await reader.open!(source);
+          try {
+            expect(tensors.tensors.map((t) => t.name)).toEqual(expected.tensors!.map((t) => t.name));
+            for (const [i, want] of expected.tensors!.entries()) {
+              const t = tensors.tensors[i]!;
+              expect([t.name, t.dtype, t.shape]).toEqual([want.name, want.dtype, want.shape]);
+              if (want.encoding) expect([t.name, t.encoding]).toEqual([want.name, want.encoding]);
+              expect([t.name, await digest(t)]).toEqual([want.name, want.sha256]);
+              expect([t.name, await digest(t, SMALL_CHUNK)]).toEqual([want.name, want.sha256]);
+            }
+          } finally {
+            await tensors.close();
+          }
+        });
+      }
+    });
+  }
+});
