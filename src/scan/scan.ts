@@ -1,7 +1,8 @@
 import { isTensorsafeError } from '../errors.js';
 import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
 import { describeFormat, detectFormat, type DetectedFormat } from '../formats/detect.js';
-import { readTorchCheckpoint } from '../formats/torch/checkpoint.js';
+import { isTorchCheckpoint, readTorchCheckpoint } from '../formats/torch/checkpoint.js';
+import type { ParsedModel } from '../formats/format.js';
 import { tarMembers } from '../formats/torch/tar-checkpoint.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
@@ -40,7 +41,15 @@ const PICKLE_NAMES = /\.(pkl|pickle|joblib|dill|dat|data)$/i;
 export interface ScanOptions {
   /** The folder of the file (local files), for references to other files (ONNX external data). */
   dir?: string;
+  /**
+   * An earlier `open` of this very source by its format's reader (format.ts ParsedModel): its
+   * structure is checked instead of parsing the file again (a file is parsed once per command).
+   */
+  parsed?: ParsedModel;
 }
+
+/** The parse given for a source being scanned (ScanOptions.parsed), for the structure cross-checks. */
+const parsedSources = new WeakMap<ByteSource, ParsedModel>();
 
 /**
  * Scans one file for code that would run when it is loaded. The format is detected from the bytes,
@@ -65,6 +74,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     },
   };
   let format: string;
+  if (options.parsed) parsedSources.set(source, options.parsed);
   try {
     format = await scanAny(source, ctx, 0);
   } catch (e) {
@@ -72,6 +82,8 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     const message = isTensorsafeError(e) || e instanceof Error ? e.message : String(e);
     ctx.report({ severity: 'error', rule: 'scan/io-error', message: `the file could not be read: ${message}`, location: source.name });
     format = 'unknown';
+  } finally {
+    parsedSources.delete(source);
   }
   if (dropped > 0) {
     findings.push({ severity: 'suspicious', rule: 'scan/too-many-findings', message: `${dropped} more findings were not listed`, location: source.name });
@@ -461,6 +473,8 @@ function tarChecksumValid(head: Uint8Array): boolean {
 
 /** The converter's own reader as a second opinion on a torch container's structure (sizes, views, trailing data). */
 async function checkTorchStructure(source: ByteSource, ctx: ScanContext): Promise<void> {
+  // The converter's reader already read this source without failing: it is read as it is, nothing to add.
+  if (isTorchCheckpoint(parsedSources.get(source)?.structure)) return;
   try {
     await readTorchCheckpoint(source, { skipUnknown: true });
   } catch (e) {
