@@ -5,7 +5,7 @@ import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
-import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
+import { convertModel, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
 import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
@@ -131,7 +131,7 @@ Examples:
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let summary: ConvertSummary;
     try {
-      summary = await convertCheckpoint(positionals[0]!, {
+      summary = await convertModel(positionals[0]!, {
         output: values.output,
         maxShardSize: values['max-shard-size'],
         key: values.key,

@@ -15,6 +15,11 @@ export interface FormatDescriptor {
   readonly id: string;
   /** For people: `NumPy (.npy, .npz)`. */
   readonly name: string;
+  /**
+   * The framework whose conventions its tensors follow, as safetensors metadata names it (`pt`, `np`,
+   * `tf`): recorded as `format` in what it converts to. Undefined when there is none to name.
+   */
+  readonly framework?: string;
   /** File extensions of this format, lower case with the dot, most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /** Whether the bytes are this format: from the first DETECT_HEAD_BYTES and the size, never the name. */
