@@ -10,7 +10,7 @@ import { formatOfFile } from './model-files.js';
 
 export { mergedEntries };
 
-/** A file the scanner judged dangerous: refused before any tensor byte in it was read. */
+/** A file the scanner judged dangerous: refused (not converted, inspected or compared) before any tensor byte in it was read. */
 export class UnsafeFileError extends TensorsafeError {
   constructor(
     file: string,
@@ -19,7 +19,7 @@ export class UnsafeFileError extends TensorsafeError {
     const dangerous = report.findings.filter((f) => f.severity === 'dangerous');
     super(
       'UnsafeFile',
-      `${file} would run code when loaded, so it is not converted: ${dangerous
+      `${file} would run code when loaded, so it is not read: ${dangerous
         .slice(0, 3)
         .map((f) => `${f.message} [${f.location}]`)
         .join('; ')}${dangerous.length > 3 ? `; and ${dangerous.length - 3} more (tensorsafe scan ${file})` : ''}`,
