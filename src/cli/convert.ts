@@ -21,9 +21,11 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
-TorchScript) to safetensors without executing anything in it. The pickle is
-read by a data-only machine: anything that is not plain data (classes and
+Converts a model of any format tensorsafe reads (found from its bytes) to
+safetensors without executing anything in it: a PyTorch checkpoint (.bin,
+.pt, .pth, .ckpt: zip, legacy, tar or TorchScript), or any other format
+whose tensors tensorsafe reads. Each file is parsed once and scanned first;
+one that would run code is refused. A pickle is read by a data-only machine: anything that is not plain data (classes and
 functions other than the tensor types it understands) stops the conversion,
 and anything that could run code is refused outright. A whole model
 (torch.save(model)) becomes its state_dict(): a class used only as module
@@ -32,8 +34,8 @@ every tensor is streamed to the output, the output is reopened and compared
 with the source bit for bit, and only then is it put in place. A refused or
 failed conversion leaves nothing behind.
 
-SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
-model folder (sharded or not).
+SRC is a model file, a sharded set's index (pytorch_model.bin.index.json),
+or a model folder (sharded or not).
 
 Options:
   -o, --output OUT       for a file: the output file (or a folder for it: an
@@ -118,7 +120,7 @@ Examples:
         strict: true,
       }),
     );
-    if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a checkpoint file, an index or a model folder)');
+    if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a model file, an index or a model folder)');
     if (values['max-shard-size'] !== undefined) {
       try {
         parseSize(values['max-shard-size']);
