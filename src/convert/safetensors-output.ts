@@ -4,6 +4,7 @@ import { formatShardIndex, safetensorsStem, shardFileName } from '../safetensors
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { OutputFormat } from './output-format.js';
 import { writeChecked, type WrittenFile } from './write-checked.js';
+import { writeTensors } from './write.js';
 
 /** safetensors as the pipeline's output: the streaming writer, the strict reader, transformers' names and index. */
 export const safetensorsOutput: OutputFormat = {
@@ -15,11 +16,12 @@ export const safetensorsOutput: OutputFormat = {
   stemOf: (fileName) => safetensorsStem(fileName),
   writeChecked: (entries, sink, sources, removed, reopen, options) =>
     writeChecked(entries, sink, sources, removed, reopen, {
+      writer: writeTensors,
       metadata: options.metadata,
       progressBase: options.progressBase,
       progressTotal: options.progressTotal,
       onProgress: options.onProgress,
-      afterHeader: async (layout) => options.afterHeader?.(layout.header),
+      afterHeader: async (plan) => options.afterHeader?.(plan.header),
     }),
   // `format` is what loaders check (transformers wants `pt`); key order as the reference converter's.
   metadata: (framework, removed, records) => ({ ...(framework !== undefined ? { format: framework } : {}), ...Object.fromEntries(removed), ...records }),
