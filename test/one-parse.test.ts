@@ -80,6 +80,39 @@ describe('convert runs each pickle of a checkpoint through the data-only machine
     expect(runs.count).toBe(1);
   });
 
+  it('the pickle\'s bytes are read from disk once: the scan reads what the reader read', async () => {
+    const { FileSource } = await import('../src/node/file-source.js');
+    const { openZip } = await import('../src/formats/zip/index.js');
+    const src = copy('sample/pytorch_model.bin');
+    const probe = await FileSource.open(src);
+    const pkl = (await openZip(probe)).entries.find((e) => e.name.endsWith('/data.pkl'))!;
+    await probe.close();
+    expect(pkl.method).toBe(0);
+    // Every byte of data.pkl read from the source file (not the outputs), by any reader of it, through
+    // the file's positional reads. Before, the scan read it again twice (its CRC check and its analysis).
+    let pickleBytesRead = 0;
+    const count = (offset: number, length: number): void => {
+      pickleBytesRead += Math.max(0, Math.min(offset + length, pkl.dataOffset + pkl.size) - Math.max(offset, pkl.dataOffset));
+    };
+    const proto = FileSource.prototype;
+    const { readInto, readIntoSync } = proto;
+    proto.readInto = function (target, offset) {
+      if (this.name === src) count(offset, target.byteLength);
+      return readInto.call(this, target, offset);
+    };
+    proto.readIntoSync = function (target, offset) {
+      if (this.name === src) count(offset, target.byteLength);
+      return readIntoSync.call(this, target, offset);
+    };
+    try {
+      const summary = await convertModel(src);
+      expect(summary.verified).toBe(true);
+    } finally {
+      Object.assign(proto, { readInto, readIntoSync });
+    }
+    expect(pickleBytesRead).toBe(pkl.size);
+  });
+
   it('the counter counts: reading a checkpoint twice is two runs', async () => {
     const { readTorchCheckpoint } = await import('../src/formats/torch/checkpoint.js');
     const { FileSource } = await import('../src/node/file-source.js');

@@ -93,6 +93,8 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   let opened: OpenedFile[] = [];
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown });
+    // A file named otherwise whose bytes are the output format's (only its name was looked at so far).
+    if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
     const plan = planConversion(
       opened.map((o) => ({ name: o.file, tensors: o.tensors })),
       {
@@ -239,6 +241,11 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   return (await sameContent()) ? recorded[0]! : undefined;
 }
 
+function alreadyConverted(src: string, output: OutputFormat): TensorsafeError {
+  const name = formatById(output.id)?.name.replace(/ \(.*\)$/, '') ?? output.id;
+  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (tensorsafe validate checks it)`, { location: src });
+}
+
 /** The conventional safetensors name for a model file: pytorch_model.bin → model.safetensors, weights.npz → weights.safetensors. */
 export function safetensorsNameFor(file: string): string {
   return outputNameFor(file, safetensorsOutput);
@@ -256,14 +263,12 @@ async function resolveInput(src: string, output: string | undefined, format: Out
   let model: Awaited<ReturnType<typeof findModel>>;
   try {
     // A folder holding both a model and its converted output converts the model.
-    model = await findModel(src, { avoid: format.id });
+    model = await findModel(src, { avoid: format.id, detect: false });
   } catch (e) {
     if (e instanceof IoError && e.code === 'AmbiguousModel') e.message += ', or convert each with --recursive';
     throw e;
   }
-  if (model.format === format.id) {
-    throw new TensorsafeError('NotACheckpoint', `${src} is already ${formatById(format.id)?.name.replace(/ \(.*\)$/, '') ?? format.id}: nothing to convert (tensorsafe validate checks it)`, { location: src });
-  }
+  if (model.format === format.id) throw alreadyConverted(src, format);
   const isDir = fs.statSync(src).isDirectory();
   if (model.weightMap) {
     const outDir = output ?? (isDir ? src : path.dirname(src));

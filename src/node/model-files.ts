@@ -32,6 +32,12 @@ export interface FindModelOptions {
   prefer?: string;
   /** A format taken only when the folder holds no other (convert: its own output format). */
   avoid?: string;
+  /**
+   * Read a named file's first bytes to find its format (default true). Callers that open the file
+   * next (through open-files.ts, which finds the format from the bytes itself) pass false, so that
+   * the file is read once: a named file's format is then its extension's (`unknown` for none).
+   */
+  detect?: boolean;
 }
 
 /**
@@ -40,7 +46,7 @@ export interface FindModelOptions {
  * from its bytes (formatOfFile); a folder's files are told apart by their extensions.
  */
 export async function findModel(target: string, options: FindModelOptions | string = {}): Promise<ModelFiles> {
-  const { prefer, avoid } = typeof options === 'string' ? { prefer: options, avoid: undefined } : options;
+  const { prefer, avoid, detect = true } = typeof options === 'string' ? { prefer: options } : options;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(target);
@@ -49,6 +55,7 @@ export async function findModel(target: string, options: FindModelOptions | stri
   }
   if (stat.isDirectory()) return findInFolder(target, prefer, avoid);
   if (target.endsWith(INDEX_SUFFIX)) return fromIndex(target);
+  if (!detect) return single(formatOfName(path.basename(target))?.id ?? 'unknown', target);
   const source = await FileSource.open(target);
   try {
     return { format: (await formatOfFile(source, target)).id, files: [target], weightMap: undefined, index: undefined };

@@ -5,6 +5,7 @@ import type { ScanReport } from '../formats/findings.js';
 import type { FormatDescriptor, OpenOptions, ParsedModel } from '../formats/format.js';
 import { scanSource } from '../scan/scan.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
+import { ReusedReadsSource } from '../io/reused-reads.js';
 import { FileSource } from './file-source.js';
 import { formatOfFile } from './model-files.js';
 
@@ -40,12 +41,14 @@ export interface OpenedFile {
  * Opens one model file through the format registry: its format from its bytes (formatOfFile), parsed
  * once by that format's reader (which reads structure only, and runs nothing: a pickle is read by the
  * data-only machine), then scanned with that same parse, as `tensorsafe scan` scans it (scanSource
- * `parsed`: the scan checks the structure instead of parsing the file again). A dangerous file is
+ * `parsed`: the scan checks the structure instead of parsing the file again; the bytes both read are
+ * read from disk once, ReusedReadsSource). A dangerous file is
  * refused (UnsafeFileError) before any tensor byte is read; when the reader itself fails, the file is
  * scanned all the same, so that a dangerous one is still refused as dangerous, with its findings.
  */
 export async function openModelFile(file: string, options: OpenOptions = {}): Promise<OpenedFile> {
-  const source = await FileSource.open(file);
+  // The reader and the scan read the same structure (a pickle, a zip directory): from disk once.
+  const source = new ReusedReadsSource(await FileSource.open(file));
   const dir = path.dirname(path.resolve(file));
   let parsed: ParsedModel | undefined;
   try {
@@ -60,6 +63,7 @@ export async function openModelFile(file: string, options: OpenOptions = {}): Pr
       }
     }
     const report = await scanSource(source, { dir, parsed });
+    source.release();
     if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
     if (!reader.open) {
       throw new TensorsafeError('UnsupportedFormat', `${file} is ${format.name}: tensorsafe scans it (tensorsafe scan) but does not read its tensors yet`, { location: file });

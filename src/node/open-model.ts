@@ -19,7 +19,8 @@ export interface OpenModelOptions {
  * run. The files of a sharded set must hold exactly what its index says.
  */
 export async function openModel(target: string, options: OpenModelOptions = {}): Promise<TensorSet & { model: ModelFiles }> {
-  const model = await findModel(target, { prefer: options.prefer });
+  // The files' formats are found from their bytes as they are opened (each file read once).
+  const model = await findModel(target, { prefer: options.prefer, detect: false });
   const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown });
   try {
     if (model.weightMap) checkShards(model.index!, model.weightMap, opened);
