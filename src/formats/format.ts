@@ -20,6 +20,12 @@ export interface FormatDescriptor {
    * `tf`): recorded as `format` in what it converts to. Undefined when there is none to name.
    */
   readonly framework?: string;
+  /**
+   * Its files carry nothing their own loaders run (safetensors: a JSON header and raw bytes), so
+   * reading one for its tensors (inspect, verify) needs no scan first. The scanner still checks such
+   * files when asked, and convert scans whatever it converts (a file can be two formats at once).
+   */
+  readonly inert?: boolean;
   /** File extensions of this format, lower case with the dot, most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /** Whether the bytes are this format: from the first DETECT_HEAD_BYTES and the size, never the name. */

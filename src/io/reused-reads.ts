@@ -8,8 +8,8 @@ export const MAX_REUSED_READS = 64;
 export const MIN_REUSED_READ = 512;
 
 /**
- * A source that keeps what it reads and answers later reads from memory where they fall inside
- * earlier ones (reading only the bytes it does not hold), until `release()`. A file is then read
+ * A source that keeps what it reads (until `freeze()`) and answers later reads from memory where they
+ * fall inside earlier ones (reading only the bytes it does not hold), until `release()`. A file is then read
  * from disk once while its format's reader and the scanner both look at its structure (a checkpoint's
  * pickle, a zip's directory); tensor bytes are read after the release, straight from the source
  * beneath. Results may be views of kept memory: read-only, as the ByteSource contract says.
@@ -22,6 +22,7 @@ export class ReusedReadsSource implements ByteSource {
   readonly readInto?: (target: Uint8Array, offset: number) => Promise<void>;
   private kept: { offset: number; bytes: Uint8Array }[] = [];
   private keptBytes = 0;
+  private keeping = true;
   private released = false;
 
   constructor(readonly inner: ByteSource) {
@@ -70,8 +71,17 @@ export class ReusedReadsSource implements ByteSource {
     return read ? this.keep(offset, out) : out;
   }
 
+  /**
+   * Keeps nothing more, but still answers from what it holds: the scan after the reader then costs
+   * no memory beyond what the reader read (its growing windows are not kept).
+   */
+  freeze(): void {
+    this.keeping = false;
+  }
+
   /** Stops keeping and drops what was kept: later reads go to the source beneath. */
   release(): void {
+    this.keeping = false;
     this.released = true;
     this.kept = [];
     this.keptBytes = 0;
@@ -91,7 +101,7 @@ export class ReusedReadsSource implements ByteSource {
   }
 
   private keep(offset: number, bytes: Uint8Array): Uint8Array {
-    if (!this.released && bytes.byteLength >= MIN_REUSED_READ && this.kept.length < MAX_REUSED_READS && this.keptBytes + bytes.byteLength <= MAX_REUSED_BYTES) {
+    if (this.keeping && bytes.byteLength >= MIN_REUSED_READ && this.kept.length < MAX_REUSED_READS && this.keptBytes + bytes.byteLength <= MAX_REUSED_BYTES) {
       this.kept.push({ offset, bytes });
       this.keptBytes += bytes.byteLength;
     }

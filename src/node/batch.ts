@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { isTensorsafeError } from '../errors.js';
-import { parseShardIndex, safetensorsStem } from '../safetensors/sharded.js';
-import { safetensorsOutput } from '../convert/safetensors-output.js';
+import { parseShardIndex } from '../safetensors/sharded.js';
+import { DEFAULT_OUTPUT } from '../convert/outputs.js';
 import { FORMATS, formatsByExtension } from '../formats/registry.js';
-import { convertModel, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
+import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
@@ -59,7 +59,7 @@ export const MAX_JOBS = 16;
 /** The format a file name says it is (registry extensions), when it is one the batch converts (not the output's own). */
 function inputFormatOf(name: string): string | undefined {
   const id = formatsByExtension(name)[0]?.id;
-  return id === safetensorsOutput.id ? undefined : id;
+  return id === DEFAULT_OUTPUT.id ? undefined : id;
 }
 
 /** `pytorch_model.bin.index.json`: a sharded set of a format the batch converts. */
@@ -87,7 +87,7 @@ export function findModels(root: string): FoundModel[] {
         const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
         const files = [...new Set(index.weightMap.values())].sort().map((f) => path.join(dir, f));
         files.forEach((f) => shards.add(f));
-        models.push({ path: indexPath, files, outputs: [path.join(dir, safetensorsOutput.indexName('model'))] });
+        models.push({ path: indexPath, files, outputs: [path.join(dir, DEFAULT_OUTPUT.indexName('model'))] });
       } catch {
         models.push({ path: indexPath, files: [indexPath], outputs: [] });
       }
@@ -96,7 +96,7 @@ export function findModels(root: string): FoundModel[] {
       const p = path.join(dir, e.name);
       if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
       else if (kinds.get(e) === 'file' && !shards.has(p) && !e.name.endsWith('.index.json') && inputFormatOf(e.name) !== undefined && !NOT_MODELS.test(e.name)) {
-        models.push({ path: p, files: [p], outputs: [path.join(dir, safetensorsNameFor(p))] });
+        models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
     }
   };
@@ -126,7 +126,7 @@ export function outputConflicts(models: readonly FoundModel[]): Map<FoundModel, 
 
 /** Outputs collide by folder and stem: `dir/m.safetensors` and its sharded form `dir/m-0000k-of-…`, `dir/m.safetensors.index.json`. */
 function outputKey(output: string): string {
-  const base = safetensorsStem(path.basename(output)) ?? path.basename(output);
+  const base = DEFAULT_OUTPUT.stemOf(path.basename(output)) ?? path.basename(output);
   return path.join(path.dirname(output), base).toLowerCase();
 }
 

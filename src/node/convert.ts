@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import type { OutputFormat } from '../convert/output-format.js';
 import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionSummary } from '../convert/pipeline.js';
+import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
 import { formatById, formatsByExtension } from '../formats/registry.js';
@@ -65,9 +66,6 @@ interface Input {
   single: string;
 }
 
-/** The one output format today; `convertModel`'s `to` option names it (more writers plug in as OutputFormats). */
-const OUTPUT_FORMATS: readonly OutputFormat[] = [safetensorsOutput];
-
 /**
  * Converts a model of any registered format with a reader (a file, a sharded set's index, or a model
  * folder) to safetensors without running anything in it. Each file is opened through the format
@@ -84,7 +82,7 @@ const OUTPUT_FORMATS: readonly OutputFormat[] = [safetensorsOutput];
  */
 export async function convertModel(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
-  const output = OUTPUT_FORMATS.find((f) => f.id === (options.to ?? safetensorsOutput.id));
+  const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
   if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);

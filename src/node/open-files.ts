@@ -46,7 +46,12 @@ export interface OpenedFile {
  * refused (UnsafeFileError) before any tensor byte is read; when the reader itself fails, the file is
  * scanned all the same, so that a dangerous one is still refused as dangerous, with its findings.
  */
-export async function openModelFile(file: string, options: OpenOptions = {}): Promise<OpenedFile> {
+export interface OpenFileOptions extends OpenOptions {
+  /** Scan the file before reading its tensors (default true), or decide by its format. */
+  scan?: boolean | ((format: FormatDescriptor) => boolean);
+}
+
+export async function openModelFile(file: string, options: OpenFileOptions = {}): Promise<OpenedFile> {
   // The reader and the scan read the same structure (a pickle, a zip directory): from disk once.
   const source = new ReusedReadsSource(await FileSource.open(file));
   const dir = path.dirname(path.resolve(file));
@@ -57,14 +62,18 @@ export async function openModelFile(file: string, options: OpenOptions = {}): Pr
     let failure: unknown;
     if (reader.open) {
       try {
-        parsed = await reader.open(source, { ...options, dir });
+        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, dir });
       } catch (e) {
         failure = e;
       }
     }
-    const report = await scanSource(source, { dir, parsed });
+    const scan = typeof options.scan === 'function' ? options.scan(format) : (options.scan ?? true);
+    if (scan) {
+      source.freeze();
+      const report = await scanSource(source, { dir, parsed });
+      if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
+    }
     source.release();
-    if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
     if (!reader.open) {
       throw new TensorsafeError('UnsupportedFormat', `${file} is ${format.name}: tensorsafe scans it (tensorsafe scan) but does not read its tensors yet`, { location: file });
     }
@@ -78,7 +87,7 @@ export async function openModelFile(file: string, options: OpenOptions = {}): Pr
 }
 
 /** Opens the files of one model (the shards of a set, in order); on any failure every file opened so far is closed. */
-export async function openModelFiles(files: readonly string[], options: OpenOptions = {}): Promise<OpenedFile[]> {
+export async function openModelFiles(files: readonly string[], options: OpenFileOptions = {}): Promise<OpenedFile[]> {
   const opened: OpenedFile[] = [];
   try {
     for (const file of files) opened.push(await openModelFile(file, options));

@@ -15,13 +15,14 @@ export interface OpenModelOptions {
 /**
  * Opens any model a registered format reads (a file, a sharded set's index, or a model folder) as
  * one TensorSet. Every file goes through the format registry: its format from its bytes, parsed once
- * by its reader, scanned with that parse and refused when dangerous (open-files.ts); nothing in it is
- * run. The files of a sharded set must hold exactly what its index says.
+ * by its reader, scanned with that parse and refused when dangerous (open-files.ts), unless its format
+ * is inert (safetensors); nothing in it is run. The files of a sharded set must hold exactly what its index says.
  */
 export async function openModel(target: string, options: OpenModelOptions = {}): Promise<TensorSet & { model: ModelFiles }> {
   // The files' formats are found from their bytes as they are opened (each file read once).
   const model = await findModel(target, { prefer: options.prefer, detect: false });
-  const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown });
+  // Files of a format whose loaders run nothing are read without a scan first, as before the registry.
+  const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown, scan: (format) => !format.inert });
   try {
     if (model.weightMap) checkShards(model.index!, model.weightMap, opened);
   } catch (e) {
