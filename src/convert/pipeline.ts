@@ -6,7 +6,7 @@ import { checkOutput, type Mismatch } from './check-output.js';
 import { dedupeTensors } from './dedupe.js';
 import type { OutputFormat } from './output-format.js';
 import type { Progress } from './write.js';
-import { placementOf, type CheckedSink } from './write-checked.js';
+import { placementOf, type CheckedSink, type WrittenFile } from './write-checked.js';
 
 /**
  * The conversion of any TensorSet, whatever format it was read from, into an output format:
@@ -184,7 +184,7 @@ export interface WriteOutputsOptions<S extends OutputSink> {
 export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, options: WriteOutputsOptions<S>): Promise<void> {
   const written: { sink: S; header: Uint8Array }[] = [];
   const metadataWith = (records: Record<string, string>): Record<string, string> => plan.output.metadata(options.framework, plan.removed, records);
-  const reopen = async (sink: S): Promise<ReturnType<OutputFormat['reopen']> extends Promise<infer W> ? W : never> => plan.output.reopen(await options.openWritten(sink));
+  const reopen = async (sink: S): Promise<WrittenFile> => plan.output.reopen(await options.openWritten(sink));
   try {
     const mismatches: Mismatch[] = [];
     const placements: string[] = [];
