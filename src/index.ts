@@ -41,14 +41,15 @@ export { torchDtype, storageDtype, type TorchDtype } from './formats/torch/dtype
 export * from './convert/dedupe.js';
 export * from './convert/write.js';
 export * from './convert/check-output.js';
-export * from './convert/compare.js';
+export * from './tensor/compare-bytes.js';
 export * from './formats/findings.js';
 export { scanSource, scanBytes, type ScanOptions } from './scan/scan.js';
 export { analyzePickles, type PickleAnalysisOptions, type PickleStreamResult } from './scan/pickle-analysis.js';
 export { toSarif } from './scan/sarif.js';
-export * from './verify/compare-tensors.js';
+export * from './tensor/compare-tensors.js';
+export { compareSets, type CompareSetsOptions } from './tensor/compare-sets.js';
 export * from './verify/verify-sets.js';
-export { valuesOf } from './verify/values.js';
+export { valuesOf } from './tensor/values.js';
 export { createSha256, sha256, toHex, type Hasher } from './integrity/sha256.js';
 export { hashSafetensors, canonicalJson, compareManifests, checkManifest, MANIFEST_FORMAT, type Manifest, type TensorDigest, type HashOptions, type HashProgress, type ManifestChange, type ManifestComparison } from './integrity/manifest.js';
 export { signManifest, verifyManifestSignature, parseSignatureFile, checkSignatureFile, formatSignatureFile, signedBytes, signedWith, webCryptoEd25519, SIGNATURE_FORMAT, type SignatureFile, type Ed25519Backend, type SignOptions } from './integrity/signature.js';

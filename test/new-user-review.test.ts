@@ -84,7 +84,8 @@ describe('a file that is not safetensors says what it is', () => {
     ['a pickle', pickle, /pickle.*tensorsafe convert/],
     ['a sharded set\'s index', index, /JSON file.*index/],
   ])('%s: inspect, hash and validate name it, keeping the reference error code', async (_what, file, expected) => {
-    for (const command of file === index ? ['hash'] : ['inspect', 'hash', 'validate']) {
+    // inspect reads any registered format (issue 10): a checkpoint is shown, not refused (below).
+    for (const command of file === index ? ['hash'] : file === checkpoint ? ['hash', 'validate'] : ['inspect', 'hash', 'validate']) {
       const r = await runCli(command, file);
       expect(r.code).not.toBe(EXIT_OK);
       const printed = `${r.stdout}\n${r.stderr}`;
@@ -92,6 +93,37 @@ describe('a file that is not safetensors says what it is', () => {
       expect(printed).toMatch(/HeaderTooLarge: /);
       expect(printed).toMatch(expected);
     }
+  });
+});
+
+describe('inspect shows a model of any registered format', () => {
+  it('a PyTorch zip checkpoint: its tensors and its format', async () => {
+    const r = await runCli('inspect', '--json', checkpoint);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT_OK);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ file: checkpoint, format: 'pytorch-zip', size: fs.statSync(checkpoint).size, metadata: null });
+    expect(j.tensors).toContainEqual({ name: 'lm_head.weight', dtype: 'F32', shape: [5, 3], bytes: 60 });
+    expect(j.totals.tensors).toBe(j.tensors.length);
+    const text = await runCli('inspect', checkpoint);
+    expect(text.stdout).toMatch(/\(pytorch-zip, /);
+    expect(text.stdout).toMatch(/lm_head\.weight\s+F32\s+\[5, 3\]\s+60 B/);
+  });
+
+  it('a dangerous pickle is refused before anything is read: UnsafeFile, exit 1', async () => {
+    const evil = at('evil-inspect.pkl');
+    fs.writeFileSync(evil, Uint8Array.from([0x80, 2, ...Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1')]));
+    const r = await runCli('inspect', '--json', evil);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe('UnsafeFile');
+  });
+
+  it('a file no format reads says what it is', async () => {
+    const text = at('notes.dat');
+    fs.writeFileSync(text, 'hello\n');
+    const r = await runCli('inspect', '--json', text);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'NotAModel', message: expect.stringMatching(/text file/) });
   });
 });
 

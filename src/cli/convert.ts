@@ -5,7 +5,7 @@ import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
-import { convertCheckpoint, type ConvertSummary } from '../node/convert.js';
+import { convertModel, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
 import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
@@ -21,9 +21,11 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a PyTorch checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or
-TorchScript) to safetensors without executing anything in it. The pickle is
-read by a data-only machine: anything that is not plain data (classes and
+Converts a model of any format tensorsafe reads (found from its bytes) to
+safetensors without executing anything in it: a PyTorch checkpoint (.bin,
+.pt, .pth, .ckpt: zip, legacy, tar or TorchScript), or any other format
+whose tensors tensorsafe reads. Each file is parsed once and scanned first;
+one that would run code is refused. A pickle is read by a data-only machine: anything that is not plain data (classes and
 functions other than the tensor types it understands) stops the conversion,
 and anything that could run code is refused outright. A whole model
 (torch.save(model)) becomes its state_dict(): a class used only as module
@@ -32,8 +34,8 @@ every tensor is streamed to the output, the output is reopened and compared
 with the source bit for bit, and only then is it put in place. A refused or
 failed conversion leaves nothing behind.
 
-SRC is a checkpoint file, a sharded set's pytorch_model.bin.index.json, or a
-model folder (sharded or not).
+SRC is a model file, a sharded set's index (pytorch_model.bin.index.json),
+or a model folder (sharded or not).
 
 Options:
   -o, --output OUT       for a file: the output file (or a folder for it: an
@@ -118,7 +120,7 @@ Examples:
         strict: true,
       }),
     );
-    if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a checkpoint file, an index or a model folder)');
+    if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a model file, an index or a model folder)');
     if (values['max-shard-size'] !== undefined) {
       try {
         parseSize(values['max-shard-size']);
@@ -131,7 +133,7 @@ Examples:
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let summary: ConvertSummary;
     try {
-      summary = await convertCheckpoint(positionals[0]!, {
+      summary = await convertModel(positionals[0]!, {
         output: values.output,
         maxShardSize: values['max-shard-size'],
         key: values.key,

@@ -1,6 +1,12 @@
 import { parseArgs } from 'node:util';
 import { elementCount } from '../dtype/tensor.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { safetensorsFormat } from '../formats/safetensors/format.js';
+import { findModel } from '../node/model-files.js';
+import { openModel } from '../node/open-model.js';
 import { safeOpen } from '../node/open-path.js';
+import type { TensorSet } from '../tensor/tensor-set.js';
 import { SafetensorsFile, type SafetensorsHandle } from '../safetensors/reader.js';
 import { ShardedSafetensors } from '../safetensors/sharded.js';
 import { formatBytes } from '../util/strings.js';
@@ -13,22 +19,28 @@ export const inspectCommand: Command = {
   help: `Usage: tensorsafe inspect [--json] FILE|INDEX|DIR|URL
 
 Shows metadata and a table of tensors (name, dtype, shape, bytes) with totals
-by dtype. Only the header is read, so this is instant even for huge files and
-costs one or two range requests for a URL. Accepts a .safetensors file, a
-sharded set's model.safetensors.index.json, a folder holding either, or an
-http(s) URL of either.
+by dtype, for a model of any format tensorsafe reads (safetensors, PyTorch
+checkpoints, …: the format is found from the bytes). Only the structure is
+read, never tensor data, so this is instant even for huge files and costs one
+or two range requests for a URL. A file that is not safetensors is scanned
+first and refused when it would run code; nothing in it is run. Accepts a
+file, a sharded set's index, a folder holding a model, or an http(s) URL of
+a safetensors file or index.
 
 Options:
   --json      print one JSON object:
                 {"file","format","size","headerLength","shards","metadata",
                  "tensors":[{"name","dtype","shape","bytes","offsets","shard"}],
                  "totals":{"tensors","parameters","bytes","byDtype":{…}}}
+              (offsets and headerLength for safetensors; "leftOut" and
+              "notes" for formats whose files hold more than tensors)
   -h, --help  show this help
 
-${exitStatusHelp({ ok: 'shown', badInput: 'the file missing, unreadable or not valid safetensors (the code says why)' })}
+${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when loaded', badInput: 'the file missing, unreadable or not a valid model (the code says why)' })}
 
 Examples:
   tensorsafe inspect model.safetensors
+  tensorsafe inspect pytorch_model.bin
   tensorsafe inspect --json model.safetensors.index.json | jq .totals
   tensorsafe inspect https://huggingface.co/gpt2/resolve/main/model.safetensors`,
 
@@ -36,14 +48,9 @@ Examples:
     const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));
     if (positionals.length !== 1) throw new UsageError('inspect takes exactly one FILE, INDEX, DIR or URL');
     const target = positionals[0]!;
-    const handle = await safeOpen(target);
-    try {
-      const report = describe(target, handle);
-      if (values.json) io.out(JSON.stringify(report));
-      else printReport(report, io);
-    } finally {
-      await handle.close();
-    }
+    const report = await inspectTarget(target);
+    if (values.json) io.out(JSON.stringify(report));
+    else printReport(report, io);
     return EXIT_OK;
   },
 };
@@ -56,13 +63,70 @@ interface DtypeTotal {
 
 export interface InspectReport {
   file: string;
-  format: 'safetensors' | 'safetensors-sharded';
+  /** `safetensors`, `safetensors-sharded`, or the format and container a reader found (`pytorch-zip`, …). */
+  format: string;
   size?: number;
   headerLength?: number;
   shards?: string[];
   metadata: Record<string, string> | null;
-  tensors: { name: string; dtype: string; shape: number[]; bytes: number; offsets: [number, number]; shard?: string }[];
+  tensors: { name: string; dtype: string; shape: number[]; bytes: number; offsets?: [number, number]; shard?: string }[];
   totals: DtypeTotal & { byDtype: Record<string, DtypeTotal> };
+  /** What the file held besides the tensors (formats whose files hold more: a training checkpoint). */
+  leftOut?: { path: string; what: string }[];
+  notes?: string[];
+}
+
+/**
+ * A URL, or a model whose format is safetensors, is shown by the safetensors layer (header, offsets);
+ * a model of any other registered format through openModel (found from its bytes, scanned, parsed once).
+ */
+async function inspectTarget(target: string): Promise<InspectReport> {
+  if (/^https?:\/\//i.test(target) || (await findModel(target)).format === safetensorsFormat.id) {
+    const handle = await safeOpen(target);
+    try {
+      return describe(target, handle);
+    } finally {
+      await handle.close();
+    }
+  }
+  const set = await openModel(target);
+  try {
+    return describeSet(target, set, set.model.files, set.model.weightMap);
+  } finally {
+    await set.close();
+  }
+}
+
+/** Any TensorSet: names, dtypes, shapes, sizes, and what the file held besides. */
+export function describeSet(target: string, set: TensorSet, files: readonly string[], weightMap?: ReadonlyMap<string, string>): InspectReport {
+  const sharded = files.length > 1;
+  const tensors = set.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, ...(sharded && weightMap?.has(t.name) ? { shard: weightMap.get(t.name)! } : {}) }));
+  return {
+    file: target,
+    format: set.format,
+    size: files.reduce((n, f) => n + fs.statSync(f).size, 0),
+    ...(sharded ? { shards: files.map((f) => path.basename(f)) } : {}),
+    metadata: set.metadata ?? null,
+    tensors,
+    totals: totalsOf(tensors),
+    ...(set.leftOut.length > 0 ? { leftOut: set.leftOut.map((l) => ({ path: l.path, what: l.what })) } : {}),
+    ...(set.notes.length > 0 ? { notes: [...set.notes] } : {}),
+  };
+}
+
+function totalsOf(tensors: readonly { dtype: string; shape: readonly number[]; bytes: number }[]): InspectReport['totals'] {
+  const byDtype: Record<string, DtypeTotal> = {};
+  const totals = { tensors: 0, parameters: 0, bytes: 0 };
+  for (const t of tensors) {
+    const d = (byDtype[t.dtype] ??= { tensors: 0, parameters: 0, bytes: 0 });
+    const elements = elementCount(t.shape);
+    for (const acc of [d, totals]) {
+      acc.tensors++;
+      acc.parameters += elements;
+      acc.bytes += t.bytes;
+    }
+  }
+  return { ...totals, byDtype };
 }
 
 export function describe(target: string, handle: SafetensorsHandle): InspectReport {
@@ -78,17 +142,6 @@ export function describe(target: string, handle: SafetensorsHandle): InspectRepo
       ...(sharded ? { shard: sharded.index.weightMap.get(name)! } : {}),
     };
   });
-  const byDtype: Record<string, DtypeTotal> = {};
-  const totals = { tensors: 0, parameters: 0, bytes: 0 };
-  for (const t of tensors) {
-    const d = (byDtype[t.dtype] ??= { tensors: 0, parameters: 0, bytes: 0 });
-    const elements = elementCount(t.shape);
-    for (const acc of [d, totals]) {
-      acc.tensors++;
-      acc.parameters += elements;
-      acc.bytes += t.bytes;
-    }
-  }
   const file = handle instanceof SafetensorsFile ? handle : undefined;
   return {
     file: target,
@@ -97,12 +150,13 @@ export function describe(target: string, handle: SafetensorsHandle): InspectRepo
     ...(sharded ? { shards: [...sharded.shards.keys()] } : {}),
     metadata: handle.metadata(),
     tensors,
-    totals: { ...totals, byDtype },
+    totals: totalsOf(tensors),
   };
 }
 
 function printReport(r: InspectReport, io: Io): void {
-  const where = r.size !== undefined ? `${formatBytes(r.size)}, header ${formatBytes(r.headerLength ?? 0)}` : `${r.shards?.length ?? 0} shards`;
+  const where =
+    r.size === undefined ? `${r.shards?.length ?? 0} shards` : r.headerLength === undefined ? `${formatBytes(r.size)}${r.shards ? `, ${r.shards.length} shards` : ''}` : `${formatBytes(r.size)}, header ${formatBytes(r.headerLength)}`;
   io.out(`${bold(io, r.file)}  ${dim(io, `(${r.format}, ${where})`)}`);
   if (r.metadata === null || Object.keys(r.metadata).length === 0) {
     io.out('metadata: none');
@@ -123,6 +177,13 @@ function printReport(r: InspectReport, io: Io): void {
     const dt = Object.entries(r.totals.byDtype).map(([d, t]) => [d, plural(t.tensors, 'tensor'), plural(t.parameters, 'parameter'), formatBytes(t.bytes)]);
     for (const line of table(dt, [false, true, true, true])) io.out('  ' + line);
   }
+  if (r.leftOut && r.leftOut.length > 0) {
+    io.out('');
+    io.out('not tensors:');
+    for (const l of r.leftOut.slice(0, 30)) io.out(`  ${l.path}: ${l.what}`);
+    if (r.leftOut.length > 30) io.out(`  … and ${r.leftOut.length - 30} more (see --json)`);
+  }
+  for (const n of r.notes ?? []) io.out(`note: ${n}`);
 }
 
 function plural(n: number, word: string): string {

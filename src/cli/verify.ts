@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openModel } from '../node/open-model.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
-import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../verify/compare-tensors.js';
+import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../tensor/compare-tensors.js';
 import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
 import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';

@@ -1,5 +1,6 @@
+import { compareSets } from '../tensor/compare-sets.js';
+import { BIT_EXACT } from '../tensor/compare-tensors.js';
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
-import { firstDifference } from './compare.js';
 
 /** Tensors compared at once: enough to keep reads and comparisons overlapping, few enough to bound memory. */
 export const CHECK_CONCURRENCY = 2;
@@ -22,9 +23,10 @@ export interface CheckOptions {
 }
 
 /**
- * Compares what was written with the source, tensor by tensor, bit for bit: every source tensor must
- * be in the output under its name (or, for a removed tied name, under the name kept) with the same
- * dtype, shape and bytes, and the output must hold nothing else.
+ * Compares what was written with the source, tensor by tensor, bit for bit (the tensor-set
+ * comparison of tensor/compare-sets.ts): every source tensor must be in the output under its name
+ * (or, for a removed tied name, under the name kept) with the same dtype, shape and bytes, and the
+ * output must hold nothing else.
  */
 export async function checkOutput(
   written: TensorSet,
@@ -33,36 +35,33 @@ export async function checkOutput(
   options: number | CheckOptions = {},
 ): Promise<Mismatch[]> {
   const { chunkBytes, ready, onChecked } = typeof options === 'number' ? { chunkBytes: options } : options;
-  const out = new Map(written.tensors.map((t) => [t.name, t]));
-  const mismatches: Mismatch[] = [];
-  const expectedNames = new Set(source.map((e) => removed.get(e.name) ?? e.name));
-  for (const name of out.keys()) if (!expectedNames.has(name)) mismatches.push({ name, reason: 'in the output but not in the source' });
-  // Two tensors are compared at a time, so that one pair's reads overlap the other's comparison.
-  const check = async (e: TensorEntry): Promise<Mismatch | undefined> => {
-    const name = removed.get(e.name) ?? e.name;
-    const w = out.get(name);
-    if (!w) return { name: e.name, reason: 'missing from the output' };
-    if (w.dtype !== e.dtype || w.shape.join(',') !== e.shape.join(',')) {
-      return { name: e.name, reason: `written as ${w.dtype} [${w.shape.join(', ')}], source is ${e.dtype} [${e.shape.join(', ')}]` };
+  const compared = await compareSets(source, written.tensors, BIT_EXACT, {
+    renamedInB: removed,
+    concurrency: CHECK_CONCURRENCY,
+    chunkBytes,
+    valueStats: false,
+    ready,
+    onCompared: onChecked,
+  });
+  const extra: Mismatch[] = [];
+  const wrong: Mismatch[] = [];
+  for (const c of compared) {
+    switch (c.status) {
+      case 'identical':
+        break;
+      case 'extra':
+        extra.push({ name: c.name, reason: 'in the output but not in the source' });
+        break;
+      case 'missing':
+        wrong.push({ name: c.name, reason: 'missing from the output' });
+        break;
+      case 'shape-mismatch':
+      case 'dtype-mismatch':
+        wrong.push({ name: c.name, reason: `written as ${c.dtype[1]} [${c.shape[1]!.join(', ')}], source is ${c.dtype[0]} [${c.shape[0]!.join(', ')}]` });
+        break;
+      default:
+        wrong.push({ name: c.name, reason: c.reason ?? c.status });
     }
-    if (ready) await ready(name);
-    const at = await firstDifference(w.chunks(chunkBytes), e.chunks(chunkBytes));
-    onChecked?.(e.byteLength);
-    return at >= 0 ? { name: e.name, reason: `bytes differ from byte ${at} on` } : undefined;
-  };
-  // While the file is being written, follow the writer: tensors in the order they sit in the file.
-  const position = new Map(written.tensors.map((t, i) => [t.name, i]));
-  const order = source.map((_, i) => i);
-  if (ready) order.sort((a, b) => (position.get(removed.get(source[a]!.name) ?? source[a]!.name) ?? -1) - (position.get(removed.get(source[b]!.name) ?? source[b]!.name) ?? -1));
-  let next = 0;
-  const results: (Mismatch | undefined)[] = new Array(source.length);
-  const lane = async (): Promise<void> => {
-    while (next < source.length) {
-      const i = order[next++]!;
-      results[i] = await check(source[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, source.length) }, lane));
-  for (const m of results) if (m) mismatches.push(m);
-  return mismatches;
+  }
+  return [...extra, ...wrong];
 }

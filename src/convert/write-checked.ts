@@ -1,7 +1,8 @@
 import type { ByteSink } from '../io/byte-sink.js';
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import { checkOutput, type Mismatch } from './check-output.js';
-import { writeTensors, type WriteTensorsOptions } from './write.js';
+import type { Metadata } from '../safetensors/layout.js';
+import { writeTensors, type Progress } from './write.js';
 
 /**
  * Chunk size of the write and of the check. Both stream at once, so their buffers (two per stream)
@@ -18,6 +19,35 @@ export interface CheckedSink extends ByteSink {
   readonly flushedEnd: number;
   /** End of the furthest byte written out of order (0 if none). */
   readonly rewrittenEnd: number;
+}
+
+/** What a streaming writer knows once its header is on the sink, before any tensor byte. */
+export interface HeaderPlan {
+  /** The header's bytes, as written. */
+  readonly header: Uint8Array;
+  /** The whole file's length. */
+  readonly totalSize: number;
+}
+
+export interface StreamWriteOptions {
+  metadata?: Metadata | null;
+  onProgress?: (p: Progress) => void;
+  progressBase?: number;
+  progressTotal?: number;
+  chunkBytes?: number;
+  /** Called once the header is on the sink, before any tensor byte. */
+  afterHeader?: (plan: HeaderPlan) => Promise<void>;
+}
+
+/**
+ * A streaming writer of an output format: the header first (then `afterHeader`), then each tensor's
+ * bytes in order, appended. writeTensors (write.ts) is safetensors'.
+ */
+export type StreamWriter = (entries: readonly TensorEntry[], sink: ByteSink, options: StreamWriteOptions) => Promise<unknown>;
+
+export interface CheckedWriteOptions extends StreamWriteOptions {
+  /** The output format's streaming writer (default: safetensors, writeTensors). */
+  writer?: StreamWriter;
 }
 
 /** The output as the reader (not the writer) parsed it from the file. */
@@ -70,7 +100,7 @@ export async function writeChecked(
   sources: readonly TensorEntry[],
   removed: ReadonlyMap<string, string>,
   reopen: () => Promise<WrittenFile>,
-  options: WriteTensorsOptions = {},
+  options: CheckedWriteOptions = {},
 ): Promise<CheckedWrite> {
   const chunkBytes = options.chunkBytes ?? CHECKED_CHUNK_BYTES;
   let file: WrittenFile | undefined;
@@ -105,8 +135,9 @@ export async function writeChecked(
     abort: () => sink.abort(),
   };
   try {
-    await writeTensors(entries, appendOnly, {
-      ...options,
+    const { writer = writeTensors, ...writeOptions } = options;
+    await writer(entries, appendOnly, {
+      ...writeOptions,
       chunkBytes,
       afterHeader: async (layout) => {
         await options.afterHeader?.(layout);

@@ -15,6 +15,17 @@ export interface FormatDescriptor {
   readonly id: string;
   /** For people: `NumPy (.npy, .npz)`. */
   readonly name: string;
+  /**
+   * The framework whose conventions its tensors follow, as safetensors metadata names it (`pt`, `np`,
+   * `tf`): recorded as `format` in what it converts to. Undefined when there is none to name.
+   */
+  readonly framework?: string;
+  /**
+   * Its files carry nothing their own loaders run (safetensors: a JSON header and raw bytes), so
+   * reading one for its tensors (inspect, verify) needs no scan first. The scanner still checks such
+   * files when asked, and convert scans whatever it converts (a file can be two formats at once).
+   */
+  readonly inert?: boolean;
   /** Ends of file names of this format, lower case (`.gguf`; TF.js's `model.json`), most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /**

@@ -4,15 +4,17 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { isTensorsafeError } from '../errors.js';
-import { parseShardIndex, safetensorsStem } from '../safetensors/sharded.js';
-import { convertCheckpoint, safetensorsNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
+import { parseShardIndex } from '../safetensors/sharded.js';
+import { DEFAULT_OUTPUT } from '../convert/outputs.js';
+import { FORMATS, formatsByExtension } from '../formats/registry.js';
+import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
-import { CHECKPOINT_EXTENSIONS, NOT_MODELS } from './model-files.js';
+import { NOT_MODELS } from './model-files.js';
 import { startWorker } from './worker-argv.js';
 
-/** One model found under a folder: a checkpoint file, or a sharded set by its index. */
+/** One model found under a folder: a model file, or a sharded set by its index. */
 export interface FoundModel {
   path: string;
   /** Every file of it (the shards of a set). */
@@ -54,7 +56,21 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.cache', '__pycache__', '
 /** Upper bound on worker threads, whatever --jobs says: each holds a checkpoint's pickle and I/O buffers. */
 export const MAX_JOBS = 16;
 
-/** Every model under a folder: sharded sets (their shards are not models of their own) and single checkpoints. */
+/** The format a file name says it is (registry extensions), when it is one the batch converts (not the output's own). */
+function inputFormatOf(name: string): string | undefined {
+  const id = formatsByExtension(name)[0]?.id;
+  return id === DEFAULT_OUTPUT.id ? undefined : id;
+}
+
+/** `pytorch_model.bin.index.json`: a sharded set of a format the batch converts. */
+function isInputIndex(name: string): boolean {
+  return name.endsWith('.index.json') && inputFormatOf(name.slice(0, -'.index.json'.length)) !== undefined;
+}
+
+/**
+ * Every model under a folder: sharded sets (their shards are not models of their own) and single
+ * model files of every registered format (by extension), except the output's own (safetensors).
+ */
 export function findModels(root: string): FoundModel[] {
   const models: FoundModel[] = [];
   const visited = new Set<string>();
@@ -65,13 +81,13 @@ export function findModels(root: string): FoundModel[] {
     const kinds = new Map(entries.map((e) => [e, entryKind(path.join(dir, e.name), e)]));
     const shards = new Set<string>();
     for (const e of entries) {
-      if (kinds.get(e) !== 'file' || !(e.name.endsWith('.bin.index.json') || e.name.endsWith('.pt.index.json'))) continue;
+      if (kinds.get(e) !== 'file' || !isInputIndex(e.name)) continue;
       const indexPath = path.join(dir, e.name);
       try {
         const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
         const files = [...new Set(index.weightMap.values())].sort().map((f) => path.join(dir, f));
         files.forEach((f) => shards.add(f));
-        models.push({ path: indexPath, files, outputs: [path.join(dir, 'model.safetensors.index.json')] });
+        models.push({ path: indexPath, files, outputs: [path.join(dir, DEFAULT_OUTPUT.indexName('model'))] });
       } catch {
         models.push({ path: indexPath, files: [indexPath], outputs: [] });
       }
@@ -79,8 +95,8 @@ export function findModels(root: string): FoundModel[] {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
-      else if (kinds.get(e) === 'file' && !shards.has(p) && CHECKPOINT_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e.name)) {
-        models.push({ path: p, files: [p], outputs: [path.join(dir, safetensorsNameFor(p))] });
+      else if (kinds.get(e) === 'file' && !shards.has(p) && !e.name.endsWith('.index.json') && inputFormatOf(e.name) !== undefined && !NOT_MODELS.test(e.name)) {
+        models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
     }
   };
@@ -110,7 +126,7 @@ export function outputConflicts(models: readonly FoundModel[]): Map<FoundModel, 
 
 /** Outputs collide by folder and stem: `dir/m.safetensors` and its sharded form `dir/m-0000k-of-…`, `dir/m.safetensors.index.json`. */
 function outputKey(output: string): string {
-  const base = safetensorsStem(path.basename(output)) ?? path.basename(output);
+  const base = DEFAULT_OUTPUT.stemOf(path.basename(output)) ?? path.basename(output);
   return path.join(path.dirname(output), base).toLowerCase();
 }
 
@@ -123,7 +139,7 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
   const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
   const base = { path: model.path, outputs: [] as string[], verified: false, bytesIn, bytesOut: 0 };
   try {
-    const summary: ConvertSummary = await convertCheckpoint(model.path, {
+    const summary: ConvertSummary = await convertModel(model.path, {
       maxShardSize: options.maxShardSize,
       key: options.key,
       force: options.force,
@@ -152,7 +168,7 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
  */
 export async function convertFolder(root: string, options: BatchOptions = {}): Promise<BatchReport> {
   const started = Date.now();
-  const models = findModels(root);
+  const models = await convertibleOnly(findModels(root));
   const conflicts = outputConflicts(models);
   const jobs = Math.max(1, Math.min(options.jobs ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4), MAX_JOBS, models.length || 1));
   const results: BatchModelResult[] = new Array(models.length);
@@ -223,6 +239,14 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
       seconds: (Date.now() - started) / 1000,
     },
   };
+}
+
+/** The models of formats whose reader reads tensors (a format tensorsafe only scans is not a conversion's input). */
+async function convertibleOnly(models: FoundModel[]): Promise<FoundModel[]> {
+  const readable = new Set<string>();
+  for (const f of FORMATS) if ((await f.load()).open) readable.add(f.id);
+  const name = (m: FoundModel): string => (isInputIndex(path.basename(m.path)) ? path.basename(m.path).slice(0, -'.index.json'.length) : path.basename(m.path));
+  return models.filter((m) => readable.has(inputFormatOf(name(m))!));
 }
 
 function conflictResult(model: FoundModel, other: FoundModel): BatchModelResult {

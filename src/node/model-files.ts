@@ -1,78 +1,134 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, TensorsafeError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { describeFormat, detectFormat } from '../formats/detect.js';
+import type { FormatDescriptor } from '../formats/format.js';
+import { FORMATS, formatsByExtension, probeSource } from '../formats/registry.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
-import { fileError } from './file-source.js';
+import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
 
-/** Checkpoint extensions of single-file PyTorch models. */
-export const CHECKPOINT_EXTENSIONS = ['.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle'];
 /** Files of a training folder that are not the model. */
 export const NOT_MODELS = /^(optimizer|scheduler|rng_state.*|training_args|trainer_state)\.(pt|pth|bin)$/;
+/** In a folder holding several files of one format, the one Hugging Face loaders pick. */
+const CONVENTIONAL_NAMES = new Set(['pytorch_model.bin']);
+/** A sharded set's index: `<stem><extension>.index.json`, the extension being its shards' format's. */
+const INDEX_SUFFIX = '.index.json';
 
-/** A model on disk: its kind, its files (shards in order) and, when sharded, its index. */
+
+/** A model on disk: its format (a registry id), its files (shards in order) and, when sharded, its index. */
 export interface ModelFiles {
-  kind: 'safetensors' | 'pytorch';
+  /** The registry id of its format (`safetensors`, `pytorch`, …): from the bytes for a named file, from the extensions in a folder. */
+  format: string;
   files: string[];
   /** Tensor name → shard file name, for a sharded model. */
   weightMap: ReadonlyMap<string, string> | undefined;
   index: string | undefined;
 }
 
+export interface FindModelOptions {
+  /** The format that wins in a folder holding models of several formats (default: the first in the registry's order). */
+  prefer?: string;
+  /** A format taken only when the folder holds no other (convert: its own output format). */
+  avoid?: string;
+  /**
+   * Read a named file's first bytes to find its format (default true). Callers that open the file
+   * next (through open-files.ts, which finds the format from the bytes itself) pass false, so that
+   * the file is read once: a named file's format is then its extension's (`unknown` for none).
+   */
+  detect?: boolean;
+}
+
 /**
- * What a path names: a checkpoint or safetensors file, a sharded set's index, or a model folder (an
- * index, or a single model file: pytorch_model.bin or the one checkpoint, or the one safetensors file;
- * `prefer` says which kind wins in a folder that holds both, as after a conversion).
+ * What a path names: a model file, a sharded set's index, or a model folder (an index, or the one
+ * file of a format: the conventional one when there are several). A named file's format is found
+ * from its bytes (formatOfFile); a folder's files are told apart by their extensions.
  */
-export function findModel(target: string, prefer: 'safetensors' | 'pytorch' = 'safetensors'): ModelFiles {
+export async function findModel(target: string, options: FindModelOptions | string = {}): Promise<ModelFiles> {
+  const { prefer, avoid, detect = true } = typeof options === 'string' ? { prefer: options } : options;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(target);
   } catch (cause) {
     throw fileError(target, cause);
   }
-  if (stat.isDirectory()) {
-    const entries = fs.readdirSync(target).sort();
-    checkNotShadowed(target, entries);
-    const stIndex = entries.find((e) => e.endsWith('.safetensors.index.json'));
-    const ptIndex = entries.find((e) => e.endsWith('.bin.index.json') || e.endsWith('.pt.index.json'));
-    const safetensors = entries.filter((e) => e.endsWith('.safetensors'));
-    const checkpoints = entries.filter((e) => CHECKPOINT_EXTENSIONS.some((x) => e.toLowerCase().endsWith(x)) && !NOT_MODELS.test(e));
-    const chosen = checkpoints.includes('pytorch_model.bin') ? 'pytorch_model.bin' : checkpoints.length === 1 ? checkpoints[0] : undefined;
-    const st = stIndex ? fromIndex(path.join(target, stIndex)) : safetensors.length === 1 ? single('safetensors', path.join(target, safetensors[0]!)) : undefined;
-    const pt = ptIndex ? fromIndex(path.join(target, ptIndex)) : chosen ? single('pytorch', path.join(target, chosen)) : undefined;
-    const model = prefer === 'safetensors' ? (st ?? pt) : (pt ?? st);
-    if (model) return model;
-    const found = [...safetensors, ...checkpoints];
-    throw found.length === 0
-      ? new IoError('NotFound', `${target} holds no model (.safetensors, .bin, .pt, .pth, .ckpt)`, { location: target })
-      : new IoError('AmbiguousModel', `${target} holds several models (${found.join(', ')}); name the one to use`, { location: target });
+  if (stat.isDirectory()) return findInFolder(target, prefer, avoid);
+  if (target.endsWith(INDEX_SUFFIX)) return fromIndex(target);
+  if (!detect) return single(formatOfName(path.basename(target))?.id ?? 'unknown', target);
+  const source = await FileSource.open(target);
+  try {
+    return { format: (await formatOfFile(source, target)).id, files: [target], weightMap: undefined, index: undefined };
+  } finally {
+    await source.close();
   }
-  if (target.endsWith('.index.json')) return fromIndex(target);
-  return { kind: target.endsWith('.safetensors') || looksLikeSafetensors(target) ? 'safetensors' : 'pytorch', files: [target], weightMap: undefined, index: undefined };
 }
 
-function single(kind: ModelFiles['kind'], file: string): ModelFiles {
-  return { kind, files: [file], weightMap: undefined, index: undefined };
+/**
+ * The format that reads a named file. The bytes decide (each format's `detect`); when they are not
+ * one of the formats the file's extension names, the extension's format reads it, and its reader says
+ * what the file is instead (a `.bin` that holds a Git LFS pointer, a `.safetensors` that holds a
+ * pickle). A file neither its bytes nor its name make a model is refused here, saying what it is.
+ */
+export async function formatOfFile(source: ByteSource, name: string): Promise<FormatDescriptor> {
+  const probe = await probeSource(source);
+  const byBytes = FORMATS.find((f) => f.detect(probe));
+  const byName = formatsByExtension(path.basename(name));
+  if (byBytes && (byName.length === 0 || byName.includes(byBytes))) return byBytes;
+  if (byName.length > 0) return byName[0]!;
+  throw new TensorsafeError('NotAModel', `${name} is not a model file tensorsafe reads: it is ${describeFormat(detectFormat(probe.head, probe.size))}`, { location: name });
 }
 
-/** A sharded set: its shards in name order (model-00001-of-…, model-00002-of-…). */
+/** `x.safetensors.index.json`, `pytorch_model.bin.index.json`: an index whose shards are of a registered format. */
+function isIndexName(file: string): boolean {
+  const base = path.basename(file);
+  return base.endsWith(INDEX_SUFFIX) && formatsByExtension(base.slice(0, -INDEX_SUFFIX.length)).length > 0;
+}
+
+/** The format whose extension a folder entry has (the first in the registry's order), or undefined. */
+function formatOfName(name: string): FormatDescriptor | undefined {
+  return formatsByExtension(name)[0];
+}
+
+function findInFolder(target: string, prefer: string | undefined, avoid: string | undefined): ModelFiles {
+  const entries = fs.readdirSync(target).sort();
+  checkNotShadowed(target, entries);
+  const candidates: string[] = [];
+  const found = new Map<string, ModelFiles>();
+  for (const format of FORMATS) {
+    const index = entries.find((e) => isIndexName(e) && formatOfName(e.slice(0, -INDEX_SUFFIX.length)) === format);
+    const files = entries.filter((e) => !e.endsWith(INDEX_SUFFIX) && formatOfName(e) === format && !NOT_MODELS.test(e));
+    candidates.push(...files);
+    const chosen = files.length === 1 ? files[0] : files.find((f) => CONVENTIONAL_NAMES.has(f));
+    const model = index ? fromIndex(path.join(target, index)) : chosen ? single(format.id, path.join(target, chosen)) : undefined;
+    if (model) found.set(format.id, model);
+  }
+  const preferred = prefer !== undefined ? found.get(prefer) : undefined;
+  const others = [...found.values()].filter((m) => m.format !== avoid);
+  const model = preferred ?? others[0] ?? (avoid !== undefined ? found.get(avoid) : undefined);
+  if (model) return model;
+  const extensions = [...new Set(FORMATS.flatMap((f) => f.extensions))].join(', ');
+  throw candidates.length === 0
+    ? new IoError('NotFound', `${target} holds no model (${extensions})`, { location: target })
+    : new IoError('AmbiguousModel', `${target} holds several models (${candidates.join(', ')}); name the one to use`, { location: target });
+}
+
+function single(format: string, file: string): ModelFiles {
+  return { format, files: [file], weightMap: undefined, index: undefined };
+}
+
+/** A sharded set: its shards in name order (model-00001-of-…, model-00002-of-…); its format is its shards' extension's. */
 function fromIndex(indexPath: string): ModelFiles {
   const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
   const dir = path.dirname(indexPath);
   const names = [...new Set(index.weightMap.values())].sort();
-  const kind = names.every((n) => n.endsWith('.safetensors')) ? 'safetensors' : 'pytorch';
-  return { kind, files: names.map((f) => path.join(dir, f)), weightMap: index.weightMap, index: indexPath };
-}
-
-/** The first bytes of a safetensors file: a length, then `{` (after optional spaces). */
-function looksLikeSafetensors(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(16);
-    const n = fs.readSync(fd, head, 0, 16, 0);
-    return n >= 9 && head.readBigUInt64LE(0) < BigInt(fs.fstatSync(fd).size) && head.subarray(8, n).toString('latin1').trimStart().startsWith('{');
-  } finally {
-    fs.closeSync(fd);
+  // The shards' format by their extension, else the one the index's name gives; each shard is
+  // opened by its own bytes anyway (formatOfFile).
+  const byShards = new Set(names.map((n) => formatOfName(n)?.id));
+  const shared = byShards.size === 1 ? [...byShards][0] : undefined;
+  const format = shared ?? formatOfName(path.basename(indexPath).slice(0, -INDEX_SUFFIX.length))?.id;
+  if (format === undefined) {
+    throw new TensorsafeError('NotAModel', `${indexPath} is an index of files of no format tensorsafe reads (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`, { location: indexPath });
   }
+  return { format, files: names.map((f) => path.join(dir, f)), weightMap: index.weightMap, index: indexPath };
 }

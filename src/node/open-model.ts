@@ -1,32 +1,39 @@
-import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
+import * as path from 'node:path';
+import { TensorsafeError } from '../errors.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
-import { mergedEntries, openCheckpoints } from './checkpoints.js';
 import { findModel, type ModelFiles } from './model-files.js';
-import { openPath } from './open-path.js';
+import { mergedEntries, openModelFiles, type OpenedFile } from './open-files.js';
 
 export interface OpenModelOptions {
   /** Path of the weights in a training checkpoint. */
   key?: string;
   skipUnknown?: boolean;
-  /** Which kind a folder holding both opens as. */
-  prefer?: 'safetensors' | 'pytorch';
+  /** Which format (a registry id) a folder holding models of several formats opens as. */
+  prefer?: string;
 }
 
 /**
- * Opens any model the project reads (a safetensors file, sharded set or folder; a PyTorch checkpoint,
- * sharded set or folder) as one TensorSet. PyTorch files are scanned first and refused when dangerous;
- * nothing in them is run.
+ * Opens any model a registered format reads (a file, a sharded set's index, or a model folder) as
+ * one TensorSet. Every file goes through the format registry: its format from its bytes, parsed once
+ * by its reader, scanned with that parse and refused when dangerous (open-files.ts), unless its format
+ * is inert (safetensors); nothing in it is run. The files of a sharded set must hold exactly what its index says.
  */
 export async function openModel(target: string, options: OpenModelOptions = {}): Promise<TensorSet & { model: ModelFiles }> {
-  const model = findModel(target, options.prefer);
-  if (model.kind === 'safetensors') {
-    const handle = await openPath(model.index ?? model.files[0]!);
-    return { ...safetensorsTensorSet(handle), model };
+  // The files' formats are found from their bytes as they are opened (each file read once).
+  const model = await findModel(target, { prefer: options.prefer, detect: false });
+  // Files of a format whose loaders run nothing are read without a scan first, as before the registry.
+  const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown, scan: (format) => !format.inert });
+  try {
+    if (model.weightMap) checkShards(model.index!, model.weightMap, opened);
+  } catch (e) {
+    await Promise.all(opened.map((o) => o.tensors.close()));
+    throw e;
   }
-  const sets = await openCheckpoints(model.files, { key: options.key, skipUnknown: options.skipUnknown });
+  const sets = opened.map((o) => o.tensors);
   return {
-    format: sets[0]?.format ?? 'pytorch',
+    format: sets[0]?.format ?? model.format,
     tensors: mergedEntries(sets),
+    ...(sets[0]?.metadata ? { metadata: sets[0].metadata } : {}),
     leftOut: sets.flatMap((s) => s.leftOut),
     notes: [...new Set(sets.flatMap((s) => s.notes))],
     model,
@@ -34,4 +41,22 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
       await Promise.all(sets.map((s) => s.close()));
     },
   };
+}
+
+/** Every tensor the index lists is in the file it names, and every file holds only what the index puts in it. */
+function checkShards(index: string, weightMap: ReadonlyMap<string, string>, opened: readonly OpenedFile[]): void {
+  const byFile = new Map(opened.map((o) => [path.basename(o.file), new Set(o.tensors.tensors.map((t) => t.name))]));
+  for (const [tensor, file] of weightMap) {
+    if (!byFile.get(path.basename(file))?.has(tensor)) {
+      throw new TensorsafeError('ShardMismatch', `${index}: the index puts tensor \`${tensor}\` in ${file}, which does not contain it`, { location: file });
+    }
+  }
+  for (const [file, names] of byFile) {
+    for (const tensor of names) {
+      const listed = weightMap.get(tensor);
+      if (listed === undefined || path.basename(listed) !== file) {
+        throw new TensorsafeError('ShardMismatch', `${index}: ${file} contains tensor \`${tensor}\`, which the index ${listed === undefined ? 'does not list' : `puts in ${listed}`}`, { location: file });
+      }
+    }
+  }
 }

@@ -75,6 +75,10 @@ export interface TensorSet {
   readonly leftOut: readonly LeftOut[];
   /** Notes for the summary: placeholders created, byte order swapped, … */
   readonly notes: readonly string[];
+  /** Where in the file the weights were found, when a reader looks for them (`state_dict`; '' for the file itself). */
+  readonly weightsPath?: string;
+  /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
+  readonly moduleClasses?: readonly string[];
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import type { FormatDescriptor } from '../format.js';
 export const safetensorsFormat: FormatDescriptor = {
   id: 'safetensors',
   name: 'safetensors (.safetensors)',
+  inert: true,
   extensions: ['.safetensors'],
   detect: (probe) => probe.container === 'safetensors',
   load: () => import('./reader.js').then((m) => m.safetensorsReader),

@@ -22,6 +22,13 @@ export interface TorchCheckpoint {
   readonly notes: readonly string[];
 }
 
+const TORCH_FORMATS: ReadonlySet<string> = new Set<TorchFormat>(['pytorch-zip', 'torchscript', 'pytorch-legacy', 'pytorch-tar', 'pickle']);
+
+/** Whether a format reader's structure (format.ts ParsedModel) is a checkpoint read by readTorchCheckpoint. */
+export function isTorchCheckpoint(structure: unknown): structure is TorchCheckpoint {
+  return typeof structure === 'object' && structure !== null && 'root' in structure && TORCH_FORMATS.has((structure as { format?: unknown }).format as string);
+}
+
 export interface ReadCheckpointOptions {
   /** Keep unknown (not dangerous) objects as inert placeholders instead of refusing the file. */
   skipUnknown?: boolean;

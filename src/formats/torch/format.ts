@@ -11,6 +11,7 @@ const DATA_PKL = /(^|\/)data\.pkl$/;
 export const pytorchFormat: FormatDescriptor = {
   id: 'pytorch',
   name: 'PyTorch (.pt, .pth, .bin, .ckpt, pickle)',
+  framework: 'pt',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.pkl', '.pickle'],
   detect: (probe) =>
     probe.container === 'pickle' || probe.container === 'tar' || (probe.container === 'zip' && (probe.entries?.some((n) => DATA_PKL.test(n)) ?? false)),

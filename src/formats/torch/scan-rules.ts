@@ -2,7 +2,7 @@ import { isTensorsafeError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import type { ContainerRules, ContainerView, ParsedModel } from '../format.js';
-import type { TorchCheckpoint } from './checkpoint.js';
+import { isTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
 
 /**
  * PyTorch's scan rules. The scanner walks the containers torch.load reads (zip and tar archives,
@@ -71,7 +71,7 @@ let checkpointReader: Promise<typeof import('./checkpoint.js')> | undefined;
  * allows too), so there is nothing to report and nothing is parsed again.
  */
 export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<TorchCheckpoint>): Promise<void> {
-  if (isCheckpoint(parsed?.structure)) return;
+  if (isTorchCheckpoint(parsed?.structure)) return;
   const { readTorchCheckpoint } = await (checkpointReader ??= import('./checkpoint.js'));
   try {
     await readTorchCheckpoint(source, { skipUnknown: true });
@@ -85,10 +85,4 @@ export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, 
     }
     ctx.report({ severity: 'suspicious', rule: 'pytorch/invalid', message: `torch.load would not read this checkpoint as it is (${e.code}): ${e.message}`, location: e.location ?? source.name });
   }
-}
-
-/** A checkpoint the torch reader read (what a parsed model of this format holds), not another format's structure. */
-function isCheckpoint(structure: unknown): structure is TorchCheckpoint {
-  const c = structure as Partial<TorchCheckpoint> | undefined;
-  return typeof c === 'object' && c !== null && typeof c.format === 'string' && 'root' in c && Array.isArray(c.placeholders) && c.globals instanceof Set;
 }

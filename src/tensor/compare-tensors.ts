@@ -1,6 +1,6 @@
 import { DTYPE_INFO, type Dtype } from '../dtype/dtypes.js';
-import { firstDifference } from '../convert/compare.js';
-import type { TensorEntry } from '../tensor/tensor-set.js';
+import { firstDifference } from './compare-bytes.js';
+import type { TensorEntry } from './tensor-set.js';
 import { valuesOf } from './values.js';
 
 /** How two tensors must agree: bit for bit (the default), or elementwise |a − b| ≤ atol + rtol·|b|. */
@@ -44,6 +44,18 @@ export interface TensorComparison {
   stats?: ValueStats;
   /** Why it does not match, for people. */
   reason?: string;
+  /** Where the bytes first differ, when compared without value statistics (CompareTensorsOptions.valueStats). */
+  firstDifferentByte?: number;
+}
+
+export interface CompareTensorsOptions {
+  /** Chunk size of the byte comparison (default DEFAULT_CHUNK_BYTES). */
+  chunkBytes?: number;
+  /**
+   * Read both again for value statistics when their bytes differ (default true). A bit-for-bit check
+   * that only needs to know where they differ (convert's check of its output) skips that second read.
+   */
+  valueStats?: boolean;
 }
 
 /** Elements per step when two tensors are read side by side: a multiple of 4 so that F4 and F6 chunks are whole bytes. */
@@ -53,7 +65,7 @@ export const VERIFY_CHUNK_ELEMENTS = 1 << 20;
  * Compares two tensors under a rule, streaming both in bounded chunks: bytes first (identical is the
  * common case and memcmp-fast), values only when they differ or when dtypes differ.
  */
-export async function compareTensors(name: string, a: TensorEntry, b: TensorEntry, rule: VerifyRule): Promise<TensorComparison> {
+export async function compareTensors(name: string, a: TensorEntry, b: TensorEntry, rule: VerifyRule, options: CompareTensorsOptions = {}): Promise<TensorComparison> {
   const base = { name, dtype: [a.dtype, b.dtype] as [Dtype, Dtype], shape: [a.shape, b.shape] as [readonly number[], readonly number[]] };
   if (a.shape.join(',') !== b.shape.join(',')) {
     return { ...base, status: 'shape-mismatch', reason: `shape [${a.shape.join(', ')}] against [${b.shape.join(', ')}]` };
@@ -62,7 +74,9 @@ export async function compareTensors(name: string, a: TensorEntry, b: TensorEntr
   if (!sameDtype && !rule.allowDtypeChange) {
     return { ...base, status: 'dtype-mismatch', reason: `${a.dtype} against ${b.dtype} (compare values with --allow-dtype-change)` };
   }
-  if (sameDtype && (await firstDifference(a.chunks(), b.chunks())) < 0) return { ...base, status: 'identical' };
+  const at = sameDtype ? await firstDifference(a.chunks(options.chunkBytes), b.chunks(options.chunkBytes)) : -1;
+  if (sameDtype && at < 0) return { ...base, status: 'identical' };
+  if (sameDtype && options.valueStats === false) return { ...base, status: 'different', firstDifferentByte: at, reason: `bytes differ from byte ${at} on` };
   const stats = await valueStats(a, b, rule);
   const exact = rule.atol === 0 && rule.rtol === 0;
   if (stats.mismatched === 0 && !(exact && sameDtype)) return { ...base, status: 'close', stats };

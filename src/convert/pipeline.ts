@@ -1,0 +1,282 @@
+import { TensorsafeError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { planShards } from '../safetensors/sharded.js';
+import type { LeftOut, TensorEntry, TensorSet } from '../tensor/tensor-set.js';
+import { checkOutput, type Mismatch } from './check-output.js';
+import { dedupeTensors } from './dedupe.js';
+import type { OutputFormat } from './output-format.js';
+import type { Progress } from './write.js';
+import { placementOf, type CheckedSink, type WrittenFile } from './write-checked.js';
+
+/**
+ * The conversion of any TensorSet, whatever format it was read from, into an output format:
+ * plan (merge the inputs, check names, remove tied duplicates, plan the files), write each file while
+ * comparing it with the source, check the files once more, commit them, and summarize. Where the
+ * files live (paths, temporary files, renames) is the caller's: node/convert.ts for local files.
+ */
+
+/** One input file, opened by its format's reader. */
+export interface ConvertInput {
+  /** The file, for messages; its base name is what a sharded input's index names. */
+  readonly name: string;
+  readonly tensors: TensorSet;
+}
+
+export interface PlanOptions {
+  readonly output: OutputFormat;
+  /** Stem of the output family: `model` → model.safetensors, model-00001-of-00002.safetensors, model.safetensors.index.json. */
+  readonly stem: string;
+  /** Name of the output when it is one file (default: `output.fileName(stem)`). */
+  readonly single?: string;
+  /** Largest output file, in bytes of tensor data; without it, output k holds what input k held. */
+  readonly maxShardSize?: number;
+  /** A sharded input's index: tensor → the name of the file the index puts it in. */
+  readonly index?: ReadonlyMap<string, string>;
+  /** Metadata keys the conversion writes, with what each holds: no tensor name may be recorded under one. */
+  readonly reservedKeys?: Readonly<Record<string, string>>;
+}
+
+export interface ConversionPlan {
+  readonly output: OutputFormat;
+  readonly inputs: readonly ConvertInput[];
+  /** Every source tensor, in input order (alias keys per input: tied weights never span files). */
+  readonly entries: readonly TensorEntry[];
+  /** The tensors written. */
+  readonly kept: readonly TensorEntry[];
+  /** Tied names written once: removed → kept. */
+  readonly removed: ReadonlyMap<string, string>;
+  /** The tensors of each output file. */
+  readonly groups: readonly (readonly TensorEntry[])[];
+  /** The name of each output file. */
+  readonly files: readonly string[];
+  /** The index's name, for a sharded output. */
+  readonly indexFile: string | undefined;
+  /** Bytes of tensor data written. */
+  readonly totalBytes: number;
+}
+
+/** What the inputs were and what was written, for the summary (the caller adds paths and times). */
+export interface ConversionSummary {
+  /** The first input's format and container (`pytorch-zip`, `pytorch-legacy`, …). */
+  format: string;
+  /** Where in the input the weights were found ('' for the file itself). */
+  weightsPath: string;
+  /** Tensors written (after removing tied duplicates). */
+  tensors: number;
+  /** Bytes of tensor data written. */
+  bytes: number;
+  /** Tied names written once: removed → kept (also in each file's metadata). */
+  sharedRemoved: Record<string, string>;
+  /** What the inputs held besides the weights. */
+  leftOut: LeftOut[];
+  /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
+  moduleClasses: string[];
+  notes: string[];
+}
+
+/** A conversion whose output did not match its source: the outputs were removed. */
+export class VerificationError extends TensorsafeError {
+  constructor(readonly mismatches: Mismatch[]) {
+    super(
+      'VerificationFailed',
+      `the written file does not match the source (${mismatches.length} tensor${mismatches.length === 1 ? '' : 's'}): ${mismatches
+        .slice(0, 5)
+        .map((m) => `${m.name}: ${m.reason}`)
+        .join('; ')}; nothing was kept`,
+    );
+  }
+}
+
+/** The entries of several input files as one list: alias keys are per file (tied weights never span files). */
+export function mergedEntries(sets: readonly TensorSet[]): TensorEntry[] {
+  return sets.flatMap((set, i) => set.tensors.map((t) => ({ ...t, aliasKey: t.aliasKey === undefined ? undefined : `${i}/${t.aliasKey}`, chunks: t.chunks })));
+}
+
+/** Checks the inputs and decides what goes where. Reads no tensor byte. */
+export function planConversion(inputs: readonly ConvertInput[], options: PlanOptions): ConversionPlan {
+  const entries = mergedEntries(inputs.map((i) => i.tensors));
+  checkNamesUnique(entries, inputs);
+  if (options.index) checkAgainstIndex(inputs, options.index);
+  const { kept, removed } = dedupeTensors(entries);
+  for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
+    if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
+  }
+
+  // Which tensors go to which output file.
+  let groups: TensorEntry[][];
+  if (options.maxShardSize !== undefined) groups = planShards(kept, options.maxShardSize);
+  else if (inputs.length > 1) {
+    // Keep the input's sharding: output file k holds what input file k held.
+    const fileOf = new Map(inputs.flatMap((input, i) => input.tensors.tensors.map((t) => [t.name, i] as const)));
+    groups = inputs.map((_, i) => kept.filter((e) => fileOf.get(e.name) === i));
+  } else groups = [kept];
+  groups = groups.filter((g) => g.length > 0);
+  if (groups.length === 0) groups = [[]];
+  const sharded = groups.length > 1;
+  const { output, stem } = options;
+  return {
+    output,
+    inputs,
+    entries,
+    kept,
+    removed,
+    groups,
+    files: sharded ? groups.map((_, i) => output.shardName(stem, i, groups.length)) : [options.single ?? output.fileName(stem)],
+    indexFile: sharded ? output.indexName(stem) : undefined,
+    totalBytes: kept.reduce((n, e) => n + e.byteLength, 0),
+  };
+}
+
+/** The source tensors output file `i` must hold: its own, and the tied names removed in their favour. */
+export function sourcesOf(plan: ConversionPlan, i: number): TensorEntry[] {
+  const keptNames = new Set(plan.groups[i]!.map((e) => e.name));
+  return plan.entries.filter((e) => keptNames.has(plan.removed.get(e.name) ?? e.name));
+}
+
+/**
+ * Whether existing files hold exactly what this plan would write, tensor by tensor, bit for bit
+ * (`open(i)`: output file `i` as it is now).
+ */
+export async function outputsMatch(plan: ConversionPlan, open: (i: number) => Promise<ByteSource>): Promise<boolean> {
+  for (const i of plan.groups.keys()) {
+    const file = await plan.output.reopen(await open(i));
+    try {
+      if ((await checkOutput(file.tensors, sourcesOf(plan, i), plan.removed)).length > 0) return false;
+    } finally {
+      await file.close();
+    }
+  }
+  return true;
+}
+
+/** Where an output file is written: a sink that can be read back while written, put in place only on commit. */
+export interface OutputSink extends CheckedSink {
+  /** Puts the written file in place (a temporary file renamed over its target). */
+  commit(): void;
+}
+
+export interface WriteOutputsOptions<S extends OutputSink> {
+  /** The framework whose conventions the tensors follow (the source format's `framework`: `pt`). */
+  readonly framework?: string;
+  /** What the caller records in every output file and in the index (the sources, say). */
+  readonly records: Record<string, string>;
+  /** A sink for output file `i` (plan.files[i]). */
+  createSink(i: number): Promise<S>;
+  /** What was written to a sink so far, as a source to read it back from. */
+  openWritten(sink: S): Promise<ByteSource>;
+  /**
+   * Once every file is written and checked, before any is committed: may rewrite bytes inside each
+   * file's header (values known only now, such as the sources' digests), and returns the records
+   * every file must hold afterwards. Every file is then parsed again and must hold that metadata and
+   * its tensors where they were checked.
+   */
+  finishHeaders?(written: readonly { sink: S; header: Uint8Array }[]): Promise<Record<string, string>>;
+  /** Puts the index of a sharded output in place (atomically). */
+  writeIndex(name: string, bytes: Uint8Array): void;
+  onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
+}
+
+/**
+ * Writes every output file of the plan, each compared with its source while it is written, checks
+ * them once more after `finishHeaders`, and only then commits them and writes the index. On any
+ * failure, or a mismatch (VerificationError), every file is aborted: nothing is left.
+ */
+export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, options: WriteOutputsOptions<S>): Promise<void> {
+  const written: { sink: S; header: Uint8Array }[] = [];
+  const metadataWith = (records: Record<string, string>): Record<string, string> => plan.output.metadata(options.framework, plan.removed, records);
+  const reopen = async (sink: S): Promise<WrittenFile> => plan.output.reopen(await options.openWritten(sink));
+  try {
+    const mismatches: Mismatch[] = [];
+    const placements: string[] = [];
+    let base = 0;
+    for (const [i, group] of plan.groups.entries()) {
+      const sink = await options.createSink(i);
+      const entry: { sink: S; header: Uint8Array } = { sink, header: new Uint8Array(0) };
+      written.push(entry);
+      const checked = await plan.output.writeChecked(group, sink, sourcesOf(plan, i), plan.removed, () => reopen(sink), {
+        metadata: metadataWith(options.records),
+        progressBase: base,
+        progressTotal: plan.totalBytes,
+        onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        afterHeader: (header) => {
+          entry.header = header;
+        },
+      });
+      mismatches.push(...checked.mismatches);
+      placements.push(checked.placement);
+      base += group.reduce((n, e) => n + e.byteLength, 0);
+      options.onProgress?.({ phase: 'verify', bytesDone: base, bytesTotal: plan.totalBytes, tensor: '' });
+    }
+
+    const records = options.finishHeaders ? await options.finishHeaders(written) : options.records;
+    const metadata = metadataWith(records);
+    // Parse every file again: its metadata is what it must be now, and, if its header was written again
+    // after its tensors were checked, the same tensors are at the same places as checked.
+    for (const [i, { sink }] of written.entries()) {
+      const file = await reopen(sink);
+      try {
+        const held = file.tensors.metadata ?? {};
+        for (const key of new Set([...Object.keys(metadata), ...Object.keys(held)])) {
+          if (held[key] !== metadata[key]) mismatches.push({ name: key, reason: `the metadata entry \`${key}\` is not what was written` });
+        }
+        if (placementOf(file) !== placements[i]) mismatches.push({ name: plan.files[i]!, reason: 'writing the header again changed where its tensors are' });
+      } finally {
+        await file.close();
+      }
+    }
+    if (mismatches.length > 0) throw new VerificationError(mismatches);
+
+    for (const { sink } of written) sink.commit();
+    if (plan.indexFile) {
+      const weightMap = new Map<string, string>();
+      plan.groups.forEach((group, i) => group.forEach((e) => weightMap.set(e.name, plan.files[i]!)));
+      options.writeIndex(plan.indexFile, plan.output.index(plan.totalBytes, weightMap, records));
+    }
+  } catch (e) {
+    await Promise.all(written.map((w) => w.sink.abort()));
+    throw e;
+  }
+}
+
+/** What the inputs were and what the plan writes. */
+export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
+  const sets = plan.inputs.map((i) => i.tensors);
+  return {
+    format: sets[0]?.format ?? '',
+    weightsPath: sets[0]?.weightsPath ?? '',
+    tensors: plan.kept.length,
+    bytes: plan.totalBytes,
+    sharedRemoved: Object.fromEntries(plan.removed),
+    leftOut: sets.flatMap((s) => s.leftOut),
+    moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
+    notes: [...new Set(sets.flatMap((s) => s.notes))],
+  };
+}
+
+function checkNamesUnique(entries: readonly TensorEntry[], inputs: readonly ConvertInput[]): void {
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) {
+      throw new TensorsafeError('InvalidCheckpoint', `tensor \`${e.name}\` appears in more than one of ${inputs.map((i) => baseName(i.name)).join(', ')}`, { location: e.name });
+    }
+    seen.add(e.name);
+  }
+}
+
+/** The index must not put a tensor in another file than the one holding it. */
+function checkAgainstIndex(inputs: readonly ConvertInput[], index: ReadonlyMap<string, string>): void {
+  for (const input of inputs) {
+    const file = baseName(input.name);
+    for (const t of input.tensors.tensors) {
+      const listed = index.get(t.name);
+      if (listed !== undefined && baseName(listed) !== file) {
+        throw new TensorsafeError('InvalidCheckpoint', `${file} holds \`${t.name}\`, which the index puts in ${listed}`, { location: file });
+      }
+    }
+  }
+}
+
+/** The last part of a path, whichever separator it uses (this layer has no `path`). */
+function baseName(p: string): string {
+  return p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
+}

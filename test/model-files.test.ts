@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findModel } from '../src/node/model-files.js';
+import { openModel } from '../src/node/open-model.js';
+import { saveFileSync } from '../src/node/files.js';
+import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+import { tempDir } from './helpers/temp.js';
+
+/** Model discovery asks the format registry: ids from it, bytes for a named file, extensions in a folder. */
+const tmp = tempDir('model-files');
+const at = (...parts: string[]): string => path.join(tmp, ...parts);
+const safetensors = (file: string): void => saveFileSync({ w: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } }, file);
+
+describe('findModel', () => {
+  it('a named file: its format from its bytes, whatever its name says when the name says nothing', async () => {
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), at('checkpoint'));
+    expect(await findModel(at('checkpoint'))).toMatchObject({ format: 'pytorch', files: [at('checkpoint')] });
+    safetensors(at('weights'));
+    expect((await findModel(at('weights'))).format).toBe('safetensors');
+  });
+
+  it('bytes that are not a format the name gives: the name\'s format reads it, and its reader says what it is', async () => {
+    fs.writeFileSync(at('lfs.bin'), 'version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n');
+    expect((await findModel(at('lfs.bin'))).format).toBe('pytorch');
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_legacy.pt'), at('legacy.safetensors'));
+    expect((await findModel(at('legacy.safetensors'))).format).toBe('safetensors');
+  });
+
+  it('a file no format reads, by bytes or name: NotAModel, saying what it is', async () => {
+    fs.writeFileSync(at('notes.dat'), 'hello\n');
+    await expect(findModel(at('notes.dat'))).rejects.toMatchObject({ code: 'NotAModel', message: expect.stringMatching(/notes\.dat .*a text file/) });
+  });
+
+  it('a folder: each format by its extensions; prefer and avoid pick among several', async () => {
+    const dir = at('both');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(dir, 'pytorch_model.bin'));
+    fs.copyFileSync(path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(dir, 'optimizer.pt'));
+    safetensors(path.join(dir, 'model.safetensors'));
+    expect((await findModel(dir)).format).toBe('safetensors');
+    expect(await findModel(dir, { avoid: 'safetensors' })).toMatchObject({ format: 'pytorch', files: [path.join(dir, 'pytorch_model.bin')] });
+    expect((await findModel(dir, { prefer: 'pytorch' })).format).toBe('pytorch');
+    expect((await findModel(dir, 'pytorch')).format).toBe('pytorch');
+  });
+
+  it('a sharded set by its index: the shards\' format', async () => {
+    const dir = at('sharded');
+    fs.mkdirSync(dir);
+    for (const f of fs.readdirSync(path.join(TORCH_FIXTURES, 'sharded'))) fs.copyFileSync(path.join(TORCH_FIXTURES, 'sharded', f), path.join(dir, f));
+    const model = await findModel(dir);
+    expect(model.format).toBe('pytorch');
+    expect(model.files.map((f) => path.basename(f))).toEqual(['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']);
+    expect(model.index).toBe(path.join(dir, 'pytorch_model.bin.index.json'));
+  });
+
+  it('an empty folder is NotFound, naming every registered extension', async () => {
+    fs.mkdirSync(at('empty'));
+    await expect(findModel(at('empty'))).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/\.safetensors.*\.pt/) });
+  });
+});
+
+describe('openModel', () => {
+  it('a sharded set of any format must hold exactly what its index says (ShardMismatch), as safetensors sets must', async () => {
+    const dir = at('sharded-mismatch');
+    fs.mkdirSync(dir);
+    for (const f of fs.readdirSync(path.join(TORCH_FIXTURES, 'sharded'))) fs.copyFileSync(path.join(TORCH_FIXTURES, 'sharded', f), path.join(dir, f));
+    const set = await openModel(dir);
+    expect(set.tensors.length).toBe(10);
+    await set.close();
+    const indexPath = path.join(dir, 'pytorch_model.bin.index.json');
+    const index = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
+    delete index.weight_map['lm_head.weight'];
+    fs.writeFileSync(indexPath, JSON.stringify(index));
+    await expect(openModel(dir)).rejects.toMatchObject({ code: 'ShardMismatch', message: expect.stringMatching(/contains tensor `lm_head\.weight`, which the index does not list/) });
+  });
+});
