@@ -18,7 +18,7 @@ export const MAX_SHOWN_CHARS = 200;
 
 /**
  * Thrown inside a scanner when the bytes break the format (or a limit stops the scan); caught at the
- * scanner's top and reported. Never escapes a scanner.
+ * scanner's top and reported. Internal control flow, not a TensorsafeError: never escapes a scanner.
  */
 export class FormatProblem extends Error {
   constructor(
