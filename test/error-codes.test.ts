@@ -60,6 +60,16 @@ describe('error codes: one union', () => {
     expect(reservedButRaised).toEqual([]);
   });
 
+  it("README's Errors section names every code, and no code outside the union", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Errors\n'), readme.indexOf('\n## ', readme.indexOf('### Errors\n')));
+    const named = new Set([...section.matchAll(/`(\w+)`/g)].map((m) => m[1]!));
+    expect(MEMBERS.filter((m) => !named.has(m.code)).map((m) => m.code)).toEqual([]);
+    const table = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| group'));
+    const inTable = table.flatMap((row) => [...row.split('|')[3]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!));
+    expect(inTable.filter((c) => !MEMBERS.some((m) => m.code === c))).toEqual([]);
+  });
+
   it('the type checker rejects a code outside the union', () => {
     // @ts-expect-error: not a code of the union (npm run typecheck fails if this line compiles)
     const e = new TensorsafeError('NoSuchCode', 'x');
