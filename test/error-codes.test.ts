@@ -74,6 +74,9 @@ describe('error codes: one union', () => {
     // @ts-expect-error: not a code of the union (npm run typecheck fails if this line compiles)
     const e = new TensorsafeError('NoSuchCode', 'x');
     expect(e.code).toBe('NoSuchCode');
+    // …and nothing in src/ steps around it with a cast.
+    const casts = SRC.flatMap((f) => [...withoutComments(f).matchAll(/\bas\s+\w*ErrorCode\b/g)].map(() => path.relative(ROOT, f)));
+    expect(casts).toEqual([]);
   });
 
   it('error classes extend TensorsafeError; the few that extend plain Error are internal and say so', () => {
