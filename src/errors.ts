@@ -1,17 +1,298 @@
 /**
- * Every error tensorsafe throws is a TensorsafeError with a stable `code`.
+ * Every error tensorsafe throws is a TensorsafeError with a stable `code` from one union, `ErrorCode`.
  * safetensors codes are the reference implementation's error variant names
  * (HeaderTooLarge, InvalidOffset, …) so that a verdict can be compared with the
- * Rust crate's one for one; the other codes are tensorsafe's own.
+ * Rust crate's one for one; the other codes are tensorsafe's own. A code's string never changes once
+ * released: scripts, `--json` output and users' `catch` blocks compare against it.
+ *
+ * One way to raise: `new TensorsafeError(code, message, options)`, or one of its subclasses (kept as
+ * names for `instanceof`), each of which takes its codes from its group below. The type checker
+ * rejects a code that is not in the union; src/cli/exit-codes.ts maps every code to an exit status.
  */
+
+/** The safetensors format itself: the reference's `SafeTensorError` variants, plus the slicing ones and tensorsafe's writer checks. */
+export type SafetensorErrorCode =
+  /** The file is shorter than the 8-byte header length. */
+  | 'HeaderTooSmall'
+  /** The header length is over MAX_HEADER_SIZE. */
+  | 'HeaderTooLarge'
+  /** The header length runs past the end of the file. */
+  | 'InvalidHeaderLength'
+  /** The header is not valid UTF-8. */
+  | 'InvalidHeader'
+  /** The header is not the JSON safetensors allows (syntax, shape, duplicate keys). */
+  | 'InvalidHeaderDeserialization'
+  /** A tensor's data_offsets are out of order, overlap, leave a hole or pass the data. */
+  | 'InvalidOffset'
+  /** A tensor's byte length differs from its dtype and shape. */
+  | 'TensorInvalidInfo'
+  /** A sub-byte dtype cut or sized off a byte boundary. */
+  | 'MisalignedSlice'
+  /** A size that overflows u64 (or JavaScript's safe integers where bytes must be counted). */
+  | 'ValidationOverflow'
+  /** The data buffer is shorter or longer than the offsets say. */
+  | 'MetadataIncompleteBuffer'
+  /** No tensor of that name. */
+  | 'TensorNotFound'
+  /** A tensor's data does not fit its dtype and shape (writer), or cannot be held in one typed array. */
+  | 'InvalidTensorView'
+  /** More slice indices than the tensor has dimensions. */
+  | 'TooManySlices'
+  /** A slice index past the tensor's dimension. */
+  | 'SliceOutOfRange'
+  /** A slice that cannot be parsed or has a zero step. */
+  | 'InvalidSlice'
+  /** A tensor name that is not well-formed Unicode, or is `__metadata__` (writer). */
+  | 'InvalidTensorName'
+  /** Metadata that is not a map of strings to strings (writer). */
+  | 'InvalidMetadata'
+  /** A dtype safetensors does not have, or a value its codec cannot encode. */
+  | 'InvalidDtype'
+  /** A shape that is not an array of non-negative integers. */
+  | 'InvalidShape'
+  /** A tensor given twice to a writer. */
+  | 'DuplicateTensor'
+  /** Streaming writer: bytes for a tensor out of file order on a sequential sink. */
+  | 'WriteOrder'
+  /** Streaming writer: more bytes for a tensor than it takes. */
+  | 'WriteOverflow'
+  /** Streaming writer: a tensor with bytes missing at close; a memory sink's bytes read before close. */
+  | 'IncompleteWrite'
+  /** A synchronous read from a source that can only read asynchronously. */
+  | 'NotSynchronous'
+  /** A handle, writer or hasher used after close (or after its digest). */
+  | 'Closed';
+
+/** Sharded sets: `model.safetensors.index.json` and its shards. */
+export type ShardErrorCode =
+  /** The index is not JSON, has no `weight_map`, names a shard outside its folder, or is larger than MAX_INDEX_BYTES. */
+  | 'InvalidShardIndex'
+  /** The index and the shards disagree on where a tensor is. */
+  | 'ShardMismatch';
+
+/** Transport and files (kept apart from parse errors): reading sources, writing outputs. */
+export type IoErrorCode =
+  /** A read or write failed for a reason the operating system or runtime gave (named in the message). */
+  | 'IoError'
+  /** A read past the end of a source. */
+  | 'OutOfRange'
+  /** An HTTP status that is neither success nor worth retrying (404, 403, …), or retries ran out. */
+  | 'HttpError'
+  /** The server answered 416: the range is past the end of the file. */
+  | 'RangeNotSatisfiable'
+  /** The file changed between reads (ETag, Last-Modified or size): bytes of two versions are never mixed. */
+  | 'SourceChanged'
+  /** The server's body ended early, and resuming it failed. */
+  | 'TruncatedResponse'
+  /** The server's answer breaks HTTP range rules (unusable Content-Range, compressed range, unknown size). */
+  | 'InvalidResponse'
+  /** A request took longer than its timeout. */
+  | 'Timeout'
+  /** The caller's AbortSignal stopped the operation. */
+  | 'Aborted'
+  /** The output exists and overwriting was not asked for. */
+  | 'OutputExists'
+  /** Two sources would be converted to the same output file. */
+  | 'OutputConflict'
+  /** A folder holds two models under one name (`model.safetensors` and `model.safetensors.index.json`). */
+  | 'AmbiguousModel'
+  /** No such file or folder. */
+  | 'NotFound'
+  /** The operating system refused access (EACCES, EPERM). */
+  | 'PermissionDenied'
+  /** The disk is full (ENOSPC). */
+  | 'NoSpace'
+  /** The file system is mounted read-only (EROFS). */
+  | 'ReadOnlyFileSystem'
+  /** A folder where a file was expected (EISDIR). */
+  | 'IsADirectory'
+  /** A file where a folder was expected on the path (ENOTDIR). */
+  | 'NotADirectory'
+  /** The process or system ran out of file descriptors (EMFILE, ENFILE). */
+  | 'TooManyOpenFiles';
+
+/** Pickle streams, read by the data-only machine (src/formats/pickle). */
+export type PickleErrorCode =
+  /** A global on the denylist, or reached by a dotted name: the file would run code. */
+  | 'UnsafeGlobal'
+  /** A global that is neither allowlisted nor known to be dangerous (strict mode). */
+  | 'UnsupportedGlobal'
+  /** The stream ends before its STOP opcode or inside an opcode's argument. */
+  | 'PickleTruncated'
+  /** A byte that is not an opcode, or an opcode the machine does not run in that place. */
+  | 'InvalidOpcode'
+  /** Opcodes that are valid one by one but build something impossible (a dict from non-pairs, …). */
+  | 'InvalidPickle'
+  /** A protocol newer than the machine knows. */
+  | 'UnsupportedProtocol'
+  /** An opcode needs more values than the stack holds. */
+  | 'StackUnderflow'
+  /** An opcode needs a MARK and there is none. */
+  | 'MarkMissing'
+  /** A memo entry is read before it is written. */
+  | 'MemoMissing'
+  /** An opcode runs past the end of its FRAME, or frames overlap. */
+  | 'FrameMismatch'
+  /** A named limit of the machine (opcodes, stack, memo, string size, memory) was reached. */
+  | 'PickleLimit';
+
+/** PyTorch checkpoints (src/formats/torch). */
+export type CheckpointErrorCode =
+  /** The bytes are not a PyTorch checkpoint in any known container. */
+  | 'NotACheckpoint'
+  /** The container is damaged or inconsistent (sizes, keys, records). */
+  | 'InvalidCheckpoint'
+  /** A tensor safetensors cannot hold (complex128, quantized, sparse, meta). */
+  | 'UnsupportedTensor'
+  /** No tensors where the weights should be. */
+  | 'NoTensors'
+  /** `--key` names nothing in the checkpoint. */
+  | 'KeyNotFound'
+  /** Reading the checkpoint's object would take more work or memory than a named limit allows (hostile sharing or nesting). */
+  | 'CheckpointLimit';
+
+/** Models of any format, as the registry finds and opens them (src/formats/registry.ts). */
+export type FormatErrorCode =
+  /** No registered format claims the bytes (an image, a web page, a Git LFS pointer, …): named in the message. */
+  | 'NotAModel'
+  /** A format tensorsafe recognises and scans but cannot read tensors from yet. */
+  | 'UnsupportedFormat';
+
+/** NumPy .npy and .npz files (src/formats/numpy); a dtype safetensors cannot hold is `UnsupportedTensor`. */
+export type NumpyErrorCode =
+  /** The bytes are neither a .npy file nor a zip archive (.npz). */
+  | 'NotNumpy'
+  /** A .npy header or its data is damaged: bad magic or version, a header numpy refuses, truncated data. */
+  | 'InvalidNumpy'
+  /** An object array: its data is a pickle, which is never read (numpy needs allow_pickle=True for it). */
+  | 'ObjectArray'
+  /** A named limit stopped the read (header size, dimensions, members). */
+  | 'NumpyLimit';
+
+/**
+ * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
+ * read past) and a finding (non-strict mode records the anomaly and goes on).
+ */
+export type ZipErrorCode =
+  /** No end-of-central-directory record: not a zip archive. */
+  | 'NotZip'
+  /** A structure, a comment or an entry's data runs past the end of the source. */
+  | 'Truncated'
+  /** A ZIP64 end record, locator or extra field is missing, malformed or contradicts the classic record. */
+  | 'Zip64Invalid'
+  /** The archive spans several disks (split archive): refused. */
+  | 'Multidisk'
+  /** The end record's entry counts disagree with each other or with the central directory. */
+  | 'CountMismatch'
+  /** A central-directory record is malformed, or the directory overlaps the end records. */
+  | 'BadCentralDirectory'
+  /** No local file header where the central directory points. */
+  | 'BadLocalHeader'
+  /** The local header's name differs from the central directory's (CVE-2025-1944). */
+  | 'NameMismatch'
+  /** The local header's method, flags, CRC or sizes differ from the central directory's. */
+  | 'HeaderMismatch'
+  /** Two entries have the same name: readers disagree on which one a name means. */
+  | 'DuplicateName'
+  /** A name with a `..` segment, an absolute path, a drive letter, a backslash, a NUL, invalid UTF-8, or empty. */
+  | 'UnsafeName'
+  /** A name longer than MAX_ENTRY_NAME_BYTES. */
+  | 'NameTooLong'
+  /** Flag bit 0 (encryption) is set (CVE-2025-1945). */
+  | 'Encrypted'
+  /** Flag bits 0x20 (patched data) or 0x40 (strong encryption) are set (CVE-2025-1945). */
+  | 'OddFlags'
+  /** A compression method other than 0 (stored) or 8 (deflate). */
+  | 'UnsupportedMethod'
+  /** An entry's bytes overlap another entry's or the central directory (overlapping-file zip bombs, hidden data). */
+  | 'OverlappingEntries'
+  /** Bytes before the first local header: a prepended file (polyglot, self-extractor). */
+  | 'LeadingData'
+  /** Bytes after the end record and its comment: an appended file (polyglot). */
+  | 'TrailingData'
+  /** Bytes between entries, or between the last entry and the central directory, that no entry owns. */
+  | 'UnreferencedData'
+  /** Sizes that cannot both be right: stored entries whose two sizes differ, deflate output longer or shorter than declared (zip bombs). */
+  | 'SizeMismatch'
+  /** Deflate data that does not decode. */
+  | 'BadDeflate'
+  /** The bytes of an entry read in full do not match its CRC-32 (changed after it was written). */
+  | 'BadCrc'
+  /** More entries than MAX_ZIP_ENTRIES. */
+  | 'TooManyEntries'
+  /** A central directory larger than MAX_CENTRAL_DIRECTORY_BYTES. */
+  | 'CentralDirectoryTooLarge'
+  /** An entry larger than the inflate limit (MAX_INFLATED_ENTRY_BYTES unless raised). */
+  | 'EntryTooLarge'
+  /** More findings than MAX_ZIP_FINDINGS: the rest were not recorded. */
+  | 'TooManyFindings';
+
+/** Manifests, keys and signature files (src/integrity). A signature that does not verify is a result, not an error. */
+export type IntegrityErrorCode =
+  /** Not a PEM block, bad base64, or DER that does not parse. */
+  | 'InvalidPem'
+  /** A well-formed key of the wrong kind: RSA, EC, Ed448, X25519, encrypted, or public where private is needed (and back). */
+  | 'InvalidKey'
+  /** A .sig that is not a tensorsafe signature file (bad JSON, wrong format or algorithm, missing fields). */
+  | 'InvalidSignatureFile'
+  /** A manifest that is not a tensorsafe manifest (in a .sig, or given to compareManifests). */
+  | 'InvalidManifest'
+  /** A value canonicalJson cannot write deterministically (NaN, undefined, a function, a BigInt, a cycle). */
+  | 'NotCanonical'
+  /** This JavaScript engine's WebCrypto has no Ed25519 (older browsers): pass a backend. */
+  | 'Ed25519Unavailable';
+
+/** Conversion and verification: the file was read and judged, and the judgement is "no". */
+export type VerdictErrorCode =
+  /** The scanner found that the file would run code when loaded: it is not converted. */
+  | 'UnsafeFile'
+  /** A converted output did not match its source, tensor for tensor: nothing was kept. */
+  | 'VerificationFailed';
+
+/** Arguments and tensorsafe itself. */
+export type GeneralErrorCode =
+  /** An argument a function or command cannot take (a source of the wrong kind, an output that is its own input). */
+  | 'InvalidArgument'
+  /** A size text (`5GB`, `--max-shard-size`) that cannot be read. */
+  | 'InvalidSize'
+  /** Tensor bytes that cannot be what their layout says (a byte swap of a partial element). */
+  | 'InvalidTensor'
+  /** The command line is wrong: unknown command or option, wrong arguments, a bad option value (exit 2). */
+  | 'UsageError'
+  /** A defect in tensorsafe itself: an invariant broke, or an error that is not a TensorsafeError escaped (exit 70). */
+  | 'InternalError';
+
+/** Every code a TensorsafeError can carry. */
+export type ErrorCode =
+  | SafetensorErrorCode
+  | ShardErrorCode
+  | IoErrorCode
+  | PickleErrorCode
+  | CheckpointErrorCode
+  | FormatErrorCode
+  | NumpyErrorCode
+  | ZipErrorCode
+  | IntegrityErrorCode
+  | VerdictErrorCode
+  | GeneralErrorCode;
+
+/** Where an error is, and what caused it. */
+export interface TensorsafeErrorOptions {
+  cause?: unknown;
+  /** Where the problem is: file, entry, tensor, byte offset (whatever applies). */
+  location?: string;
+  /** The file (path or URL) the error is about, when known. */
+  file?: string;
+}
+
 export class TensorsafeError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Where the problem is: file, entry, tensor, byte offset (whatever applies). */
   readonly location: string | undefined;
   /** The file (path or URL) the error is about, once known: see `inFile`. */
   file: string | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; location?: string; file?: string }) {
+  constructor(code: ErrorCode, message: string, options?: TensorsafeErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TensorsafeError';
     this.code = code;
@@ -35,72 +316,21 @@ export function inFile<E>(e: E, file: string): E {
 
 /** Errors of the safetensors format itself; the code is the reference's variant name. */
 export class SafetensorError extends TensorsafeError {
+  declare readonly code: SafetensorErrorCode;
   constructor(code: SafetensorErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
     super(code, message, options);
     this.name = 'SafetensorError';
   }
 }
 
-/** The reference's `SafeTensorError` variants, plus the slicing ones and tensorsafe's writer checks. */
-export type SafetensorErrorCode =
-  | 'HeaderTooSmall'
-  | 'HeaderTooLarge'
-  | 'InvalidHeaderLength'
-  | 'InvalidHeader'
-  | 'InvalidHeaderDeserialization'
-  | 'InvalidOffset'
-  | 'TensorInvalidInfo'
-  | 'MisalignedSlice'
-  | 'ValidationOverflow'
-  | 'MetadataIncompleteBuffer'
-  | 'TensorNotFound'
-  | 'InvalidTensorView'
-  | 'TooManySlices'
-  | 'SliceOutOfRange'
-  | 'InvalidSlice'
-  | 'InvalidTensorName'
-  | 'InvalidMetadata'
-  | 'InvalidDtype'
-  | 'InvalidShape'
-  | 'DuplicateTensor'
-  | 'WriteOrder'
-  | 'WriteOverflow'
-  | 'IncompleteWrite'
-  | 'NotSynchronous'
-  | 'Closed';
-
 /** Transport errors (files, HTTP) are kept apart from parse errors. */
 export class IoError extends TensorsafeError {
+  declare readonly code: IoErrorCode;
   constructor(code: IoErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
     super(code, message, options);
     this.name = 'IoError';
   }
 }
-
-export type IoErrorCode =
-  | 'IoError'
-  | 'OutOfRange'
-  | 'HttpError'
-  | 'RangeNotSatisfiable'
-  | 'SourceChanged'
-  | 'TruncatedResponse'
-  /** The server's answer breaks HTTP range rules (unusable Content-Range, compressed range, unknown size). */
-  | 'InvalidResponse'
-  | 'Timeout'
-  | 'Aborted'
-  | 'OutputExists'
-  /** Two sources would be converted to the same output file. */
-  | 'OutputConflict'
-  /** A folder holds two models under one name (`model.safetensors` and `model.safetensors.index.json`). */
-  | 'AmbiguousModel'
-  | 'NotFound'
-  /** Operating-system refusals, each naming the path (EACCES/EPERM, ENOSPC, EROFS, EISDIR, ENOTDIR, EMFILE/ENFILE). */
-  | 'PermissionDenied'
-  | 'NoSpace'
-  | 'ReadOnlyFileSystem'
-  | 'IsADirectory'
-  | 'NotADirectory'
-  | 'TooManyOpenFiles';
 
 export function isTensorsafeError(e: unknown): e is TensorsafeError {
   return e instanceof TensorsafeError;

@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PREFETCH_BYTES, fromFloat32, loadHeader, save, type Dtype, type TensorsInput } from '../src/index.js';
+import { DEFAULT_PREFETCH_BYTES, fromFloat32, save, type Dtype, type TensorsInput } from '../src/index.js';
+import { loadHeader } from '../src/safetensors/load.js';
 
 const SKIP = process.env.TENSORSAFE_SKIP_BROWSER === '1';
 const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
@@ -442,7 +443,7 @@ describe.skipIf(SKIP)('dist/index.js in headless Chromium', () => {
       for (const [name, t] of loaded) out[name] = toJson(t);
       const inputHex = {};
       for (const [name, t] of Object.entries(tensors)) inputHex[name] = hex(t.data);
-      return { fileHex: hex(bytes), tensors: out, inputHex, metadata: ts.loadHeader(bytes).metadata() };`,
+      return { fileHex: hex(bytes), tensors: out, inputHex, metadata: (await ts.safeOpen(bytes)).metadata() };`,
       { spec: ROUND_TRIP, metadata: ROUND_TRIP_METADATA },
     );
 

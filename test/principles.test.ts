@@ -14,12 +14,15 @@ const src = sources(path.join(ROOT, 'src'));
 const text = (f: string): string => fs.readFileSync(f, 'utf8');
 const imports = (f: string): string[] => [...text(f).matchAll(/(?:^|\n)\s*(?:import|export)[^'"\n]*from\s+'([^']+)'/g)].map((m) => m[1]!);
 
-/** Layers, lowest first (DESIGN.md): a file may import its own layer and the ones below. */
-const LAYERS = ['errors.ts', 'util', 'io', 'dtype', 'safetensors', 'tensor', 'formats', 'convert', 'verify', 'scan', 'integrity', 'node', 'cli'];
-const layerOf = (f: string): number => {
-  const rel = path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
-  return LAYERS.indexOf(rel);
-};
+/**
+ * Layers, lowest first (DESIGN.md): a file may import its own layer and the ones below. The folders of
+ * one layer sit side by side: convert/, verify/, scan/ and integrity/ work on TensorSets and the
+ * readers' raw structures, never on each other (what two of them share belongs a layer down).
+ */
+const LAYERS: readonly (readonly string[])[] = [['errors.ts'], ['util'], ['io'], ['dtype'], ['safetensors'], ['tensor'], ['formats'], ['convert', 'verify', 'scan', 'integrity'], ['node'], ['cli']];
+const folderOf = (f: string): string => path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
+const layerOf = (f: string): number => LAYERS.findIndex((layer) => layer.includes(folderOf(f)));
+
 
 describe('principles', () => {
   it('nothing read is ever executed: no eval, no Function, no dynamic import of a computed name', () => {
@@ -58,6 +61,22 @@ describe('principles', () => {
         expect([f, target, SHARED.test(target) || EXCEPTIONS.has(target)]).toEqual([f, target, true]);
       }
     }
+  });
+
+  it('no sideways imports between folders of one layer (convert/, verify/, scan/, integrity/ stay apart)', () => {
+    const sideways: string[] = [];
+    for (const f of src) {
+      const layer = layerOf(f);
+      if (layer < 0 || LAYERS[layer]!.length < 2) continue;
+      for (const spec of imports(f).filter((s) => s.startsWith('.'))) {
+        const target = path.resolve(path.dirname(f), spec.replace(/\.js$/, '.ts'));
+        if (layerOf(target) === layer && folderOf(target) !== folderOf(f)) {
+          const rel = (x: string): string => path.relative(path.join(ROOT, 'src'), x).split(path.sep).join('/');
+          sideways.push(`${rel(f)} → ${rel(target)}`);
+        }
+      }
+    }
+    expect(sideways).toEqual([]);
   });
 
   it('browser-reachable code uses no Node built-ins; only node/ and cli/ touch files', () => {

@@ -5,6 +5,9 @@ import { saveShardedFiles, loadFileSync } from '../src/node/files.js';
 import { safeOpen } from '../src/node/open-path.js';
 import { ShardedSafetensors, formatShardIndex, parseShardIndex, planShards, shardFileName } from '../src/safetensors/sharded.js';
 import { TensorsafeError } from '../src/errors.js';
+import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { openShardedSet } from '../src/safetensors/open.js';
+import { save } from '../src/safetensors/save.js';
 import { tempDir } from './helpers/temp.js';
 
 const tmp = tempDir('shard');
@@ -89,5 +92,33 @@ describe('sharded reading', () => {
     index.weight_map['embed'] = 'model-00009-of-00003.safetensors';
     fs.writeFileSync(r.index!, JSON.stringify(index));
     await expect(safeOpen(r.index!)).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  it('openShardedSet: one way to open a set, whatever opens a shard; the index closed, and every shard on failure', async () => {
+    const closed: string[] = [];
+    const memory = (bytes: Uint8Array, name: string): ByteSource => {
+      const m = new MemorySource(bytes, name);
+      return Object.assign(m, { close: async () => void closed.push(name) });
+    };
+    const shards = new Map([
+      ['a.safetensors', save({ x: { dtype: 'F32', shape: [1], data: new Float32Array([1]) } })],
+      ['b.safetensors', save({ y: { dtype: 'F32', shape: [1], data: new Float32Array([2]) } })],
+    ]);
+    const index = (map: object): ByteSource => memory(new TextEncoder().encode(JSON.stringify({ weight_map: map })), 'mem/model.safetensors.index.json');
+    const opener = async (file: string): Promise<ByteSource> => memory(shards.get(file)!, `mem/${file}`);
+
+    const set = await openShardedSet(index({ x: 'a.safetensors', y: 'b.safetensors' }), opener);
+    expect(closed).toEqual(['mem/model.safetensors.index.json']);
+    expect(set.keys()).toEqual(['x', 'y']);
+    expect([...((await set.getTensor('y')).data as Float32Array)]).toEqual([2]);
+    await set.close();
+    expect(closed.sort()).toEqual(['mem/a.safetensors', 'mem/b.safetensors', 'mem/model.safetensors.index.json']);
+
+    closed.length = 0;
+    await expect(openShardedSet(index({ x: 'a.safetensors', y: 'a.safetensors' }), opener)).rejects.toMatchObject({ code: 'ShardMismatch' });
+    expect(closed.sort()).toEqual(['mem/a.safetensors', 'mem/model.safetensors.index.json']);
+    closed.length = 0;
+    await expect(openShardedSet(memory(new TextEncoder().encode('{'), 'mem/bad.index.json'), opener)).rejects.toMatchObject({ code: 'InvalidShardIndex' });
+    expect(closed).toEqual(['mem/bad.index.json']);
   });
 });

@@ -1,4 +1,4 @@
-import { isTensorsafeError } from '../errors.js';
+import { isTensorsafeError, type ErrorCode } from '../errors.js';
 
 /**
  * One exit-code table for every command (README "Exit status"; `tensorsafe --help`):
@@ -15,21 +15,60 @@ export const EXIT_BAD_INPUT = 3;
 /** A defect in tensorsafe itself (EX_SOFTWARE): never expected; the message asks for a report. */
 export const EXIT_INTERNAL = 70;
 
+/** What an error code means for a command's exit status. */
+type ExitStatus = typeof EXIT_FINDING | typeof EXIT_USAGE | typeof EXIT_BAD_INPUT | typeof EXIT_INTERNAL;
+
+const F = EXIT_FINDING;
+const B = EXIT_BAD_INPUT;
+
 /**
- * Error codes that are a finding or a failed check (exit 1) rather than bad input (exit 3): the file
- * was read and judged, and the judgement is "no".
+ * The exit status of every error code, total over the union: a code added to src/errors.ts does not
+ * compile until it is placed here. 1 (finding): the file was read and judged, and the judgement is "no";
+ * 3 (bad input): the file or output could not be read, written or understood.
  */
-const FINDING_CODES = new Set(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal', 'VerificationFailed']);
+export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
+  // safetensors format
+  HeaderTooSmall: B, HeaderTooLarge: B, InvalidHeaderLength: B, InvalidHeader: B, InvalidHeaderDeserialization: B,
+  InvalidOffset: B, TensorInvalidInfo: B, MisalignedSlice: B, ValidationOverflow: B, MetadataIncompleteBuffer: B,
+  TensorNotFound: B, InvalidTensorView: B, TooManySlices: B, SliceOutOfRange: B, InvalidSlice: B,
+  InvalidTensorName: B, InvalidMetadata: B, InvalidDtype: B, InvalidShape: B, DuplicateTensor: B,
+  WriteOrder: B, WriteOverflow: B, IncompleteWrite: B, NotSynchronous: B, Closed: B,
+  // sharded sets
+  InvalidShardIndex: B, ShardMismatch: B,
+  // transport and files
+  IoError: B, OutOfRange: B, HttpError: B, RangeNotSatisfiable: B, SourceChanged: B, TruncatedResponse: B,
+  InvalidResponse: B, Timeout: B, Aborted: B, OutputExists: B, OutputConflict: B, AmbiguousModel: B, NotFound: B,
+  PermissionDenied: B, NoSpace: B, ReadOnlyFileSystem: B, IsADirectory: B, NotADirectory: B, TooManyOpenFiles: B,
+  // pickle: a global that would run code, or that strict mode does not know, is a judgement on the file
+  UnsafeGlobal: F, UnsupportedGlobal: F,
+  PickleTruncated: B, InvalidOpcode: B, InvalidPickle: B, UnsupportedProtocol: B, StackUnderflow: B,
+  MarkMissing: B, MemoMissing: B, FrameMismatch: B, PickleLimit: B,
+  // PyTorch checkpoints
+  NotACheckpoint: B, InvalidCheckpoint: B, UnsupportedTensor: B, NoTensors: B, KeyNotFound: B, CheckpointLimit: B,
+  // models of any format, NumPy
+  NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, ObjectArray: B, NumpyLimit: B,
+  // zip archives
+  NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
+  BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,
+  Encrypted: B, OddFlags: B, UnsupportedMethod: B, OverlappingEntries: B, LeadingData: B, TrailingData: B,
+  UnreferencedData: B, SizeMismatch: B, BadDeflate: B, BadCrc: B, TooManyEntries: B, CentralDirectoryTooLarge: B,
+  EntryTooLarge: B, TooManyFindings: B,
+  // integrity
+  InvalidPem: B, InvalidKey: B, InvalidSignatureFile: B, InvalidManifest: B, NotCanonical: B, Ed25519Unavailable: B,
+  // verdicts
+  UnsafeFile: F, VerificationFailed: F,
+  // arguments and tensorsafe itself
+  InvalidArgument: B, InvalidSize: B, InvalidTensor: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
+};
 
 /** The exit code for an error a command could not get past. */
 export function exitCodeOf(e: unknown): number {
   return isTensorsafeError(e) ? exitCodeForCode(e.code) : EXIT_INTERNAL;
 }
 
-/** The same, from an error's code alone (batch results carry codes, not errors). */
-export function exitCodeForCode(code: string): number {
-  if (code === 'InternalError') return EXIT_INTERNAL;
-  return FINDING_CODES.has(code) ? EXIT_FINDING : EXIT_BAD_INPUT;
+/** The same, from an error's code alone (batch results carry codes, not errors); a code from outside the union is a bug. */
+export function exitCodeForCode(code: ErrorCode): number {
+  return Object.hasOwn(EXIT_STATUS_OF, code) ? EXIT_STATUS_OF[code] : EXIT_INTERNAL;
 }
 
 /** The worst of several results: internal error over bad input over findings over success. */

@@ -1,4 +1,4 @@
-import { isTensorsafeError, type TensorsafeError } from '../errors.js';
+import { isTensorsafeError, type ErrorCode, type TensorsafeError } from '../errors.js';
 import { fileError, isOsError } from '../node/file-source.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_TABLE, EXIT_USAGE, exitCodeOf } from './exit-codes.js';
 import { processIo, red, type Io } from './output.js';
@@ -40,7 +40,7 @@ ${EXIT_TABLE}`;
 }
 
 /** What the CLI adds to a library error: the flag that changes the outcome. */
-const CLI_HINTS: Record<string, string> = {
+const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   OutputExists: '--force replaces it',
 };
 
@@ -106,7 +106,7 @@ function asTensorsafeError(e: unknown): TensorsafeError | undefined {
   return undefined;
 }
 
-function errorJson(code: string, message: string, file?: string): string {
+function errorJson(code: ErrorCode, message: string, file?: string): string {
   return JSON.stringify({ ok: false, error: { code, message, ...(file !== undefined ? { file } : {}) } });
 }
 

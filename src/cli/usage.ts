@@ -1,9 +1,10 @@
+import { TensorsafeError } from '../errors.js';
 import type { Io } from './output.js';
 
-/** A command-line mistake: printed with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
+/** A command-line mistake: printed with a pointer to --help, exit code 2 (its code, `UsageError`, maps there). */
+export class UsageError extends TensorsafeError {
   constructor(message: string) {
-    super(message);
+    super('UsageError', message);
     this.name = 'UsageError';
   }
 }

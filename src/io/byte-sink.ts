@@ -1,3 +1,5 @@
+import { TensorsafeError } from '../errors.js';
+
 /**
  * Where written bytes go. A sink is written sequentially, then either committed
  * (`close`) or discarded (`abort`); a file sink writes to a temporary file and
@@ -57,7 +59,7 @@ export class MemorySink implements ByteSink {
 
   /** The written bytes (a view, not a copy, when the size was known in advance). */
   get bytes(): Uint8Array {
-    if (!this.closed) throw new Error('MemorySink: bytes read before close()');
+    if (!this.closed) throw new TensorsafeError('IncompleteWrite', 'MemorySink: bytes read before close()');
     return this.length === this.buffer.byteLength ? this.buffer : this.buffer.subarray(0, this.length);
   }
 }

@@ -30,7 +30,7 @@
  * `If-Match` / `If-Unmodified-Since` are not CORS-safelisted, so reads after the prefetch trigger a
  * preflight (single-range `Range` headers alone do not).
  */
-import { IoError, TensorsafeError, type IoErrorCode } from '../errors.js';
+import { IoError, TensorsafeError } from '../errors.js';
 import { checkRange, type ByteSource, type ReadOptions } from './byte-source.js';
 
 /** Size of the first request, kept as a cache: a safetensors header below this costs one request in all. */
@@ -480,7 +480,7 @@ export class HttpSource implements ByteSource {
       failures++;
       if (failures > this.retries) {
         const last = outcome.error;
-        throw new IoError(last.code as IoErrorCode, `${last.message} (gave up after ${failures} attempts)`, {
+        throw new IoError(last.code, `${last.message} (gave up after ${failures} attempts)`, {
           cause: last.cause,
           location: last.location ?? this.name,
         });
@@ -601,7 +601,7 @@ class Attempt {
 function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signals.some((s) => s.aborted)) {
-      reject(new Error('aborted'));
+      reject(new IoError('Aborted', 'the wait before a retry was aborted'));
       return;
     }
     const done = (): void => {
@@ -610,7 +610,7 @@ function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
     };
     const onAbort = (): void => {
       done();
-      reject(new Error('aborted'));
+      reject(new IoError('Aborted', 'the wait before a retry was aborted'));
     };
     const timer = setTimeout(() => {
       done();

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { isTensorsafeError } from '../errors.js';
+import { isTensorsafeError, type ErrorCode } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { DEFAULT_OUTPUT } from '../convert/outputs.js';
 import { FORMATS, formatsByExtension } from '../formats/registry.js';
@@ -33,7 +33,7 @@ export interface BatchModelResult {
   /** Why it was skipped, refused or failed (the error code and message). */
   reason?: string;
   /** The error code of a refused or failed model. */
-  code?: string;
+  code?: ErrorCode;
   bytesIn: number;
   bytesOut: number;
   seconds: number;
@@ -131,7 +131,7 @@ function outputKey(output: string): string {
 }
 
 /** Codes that mean the model was refused for its content rather than broken. */
-const REFUSED = new Set(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal']);
+const REFUSED = new Set<ErrorCode>(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal']);
 
 /** Converts one model (scan, convert, verify); never throws. */
 export async function convertOne(model: FoundModel, options: BatchOptions, onBytes?: (done: number) => void): Promise<BatchModelResult> {
@@ -155,7 +155,7 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
     const bytesOut = outputs.reduce((n, f) => n + fs.statSync(f).size, 0);
     return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000 };
   } catch (e) {
-    const code = isTensorsafeError(e) ? e.code : 'InternalError';
+    const code: ErrorCode = isTensorsafeError(e) ? e.code : 'InternalError';
     const message = e instanceof Error ? e.message : String(e);
     return { ...base, status: REFUSED.has(code) ? 'refused' : 'failed', reason: `${code}: ${message}`, code, seconds: (Date.now() - started) / 1000 };
   }

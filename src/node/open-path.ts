@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError } from '../errors.js';
-import { openAny, openOrClose, readText, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
+import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
 import type { SafetensorsHandle } from '../safetensors/reader.js';
-import { parseShardIndex, ShardedSafetensors } from '../safetensors/sharded.js';
 import { FileSource, fileError } from './file-source.js';
 
 /**
@@ -23,16 +22,10 @@ export async function openPath(target: string, _options: SafeOpenOptions = {}): 
     throw fileError(target, cause);
   }
   if (stat.isDirectory()) return openPath(findInFolder(target));
-  if (!isIndexName(target)) return openOrClose(await FileSource.open(target));
-  const indexSource = await FileSource.open(target);
-  let text: string;
-  try {
-    text = await readText(indexSource);
-  } finally {
-    indexSource.closeSync();
-  }
+  const source = await FileSource.open(target);
+  if (!isIndexName(target)) return openOrClose(source);
   const dir = path.dirname(target);
-  return ShardedSafetensors.open(target, parseShardIndex(text, target), async (file) => openOrClose(await FileSource.open(path.join(dir, file))));
+  return openShardedSet(source, (file) => FileSource.open(path.join(dir, file)));
 }
 
 function findInFolder(dir: string): string {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { IoError, isTensorsafeError, type IoErrorCode } from '../errors.js';
+import { IoError, isTensorsafeError, TensorsafeError, type IoErrorCode } from '../errors.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
@@ -87,12 +87,12 @@ export function patchDigests(file: string, header: Uint8Array, records: readonly
   const text = new TextDecoder('latin1').decode(header);
   const key = `"${PROVENANCE_KEY}":"`;
   let at = text.indexOf(key);
-  if (at < 0) throw new Error(`internal: ${file} has no ${PROVENANCE_KEY} to patch`);
+  if (at < 0) throw new TensorsafeError('InternalError', `${file} has no ${PROVENANCE_KEY} to patch`, { location: file });
   const fd = fs.openSync(file, 'r+');
   try {
     for (const r of records) {
       at = text.indexOf(PENDING_DIGEST, at);
-      if (at < 0) throw new Error(`internal: ${file} has fewer pending digests than sources`);
+      if (at < 0) throw new TensorsafeError('InternalError', `${file} has fewer pending digests than sources`, { location: file });
       fs.writeSync(fd, new TextEncoder().encode(r.sha256 ?? ''), 0, 64, at);
       at += 64;
     }
@@ -112,6 +112,12 @@ export interface Hashing {
  * the built worker is there (the CLI, the package), so that hashing overlaps the conversion on another
  * core; otherwise on this thread, interleaved with the conversion's own I/O.
  */
+/** What hash-worker.ts posts back: the digests, or the error that stopped it. */
+export interface HashWorkerMessage {
+  digests?: string[];
+  error?: { path: string; message: string; code: IoErrorCode };
+}
+
 export function startHashing(files: readonly string[]): Hashing {
   const script = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
   let cancelled = false;
@@ -122,9 +128,9 @@ export function startHashing(files: readonly string[]): Hashing {
   }
   const worker = startWorker(script, { workerData: { files: [...files] } });
   const digests = new Promise<string[]>((resolve, reject) => {
-    worker.once('message', (m: { digests?: string[]; error?: { path: string; message: string; code: string } }) => {
+    worker.once('message', (m: HashWorkerMessage) => {
       if (m.digests) resolve(m.digests);
-      else reject(new IoError(m.error!.code as IoErrorCode, m.error!.message, { location: m.error!.path }));
+      else reject(new IoError(m.error!.code, m.error!.message, { location: m.error!.path }));
       void worker.terminate();
     });
     worker.once('error', reject);

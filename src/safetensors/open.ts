@@ -2,7 +2,7 @@ import { inFile, TensorsafeError } from '../errors.js';
 import { BlobSource, isByteSource, MemorySource, type ByteSource } from '../io/byte-source.js';
 import { HttpSource, type HttpSourceOptions } from '../io/http-source.js';
 import { SafetensorsFile, type SafetensorsHandle } from './reader.js';
-import { MAX_INDEX_BYTES, parseShardIndex, ShardedSafetensors } from './sharded.js';
+import { MAX_INDEX_BYTES, parseShardIndex, ShardedSafetensors, type ShardIndex } from './sharded.js';
 
 /** Anything safeOpen reads: a URL, a Blob/File, bytes, or any ByteSource (a path too, from `tensorsafe/node`). */
 export type SafeOpenSource = string | URL | Blob | Uint8Array | ArrayBuffer | ByteSource;
@@ -43,13 +43,29 @@ export async function openAny(source: SafeOpenSource, options: SafeOpenOptions, 
 async function openUrl(url: string, options: SafeOpenOptions): Promise<SafetensorsHandle> {
   const source = await HttpSource.open(url, options.http);
   if (!isIndexName(new URL(url).pathname)) return openOrClose(source);
+  return openShardedSet(source, (file) => HttpSource.open(new URL(file, url).toString(), options.http));
+}
+
+/**
+ * How a transport opens a shard of a sharded set: from its file name in the index (a plain relative
+ * path inside the index's folder, checked by parseShardIndex) to a source. One per transport: URLs
+ * resolve it against the index's URL, file paths against the index's folder (tensorsafe/node).
+ */
+export type ShardOpener = (file: string) => Promise<ByteSource>;
+
+/**
+ * Opens a sharded set from its index: reads and checks the index (closing its source), then opens every
+ * shard with `openShard` (headers only) and checks the index against them. On any failure nothing stays
+ * open. The one way a sharded set is opened, whatever the transport.
+ */
+export async function openShardedSet(indexSource: ByteSource, openShard: ShardOpener): Promise<ShardedSafetensors> {
+  let index: ShardIndex;
   try {
-    const text = await readText(source);
-    const index = parseShardIndex(text, source.name);
-    return await ShardedSafetensors.open(source.name, index, async (file) => openOrClose(await HttpSource.open(new URL(file, url).toString(), options.http)));
+    index = parseShardIndex(await readText(indexSource), indexSource.name);
   } finally {
-    await source.close?.();
+    await indexSource.close?.();
   }
+  return ShardedSafetensors.open(indexSource.name, index, async (file) => openOrClose(await openShard(file)));
 }
 
 /** Opens a file over a source, closing the source if the header is refused. */

@@ -1,4 +1,4 @@
-import { isTensorsafeError, SafetensorError } from '../errors.js';
+import { isTensorsafeError, SafetensorError, type ErrorCode } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import type { SafetensorsHeader } from './header.js';
 import { readHeader } from './reader.js';
@@ -7,7 +7,7 @@ import { readHeader } from './reader.js';
 export type ValidationResult =
   | { ok: true; tensors: number; header: SafetensorsHeader }
   /** `unreadable`: the bytes could not be read (I/O, HTTP), as opposed to read and found invalid. */
-  | { ok: false; error: { code: string; message: string }; unreadable: boolean };
+  | { ok: false; error: { code: ErrorCode; message: string }; unreadable: boolean };
 
 /**
  * Checks a file as the reference reader does (every check is on the header and the file

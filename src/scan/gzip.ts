@@ -10,7 +10,10 @@ export const MAX_GUNZIPPED_BYTES = 256 << 20;
 /** Compressed bytes pushed at a time: the bound is checked between pushes. */
 const GZIP_INPUT_CHUNK_BYTES = 64 << 10;
 
-/** Why a gzip file could not be decompressed: `limit` (too large to check) or `invalid`. */
+/**
+ * Why a gzip file could not be decompressed: `limit` (too large to check) or `invalid`. Internal control
+ * flow, not a TensorsafeError: the scanner, its only caller, turns it into a finding; none escapes.
+ */
 export class GunzipProblem extends Error {
   constructor(
     readonly kind: 'limit' | 'invalid',

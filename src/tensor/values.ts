@@ -1,4 +1,5 @@
 import { DTYPE_INFO, type Dtype } from '../dtype/dtypes.js';
+import { TensorsafeError } from '../errors.js';
 import { toFloat32 } from '../dtype/float-codecs.js';
 
 /**
@@ -32,7 +33,7 @@ export function valuesOf(dtype: Dtype, bytes: Uint8Array): Float64Array {
       return Float64Array.from(view(Uint32Array));
     default:
       if (info.kind === 'float' || info.kind === 'complex') return Float64Array.from(toFloat32(dtype, aligned));
-      throw new Error(`no numeric view of ${dtype}`);
+      throw new TensorsafeError('InternalError', `no numeric view of ${dtype}`);
   }
 }
 

@@ -1,22 +1,11 @@
-import { TensorsafeError } from '../../errors.js';
+import { TensorsafeError, type PickleErrorCode } from '../../errors.js';
 
-export type PickleErrorCode =
-  /** A global on the denylist, or reached by a dotted name: the file would run code. */
-  | 'UnsafeGlobal'
-  /** A global that is neither allowlisted nor known to be dangerous (strict mode). */
-  | 'UnsupportedGlobal'
-  | 'PickleTruncated'
-  | 'InvalidOpcode'
-  | 'InvalidPickle'
-  | 'UnsupportedProtocol'
-  | 'StackUnderflow'
-  | 'MarkMissing'
-  | 'MemoMissing'
-  | 'FrameMismatch'
-  | 'PickleLimit';
+/** These codes are part of the one union of src/errors.ts, where each is documented. */
+export type { PickleErrorCode };
 
 /** An error of a pickle stream; `offset` is the opcode's position in the stream. */
 export class PickleError extends TensorsafeError {
+  declare readonly code: PickleErrorCode;
   constructor(
     code: PickleErrorCode,
     /** The problem without its place. */
@@ -30,6 +19,6 @@ export class PickleError extends TensorsafeError {
 
   /** The same error at a position shifted by `delta` (a pickle read from inside a larger file). */
   shifted(delta: number): PickleError {
-    return new PickleError(this.code as PickleErrorCode, this.detail, this.where, this.offset + delta);
+    return new PickleError(this.code, this.detail, this.where, this.offset + delta);
   }
 }

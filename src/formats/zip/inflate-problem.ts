@@ -1,6 +1,10 @@
 // Apart from inflate.ts so that the other decoders, and the entry reader, do not load fflate with it.
 
-/** Why an inflate failed: output past the expected size, output short of it, or undecodable data. */
+/**
+ * Why an inflate failed: output past the expected size, output short of it, or undecodable data.
+ * Internal control flow, not a TensorsafeError: the decoders are only called by ZipEntry, which turns
+ * every InflateProblem into a ZipError (BadDeflate, SizeMismatch) naming the entry; none escapes.
+ */
 export class InflateProblem extends Error {
   constructor(
     readonly kind: 'TooLong' | 'TooShort' | 'BadDeflate',
