@@ -22,6 +22,8 @@ export {
   type IntegrityErrorCode,
   type VerdictErrorCode,
   type GeneralErrorCode,
+  type FormatErrorCode,
+  type NumpyErrorCode,
   type TensorsafeErrorOptions,
 } from './errors.js';
 export { PickleError } from './formats/pickle/errors.js';

@@ -17,7 +17,7 @@ export {
   PyObject, PyOpaque, PyExtension, MAX_OPS, MAX_STACK, MAX_MARK_DEPTH, MAX_MEMO, MAX_STRING_BYTES, MAX_LINE_BYTES,
   MAX_LONG_BYTES, MAX_CONTAINER_ITEMS, MAX_PICKLE_HEAP_BYTES, MAX_TEXT_CHARS, openZip, MAX_ZIP_ENTRIES,
   MAX_CENTRAL_DIRECTORY_BYTES, MAX_ENTRY_NAME_BYTES, MAX_INFLATED_ENTRY_BYTES, dedupeTensors, writeTensors,
-  checkOutput, verifySets, compareTensors, BIT_EXACT, scanSource, scanBytes, analyzePickles, toSarif,
+  checkOutput, verifySets, compareTensors, compareSets, FORMATS, formatById, formatsByExtension, detectSourceFormat, BIT_EXACT, scanSource, scanBytes, analyzePickles, toSarif,
   MAX_FINDINGS_PER_FILE, createSha256, sha256, toHex, hashSafetensors, canonicalJson, compareManifests,
   checkManifest, signManifest, verifyManifestSignature, parseSignatureFile, formatSignatureFile, signedBytes,
   signedWith, webCryptoEd25519, parsePrivateKeyPem, parsePublicKeyPem, privateKeyToPem, publicKeyToPem,
@@ -25,11 +25,12 @@ export {
 } from './index.js';
 export type {
   ErrorCode, SafetensorErrorCode, ShardErrorCode, IoErrorCode, PickleErrorCode, CheckpointErrorCode, ZipErrorCode,
-  IntegrityErrorCode, VerdictErrorCode, GeneralErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
+  IntegrityErrorCode, VerdictErrorCode, GeneralErrorCode, FormatErrorCode, NumpyErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
   DtypeArray, DtypeInfo, TensorData, Tensor, TensorOf, FloatDtype, MinifloatDtype, ByteSource, ReadOptions, ByteSink,
   FetchLike, HttpSourceOptions, HttpSourceStats, SafeOpenSource, SafeOpenOptions, SafetensorsHandle, TensorSlice,
   ShardIndex, SafetensorsHeader, TensorInfo, SliceIndex, SliceRange, SlicePlan, ByteRun, ValidationResult,
-  SaveOptions, StreamWriterOptions, TensorsInput, TensorLike, TensorSpec, Metadata, TensorSet, TensorEntry, LeftOut,
+  SaveOptions, StreamWriterOptions, TensorsInput, TensorLike, TensorSpec, Metadata, TensorSet, TensorEntry, TensorEncoding, TensorFidelity, LeftOut, FormatDescriptor, FormatReader, ParsedModel,
+  DetectProbe, OpenOptions, CompareSetsOptions,
   TorchCheckpoint, TorchFormat, ReadCheckpointOptions, OpenTorchOptions, TorchTensorSet, GlobalHandler,
   MachineOptions, Placeholder, UnpickleResult, CallContext, Op, OpArg, GlobalVerdict, PyValue, ZipArchive, ZipEntry,
   OpenZipOptions, Deduplicated, WriteTensorsOptions, Progress, Mismatch, CheckOptions, VerifyReport, VerifyProgress,
