@@ -155,6 +155,7 @@ beforeAll(async () => {
   fs.mkdirSync(seed);
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/torch/sample/pytorch_model.bin'), path.join(seed, 'pytorch_model.bin'));
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/torch/lightning_like.ckpt'), path.join(seed, 'last.ckpt'));
+  fs.copyFileSync(path.join(ROOT, 'test/fixtures/formats/numpy/compressed.npz'), path.join(seed, 'embeddings.npz'));
   await convertCheckpoint(path.join(seed, 'pytorch_model.bin'));
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   fs.writeFileSync(path.join(seed, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));

@@ -2,6 +2,7 @@
  * Thrown while parsing when the bytes break the format they are read as (a field that runs past the end
  * of the file, an impossible value), or when a named limit stops the parse. It is the file's fault,
  * never an I/O failure: format scan rules turn it into a finding, readers into their own error.
+ * Internal control flow, not a TensorsafeError: never escapes a scanner or a reader (their fuzz tests check).
  */
 export class FormatProblem extends Error {
   constructor(

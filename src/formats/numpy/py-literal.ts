@@ -16,6 +16,7 @@ export type PyValue =
   | { kind: 'bool'; value: boolean }
   | { kind: 'none' };
 
+/** Internal control flow (not a TensorsafeError): the header readers turn it into a FormatProblem, which never escapes a scanner or a reader. */
 export class LiteralError extends Error {
   constructor(
     message: string,
