@@ -6,6 +6,9 @@ import { isTensorsafeError } from '../src/errors.js';
 import { detectSourceFormat, formatById } from '../src/formats/registry.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
+import { convertModel } from '../src/node/convert.js';
+import { openModel } from '../src/node/open-model.js';
+import { tempDir } from './helpers/temp.js';
 
 /**
  * Every format's fixtures, the way hyparquet tests every parquet file in its folder:
@@ -24,6 +27,8 @@ interface ExpectedTensor {
   shape: number[];
   sha256: string;
   encoding?: { layout: string; byteSwap?: number; decoder?: string };
+  /** Default `exact`: the bytes are the source's values as they are. */
+  fidelity?: string;
 }
 
 interface Expected {
@@ -63,10 +68,12 @@ describe('format fixtures', () => {
     const dir = path.join(ROOT, id);
     const files = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && fs.existsSync(path.join(dir, `${f}.expected.json`)));
     describe(id, () => {
-      it('every expected file has its fixture', () => {
+      it('every expected file has its fixture, and every fixture its expected file (none is skipped)', () => {
         for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.expected.json'))) {
           expect(fs.existsSync(path.join(dir, f.slice(0, -'.expected.json'.length))), f).toBe(true);
         }
+        const unpaired = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && !files.includes(f));
+        expect(unpaired, `fixtures without a .expected.json in test/fixtures/formats/${id}`).toEqual([]);
       });
 
       for (const file of files) {
@@ -92,6 +99,7 @@ describe('format fixtures', () => {
               const t = tensors.tensors[i]!;
               expect([t.name, t.dtype, t.shape]).toEqual([want.name, want.dtype, want.shape]);
               if (want.encoding) expect([t.name, t.encoding]).toEqual([want.name, want.encoding]);
+              expect([t.name, t.fidelity]).toEqual([want.name, want.fidelity ?? 'exact']);
               expect([t.name, await digest(t)]).toEqual([want.name, want.sha256]);
               expect([t.name, await digest(t, SMALL_CHUNK)]).toEqual([want.name, want.sha256]);
             }
@@ -101,5 +109,45 @@ describe('format fixtures', () => {
         });
       }
     });
+  }
+});
+
+/**
+ * The same fixtures through the whole door a user takes: `convertModel` (detect, one parse, scan, the
+ * conversion pipeline, the checked write), then the written safetensors opened again and every tensor
+ * compared with the format's own reference values: what a user converts is what numpy or torch reads.
+ */
+describe('format fixtures, converted to safetensors', () => {
+  const out = tempDir('format-fixtures');
+  for (const id of formatIds.filter((x) => x !== 'safetensors')) {
+    const dir = path.join(ROOT, id);
+    for (const file of fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && fs.existsSync(path.join(dir, `${f}.expected.json`)))) {
+      it(`${id}/${file}`, async () => {
+        const expected = JSON.parse(fs.readFileSync(path.join(dir, `${file}.expected.json`), 'utf8')) as Expected;
+        const target = path.join(out, id, file.replace(/[^\w.-]/g, '_'));
+        fs.mkdirSync(target, { recursive: true });
+        const converting = convertModel(path.join(dir, file), { output: target });
+        if (expected.error !== undefined) {
+          await expect(converting).rejects.toMatchObject({ code: expected.error });
+          expect(fs.readdirSync(target)).toEqual([]);
+          return;
+        }
+        const summary = await converting;
+        expect(summary.verified).toBe(true);
+        const written = await openModel(summary.outputs[0]!);
+        try {
+          const byName = new Map(written.tensors.map((t) => [t.name, t]));
+          // Tied tensors are written once: every expected name is there, or recorded as removed.
+          for (const want of expected.tensors!) {
+            const kept = summary.sharedRemoved[want.name] ?? want.name;
+            const t = byName.get(kept);
+            expect([want.name, t?.dtype, t?.shape]).toEqual([want.name, want.dtype, want.shape]);
+            expect([want.name, await digest(t!)]).toEqual([want.name, want.sha256]);
+          }
+        } finally {
+          await written.close();
+        }
+      });
+    }
   }
 });

@@ -21,13 +21,14 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a model of any format tensorsafe reads (found from its bytes) to
-safetensors without executing anything in it: a PyTorch checkpoint (.bin,
-.pt, .pth, .ckpt: zip, legacy, tar or TorchScript), or any other format
-whose tensors tensorsafe reads. Each file is parsed once and scanned first;
-one that would run code is refused. A pickle is read by a data-only machine: anything that is not plain data (classes and
-functions other than the tensor types it understands) stops the conversion,
-and anything that could run code is refused outright. A whole model
+Converts a model to safetensors without executing anything in it. The
+format is found from the bytes: a PyTorch checkpoint (.bin, .pt, .pth,
+.ckpt: zip, legacy, tar or TorchScript), NumPy arrays (.npy, .npz), or any
+other format whose tensors tensorsafe reads. Each file is parsed once and
+scanned first; one that would run code is refused. A pickle is read by a
+data-only machine: anything that is not plain data (classes and functions
+other than the tensor types it understands) stops the conversion, and
+anything that could run code is refused outright. A whole model
 (torch.save(model)) becomes its state_dict(): a class used only as module
 objects is read as data, never imported, and the summary names it. Then
 every tensor is streamed to the output, the output is reopened and compared
@@ -62,9 +63,10 @@ Options:
   -h, --help             show this help
 
 Many models at once:
-  -r, --recursive        find every model under DIR (checkpoint files and
-                         sharded sets) and, for each, scan, convert and
-                         verify, in parallel worker threads. A model already
+  -r, --recursive        find every model under DIR (files of the formats
+                         tensorsafe reads, and sharded sets) and, for each,
+                         scan, convert and verify, in parallel worker
+                         threads. A model already
                          converted from its current bytes is skipped; a
                          dangerous one is refused; a broken one fails with its
                          reason. None of these stops the rest. Two models that
