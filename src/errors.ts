@@ -144,7 +144,7 @@ export type CheckpointErrorCode =
   | 'InvalidCheckpoint'
   /** A tensor safetensors cannot hold (complex128, quantized, sparse, meta). */
   | 'UnsupportedTensor'
-  /** No tensors where the weights should be. */
+  /** No tensors where the weights should be (any format's model with none: convert writes nothing). */
   | 'NoTensors'
   /** `--key` names nothing in the checkpoint. */
   | 'KeyNotFound'
@@ -160,7 +160,7 @@ export type FormatErrorCode =
 
 /** NumPy .npy and .npz files (src/formats/numpy); a dtype safetensors cannot hold is `UnsupportedTensor`. */
 export type NumpyErrorCode =
-  /** The bytes are neither a .npy file nor a zip archive (.npz). */
+  /** The bytes are neither a .npy file nor a zip archive of .npy arrays (.npz); the message says what they are. */
   | 'NotNumpy'
   /** A .npy header or its data is damaged: bad magic or version, a header numpy refuses, truncated data. */
   | 'InvalidNumpy'

@@ -68,6 +68,28 @@ describe('batch conversion', () => {
     expect(again.summary).toMatchObject({ converted: 0, skipped: 4, refused: 1, failed: 1 });
   });
 
+  it('takes every format tensorsafe reads; a NumPy object array (its data a pickle) is refused, not failed', async () => {
+    const root = tempDir('batch-numpy');
+    const numpy = path.join(ROOT, 'test', 'fixtures', 'formats', 'numpy');
+    for (const [rel, fixture] of [['a/labels.npy', 'object.npy'], ['a/w.npy', 'dtype_f4.npy'], ['b/arrays.npz', 'stored.npz'], ['c/model.pt', '']] as const) {
+      fs.mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
+      fs.copyFileSync(fixture ? path.join(numpy, fixture) : path.join(TORCH_FIXTURES, 'tied_zip.pt'), path.join(root, rel));
+    }
+    const report = await convertFolder(root, { jobs: 1 });
+    const by = Object.fromEntries(report.models.map((m) => [path.relative(root, m.path), m]));
+    expect(by['a/labels.npy']).toMatchObject({ status: 'refused', code: 'ObjectArray', verified: false, reason: expect.stringMatching(/^ObjectArray: .*a pickle/) });
+    expect(by['a/w.npy']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['b/arrays.npz']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['c/model.pt']).toMatchObject({ status: 'converted', verified: true });
+    expect(report.summary).toMatchObject({ models: 4, converted: 3, refused: 1, failed: 0 });
+    expect(fs.readdirSync(path.join(root, 'a')).sort()).toEqual(['labels.npy', 'w.npy', 'w.safetensors']);
+    // The CLI: a refusal is a finding (1), as a dangerous file's is, not bad input (3).
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', root, '--recursive', '--jobs', '2'], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/4 models: 0 converted, 3 skipped, 1 refused, 0 failed/);
+    expect(r.stdout).toMatch(/refused +.*labels\.npy: ObjectArray/);
+    expect(r.status).toBe(1);
+  });
+
   it('the CLI: worker threads, a JSON and a Markdown report, exit 3 when a model is broken (worse than refused: 1)', () => {
     return tree().then((root) => {
       const report = path.join(root, 'report.json');

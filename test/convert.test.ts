@@ -164,3 +164,58 @@ describe('convert: outputs, sharding, refusals', () => {
     expect(refused.stderr).toMatch(/quantized/);
   });
 });
+
+describe('convert: the bytes decide the format, and a model with no tensors is refused', () => {
+  const NUMPY = path.join(import.meta.dirname, 'fixtures', 'formats', 'numpy');
+  /** `from` (a path, or bytes) copied to a fresh folder under `name`. */
+  const put = (name: string, from: string | Uint8Array): string => {
+    const target = path.join(fs.mkdtempSync(path.join(tmp, 'bytes-')), name);
+    if (typeof from === 'string') fs.copyFileSync(from, target);
+    else fs.writeFileSync(target, from);
+    return target;
+  };
+
+  it('a torch zip named .npy converts as PyTorch, with its tensors', async () => {
+    const src = put('pt_as.npy', path.join(TORCH_FIXTURES, 'tied_zip.pt'));
+    const summary = await convertCheckpoint(src);
+    expect(summary).toMatchObject({ format: 'pytorch-zip', verified: true });
+    expect(summary.tensors).toBeGreaterThan(0);
+    expect(summary.leftOut).toEqual([]);
+  });
+
+  it('an .npy named .pt, .bin or .safetensors converts as NumPy', async () => {
+    for (const name of ['npy_as.pt', 'npy_as.bin', 'npy_as.safetensors']) {
+      const src = put(name, path.join(NUMPY, 'dtype_f4.npy'));
+      const summary = await convertCheckpoint(src, { output: path.join(path.dirname(src), 'out.safetensors') });
+      expect(summary).toMatchObject({ format: 'npy', tensors: 1, verified: true });
+    }
+    const npz = put('npz_as.pt', path.join(NUMPY, 'stored.npz'));
+    expect(await convertCheckpoint(npz)).toMatchObject({ format: 'npz', verified: true });
+  });
+
+  it('NumPy outputs carry no `format` metadata (no loader knows "np"); PyTorch ones say pt', async () => {
+    const npy = put('w.npy', path.join(NUMPY, 'dtype_f4.npy'));
+    const out = (await convertCheckpoint(npy)).outputs[0]!;
+    const file = await safeOpen(out);
+    expect(Object.keys(file.metadata() ?? {})).not.toContain('format');
+    await file.close();
+    const pt = (await convertCheckpoint(copy('tied_zip.pt'))).outputs[0]!;
+    const ptFile = await safeOpen(pt);
+    expect(ptFile.metadata()!['format']).toBe('pt');
+    await ptFile.close();
+  });
+
+  it('an npz with no array is refused by the NumPy reader (NoTensors, NotNumpy), and nothing is written', async () => {
+    const { zipSync } = await import('fflate');
+    const empty = put('none.npz', zipSync({}));
+    await expect(convertCheckpoint(empty)).rejects.toMatchObject({ code: 'NoTensors', message: expect.stringMatching(/none\.npz: an empty zip archive: no \.npy arrays in it/) });
+    expect(fs.readdirSync(path.dirname(empty))).toEqual(['none.npz']);
+    const text = put('text.npz', zipSync({ 'README.txt': new Uint8Array([104, 105]) }));
+    await expect(convertCheckpoint(text)).rejects.toMatchObject({ code: 'NotNumpy', message: expect.stringMatching(/text\.npz is not a NumPy \.npz: .*no \.npy array in it \(entries: README\.txt\)/) });
+    expect(fs.readdirSync(path.dirname(text))).toEqual(['text.npz']);
+    const r = await runCli('convert', empty);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/NoTensors: /);
+    expect(r.stdout).not.toMatch(/verified/);
+  });
+});

@@ -84,8 +84,9 @@ describe('a file that is not safetensors says what it is', () => {
     ['a pickle', pickle, /pickle.*tensorsafe convert/],
     ['a sharded set\'s index', index, /JSON file.*index/],
   ])('%s: inspect, hash and validate name it, keeping the reference error code', async (_what, file, expected) => {
-    // inspect reads any registered format (issue 10): a checkpoint is shown, not refused (below).
-    for (const command of file === index ? ['hash'] : file === checkpoint ? ['hash', 'validate'] : ['inspect', 'hash', 'validate']) {
+    // inspect reads any registered format (issue 10), by the bytes: a checkpoint is shown, not refused
+    // (below), and a pickle named .safetensors is read as the PyTorch file it is (next test).
+    for (const command of file === index ? ['hash'] : file === checkpoint || file === pickle ? ['hash', 'validate'] : ['inspect', 'hash', 'validate']) {
       const r = await runCli(command, file);
       expect(r.code).not.toBe(EXIT_OK);
       const printed = `${r.stdout}\n${r.stderr}`;
@@ -93,6 +94,37 @@ describe('a file that is not safetensors says what it is', () => {
       expect(printed).toMatch(/HeaderTooLarge: /);
       expect(printed).toMatch(expected);
     }
+  });
+});
+
+describe('the bytes decide what a file is read as', () => {
+  it('inspect of a pickle named .safetensors reads it as the PyTorch checkpoint it is (here a truncated one), never as safetensors', async () => {
+    // torch's magic number and nothing after it: a legacy checkpoint cut short.
+    const pickle = at('cut.safetensors');
+    fs.writeFileSync(pickle, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
+    const r = await runCli('inspect', '--json', pickle);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    const j = JSON.parse(r.stdout);
+    expect(j.error).toMatchObject({ code: 'PickleTruncated', file: pickle });
+    expect(r.stderr).not.toMatch(/HeaderTooLarge/);
+  });
+
+  it('inspect --json names the file in error.file (not a location inside it), as verify and convert do', async () => {
+    const evil = at('evil-file.pt');
+    fs.writeFileSync(evil, Uint8Array.from([0x80, 2, ...Buffer.from('cposix\nsystem\nX\x02\x00\x00\x00id\x85R.', 'latin1')]));
+    const r = await runCli('inspect', '--json', evil);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'UnsafeFile', file: evil, message: expect.stringMatching(/evil-file\.pt@\d+\]$/) });
+  });
+
+  it('a zip archive given to a safetensors-only command is not assumed to be PyTorch\'s', async () => {
+    const { zipSync } = await import('fflate');
+    const npz = at('plain.npz');
+    fs.writeFileSync(npz, zipSync({ 'w.npy': fs.readFileSync(path.join(TORCH_FIXTURES, '..', 'formats', 'numpy', 'dtype_f4.npy')) }));
+    const r = await runCli('hash', npz);
+    expect(r.code).toBe(EXIT_BAD_INPUT);
+    expect(r.stderr).toMatch(/zip archive \(a PyTorch checkpoint\? a NumPy \.npz\?\): tensorsafe convert turns those into safetensors/);
+    expect(r.stderr).not.toMatch(/as PyTorch checkpoints are/);
   });
 });
 

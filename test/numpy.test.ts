@@ -168,6 +168,17 @@ describe('NumPy reader', () => {
     expect((notNumpy as TensorsafeError).code).toBe('NotNumpy');
   });
 
+  it('what is not NumPy is named for what it is (formats/detect.ts), as the torch reader names it', async () => {
+    const pointer = new MemorySource(new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n'), 'pointer.npz');
+    await expect(numpyReader.open!(pointer)).rejects.toMatchObject({ code: 'NotNumpy', message: 'pointer.npz is not a NumPy file: it is a Git LFS pointer (the model itself was not downloaded: run git lfs pull)' });
+    const page = new MemorySource(new TextEncoder().encode('<!DOCTYPE html><html></html>'), 'page.npy');
+    await expect(numpyReader.open!(page)).rejects.toMatchObject({ code: 'NotNumpy', message: expect.stringMatching(/^page\.npy is not a NumPy file: it is an HTML page/) });
+  });
+
+  it('has no framework: loaders know pt, tf, flax, mlx, not "np", so no `format` metadata is written for it', () => {
+    expect(numpyFormat.framework).toBeUndefined();
+  });
+
   it('an .npz member that is not an array is left out, not read', async () => {
     const { zipSync } = await import('fflate');
     const npy = new Uint8Array(fs.readFileSync(path.join(DIR, 'dtype_i4.npy')));

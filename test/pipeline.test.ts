@@ -41,7 +41,7 @@ function memorySet(tensors: TensorEntry[]): TensorSet {
 
 function writeTo(dir: string, plan: ReturnType<typeof planConversion>) {
   return writeOutputs(plan, {
-    framework: 'np',
+    framework: 'pt',
     records: { 'test.record': 'kept in every file and the index' },
     createSink: (i) => FileSink.create(path.join(dir, plan.files[i]!), { deferCommit: true, overwrite: true }),
     openWritten: (sink) => FileSource.open(sink.tempPath),
@@ -50,6 +50,17 @@ function writeTo(dir: string, plan: ReturnType<typeof planConversion>) {
 }
 
 describe('the conversion pipeline, for a TensorSet of no format', () => {
+  it('a model with no tensors is refused (NoTensors, naming it and what it holds): no empty output is planned or "verified"', () => {
+    const empty: ConvertInput[] = [{ name: 'memory://empty', tensors: memorySet([]) }];
+    let refused: unknown;
+    try {
+      planConversion(empty, { output: safetensorsOutput, stem: 'out' });
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toMatchObject({ code: 'NoTensors', message: expect.stringMatching(/^memory:\/\/empty: no tensors to convert \(it holds only step\); nothing was written$/) });
+  });
+
   it('dedupes tied entries, shards, writes, checks, commits and summarizes', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'ok-'));
     const inputs: ConvertInput[] = [
@@ -62,7 +73,7 @@ describe('the conversion pipeline, for a TensorSet of no format', () => {
     await writeTo(dir, plan);
     expect(fs.readdirSync(dir).sort()).toEqual([...plan.files, plan.indexFile!].sort());
     const set = await safeOpen(path.join(dir, plan.indexFile!));
-    expect(set.metadata()).toEqual({ format: 'np', 'b.weight': 'a.weight', 'test.record': 'kept in every file and the index' });
+    expect(set.metadata()).toEqual({ format: 'pt', 'b.weight': 'a.weight', 'test.record': 'kept in every file and the index' });
     await set.close();
     expect([...loadFileSync(path.join(dir, plan.files[0]!)).get('a.weight')!.data]).toEqual([1, 2, 3, 4]);
     const index = JSON.parse(fs.readFileSync(path.join(dir, plan.indexFile!), 'utf8'));

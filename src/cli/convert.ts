@@ -10,7 +10,7 @@ import { formatBytes } from '../util/strings.js';
 import { bold, green, plural, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { parseSize } from '../util/sizes.js';
-import { EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
+import { EXIT_FINDING, EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
 export const convertCommand: Command = {
@@ -68,8 +68,10 @@ Many models at once:
                          scan, convert and verify, in parallel worker
                          threads. A model already
                          converted from its current bytes is skipped; a
-                         dangerous one is refused; a broken one fails with its
-                         reason. None of these stops the rest. Two models that
+                         dangerous one is refused, and so is a NumPy object
+                         array (its data is a pickle: never read); a broken
+                         one fails with its reason. None of these stops the
+                         rest. Two models that
                          would share an output name (m.pt and m.bin) both fail
                          (OutputConflict): convert each with -o.
   -j, --jobs N           models converted at once (default: CPUs, at most 4)
@@ -93,7 +95,7 @@ converts to now (compared tensor by tensor, bit for bit), nothing is done
 other file (written by something else, or converted from another source) is
 never replaced without --force.
 
-${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (would run code, or holds unknown objects), or did not verify', badInput: 'not convertible (missing, broken, not a checkpoint) or an output in the way' })}
+${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (would run code, or holds unknown objects), or did not verify', badInput: 'not convertible (missing, broken, no tensors) or an output in the way' })}
 
 Examples:
   tensorsafe convert pytorch_model.bin
@@ -200,7 +202,8 @@ async function runBatch(
     const s = report.summary;
     io.out(`${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed in ${s.seconds.toFixed(1)}s${values.report ? ` (report: ${values.report})` : ''}`);
   }
-  return worstExit(report.models.map((m) => (m.status === 'converted' || m.status === 'skipped' ? EXIT_OK : exitCodeForCode(m.code ?? 'InternalError'))));
+  // A refused model is a judgement on its content (1), whatever its code; a failed one says why (3, 70).
+  return worstExit(report.models.map((m) => (m.status === 'converted' || m.status === 'skipped' ? EXIT_OK : m.status === 'refused' ? EXIT_FINDING : exitCodeForCode(m.code ?? 'InternalError'))));
 }
 
 function printSummary(s: ConvertSummary, io: Io): void {

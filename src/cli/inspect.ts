@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { elementCount } from '../dtype/tensor.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { inFile, IoError, TensorsafeError } from '../errors.js';
 import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { findModel } from '../node/model-files.js';
 import { openModel } from '../node/open-model.js';
@@ -48,7 +49,9 @@ Examples:
     const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));
     if (positionals.length !== 1) throw new UsageError('inspect takes exactly one FILE, INDEX, DIR or URL');
     const target = positionals[0]!;
-    const report = await inspectTarget(target);
+    // An error about the model's content (its location an entry, a byte, a tensor) names the file
+    // inspected (error.file under --json), as convert's does; I/O errors keep the path they name.
+    const report = await inspectTarget(target).catch((e: unknown) => Promise.reject(e instanceof TensorsafeError && !(e instanceof IoError) ? inFile(e, target) : e));
     if (values.json) io.out(JSON.stringify(report));
     else printReport(report, io);
     return EXIT_OK;

@@ -10,11 +10,11 @@ import { VERSION } from './version.js';
  * converter, the verifier and the signer. The specifiers are literals of this package's own files.
  */
 export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
-  { name: 'convert', summary: 'convert a PyTorch checkpoint to safetensors without running it, and verify the result', load: async () => (await import('./convert.js')).convertCommand },
+  { name: 'convert', summary: 'convert a model (PyTorch, NumPy, …) to safetensors without running it, and verify it', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'scan', summary: 'scan model files for code that would run when they are loaded', load: async () => (await import('./scan.js')).scanCommand },
   { name: 'verify', summary: 'prove two models hold the same tensors (bit for bit, or within a tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'validate', summary: 'check safetensors files exactly as the reference reader does', load: async () => (await import('./validate.js')).validateCommand },
-  { name: 'inspect', summary: 'show the metadata and tensors of a safetensors file, sharded set or URL', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'inspect', summary: 'show the tensors of a model of any format tensorsafe reads (file, folder, URL)', load: async () => (await import('./inspect.js')).inspectCommand },
   { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor (a manifest)", load: async () => (await import('./hash.js')).hashCommand },
   { name: 'sign', summary: "sign a safetensors file's manifest with an Ed25519 key (writes FILE.sig)", load: async () => (await import('./sign.js')).signCommand },
   { name: 'verify-signature', summary: 'check a file against its signature: the signer, then every tensor and the header', load: async () => (await import('./verify-signature.js')).verifySignatureCommand },

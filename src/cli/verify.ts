@@ -14,9 +14,10 @@ export const verifyCommand: Command = {
   help: `Usage: tensorsafe verify A B [--atol X] [--rtol Y] [--allow-dtype-change]
                        [--json | --markdown] [--key PATH] [--skip-unknown]
 
-Compares every tensor of two models, matched by name. A and B are files or
-model folders the project reads: PyTorch checkpoints (read without running
-them; dangerous files are refused) and safetensors, sharded or not. Tied
+Compares every tensor of two models, matched by name. A and B are files,
+sharded sets or model folders of any format tensorsafe reads (PyTorch,
+NumPy, safetensors, …: each file's format is found from its bytes), read
+without running anything; dangerous files are refused. Tied
 weights recorded by a converter (metadata "removed -> kept") are matched
 through their kept name. Both models are streamed in chunks: memory stays
 bounded on models larger than RAM.

@@ -95,6 +95,13 @@ export function mergedEntries(sets: readonly TensorSet[]): TensorEntry[] {
 /** Checks the inputs and decides what goes where. Reads no tensor byte. */
 export function planConversion(inputs: readonly ConvertInput[], options: PlanOptions): ConversionPlan {
   const entries = mergedEntries(inputs.map((i) => i.tensors));
+  // An output with no tensor would be "verified" against nothing: a model that holds none is refused.
+  if (entries.length === 0) {
+    const names = inputs.map((i) => i.name).join(', ');
+    const besides = inputs.flatMap((i) => i.tensors.leftOut.map((l) => l.path));
+    const held = besides.length > 0 ? ` (it holds only ${besides.slice(0, 5).join(', ')}${besides.length > 5 ? ', …' : ''})` : '';
+    throw new TensorsafeError('NoTensors', `${names}: no tensors to convert${held}; nothing was written`, { location: inputs[0]?.name });
+  }
   checkNamesUnique(entries, inputs);
   if (options.index) checkAgainstIndex(inputs, options.index);
   const { kept, removed } = dedupeTensors(entries);

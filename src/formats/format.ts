@@ -16,8 +16,9 @@ export interface FormatDescriptor {
   /** For people: `NumPy (.npy, .npz)`. */
   readonly name: string;
   /**
-   * The framework whose conventions its tensors follow, as safetensors metadata names it (`pt`, `np`,
-   * `tf`): recorded as `format` in what it converts to. Undefined when there is none to name.
+   * The framework whose conventions its tensors follow, as safetensors metadata names it for loaders
+   * (`pt`, `tf`, `flax`, `mlx`): recorded as `format` in what it converts to. Undefined when there is
+   * none a loader knows (NumPy): no `format` key is written.
    */
   readonly framework?: string;
   /**

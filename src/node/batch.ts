@@ -130,8 +130,12 @@ function outputKey(output: string): string {
   return path.join(path.dirname(output), base).toLowerCase();
 }
 
-/** Codes that mean the model was refused for its content rather than broken. */
-const REFUSED = new Set<ErrorCode>(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal']);
+/**
+ * Codes that mean the model was refused for its content rather than broken: a file that would run
+ * code when loaded, and a NumPy object array (its data is a pickle, which np.load(allow_pickle=True)
+ * runs; it is never read).
+ */
+const REFUSED = new Set<ErrorCode>(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGlobal', 'ObjectArray']);
 
 /** Converts one model (scan, convert, verify); never throws. */
 export async function convertOne(model: FoundModel, options: BatchOptions, onBytes?: (done: number) => void): Promise<BatchModelResult> {

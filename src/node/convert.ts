@@ -91,7 +91,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   let opened: OpenedFile[] = [];
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown });
-    // A file named otherwise whose bytes are the output format's (only its name was looked at so far).
+    // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
     if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
     const plan = planConversion(
       opened.map((o) => ({ name: o.file, tensors: o.tensors })),
@@ -266,8 +266,10 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     if (e instanceof IoError && e.code === 'AmbiguousModel') e.message += ', or convert each with --recursive';
     throw e;
   }
-  if (model.format === format.id) throw alreadyConverted(src, format);
   const isDir = fs.statSync(src).isDirectory();
+  // A folder's model is found by its files' names: one that holds only outputs has nothing to convert.
+  // A named file's format is its bytes' (openModelFiles, then the check in convertModel), never its name's.
+  if (isDir && model.format === format.id) throw alreadyConverted(src, format);
   if (model.weightMap) {
     const outDir = output ?? (isDir ? src : path.dirname(src));
     return { files: model.files, index: model.weightMap, outDir, stem: 'model', single: path.join(outDir, format.fileName('model')) };

@@ -4,7 +4,7 @@ import { IoError, TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { describeFormat, detectFormat } from '../formats/detect.js';
 import type { FormatDescriptor } from '../formats/format.js';
-import { FORMATS, formatsByExtension, probeSource } from '../formats/registry.js';
+import { FORMATS, formatsByExtension, formatsClaiming, probeSource } from '../formats/registry.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
@@ -65,17 +65,20 @@ export async function findModel(target: string, options: FindModelOptions | stri
 }
 
 /**
- * The format that reads a named file. The bytes decide (each format's `detect`); when they are not
- * one of the formats the file's extension names, the extension's format reads it, and its reader says
- * what the file is instead (a `.bin` that holds a Git LFS pointer, a `.safetensors` that holds a
- * pickle). A file neither its bytes nor its name make a model is refused here, saying what it is.
+ * The format that reads a named file. The bytes decide whenever a registered format claims them (each
+ * format's `detect`, in the registry's order), whatever the name says: a torch zip named `.npy` is read
+ * as PyTorch, an `.npy` named `.bin` as NumPy. The name is used only for bytes no format claims: a
+ * protocol 0 or 1 pickle has no signature, so a `.pt` of one is read by PyTorch's reader; and a `.bin`
+ * that holds a Git LFS pointer, a `.safetensors` that holds a web page, go to their name's reader, which
+ * says what the file is instead. A file neither its bytes nor its name make a model is refused here,
+ * saying what it is.
  */
 export async function formatOfFile(source: ByteSource, name: string): Promise<FormatDescriptor> {
   const probe = await probeSource(source);
-  const byBytes = FORMATS.find((f) => f.detect(probe));
-  const byName = formatsByExtension(path.basename(name));
-  if (byBytes && (byName.length === 0 || byName.includes(byBytes))) return byBytes;
-  if (byName.length > 0) return byName[0]!;
+  const byBytes = formatsClaiming(probe)[0];
+  if (byBytes) return byBytes;
+  const byName = formatsByExtension(path.basename(name))[0];
+  if (byName) return byName;
   throw new TensorsafeError('NotAModel', `${name} is not a model file tensorsafe reads: it is ${describeFormat(detectFormat(probe.head, probe.size))}`, { location: name });
 }
 
@@ -105,12 +108,17 @@ function findInFolder(target: string, prefer: string | undefined, avoid: string 
   }
   const preferred = prefer !== undefined ? found.get(prefer) : undefined;
   const others = [...found.values()].filter((m) => m.format !== avoid);
-  const model = preferred ?? others[0] ?? (avoid !== undefined ? found.get(avoid) : undefined);
+  // The avoided format (convert's own output) is taken only when the folder holds nothing else: beside
+  // other models that cannot be told apart, it is not the answer (they are ambiguous).
+  const isAvoided = (file: string): boolean => avoid !== undefined && formatOfName(file)?.id === avoid;
+  const onlyAvoided = candidates.every(isAvoided);
+  const model = preferred ?? others[0] ?? (avoid !== undefined && onlyAvoided ? found.get(avoid) : undefined);
   if (model) return model;
   const extensions = [...new Set(FORMATS.flatMap((f) => f.extensions))].join(', ');
+  const listed = onlyAvoided ? candidates : candidates.filter((c) => !isAvoided(c));
   throw candidates.length === 0
     ? new IoError('NotFound', `${target} holds no model (${extensions})`, { location: target })
-    : new IoError('AmbiguousModel', `${target} holds several models (${candidates.join(', ')}); name the one to use`, { location: target });
+    : new IoError('AmbiguousModel', `${target} holds several models (${listed.join(', ')}); name the one to use`, { location: target });
 }
 
 function single(format: string, file: string): ModelFiles {

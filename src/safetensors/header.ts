@@ -39,7 +39,7 @@ export interface SafetensorsHeader {
  */
 function notSafetensors(prefix: Uint8Array): string {
   const head = String.fromCharCode(...prefix.subarray(0, HEADER_LENGTH_BYTES));
-  if (head.startsWith('PK\x03\x04')) return 'it is a zip archive, as PyTorch checkpoints are: tensorsafe convert turns one into safetensors';
+  if (head.startsWith('PK\x03\x04')) return 'it is a zip archive (a PyTorch checkpoint? a NumPy .npz?): tensorsafe convert turns those into safetensors';
   if (prefix[0] === 0x80 && (prefix[1] ?? 9) <= 5) return 'it is a Python pickle, as legacy PyTorch checkpoints are: tensorsafe convert turns one into safetensors';
   if (head === 'version ') return 'it is a Git LFS pointer, not the file itself: run git lfs pull';
   if (/^\s*<(!doctyp|html)/i.test(head)) return 'it is an HTML page: a download that returned an error page?';

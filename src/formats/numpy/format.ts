@@ -6,7 +6,6 @@ import type { FormatDescriptor } from '../format.js';
  */
 export const numpyFormat: FormatDescriptor = {
   id: 'numpy',
-  framework: 'np',
   name: 'NumPy (.npy, .npz)',
   extensions: ['.npy', '.npz'],
   detect: (probe) => probe.container === 'npy' || (probe.container === 'zip' && isNpzListing(probe.entries)),

@@ -3,7 +3,7 @@ import { checkRange, type ByteSource } from '../../io/byte-source.js';
 import type { LeftOut, TensorEntry, TensorSet } from '../../tensor/tensor-set.js';
 import { FormatProblem } from '../../io/format-problem.js';
 import { PagedReader } from '../../io/cursor.js';
-import { detectFormat } from '../detect.js';
+import { describeFormat, detectFormat } from '../detect.js';
 import { DETECT_HEAD_BYTES, type FormatReader, type ParsedModel } from '../format.js';
 import type { ScanContext } from '../findings.js';
 import type { ZipEntry } from '../zip/index.js';
@@ -47,8 +47,9 @@ export const numpyReader: FormatReader<NumpyStructure> = {
   async open(source: ByteSource): Promise<ParsedModel<NumpyStructure>> {
     const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
     if (isNpyMagic(head)) return openNpy(source);
-    if (detectFormat(head, source.size) === 'zip') return openNpz(source);
-    throw new NumpyError('NotNumpy', `${source.name}: not a NumPy file (neither the .npy magic "\\x93NUMPY" nor a zip archive)`, { location: source.name });
+    const format = detectFormat(head, source.size);
+    if (format === 'zip') return openNpz(source);
+    throw new NumpyError('NotNumpy', `${source.name} is not a NumPy file: it is ${describeFormat(format)}`, { location: source.name });
   },
 
   /**
@@ -95,6 +96,12 @@ async function openNpz(source: ByteSource): Promise<ParsedModel<NumpyStructure>>
   const files = zip.entries.filter((e) => !e.isDirectory);
   if (files.length > MAX_NPZ_MEMBERS) {
     throw new NumpyError('NumpyLimit', `${source.name}: ${files.length} members, more than MAX_NPZ_MEMBERS (${MAX_NPZ_MEMBERS})`, { location: source.name });
+  }
+  // An npz holds arrays: a zip with none is something else (or an empty np.savez()), never an empty model.
+  if (!files.some((m) => m.name.endsWith('.npy'))) {
+    if (files.length === 0) throw new NumpyError('NoTensors', `${source.name}: an empty zip archive: no .npy arrays in it`, { location: source.name });
+    const shown = files.slice(0, MAX_NAMES_IN_NOTE).map((m) => m.name).join(', ');
+    throw new NumpyError('NotNumpy', `${source.name} is not a NumPy .npz: it is a zip archive with no .npy array in it (entries: ${shown}${files.length > MAX_NAMES_IN_NOTE ? ', …' : ''})`, { location: source.name });
   }
   const arrays: NpyArrayRecord[] = [];
   const tensors: TensorEntry[] = [];
