@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { MemorySource } from '../src/io/byte-source.js';
 import { save } from '../src/safetensors/save.js';
 import { FORMATS, formatById, formatsByExtension, formatsClaiming, probeSource } from '../src/formats/registry.js';
-import { DETECT_HEAD_BYTES } from '../src/formats/format.js';
+import { DETECT_HEAD_BYTES, type FormatDescriptor } from '../src/formats/format.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { gguf, onnxModel, tfliteModel } from './fixtures/scan/craft.js';
 import { ROOT } from './helpers/paths.js';
@@ -26,6 +26,15 @@ describe('format registry', () => {
     expect(formatsByExtension('weights.NPZ').map((f) => f.id)).toEqual(['numpy']);
     expect(formatsByExtension('model.json').map((f) => f.id)).toEqual(['tfjs']);
     expect(formatsByExtension('config.json')).toEqual([]);
+  });
+
+  it('is frozen: no format is added, removed or changed at run time', () => {
+    expect(Object.isFrozen(FORMATS)).toBe(true);
+    expect(() => (FORMATS as FormatDescriptor[]).push({ ...FORMATS[0]!, id: 'fake' })).toThrow(TypeError);
+    for (const format of FORMATS) {
+      expect([format.id, Object.isFrozen(format), Object.isFrozen(format.extensions)]).toEqual([format.id, true, true]);
+      expect(() => ((format as { detect: FormatDescriptor['detect'] }).detect = () => true)).toThrow(TypeError);
+    }
   });
 
   it('detects each format from its bytes, whatever the name', async () => {

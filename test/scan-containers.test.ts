@@ -91,7 +91,7 @@ describe('polyglots: every file is also read as a pickle from byte 0', () => {
       dangerous(r);
       const polyglot = r.findings.find((f) => f.rule === 'pickle/polyglot')!;
       expect(polyglot.severity).toBe('dangerous');
-      expect(polyglot.message).toMatch(/^a safetensors file that is also a pickle/);
+      expect(polyglot.message).toMatch(/^a file read as safetensors \(\.safetensors\) that is also a pickle/);
       return;
     }
   });
@@ -107,7 +107,7 @@ describe('polyglots: every file is also read as a pickle from byte 0', () => {
     const r = await scanBytes(P([0x80, 0x02, 0x55, 0x04], 'TFL3', '0', EVIL_BIN, new Uint8Array(64)), 'model.tflite');
     expect(r.format).toBe('tflite');
     dangerous(r);
-    expect(r.findings.find((f) => f.rule === 'pickle/polyglot')!.message).toMatch(/^a TFLite model that is also a pickle/);
+    expect(r.findings.find((f) => f.rule === 'pickle/polyglot')!.message).toMatch(/^a file read as TFLite \(\.tflite\) that is also a pickle/);
   });
 
   it('a GGUF file that is a pickle from byte 0 (BINFLOAT over the magic and version)', async () => {

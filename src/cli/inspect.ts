@@ -3,7 +3,6 @@ import { elementCount } from '../dtype/tensor.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inFile, IoError, TensorsafeError } from '../errors.js';
-import { safetensorsFormat } from '../formats/safetensors/format.js';
 import { findModel } from '../node/model-files.js';
 import { openModel } from '../node/open-model.js';
 import { safeOpen } from '../node/open-path.js';
@@ -80,11 +79,12 @@ export interface InspectReport {
 }
 
 /**
- * A URL, or a model whose format is safetensors, is shown by the safetensors layer (header, offsets);
+ * A URL, or a model whose format is safetensors (its registry id), is shown by the safetensors layer
+ * (src/safetensors/: header, offsets);
  * a model of any other registered format through openModel (found from its bytes, scanned, parsed once).
  */
 async function inspectTarget(target: string): Promise<InspectReport> {
-  if (/^https?:\/\//i.test(target) || (await findModel(target)).format === safetensorsFormat.id) {
+  if (/^https?:\/\//i.test(target) || (await findModel(target)).format === 'safetensors') {
     const handle = await safeOpen(target);
     try {
       return describe(target, handle);

@@ -29,7 +29,7 @@ export function isZipLocalHeader(head: Uint8Array): boolean {
   return head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4;
 }
 
-/** NumPy's magic, `\x93NUMPY`. */
+/** Whether the bytes start with NumPy's magic, `\x93NUMPY` (the one test of it: detection, the scanner and the NumPy reader). */
 export function isNpyMagic(head: Uint8Array): boolean {
   return head[0] === 0x93 && head[1] === 0x4e && head[2] === 0x55 && head[3] === 0x4d && head[4] === 0x50 && head[5] === 0x59;
 }
@@ -143,27 +143,45 @@ export function isText(head: Uint8Array): boolean {
   }
 }
 
-/** "a NumPy .npy file", for messages. */
+/** What each container is called in messages ("a zip archive that is also a pickle"). */
+const CONTAINER_NAMES: Record<ContainerKind, string> = {
+  zip: 'a zip archive',
+  tar: 'a tar archive',
+  pickle: 'a Python pickle',
+  safetensors: 'a safetensors file',
+  npy: 'a NumPy .npy file',
+  gguf: 'a GGUF file',
+  hdf5: 'an HDF5 file',
+  'onnx-or-protobuf': 'a protobuf file',
+  tflite: 'a TFLite model',
+  png: 'a PNG image',
+  jpeg: 'a JPEG image',
+  '7z': 'a 7z archive',
+  gzip: 'a gzip file',
+  'git-lfs-pointer': 'a Git LFS pointer',
+  html: 'an HTML page',
+  text: 'a text file',
+  json: 'a JSON document',
+  empty: 'an empty file',
+  unknown: 'not a format tensorsafe recognises',
+};
+
+/** What a refusal adds to a container's name: the likely reason the file is not what was expected. */
+const REFUSAL_HINTS: Partial<Record<DetectedFormat, string>> = {
+  safetensors: 'already safe: nothing to convert',
+  hdf5: 'Keras .h5?',
+  'onnx-or-protobuf': 'ONNX?',
+  'git-lfs-pointer': 'the model itself was not downloaded: run git lfs pull',
+  html: 'a download that returned an error page?',
+};
+
+/** "a zip archive": the container's name, for messages. */
+export function containerName(kind: ContainerKind): string {
+  return CONTAINER_NAMES[kind];
+}
+
+/** "a Git LFS pointer (the model itself was not downloaded: run git lfs pull)": the name and a hint, for refusals. */
 export function describeFormat(format: DetectedFormat): string {
-  const names: Record<DetectedFormat, string> = {
-    zip: 'a zip archive',
-    tar: 'a tar archive',
-    pickle: 'a Python pickle',
-    safetensors: 'a safetensors file (already safe: nothing to convert)',
-    npy: 'a NumPy .npy file',
-    gguf: 'a GGUF file',
-    hdf5: 'an HDF5 file (Keras .h5?)',
-    'onnx-or-protobuf': 'a protobuf file (ONNX?)',
-    tflite: 'a TFLite model',
-    png: 'a PNG image',
-    jpeg: 'a JPEG image',
-    '7z': 'a 7z archive',
-    gzip: 'a gzip file',
-    'git-lfs-pointer': 'a Git LFS pointer (the model itself was not downloaded: run git lfs pull)',
-    html: 'an HTML page (a download that returned an error page?)',
-    text: 'a text file',
-    empty: 'an empty file',
-    unknown: 'not a format tensorsafe recognises',
-  };
-  return names[format];
+  const hint = REFUSAL_HINTS[format];
+  return hint === undefined ? CONTAINER_NAMES[format] : `${CONTAINER_NAMES[format]} (${hint})`;
 }

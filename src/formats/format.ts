@@ -30,6 +30,12 @@ export interface FormatDescriptor {
   /** Ends of file names of this format, lower case (`.gguf`; TF.js's `model.json`), most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /**
+   * One line for people on each scan rule this format's readers report (`keras/lambda-layer`: what it
+   * means): the rule's description in SARIF output. A rule not listed is described there by the message
+   * of its first finding.
+   */
+  readonly ruleDescriptions?: Readonly<Record<string, string>>;
+  /**
    * Whether the bytes are this format: from the first DETECT_HEAD_BYTES, the size, the container they
    * are and its entries, never the name.
    */

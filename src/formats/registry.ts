@@ -14,19 +14,30 @@ import { tfjsFormat } from './tfjs/format.js';
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
  * bytes wins; for an archive several may claim it, and the first names it: a torch zip that is also a
- * Keras archive is a torch zip). Adding a format is one folder under `src/formats/` and one line here.
+ * Keras archive is a torch zip). Adding a format is one folder under `src/formats/` and one line here
+ * (docs/ARCHITECTURE.md lists what else it may touch). Frozen, the list and each descriptor (with its
+ * extensions and rule descriptions): what is registered, and how it is detected, is decided here, never
+ * by whoever imports the package at run time.
  */
-export const FORMATS: readonly FormatDescriptor[] = [
-  safetensorsFormat,
-  pytorchFormat,
-  ggufFormat,
-  onnxFormat,
-  tfliteFormat,
-  kerasFormat,
-  numpyFormat,
-  hdf5Format,
-  tfjsFormat,
-];
+export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
+  [
+    safetensorsFormat,
+    pytorchFormat,
+    ggufFormat,
+    onnxFormat,
+    tfliteFormat,
+    kerasFormat,
+    numpyFormat,
+    hdf5Format,
+    tfjsFormat,
+  ].map(frozen),
+);
+
+function frozen(format: FormatDescriptor): FormatDescriptor {
+  Object.freeze(format.extensions);
+  if (format.ruleDescriptions !== undefined) Object.freeze(format.ruleDescriptions);
+  return Object.freeze(format);
+}
 
 /** The format with this id, or undefined. */
 export function formatById(id: string): FormatDescriptor | undefined {

@@ -1,4 +1,5 @@
 import type { Finding, ScanReport } from '../formats/findings.js';
+import { FORMATS } from '../formats/registry.js';
 
 /** SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab, Azure DevOps). */
 export function toSarif(reports: readonly ScanReport[], version: string): object {
@@ -18,7 +19,7 @@ export function toSarif(reports: readonly ScanReport[], version: string): object
             rules: ruleIds.map((id) => ({
               id,
               name: id.replace(/[/-](.)/g, (_m, c: string) => c.toUpperCase()),
-              shortDescription: { text: RULE_TEXT[id] ?? id },
+              shortDescription: { text: ruleText(id, rules.get(id)!) },
               defaultConfiguration: { level: level(rules.get(id)!.severity) },
             })),
           },
@@ -61,7 +62,8 @@ function toUri(file: string): string {
   return file.split(/[\\/]/).map(encodeURIComponent).join('/');
 }
 
-const RULE_TEXT: Record<string, string> = {
+/** The scanner's own rules (pickles, archives), one line each; formats describe theirs in their descriptors. */
+const SCANNER_RULE_TEXT: Readonly<Record<string, string>> = {
   'pickle/dangerous-global': 'A pickle imports a function that runs code or touches the system when the file is loaded',
   'pickle/unknown-global': 'A pickle imports a name that is not a known data type',
   'pickle/computed-global': 'A pickle imports a name computed while loading, which cannot be checked',
@@ -71,10 +73,19 @@ const RULE_TEXT: Record<string, string> = {
   'pickle/nested-pickle': 'A pickle stored as data inside a pickle contains unsafe imports',
   'pickle/malformed': 'The pickle cannot be decoded to its end',
   'pickle/trailing-data': 'Bytes follow the pickle: a file that is two formats at once',
-  'torchscript/code': 'A TorchScript archive carries code that torch.jit.load runs',
-  'pytorch/invalid': 'The checkpoint is inconsistent in a way torch.load would not accept',
-  'keras/lambda-layer': 'A Keras Lambda layer holds Python code that runs when the model is loaded',
-  'keras/custom-object': 'A Keras configuration names a class that needs user code',
-  'onnx/external-data-outside': 'ONNX external data points outside the model folder',
   'zip/bad-crc': 'A zip entry does not match its CRC-32',
 };
+
+/**
+ * A rule's description: the scanner's own, or the one the registered format that reports it gives
+ * (`ruleDescriptions` of its descriptor), or else the message of the rule's first finding (a new
+ * format's rules need no edit here).
+ */
+function ruleText(id: string, first: Finding): string {
+  if (Object.hasOwn(SCANNER_RULE_TEXT, id)) return SCANNER_RULE_TEXT[id]!;
+  for (const format of FORMATS) {
+    const own = format.ruleDescriptions;
+    if (own !== undefined && Object.hasOwn(own, id)) return own[id]!;
+  }
+  return first.message;
+}

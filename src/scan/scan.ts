@@ -1,7 +1,7 @@
 import { isTensorsafeError } from '../errors.js';
 import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
-import { alternativeContainer, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
-import type { ContainerRules, ContainerView, DetectProbe, ParsedModel } from '../formats/format.js';
+import { alternativeContainer, containerName, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
+import type { ContainerRules, ContainerView, DetectProbe, FormatDescriptor, FormatReader, ParsedModel } from '../formats/format.js';
 import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
@@ -87,56 +87,49 @@ export function scanBytes(bytes: Uint8Array, name = 'memory', options: ScanOptio
   return scanSource(new MemorySource(bytes, name), options);
 }
 
-/** What each container is called in a polyglot finding ("a safetensors file that is also a pickle"). */
-const POLYGLOT_NAMES: Partial<Record<ContainerKind, string>> = {
-  zip: 'a zip archive',
-  tar: 'a tar archive',
-  safetensors: 'a safetensors file',
-  npy: 'a NumPy .npy file',
-  gguf: 'a GGUF file',
-  hdf5: 'an HDF5 file',
-  tflite: 'a TFLite model',
-  'onnx-or-protobuf': 'a protobuf (ONNX) file',
-  '7z': 'a 7z archive',
-  gzip: 'a gzip file',
-  png: 'a PNG image',
-  jpeg: 'a JPEG image',
-  html: 'an HTML page',
-  'git-lfs-pointer': 'a Git LFS pointer',
-};
+/**
+ * Containers the scanner reads itself, whatever format claims them (archives it walks, files it names
+ * without reading them further). Every other file is read by the scan rules of the format that claims
+ * it or, when none does, as a pickle.
+ */
+const WALKED_CONTAINERS = ['zip', 'tar', 'gzip', '7z', 'png', 'jpeg', 'html', 'git-lfs-pointer'] as const;
+type WalkedContainer = (typeof WALKED_CONTAINERS)[number];
+const isWalked = (kind: ContainerKind): kind is WalkedContainer => (WALKED_CONTAINERS as readonly string[]).includes(kind);
 
 async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<string> {
   const head = await source.read(0, Math.min(source.size, 512));
   const container = detectContainer(head, source.size);
-  // Whatever else the bytes are, pickle.load (or torch.load of a file that is not a zip) unpickles them from byte 0.
-  const polyglot = POLYGLOT_NAMES[container];
-  if (polyglot !== undefined) await checkAsPickle(source, ctx, polyglot);
-  switch (container) {
-    case 'zip':
-      return scanZip(source, head, ctx, depth);
-    case 'tar':
-      return scanTar(source, head, ctx);
-    case 'empty':
-      ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
-      return 'empty';
-    case 'gzip':
-      return scanGzip(source, ctx, depth);
-    case '7z':
-      ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(container)}: what it holds cannot be checked`, location: source.name });
-      return container;
-    case 'png':
-    case 'jpeg':
-    case 'html':
-    case 'git-lfs-pointer':
-      ctx.report({ severity: 'info', rule: 'format/not-a-model', message: `${describeFormat(container)}, not a model file`, location: source.name });
-      return container;
-    default:
-      break;
+  if (container === 'empty') {
+    ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
+    return 'empty';
   }
-  // A format's own bytes: its scan rules.
-  const label = await scanAsFormat(source, ctx, await fileProbe(source, head, container));
-  if (label !== undefined) return label;
+  // Whatever else the bytes are, pickle.load (or torch.load of a file that is not a zip) unpickles them
+  // from byte 0: every file that is not read as a pickle below is checked so first.
+  if (isWalked(container)) {
+    await checkAsPickle(source, ctx, containerName(container));
+    switch (container) {
+      case 'zip':
+        return scanZip(source, head, ctx, depth);
+      case 'tar':
+        return scanTar(source, head, ctx);
+      case 'gzip':
+        return scanGzip(source, ctx, depth);
+      case '7z':
+        ctx.report({ severity: 'suspicious', rule: 'format/unscannable-archive', message: `${describeFormat(container)}: what it holds cannot be checked`, location: source.name });
+        return container;
+      default:
+        ctx.report({ severity: 'info', rule: 'format/not-a-model', message: `${describeFormat(container)}, not a model file`, location: source.name });
+        return container;
+    }
+  }
+  // A format's own bytes, whatever container they are (a new format may claim text): its scan rules.
+  const claim = await formatScanning(await fileProbe(source, head, container));
+  if (claim !== undefined) {
+    await checkAsPickle(source, ctx, `a file read as ${claim.format.name}`);
+    return scanAsFormat(source, ctx, claim);
+  }
   if (container === 'json') {
+    await checkAsPickle(source, ctx, containerName(container));
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
     return 'json';
   }
@@ -146,13 +139,13 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
   // What CPython's unpickler stops on before importing anything does nothing when loaded: not a model.
   if (container === 'text') {
     // Text that a format's loader would read as that format (a protobuf may start with a line feed) is
-    // that format when its rules find it valid, or dangerous.
+    // that format when its rules find it valid, or dangerous. (Read as a pickle already: inert.)
     const other = alternativeContainer(head, container);
-    if (other !== undefined) {
+    const tentative = other === undefined ? undefined : await formatScanning({ head, size: source.size, container: other });
+    if (tentative !== undefined) {
       const found: Finding[] = [];
-      const accept = (id: string): boolean => found.some((f) => f.severity === 'dangerous' || f.rule === `${id}/valid`);
-      const label = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, { head, size: source.size, container: other }, accept);
-      if (label !== undefined) {
+      const label = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, tentative);
+      if (found.some((f) => f.severity === 'dangerous' || f.rule === `${tentative.format.id}/valid`)) {
         for (const f of found) ctx.report(f);
         return label;
       }
@@ -168,19 +161,24 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
   return 'unknown';
 }
 
-/**
- * The bytes scanned by the rules of the first format that claims them and has scan rules of its own;
- * its name in the report, or undefined when no format does. `accept` (a tentative reading) decides from
- * the format's id whether the reading stands.
- */
-async function scanAsFormat(source: ByteSource, ctx: Walk, probe: DetectProbe, accept?: (id: string) => boolean): Promise<string | undefined> {
+/** A format that scans a file with rules of its own, and those rules. */
+interface FormatScan {
+  readonly format: FormatDescriptor;
+  readonly scan: NonNullable<FormatReader['scan']>;
+}
+
+/** The first format that claims the probe and has scan rules of its own (registry order), or undefined. */
+async function formatScanning(probe: DetectProbe): Promise<FormatScan | undefined> {
   for (const format of formatsClaiming(probe)) {
     const reader = await readerOf(format);
-    if (reader.scan === undefined) continue;
-    const label = (await reader.scan(source, ctx, ctx.parsedFor(source))) ?? format.id;
-    return accept === undefined || accept(format.id) ? label : undefined;
+    if (reader.scan !== undefined) return { format, scan: reader.scan.bind(reader) };
   }
   return undefined;
+}
+
+/** The bytes scanned by a format's rules; its name in the report (the format's id unless the rules say otherwise). */
+async function scanAsFormat(source: ByteSource, ctx: Walk, claim: FormatScan): Promise<string> {
+  return (await claim.scan(source, ctx, ctx.parsedFor(source))) ?? claim.format.id;
 }
 
 /** The container rules of every format that claims a container, in registry order (the first names it). */
@@ -559,7 +557,8 @@ async function scanEntry(entry: ZipEntry, where: string, expected: ((q: string) 
     await analyzeStream(source, 0, ctx.report, { where, expected });
   } else if (role === 'npy') {
     // np.load reads a member with the npy magic as an array: scanned by the rules of the format that claims it.
-    await scanAsFormat(source, { ...ctx, file: where }, { head, size: entry.size, container: 'npy' });
+    const claim = await formatScanning({ head, size: entry.size, container: 'npy' });
+    if (claim !== undefined) await scanAsFormat(source, { ...ctx, file: where }, claim);
   } else if (role === 'zip' && depth < MAX_NESTED_ARCHIVES) {
     await scanZip(source, head, { ...ctx, file: where }, depth + 1);
   }

@@ -13,6 +13,10 @@ export const kerasFormat: FormatDescriptor = {
   id: 'keras',
   name: 'Keras (.keras, .h5)',
   extensions: ['.keras', '.h5'],
+  ruleDescriptions: {
+    'keras/lambda-layer': 'A Keras Lambda layer holds Python code that runs when the model is loaded',
+    'keras/custom-object': 'A Keras configuration names a class that needs user code',
+  },
   detect: (probe) => kerasArchive(probe) || (probe.container === 'hdf5' && includes(probe.head, MODEL_CONFIG)),
   load: () => import('./reader.js').then((m) => m.kerasReader),
 };

@@ -1,3 +1,4 @@
+import { isNpyMagic } from '../detect.js';
 import { latin1, show, utf8OrUndefined } from '../scan-rules.js';
 import { limitExceeded, malformed, FormatProblem } from '../../io/format-problem.js';
 import { PagedReader, view } from '../../io/cursor.js';
@@ -13,13 +14,6 @@ import { LiteralError, parsePyLiteral, type PyValue } from './py-literal.js';
 
 /** Header bytes parsed (numpy itself stops at 10000 unless told otherwise; 6000-field v2 headers need ~140 KB). */
 export const MAX_NPY_HEADER_BYTES = 4 * 1024 * 1024;
-
-export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-
-/** Whether the bytes start with the .npy magic. */
-export function isNpyMagic(head: Uint8Array): boolean {
-  return head.length >= NPY_MAGIC.length && NPY_MAGIC.every((b, i) => head[i] === b);
-}
 
 /** The parsed header: what numpy needs to read the data. */
 export interface NpyHeader {

@@ -3,13 +3,13 @@ import { checkRange, type ByteSource } from '../../io/byte-source.js';
 import type { LeftOut, TensorEntry, TensorSet } from '../../tensor/tensor-set.js';
 import { FormatProblem } from '../../io/format-problem.js';
 import { PagedReader } from '../../io/cursor.js';
-import { describeFormat, detectFormat } from '../detect.js';
+import { describeFormat, detectFormat, isNpyMagic } from '../detect.js';
 import { DETECT_HEAD_BYTES, type FormatReader, type ParsedModel } from '../format.js';
 import type { ScanContext } from '../findings.js';
 import type { ZipEntry } from '../zip/index.js';
 import { arrayEntry } from './arrays.js';
 import { NumpyError } from './errors.js';
-import { DtypeProblem, isNpyMagic, readNpyHeader, type NpyHeader } from './header.js';
+import { DtypeProblem, readNpyHeader, type NpyHeader } from './header.js';
 import { scanNpy } from './scan-rules.js';
 
 /**

@@ -8,6 +8,9 @@ export const onnxFormat: FormatDescriptor = {
   id: 'onnx',
   name: 'ONNX (.onnx)',
   extensions: ['.onnx'],
+  ruleDescriptions: {
+    'onnx/external-data-outside': 'ONNX external data points outside the model folder',
+  },
   detect: (probe) => probe.container === 'onnx-or-protobuf',
   load: () => import('./reader.js').then((m) => m.onnxReader),
 };

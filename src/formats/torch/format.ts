@@ -13,6 +13,10 @@ export const pytorchFormat: FormatDescriptor = {
   name: 'PyTorch (.pt, .pth, .bin, .ckpt, pickle)',
   framework: 'pt',
   extensions: ['.pt', '.pth', '.bin', '.ckpt', '.pkl', '.pickle'],
+  ruleDescriptions: {
+    'torchscript/code': 'A TorchScript archive carries code that torch.jit.load runs',
+    'pytorch/invalid': 'The checkpoint is inconsistent in a way torch.load would not accept',
+  },
   detect: (probe) =>
     probe.container === 'pickle' || probe.container === 'tar' || (probe.container === 'zip' && (probe.entries?.some((n) => DATA_PKL.test(n)) ?? false)),
   load: () => import('./reader.js').then((m) => m.pytorchReader),
