@@ -66,13 +66,12 @@ Many models at once:
   -r, --recursive        find every model under DIR (files of the formats
                          tensorsafe reads, and sharded sets) and, for each,
                          scan, convert and verify, in parallel worker
-                         threads. A model already
-                         converted from its current bytes is skipped; a
-                         dangerous one is refused, and so is a NumPy object
-                         array (its data is a pickle: never read); a broken
-                         one fails with its reason. None of these stops the
-                         rest. Two models that
-                         would share an output name (m.pt and m.bin) both fail
+                         threads. A model already converted from its current
+                         bytes is skipped; a dangerous one is refused, and so
+                         is a NumPy object array (its data is a pickle: never
+                         read); a broken one fails with its reason. None of
+                         these stops the rest. Two models that would share an
+                         output name (m.pt and m.bin) both fail
                          (OutputConflict): convert each with -o.
   -j, --jobs N           models converted at once (default: CPUs, at most 4)
   --report FILE.json     write the report: {"models":[{"path","status",
