@@ -4,7 +4,8 @@ import { alternativeContainer, containerName, describeFormat, detectContainer, d
 import type { ContainerRules, ContainerView, DetectProbe, FormatDescriptor, FormatReader, ParsedModel } from '../formats/format.js';
 import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
-import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
+import type { Finding, ScanContext, ScanReport } from '../formats/findings.js';
+import { ListedFindings } from './listed-findings.js';
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
 import { OPCODES } from '../formats/pickle/opcodes.js';
@@ -50,23 +51,21 @@ interface Walk extends ScanContext {
  * read, never tensor data, so the time does not grow with the model's size.
  */
 export async function scanSource(source: ByteSource, options: ScanOptions = {}): Promise<ScanReport> {
-  const findings: Finding[] = [];
-  let dropped = 0;
+  const listed = new ListedFindings();
   let dangerous = false;
-  const ctx: Walk = {
-    file: source.name,
-    dir: options.dir,
-    report: (f) => {
-      dangerous ||= f.severity === 'dangerous';
-      if (findings.length < MAX_FINDINGS_PER_FILE) findings.push(f);
-      else dropped++;
+  const ctx: Walk = reportingTo(
+    {
+      file: source.name,
+      dir: options.dir,
+      report: (f: Finding) => {
+        dangerous ||= f.severity === 'dangerous';
+        listed.add(f);
+      },
+      hasDangerous: () => dangerous,
+      parsedFor: (s: ByteSource) => (s === source ? options.parsed : undefined),
     },
-    hasDangerous: () => dangerous,
-    scanPickle: async (bytes, location) => {
-      await analyzeStream(new MemorySource(bytes, location), 0, ctx.report, { maxPickles: 1, where: location });
-    },
-    parsedFor: (s) => (s === source ? options.parsed : undefined),
-  };
+    undefined,
+  );
   let format: string;
   try {
     format = await scanAny(source, ctx, 0);
@@ -76,10 +75,22 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     ctx.report({ severity: 'error', rule: 'scan/io-error', message: `the file could not be read: ${message}`, location: source.name });
     format = 'unknown';
   }
-  if (dropped > 0) {
-    findings.push({ severity: 'suspicious', rule: 'scan/too-many-findings', message: `${dropped} more findings were not listed`, location: source.name });
-  }
-  return { file: source.name, format, verdict: verdictOf(findings), findings };
+  return { file: source.name, format, verdict: listed.verdict, findings: listed.findings(source.name) };
+}
+
+/**
+ * A walk context whose findings go to `report` (default: the context's own), the pickles its format
+ * rules find (object arrays, nested pickles) included.
+ */
+function reportingTo<C extends Omit<ScanContext, 'scanPickle'>>(ctx: C, report: ((f: Finding) => void) | undefined): C & Pick<ScanContext, 'scanPickle'> {
+  const to = report ?? ctx.report;
+  return {
+    ...ctx,
+    report: to,
+    scanPickle: async (bytes: Uint8Array, location: string) => {
+      await analyzeStream(new MemorySource(bytes, location), 0, to, { maxPickles: 1, where: location });
+    },
+  };
 }
 
 /** Scans bytes already in memory (browsers: a File's bytes). */
@@ -144,7 +155,7 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
     const tentative = other === undefined ? undefined : await formatScanning({ head, size: source.size, container: other });
     if (tentative !== undefined) {
       const found: Finding[] = [];
-      const label = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, tentative);
+      const label = await scanAsFormat(source, reportingTo(ctx, (f) => void found.push(f)), tentative);
       if (found.some((f) => f.severity === 'dangerous' || f.rule === `${tentative.format.id}/valid`)) {
         for (const f of found) ctx.report(f);
         return label;
