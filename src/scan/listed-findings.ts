@@ -41,11 +41,7 @@ export class ListedFindings {
     if (this.seen.size < MAX_REMEMBERED_FINDINGS) this.seen.add(key);
     const rank = RANK[f.severity];
     this.worst = Math.max(this.worst, rank);
-    if (rank === 0) {
-      const n = this.infoListed.get(f.rule) ?? 0;
-      if (n >= MAX_INFO_FINDINGS_PER_RULE) return this.leaveOut(f);
-      this.infoListed.set(f.rule, n + 1);
-    }
+    if (rank === 0 && (this.infoListed.get(f.rule) ?? 0) >= MAX_INFO_FINDINGS_PER_RULE) return this.leaveOut(f);
     if (this.listed >= this.max) {
       const lower = this.byRank.findIndex((slots, r) => r < rank && slots.length > 0);
       if (lower < 0) return this.leaveOut(f);
@@ -56,6 +52,7 @@ export class ListedFindings {
       this.slots[slot] = undefined;
       this.listed--;
     }
+    if (rank === 0) this.infoListed.set(f.rule, (this.infoListed.get(f.rule) ?? 0) + 1);
     this.byRank[rank]!.push(this.slots.length);
     this.slots.push(f);
     this.listed++;
