@@ -61,6 +61,13 @@ describe('format registry', () => {
     expect(await claims(buildZip([{ name: 'a/data.pkl', data: '\x80\x02}q\x00.' }, { name: 'config.json', data: '{}' }, { name: 'metadata.json', data: '{}' }]))).toEqual(['pytorch', 'keras']);
   });
 
+  it('every entry name is shown to the detectors: a data.pkl after 4,100 .npy members makes a torch zip, not an npz', async () => {
+    const npys = Array.from({ length: 4100 }, (_, i) => ({ name: `m/extra/a${i}.npy`, data: '\x93NUMPY' }));
+    expect(await claims(buildZip([...npys, { name: 'm/data.pkl', data: '\x80\x02}q\x00.' }]))).toEqual(['pytorch']);
+    expect(await claims(buildZip([...npys, { name: 'm/notes.txt', data: 'x' }]))).toEqual([]);
+    expect(await claims(buildZip(npys))).toEqual(['numpy']);
+  });
+
   it('a legacy Keras .h5 by its model_config attribute, past the first 512 bytes; another HDF5 file is HDF5', async () => {
     for (const f of ['keras2-lambda.h5', 'keras2-lambda-fixed-string.h5', 'keras2-lambda-dense-attributes.h5']) expect([f, await claims(file(SCAN_FIXTURES, f))]).toEqual([f, ['keras', 'hdf5']]);
     expect(await claims(file(SCAN_FIXTURES, 'plain.h5'))).toEqual(['hdf5']);

@@ -67,12 +67,11 @@ export function readerOf(format: FormatDescriptor): Promise<FormatReader> {
   return reader;
 }
 
-/** Zip entry names read for detection: enough for any model archive's telling entries. */
-export const MAX_DETECT_ENTRIES = 4096;
-
 /**
  * What a detector is shown for a source: its first bytes, its size, the container they are, for a zip
- * archive the names of its entries (read from the central directory only), for a JSON document its text.
+ * archive the names of all its entries (read from the central directory only, bounded by the zip
+ * reader's MAX_ZIP_ENTRIES: a telling entry after the first thousands must not make the scanner and
+ * the readers disagree on the format), for a JSON document its text.
  */
 export async function probeSource(source: ByteSource): Promise<DetectProbe> {
   const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
@@ -81,7 +80,7 @@ export async function probeSource(source: ByteSource): Promise<DetectProbe> {
   const { openZip } = await import('./zip/index.js');
   try {
     const zip = await openZip(source, { strict: false });
-    return { head, size: source.size, container, entries: zip.entries.slice(0, MAX_DETECT_ENTRIES).map((e) => e.name) };
+    return { head, size: source.size, container, entries: zip.entries.map((e) => e.name) };
   } catch {
     // A damaged directory: the formats decide from the head alone, and their readers report the damage.
     return { head, size: source.size, container };

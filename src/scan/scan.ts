@@ -1,10 +1,13 @@
-import { isTensorsafeError } from '../errors.js';
-import { MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
+import { IoError, isTensorsafeError } from '../errors.js';
+import { checkRange, MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
 import { alternativeContainer, containerName, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
 import type { ContainerRules, ContainerView, DetectProbe, FormatDescriptor, FormatReader, ParsedModel } from '../formats/format.js';
 import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
-import { MAX_FINDINGS_PER_FILE, verdictOf, type Finding, type ScanContext, type ScanReport } from '../formats/findings.js';
+import { METHOD_STORED, readableMethod } from '../formats/zip/entry.js';
+import type { DecodedMember } from '../formats/zip/decoded-member.js';
+import type { Finding, ScanContext, ScanReport } from '../formats/findings.js';
+import { ListedFindings } from './listed-findings.js';
 import { analyzePickles } from './pickle-analysis.js';
 import { readOp } from '../formats/pickle/disassemble.js';
 import { OPCODES } from '../formats/pickle/opcodes.js';
@@ -50,23 +53,21 @@ interface Walk extends ScanContext {
  * read, never tensor data, so the time does not grow with the model's size.
  */
 export async function scanSource(source: ByteSource, options: ScanOptions = {}): Promise<ScanReport> {
-  const findings: Finding[] = [];
-  let dropped = 0;
+  const listed = new ListedFindings();
   let dangerous = false;
-  const ctx: Walk = {
-    file: source.name,
-    dir: options.dir,
-    report: (f) => {
-      dangerous ||= f.severity === 'dangerous';
-      if (findings.length < MAX_FINDINGS_PER_FILE) findings.push(f);
-      else dropped++;
+  const ctx: Walk = reportingTo(
+    {
+      file: source.name,
+      dir: options.dir,
+      report: (f: Finding) => {
+        dangerous ||= f.severity === 'dangerous';
+        listed.add(f);
+      },
+      hasDangerous: () => dangerous,
+      parsedFor: (s: ByteSource) => (s === source ? options.parsed : undefined),
     },
-    hasDangerous: () => dangerous,
-    scanPickle: async (bytes, location) => {
-      await analyzeStream(new MemorySource(bytes, location), 0, ctx.report, { maxPickles: 1, where: location });
-    },
-    parsedFor: (s) => (s === source ? options.parsed : undefined),
-  };
+    undefined,
+  );
   let format: string;
   try {
     format = await scanAny(source, ctx, 0);
@@ -76,10 +77,22 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     ctx.report({ severity: 'error', rule: 'scan/io-error', message: `the file could not be read: ${message}`, location: source.name });
     format = 'unknown';
   }
-  if (dropped > 0) {
-    findings.push({ severity: 'suspicious', rule: 'scan/too-many-findings', message: `${dropped} more findings were not listed`, location: source.name });
-  }
-  return { file: source.name, format, verdict: verdictOf(findings), findings };
+  return { file: source.name, format, verdict: listed.verdict, findings: listed.findings(source.name) };
+}
+
+/**
+ * A walk context whose findings go to `report` (default: the context's own), the pickles its format
+ * rules find (object arrays, nested pickles) included.
+ */
+function reportingTo<C extends Omit<ScanContext, 'scanPickle'>>(ctx: C, report: ((f: Finding) => void) | undefined): C & Pick<ScanContext, 'scanPickle'> {
+  const to = report ?? ctx.report;
+  return {
+    ...ctx,
+    report: to,
+    scanPickle: async (bytes: Uint8Array, location: string) => {
+      await analyzeStream(new MemorySource(bytes, location), 0, to, { maxPickles: 1, where: location });
+    },
+  };
 }
 
 /** Scans bytes already in memory (browsers: a File's bytes). */
@@ -144,7 +157,7 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
     const tentative = other === undefined ? undefined : await formatScanning({ head, size: source.size, container: other });
     if (tentative !== undefined) {
       const found: Finding[] = [];
-      const label = await scanAsFormat(source, { ...ctx, report: (f) => void found.push(f) }, tentative);
+      const label = await scanAsFormat(source, reportingTo(ctx, (f) => void found.push(f)), tentative);
       if (found.some((f) => f.severity === 'dangerous' || f.rule === `${tentative.format.id}/valid`)) {
         for (const f of found) ctx.report(f);
         return label;
@@ -529,43 +542,126 @@ async function scanZipEntries(zip: ZipArchive, source: ByteSource, head: Uint8Ar
   return format;
 }
 
-/** One zip entry, by what it holds. Throws a TensorsafeError when the entry cannot be read. */
+/** Bytes of a compressed member decoded for its analysis: a pickle is analysed up to MAX_SCANNED_PICKLE_BYTES, and an npy's rules read its header and an object array's pickle within them. Guards against bombs and huge members filling memory. */
+const MAX_DECODED_MEMBER_BYTES = MAX_SCANNED_PICKLE_BYTES;
+/**
+ * Members declaring at most this many bytes are read to their end, so that their size (compressed
+ * members) and CRC-32 are checked as Python's zipfile checks them when a loader reads them; larger
+ * ones are read only as far as their analysis goes. Guards against a scan reading a model's tensor data.
+ */
+const MAX_CHECKED_MEMBER_BYTES = 16 << 20;
+
+type EntryRole = 'pickle' | 'npy' | 'zip' | 'skip';
+
+/**
+ * One zip entry, by what it holds. Throws a TensorsafeError when the entry cannot be read. A compressed
+ * member is read as it actually decodes, whatever its declared size says (see scanCompressedEntry).
+ */
 async function scanEntry(entry: ZipEntry, where: string, expected: ((q: string) => boolean) | undefined, ctx: Walk, depth: number): Promise<void> {
+  if (entry.method !== METHOD_STORED) return scanCompressedEntry(entry, where, expected, ctx, depth);
   if (entry.size === 0) return;
-  // Inflated once: the head decides the role, the bytes are analysed.
-  const inflated = entry.method === 0 ? undefined : entry.size > MAX_SCANNED_PICKLE_BYTES ? new Uint8Array(0) : await entry.read();
-  const head = inflated ? inflated.subarray(0, 8) : await (await entry.source()).read(0, Math.min(entry.size, 8));
+  const source = await entry.source();
+  const head = await source.read(0, Math.min(source.size, 8));
   const role = entryRole(entry, head);
+  if ((role === 'pickle' || (role === 'npy' && entry.size <= MAX_CHECKED_MEMBER_BYTES)) && entry.crc32 !== 0 && !(await entry.checkCrc())) reportBadCrc(entry, where, ctx);
+  await scanByRole(role, source, head, where, expected, ctx, depth);
+}
+
+/**
+ * A deflate, bzip2 or LZMA member, analysed over what its data actually decodes to, decoded only as far
+ * as the analysis reads (and to the end for members declaring at most MAX_CHECKED_MEMBER_BYTES), never
+ * past MAX_DECODED_MEMBER_BYTES. A member that decodes to fewer bytes than it declares, or fails part-way,
+ * is analysed again over the bytes it does decode (Python's zipfile hands a loader those, and a pickle
+ * runs what came before a damaged tail); one that decodes to more is analysed over the declared bytes, as
+ * Python's zipfile reads it. Either disagreement is a finding.
+ */
+async function scanCompressedEntry(entry: ZipEntry, where: string, expected: ((q: string) => boolean) | undefined, ctx: Walk, depth: number): Promise<void> {
+  if (!readableMethod(entry.method, false)) await entry.read(); // throws UnsupportedMethod, as every reader would
+  const { decodeMember } = await import('../formats/zip/decoded-member.js');
+  const decoded = decodeMember(entry, MAX_DECODED_MEMBER_BYTES);
+  await decoded.ensure(8);
+  const head = decoded.bytes().slice(0, 8);
+  const role = entryRole(entry, head);
+  const analyse = async (source: ByteSource): Promise<{ found: Finding[]; failure: unknown }> => {
+    const found: Finding[] = [];
+    try {
+      await scanByRole(role, source, head, where, expected, reportingTo(ctx, (f) => void found.push(f)), depth);
+      return { found, failure: undefined };
+    } catch (e) {
+      return { found, failure: e };
+    }
+  };
+  const lazy = new DecodingSource(decoded, entry.size, where, MAX_DECODED_MEMBER_BYTES);
+  let { found, failure } = await analyse(lazy);
+  if (entry.size <= MAX_CHECKED_MEMBER_BYTES) await decoded.ensure(entry.size + 1);
+  const actual = decoded.bytes().length;
+  const short = lazy.shortfall || ((decoded.ended || decoded.problem !== undefined) && actual < entry.size);
+  if (decoded.problem !== undefined) {
+    ctx.report({ severity: 'suspicious', rule: 'zip/unreadable-entry', message: `${entry.name} cannot be decoded past its first ${actual} bytes: ${decoded.problem}; a loader reading it runs what came before, which is analysed`, location: where });
+  } else if (short || actual > entry.size) {
+    const decodes = short ? `decodes to ${actual} bytes` : `decodes to more (at least ${actual} bytes)`;
+    const read = short ? 'what it decodes to is analysed (Python’s zipfile hands a loader those bytes)' : 'the declared bytes are analysed, as Python’s zipfile reads them';
+    ctx.report({ severity: 'suspicious', rule: 'zip/unreadable-entry', message: `${entry.name} declares ${entry.size} bytes but its data ${decodes}: readers disagree on it (torch refuses it); ${read}`, location: where });
+  }
+  if (short) ({ found, failure } = await analyse(new MemorySource(decoded.bytes(), where)));
+  for (const f of found) ctx.report(f);
+  if ((role === 'pickle' || role === 'npy') && decoded.ended && actual === entry.size && entry.crc32 !== 0 && decoded.crc !== entry.crc32) reportBadCrc(entry, where, ctx);
+  if (failure !== undefined) throw failure;
+}
+
+function reportBadCrc(entry: ZipEntry, where: string, ctx: Walk): void {
+  ctx.report({ severity: 'suspicious', rule: 'zip/bad-crc', message: `${entry.name}'s bytes do not match its CRC-32: changed after it was written (torch does not check CRCs; Python's zipfile fails only once a loader has read them)`, location: where });
+}
+
+/** A member's bytes, analysed by what they are. */
+async function scanByRole(role: EntryRole, source: ByteSource, head: Uint8Array, where: string, expected: ((q: string) => boolean) | undefined, ctx: Walk, depth: number): Promise<void> {
   if (role === 'skip') {
     // Neither named nor shaped like a pickle, but read as one from byte 0 (a protocol 0 or 1 pickle has
     // no signature): what CPython's unpickler would import in it is reported, as for any pickle.
-    if (inflated && inflated.length !== entry.size) return;
     const found: Finding[] = [];
-    const r = await analyzeStream(inflated ? new MemorySource(inflated, where) : await entry.source(), 0, (f) => found.push(f), { where, expected, firstWindow: FIRST_POLYGLOT_WINDOW });
+    const r = await analyzeStream(source, 0, (f) => found.push(f), { where, expected, firstWindow: FIRST_POLYGLOT_WINDOW });
     if (r.acted) for (const f of found) ctx.report(f);
-    return;
-  }
-  if (role === 'pickle' && entry.size > MAX_SCANNED_PICKLE_BYTES) {
-    ctx.report({ severity: 'suspicious', rule: 'pickle/too-large', message: `${entry.name} is a ${entry.size}-byte pickle, more than the ${MAX_SCANNED_PICKLE_BYTES} bytes analysed`, location: where });
-    return;
-  }
-  const source = inflated && inflated.length === entry.size ? new MemorySource(inflated, where) : await entry.source();
-  if (role === 'pickle') {
-    if (entry.method === 0 && entry.crc32 !== 0 && !(await entry.checkCrc())) {
-      ctx.report({ severity: 'suspicious', rule: 'zip/bad-crc', message: `${entry.name}'s bytes do not match its CRC-32: changed after it was written (torch does not check CRCs)`, location: where });
-    }
+  } else if (role === 'pickle') {
     await analyzeStream(source, 0, ctx.report, { where, expected });
   } else if (role === 'npy') {
     // np.load reads a member with the npy magic as an array: scanned by the rules of the format that claims it.
-    const claim = await formatScanning({ head, size: entry.size, container: 'npy' });
+    const claim = await formatScanning({ head, size: source.size, container: 'npy' });
     if (claim !== undefined) await scanAsFormat(source, { ...ctx, file: where }, claim);
   } else if (role === 'zip' && depth < MAX_NESTED_ARCHIVES) {
     await scanZip(source, head, { ...ctx, file: where }, depth + 1);
   }
 }
 
+/**
+ * A compressed member as a source of its declared size, decoded as it is read. A read past what the
+ * data decodes to marks a shortfall (the member is then analysed again over what it decodes to); a read
+ * past the decoding limit is an EntryTooLarge error (the member cannot be fully checked).
+ */
+class DecodingSource implements ByteSource {
+  shortfall = false;
+
+  constructor(
+    private readonly decoded: DecodedMember,
+    readonly size: number,
+    readonly name: string,
+    private readonly limit: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    await this.decoded.ensure(offset + length);
+    const bytes = this.decoded.bytes();
+    if (offset + length <= bytes.length) return bytes.subarray(offset, offset + length);
+    if (this.decoded.over) {
+      throw new IoError('OutOfRange', `${this.name}: the analysis reads past the first ${this.limit} decoded bytes (MAX_SCANNED_PICKLE_BYTES): what lies beyond is not checked`, { location: `${this.name}@${this.limit}` });
+    }
+    this.shortfall = true;
+    throw new IoError('OutOfRange', `${this.name}: decodes to ${bytes.length} bytes, fewer than the ${this.size} it declares`, { location: `${this.name}@${bytes.length}` });
+  }
+}
+
 /** What the scan makes of a zip member, from its first bytes (detect.ts's signatures) and its name. */
-function entryRole(entry: ZipEntry, head: Uint8Array): 'pickle' | 'npy' | 'zip' | 'skip' {
+function entryRole(entry: ZipEntry, head: Uint8Array): EntryRole {
   if (isNpyMagic(head)) return 'npy';
   if (isZipLocalHeader(head)) return 'zip';
   // By name, or by content: a pickle under another name is still loaded (CVE-2025-1889).

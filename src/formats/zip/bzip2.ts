@@ -8,7 +8,12 @@ import { InflateProblem } from './inflate-problem.js';
  * loader might, and a bad CRC only makes the loader fail later. Randomised blocks (bzip2 0.9.0) are refused.
  */
 export function decodeZipBzip2(data: Uint8Array, expectedSize: number): Uint8Array {
-  return new Bzip2Decoder(data, expectedSize).decode();
+  return zipBzip2Decoder(data, expectedSize).decode();
+}
+
+/** The decoder of a zip bzip2 member: `decode()` stops at `maxSize` bytes; `produced()` is what it decoded, also after an InflateProblem. */
+export function zipBzip2Decoder(data: Uint8Array, maxSize: number): { decode(): Uint8Array; produced(): Uint8Array } {
+  return new Bzip2Decoder(data, maxSize);
 }
 
 const BLOCK_MAGIC = 0x314159265359;
@@ -52,6 +57,11 @@ class Bzip2Decoder {
       this.out = grown;
     }
     this.out[this.pos++] = b;
+  }
+
+  /** The bytes decoded so far (all of them once decode() returned; what came before the failure when it threw). */
+  produced(): Uint8Array {
+    return this.out.subarray(0, this.pos);
   }
 
   decode(): Uint8Array {

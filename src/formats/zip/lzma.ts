@@ -8,6 +8,11 @@ import { InflateProblem } from './inflate-problem.js';
  * reads such entries; torch's miniz does not.
  */
 export function decodeZipLzma(data: Uint8Array, expectedSize: number): Uint8Array {
+  return zipLzmaDecoder(data, expectedSize).decode();
+}
+
+/** The decoder of a zip LZMA member: `decode()` stops at `maxSize` bytes; `produced()` is what it decoded, also after an InflateProblem. */
+export function zipLzmaDecoder(data: Uint8Array, maxSize: number): { decode(): Uint8Array; produced(): Uint8Array } {
   if (data.length < 9) throw bad('the LZMA header is truncated');
   const propsSize = data[2]! | (data[3]! << 8);
   if (propsSize !== 5) throw bad(`the LZMA properties are ${propsSize} bytes, not 5`);
@@ -18,7 +23,7 @@ export function decodeZipLzma(data: Uint8Array, expectedSize: number): Uint8Arra
   const lp = d % 5;
   const pb = (d / 5) | 0;
   const dictSize = Math.max(MIN_DICT_SIZE, new DataView(data.buffer, data.byteOffset + 5, 4).getUint32(0, true));
-  return new LzmaDecoder(data, 9, lc, lp, pb, dictSize, expectedSize).decode();
+  return new LzmaDecoder(data, 9, lc, lp, pb, dictSize, maxSize);
 }
 
 const MIN_DICT_SIZE = 1 << 12;
@@ -185,6 +190,11 @@ class LzmaDecoder {
     while (symbol < 0x100) symbol = (symbol << 1) | this.bit(this.literal, base + symbol);
     this.room(1);
     this.out[this.pos++] = symbol - 0x100;
+  }
+
+  /** The bytes decoded so far (all of them once decode() returned; what came before the failure when it threw). */
+  produced(): Uint8Array {
+    return this.out.subarray(0, this.pos);
   }
 
   decode(): Uint8Array {
