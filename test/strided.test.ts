@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../src/io/byte-source.js';
-import { stridedChunks, type StridedView } from '../src/tensor/strided.js';
+import { isTensorsafeError } from '../src/errors.js';
+import { MAX_GATHER_READS, stridedChunks, type StridedView } from '../src/tensor/strided.js';
 
 /**
  * Strided gathers (tensor/strided.ts) against a plain element-by-element reference, on every path:
@@ -81,5 +82,59 @@ describe('strided gathers', () => {
     expect(Uint8Array.from(parts)).toEqual(reference(bytes, view));
     // 1024-byte budget: 36 rows (of 28 bytes) per block, 9 blocks, one read per column each.
     expect(reads).toBe(Math.ceil(rows / 36) * cols);
+  });
+
+  it('a view larger than the budget is gathered in blocks read by the span or by the run, never element by element', async () => {
+    // A 3-D Fortran-order u1 array (runs of 8 bytes along dim 0): blocks of rows, one read per run.
+    const shape = [8, 6, 5];
+    const view: StridedView = { base: 3, elementSize: 1, shape, stride: [1, 8, 48] };
+    const bytes = Uint8Array.from({ length: 3 + 240 }, (_, i) => (i * 37 + 1) & 255);
+    let reads = 0;
+    const source = new MemorySource(bytes);
+    const counting = { size: source.size, name: 'm', read: (o: number, n: number) => (reads++, source.read(o, n)) };
+    const parts: number[] = [];
+    for await (const c of stridedChunks(counting, view, 16, 64)) parts.push(...c);
+    expect(Uint8Array.from(parts)).toEqual(reference(bytes, view));
+    // 64-byte blocks: 2 rows of dim 0 (30 bytes each) per block, 4 blocks, one 2-byte run per column (30).
+    expect(reads).toBe(4 * 30);
+  });
+
+  it('a stepped slice larger than the budget is read one block span at a time, not one element at a time', async () => {
+    // x[::2, ::2] of an 8×8 u1 matrix, with a 16-byte budget: each output row's span (7 bytes) is one read.
+    const view: StridedView = { base: 0, elementSize: 1, shape: [4, 4], stride: [16, 2] };
+    const bytes = Uint8Array.from({ length: 64 }, (_, i) => i);
+    let reads = 0;
+    const source = new MemorySource(bytes);
+    const counting = { size: source.size, name: 'm', read: (o: number, n: number) => (reads++, source.read(o, n)) };
+    const parts: number[] = [];
+    for await (const c of stridedChunks(counting, view, 8, 16)) parts.push(...c);
+    expect(Uint8Array.from(parts)).toEqual(reference(bytes, view));
+    expect(reads).toBe(4);
+  });
+
+  it('refuses a view whose gather would take more than the read limit, naming the tensor, shape, strides and limit', async () => {
+    // (2,)*10 in Fortran order: every run is one element, so a block gather takes one read per element.
+    const shape = new Array<number>(10).fill(2);
+    const stride = shape.map((_, d) => 2 ** d);
+    const view: StridedView = { base: 0, elementSize: 1, shape, stride, name: 'w' };
+    const source = new MemorySource(new Uint8Array(1024));
+    const run = async (maxReads: number): Promise<unknown> => {
+      try {
+        for await (const _ of stridedChunks(source, view, 1 << 20, 64, maxReads));
+        return 'ok';
+      } catch (e) {
+        return e;
+      }
+    };
+    const e = await run(100);
+    expect(isTensorsafeError(e) && e.code).toBe('GatherLimit');
+    const message = (e as Error).message;
+    expect(message).toContain('tensor `w`');
+    expect(message).toContain('shape (2, 2, 2, 2, 2, 2, 2, 2, 2, 2)');
+    expect(message).toContain('strides (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)');
+    expect(message).toContain('1024 separate reads, more than MAX_GATHER_READS (100)');
+    // Under the limit (and within the span budget) it is read.
+    expect(await run(1024)).toBe('ok');
+    expect(await run(MAX_GATHER_READS)).toBe('ok');
   });
 });

@@ -58,7 +58,7 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
   // arguments and tensorsafe itself
-  InvalidArgument: B, InvalidSize: B, InvalidTensor: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
+  InvalidArgument: B, InvalidSize: B, InvalidTensor: B, GatherLimit: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
 };
 
 /** The exit code for an error a command could not get past. */

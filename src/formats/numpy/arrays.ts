@@ -92,7 +92,7 @@ export function arrayEntry(name: string, header: NpyHeader, bytes: ArrayBytes, d
   // Fortran order is column-major: the first index moves fastest. One dimension (or none) reads the same either way.
   const fortran = header.fortranOrder && shape.filter((n) => n !== 1).length > 1;
   const encoding: TensorEncoding = { layout: fortran ? 'strided' : 'stored', ...(swap ? { byteSwap: swap } : {}) };
-  const view = { base: header.dataOffset, elementSize: es, shape, stride: fortranStrides(shape), swap };
+  const view = { base: header.dataOffset, elementSize: es, shape, stride: fortranStrides(shape), swap, name };
   const step = (chunkBytes: number): number => Math.max(es, Math.floor(chunkBytes / es) * es);
   const chunks = (chunkBytes = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> => {
     if (length === 0) return empty();
