@@ -3,7 +3,7 @@ import { latin1, show, utf8OrUndefined } from '../scan-rules.js';
 import { limitExceeded, malformed, FormatProblem } from '../../io/format-problem.js';
 import { PagedReader, view } from '../../io/cursor.js';
 import { dtypeOf, type NpyDtype } from './dtype.js';
-import { LiteralError, parsePyLiteral, type PyValue } from './py-literal.js';
+import { LiteralError, parsePyLiteral, pyRepr, type PyValue } from './py-literal.js';
 
 /**
  * The .npy header (numpy/lib/_format_impl.py): the magic `\x93NUMPY`, version 1.0/2.0/3.0, a header
@@ -19,7 +19,7 @@ export const MAX_NPY_HEADER_BYTES = 4 * 1024 * 1024;
 export interface NpyHeader {
   version: string;
   dataOffset: number;
-  /** The descr as written (`'<f4'`), or `structured` for a list of fields. */
+  /** The descr as written: its string (`<f4`), or the Python text of a list of fields, cut at MAX_PY_REPR_CHARS. */
   descr: string;
   shape: number[];
   fortranOrder: boolean;
@@ -84,7 +84,7 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   return {
     version: `${major}.${minor}`,
     dataOffset: headerStart + headerLength,
-    descr: descrV.kind === 'str' ? descrV.value : 'structured',
+    descr: descrV.kind === 'str' ? descrV.value : pyRepr(descrV),
     shape: shape.map(Number),
     fortranOrder: orderV.value,
     dtype,

@@ -152,3 +152,45 @@ export function parsePyLiteral(text: string): PyValue {
   return v;
 }
 
+
+/** Characters of a value written back as Python text (a structured descr in messages): the rest is cut. */
+export const MAX_PY_REPR_CHARS = 200;
+
+/** A parsed value as Python writes it (`[('a', '<i4'), ('b', '|O')]`), cut after `max` characters. */
+export function pyRepr(v: PyValue, max = MAX_PY_REPR_CHARS): string {
+  let out = '';
+  const put = (t: string): boolean => {
+    out += t;
+    return out.length <= max;
+  };
+  const walk = (x: PyValue): boolean => {
+    switch (x.kind) {
+      case 'str':
+        return put(`'${x.value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
+      case 'int':
+        return put(String(x.value));
+      case 'bool':
+        return put(x.value ? 'True' : 'False');
+      case 'none':
+        return put('None');
+      case 'dict': {
+        if (!put('{')) return false;
+        let first = true;
+        for (const [k, val] of x.entries) {
+          if (!first && !put(', ')) return false;
+          first = false;
+          if (!walk({ kind: 'str', value: k }) || !put(': ') || !walk(val)) return false;
+        }
+        return put('}');
+      }
+      case 'tuple':
+      case 'list': {
+        const [open, close] = x.kind === 'tuple' ? ['(', ')'] : ['[', ']'];
+        if (!put(open)) return false;
+        for (let i = 0; i < x.items.length; i++) if ((i > 0 && !put(', ')) || !walk(x.items[i]!)) return false;
+        return put(x.kind === 'tuple' && x.items.length === 1 ? ',)' : close);
+      }
+    }
+  };
+  return walk(v) ? out : `${out.slice(0, max)}…`;
+}
