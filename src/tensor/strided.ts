@@ -24,6 +24,10 @@ export const MAX_GATHER_SPAN = 64 << 20;
 export const MAX_GATHER_READS = 1 << 20;
 /** Entries of the offset table of the innermost dimensions: bounds its memory (4 or 8 bytes an entry). */
 const GATHER_TABLE_ENTRIES = 1 << 14;
+/** Bytes of one tile of a tiled gather: small enough that the cache lines it reads and writes stay in the first-level cache. */
+const GATHER_TILE_BYTES = 16 << 10;
+/** Tile shapes whose offset tables are kept (full tiles and the edge tiles of each kind). */
+const MAX_TILE_SHAPES = 64;
 /** Contiguous runs at least this long are copied as bytes (set), shorter ones element by element. */
 const RUN_COPY_BYTES = 64;
 /** Dimensions shown in a refusal's shape and strides. */
@@ -115,7 +119,14 @@ export async function* stridedChunks(
   const layout = merged(view.shape, view.stride);
   const span = spanBytes(view);
   if (span <= maxGatherSpan) {
-    const gather = new Gather(aligned(await source.read(view.base, span), es), layout, es);
+    const bytes = aligned(await source.read(view.base, span), es);
+    if (total <= maxGatherSpan && !hasLongRuns(layout, es)) {
+      // The whole output fits the budget too: gathered tile by tile, where both sides stay in cache.
+      const out = inPlaceSwapped(gatherTiled(bytes, layout, es), view.swap);
+      for (let at = 0; at < total; at += step) yield out.subarray(at, Math.min(total, at + step));
+      return;
+    }
+    const gather = new Gather(bytes, layout, es);
     for (let done = 0; done < total; done += step) {
       const out = new Uint8Array(Math.min(step, total - done));
       gather.fill(out);
@@ -213,6 +224,110 @@ class Gather {
 }
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/** Whether the innermost merged dimension is contiguous runs long enough to copy as bytes (Gather's run mode). */
+function hasLongRuns(layout: Layout, es: number): boolean {
+  const n = layout.shape.length;
+  return n > 0 && layout.stride[n - 1] === 1 && layout.shape[n - 1]! * es >= RUN_COPY_BYTES;
+}
+
+/**
+ * The whole view gathered into a new row-major buffer, tile by tile: a tile keeps whole (or halves) the
+ * dimensions whose source or output stride is small, so the cache lines it reads and writes are few and
+ * each is used fully before it is evicted (a Fortran-order array reads a line per element otherwise).
+ * A tile is two tables of word offsets, source and output, for its shape; edge tiles get their own.
+ */
+function gatherTiled(bytes: Uint8Array, layout: Layout, es: number): Uint8Array {
+  const word = es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
+  const k = es / word;
+  const { shape, stride } = layout;
+  const n = shape.length;
+  const out = new Uint8Array(count(shape) * es);
+  const src = words(bytes, word);
+  const dst = words(out, word);
+  const outStride = new Array<number>(n);
+  for (let d = n - 1, s = 1; d >= 0; d--) {
+    outStride[d] = s;
+    s *= shape[d]!;
+  }
+  // Tile extents: halve, one at a time, the dimension whose elements lie farthest apart on the nearer side.
+  const tile = [...shape];
+  const budget = Math.max(1, Math.floor(GATHER_TILE_BYTES / es));
+  while (count(tile) > budget) {
+    let pick = -1;
+    for (let d = 0; d < n; d++) {
+      if (tile[d]! <= 1) continue;
+      const key = tile[d]! * Math.min(stride[d]!, outStride[d]!);
+      const best = pick < 0 ? -1 : tile[pick]! * Math.min(stride[pick]!, outStride[pick]!);
+      if (key > best || (key === best && tile[d]! > tile[pick]!)) pick = d;
+    }
+    tile[pick] = Math.ceil(tile[pick]! / 2);
+  }
+  const tables = new Map<string, { s: Int32Array | Float64Array; o: Int32Array | Float64Array }>();
+  const tablesFor = (ext: readonly number[]): { s: Int32Array | Float64Array; o: Int32Array | Float64Array } => {
+    const key = ext.join(',');
+    const known = tables.get(key);
+    if (known) return known;
+    const length = count(ext);
+    const big = spanElements(ext, stride) * k >= 2 ** 31 || spanElements(ext, outStride) * k >= 2 ** 31;
+    const s = big ? new Float64Array(length) : new Int32Array(length);
+    const o = big ? new Float64Array(length) : new Int32Array(length);
+    const idx = new Array<number>(n).fill(0);
+    let so = 0;
+    let oo = 0;
+    for (let e = 0; e < length; e++) {
+      s[e] = so * k;
+      o[e] = oo * k;
+      for (let d = n - 1; d >= 0; d--) {
+        so += stride[d]!;
+        oo += outStride[d]!;
+        if (++idx[d]! < ext[d]!) break;
+        so -= stride[d]! * ext[d]!;
+        oo -= outStride[d]! * ext[d]!;
+        idx[d] = 0;
+      }
+    }
+    const made = { s, o };
+    if (tables.size < MAX_TILE_SHAPES) tables.set(key, made);
+    return made;
+  };
+  const grid = shape.map((x, d) => Math.ceil(x / tile[d]!));
+  const at = new Array<number>(n).fill(0); // tile index per dimension
+  const ext = [...tile];
+  const tiles = count(grid);
+  let srcBase = 0; // elements
+  let outBase = 0;
+  for (let t = 0; t < tiles; t++) {
+    for (let d = 0; d < n; d++) ext[d] = Math.min(tile[d]!, shape[d]! - at[d]! * tile[d]!);
+    const { s, o } = tablesFor(ext);
+    copyTile(dst, outBase * k, src, srcBase * k, o, s, s.length, k);
+    for (let d = n - 1; d >= 0; d--) {
+      srcBase += tile[d]! * stride[d]!;
+      outBase += tile[d]! * outStride[d]!;
+      if (++at[d]! < grid[d]!) break;
+      srcBase -= tile[d]! * stride[d]! * grid[d]!;
+      outBase -= tile[d]! * outStride[d]! * grid[d]!;
+      at[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** One tile: element j goes from word src[sb + s[j]] to dst[ob + o[j]]. */
+function copyTile(dst: Words, ob: number, src: Words, sb: number, o: Int32Array | Float64Array, s: Int32Array | Float64Array, length: number, k: number): void {
+  if (k === 1) {
+    for (let j = 0; j < length; j++) dst[ob + o[j]!] = src[sb + s[j]!]!;
+  } else if (k === 2) {
+    for (let j = 0; j < length; j++) {
+      const p = sb + s[j]!;
+      const q = ob + o[j]!;
+      dst[q] = src[p]!;
+      dst[q + 1] = src[p + 1]!;
+    }
+  } else {
+    for (let j = 0; j < length; j++) for (let t = 0; t < k; t++) dst[ob + o[j]! + t] = src[sb + s[j]! + t]!;
+  }
+}
 
 /** c elements through a table of word offsets, from table position `at`; one loop per element width. */
 function copyTable(dst: Words, to: number, src: Words, base: number, table: Int32Array | Float64Array, at: number, c: number, k: number): void {
@@ -315,15 +430,18 @@ async function* gatherInBlocks(source: ByteSource, view: StridedView, layout: La
       const subStride = [stride[k]!, ...stride.slice(k + 1)];
       const base = view.base + (outerOffset + p0 * stride[k]!) * es;
       const { run } = blockReads(subShape, subStride, es, budget);
-      let gather: Gather;
+      let from: { bytes: Uint8Array; layout: Layout };
       if (!run) {
-        gather = new Gather(aligned(await source.read(base, spanElements(subShape, subStride) * es), es), merged(subShape, subStride), es);
+        from = { bytes: aligned(await source.read(base, spanElements(subShape, subStride) * es), es), layout: merged(subShape, subStride) };
       } else {
         const staged = await stageRuns(source, base, subShape, subStride, run, es);
-        gather = new Gather(staged.bytes, merged(subShape, staged.stride), es);
+        from = { bytes: staged.bytes, layout: merged(subShape, staged.stride) };
       }
-      const out = new Uint8Array(count(subShape) * es);
-      gather.fill(out);
+      let out: Uint8Array;
+      if (hasLongRuns(from.layout, es)) {
+        out = new Uint8Array(count(subShape) * es);
+        new Gather(from.bytes, from.layout, es).fill(out);
+      } else out = gatherTiled(from.bytes, from.layout, es);
       inPlaceSwapped(out, view.swap);
       for (let at = 0; at < out.byteLength; at += step) yield out.subarray(at, Math.min(out.byteLength, at + step));
     }
