@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemorySource } from '../src/io/byte-source.js';
 import { isTensorsafeError } from '../src/errors.js';
-import { MAX_GATHER_READS, stridedChunks, type StridedView } from '../src/tensor/strided.js';
+import { checkGatherable, MAX_GATHER_READS, stridedChunks, type StridedView } from '../src/tensor/strided.js';
 
 /**
  * Strided gathers (tensor/strided.ts) against a plain element-by-element reference, on every path:
@@ -152,6 +152,10 @@ describe('strided gathers', () => {
     expect(message).toContain('shape (2, 2, 2, 2, 2, 2, 2, 2, 2, 2)');
     expect(message).toContain('strides (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)');
     expect(message).toContain('1024 separate reads, more than MAX_GATHER_READS (100)');
+    // The same verdict before any byte is read (a deflated member is checked before it is inflated).
+    expect(() => checkGatherable(view, 64, 100)).toThrow(message);
+    expect(() => checkGatherable(view, 64, 1024)).not.toThrow();
+    expect(() => checkGatherable(view, 1024, 100)).not.toThrow(); // within the span budget: one read
     // Under the limit (and within the span budget) it is read.
     expect(await run(1024)).toBe('ok');
     expect(await run(MAX_GATHER_READS)).toBe('ok');

@@ -414,6 +414,16 @@ function planBlocks(layout: Layout, es: number, budget: number): BlockPlan {
   return best!;
 }
 
+/**
+ * Throws the GatherLimit error stridedChunks would throw for this view, before any byte is read: a
+ * caller that must first bring the storage into memory (a deflated member) checks this first.
+ */
+export function checkGatherable(view: StridedView, maxGatherSpan = MAX_GATHER_SPAN, maxReads = MAX_GATHER_READS): void {
+  if (count(view.shape) === 0 || isContiguous(view.shape, view.stride) || spanBytes(view) <= maxGatherSpan) return;
+  const plan = planBlocks(merged(view.shape, view.stride), view.elementSize, Math.max(maxGatherSpan, view.elementSize));
+  if (plan.reads > maxReads) throw gatherLimit(view, plan.reads, maxReads);
+}
+
 /** A view larger than the gather budget, in blocks of output rows, each gathered from what it touches. */
 async function* gatherInBlocks(source: ByteSource, view: StridedView, layout: Layout, step: number, budget: number, maxReads: number): AsyncGenerator<Uint8Array> {
   const es = view.elementSize;
