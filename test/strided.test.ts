@@ -114,8 +114,22 @@ describe('strided gathers', () => {
     const parts: number[] = [];
     for await (const c of stridedChunks(counting, view, 16, 64)) parts.push(...c);
     expect(Uint8Array.from(parts)).toEqual(reference(bytes, view));
-    // 64-byte blocks: 2 rows of dim 0 (30 bytes each) per block, 4 blocks, one 2-byte run per column (30).
-    expect(reads).toBe(4 * 30);
+    // 64-byte blocks: 2 rows of dim 0 (30 bytes each) per block, 4 blocks; 30 runs of 2 bytes per block, those
+    // along the last dimension (48 bytes apart) read two at a time within a 64-byte read: 6 × 3 reads a block.
+    expect(reads).toBe(4 * 18);
+  });
+
+  it('runs close together in the source are read together: a Fortran matrix of 1-byte runs takes a few reads, not one per run', async () => {
+    const view: StridedView = { base: 0, elementSize: 1, shape: [5, 100], stride: [1, 5] };
+    const bytes = Uint8Array.from({ length: 500 }, (_, i) => (i * 7) & 255);
+    let reads = 0;
+    const source = new MemorySource(bytes);
+    const counting = { size: source.size, name: 'm', read: (o: number, n: number) => (reads++, source.read(o, n)) };
+    const parts: number[] = [];
+    for await (const c of stridedChunks(counting, view, 32, 128, 20)) parts.push(...c);
+    expect(Uint8Array.from(parts)).toEqual(reference(bytes, view));
+    // 5 output rows; each row's 100 elements lie 5 bytes apart: 26 to a 128-byte read, 4 reads a row.
+    expect(reads).toBe(20);
   });
 
   it('a stepped slice larger than the budget is read one block span at a time, not one element at a time', async () => {

@@ -28,6 +28,10 @@ const GATHER_TABLE_ENTRIES = 1 << 14;
 const GATHER_TILE_BYTES = 16 << 10;
 /** Tile shapes whose offset tables are kept (full tiles and the edge tiles of each kind). */
 const MAX_TILE_SHAPES = 64;
+/** Largest read that gathers several nearby runs of a large view at once. */
+const COALESCE_WINDOW_BYTES = 8 << 20;
+/** Bytes between two runs of a large view read and dropped rather than spent a read on (or a run's length, if longer). */
+const COALESCE_GAP_BYTES = 1024;
 /** Contiguous runs at least this long are copied as bytes (set), shorter ones element by element. */
 const RUN_COPY_BYTES = 64;
 /** Dimensions shown in a refusal's shape and strides. */
@@ -371,7 +375,7 @@ interface BlockPlan {
 /** How a block of the sub-view is read: one read of its span, or one read per distinct contiguous run. */
 function blockReads(shape: readonly number[], stride: readonly number[], es: number, budget: number): { reads: number; run?: Runs } {
   if (spanElements(shape, stride) * es <= budget) return { reads: 1 };
-  const run = runsOf(shape, stride);
+  const run = runsOf(shape, stride, es, Math.min(budget, COALESCE_WINDOW_BYTES));
   return { reads: run.reads, run };
 }
 
@@ -381,10 +385,13 @@ interface Runs {
   /** Dimensions that make up a run (their strides lay them out consecutively from stride 1). */
   readonly inRun: readonly boolean[];
   /** Distinct runs: the product of the other dimensions with a non-zero stride. */
+  readonly runs: number;
+  /** Reads they take at most, nearby runs read together (COALESCE_GAP_BYTES, within `window` bytes). */
   readonly reads: number;
+  readonly window: number;
 }
 
-function runsOf(shape: readonly number[], stride: readonly number[]): Runs {
+function runsOf(shape: readonly number[], stride: readonly number[], es: number, window: number): Runs {
   const order = [...shape.keys()].filter((d) => shape[d]! > 1 && stride[d]! > 0).sort((a, b) => stride[a]! - stride[b]!);
   const inRun = shape.map(() => false);
   let length = 1;
@@ -393,9 +400,26 @@ function runsOf(shape: readonly number[], stride: readonly number[]): Runs {
     inRun[d] = true;
     length *= shape[d]!;
   }
-  let reads = 1;
-  for (const d of order) if (!inRun[d]) reads *= shape[d]!;
-  return { length, inRun, reads };
+  let runs = 1;
+  for (const d of order) if (!inRun[d]) runs *= shape[d]!;
+  // Runs along the innermost walked dimension lie `step` bytes apart: those close enough share a read.
+  const walk = [...shape.keys()].filter((d) => !inRun[d] && shape[d]! > 1 && stride[d]! > 0);
+  const runBytes = length * es;
+  let reads = runs;
+  if (walk.length > 0) {
+    const last = walk[walk.length - 1]!;
+    const step = stride[last]! * es;
+    if (step >= runBytes && step - runBytes <= coalesceGap(runBytes) && step + runBytes <= window) {
+      const perRead = Math.floor((window - runBytes) / step) + 1;
+      reads = (runs / shape[last]!) * Math.ceil(shape[last]! / perRead);
+    }
+  }
+  return { length, inRun, runs, reads, window };
+}
+
+/** Bytes between two runs read (and dropped) to save a read: at most the larger of COALESCE_GAP_BYTES and a run, so a read is at least half data or that small. */
+function coalesceGap(runBytes: number): number {
+  return Math.max(COALESCE_GAP_BYTES, runBytes);
 }
 
 /** The blocks that take the fewest reads, each at most `budget` bytes of output. */
@@ -465,9 +489,10 @@ async function* gatherInBlocks(source: ByteSource, view: StridedView, layout: La
 }
 
 /**
- * The distinct contiguous runs of a sub-view, read one by one into a compact buffer, and the strides
- * of the sub-view over that buffer: run dimensions keep theirs, the others step over whole runs
- * (row-major among themselves), broadcast dimensions stay 0.
+ * The distinct contiguous runs of a sub-view, read into a compact buffer (runs close together in the
+ * source in one read of at most `run.window` bytes), and the strides of the sub-view over that buffer:
+ * run dimensions keep theirs, the others step over whole runs (row-major among themselves), broadcast
+ * dimensions stay 0.
  */
 async function stageRuns(source: ByteSource, base: number, shape: readonly number[], stride: readonly number[], run: Runs, es: number): Promise<{ bytes: Uint8Array; stride: number[] }> {
   const walk = [...shape.keys()].filter((d) => !run.inRun[d] && shape[d]! > 1 && stride[d]! > 0);
@@ -478,13 +503,39 @@ async function stageRuns(source: ByteSource, base: number, shape: readonly numbe
     s *= shape[walk[i]!]!;
   }
   const runBytes = run.length * es;
-  const bytes = new Uint8Array(run.reads * runBytes);
+  const gap = coalesceGap(runBytes);
+  const bytes = new Uint8Array(run.runs * runBytes);
+  // Runs waiting to be read together: staged from `first`, at source bytes `starts`, spanning [from, to).
+  let first = 0;
+  let starts: number[] = [];
+  let from = 0;
+  let to = 0;
+  const flush = async (): Promise<void> => {
+    if (starts.length === 0) return;
+    if (starts.length === 1) {
+      const target = bytes.subarray(first * runBytes, (first + 1) * runBytes);
+      if (source.readInto) await source.readInto(target, from);
+      else target.set(await source.read(from, runBytes));
+    } else {
+      const window = await source.read(from, to - from);
+      starts.forEach((at, i) => bytes.set(window.subarray(at - from, at - from + runBytes), (first + i) * runBytes));
+    }
+    starts = [];
+  };
   const idx = new Array<number>(walk.length).fill(0);
   let offset = 0; // elements
-  for (let r = 0; r < run.reads; r++) {
-    const target = bytes.subarray(r * runBytes, (r + 1) * runBytes);
-    if (source.readInto) await source.readInto(target, base + offset * es);
-    else target.set(await source.read(base + offset * es, runBytes));
+  for (let r = 0; r < run.runs; r++) {
+    const at = base + offset * es;
+    if (starts.length > 0 && at >= to && at - to <= gap && at + runBytes - from <= run.window) {
+      starts.push(at);
+      to = at + runBytes;
+    } else {
+      await flush();
+      first = r;
+      starts = [at];
+      from = at;
+      to = at + runBytes;
+    }
     for (let i = walk.length - 1; i >= 0; i--) {
       const d = walk[i]!;
       offset += stride[d]!;
@@ -493,6 +544,7 @@ async function stageRuns(source: ByteSource, base: number, shape: readonly numbe
       idx[i] = 0;
     }
   }
+  await flush();
   return { bytes, stride: staged };
 }
 
