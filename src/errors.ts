@@ -257,6 +257,8 @@ export type GeneralErrorCode =
   | 'InvalidSize'
   /** Tensor bytes that cannot be what their layout says (a byte swap of a partial element). */
   | 'InvalidTensor'
+  /** A strided view (a torch view, a Fortran-order array) whose gather into row-major order would take more separate reads than MAX_GATHER_READS. */
+  | 'GatherLimit'
   /** The command line is wrong: unknown command or option, wrong arguments, a bad option value (exit 2). */
   | 'UsageError'
   /** A defect in tensorsafe itself: an invariant broke, or an error that is not a TensorsafeError escaped (exit 70). */

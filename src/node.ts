@@ -11,7 +11,7 @@ export {
   decodeElement, encodeElement, packSubByte, unpackSubByte, MemorySource, WindowSource, BlobSource, MemorySink,
   HttpSource, DEFAULT_PREFETCH_BYTES, DEFAULT_RETRIES, MAX_RETRY_DELAY_MS, MAX_RETRY_AFTER_MS, load, SafetensorsFile,
   readHeader, ShardedSafetensors, MAX_INDEX_BYTES, checkHeaderLength, parseHeader, planSlice, validateSource,
-  MAX_HEADER_SIZE, MAX_JSON_DEPTH, save, SafetensorsStreamWriter, DEFAULT_CHUNK_BYTES, MAX_GATHER_SPAN,
+  MAX_HEADER_SIZE, MAX_JSON_DEPTH, save, SafetensorsStreamWriter, DEFAULT_CHUNK_BYTES, MAX_GATHER_READS, MAX_GATHER_SPAN,
   safetensorsTensorSet, readTorchCheckpoint, openTorchTensorSet, TorchStorage, TorchTensor, TorchUnsupported,
   unpickle, readOp, classifyGlobal, SAFE_GLOBALS, PyFloat, PyTuple, PyDict, PySet, PyByteArray, PyComplex, PyGlobal,
   PyObject, PyOpaque, PyExtension, MAX_OPS, MAX_STACK, MAX_MARK_DEPTH, MAX_MEMO, MAX_STRING_BYTES, MAX_LINE_BYTES,

@@ -88,6 +88,18 @@ describe('exit codes: one table for every command', () => {
   });
 });
 
+describe('a NumPy object array: a refusal (exit 1), the same from convert and convert --recursive', () => {
+  it('convert FILE and convert DIR --recursive both exit 1 with ObjectArray', async () => {
+    const dir = at('objects');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/formats/numpy/object.npy'), path.join(dir, 'labels.npy'));
+    const single = await runCli('convert', path.join(dir, 'labels.npy'), '--json');
+    expect([single.code, JSON.parse(single.stdout).error.code]).toEqual([EXIT_FINDING, 'ObjectArray']);
+    const batch = await runCli('convert', dir, '--recursive');
+    expect([batch.code, batch.stdout]).toEqual([EXIT_FINDING, expect.stringMatching(/refused +.*labels\.npy: ObjectArray/)]);
+  });
+});
+
 describe('--json: a JSON object on stdout on failure too', () => {
   const cases: [string, string[]][] = [
     ['convert', [missing, '--json']],

@@ -104,8 +104,11 @@ describe('stream window (tensor/stream-window.ts)', () => {
 });
 
 describe('NumPy reader', () => {
-  it('names a .npy tensor by the file name without .npy', () => {
+  it('names a .npy tensor by the file name without its last extension, whatever it is', () => {
     expect(npyTensorName('/models/embed.npy')).toBe('embed');
+    expect(npyTensorName('/models/pytorch_model.bin')).toBe('pytorch_model');
+    expect(npyTensorName('a.tar.gz')).toBe('a.tar');
+    expect(npyTensorName('/x/.bin')).toBe('array');
     expect(npyTensorName('C:\\w\\Layer.0.NPY')).toBe('Layer.0');
     expect(npyTensorName('https://host/a/w.npy?download=1#x')).toBe('w');
     expect(npyTensorName('memory')).toBe('memory');
@@ -163,6 +166,8 @@ describe('NumPy reader', () => {
     expect(obj.code).toBe('ObjectArray');
     expect(obj.message).toMatch(/object_member\.npz:bad\.npy: an object array .*a pickle, which tensorsafe never reads or runs/);
     expect((await refusal('structured.npy')).message).toMatch(/structured\.npy: dtype .*structured dtype/);
+    // The descr as written, not a word for it (bounded: MAX_PY_REPR_CHARS).
+    expect((await refusal('structured.npy')).message).toContain(`dtype "[('a', '<i4'), ('b', '<f8')]"`);
     expect((await refusal('complex128.npy')).message).toMatch(/complex64 \(C64\) only/);
     const notNumpy = await numpyReader.open!(new MemorySource(new Uint8Array(64), 'zeros.bin')).catch((e: unknown) => e);
     expect((notNumpy as TensorsafeError).code).toBe('NotNumpy');

@@ -9,7 +9,8 @@ import { analyzePickles } from '../src/scan/pickle-analysis.js';
 import { CHAT_TEMPLATE_PATTERNS, scanGguf } from '../src/formats/gguf/scan-rules.js';
 import { scanHdf5 } from '../src/formats/hdf5/scan-rules.js';
 import { scanKerasConfig, scanKerasMetadata } from '../src/formats/keras/config-rules.js';
-import { parsePyLiteral } from '../src/formats/numpy/py-literal.js';
+import { parsePyLiteral, pyRepr } from '../src/formats/numpy/py-literal.js';
+import { numpyReader } from '../src/formats/numpy/reader.js';
 import { scanNpy } from '../src/formats/numpy/scan-rules.js';
 import { scanOnnx } from '../src/formats/onnx/scan-rules.js';
 import { scanSafetensors } from '../src/formats/safetensors/scan-rules.js';
@@ -329,7 +330,8 @@ describe('scanNpy', () => {
       "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
       "{'descr': '<z9', 'fortran_order': False, 'shape': (1,), }",
-      "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1.0,), }",
+      "{'descr': b'<f4', 'fortran_order': False, 'shape': (1,), }",
       '[1, 2, 3]',
     ];
     for (const h of bad) {
@@ -352,6 +354,51 @@ describe('scanNpy', () => {
       ]),
     });
     expect(() => parsePyLiteral('('.repeat(100) + ')'.repeat(100))).toThrow(/nested too deeply/);
+  });
+
+  it("reads headers as ast.literal_eval does: a repeated key's last value, adjacent strings, comments, a bool in the shape", () => {
+    const header = (text: string): unknown => parsePyLiteral(text);
+    const d = header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr': '|O'}") as { entries: Map<string, unknown> };
+    expect([...d.entries.keys()]).toEqual(['descr', 'fortran_order', 'shape']);
+    expect(d.entries.get('descr')).toEqual({ kind: 'str', value: '|O' });
+    expect(header("'des' \"cr\"  # a comment\n u'!'")).toEqual({ kind: 'str', value: 'descr!' });
+    expect(header("{'a': 1, # one\n 'b': 2} # end")).toEqual({ kind: 'dict', entries: new Map([['a', { kind: 'int', value: 1n }], ['b', { kind: 'int', value: 2n }]]) });
+    expect(header("('x' \\\n 'y', r'\\d', '''q\nr''')")).toEqual({ kind: 'tuple', items: [{ kind: 'str', value: 'xy' }, { kind: 'str', value: '\\d' }, { kind: 'str', value: 'q\nr' }] });
+    expect(header('(0x10, 0o7, 0b11, 1_000, - 2, +3, 0)')).toEqual({ kind: 'tuple', items: [16n, 7n, 3n, 1000n, -2n, 3n, 0n].map((value) => ({ kind: 'int', value })) });
+    for (const bad of ['01', '1.5', '1j', '--1', "b'x'", "'a' b'x'", "'open", '0x']) expect(() => header(bad)).toThrow();
+    expect(pyRepr(header("[('a', '<i4'), ('b', ('|O', (2,)))]") as never)).toBe("[('a', '<i4'), ('b', ('|O', (2,)))]");
+    expect(pyRepr(header(`[${"'x', ".repeat(500)}]`) as never)).toMatch(/^\['x', .{150,}…$/);
+  });
+
+  it('object arrays hidden by literal forms numpy reads are object arrays: the pickle is analysed, the reader refuses them', async () => {
+    const payload = Uint8Array.from([0x80, 0x02, 0x4e, 0x2e]);
+    for (const h of [
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'descr': '|O'}",
+      "{'des' 'cr': '|O', 'fortran_order': False, 'shape': (1,), }",
+      "{'descr': '|O', 'fortran_order': False, 'shape': (1,), } # hi",
+      "{'descr': '|O', 'fortran_order': False, 'shape': (True,), }",
+    ]) {
+      const bytes = npy(h, payload);
+      const { ctx, findings, pickles } = fakeContext('o.npy');
+      await scanNpy(mem(bytes), ctx);
+      expect([h, rules(findings), pickles]).toEqual([h, ['npy/object-array'], [{ bytes: payload, location: `o.npy@${bytes.length - payload.length}` }]]);
+      const refused = await numpyReader.open!(mem(bytes)).catch((e: unknown) => e);
+      expect([h, (refused as { code?: string }).code]).toEqual([h, 'ObjectArray']);
+    }
+    // A bool dimension is an int to numpy: (True, 2) holds two elements.
+    const { ctx, findings } = fakeContext('b.npy');
+    await scanNpy(mem(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (True, 2), }", new Uint8Array(8))), ctx);
+    expect(findings).toMatchObject([{ rule: 'npy/valid', message: expect.stringMatching(/shape \(1, 2\)/) }]);
+  });
+
+  it('a header of sane length that cannot be parsed: the bytes after it are analysed as a pickle anyway', async () => {
+    const payload = Uint8Array.from([0x80, 0x02, 0x4e, 0x2e]);
+    for (const h of ["{'descr': '|O', 'fortran_order': False, 'shape': (1,), 'x': f(1)}", "{'descr': '|O', 'fortran_order': False}", '[1, 2, 3]']) {
+      const bytes = npy(h, payload);
+      const { ctx, findings, pickles } = fakeContext('u.npy');
+      await scanNpy(mem(bytes), ctx);
+      expect([h, rules(findings), pickles]).toEqual([h, ['npy/malformed'], [{ bytes: payload, location: `u.npy@${bytes.length - payload.length}` }]]);
+    }
   });
 
   it('bool data must be 0 or 1; versions 2.0 and 3.0 are read', async () => {

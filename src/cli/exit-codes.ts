@@ -46,7 +46,9 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   // PyTorch checkpoints
   NotACheckpoint: B, InvalidCheckpoint: B, UnsupportedTensor: B, NoTensors: B, KeyNotFound: B, CheckpointLimit: B,
   // models of any format, NumPy
-  NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, ObjectArray: B, NumpyLimit: B,
+  NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, NumpyLimit: B,
+  // an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
+  ObjectArray: F,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,
@@ -58,7 +60,7 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
   // arguments and tensorsafe itself
-  InvalidArgument: B, InvalidSize: B, InvalidTensor: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
+  InvalidArgument: B, InvalidSize: B, InvalidTensor: B, GatherLimit: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
 };
 
 /** The exit code for an error a command could not get past. */

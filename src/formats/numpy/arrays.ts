@@ -3,7 +3,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
 import { streamWindow } from '../../tensor/stream-window.js';
-import { stridedChunks } from '../../tensor/strided.js';
+import { checkGatherable, stridedChunks, type StridedView } from '../../tensor/strided.js';
 import { DEFAULT_CHUNK_BYTES, type TensorEncoding, type TensorEntry } from '../../tensor/tensor-set.js';
 import { show } from '../scan-rules.js';
 import type { NpyDtype } from './dtype.js';
@@ -92,7 +92,7 @@ export function arrayEntry(name: string, header: NpyHeader, bytes: ArrayBytes, d
   // Fortran order is column-major: the first index moves fastest. One dimension (or none) reads the same either way.
   const fortran = header.fortranOrder && shape.filter((n) => n !== 1).length > 1;
   const encoding: TensorEncoding = { layout: fortran ? 'strided' : 'stored', ...(swap ? { byteSwap: swap } : {}) };
-  const view = { base: header.dataOffset, elementSize: es, shape, stride: fortranStrides(shape), swap };
+  const view = { base: header.dataOffset, elementSize: es, shape, stride: fortranStrides(shape), swap, name };
   const step = (chunkBytes: number): number => Math.max(es, Math.floor(chunkBytes / es) * es);
   const chunks = (chunkBytes = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> => {
     if (length === 0) return empty();
@@ -100,7 +100,7 @@ export function arrayEntry(name: string, header: NpyHeader, bytes: ArrayBytes, d
       if (fortran) return stridedChunks(bytes.source, view, chunkBytes);
       return swapChunks(readChunks(bytes.source, header.dataOffset, length, step(chunkBytes)), swap);
     }
-    if (fortran) return gatherWhole(bytes, (s) => stridedChunks(s, view, chunkBytes));
+    if (fortran) return gatherWhole(bytes, view, (s) => stridedChunks(s, view, chunkBytes));
     return swapChunks(streamWindow(bytes.stream(), header.dataOffset, length, step(chunkBytes), where), swap);
   };
   return { name, dtype: mapped.dtype, shape: [...shape], byteLength: length, encoding, fidelity: 'exact', chunks };
@@ -119,6 +119,8 @@ export function fortranStrides(shape: readonly number[]): number[] {
 
 async function* empty(): AsyncGenerator<Uint8Array> {}
 
-async function* gatherWhole(bytes: Extract<ArrayBytes, { kind: 'stream' }>, gather: (s: ByteSource) => AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/** A deflated Fortran-order member: inflated whole for the gather, unless the gather would be refused anyway (checked first). */
+async function* gatherWhole(bytes: Extract<ArrayBytes, { kind: 'stream' }>, view: StridedView, gather: (s: ByteSource) => AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  checkGatherable(view);
   yield* gather(await bytes.whole());
 }

@@ -3,7 +3,7 @@ import { latin1, show, utf8OrUndefined } from '../scan-rules.js';
 import { limitExceeded, malformed, FormatProblem } from '../../io/format-problem.js';
 import { PagedReader, view } from '../../io/cursor.js';
 import { dtypeOf, type NpyDtype } from './dtype.js';
-import { LiteralError, parsePyLiteral, type PyValue } from './py-literal.js';
+import { LiteralError, parsePyLiteral, pyRepr, type PyValue } from './py-literal.js';
 
 /**
  * The .npy header (numpy/lib/_format_impl.py): the magic `\x93NUMPY`, version 1.0/2.0/3.0, a header
@@ -19,7 +19,7 @@ export const MAX_NPY_HEADER_BYTES = 4 * 1024 * 1024;
 export interface NpyHeader {
   version: string;
   dataOffset: number;
-  /** The descr as written (`'<f4'`), or `structured` for a list of fields. */
+  /** The descr as written: its string (`<f4`), or the Python text of a list of fields, cut at MAX_PY_REPR_CHARS. */
   descr: string;
   shape: number[];
   fortranOrder: boolean;
@@ -44,10 +44,13 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   if (headerLength > MAX_NPY_HEADER_BYTES) throw limitExceeded(`the header is ${headerLength} bytes, more than MAX_NPY_HEADER_BYTES (${MAX_NPY_HEADER_BYTES})`, 8);
   const raw = await r.bytes(headerStart, headerLength, 'the header');
   // 1.0 and 2.0 headers are latin-1; 3.0 headers are UTF-8.
+  const dataOffset = headerStart + headerLength;
+  // From here the header's bytes are known: whatever is wrong with them, the data after them is where a pickle would be.
+  const bad = (message: string): HeaderProblem => new HeaderProblem(message, headerStart, dataOffset);
   let text: string;
   if (major === 3) {
     const t = utf8OrUndefined(raw);
-    if (t === undefined) throw malformed('the version 3.0 header is not valid UTF-8', headerStart);
+    if (t === undefined) throw bad('the version 3.0 header is not valid UTF-8');
     text = t;
   } else {
     text = latin1(raw);
@@ -56,35 +59,35 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   try {
     dict = parsePyLiteral(text);
   } catch (e) {
-    if (e instanceof LiteralError) throw malformed(`the header is not a Python literal: ${e.message} (at character ${e.index} of the header)`, headerStart);
+    if (e instanceof LiteralError) throw bad(`the header is not a Python literal: ${e.message} (at character ${e.index} of the header)`);
     throw e;
   }
-  if (dict.kind !== 'dict') throw malformed('the header is not a dict', headerStart);
+  if (dict.kind !== 'dict') throw bad('the header is not a dict');
   const keys = [...dict.entries.keys()].sort();
   if (keys.join(',') !== 'descr,fortran_order,shape') {
-    throw malformed(`the header's keys are ${show(keys.join(', '))}, not exactly descr, fortran_order and shape (numpy refuses it)`, headerStart);
+    throw bad(`the header's keys are ${show(keys.join(', '))}, not exactly descr, fortran_order and shape (numpy refuses it)`);
   }
   const shapeV = dict.entries.get('shape')!;
   const orderV = dict.entries.get('fortran_order')!;
   const descrV = dict.entries.get('descr')!;
-  if (shapeV.kind !== 'tuple' || !shapeV.items.every((x) => x.kind === 'int' && x.value >= 0n)) {
-    throw malformed('shape is not a tuple of non-negative integers', headerStart);
-  }
-  if (orderV.kind !== 'bool') throw malformed('fortran_order is not True or False', headerStart);
-  const shape = shapeV.items.map((x) => (x as { value: bigint }).value);
+  // numpy checks isinstance(x, int) for each dimension: a bool is an int there (True is 1, False is 0).
+  const dims = shapeV.kind === 'tuple' ? shapeV.items.map((x) => (x.kind === 'int' ? x.value : x.kind === 'bool' ? BigInt(x.value) : undefined)) : undefined;
+  if (!dims || !dims.every((d) => d !== undefined && d >= 0n)) throw bad('shape is not a tuple of non-negative integers');
+  if (orderV.kind !== 'bool') throw bad('fortran_order is not True or False');
+  const shape = dims as bigint[];
   let dtype: NpyDtype;
   try {
     dtype = dtypeOf(descrV, 0);
   } catch (e) {
-    if (e instanceof LiteralError) throw new DtypeProblem(`descr: ${e.message}`, headerStart, headerStart + headerLength);
+    if (e instanceof LiteralError) throw new DtypeProblem(`descr: ${e.message}`, headerStart, dataOffset);
     throw e;
   }
   const tooBig = shape.find((d) => d > BigInt(Number.MAX_SAFE_INTEGER));
-  if (tooBig !== undefined) throw malformed(`shape has dimension ${tooBig}, too large for any file`, headerStart);
+  if (tooBig !== undefined) throw bad(`shape has dimension ${tooBig}, too large for any file`);
   return {
     version: `${major}.${minor}`,
-    dataOffset: headerStart + headerLength,
-    descr: descrV.kind === 'str' ? descrV.value : 'structured',
+    dataOffset,
+    descr: descrV.kind === 'str' ? descrV.value : pyRepr(descrV),
     shape: shape.map(Number),
     fortranOrder: orderV.value,
     dtype,
@@ -95,10 +98,11 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
 }
 
 /**
- * A descr this reader does not understand, in a header that is otherwise sound: numpy may still read
- * it (its dtype grammar is large), so the data is also analysed as the pickle it may be.
+ * A header whose bytes were read (its length is sane) but that this reader cannot take: numpy's own
+ * reading of it may differ (its literal and dtype grammars are large), so the data after it is also
+ * analysed as the pickle it may be.
  */
-export class DtypeProblem extends FormatProblem {
+export class HeaderProblem extends FormatProblem {
   constructor(
     message: string,
     offset: number,
@@ -107,4 +111,7 @@ export class DtypeProblem extends FormatProblem {
     super(message, offset, 'malformed');
   }
 }
+
+/** A descr this reader does not understand, in a header that is otherwise sound: refused as UnsupportedTensor when opened. */
+export class DtypeProblem extends HeaderProblem {}
 

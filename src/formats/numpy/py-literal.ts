@@ -4,6 +4,8 @@ import { show } from '../scan-rules.js';
 export const MAX_NPY_LITERAL_DEPTH = 32;
 /** Values in the header literal: bounds the parser's work on a hostile header. */
 export const MAX_NPY_LITERAL_NODES = 1_000_000;
+/** Characters of one integer literal: bounds BigInt work (a shape's dimension needs at most 20 digits; longer ones are refused later as too large). */
+const MAX_INT_LITERAL_CHARS = 4096;
 
 /** A strict Python literal parser: the subset numpy .npy headers use. Nothing is ever evaluated. */
 
@@ -27,9 +29,11 @@ export class LiteralError extends Error {
 }
 
 /**
- * Parses dicts (string keys), tuples, lists, strings ('…', "…", u'…', with escapes), integers
- * (Python 2 `L` suffix allowed), True, False and None, with leading and trailing whitespace.
- * Anything else is an error: nothing is ever evaluated.
+ * Parses what `ast.literal_eval` (numpy's reader) makes of a header, for the values headers hold: dicts
+ * (string keys; a repeated key keeps the last value), tuples, lists, strings ('…', "…", '''…''', u'…',
+ * r'…', with escapes; adjacent literals concatenated), integers (decimal, 0x, 0o, 0b, `_`, one sign;
+ * a Python 2 `L` suffix allowed), True, False and None, with whitespace, `# comments` and line
+ * continuations between tokens. Anything else is an error: nothing is ever evaluated.
  */
 export function parsePyLiteral(text: string): PyValue {
   let i = 0;
@@ -37,8 +41,19 @@ export function parsePyLiteral(text: string): PyValue {
   const fail = (msg: string): never => {
     throw new LiteralError(msg, i);
   };
+  // Python's whitespace between tokens: blanks, newlines, form feeds, `# comments` to the end of the line, and backslash line continuations.
   const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+    for (;;) {
+      if (i < text.length && ' \t\n\r\f'.includes(text[i]!)) i++;
+      else if (text[i] === '#') while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
+      else if (text[i] === '\\' && (text[i + 1] === '\n' || text[i + 1] === '\r')) i += 2;
+      else return;
+    }
+  };
+  // A string literal starts here: a quote, after a u or r prefix (b'…' is bytes: not a str, so an error).
+  const stringPrefix = (): number => {
+    const m = /^([uUrR]?)['"]/.exec(text.slice(i, i + 2));
+    return m ? m[1]!.length : -1;
   };
   const value = (depth: number): PyValue => {
     if (depth > MAX_NPY_LITERAL_DEPTH) fail('nested too deeply');
@@ -61,9 +76,8 @@ export function parsePyLiteral(text: string): PyValue {
         if (text[i] !== ':') fail("expected ':'");
         i++;
         const v = value(depth + 1);
-        const key = (k as { value: string }).value;
-        if (entries.has(key)) fail(`duplicate key ${show(key)}`);
-        entries.set(key, v);
+        // A repeated key: the last value wins, in the first key's place (a Python dict).
+        entries.set((k as { value: string }).value, v);
         ws();
         if (text[i] === ',') i++;
         else if (text[i] !== '}') fail("expected ',' or '}'");
@@ -91,19 +105,34 @@ export function parsePyLiteral(text: string): PyValue {
         } else if (text[i] !== close) fail(`expected ',' or '${close}'`);
       }
     }
-    if (ch === "'" || ch === '"' || ((ch === 'u' || ch === 'U') && (text[i + 1] === "'" || text[i + 1] === '"'))) {
-      if (ch === 'u' || ch === 'U') i++;
-      return { kind: 'str', value: str() };
+    if (stringPrefix() >= 0) {
+      // Adjacent string literals are one string ('des' 'cr' is 'descr'), with whitespace or comments between.
+      let value = '';
+      for (;;) {
+        const prefix = stringPrefix();
+        const raw = prefix === 1 && (text[i] === 'r' || text[i] === 'R');
+        i += prefix;
+        value += str(raw);
+        const end = i;
+        ws();
+        if (stringPrefix() < 0) {
+          i = end;
+          return { kind: 'str', value };
+        }
+      }
     }
     if (ch === '-' || ch === '+' || (ch >= '0' && ch <= '9')) {
-      const m = /^[-+]?\s*(\d+)[lL]?/.exec(text.slice(i, i + 64));
+      // Python's integer literals, one sign: decimal, 0x, 0o, 0b, with _ between digits (a Python 2 L suffix too).
+      const sign = ch === '-' || ch === '+' ? 1 : 0;
+      i += sign;
+      ws();
+      const m = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)[lL]?/.exec(text.slice(i, i + MAX_INT_LITERAL_CHARS));
       if (!m) return fail('bad number');
-      const digits = m[1]!;
-      if (digits.length > 1 && digits.startsWith('0')) fail('a number with leading zeros');
-      const neg = ch === '-';
       i += m[0].length;
-      if (i < text.length && /[.eExXoObBjJ0-9_]/.test(text[i]!)) fail('only decimal integers are allowed');
-      return { kind: 'int', value: neg ? -BigInt(digits) : BigInt(digits) };
+      if (i < text.length && /[.eEjJ0-9_a-zA-Z]/.test(text[i]!)) fail('only integers are allowed');
+      const literal = m[0].replace(/_/g, '').replace(/[lL]$/, '');
+      const value = /^0[oO]/.test(literal) ? BigInt(`0o${literal.slice(2)}`) : BigInt(literal);
+      return { kind: 'int', value: ch === '-' ? -value : value };
     }
     for (const [word, v] of [
       ['True', { kind: 'bool', value: true }],
@@ -117,15 +146,19 @@ export function parsePyLiteral(text: string): PyValue {
     }
     return fail(`unexpected ${show(ch)}`);
   };
-  const str = (): string => {
+  const str = (raw: boolean): string => {
     const q = text[i]!;
-    i++;
+    const triple = text.startsWith(q.repeat(3), i);
+    i += triple ? 3 : 1;
     let out = '';
     for (;;) {
       const c = text[i];
-      if (c === undefined || c === '\n') return fail('unterminated string');
+      if (c === undefined || (!triple && (c === '\n' || c === '\r'))) return fail('unterminated string');
+      if (triple ? text.startsWith(q.repeat(3), i) : c === q) {
+        i += triple ? 3 : 1;
+        return out;
+      }
       i++;
-      if (c === q) return out;
       if (c !== '\\') {
         out += c;
         continue;
@@ -133,6 +166,10 @@ export function parsePyLiteral(text: string): PyValue {
       const e = text[i];
       if (e === undefined) return fail('unterminated string');
       i++;
+      if (raw) {
+        out += `\\${e}`; // a raw string keeps the backslash; it only stops the quote ending the string
+        continue;
+      }
       const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
       if (e in simple) out += simple[e];
       else if (e === 'x' || e === 'u' || e === 'U') {
@@ -152,3 +189,45 @@ export function parsePyLiteral(text: string): PyValue {
   return v;
 }
 
+
+/** Characters of a value written back as Python text (a structured descr in messages): the rest is cut. */
+export const MAX_PY_REPR_CHARS = 200;
+
+/** A parsed value as Python writes it (`[('a', '<i4'), ('b', '|O')]`), cut after `max` characters. */
+export function pyRepr(v: PyValue, max = MAX_PY_REPR_CHARS): string {
+  let out = '';
+  const put = (t: string): boolean => {
+    out += t;
+    return out.length <= max;
+  };
+  const walk = (x: PyValue): boolean => {
+    switch (x.kind) {
+      case 'str':
+        return put(`'${x.value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
+      case 'int':
+        return put(String(x.value));
+      case 'bool':
+        return put(x.value ? 'True' : 'False');
+      case 'none':
+        return put('None');
+      case 'dict': {
+        if (!put('{')) return false;
+        let first = true;
+        for (const [k, val] of x.entries) {
+          if (!first && !put(', ')) return false;
+          first = false;
+          if (!walk({ kind: 'str', value: k }) || !put(': ') || !walk(val)) return false;
+        }
+        return put('}');
+      }
+      case 'tuple':
+      case 'list': {
+        const [open, close] = x.kind === 'tuple' ? ['(', ')'] : ['[', ']'];
+        if (!put(open)) return false;
+        for (let i = 0; i < x.items.length; i++) if ((i > 0 && !put(', ')) || !walk(x.items[i]!)) return false;
+        return put(x.kind === 'tuple' && x.items.length === 1 ? ',)' : close);
+      }
+    }
+  };
+  return walk(v) ? out : `${out.slice(0, max)}…`;
+}

@@ -14,7 +14,8 @@ import { scanNpy } from './scan-rules.js';
 
 /**
  * NumPy files as TensorSets. A `.npy` file is one tensor named after the file: its name's last path
- * segment without `.npy` (`weights/embed.npy` → `embed`; a URL's query is not part of it). An `.npz`
+ * segment without its last extension (`weights/embed.npy` → `embed`, `x.bin` → `x`; a URL's query is
+ * not part of it). An `.npz`
  * (np.savez, stored; np.savez_compressed, deflated) is one tensor per `.npy` member, named by the
  * member's name without `.npy` (`arr_0`, `layer/w`), as `np.load(...)[name]` names them; other
  * members are left out. Opening reads the headers only; tensor bytes are read when streamed, a stored
@@ -157,12 +158,17 @@ async function parseHeader(source: ByteSource, where: string): Promise<NpyHeader
   }
 }
 
-/** A .npy file's tensor name: the last segment of its path or URL, without `.npy`. */
+/**
+ * A .npy file's tensor name: the last segment of its path or URL without its last extension, whatever
+ * it is (`weights.npy` → `weights`, `x.bin` → `x`: NumPy bytes named `pytorch_model.bin` are no tensor
+ * `pytorch_model.bin`); a name that is only an extension (`.npy`) is `array`.
+ */
 export function npyTensorName(fileName: string): string {
   let path = fileName;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) path = path.replace(/[?#].*$/, '');
   const base = path.split(/[\\/]/).pop() ?? '';
-  const stem = base.toLowerCase().endsWith('.npy') ? base.slice(0, -'.npy'.length) : base;
+  const dot = base.lastIndexOf('.');
+  const stem = dot >= 0 ? base.slice(0, dot) : base;
   return stem === '' ? 'array' : stem;
 }
 

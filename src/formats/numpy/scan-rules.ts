@@ -3,14 +3,17 @@ import type { ScanContext } from '../findings.js';
 import { at, Findings, guarded, show } from '../scan-rules.js';
 import { malformed } from '../../io/format-problem.js';
 import { PagedReader } from '../../io/cursor.js';
-import { DtypeProblem, readNpyHeader, type NpyHeader } from './header.js';
+import { HeaderProblem, readNpyHeader, type NpyHeader } from './header.js';
 
 /**
  * The scan rules of a `.npy` file (one array, or one member of an `.npz`). Numeric data must be
  * exactly shape × itemsize bytes. An object dtype (`'|O'`, `'object'`, or a structured dtype with an
  * object field: `'i4,O'`, `[('a', '<i4'), ('b', 'O')]`) means the data is a pickle that
- * `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis. A descr this reader does
- * not know (numpy's dtype grammar is large) is `npy/malformed`, and the data is analysed as a pickle too.
+ * `np.load(allow_pickle=True)` unpickles: it is handed to the pickle analysis. The header is read as
+ * `ast.literal_eval` reads it (a repeated key keeps its last value, adjacent strings concatenate,
+ * comments). A header of sane length this reader cannot take (a descr it does not know: numpy's dtype
+ * grammar is large; a literal it does not parse) is `npy/malformed`, and the data after it is analysed
+ * as a pickle too.
  * Only the header is read, plus a bounded prefix of bool data (values other than 0/1 are invalid)
  * and the pickle of object arrays.
  *
@@ -42,7 +45,7 @@ async function scan(source: ByteSource, ctx: ScanContext, findings: Findings, pa
   try {
     h = parsed ?? (await readNpyHeader(r));
   } catch (e) {
-    if (e instanceof DtypeProblem && e.dataOffset < source.size) {
+    if (e instanceof HeaderProblem && e.dataOffset < source.size) {
       const n = Math.min(source.size - e.dataOffset, MAX_NPY_PICKLE_BYTES);
       await ctx.scanPickle(await r.bytes(e.dataOffset, n, 'the data'), at(ctx.file, e.dataOffset));
     }

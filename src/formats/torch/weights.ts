@@ -111,7 +111,7 @@ function entryOf(name: string, t: TorchTensor, ids: Map<TorchStorage, number>, f
   const base = t.offset * t.dtype.size;
   const aliasKey = `${ids.get(root)}:${storage.rootOffset + base}:${t.dtype.name}:${t.shape.join(',')}:${t.stride.join(',')}`;
   const swap = storage.bigEndian && t.dtype.swapUnit > 1 ? t.dtype.swapUnit : 0;
-  const view = { base, elementSize: t.dtype.size, shape: t.shape, stride: t.stride, swap };
+  const view = { base, elementSize: t.dtype.size, shape: t.shape, stride: t.stride, swap, name };
   // A storage holds the values as they are: read as they lie, gathered from a view, swapped from big-endian.
   const encoding: TensorEncoding = { layout: isContiguous(t.shape, t.stride) ? 'stored' : 'strided', ...(swap ? { byteSwap: swap } : {}) };
   return {
