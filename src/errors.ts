@@ -169,6 +169,13 @@ export type NumpyErrorCode =
   /** A named limit stopped the read (header size, dimensions, members). */
   | 'NumpyLimit';
 
+/** GGUF files (src/formats/gguf); a ggml type not decoded is `UnsupportedTensor`, naming the type and tensor. */
+export type GgufErrorCode =
+  /** A GGUF header or its tensor data is damaged: bad magic or version, unknown value type, data outside the file. */
+  | 'InvalidGguf'
+  /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting). */
+  | 'GgufLimit';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -273,6 +280,7 @@ export type ErrorCode =
   | CheckpointErrorCode
   | FormatErrorCode
   | NumpyErrorCode
+  | GgufErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

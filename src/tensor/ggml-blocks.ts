@@ -1,0 +1,242 @@
+import { f16ToF32 } from '../dtype/float-codecs.js';
+
+/**
+ * ggml's quantized blocks decoded to float32, written from the block layouts of ggml's format
+ * description (docs in ggml's gguf.md and the block structs it documents): each decoder turns `blocks`
+ * whole blocks of `src` into `blocks × elements` floats of `out`, in typed arrays, with no allocation
+ * per block or element. Every product and sum is rounded to float32 where ggml's C code rounds
+ * (float arithmetic), so the values equal ggml's `to_float` bit for bit (checked against libggml's
+ * own output in the shared corpus).
+ */
+
+/** One ggml block format: elements per block, bytes per block, and its decoder. */
+export interface GgmlBlockFormat {
+  readonly elements: number;
+  readonly bytes: number;
+  decode(src: Uint8Array, blocks: number, out: Float32Array): void;
+}
+
+const fr = Math.fround;
+
+let f16Table: Float32Array | undefined;
+/** Every F16 code's float value, built once (256 KiB): a block's scale is one lookup. */
+function f16(): Float32Array {
+  if (f16Table === undefined) {
+    f16Table = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) f16Table[i] = f16ToF32(i);
+  }
+  return f16Table;
+}
+
+const h = (s: Uint8Array, at: number): number => s[at]! | (s[at + 1]! << 8);
+
+/** Q4_0: f16 d, 16 bytes of 4-bit codes; x = (q - 8)·d; low nibbles are the first 16 elements. */
+function q4_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 18, o += 32) {
+    const d = t[h(s, p)]!;
+    for (let j = 0; j < 16; j++) {
+      const q = s[p + 2 + j]!;
+      out[o + j] = ((q & 15) - 8) * d;
+      out[o + j + 16] = ((q >> 4) - 8) * d;
+    }
+  }
+}
+
+/** Q4_1: f16 d, f16 m, 16 bytes of 4-bit codes; x = q·d + m. */
+function q4_1(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 20, o += 32) {
+    const d = t[h(s, p)]!;
+    const m = t[h(s, p + 2)]!;
+    for (let j = 0; j < 16; j++) {
+      const q = s[p + 4 + j]!;
+      out[o + j] = fr((q & 15) * d) + m;
+      out[o + j + 16] = fr((q >> 4) * d) + m;
+    }
+  }
+}
+
+/** Q5_0: f16 d, 32 high bits (u32), 16 bytes of low nibbles; x = (q - 16)·d. */
+function q5_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 22, o += 32) {
+    const d = t[h(s, p)]!;
+    const qh = (s[p + 2]! | (s[p + 3]! << 8) | (s[p + 4]! << 16) | (s[p + 5]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = s[p + 6 + j]!;
+      out[o + j] = (((q & 15) | (((qh >>> j) & 1) << 4)) - 16) * d;
+      out[o + j + 16] = (((q >> 4) | (((qh >>> (j + 16)) & 1) << 4)) - 16) * d;
+    }
+  }
+}
+
+/** Q5_1: f16 d, f16 m, 32 high bits, 16 bytes of low nibbles; x = q·d + m. */
+function q5_1(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 24, o += 32) {
+    const d = t[h(s, p)]!;
+    const m = t[h(s, p + 2)]!;
+    const qh = (s[p + 4]! | (s[p + 5]! << 8) | (s[p + 6]! << 16) | (s[p + 7]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = s[p + 8 + j]!;
+      out[o + j] = fr(((q & 15) | (((qh >>> j) & 1) << 4)) * d) + m;
+      out[o + j + 16] = fr(((q >> 4) | (((qh >>> (j + 16)) & 1) << 4)) * d) + m;
+    }
+  }
+}
+
+/** Q8_0: f16 d, 32 signed bytes; x = q·d. */
+function q8_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 34, o += 32) {
+    const d = t[h(s, p)]!;
+    for (let j = 0; j < 32; j++) out[o + j] = ((s[p + 2 + j]! << 24) >> 24) * d;
+  }
+}
+
+/** The 6-bit scale and min `j` (0–7) of a Q4_K/Q5_K block's 12 scale bytes at `at`. */
+function scaleMin(s: Uint8Array, at: number, j: number, sm: Int32Array): void {
+  if (j < 4) {
+    sm[0] = s[at + j]! & 63;
+    sm[1] = s[at + j + 4]! & 63;
+  } else {
+    sm[0] = (s[at + j + 4]! & 15) | ((s[at + j - 4]! >> 6) << 4);
+    sm[1] = (s[at + j + 4]! >> 4) | ((s[at + j]! >> 6) << 4);
+  }
+}
+
+/** Q2_K: 16 scale/min nibble pairs, 64 bytes of 2-bit codes, f16 d, f16 dmin; x = (d·sc)·q - dmin·m. */
+function q2_K(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 84, o += 256) {
+    const d = t[h(s, p + 80)]!;
+    const dmin = t[h(s, p + 82)]!;
+    let is = 0;
+    let y = o;
+    for (let half = 0; half < 2; half++) {
+      const q = p + 16 + half * 32;
+      for (let shift = 0; shift < 8; shift += 2) {
+        for (let part = 0; part < 32; part += 16) {
+          const sc = s[p + is++]!;
+          const dl = fr(d * (sc & 15));
+          const ml = fr(dmin * (sc >> 4));
+          for (let l = 0; l < 16; l++) out[y++] = fr(dl * ((s[q + part + l]! >> shift) & 3)) - ml;
+        }
+      }
+    }
+  }
+}
+
+const q3Scales = new Int32Array(16);
+/** Q3_K: 32 bytes of high bits, 64 bytes of 2-bit codes, 12 bytes of 16 6-bit scales, f16 d; x = (d·(sc-32))·(q - 4·!high). */
+function q3_K(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  const sc = q3Scales;
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 110, o += 256) {
+    const d = t[h(s, p + 108)]!;
+    const a = p + 96;
+    for (let j = 0; j < 4; j++) {
+      const lo = s[a + j]!;
+      const lo2 = s[a + 4 + j]!;
+      const hi = s[a + 8 + j]!;
+      sc[j] = ((lo & 15) | (((hi >> 0) & 3) << 4)) - 32;
+      sc[j + 4] = ((lo2 & 15) | (((hi >> 2) & 3) << 4)) - 32;
+      sc[j + 8] = ((lo >> 4) | (((hi >> 4) & 3) << 4)) - 32;
+      sc[j + 12] = ((lo2 >> 4) | (((hi >> 6) & 3) << 4)) - 32;
+    }
+    let is = 0;
+    let y = o;
+    let m = 1;
+    for (let half = 0; half < 2; half++) {
+      const q = p + 32 + half * 32;
+      for (let shift = 0; shift < 8; shift += 2, m <<= 1) {
+        for (let part = 0; part < 32; part += 16) {
+          const dl = fr(d * sc[is++]!);
+          for (let l = 0; l < 16; l++) {
+            const v = ((s[q + part + l]! >> shift) & 3) - (s[p + part + l]! & m ? 0 : 4);
+            out[y++] = dl * v;
+          }
+        }
+      }
+    }
+  }
+}
+
+const smA = new Int32Array(2);
+const smB = new Int32Array(2);
+/** Q4_K: f16 d, f16 dmin, 12 bytes of 8 6-bit scales and mins, 128 bytes of nibbles; x = (d·sc)·q - dmin·m. */
+function q4_K(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 144, o += 256) {
+    const d = t[h(s, p)]!;
+    const dmin = t[h(s, p + 2)]!;
+    let y = o;
+    for (let j = 0, is = 0; j < 4; j++, is += 2) {
+      scaleMin(s, p + 4, is, smA);
+      scaleMin(s, p + 4, is + 1, smB);
+      const d1 = fr(d * smA[0]!), m1 = fr(dmin * smA[1]!);
+      const d2 = fr(d * smB[0]!), m2 = fr(dmin * smB[1]!);
+      const q = p + 16 + j * 32;
+      for (let l = 0; l < 32; l++) out[y++] = fr(d1 * (s[q + l]! & 15)) - m1;
+      for (let l = 0; l < 32; l++) out[y++] = fr(d2 * (s[q + l]! >> 4)) - m2;
+    }
+  }
+}
+
+/** Q5_K: as Q4_K with 32 bytes of fifth bits: x = (d·sc)·(q + 16·high) - dmin·m. */
+function q5_K(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 176, o += 256) {
+    const d = t[h(s, p)]!;
+    const dmin = t[h(s, p + 2)]!;
+    let y = o;
+    for (let j = 0, is = 0, u1 = 1, u2 = 2; j < 4; j++, is += 2, u1 <<= 2, u2 <<= 2) {
+      scaleMin(s, p + 4, is, smA);
+      scaleMin(s, p + 4, is + 1, smB);
+      const d1 = fr(d * smA[0]!), m1 = fr(dmin * smA[1]!);
+      const d2 = fr(d * smB[0]!), m2 = fr(dmin * smB[1]!);
+      const qh = p + 16;
+      const ql = p + 48 + j * 32;
+      for (let l = 0; l < 32; l++) out[y++] = fr(d1 * ((s[ql + l]! & 15) + (s[qh + l]! & u1 ? 16 : 0))) - m1;
+      for (let l = 0; l < 32; l++) out[y++] = fr(d2 * ((s[ql + l]! >> 4) + (s[qh + l]! & u2 ? 16 : 0))) - m2;
+    }
+  }
+}
+
+/** Q6_K: 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 signed scales, f16 d; x = (d·sc)·(q - 32). */
+function q6_K(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 210, o += 256) {
+    const d = t[h(s, p + 208)]!;
+    for (let half = 0; half < 2; half++) {
+      const ql = p + half * 64;
+      const qh = p + 128 + half * 32;
+      const sc = p + 192 + half * 8;
+      const y = o + half * 128;
+      for (let l = 0; l < 32; l++) {
+        const is = sc + (l >> 4);
+        const hb = s[qh + l]!;
+        const a = s[ql + l]!;
+        const c = s[ql + l + 32]!;
+        out[y + l] = fr(d * ((s[is]! << 24) >> 24)) * (((a & 15) | ((hb & 3) << 4)) - 32);
+        out[y + l + 32] = fr(d * ((s[is + 2]! << 24) >> 24)) * (((c & 15) | (((hb >> 2) & 3) << 4)) - 32);
+        out[y + l + 64] = fr(d * ((s[is + 4]! << 24) >> 24)) * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
+        out[y + l + 96] = fr(d * ((s[is + 6]! << 24) >> 24)) * (((c >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+      }
+    }
+  }
+}
+
+export const GGML_BLOCK_FORMATS: ReadonlyMap<string, GgmlBlockFormat> = new Map<string, GgmlBlockFormat>([
+  ['Q4_0', { elements: 32, bytes: 18, decode: q4_0 }],
+  ['Q4_1', { elements: 32, bytes: 20, decode: q4_1 }],
+  ['Q5_0', { elements: 32, bytes: 22, decode: q5_0 }],
+  ['Q5_1', { elements: 32, bytes: 24, decode: q5_1 }],
+  ['Q8_0', { elements: 32, bytes: 34, decode: q8_0 }],
+  ['Q2_K', { elements: 256, bytes: 84, decode: q2_K }],
+  ['Q3_K', { elements: 256, bytes: 110, decode: q3_K }],
+  ['Q4_K', { elements: 256, bytes: 144, decode: q4_K }],
+  ['Q5_K', { elements: 256, bytes: 176, decode: q5_K }],
+  ['Q6_K', { elements: 256, bytes: 210, decode: q6_K }],
+]);
