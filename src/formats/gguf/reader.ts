@@ -23,8 +23,10 @@ import { scanGguf } from './scan-rules.js';
 /** Elements of an array value written into the metadata as JSON; longer ones (vocabularies) are left out. */
 export const MAX_GGUF_METADATA_ARRAY = 64;
 
-/** ggml types read as they are, and their safetensors dtype. */
-const RAW: Readonly<Record<string, Dtype>> = { F32: 'F32', F16: 'F16', BF16: 'BF16', F64: 'F64', I8: 'I8', I16: 'I16', I32: 'I32', I64: 'I64' };
+/** ggml types read as they are: their safetensors dtype and element size. */
+const RAW: Readonly<Record<string, readonly [Dtype, number]>> = {
+  F32: ['F32', 4], F16: ['F16', 2], BF16: ['BF16', 2], F64: ['F64', 8], I8: ['I8', 1], I16: ['I16', 2], I32: ['I32', 4], I64: ['I64', 8],
+};
 
 export const ggufReader: FormatReader<GgufHeader> = {
   async open(source: ByteSource): Promise<ParsedModel<GgufHeader>> {
@@ -55,11 +57,11 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource):
   const where = `${source.name}: tensor ${show(t.name)}`;
   const raw = RAW[t.typeName];
   if (raw !== undefined) {
-    const unit = t.elements === 0 ? 1 : t.bytes / t.elements;
+    const [dtype, unit] = raw;
     const swap = !header.littleEndian && unit > 1 ? unit : 0;
     const step = (chunkBytes: number): number => Math.max(unit, Math.floor(chunkBytes / unit) * unit);
     return {
-      name: t.name, dtype: raw, shape, byteLength: t.bytes, fidelity: 'exact',
+      name: t.name, dtype, shape, byteLength: t.bytes, fidelity: 'exact',
       encoding: swap ? { layout: 'stored', byteSwap: swap } : { layout: 'stored' },
       chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => swapChunks(readChunks(source, t.offset, t.bytes, step(chunkBytes)), swap),
     };
