@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TensorsafeError } from '../src/errors.js';
+import { ggufReader } from '../src/formats/gguf/reader.js';
+import { BoundedSource } from './helpers/assertions.js';
+
+/**
+ * Fuzzing the GGUF reader: mutated fixtures (bytes anywhere, bytes aimed at the header, counts and
+ * lengths set to extremes), every truncation, and random bytes behind the magic either open as a
+ * TensorSet whose every tensor streams exactly byteLength bytes (in default and in small chunks), or
+ * fail with a coded TensorsafeError: never another exception, a hang, or a read outside the file
+ * (BoundedSource throws a plain Error on one, which fails the property).
+ */
+
+const DIR = path.join(import.meta.dirname, 'fixtures', 'formats', 'gguf');
+const SEEDS = ['raw-v3.gguf', 'raw-v1.gguf', 'raw-v2-align64.gguf', 'raw-v3-big-endian.gguf', 'quant-q8_0-q4_0.gguf', 'refused-iq4_nl.gguf'].map(
+  (f) => new Uint8Array(fs.readFileSync(path.join(DIR, f))),
+);
+/** Each case must finish well within this (a hang is a failure, not a slow test). */
+const CASE_MS = 2000;
+
+async function stream(t: { byteLength: number; chunks(n?: number): AsyncIterable<Uint8Array> }, chunkBytes?: number): Promise<number> {
+  let total = 0;
+  for await (const c of t.chunks(chunkBytes)) {
+    if (chunkBytes !== undefined) expect(c.byteLength).toBeLessThanOrEqual(chunkBytes);
+    total += c.byteLength;
+  }
+  return total;
+}
+
+async function exercise(bytes: Uint8Array): Promise<'opened' | string> {
+  const started = Date.now();
+  try {
+    const { tensors } = await ggufReader.open!(new BoundedSource(bytes, 'fuzz.gguf'));
+    for (const t of tensors.tensors) {
+      expect(await stream(t)).toBe(t.byteLength);
+      expect(await stream(t, 8)).toBe(t.byteLength);
+    }
+    return 'opened';
+  } catch (e) {
+    if (!(e instanceof TensorsafeError) || !e.code || !e.message) throw e;
+    return e.code;
+  } finally {
+    expect(Date.now() - started).toBeLessThan(CASE_MS);
+  }
+}
+
+/** Values that make counts, lengths, dimensions and offsets extreme. */
+const EXTREMES = [0n, 1n, 0x7fn, 0xffn, 0xffffn, 0xffffffffn, 0x100000000n, 1n << 40n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
+
+describe('GGUF reader fuzz', () => {
+  it('mutated files: bytes anywhere, or aimed at the header', async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SEEDS.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        async (s, edits) => {
+          const b = SEEDS[s]!.slice();
+          const headerEnd = Math.min(b.length, 700);
+          for (const [at, v, inHeader] of edits) b[at % (inHeader ? headerEnd : b.length)] = v;
+          seen.add(await exercise(b));
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    expect(seen.has('opened')).toBe(true);
+    expect(seen.has('InvalidGguf')).toBe(true);
+  });
+
+  it('counts, lengths, dimensions and offsets set to extremes (u64 and u32 at any header position)', async () => {
+    const seen = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SEEDS.length - 1 }),
+        fc.nat(),
+        fc.constantFrom(...EXTREMES),
+        fc.boolean(),
+        async (s, at, value, wide) => {
+          const b = SEEDS[s]!.slice();
+          const dv = new DataView(b.buffer);
+          const pos = 8 + (at % Math.max(1, Math.min(b.length, 700) - 16));
+          if (wide) dv.setBigUint64(pos, value, true);
+          else dv.setUint32(pos, Number(value & 0xffffffffn), true);
+          seen.add(await exercise(b));
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    expect(seen.has('GgufLimit') || seen.has('InvalidGguf')).toBe(true);
+  });
+
+  it('every truncation of every seed', async () => {
+    for (const seed of SEEDS) {
+      for (let n = 0; n < seed.length; n++) {
+        const outcome = await exercise(seed.subarray(0, n));
+        expect(['opened', 'InvalidGguf', 'UnsupportedTensor', 'GgufLimit']).toContain(outcome);
+      }
+    }
+  });
+
+  it('random bytes behind the magic and a version', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(1, 2, 3, 0x03000000), fc.uint8Array({ maxLength: 400 }), async (version, rest) => {
+        const b = new Uint8Array(8 + rest.length);
+        b.set([0x47, 0x47, 0x55, 0x46]);
+        new DataView(b.buffer).setUint32(4, version, true);
+        b.set(rest, 8);
+        await exercise(b);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('an unknown version and a wrong magic are coded refusals naming them', async () => {
+    const b = SEEDS[0]!.slice();
+    new DataView(b.buffer).setUint32(4, 7, true);
+    await expect(ggufReader.open!(new BoundedSource(b, 'v7.gguf'))).rejects.toMatchObject({ code: 'InvalidGguf', message: expect.stringContaining('version 7') });
+    const m = SEEDS[0]!.slice();
+    m[0] = 0x48;
+    await expect(ggufReader.open!(new BoundedSource(m, 'magic.gguf'))).rejects.toMatchObject({ code: 'InvalidGguf', message: expect.stringContaining('magic') });
+  });
+});
