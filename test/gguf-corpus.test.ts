@@ -130,3 +130,46 @@ function rewriteWith(bytes: Uint8Array, header: Awaited<ReturnType<typeof import
   for (const t of kept) { out.set(bytes.subarray(t.offset, t.offset + t.bytes), dataStart + o); o = pad(o + t.bytes); }
   return out;
 }
+
+const GGUF = path.join(CORPUS, 'formats', 'gguf');
+
+describe.skipIf(!HAVE)('GGUF: the other files of the shared corpus', () => {
+  it('ggml-align64.gguf (general.alignment 64, written by libggml) reads the same values as ggml-all-types', async () => {
+    const expected = expectedTensors(path.join(DIR, 'ggml-all-types.expected.safetensors'));
+    const { tensors } = await open(path.join(DIR, 'ggml-align64.gguf'));
+    expect(tensors.tensors.map((t) => t.name).sort()).toEqual(['layout.f32_ne_4_3_2', 'q.bf16', 'q.q4_K', 'q.q8_0']);
+    for (const t of tensors.tensors) expect(Buffer.from(await asF32(t)).equals(Buffer.from(expected.get(t.name)!.bytes)), t.name).toBe(true);
+  });
+
+  it('files ggml refuses are refused (overlapping offsets, offsets not padded to general.alignment)', async () => {
+    for (const f of ['ggml-align64-mismatch.gguf', 'test_model.gguf']) {
+      await expect(open(path.join(GGUF, 'malformed', f)), f).rejects.toMatchObject({ code: 'InvalidGguf', message: expect.stringContaining('offset') });
+    }
+  });
+
+  it("llama.cpp's dummy.gguf: every tensor_i is filled with 100 + i, shapes reversed", async () => {
+    const { tensors } = await open(path.join(GGUF, 'hyllama', 'dummy.gguf'));
+    expect(tensors.tensors).toHaveLength(10);
+    expect(tensors.tensors[0]!.shape).toEqual([4, 6, 8, 7]);
+    for (const [i, t] of tensors.tensors.entries()) {
+      const v = new Float32Array((await readEntry(t)).slice().buffer);
+      expect(v.every((x) => x === 100 + i), t.name).toBe(true);
+    }
+  });
+
+  it('a tiny llama (ollama) opens; long arrays are left out, listed', async () => {
+    const { tensors } = await open(path.join(GGUF, 'ollama', 'llama-2-tiny-random.gguf'));
+    expect(tensors.tensors).toHaveLength(12);
+    expect(tensors.tensors.find((t) => t.name === 'token_embd.weight')).toMatchObject({ dtype: 'F16', shape: [32000, 8] });
+    expect(tensors.metadata?.['general.architecture']).toBe('llama');
+    expect(tensors.leftOut.map((l) => l.path)).toContain('tokenizer.ggml.tokens');
+  });
+
+  it('the llama-vocab copies, damaged in transit (bytes replaced by EF BF BD, a text decoder\'s U+FFFD), are refused as the scanner reports them', async () => {
+    for (const f of fs.readdirSync(path.join(GGUF, 'llama-vocab'))) {
+      const file = path.join(GGUF, 'llama-vocab', f);
+      expect(fs.readFileSync(file).includes(Buffer.from([0xef, 0xbf, 0xbd])), f).toBe(true);
+      await expect(open(file), f).rejects.toMatchObject({ code: 'InvalidGguf' });
+    }
+  });
+});

@@ -222,6 +222,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
 
   budget();
   const names = new Set<string>();
+  let expected = 0n; // where ggml expects the next tensor's data, relative to the data section
   const infos: { name: string; ne: number[]; type: number; typeName: string; offset: bigint; bytes: number; elements: number; at: number }[] = [];
   for (let i = 0n; i < tensorCount; i++) {
     if ((i & 0xffn) === 0n) budget();
@@ -254,6 +255,9 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     // Decoded tensors are float32: the output, not only the stored bytes, must be a size a file can have.
     if (bytes > BigInt(source.size) || elements * 4n > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${show(tname)} needs ${bytes} bytes (${elements} elements), more than the whole file`, at);
     if (offset % BigInt(alignment) !== 0n) throw malformed(`tensor ${show(tname)} has offset ${offset}, not a multiple of the alignment ${alignment}`, typeAt + 4);
+    // As ggml: each tensor's data follows the previous one's, padded to the alignment (no overlap, no gap).
+    if (offset !== expected) throw malformed(`tensor ${show(tname)} has offset ${offset}, expected ${expected} (tensors follow one another in declaration order, padded to ${alignment}; ggml refuses overlapping or out-of-order data)`, typeAt + 4);
+    expected += ((bytes + BigInt(alignment) - 1n) / BigInt(alignment)) * BigInt(alignment);
     infos.push({ name: tname, ne, type, typeName, offset, bytes: Number(bytes), elements: Number(elements), at });
   }
   const end = BigInt(c.pos);
