@@ -169,6 +169,15 @@ export type NumpyErrorCode =
   /** A named limit stopped the read (header size, dimensions, members). */
   | 'NumpyLimit';
 
+/** ONNX models (src/formats/onnx); a dtype safetensors cannot hold (string, complex128, int4) is `UnsupportedTensor`. */
+export type OnnxErrorCode =
+  /** The protobuf is damaged or not an ONNX ModelProto: bad wire data, a tensor whose bytes do not match its dims and dtype. */
+  | 'InvalidOnnx'
+  /** A named limit stopped the read (nesting, fields, typed data, tensors). */
+  | 'OnnxLimit'
+  /** External data that is refused: a location outside the model's folder (absolute, `..`, a symlink out), a missing folder, `segment`, a range past the file. */
+  | 'ExternalDataRefused';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -273,6 +282,7 @@ export type ErrorCode =
   | CheckpointErrorCode
   | FormatErrorCode
   | NumpyErrorCode
+  | OnnxErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

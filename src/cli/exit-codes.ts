@@ -47,6 +47,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   NotACheckpoint: B, InvalidCheckpoint: B, UnsupportedTensor: B, NoTensors: B, KeyNotFound: B, CheckpointLimit: B,
   // models of any format, NumPy
   NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, NumpyLimit: B,
+  // ONNX
+  InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B,
   // an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
   ObjectArray: F,
   // zip archives
