@@ -38,9 +38,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
     try {
       model = await parseOnnxModel(new PagedReader(source, ONNX_PAGE_BYTES), source.size);
     } catch (e) {
-      if (!(e instanceof FormatProblem)) throw e;
-      const location = e.offset === undefined ? source.name : `${source.name}@${e.offset}`;
-      throw new OnnxError(e.kind === 'limit' ? 'OnnxLimit' : 'InvalidOnnx', `${source.name}: not a readable ONNX model: ${e.message}`, { location, cause: e });
+      throw coded(e, source.name);
     }
     const opened = new Map<string, ByteSource>();
     const openExternal = externalOpener(source.name, options, opened);
@@ -66,7 +64,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
       }
     } catch (e) {
       await closeAll(opened);
-      throw e;
+      throw coded(e, source.name);
     }
     if (model.subgraphs > 0) notes.push(`tensors of subgraphs are named by the path that reaches them: \`<node>/<attribute>/<name>\``);
     return {
@@ -86,6 +84,13 @@ export const onnxReader: FormatReader<OnnxStructure> = {
 
   scan: (source, ctx) => scanOnnx(source, ctx),
 };
+
+/** A parser's FormatProblem as a coded error naming the file; others as they are. */
+function coded(e: unknown, file: string): unknown {
+  if (!(e instanceof FormatProblem)) return e;
+  const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+  return new OnnxError(e.kind === 'limit' ? 'OnnxLimit' : 'InvalidOnnx', `${file}: not a readable ONNX model: ${e.message}`, { location, cause: e });
+}
 
 async function closeAll(opened: Map<string, ByteSource>): Promise<void> {
   for (const s of opened.values()) await s.close?.();
