@@ -153,6 +153,20 @@ def main():
     bad = TensorProto(name='short', data_type=TensorProto.FLOAT, dims=[4], raw_data=b'\0' * 12)
     write(OUT, 'raw-data-too-short.onnx', model([], [bad]), 'raw_data shorter than its dims say', error='InvalidOnnx')
 
+    # FLOAT8: python3-onnx 1.12 predates these types (17-20, 24), so to_array cannot be asked; their
+    # elements are single bytes, which onnx >= 1.14's to_array gives as they are (raw_data), or as the
+    # low 8 bits of int32_data. The expected bytes are those.
+    f8 = []
+    f8_expect = []
+    for code, st in ((17, 'F8_E4M3'), (18, 'F8_E4M3FNUZ'), (19, 'F8_E5M2'), (20, 'F8_E5M2FNUZ')):
+        bits = bytes([0x00, 0x38, 0x7e, 0x80, 0xc4, 0x01])
+        raw_t = TensorProto(name=f'{st.lower()}_raw', data_type=code, dims=[2, 3], raw_data=bits)
+        typed_t = TensorProto(name=f'{st.lower()}_typed', data_type=code, dims=[6], int32_data=list(bits))
+        f8 += [raw_t, typed_t]
+        f8_expect += [{'name': raw_t.name, 'dtype': st, 'shape': [2, 3], 'sha256': hashlib.sha256(bits).hexdigest(), 'encoding': STORED},
+                      {'name': typed_t.name, 'dtype': st, 'shape': [6], 'sha256': hashlib.sha256(bits).hexdigest(), 'encoding': DECODED}]
+    write(OUT, 'float8.onnx', model([], f8), 'FLOAT8E4M3FN/FNUZ and FLOAT8E5M2/FNUZ in raw_data and int32_data keep their dtype (bytes, not from to_array: onnx 1.12 predates them)', f8_expect)
+
     # External data in a subfolder (test/onnx-external.test.ts: needs the model's folder).
     ext = [numpy_helper.from_array(rng.standard_normal((4, 8)).astype(np.float32), 'big'), numpy_helper.from_array(np.arange(300, dtype=np.int64), 'ids'), f32('small', [1.0])]
     em = model([], ext)
