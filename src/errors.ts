@@ -175,6 +175,14 @@ export type GgufErrorCode =
   | 'InvalidGguf'
   /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting). */
   | 'GgufLimit';
+/** ONNX models (src/formats/onnx); a dtype safetensors cannot hold (string, complex128, int4) is `UnsupportedTensor`. */
+export type OnnxErrorCode =
+  /** The protobuf is damaged or not an ONNX ModelProto: bad wire data, a tensor whose bytes do not match its dims and dtype. */
+  | 'InvalidOnnx'
+  /** A named limit stopped the read (nesting, fields, typed data, tensors). */
+  | 'OnnxLimit'
+  /** External data that is refused: a location outside the model's folder (absolute, `..`, a symlink out), a missing folder, `segment`, a range past the file. */
+  | 'ExternalDataRefused';
 
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
@@ -281,6 +289,7 @@ export type ErrorCode =
   | FormatErrorCode
   | NumpyErrorCode
   | GgufErrorCode
+  | OnnxErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

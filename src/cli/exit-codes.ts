@@ -49,6 +49,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, NumpyLimit: B,
   // GGUF
   InvalidGguf: B, GgufLimit: B,
+  // ONNX
+  InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B,
   // an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
   ObjectArray: F,
   // zip archives

@@ -78,6 +78,11 @@ export interface OpenOptions {
   readonly skipUnknown?: boolean;
   /** The folder of a local file, for files the format references (ONNX external data, TF.js shards). */
   readonly dir?: string;
+  /**
+   * Opens a file the model references (ONNX external data) by its path relative to `dir`; refuses one
+   * that resolves outside it (a symbolic link that leaves the folder) with `ExternalDataRefused`.
+   */
+  readonly openSibling?: (relativePath: string) => Promise<ByteSource>;
 }
 
 /** One parse of a file: the tensors, and the structure the scanner checks, made by the same parse. */

@@ -6,6 +6,7 @@ import type { FormatDescriptor, OpenOptions, ParsedModel } from '../formats/form
 import { scanSource } from '../scan/scan.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { ReusedReadsSource } from '../io/reused-reads.js';
+import { openInsideFolder } from './inside-folder.js';
 import { FileSource } from './file-source.js';
 import { formatOfFile } from './model-files.js';
 
@@ -62,7 +63,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     let failure: unknown;
     if (reader.open) {
       try {
-        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, dir });
+        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, dir, openSibling: (relative) => openInsideFolder(dir, relative) });
       } catch (e) {
         failure = e;
       }

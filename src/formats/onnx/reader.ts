@@ -1,7 +1,113 @@
-import type { FormatReader } from '../format.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import { PagedReader } from '../../io/cursor.js';
+import { FormatProblem } from '../../io/format-problem.js';
+import type { LeftOut, TensorEntry } from '../../tensor/tensor-set.js';
+import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import { pathEscape } from '../scan-rules.js';
+import { OnnxError } from './errors.js';
+import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
+import { tensorEntry, type ExternalOpener } from './tensors.js';
 
-/** ONNX: scan rules only so far (a TensorSet reader comes with issue 11). */
-export const onnxReader: FormatReader = {
+/**
+ * ONNX models as TensorSets. Opening walks the ModelProto once and locates every weight; no tensor
+ * byte is read until it is streamed (typed fields are decoded then; raw_data and external data are
+ * read as they lie). Names:
+ *  - a main-graph initializer keeps its name;
+ *  - a main-graph Constant node's value is named by the node's output (the name the graph uses);
+ *  - inside a subgraph, both are prefixed by the path of graph attributes that reach it:
+ *    `<node>/<attribute>/<name>` (`loop0/body/w`, `if0/then_branch/inner_if/else_branch/c`), where
+ *    `<node>` is the node's name, or `<op_type>#<index in its graph>` when it has none, and a GRAPHS
+ *    attribute's graphs are `<attribute>[i]`;
+ *  - a name that is still taken gets `#2`, `#3`, … and a note.
+ * Refused with a coded error: string, complex128 and 4-bit tensors (UnsupportedTensor), data that does
+ * not match its dims, external data outside the model's folder (ExternalDataRefused).
+ * Left out with a reason: sparse initializers, Constant values that are not numbers, tensor segments.
+ */
+
+/** Page of the protobuf reader: small, so opening reads (almost) only the graph's structure. */
+export const ONNX_PAGE_BYTES = 16 * 1024;
+
+export interface OnnxStructure {
+  readonly model: OnnxModel;
+}
+
+export const onnxReader: FormatReader<OnnxStructure> = {
+  async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<OnnxStructure>> {
+    let model: OnnxModel;
+    try {
+      model = await parseOnnxModel(new PagedReader(source, ONNX_PAGE_BYTES), source.size);
+    } catch (e) {
+      throw coded(e, source.name);
+    }
+    const opened = new Map<string, ByteSource>();
+    const openExternal = externalOpener(source.name, options, opened);
+    const tensors: TensorEntry[] = [];
+    const leftOut: LeftOut[] = [...model.leftOut];
+    const notes: string[] = [];
+    const taken = new Set<string>();
+    try {
+      for (const t of model.tensors) {
+        if (t.problem !== undefined) {
+          leftOut.push({ path: t.name, what: `${t.where}: ${t.problem}` });
+          continue;
+        }
+        if (t.dataType === 8) {
+          leftOut.push({ path: t.name, what: `a STRING tensor (${t.where}): safetensors holds numbers only` });
+          continue;
+        }
+        let name = t.name;
+        for (let i = 2; taken.has(name); i++) name = `${t.name}#${i}`;
+        if (name !== t.name) notes.push(`\`${t.name}\` (${t.where}) is named \`${name}\`: its name was taken`);
+        taken.add(name);
+        tensors.push(await tensorEntry({ ...t, name }, source, source.name, openExternal));
+      }
+    } catch (e) {
+      await closeAll(opened);
+      throw coded(e, source.name);
+    }
+    if (model.subgraphs > 0) notes.push(`tensors of subgraphs are named by the path that reaches them: \`<node>/<attribute>/<name>\``);
+    return {
+      tensors: {
+        format: 'onnx',
+        tensors,
+        leftOut,
+        notes,
+        close: async () => {
+          await closeAll(opened);
+          await source.close?.();
+        },
+      },
+      structure: { model },
+    };
+  },
+
   scan: (source, ctx) => scanOnnx(source, ctx),
 };
+
+/** A parser's FormatProblem as a coded error naming the file; others as they are. */
+function coded(e: unknown, file: string): unknown {
+  if (!(e instanceof FormatProblem)) return e;
+  const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+  return new OnnxError(e.kind === 'limit' ? 'OnnxLimit' : 'InvalidOnnx', `${file}: not a readable ONNX model: ${e.message}`, { location, cause: e });
+}
+
+async function closeAll(opened: Map<string, ByteSource>): Promise<void> {
+  for (const s of opened.values()) await s.close?.();
+  opened.clear();
+}
+
+/** External files through the caller's opener (which keeps them inside the model's folder), each opened once. */
+function externalOpener(file: string, options: OpenOptions | undefined, opened: Map<string, ByteSource>): ExternalOpener | undefined {
+  const open = options?.openSibling;
+  if (!open) return undefined;
+  return async (location, tensor) => {
+    const escape = pathEscape(location);
+    if (escape !== undefined) {
+      throw new OnnxError('ExternalDataRefused', `${file}: tensor ${JSON.stringify(tensor)} reads its data from ${JSON.stringify(location)}: ${escape}; only files inside the model's folder are read`, { location: file });
+    }
+    let s = opened.get(location);
+    if (!s) opened.set(location, (s = await open(location)));
+    return s;
+  };
+}

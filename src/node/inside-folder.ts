@@ -1,0 +1,27 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TensorsafeError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { FileSource } from './file-source.js';
+
+/**
+ * Opens a file a model references (ONNX external data) by its path relative to the model's folder,
+ * only if it is inside that folder once every symbolic link is resolved: a relative name that is a
+ * link to /etc/passwd reads nothing. The format has already refused absolute paths and `..`.
+ */
+export async function openInsideFolder(dir: string, relative: string): Promise<ByteSource> {
+  const refuse = (why: string): TensorsafeError =>
+    new TensorsafeError('ExternalDataRefused', `external data ${JSON.stringify(relative)} ${why}; only files inside the model's folder ${dir} are read`, { location: path.join(dir, relative) });
+  if (path.isAbsolute(relative) || relative.split(/[\\/]/).includes('..') || relative.includes('\0')) throw refuse('is not a path inside the folder');
+  let root: string;
+  let target: string;
+  try {
+    root = await fs.promises.realpath(dir);
+    target = await fs.promises.realpath(path.join(dir, relative));
+  } catch (cause) {
+    throw new TensorsafeError('ExternalDataRefused', `external data ${JSON.stringify(relative)} cannot be found in the model's folder ${dir}`, { location: path.join(dir, relative), cause });
+  }
+  const inside = path.relative(root, target);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) throw refuse(`resolves to ${target}, outside the folder`);
+  return FileSource.open(target);
+}

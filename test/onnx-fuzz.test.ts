@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TensorsafeError } from '../src/errors.js';
+import { onnxReader } from '../src/formats/onnx/reader.js';
+import { BoundedSource } from './helpers/assertions.js';
+
+/**
+ * Fuzzing the ONNX reader: mutated real files (python3-onnx's, test/fixtures/formats/onnx), truncated
+ * ones and random bytes either open as a TensorSet whose every tensor streams exactly byteLength bytes
+ * (default and small chunks), or fail with a coded TensorsafeError: never another exception, a hang,
+ * or a read outside the file (BoundedSource throws on one).
+ */
+
+const DIR = path.join(import.meta.dirname, 'fixtures', 'formats', 'onnx');
+const SEEDS = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.onnx'))
+  .sort()
+  .map((f) => new Uint8Array(fs.readFileSync(path.join(DIR, f))));
+
+async function stream(t: { byteLength: number; chunks(n?: number): AsyncIterable<Uint8Array> }, chunkBytes?: number): Promise<number> {
+  let total = 0;
+  for await (const c of t.chunks(chunkBytes)) total += c.byteLength;
+  return total;
+}
+
+async function exercise(bytes: Uint8Array): Promise<string> {
+  try {
+    const { tensors } = await onnxReader.open!(new BoundedSource(bytes, 'fuzz.onnx'));
+    for (const t of tensors.tensors) {
+      expect(await stream(t)).toBe(t.byteLength);
+      expect(await stream(t, 8)).toBe(t.byteLength);
+    }
+    return 'opened';
+  } catch (e) {
+    if (!(e instanceof TensorsafeError) || !e.code || !e.message) throw e;
+    return e.code;
+  }
+}
+
+describe('ONNX reader fuzz', () => {
+  it('has seeds', () => expect(SEEDS.length).toBeGreaterThanOrEqual(5));
+
+  it('every seed opens or fails as its expected file says', async () => {
+    for (const s of SEEDS) expect(['opened', 'UnsupportedTensor', 'InvalidOnnx']).toContain(await exercise(s));
+  });
+
+  it('mutated files: a TensorSet that streams its byte lengths, or a coded error', async () => {
+    const outcomes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: SEEDS.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        async (i, edits) => {
+          const b = SEEDS[i]!.slice();
+          for (const [at, value, xor] of edits) b[at % b.length] = xor ? b[at % b.length]! ^ (1 << (value % 8)) : value;
+          const o = await exercise(b);
+          outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+    // The mutations reach both sides: some files still open, some are refused.
+    expect(outcomes.get('opened') ?? 0).toBeGreaterThan(0);
+    expect(outcomes.get('InvalidOnnx') ?? 0).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('truncated files', async () => {
+    for (const s of SEEDS) for (let n = 0; n < s.length; n += Math.max(1, Math.floor(s.length / 60))) await exercise(s.subarray(0, n));
+  }, 60_000);
+
+  it('random bytes', async () => {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 400 }), async (b) => void (await exercise(b))), { numRuns: 1500 });
+  }, 60_000);
+
+  it('deep nesting and huge declared lengths are coded errors, not a stack overflow', async () => {
+    // A graph attribute nesting 10 000 levels deep: node → attribute → graph → node …
+    let inner: Uint8Array = new Uint8Array(0);
+    const wrap = (no: number, body: Uint8Array): Uint8Array => {
+      const len: number[] = [];
+      let n = body.length;
+      do {
+        len.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+        n = Math.floor(n / 128);
+      } while (n > 0);
+      const out = new Uint8Array(1 + len.length + body.length);
+      out[0] = (no << 3) | 2;
+      out.set(len, 1);
+      out.set(body, 1 + len.length);
+      return out;
+    };
+    for (let i = 0; i < 300; i++) inner = wrap(1, wrap(5, wrap(6, inner)));
+    expect(await exercise(wrap(7, inner))).toBe('OnnxLimit');
+    // A raw_data that claims 2^40 bytes in a 20-byte file.
+    expect(await exercise(new Uint8Array([0x3a, 0x0c, 0x2a, 0x0a, 0x4a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 0, 0, 0, 0]))).toBe('InvalidOnnx');
+  });
+});
