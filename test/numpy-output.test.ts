@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { npyHeader } from '../src/convert/npy-header.js';
+import { convertModel } from '../src/node/convert.js';
+import { openModel } from '../src/node/open-model.js';
+import type { TensorEntry } from '../src/tensor/tensor-set.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * `--to npz` and `--to npy`: the fixtures of the formats with exact tensors converted to NumPy files,
+ * read back by tensorsafe's own NumPy reader (every tensor's dtype, shape and SHA-256 the fixture's),
+ * and, where python3 has numpy, by numpy.load(allow_pickle=False) too. Dtypes NumPy has no equivalent
+ * of are refused before any byte is written.
+ */
+
+const ROOT = path.join(import.meta.dirname, 'fixtures', 'formats');
+const NO_NUMPY_DTYPE = /^(BF16|F8_)/;
+
+interface Expected {
+  tensors?: { name: string; dtype: string; shape: number[]; sha256: string; fidelity?: string }[];
+  error?: string;
+}
+
+const HAS_NUMPY = spawnSync('/usr/bin/python3', ['-I', '-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+if (!HAS_NUMPY) console.log('numpy-output: /usr/bin/python3 has no numpy, the numpy.load read-backs are skipped');
+
+async function digest(t: TensorEntry): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of t.chunks(1 << 16)) h.update(c);
+  return h.digest('hex');
+}
+
+/** numpy.load(allow_pickle=False) of `file`: every array's dtype.str, shape and SHA-256 of its bytes. */
+function numpyLoad(file: string): Record<string, { descr: string; shape: number[]; sha256: string }> {
+  const script = `
+import hashlib, json, sys, numpy
+f = numpy.load(sys.argv[1], allow_pickle=False)
+arrays = dict(f.items()) if hasattr(f, 'files') else {'': f}
+print(json.dumps({k: {'descr': a.dtype.str, 'shape': list(a.shape), 'sha256': hashlib.sha256(numpy.ascontiguousarray(a).tobytes()).hexdigest()} for k, a in arrays.items()}))
+`;
+  const r = spawnSync('/usr/bin/python3', ['-I', '-c', script, file], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`numpy.load failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+const fixtures: { id: string; file: string; expected: Expected }[] = [];
+for (const id of ['pytorch', 'safetensors', 'numpy']) {
+  const dir = path.join(ROOT, id);
+  for (const file of fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && fs.existsSync(path.join(dir, `${f}.expected.json`)))) {
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, `${file}.expected.json`), 'utf8')) as Expected;
+    if (expected.error !== undefined || !expected.tensors?.length || expected.tensors.some((t) => (t.fidelity ?? 'exact') !== 'exact')) continue;
+    fixtures.push({ id, file, expected });
+  }
+}
+
+describe('convert --to npz', () => {
+  const out = tempDir('npz-output');
+  it('has fixtures of every source format to convert', () => {
+    expect(new Set(fixtures.map((f) => f.id))).toEqual(new Set(['pytorch', 'safetensors', 'numpy']));
+  });
+  for (const { id, file, expected } of fixtures) {
+    it(`${id}/${file}`, async () => {
+      const target = path.join(out, id, file.replace(/[^\w.-]/g, '_'));
+      fs.mkdirSync(target, { recursive: true });
+      const converting = convertModel(path.join(ROOT, id, file), { output: target, to: 'npz' });
+      const refused = expected.tensors!.find((t) => NO_NUMPY_DTYPE.test(t.dtype));
+      if (refused) {
+        await expect(converting).rejects.toMatchObject({ code: 'UnsupportedTensor', message: expect.stringContaining('no NumPy dtype') });
+        expect(fs.readdirSync(target)).toEqual([]);
+        return;
+      }
+      const summary = await converting;
+      expect(summary.verified).toBe(true);
+      expect(summary.outputs).toHaveLength(1);
+      expect(summary.outputs[0]!).toMatch(/\.npz$/);
+      const written = await openModel(summary.outputs[0]!);
+      try {
+        expect(written.format).toBe('npz');
+        const byName = new Map(written.tensors.map((t) => [t.name, t]));
+        for (const want of expected.tensors!) {
+          const kept = summary.sharedRemoved[want.name] ?? want.name;
+          const t = byName.get(kept);
+          expect([want.name, t?.dtype, t?.shape]).toEqual([want.name, want.dtype, want.shape]);
+          expect([want.name, await digest(t!)]).toEqual([want.name, want.sha256]);
+        }
+      } finally {
+        await written.close();
+      }
+      if (!HAS_NUMPY) return;
+      const loaded = numpyLoad(summary.outputs[0]!);
+      for (const want of expected.tensors!) {
+        const got = loaded[summary.sharedRemoved[want.name] ?? want.name];
+        expect([want.name, got?.shape, got?.sha256]).toEqual([want.name, want.shape, want.sha256]);
+      }
+    });
+  }
+});
+
+describe('npy headers', () => {
+  it('are numpy.lib.format version 1.0 headers, byte for byte', () => {
+    const h = npyHeader('<f4', [3, 4]);
+    expect(h.length % 64).toBe(0);
+    const text = new TextDecoder().decode(h.subarray(10));
+    expect(text).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(3, 4\), \} +\n$/);
+    expect([...h.subarray(0, 8)]).toEqual([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  });
+  it.skipIf(!HAS_NUMPY)('equal what numpy.save writes for 0-d, 1-d, n-d and long shapes', () => {
+    const shapes = [[], [5], [3, 4], [2, 0, 7], Array.from({ length: 32 }, () => 1), [123456789, 1]];
+    const script = `
+import io, json, sys, numpy
+out = []
+for shape in json.loads(sys.argv[1]):
+    b = io.BytesIO(); numpy.save(b, numpy.zeros(shape, '<f4')); v = b.getvalue()
+    out.append(v[:len(v) - 4 * int(numpy.prod(shape))].hex())
+print(json.dumps(out))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-I', '-c', script, JSON.stringify(shapes)], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(shapes.map((s) => Buffer.from(npyHeader('<f4', s)).toString('hex'))).toEqual(JSON.parse(r.stdout));
+  });
+});
