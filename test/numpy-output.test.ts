@@ -7,6 +7,7 @@ import { npyHeader } from '../src/convert/npy-header.js';
 import { convertModel } from '../src/node/convert.js';
 import { openModel } from '../src/node/open-model.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
+import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -120,5 +121,59 @@ print(json.dumps(out))
     const r = spawnSync('/usr/bin/python3', ['-I', '-c', script, JSON.stringify(shapes)], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(shapes.map((s) => Buffer.from(npyHeader('<f4', s)).toString('hex'))).toEqual(JSON.parse(r.stdout));
+  });
+});
+
+describe('convert --to npy, refusals, and the CLI', () => {
+  const out = tempDir('npy-output');
+  it('some fixtures are refused for a dtype NumPy lacks, and some converted', () => {
+    const refused = fixtures.filter((f) => f.expected.tensors!.some((t) => NO_NUMPY_DTYPE.test(t.dtype)));
+    expect(refused.map((f) => f.file)).toContain('dtypes_zip.pt');
+    expect(fixtures.length - refused.length).toBeGreaterThan(10);
+  });
+
+  it('a one-tensor model becomes one .npy that numpy.load reads back equal', async () => {
+    const src = path.join(ROOT, 'numpy', 'dtype_f4.npy');
+    const expected = JSON.parse(fs.readFileSync(`${src}.expected.json`, 'utf8')) as Expected;
+    const summary = await convertModel(src, { output: path.join(out, 'one.npy'), to: 'npy' });
+    expect(summary.verified).toBe(true);
+    const written = await openModel(summary.outputs[0]!);
+    try {
+      expect(written.format).toBe('npy');
+      const [t] = written.tensors;
+      const want = expected.tensors![0]!;
+      expect([t!.dtype, t!.shape, await digest(t!)]).toEqual([want.dtype, want.shape, want.sha256]);
+    } finally {
+      await written.close();
+    }
+    if (HAS_NUMPY) expect(numpyLoad(summary.outputs[0]!)['']).toMatchObject({ shape: expected.tensors![0]!.shape, sha256: expected.tensors![0]!.sha256 });
+  });
+
+  it('a model of several tensors is refused as .npy, and nothing is written', async () => {
+    const target = path.join(out, 'many');
+    fs.mkdirSync(target);
+    await expect(convertModel(path.join(ROOT, 'numpy', 'compressed.npz'), { output: target, to: 'npy' })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('exactly one tensor') });
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
+  it('sharding a NumPy output is refused, and nothing is written', async () => {
+    const target = path.join(out, 'sharded');
+    fs.mkdirSync(target);
+    await expect(convertModel(path.join(ROOT, 'numpy', 'compressed.npz'), { output: target, to: 'npz', maxShardSize: '64B' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
+  it('tensorsafe convert --to npz writes an .npz; an unknown --to, or --to npz with --recursive, is a usage error', async () => {
+    const target = path.join(out, 'cli');
+    fs.mkdirSync(target);
+    const ok = await runCli('convert', path.join(ROOT, 'numpy', 'compressed.npz'), '--to', 'npz', '-o', `${target}/`);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(fs.readdirSync(target)).toEqual(['compressed.npz']);
+    const unknown = await runCli('convert', path.join(ROOT, 'numpy', 'compressed.npz'), '--to', 'hdf5');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('safetensors, npz, npy');
+    const recursive = await runCli('convert', target, '--recursive', '--to', 'npz');
+    expect(recursive.code).toBe(2);
+    expect(recursive.stderr).toContain('--recursive writes safetensors');
   });
 });

@@ -5,6 +5,7 @@ import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
 import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
+import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { convertModel, type ConvertSummary } from '../node/convert.js';
 import { formatBytes } from '../util/strings.js';
 import { bold, green, plural, red, type Io } from './output.js';
@@ -15,16 +16,17 @@ import { parsing, UsageError, type Command } from './usage.js';
 
 export const convertCommand: Command = {
   name: 'convert',
-  help: `Usage: tensorsafe convert SRC [-o OUT] [--max-shard-size SIZE] [--key PATH]
-                        [--skip-unknown] [--force] [--sha256] [--json]
+  help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--max-shard-size SIZE]
+                        [--key PATH] [--skip-unknown] [--force] [--sha256]
+                        [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a model to safetensors without executing anything in it. The
-format is found from the bytes: a PyTorch checkpoint (.bin, .pt, .pth,
-.ckpt: zip, legacy, tar or TorchScript), NumPy arrays (.npy, .npz), or any
-other format whose tensors tensorsafe reads. Each file is parsed once and
+Converts a model to safetensors (or NumPy, --to) without executing anything
+in it. The format is found from the bytes: a PyTorch checkpoint (.bin, .pt,
+.pth, .ckpt: zip, legacy, tar or TorchScript), NumPy arrays (.npy, .npz), or
+any other format whose tensors tensorsafe reads. Each file is parsed once and
 scanned first; one that would run code is refused. A pickle is read by a
 data-only machine: anything that is not plain data (classes and functions
 other than the tensor types it understands) stops the conversion, and
@@ -47,6 +49,11 @@ Options:
                          pytorch_model-00001-of-00002.bin ->
                          model-00001-of-00002.safetensors +
                          model.safetensors.index.json)
+  --to FORMAT            the output format: safetensors (default), npz (one
+                         .npy member per tensor, as numpy.savez writes
+                         them) or npy (a model of exactly one tensor).
+                         NumPy has no bf16 or float8: such tensors are
+                         refused, and NumPy files hold no metadata
   --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB,
                          500MB, 2GiB
   --key PATH             where the weights are in a training checkpoint, e.g.
@@ -109,6 +116,7 @@ Examples:
         args: argv,
         options: {
           output: { type: 'string', short: 'o' },
+          to: { type: 'string' },
           'max-shard-size': { type: 'string' },
           key: { type: 'string' },
           'skip-unknown': { type: 'boolean' },
@@ -131,6 +139,10 @@ Examples:
         throw new UsageError(`--max-shard-size: ${(e as Error).message}`);
       }
     }
+    if (values.to !== undefined && !outputFormatById(values.to)) {
+      throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
+    }
+    if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
@@ -138,6 +150,7 @@ Examples:
     try {
       summary = await convertModel(positionals[0]!, {
         output: values.output,
+        to: values.to,
         maxShardSize: values['max-shard-size'],
         key: values.key,
         force: values.force,

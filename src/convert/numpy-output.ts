@@ -54,6 +54,8 @@ async function writeThenCheck(
   removed: ReadonlyMap<string, string>,
   reopen: () => Promise<WrittenFile>,
   options: OutputWriteOptions,
+  /** A .npy holds no name: its one tensor is compared under the source's (the reader names it after the file). */
+  npyName?: string,
 ): Promise<CheckedWrite> {
   try {
     const first = pieces[0];
@@ -66,12 +68,18 @@ async function writeThenCheck(
   }
   const file = await reopen();
   try {
-    const mismatches = await checkOutput(file.tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES });
+    const tensors = npyName === undefined ? file.tensors : { ...file.tensors, tensors: file.tensors.tensors.map((t) => named(t, npyName)) };
+    const mismatches = await checkOutput(tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES });
     if (sink.flushedEnd !== total) mismatches.push({ name: sink.name, reason: `${sink.flushedEnd} bytes were written, the layout plans ${total}` });
     return { mismatches, placement: placementOf(file) };
   } finally {
     await file.close();
   }
+}
+
+/** The same tensor under another name (its reads are the original's). */
+function named(t: TensorEntry, name: string): TensorEntry {
+  return Object.create(t, { name: { value: name, enumerable: true } }) as TensorEntry;
 }
 
 /** The CRC-32 of a member's bytes: its .npy header, then its tensor's data streamed from the source. */
@@ -139,7 +147,7 @@ export const npyOutput: OutputFormat = {
     }
     const entry = entries[0]!;
     const header = npyHeader(npyDescr(entry.name, entry.dtype), entry.shape);
-    return writeThenCheck([{ bytes: header }, { entry }], header.length + entry.byteLength, sink, sources, removed, reopen, options);
+    return writeThenCheck([{ bytes: header }, { entry }], header.length + entry.byteLength, sink, sources, removed, reopen, options, entry.name);
   },
   metadata: () => ({}),
   reopen: reopenNumpy,
