@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { npyHeader } from '../src/convert/npy-header.js';
+import { centralDirectory, localHeader, type ZipMember } from '../src/convert/zip-layout.js';
+import { crc32, openZip } from '../src/formats/zip/index.js';
+import { MemorySource } from '../src/io/byte-source.js';
 import { convertModel } from '../src/node/convert.js';
 import { openModel } from '../src/node/open-model.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
@@ -175,5 +178,37 @@ describe('convert --to npy, refusals, and the CLI', () => {
     const recursive = await runCli('convert', target, '--recursive', '--to', 'npz');
     expect(recursive.code).toBe(2);
     expect(recursive.stderr).toContain('--recursive writes safetensors');
+  });
+});
+
+describe('the zip records of an .npz', () => {
+  it('65,536 members need the zip64 end records: the strict zip reader (and Python\'s zipfile) read every member', async () => {
+    const count = 0x10000;
+    const parts: Uint8Array[] = [];
+    const members: ZipMember[] = [];
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const name = new TextEncoder().encode(`t${i}.npy`);
+      const data = new Uint8Array([i & 0xff, i >>> 8]);
+      const crc = crc32(data);
+      const local = localHeader({ name, size: data.length, crc });
+      members.push({ name, size: data.length, crc, offset });
+      parts.push(local, data);
+      offset += local.length + data.length;
+    }
+    parts.push(centralDirectory(members, offset));
+    const bytes = Buffer.concat(parts);
+    // The classic end record says "see zip64": its counts are 0xFFFF.
+    expect(bytes.readUInt16LE(bytes.length - 22 + 10)).toBe(0xffff);
+    const zip = await openZip(new MemorySource(bytes, 'many.npz'));
+    expect(zip.entries.length).toBe(count);
+    const last = zip.entries[count - 1]!;
+    expect([last.name, last.size, last.crc32, last.method]).toEqual([`t${count - 1}.npy`, 2, members[count - 1]!.crc, 0]);
+    expect([...(await last.read())]).toEqual([0xff, 0xff]);
+    if (!HAS_NUMPY) return;
+    const file = path.join(tempDir('npz-zip64'), 'many.zip');
+    fs.writeFileSync(file, bytes);
+    const r = spawnSync('/usr/bin/python3', ['-I', '-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()), z.testzip(), z.read("t65535.npy").hex())', file], { encoding: 'utf8' });
+    expect([r.status, r.stdout.trim()]).toEqual([0, '65536 None ffff']);
   });
 });
