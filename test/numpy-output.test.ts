@@ -166,6 +166,13 @@ describe('convert --to npy, refusals, and the CLI', () => {
     expect(fs.readdirSync(target)).toEqual([]);
   });
 
+  it('--sha256 (a record in safetensors metadata) is refused with a NumPy output, and nothing is written', async () => {
+    const target = path.join(out, 'sha');
+    fs.mkdirSync(target);
+    await expect(convertModel(path.join(ROOT, 'numpy', 'compressed.npz'), { output: target, to: 'npz', sourceSha256: true })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
   it('tensorsafe convert --to npz writes an .npz; an unknown --to, or --to npz with --recursive, is a usage error', async () => {
     const target = path.join(out, 'cli');
     fs.mkdirSync(target);

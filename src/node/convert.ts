@@ -84,6 +84,8 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   const started = Date.now();
   const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
   if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
+  // The digests are recorded in the output's metadata, which a NumPy file does not have.
+  if (options.sourceSha256 && output !== DEFAULT_OUTPUT) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
