@@ -1,6 +1,6 @@
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { numpyReader } from '../formats/numpy/reader.js';
+import { formatById, readerOf } from '../formats/registry.js';
 import { crc32 } from '../formats/zip/index.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import { checkOutput } from './check-output.js';
@@ -93,7 +93,8 @@ async function memberCrc(header: Uint8Array, entry: TensorEntry): Promise<number
 async function reopenNumpy(source: ByteSource): Promise<WrittenFile> {
   let parsed;
   try {
-    parsed = await numpyReader.open!(source);
+    const reader = await readerOf(formatById('numpy')!);
+    parsed = await reader.open!(source);
   } catch (e) {
     await source.close?.();
     throw e;
