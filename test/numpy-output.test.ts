@@ -219,3 +219,16 @@ describe('the zip records of an .npz', () => {
     expect([r.status, r.stdout.trim()]).toEqual([0, '65536 None ffff']);
   });
 });
+
+describe('npz member names', () => {
+  it('a tensor whose name would leave the folder an npz is extracted to is refused before anything is written', async () => {
+    const { saveFile } = await import('../src/node/files.js');
+    const dir = tempDir('npz-slip');
+    const src = path.join(dir, 'slip.safetensors');
+    await saveFile({ '../evil': { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }, ok: { dtype: 'F32', shape: [1], data: new Float32Array([3]) } }, src);
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    await expect(convertModel(src, { to: 'npz', output: out })).rejects.toMatchObject({ code: 'InvalidTensorName', location: '../evil' });
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+});

@@ -1,3 +1,4 @@
+import { unsafeNameReason } from '../formats/zip/names.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
@@ -112,6 +113,13 @@ export const npzOutput: OutputFormat = {
   indexName: (stem) => `${stem}.npz.index.json`,
   stemOf: (fileName) => /^(.+)\.npz$/i.exec(fileName)?.[1],
   async writeChecked(entries, sink, sources, removed, reopen, options) {
+    // A member name that maps outside the folder an npz is extracted to (zip slip) is refused before anything is written.
+    for (const e of entries) {
+      const unsafe = unsafeNameReason(`${e.name}.npy`);
+      if (unsafe !== undefined) {
+        throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\` cannot be an npz member (${unsafe}: unzipping it would write outside its folder); convert to safetensors, which keeps any name`, { location: e.name });
+      }
+    }
     const headers = entries.map((e) => npyHeader(npyDescr(e.name, e.dtype), e.shape));
     const pieces: Piece[] = [];
     const members: ZipMember[] = [];
