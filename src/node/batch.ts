@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { isTensorsafeError, type ErrorCode } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { DEFAULT_OUTPUT } from '../convert/outputs.js';
-import { FORMATS, formatsByExtension } from '../formats/registry.js';
+import { formatById, formatsByExtension } from '../formats/registry.js';
 import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
@@ -140,7 +140,7 @@ const REFUSED = new Set<ErrorCode>(['UnsafeFile', 'UnsafeGlobal', 'UnsupportedGl
 /** Converts one model (scan, convert, verify); never throws. */
 export async function convertOne(model: FoundModel, options: BatchOptions, onBytes?: (done: number) => void): Promise<BatchModelResult> {
   const started = Date.now();
-  const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  const bytesIn = sizeOf(model);
   const base = { path: model.path, outputs: [] as string[], verified: false, bytesIn, bytesOut: 0 };
   try {
     const summary: ConvertSummary = await convertModel(model.path, {
@@ -176,7 +176,8 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
   const conflicts = outputConflicts(models);
   const jobs = Math.max(1, Math.min(options.jobs ?? Math.min(os.availableParallelism?.() ?? os.cpus().length, 4), MAX_JOBS, models.length || 1));
   const results: BatchModelResult[] = new Array(models.length);
-  const bytesTotal = models.reduce((n, m) => n + m.files.reduce((k, f) => k + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0), 0);
+  const sizes = models.map(sizeOf);
+  const bytesTotal = sizes.reduce((a, b) => a + b, 0);
   const bytesBy = new Map<number, number>();
   const current = new Map<number, string>();
   let done = 0;
@@ -209,7 +210,7 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
         current.set(i, model.path);
         report();
         const onBytes = (b: number): void => {
-          bytesBy.set(i, Math.min(b, model.files.reduce((k, f) => k + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0)));
+          bytesBy.set(i, Math.min(b, sizes[i]!));
           report();
         };
         results[i] = worker ? await runInWorker(worker, model, options, onBytes) : await convertOne(model, options, onBytes);
@@ -245,16 +246,25 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
   };
 }
 
-/** The models of formats whose reader reads tensors (a format tensorsafe only scans is not a conversion's input). */
+/**
+ * The models of formats whose reader reads tensors (a format tensorsafe only scans is not a
+ * conversion's input). Only the readers of the formats found are loaded.
+ */
 async function convertibleOnly(models: FoundModel[]): Promise<FoundModel[]> {
-  const readable = new Set<string>();
-  for (const f of FORMATS) if ((await f.load()).open) readable.add(f.id);
   const name = (m: FoundModel): string => (isInputIndex(path.basename(m.path)) ? path.basename(m.path).slice(0, -'.index.json'.length) : path.basename(m.path));
-  return models.filter((m) => readable.has(inputFormatOf(name(m))!));
+  const formatOf = new Map(models.map((m) => [m, inputFormatOf(name(m))!]));
+  const readable = new Set<string>();
+  for (const id of new Set(formatOf.values())) if ((await formatById(id)!.load()).open) readable.add(id);
+  return models.filter((m) => readable.has(formatOf.get(m)!));
+}
+
+/** The bytes of a model's files that exist (a shard its index names may be missing: it fails later, by name). */
+function sizeOf(model: FoundModel): number {
+  return model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
 }
 
 function conflictResult(model: FoundModel, other: FoundModel): BatchModelResult {
-  const bytesIn = model.files.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  const bytesIn = sizeOf(model);
   const shared = model.outputs.find((o) => other.outputs.some((p) => outputKey(p) === outputKey(o))) ?? model.outputs[0]!;
   return {
     path: model.path,
