@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TensorsafeError } from '../src/errors.js';
 import { onnxReader } from '../src/formats/onnx/reader.js';
-import { BoundedSource } from './helpers/assertions.js';
+import { EDITS, exerciseReader } from './helpers/fuzz.js';
 
 /**
  * Fuzzing the ONNX reader: mutated real files (python3-onnx's, test/fixtures/formats/onnx), truncated
@@ -20,25 +19,7 @@ const SEEDS = fs
   .sort()
   .map((f) => new Uint8Array(fs.readFileSync(path.join(DIR, f))));
 
-async function stream(t: { byteLength: number; chunks(n?: number): AsyncIterable<Uint8Array> }, chunkBytes?: number): Promise<number> {
-  let total = 0;
-  for await (const c of t.chunks(chunkBytes)) total += c.byteLength;
-  return total;
-}
-
-async function exercise(bytes: Uint8Array): Promise<string> {
-  try {
-    const { tensors } = await onnxReader.open!(new BoundedSource(bytes, 'fuzz.onnx'));
-    for (const t of tensors.tensors) {
-      expect(await stream(t)).toBe(t.byteLength);
-      expect(await stream(t, 8)).toBe(t.byteLength);
-    }
-    return 'opened';
-  } catch (e) {
-    if (!(e instanceof TensorsafeError) || !e.code || !e.message) throw e;
-    return e.code;
-  }
-}
+const exercise = (bytes: Uint8Array): Promise<string> => exerciseReader(onnxReader, bytes, 'fuzz.onnx');
 
 describe('ONNX reader fuzz', () => {
   it('has seeds', () => expect(SEEDS.length).toBeGreaterThanOrEqual(5));
@@ -52,7 +33,7 @@ describe('ONNX reader fuzz', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: SEEDS.length - 1 }),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        EDITS,
         async (i, edits) => {
           const b = SEEDS[i]!.slice();
           for (const [at, value, xor] of edits) b[at % b.length] = xor ? b[at % b.length]! ^ (1 << (value % 8)) : value;

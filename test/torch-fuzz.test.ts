@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedSource } from './helpers/assertions.js';
+import { applyEdits, EDITS } from './helpers/fuzz.js';
 import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,15 +52,9 @@ describe('checkpoint reader fuzz', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: seeds.length - 1 }),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        EDITS,
         async (which, edits) => {
-          const bytes = seeds[which]!.slice();
-          const range = ranges[which];
-          for (const [at, value, aim] of edits) {
-            const [lo, hi] = aim && range ? range : [0, bytes.length];
-            bytes[lo + (at % (hi - lo))] = value;
-          }
-          await exercise(bytes);
+          await exercise(applyEdits(seeds[which]!.slice(), edits, ranges[which]));
         },
       ),
       { numRuns: 1500 },
