@@ -10,6 +10,7 @@ import { MemorySource } from '../src/io/byte-source.js';
 import { convertModel } from '../src/node/convert.js';
 import { openModel } from '../src/node/open-model.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
+import { expectConvertedTensors } from './helpers/assertions.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -83,13 +84,7 @@ describe('convert --to npz', () => {
       const written = await openModel(summary.outputs[0]!);
       try {
         expect(written.format).toBe('npz');
-        const byName = new Map(written.tensors.map((t) => [t.name, t]));
-        for (const want of expected.tensors!) {
-          const kept = summary.sharedRemoved[want.name] ?? want.name;
-          const t = byName.get(kept);
-          expect([want.name, t?.dtype, t?.shape]).toEqual([want.name, want.dtype, want.shape]);
-          expect([want.name, await digest(t!)]).toEqual([want.name, want.sha256]);
-        }
+        await expectConvertedTensors(written.tensors, expected.tensors!, summary.sharedRemoved, digest);
       } finally {
         await written.close();
       }

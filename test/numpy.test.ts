@@ -10,7 +10,8 @@ import { NPY_HEADER_PAGE_BYTES, npyTensorName, numpyReader } from '../src/format
 import { detectSourceFormat } from '../src/formats/registry.js';
 import { safetensorsReader } from '../src/formats/safetensors/reader.js';
 import { MemorySink } from '../src/io/byte-sink.js';
-import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { MemorySource } from '../src/io/byte-source.js';
+import { CountingSource } from './helpers/assertions.js';
 import { swapChunks, swapInto, swapped } from '../src/tensor/byte-swap.js';
 import { streamWindow } from '../src/tensor/stream-window.js';
 import { readEntry } from '../src/tensor/tensor-set.js';
@@ -19,22 +20,6 @@ const DIR = path.join(import.meta.dirname, 'fixtures', 'formats', 'numpy');
 const fixture = (f: string): MemorySource => new MemorySource(new Uint8Array(fs.readFileSync(path.join(DIR, f))), path.join(DIR, f));
 const expectedOf = (f: string): { tensors: { name: string; sha256: string }[] } => JSON.parse(fs.readFileSync(path.join(DIR, `${f}.expected.json`), 'utf8'));
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** Counts the bytes read. */
-class CountingSource implements ByteSource {
-  bytesRead = 0;
-  constructor(private readonly inner: ByteSource) {}
-  get size(): number {
-    return this.inner.size;
-  }
-  get name(): string {
-    return this.inner.name;
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    this.bytesRead += length;
-    return this.inner.read(offset, length);
-  }
-}
 
 function naiveSwap(b: Uint8Array, unit: number): Uint8Array {
   const out = new Uint8Array(b.length);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { onnxReader } from '../src/formats/onnx/reader.js';
-import { MemorySource, type ByteSource } from '../src/io/byte-source.js';
+import { MemorySource } from '../src/io/byte-source.js';
+import { CountingSource } from './helpers/assertions.js';
 
 /**
  * Opening an ONNX model locates its tensors without reading them: a model whose initializers hold
@@ -37,21 +38,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** A FLOAT initializer of `n` elements in raw_data: dims (1), data_type (2) = 1, name (8), raw_data (9). */
 function initializer(name: string, n: number): Uint8Array {
   return concat([new Uint8Array([0x08, ...varint(n), 0x10, 0x01]), field(8, new TextEncoder().encode(name)), field(9, new Uint8Array(n * 4).fill(7))]);
-}
-
-class CountingSource implements ByteSource {
-  bytesRead = 0;
-  constructor(private readonly inner: MemorySource) {}
-  get size(): number {
-    return this.inner.size;
-  }
-  get name(): string {
-    return this.inner.name;
-  }
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    this.bytesRead += length;
-    return this.inner.read(offset, length);
-  }
 }
 
 describe('ONNX: lazy reading', () => {

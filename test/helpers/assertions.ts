@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { IoError } from '../../src/errors.js';
 import { MemorySource, type ByteSource } from '../../src/io/byte-source.js';
+import type { TensorEntry } from '../../src/tensor/tensor-set.js';
 
 /** Awaits a promise that must reject with an IoError, and returns the error. */
 export async function rejection(p: Promise<unknown>): Promise<IoError> {
@@ -32,5 +33,40 @@ export class BoundedSource implements ByteSource {
   read(offset: number, length: number): Promise<Uint8Array> {
     if (offset < 0 || length < 0 || offset + length > this.size) throw new Error(`read outside the file: ${offset}+${length} of ${this.size}`);
     return this.inner.read(offset, length);
+  }
+}
+
+/** A source that counts the bytes read through it (to check that a reader reads structure only). */
+export class CountingSource implements ByteSource {
+  bytesRead = 0;
+  constructor(private readonly inner: ByteSource) {}
+  get size(): number {
+    return this.inner.size;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    this.bytesRead += length;
+    return this.inner.read(offset, length);
+  }
+}
+
+/**
+ * What a conversion wrote holds every expected tensor, by its name (or the name it was kept under when
+ * tied tensors were written once: the summary's `sharedRemoved`), with its dtype, shape and the
+ * SHA-256 of its bytes (`digest`, the caller's).
+ */
+export async function expectConvertedTensors(
+  written: readonly TensorEntry[],
+  expected: readonly { name: string; dtype: string; shape: number[]; sha256: string }[],
+  sharedRemoved: Readonly<Record<string, string>>,
+  digest: (t: TensorEntry) => Promise<string>,
+): Promise<void> {
+  const byName = new Map(written.map((t) => [t.name, t]));
+  for (const want of expected) {
+    const t = byName.get(sharedRemoved[want.name] ?? want.name);
+    expect([want.name, t?.dtype, t?.shape]).toEqual([want.name, want.dtype, want.shape]);
+    expect([want.name, await digest(t!)]).toEqual([want.name, want.sha256]);
   }
 }
