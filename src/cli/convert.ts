@@ -65,7 +65,8 @@ Options:
   --force                replace existing outputs, whoever wrote them
   --sha256               also record each source's SHA-256 in the metadata
                          (an audit trail; hashing costs more CPU than the
-                         rest of the conversion, so it is off by default)
+                         rest of the conversion, so it is off by default;
+                         safetensors output only: NumPy files hold none)
   --json                 print one summary object instead of text
   -h, --help             show this help
 
@@ -84,8 +85,8 @@ Many models at once:
   --report FILE.json     write the report: {"models":[{"path","status",
                          "outputs","verified","reason","code","bytesIn",
                          "bytesOut","seconds"}],"summary":{...}}, and
-                         FILE.md, a Markdown
-                         rendering for a pull-request comment
+                         FILE.md, a Markdown rendering for a pull-request
+                         comment
 
 Tied weights (names that are the same view of one storage) are written once:
 the alphabetically first name is kept and each removed name is recorded in

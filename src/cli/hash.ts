@@ -30,7 +30,8 @@ ${exitStatusHelp({ ok: 'hashed', badInput: 'FILE missing, unreadable or not vali
 Examples:
   tensorsafe hash model.safetensors
   tensorsafe hash --json model.safetensors > model.manifest.json
-  tensorsafe hash --json model.safetensors | jq -r '.tensors["lm_head.weight"].sha256'`,
+  tensorsafe hash --json model.safetensors |
+    jq -r '.tensors["lm_head.weight"].sha256'`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));

@@ -10,15 +10,15 @@ import { VERSION } from './version.js';
  * converter, the verifier and the signer. The specifiers are literals of this package's own files.
  */
 export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
-  { name: 'convert', summary: 'convert a model (PyTorch, NumPy, …) to safetensors without running it, and verify it', load: async () => (await import('./convert.js')).convertCommand },
-  { name: 'scan', summary: 'scan model files for code that would run when they are loaded', load: async () => (await import('./scan.js')).scanCommand },
-  { name: 'verify', summary: 'prove two models hold the same tensors (bit for bit, or within a tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'convert', summary: 'convert a model to safetensors or NumPy without running it', load: async () => (await import('./convert.js')).convertCommand },
+  { name: 'scan', summary: 'scan model files for code that would run when loaded', load: async () => (await import('./scan.js')).scanCommand },
+  { name: 'verify', summary: 'prove two models hold the same tensors (or within tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'validate', summary: 'check safetensors files exactly as the reference reader does', load: async () => (await import('./validate.js')).validateCommand },
-  { name: 'inspect', summary: 'show the tensors of a model of any format tensorsafe reads (file, folder, URL)', load: async () => (await import('./inspect.js')).inspectCommand },
-  { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor (a manifest)", load: async () => (await import('./hash.js')).hashCommand },
-  { name: 'sign', summary: "sign a safetensors file's manifest with an Ed25519 key (writes FILE.sig)", load: async () => (await import('./sign.js')).signCommand },
-  { name: 'verify-signature', summary: 'check a file against its signature: the signer, then every tensor and the header', load: async () => (await import('./verify-signature.js')).verifySignatureCommand },
-  { name: 'demo', summary: 'convert the bundled sample PyTorch checkpoint, then validate and inspect the result', load: async () => (await import('./demo.js')).demoCommand },
+  { name: 'inspect', summary: 'show the tensors of a model file, folder or URL, any format', load: async () => (await import('./inspect.js')).inspectCommand },
+  { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor", load: async () => (await import('./hash.js')).hashCommand },
+  { name: 'sign', summary: "sign a safetensors file's manifest with Ed25519 (FILE.sig)", load: async () => (await import('./sign.js')).signCommand },
+  { name: 'verify-signature', summary: 'check a file against its signature: signer, tensors, header', load: async () => (await import('./verify-signature.js')).verifySignatureCommand },
+  { name: 'demo', summary: 'convert a bundled PyTorch sample, validate and inspect it', load: async () => (await import('./demo.js')).demoCommand },
 ];
 
 function mainHelp(): string {

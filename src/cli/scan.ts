@@ -32,7 +32,8 @@ folders inside it) or an http(s) URL.
 
 Options:
   --json      one JSON line per file:
-                {"file","format","verdict":"safe"|"suspicious"|"dangerous"|"error",
+                {"file","format",
+                 "verdict":"safe"|"suspicious"|"dangerous"|"error",
                  "findings":[{"severity","rule","message","location"}]}
   --sarif     SARIF 2.1.0 for code-scanning dashboards
   -h, --help  show this help

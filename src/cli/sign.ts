@@ -34,7 +34,7 @@ ${exitStatusHelp({ ok: 'signed', badInput: 'FILE not valid safetensors, a key no
 
 Examples:
   tensorsafe sign model.safetensors --key key.pem
-  tensorsafe sign model.safetensors --key key.pem --out signatures/model.sig --force
+  tensorsafe sign model.safetensors --key key.pem --out sigs/model.sig --force
   for f in model-*.safetensors; do tensorsafe sign "$f" --key key.pem; done`,
 
   async run(argv: string[], io: Io): Promise<number> {

@@ -10,7 +10,8 @@ import { parsing, UsageError, type Command } from './usage.js';
 
 export const verifySignatureCommand: Command = {
   name: 'verify-signature',
-  help: `Usage: tensorsafe verify-signature FILE --key PUBLIC.pem [--sig FILE.sig] [--json]
+  help: `Usage: tensorsafe verify-signature FILE --key PUBLIC.pem [--sig FILE.sig]
+                                   [--json]
 
 Checks, in order:
   1. that the signature file (FILE.sig by default) was signed by the private
@@ -24,10 +25,12 @@ The key used is the one given with --key: the public key recorded in the
 signature file is only informational.
 
 Options:
-  --key PUBLIC.pem  the signer's Ed25519 public key (SPKI PEM, "BEGIN PUBLIC KEY")
+  --key PUBLIC.pem  the signer's Ed25519 public key (SPKI PEM,
+                    "BEGIN PUBLIC KEY")
   --sig FILE.sig    the signature file (default: FILE.sig)
   --json            one JSON object:
-                      {"file","sig","ok","signatureValid","keyMatches","signedAt",
+                      {"file","sig","ok","signatureValid","keyMatches",
+                       "signedAt",
                        "changes":[{"what":"header"|"tensor"|"metadata"|"size",
                                    "name","expected","actual","reason"}]}
   -h, --help        show this help
@@ -40,8 +43,10 @@ The key pair is made with OpenSSL; the signer shares key.pub.pem:
 
 Examples:
   tensorsafe verify-signature model.safetensors --key key.pub.pem
-  tensorsafe verify-signature model.safetensors --key key.pub.pem --sig downloads/model.sig
-  tensorsafe verify-signature --json model.safetensors --key key.pub.pem | jq '.changes[].name'`,
+  tensorsafe verify-signature model.safetensors --key key.pub.pem \\
+    --sig downloads/model.sig
+  tensorsafe verify-signature --json model.safetensors --key key.pub.pem |
+    jq '.changes[].name'`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
