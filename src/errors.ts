@@ -175,6 +175,7 @@ export type GgufErrorCode =
   | 'InvalidGguf'
   /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting). */
   | 'GgufLimit';
+
 /** ONNX models (src/formats/onnx); a dtype safetensors cannot hold (string, complex128, int4) is `UnsupportedTensor`. */
 export type OnnxErrorCode =
   /** The protobuf is damaged or not an ONNX ModelProto: bad wire data, a tensor whose bytes do not match its dims and dtype. */

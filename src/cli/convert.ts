@@ -102,7 +102,7 @@ converts to now (compared tensor by tensor, bit for bit), nothing is done
 other file (written by something else, or converted from another source) is
 never replaced without --force.
 
-${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (would run code, or holds unknown objects), or did not verify', badInput: 'not convertible (missing, broken, no tensors) or an output in the way' })}
+${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (runs code, unknown objects, NumPy object array) or unverified', badInput: 'not convertible (missing, broken, no tensors) or an output in the way' })}
 
 Examples:
   tensorsafe convert pytorch_model.bin

@@ -45,14 +45,14 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   MarkMissing: B, MemoMissing: B, FrameMismatch: B, PickleLimit: B,
   // PyTorch checkpoints
   NotACheckpoint: B, InvalidCheckpoint: B, UnsupportedTensor: B, NoTensors: B, KeyNotFound: B, CheckpointLimit: B,
-  // models of any format, NumPy
-  NotAModel: B, UnsupportedFormat: B, NotNumpy: B, InvalidNumpy: B, NumpyLimit: B,
+  // models of any format
+  NotAModel: B, UnsupportedFormat: B,
+  // NumPy; an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
+  NotNumpy: B, InvalidNumpy: B, NumpyLimit: B, ObjectArray: F,
   // GGUF
   InvalidGguf: B, GgufLimit: B,
   // ONNX
   InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B,
-  // an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
-  ObjectArray: F,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,
@@ -90,8 +90,8 @@ export const EXIT_TABLE = `Exit status (the same for every command):
   0    success
   1    a finding or a failed check (scan found something, validate found an
        invalid file, verify found a difference, verify-signature a changed
-       file or a bad signature, convert refused a dangerous file or its
-       output did not verify)
+       file or a bad signature, convert refused a dangerous file or a NumPy
+       object array, or its output did not verify)
   2    usage error (unknown command or option, wrong arguments, bad value)
   3    bad input (a file missing, unreadable, malformed or not what the
        command takes; an output that exists or cannot be written)
