@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { isTensorsafeError, type ErrorCode } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { DEFAULT_OUTPUT } from '../convert/outputs.js';
-import { formatById, formatsByExtension } from '../formats/registry.js';
+import type { FormatDescriptor } from '../formats/format.js';
+import { formatById } from '../formats/registry.js';
 import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
-import { NOT_MODELS } from './model-files.js';
+import { indexFormat, modelFileFormat } from './model-files.js';
 import { startWorker } from './worker-argv.js';
 
 /** One model found under a folder: a model file, or a sharded set by its index. */
@@ -56,15 +57,9 @@ const SKIPPED_DIRS = new Set(['.git', 'node_modules', '.cache', '__pycache__', '
 /** Upper bound on worker threads, whatever --jobs says: each holds a checkpoint's pickle and I/O buffers. */
 export const MAX_JOBS = 16;
 
-/** The format a file name says it is (registry extensions), when it is one the batch converts (not the output's own). */
-function inputFormatOf(name: string): string | undefined {
-  const id = formatsByExtension(name)[0]?.id;
-  return id === DEFAULT_OUTPUT.id ? undefined : id;
-}
-
-/** `pytorch_model.bin.index.json`: a sharded set of a format the batch converts. */
-function isInputIndex(name: string): boolean {
-  return name.endsWith('.index.json') && inputFormatOf(name.slice(0, -'.index.json'.length)) !== undefined;
+/** The id of a format the batch converts from (any but the output's own), or undefined. */
+function inputId(format: FormatDescriptor | undefined): string | undefined {
+  return format !== undefined && format.id !== DEFAULT_OUTPUT.id ? format.id : undefined;
 }
 
 /**
@@ -81,7 +76,7 @@ export function findModels(root: string): FoundModel[] {
     const kinds = new Map(entries.map((e) => [e, entryKind(path.join(dir, e.name), e)]));
     const shards = new Set<string>();
     for (const e of entries) {
-      if (kinds.get(e) !== 'file' || !isInputIndex(e.name)) continue;
+      if (kinds.get(e) !== 'file' || inputId(indexFormat(e.name)) === undefined) continue;
       const indexPath = path.join(dir, e.name);
       try {
         const index = parseShardIndex(fs.readFileSync(indexPath, 'utf8'), indexPath);
@@ -95,7 +90,7 @@ export function findModels(root: string): FoundModel[] {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
-      else if (kinds.get(e) === 'file' && !shards.has(p) && !e.name.endsWith('.index.json') && inputFormatOf(e.name) !== undefined && !NOT_MODELS.test(e.name)) {
+      else if (kinds.get(e) === 'file' && !shards.has(p) && inputId(modelFileFormat(e.name)) !== undefined) {
         models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
     }
@@ -251,8 +246,7 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
  * conversion's input). Only the readers of the formats found are loaded.
  */
 async function convertibleOnly(models: FoundModel[]): Promise<FoundModel[]> {
-  const name = (m: FoundModel): string => (isInputIndex(path.basename(m.path)) ? path.basename(m.path).slice(0, -'.index.json'.length) : path.basename(m.path));
-  const formatOf = new Map(models.map((m) => [m, inputFormatOf(name(m))!]));
+  const formatOf = new Map(models.map((m) => [m, inputId(indexFormat(path.basename(m.path)) ?? modelFileFormat(path.basename(m.path)))!]));
   const readable = new Set<string>();
   for (const id of new Set(formatOf.values())) if ((await formatById(id)!.load()).open) readable.add(id);
   return models.filter((m) => readable.has(formatOf.get(m)!));

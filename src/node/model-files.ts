@@ -10,12 +10,11 @@ import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
 
 /** Files of a training folder that are not the model. */
-export const NOT_MODELS = /^(optimizer|scheduler|rng_state.*|training_args|trainer_state)\.(pt|pth|bin)$/;
+const NOT_MODELS = /^(optimizer|scheduler|rng_state.*|training_args|trainer_state)\.(pt|pth|bin)$/;
 /** In a folder holding several files of one format, the one Hugging Face loaders pick. */
 const CONVENTIONAL_NAMES = new Set(['pytorch_model.bin']);
 /** A sharded set's index: `<stem><extension>.index.json`, the extension being its shards' format's. */
 const INDEX_SUFFIX = '.index.json';
-
 
 /** A model on disk: its format (a registry id), its files (shards in order) and, when sharded, its index. */
 export interface ModelFiles {
@@ -82,15 +81,22 @@ export async function formatOfFile(source: ByteSource, name: string): Promise<Fo
   throw new TensorsafeError('NotAModel', `${name} is not a model file tensorsafe reads: it is ${describeFormat(detectFormat(probe.head, probe.size))}`, { location: name });
 }
 
-/** `x.safetensors.index.json`, `pytorch_model.bin.index.json`: an index whose shards are of a registered format. */
-function isIndexName(file: string): boolean {
-  const base = path.basename(file);
-  return base.endsWith(INDEX_SUFFIX) && formatsByExtension(base.slice(0, -INDEX_SUFFIX.length)).length > 0;
-}
-
-/** The format whose extension a folder entry has (the first in the registry's order), or undefined. */
+/** The format whose extension a file name has (the first in the registry's order), or undefined. */
 function formatOfName(name: string): FormatDescriptor | undefined {
   return formatsByExtension(name)[0];
+}
+
+/**
+ * The format of a folder entry that is a model file, by its extension: not a sharded set's index, not
+ * a training folder's other state (NOT_MODELS). Folder discovery (here and in batch.ts) goes by it.
+ */
+export function modelFileFormat(name: string): FormatDescriptor | undefined {
+  return name.endsWith(INDEX_SUFFIX) || NOT_MODELS.test(name) ? undefined : formatOfName(name);
+}
+
+/** The format of a sharded set's index by its name (`pytorch_model.bin.index.json`: its shards' extension's), or undefined. */
+export function indexFormat(name: string): FormatDescriptor | undefined {
+  return name.endsWith(INDEX_SUFFIX) ? formatOfName(name.slice(0, -INDEX_SUFFIX.length)) : undefined;
 }
 
 function findInFolder(target: string, prefer: string | undefined, avoid: string | undefined): ModelFiles {
@@ -99,8 +105,8 @@ function findInFolder(target: string, prefer: string | undefined, avoid: string 
   const candidates: string[] = [];
   const found = new Map<string, ModelFiles>();
   for (const format of FORMATS) {
-    const index = entries.find((e) => isIndexName(e) && formatOfName(e.slice(0, -INDEX_SUFFIX.length)) === format);
-    const files = entries.filter((e) => !e.endsWith(INDEX_SUFFIX) && formatOfName(e) === format && !NOT_MODELS.test(e));
+    const index = entries.find((e) => indexFormat(e) === format);
+    const files = entries.filter((e) => modelFileFormat(e) === format);
     candidates.push(...files);
     const chosen = files.length === 1 ? files[0] : files.find((f) => CONVENTIONAL_NAMES.has(f));
     const model = index ? fromIndex(path.join(target, index)) : chosen ? single(format.id, path.join(target, chosen)) : undefined;
@@ -134,7 +140,7 @@ function fromIndex(indexPath: string): ModelFiles {
   // opened by its own bytes anyway (formatOfFile).
   const byShards = new Set(names.map((n) => formatOfName(n)?.id));
   const shared = byShards.size === 1 ? [...byShards][0] : undefined;
-  const format = shared ?? formatOfName(path.basename(indexPath).slice(0, -INDEX_SUFFIX.length))?.id;
+  const format = shared ?? indexFormat(path.basename(indexPath))?.id;
   if (format === undefined) {
     throw new TensorsafeError('NotAModel', `${indexPath} is an index of files of no format tensorsafe reads (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`, { location: indexPath });
   }
