@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
-import { mergedEntries } from '../convert/pipeline.js';
 import type { ScanReport } from '../formats/findings.js';
 import type { FormatDescriptor, OpenOptions, ParsedModel } from '../formats/format.js';
 import { scanSource } from '../scan/scan.js';
@@ -9,8 +8,6 @@ import { ReusedReadsSource } from '../io/reused-reads.js';
 import { openInsideFolder } from './inside-folder.js';
 import { FileSource } from './file-source.js';
 import { formatOfFile } from './model-files.js';
-
-export { mergedEntries };
 
 /** A file the scanner judged dangerous: refused (not converted, inspected or compared) before any tensor byte in it was read. */
 export class UnsafeFileError extends TensorsafeError {
@@ -38,20 +35,20 @@ export interface OpenedFile {
   readonly structure: unknown;
 }
 
-/**
- * Opens one model file through the format registry: its format from its bytes (formatOfFile), parsed
- * once by that format's reader (which reads structure only, and runs nothing: a pickle is read by the
- * data-only machine), then scanned with that same parse, as `tensorsafe scan` scans it (scanSource
- * `parsed`: the scan checks the structure instead of parsing the file again; the bytes both read are
- * read from disk once, ReusedReadsSource). A dangerous file is
- * refused (UnsafeFileError) before any tensor byte is read; when the reader itself fails, the file is
- * scanned all the same, so that a dangerous one is still refused as dangerous, with its findings.
- */
 export interface OpenFileOptions extends OpenOptions {
   /** Scan the file before reading its tensors (default true), or decide by its format. */
   scan?: boolean | ((format: FormatDescriptor) => boolean);
 }
 
+/**
+ * Opens one model file through the format registry: its format from its bytes (formatOfFile), parsed
+ * once by that format's reader (which reads structure only, and runs nothing: a pickle is read by the
+ * data-only machine), then scanned with that same parse, as `tensorsafe scan` scans it (scanSource
+ * `parsed`: the scan checks the structure instead of parsing the file again; the bytes both read are
+ * read from disk once, ReusedReadsSource). A dangerous file is refused (UnsafeFileError) before any
+ * tensor byte is read; when the reader itself fails, the file is scanned all the same, so that a
+ * dangerous one is still refused as dangerous, with its findings.
+ */
 export async function openModelFile(file: string, options: OpenFileOptions = {}): Promise<OpenedFile> {
   // The reader and the scan read the same structure (a pickle, a zip directory): from disk once.
   const source = new ReusedReadsSource(await FileSource.open(file));
@@ -97,12 +94,4 @@ export async function openModelFiles(files: readonly string[], options: OpenFile
     throw e;
   }
   return opened;
-}
-
-/**
- * Opens model files as TensorSets, the files of a sharded set in order, each scanned and refused when
- * dangerous (openModelFile). Any registered format with a reader: the name is the PyTorch-era one.
- */
-export async function openCheckpoints(files: readonly string[], options: OpenOptions = {}): Promise<TensorSet[]> {
-  return (await openModelFiles(files, options)).map((o) => o.tensors);
 }

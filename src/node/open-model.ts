@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { findModel, type ModelFiles } from './model-files.js';
-import { mergedEntries, openModelFiles, type OpenedFile } from './open-files.js';
+import { mergedEntries } from '../convert/pipeline.js';
+import { openModelFiles, type OpenedFile } from './open-files.js';
 
 export interface OpenModelOptions {
   /** Path of the weights in a training checkpoint. */
