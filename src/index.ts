@@ -18,12 +18,12 @@ export {
   type IoErrorCode,
   type PickleErrorCode,
   type CheckpointErrorCode,
+  type FormatErrorCode,
+  type NumpyErrorCode,
   type ZipErrorCode,
   type IntegrityErrorCode,
   type VerdictErrorCode,
   type GeneralErrorCode,
-  type FormatErrorCode,
-  type NumpyErrorCode,
   type TensorsafeErrorOptions,
 } from './errors.js';
 export { PickleError } from './formats/pickle/errors.js';

@@ -24,8 +24,8 @@ export {
   MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES, HASH_CHUNK_BYTES
 } from './index.js';
 export type {
-  ErrorCode, SafetensorErrorCode, ShardErrorCode, IoErrorCode, PickleErrorCode, CheckpointErrorCode, ZipErrorCode,
-  IntegrityErrorCode, VerdictErrorCode, GeneralErrorCode, FormatErrorCode, NumpyErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
+  ErrorCode, SafetensorErrorCode, ShardErrorCode, IoErrorCode, PickleErrorCode, CheckpointErrorCode, FormatErrorCode,
+  NumpyErrorCode, ZipErrorCode, IntegrityErrorCode, VerdictErrorCode, GeneralErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
   DtypeArray, DtypeInfo, TensorData, Tensor, TensorOf, FloatDtype, MinifloatDtype, ByteSource, ReadOptions, ByteSink,
   FetchLike, HttpSourceOptions, HttpSourceStats, SafeOpenSource, SafeOpenOptions, SafetensorsHandle, TensorSlice,
   ShardIndex, SafetensorsHeader, TensorInfo, SliceIndex, SliceRange, SlicePlan, ByteRun, ValidationResult,
