@@ -2,7 +2,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
-import { GGML_TYPES, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './scan-rules.js';
+import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
 /**
  * A GGUF file's header, parsed once for the reader and the scan rules alike. What is checked is what
@@ -17,12 +17,17 @@ import { GGML_TYPES, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_LENGTH, 
  * Throws FormatProblems: the reader codes them, the scan rules report them.
  */
 
-/** Nesting of arrays inside arrays: each level is a recursion; ggml writes none, the spec allows them. */
-export const MAX_GGUF_ARRAY_DEPTH = 8;
-/** Elements of an array value kept in memory (as a value for metadata); longer arrays are walked and left out. */
-export const MAX_GGUF_KEPT_ARRAY = 1024;
-/** Bytes of one string value kept (a chat template is a few KiB); longer strings are walked and left out. */
-export const MAX_GGUF_KEPT_STRING = 1024 * 1024;
+/** ggml_type id -> [elements per block, bytes per block, name] (format-specs §1.5; removed ids are absent). */
+export const GGML_TYPES: ReadonlyMap<number, readonly [number, number, string]> = new Map([
+  [0, [1, 4, 'F32']], [1, [1, 2, 'F16']], [2, [32, 18, 'Q4_0']], [3, [32, 20, 'Q4_1']], [6, [32, 22, 'Q5_0']],
+  [7, [32, 24, 'Q5_1']], [8, [32, 34, 'Q8_0']], [9, [32, 36, 'Q8_1']], [10, [256, 84, 'Q2_K']], [11, [256, 110, 'Q3_K']],
+  [12, [256, 144, 'Q4_K']], [13, [256, 176, 'Q5_K']], [14, [256, 210, 'Q6_K']], [15, [256, 292, 'Q8_K']],
+  [16, [256, 66, 'IQ2_XXS']], [17, [256, 74, 'IQ2_XS']], [18, [256, 98, 'IQ3_XXS']], [19, [256, 50, 'IQ1_S']],
+  [20, [32, 18, 'IQ4_NL']], [21, [256, 110, 'IQ3_S']], [22, [256, 82, 'IQ2_S']], [23, [256, 136, 'IQ4_XS']],
+  [24, [1, 1, 'I8']], [25, [1, 2, 'I16']], [26, [1, 4, 'I32']], [27, [1, 8, 'I64']], [28, [1, 8, 'F64']],
+  [29, [256, 56, 'IQ1_M']], [30, [1, 2, 'BF16']], [34, [256, 54, 'TQ1_0']], [35, [256, 66, 'TQ2_0']],
+  [39, [32, 17, 'MXFP4']], [40, [64, 36, 'NVFP4']], [41, [128, 18, 'Q1_0']], [42, [64, 18, 'Q2_0']],
+] as const);
 
 /** gguf value type ids. */
 export const GGUF_VALUE_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'] as const;

@@ -23,22 +23,8 @@ import { countBytes, readGgufHeader, type GgufHeader, type GgufKeyValue } from '
  * other metadata strings; anything about the tensor values.
  */
 
-/** Key-value pairs read: a header declaring billions would keep the scan busy for ever. */
-export const MAX_GGUF_KV = 65_536;
-/** Tensor descriptions read (real models have at most tens of thousands). */
-export const MAX_GGUF_TENSORS = 1_048_576;
-/** Longest key (docs/gguf.md: keys are at most 65535 bytes). */
-export const MAX_GGUF_KEY_BYTES = 65_535;
-/** Elements in one array value (the largest vocabularies have ~260k tokens): bounds the scan's time. */
-export const MAX_GGUF_ARRAY_LENGTH = 4_194_304;
-/** Header and metadata bytes walked before the scan stops: a header can declare gigabytes of strings. */
-export const MAX_GGUF_METADATA_BYTES = 256 * 1024 * 1024;
 /** Chat template bytes read and checked (real templates are a few KiB). */
 export const MAX_GGUF_TEMPLATE_BYTES = 1024 * 1024;
-/** ggml's GGML_MAX_DIMS: more dimensions are rejected by llama.cpp. */
-export const GGUF_MAX_DIMS = 4;
-/** ggml's GGML_MAX_NAME: a tensor name must be shorter. */
-export const GGUF_MAX_NAME_BYTES = 64;
 
 /**
  * What makes a chat template suspicious: the published Jinja sandbox escapes (attribute walks to
@@ -58,18 +44,6 @@ export const CHAT_TEMPLATE_PATTERNS: readonly { readonly what: string; readonly 
   { what: 'a call to eval, exec, compile, open, getattr, globals, locals or __import__', re: /\b(eval|exec|compile|open|getattr|setattr|globals|locals|__import__)\s*\(/ },
   { what: 'include, import, extends or from (loads another template)', re: /\{%-?\s*(include|import|extends|from)\b/ },
 ];
-
-/** ggml_type id -> [elements per block, bytes per block] (format-specs §1.5; removed ids are absent). */
-export const GGML_TYPES: ReadonlyMap<number, readonly [number, number, string]> = new Map([
-  [0, [1, 4, 'F32']], [1, [1, 2, 'F16']], [2, [32, 18, 'Q4_0']], [3, [32, 20, 'Q4_1']], [6, [32, 22, 'Q5_0']],
-  [7, [32, 24, 'Q5_1']], [8, [32, 34, 'Q8_0']], [9, [32, 36, 'Q8_1']], [10, [256, 84, 'Q2_K']], [11, [256, 110, 'Q3_K']],
-  [12, [256, 144, 'Q4_K']], [13, [256, 176, 'Q5_K']], [14, [256, 210, 'Q6_K']], [15, [256, 292, 'Q8_K']],
-  [16, [256, 66, 'IQ2_XXS']], [17, [256, 74, 'IQ2_XS']], [18, [256, 98, 'IQ3_XXS']], [19, [256, 50, 'IQ1_S']],
-  [20, [32, 18, 'IQ4_NL']], [21, [256, 110, 'IQ3_S']], [22, [256, 82, 'IQ2_S']], [23, [256, 136, 'IQ4_XS']],
-  [24, [1, 1, 'I8']], [25, [1, 2, 'I16']], [26, [1, 4, 'I32']], [27, [1, 8, 'I64']], [28, [1, 8, 'F64']],
-  [29, [256, 56, 'IQ1_M']], [30, [1, 2, 'BF16']], [34, [256, 54, 'TQ1_0']], [35, [256, 66, 'TQ2_0']],
-  [39, [32, 17, 'MXFP4']], [40, [64, 36, 'NVFP4']], [41, [128, 18, 'Q1_0']], [42, [64, 18, 'Q2_0']],
-] as const);
 
 interface Template {
   key: string;
