@@ -59,23 +59,30 @@ interface Template {
 export async function scanGguf(source: ByteSource, ctx: ScanContext, parsed?: GgufHeader): Promise<void> {
   const findings = new Findings(ctx);
   // The key-value pairs ggml reads before it stops (at a problem, or at what it refuses and the reader reads past).
-  let read: GgufKeyValue[] = [];
+  let read: readonly GgufKeyValue[];
   let version = parsed?.version ?? 0;
   let header: GgufHeader | undefined;
   let problem: FormatProblem | undefined;
   if (parsed === undefined) {
+    const seen: GgufKeyValue[] = [];
+    read = seen;
+    const onKeyValue = (kv: GgufKeyValue, v: number): void => {
+      seen.push(kv);
+      version = v;
+    };
     try {
-      header = await readGgufHeader(source, { asGgml: true, onKeyValue: (kv, v) => (read.push(kv), (version = v)) });
+      header = await readGgufHeader(source, { asGgml: true, onKeyValue });
     } catch (e) {
       if (!(e instanceof FormatProblem)) throw e;
       problem = e;
     }
   } else if (parsed.ggmlRefuses !== undefined) {
-    problem = parsed.ggmlRefuses;
-    read = parsed.metadata.filter((kv) => kv.at < problem!.offset!);
+    const refused = parsed.ggmlRefuses;
+    problem = refused;
+    read = parsed.metadata.filter((kv) => kv.at < refused.offset!);
   } else {
     header = parsed;
-    read = [...parsed.metadata];
+    read = parsed.metadata;
   }
   const templates: Template[] = [];
   for (const kv of read) {
