@@ -95,14 +95,17 @@ function q8_0(s: Uint8Array, blocks: number, out: Float32Array): void {
   }
 }
 
-/** The 6-bit scale and min `j` (0–7) of a Q4_K/Q5_K block's 12 scale bytes at `at`. */
-function scaleMin(s: Uint8Array, at: number, j: number, sm: Int32Array): void {
-  if (j < 4) {
-    sm[0] = s[at + j]! & 63;
-    sm[1] = s[at + j + 4]! & 63;
-  } else {
-    sm[0] = (s[at + j + 4]! & 15) | ((s[at + j - 4]! >> 6) << 4);
-    sm[1] = (s[at + j + 4]! >> 4) | ((s[at + j]! >> 6) << 4);
+const kScales = new Float32Array(16);
+/**
+ * A Q4_K/Q5_K block's 8 sub-block scales d·sc (in 0–7) and mins dmin·m (in 8–15), each rounded to
+ * float32 as ggml rounds them, from the 12 bytes of 6-bit scales and mins at `at`: once per block.
+ */
+function kScalesMins(s: Uint8Array, at: number, d: number, dmin: number, out: Float32Array): void {
+  for (let j = 0; j < 8; j++) {
+    const sc = j < 4 ? s[at + j]! & 63 : (s[at + j + 4]! & 15) | ((s[at + j - 4]! >> 6) << 4);
+    const m = j < 4 ? s[at + j + 4]! & 63 : (s[at + j + 4]! >> 4) | ((s[at + j]! >> 6) << 4);
+    out[j] = d * sc;
+    out[j + 8] = dmin * m;
   }
 }
 
@@ -163,20 +166,16 @@ function q3_K(s: Uint8Array, blocks: number, out: Float32Array): void {
   }
 }
 
-const smA = new Int32Array(2);
-const smB = new Int32Array(2);
 /** Q4_K: f16 d, f16 dmin, 12 bytes of 8 6-bit scales and mins, 128 bytes of nibbles; x = (d·sc)·q - dmin·m. */
 function q4_K(s: Uint8Array, blocks: number, out: Float32Array): void {
   const t = f16();
+  const k = kScales;
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 144, o += 256) {
-    const d = t[h(s, p)]!;
-    const dmin = t[h(s, p + 2)]!;
+    kScalesMins(s, p + 4, t[h(s, p)]!, t[h(s, p + 2)]!, k);
     let y = o;
-    for (let j = 0, is = 0; j < 4; j++, is += 2) {
-      scaleMin(s, p + 4, is, smA);
-      scaleMin(s, p + 4, is + 1, smB);
-      const d1 = fr(d * smA[0]!), m1 = fr(dmin * smA[1]!);
-      const d2 = fr(d * smB[0]!), m2 = fr(dmin * smB[1]!);
+    for (let j = 0; j < 4; j++) {
+      const d1 = k[2 * j]!, m1 = k[2 * j + 8]!;
+      const d2 = k[2 * j + 1]!, m2 = k[2 * j + 9]!;
       const q = p + 16 + j * 32;
       for (let l = 0; l < 32; l++) out[y++] = fr(d1 * (s[q + l]! & 15)) - m1;
       for (let l = 0; l < 32; l++) out[y++] = fr(d2 * (s[q + l]! >> 4)) - m2;
@@ -187,16 +186,14 @@ function q4_K(s: Uint8Array, blocks: number, out: Float32Array): void {
 /** Q5_K: as Q4_K with 32 bytes of fifth bits: x = (d·sc)·(q + 16·high) - dmin·m. */
 function q5_K(s: Uint8Array, blocks: number, out: Float32Array): void {
   const t = f16();
+  const k = kScales;
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 176, o += 256) {
-    const d = t[h(s, p)]!;
-    const dmin = t[h(s, p + 2)]!;
+    kScalesMins(s, p + 4, t[h(s, p)]!, t[h(s, p + 2)]!, k);
+    const qh = p + 16;
     let y = o;
-    for (let j = 0, is = 0, u1 = 1, u2 = 2; j < 4; j++, is += 2, u1 <<= 2, u2 <<= 2) {
-      scaleMin(s, p + 4, is, smA);
-      scaleMin(s, p + 4, is + 1, smB);
-      const d1 = fr(d * smA[0]!), m1 = fr(dmin * smA[1]!);
-      const d2 = fr(d * smB[0]!), m2 = fr(dmin * smB[1]!);
-      const qh = p + 16;
+    for (let j = 0, u1 = 1, u2 = 2; j < 4; j++, u1 <<= 2, u2 <<= 2) {
+      const d1 = k[2 * j]!, m1 = k[2 * j + 8]!;
+      const d2 = k[2 * j + 1]!, m2 = k[2 * j + 9]!;
       const ql = p + 48 + j * 32;
       for (let l = 0; l < 32; l++) out[y++] = fr(d1 * ((s[ql + l]! & 15) + (s[qh + l]! & u1 ? 16 : 0))) - m1;
       for (let l = 0; l < 32; l++) out[y++] = fr(d2 * ((s[ql + l]! >> 4) + (s[qh + l]! & u2 ? 16 : 0))) - m2;
@@ -212,17 +209,23 @@ function q6_K(s: Uint8Array, blocks: number, out: Float32Array): void {
     for (let half = 0; half < 2; half++) {
       const ql = p + half * 64;
       const qh = p + 128 + half * 32;
-      const sc = p + 192 + half * 8;
       const y = o + half * 128;
-      for (let l = 0; l < 32; l++) {
-        const is = sc + (l >> 4);
-        const hb = s[qh + l]!;
-        const a = s[ql + l]!;
-        const c = s[ql + l + 32]!;
-        out[y + l] = fr(d * ((s[is]! << 24) >> 24)) * (((a & 15) | ((hb & 3) << 4)) - 32);
-        out[y + l + 32] = fr(d * ((s[is + 2]! << 24) >> 24)) * (((c & 15) | (((hb >> 2) & 3) << 4)) - 32);
-        out[y + l + 64] = fr(d * ((s[is + 4]! << 24) >> 24)) * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
-        out[y + l + 96] = fr(d * ((s[is + 6]! << 24) >> 24)) * (((c >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+      // Each run of 16 elements shares its four scales (d·sc, rounded as ggml rounds it).
+      for (let run = 0; run < 32; run += 16) {
+        const is = p + 192 + half * 8 + (run >> 4);
+        const s0 = fr(d * ((s[is]! << 24) >> 24));
+        const s1 = fr(d * ((s[is + 2]! << 24) >> 24));
+        const s2 = fr(d * ((s[is + 4]! << 24) >> 24));
+        const s3 = fr(d * ((s[is + 6]! << 24) >> 24));
+        for (let l = run; l < run + 16; l++) {
+          const hb = s[qh + l]!;
+          const a = s[ql + l]!;
+          const c = s[ql + l + 32]!;
+          out[y + l] = s0 * (((a & 15) | ((hb & 3) << 4)) - 32);
+          out[y + l + 32] = s1 * (((c & 15) | (((hb >> 2) & 3) << 4)) - 32);
+          out[y + l + 64] = s2 * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
+          out[y + l + 96] = s3 * (((c >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+        }
       }
     }
   }

@@ -1,27 +1,41 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { Cursor } from '../../io/cursor.js';
-import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
-import { GGML_TYPES, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './scan-rules.js';
+import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
 /**
- * A GGUF file's header, parsed whole for reading (the scan rules walk it on their own): version 1–3,
- * either byte order (a big-endian file is seen as a byte-swapped version), every metadata value type,
- * arrays of arrays included, and each tensor's name, dimensions (innermost first, as stored), ggml
- * type and data range, checked to lie inside the file. Throws FormatProblems; the reader codes them.
+ * A GGUF file's header, parsed once for the reader and the scan rules alike. What is checked is what
+ * ggml's own reader checks (so that a file accepted here is one llama.cpp reads the same way): magic,
+ * version 1–3 (either byte order: a big-endian file is seen as a byte-swapped version), every key and
+ * value type, strings and arrays within the file and the limits, no empty or duplicate keys or tensor
+ * names, `general.alignment` a UINT32 power of two, tensor types known, ne[0] a whole number of
+ * blocks, and each tensor's data exactly where ggml expects it (offsets in declaration order, padded to
+ * the alignment: no gaps, no overlap) and inside the file. One thing ggml refuses is read all the same
+ * unless `asGgml` is set: arrays of arrays (the spec allows them); the first is kept as `ggmlRefuses`.
+ * Values are kept (short arrays, strings up to MAX_GGUF_KEPT_STRING); tensor data is never read.
+ * Throws FormatProblems: the reader codes them, the scan rules report them.
  */
 
-/** Nesting of arrays inside arrays: each level is a recursion; ggml writes none, the spec allows them. */
-export const MAX_GGUF_ARRAY_DEPTH = 8;
-/** Elements of an array value kept in memory (as a value for metadata); longer arrays are walked and left out. */
-export const MAX_GGUF_KEPT_ARRAY = 1024;
-/** Bytes of one string value kept (a chat template is a few KiB); longer strings are walked and left out. */
-export const MAX_GGUF_KEPT_STRING = 1024 * 1024;
+/** ggml_type id -> [elements per block, bytes per block, name] (format-specs §1.5; removed ids are absent). */
+export const GGML_TYPES: ReadonlyMap<number, readonly [number, number, string]> = new Map([
+  [0, [1, 4, 'F32']], [1, [1, 2, 'F16']], [2, [32, 18, 'Q4_0']], [3, [32, 20, 'Q4_1']], [6, [32, 22, 'Q5_0']],
+  [7, [32, 24, 'Q5_1']], [8, [32, 34, 'Q8_0']], [9, [32, 36, 'Q8_1']], [10, [256, 84, 'Q2_K']], [11, [256, 110, 'Q3_K']],
+  [12, [256, 144, 'Q4_K']], [13, [256, 176, 'Q5_K']], [14, [256, 210, 'Q6_K']], [15, [256, 292, 'Q8_K']],
+  [16, [256, 66, 'IQ2_XXS']], [17, [256, 74, 'IQ2_XS']], [18, [256, 98, 'IQ3_XXS']], [19, [256, 50, 'IQ1_S']],
+  [20, [32, 18, 'IQ4_NL']], [21, [256, 110, 'IQ3_S']], [22, [256, 82, 'IQ2_S']], [23, [256, 136, 'IQ4_XS']],
+  [24, [1, 1, 'I8']], [25, [1, 2, 'I16']], [26, [1, 4, 'I32']], [27, [1, 8, 'I64']], [28, [1, 8, 'F64']],
+  [29, [256, 56, 'IQ1_M']], [30, [1, 2, 'BF16']], [34, [256, 54, 'TQ1_0']], [35, [256, 66, 'TQ2_0']],
+  [39, [32, 17, 'MXFP4']], [40, [64, 36, 'NVFP4']], [41, [128, 18, 'Q1_0']], [42, [64, 18, 'Q2_0']],
+] as const);
 
 /** gguf value type ids. */
 export const GGUF_VALUE_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'] as const;
 export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
+/** Byte size of fixed-size value types (0 for STRING and ARRAY). */
 const SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
+const UINT32 = 4;
+const BOOL = 7;
 const STRING = 8;
 const ARRAY = 9;
 
@@ -37,18 +51,20 @@ export interface GgufKeyValue {
   readonly value?: GgufValue;
   /** Elements of an array, bytes of a string. */
   readonly length?: number;
+  /** Where the value starts (a string's length, an array's element type), for messages. */
+  readonly at: number;
 }
 
 export interface GgufTensorInfo {
   readonly name: string;
-  /** Dimensions as stored: innermost (fastest-moving) first. */
-  readonly ne: readonly number[];
+  /** Dimensions as stored: innermost (fastest-moving) first; each at most int64's maximum. */
+  readonly ne: readonly bigint[];
   readonly type: number;
   readonly typeName: string;
   /** Absolute offset of the data in the file, and its byte length. */
   readonly offset: number;
   readonly bytes: number;
-  readonly elements: number;
+  readonly elements: bigint;
   /** Where its description starts, for messages. */
   readonly at: number;
 }
@@ -60,43 +76,60 @@ export interface GgufHeader {
   readonly metadata: readonly GgufKeyValue[];
   readonly tensors: readonly GgufTensorInfo[];
   readonly dataStart: number;
+  /** Where ggml expects the tensor data to end (the data start when there are no tensors). */
+  readonly dataEnd: number;
+  /** The first thing ggml refuses that this parse read past (an array of arrays); undefined when ggml reads the file as it was read here. */
+  readonly ggmlRefuses?: FormatProblem;
+}
+
+export interface GgufHeaderOptions {
+  /** Stop at what ggml refuses, as ggml does (arrays of arrays), instead of reading past it. */
+  readonly asGgml?: boolean;
+  /** Each key-value pair as it is read (with the file's version), so that what came before a problem is still seen. */
+  readonly onKeyValue?: (kv: GgufKeyValue, version: number) => void;
 }
 
 const DEFAULT_ALIGNMENT = 32;
+const INT64_MAX = (1n << 63n) - 1n;
 
-export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
+/** Bytes of a count or length: u64 from version 2, u32 in version 1. */
+export function countBytes(version: number): number {
+  return version >= 2 ? 8 : 4;
+}
+
+export async function readGgufHeader(source: ByteSource, options: GgufHeaderOptions = {}): Promise<GgufHeader> {
   const c = new Cursor(source);
   await c.need(8, 'the GGUF header');
   const magic = c.take(4);
-  if (magic[0] !== 0x47 || magic[1] !== 0x47 || magic[2] !== 0x55 || magic[3] !== 0x46) throw malformed('the magic is not "GGUF"', 0);
+  if (magic[0] !== 0x47 || magic[1] !== 0x47 || magic[2] !== 0x55 || magic[3] !== 0x46) throw malformed(`the magic is not "GGUF"`, 0);
   let version = c.u32();
   if (version < 1 || version > 3) {
     const swapped = (((version & 0xff) << 24) | ((version & 0xff00) << 8) | ((version >>> 8) & 0xff00) | (version >>> 24)) >>> 0;
-    if (swapped < 1 || swapped > 3) throw malformed(`unsupported GGUF version ${version} (versions 1 to 3 exist, in either byte order)`, 4);
-    c.littleEndian = false;
+    if (swapped < 1 || swapped > 3) throw malformed(`unsupported GGUF version ${version} (1 to 3 exist)`, 4);
+    c.littleEndian = false; // v3 allows a whole-file big-endian layout, seen as a byte-swapped version
     version = swapped;
   }
-  const wide = version >= 2; // v1 wrote counts and lengths as u32
+  const width = countBytes(version);
   const count = async (what: string): Promise<bigint> => {
-    if (c.available() < (wide ? 8 : 4)) await c.need(wide ? 8 : 4, what);
-    return wide ? c.u64() : BigInt(c.u32());
+    if (c.available() < width) await c.need(width, what);
+    return width === 8 ? c.u64() : BigInt(c.u32());
   };
-  const budget = (): void => {
-    if (c.pos > MAX_GGUF_METADATA_BYTES) throw limitExceeded(`the header goes on past ${MAX_GGUF_METADATA_BYTES} bytes (MAX_GGUF_METADATA_BYTES)`, c.pos);
+  const checkBudget = (): void => {
+    if (c.pos > MAX_GGUF_METADATA_BYTES) throw limitExceeded(`the metadata goes on past ${MAX_GGUF_METADATA_BYTES} bytes (MAX_GGUF_METADATA_BYTES)`, c.pos);
   };
   const tensorCount = await count('the tensor count');
   const kvCount = await count('the key-value count');
+  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
   if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
-  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, wide ? 16 : 12);
 
-  /** A string's byte length, inside the file. */
+  /** A string's length, checked against the file. */
   const stringLength = async (what: string): Promise<number> => {
     const start = c.pos;
     const n = await count(`the length of ${what}`);
     if (n > BigInt(source.size - c.pos)) throw malformed(`${what} is declared ${n} bytes long, past the end of the file`, start);
     return Number(n);
   };
-  const name = async (what: string, max: number): Promise<string> => {
+  const readName = async (what: string, max: number): Promise<string> => {
     const start = c.pos;
     const n = await stringLength(what);
     if (n > max) throw limitExceeded(`${what} is ${n} bytes long, more than the ${max}-byte limit`, start);
@@ -105,7 +138,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     if (text === undefined) throw malformed(`${what} is not valid UTF-8`, start);
     return text;
   };
-  /** A string value: kept up to MAX_GGUF_KEPT_STRING bytes, else walked (undefined). */
+  /** A string value: kept up to MAX_GGUF_KEPT_STRING bytes, else walked (no text). */
   const stringValue = async (what: string): Promise<{ text?: string; bytes: number }> => {
     const n = await stringLength(what);
     if (n > MAX_GGUF_KEPT_STRING) {
@@ -115,16 +148,8 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     if (c.available() < n) await c.need(n, what);
     return { text: utf8Lossy(c.take(n)), bytes: n };
   };
-  const valueType = async (what: string): Promise<number> => {
-    const at = c.pos;
-    if (c.available() < 4) await c.need(4, what);
-    const type = c.u32();
-    if (type >= GGUF_VALUE_TYPES.length) throw malformed(`${what} is ${type}, not a GGUF value type (0 to ${GGUF_VALUE_TYPES.length - 1})`, at);
-    return type;
-  };
-  const scalar = async (type: number, what: string): Promise<GgufValue> => {
-    const size = SIZE[type]!;
-    if (c.available() < size) await c.need(size, what);
+  /** One fixed-size value, already buffered. */
+  const scalar = (type: number): GgufValue => {
     switch (type) {
       case 0: return c.u8();
       case 1: return (c.u8() << 24) >> 24;
@@ -132,144 +157,157 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
       case 3: return (c.u16() << 16) >> 16;
       case 4: return c.u32();
       case 5: return c.u32() | 0;
-      case 6: {
-        const b = c.u32();
-        return new Float32Array(new Uint32Array([b]).buffer)[0]!;
-      }
-      case 7: {
-        const b = c.u8();
-        if (b > 1) throw malformed(`the BOOL ${what} is ${b}, not 0 or 1`, c.pos - 1);
-        return b === 1;
-      }
+      case 6: return new Float32Array(new Uint32Array([c.u32()]).buffer)[0]!;
+      case 7: return c.u8() !== 0;
       case 10: return c.u64();
       case 11: return BigInt.asIntN(64, c.u64());
-      default: {
-        const b = c.u64();
-        return new Float64Array(new BigUint64Array([b]).buffer)[0]!;
-      }
+      default: return new Float64Array(new BigUint64Array([c.u64()]).buffer)[0]!;
     }
   };
-  /** An array value: kept when it has at most MAX_GGUF_KEPT_ARRAY elements (and all of them were kept), else walked. */
+  let ggmlRefuses: FormatProblem | undefined;
+  /** An array value (`what` names it): kept when it has at most MAX_GGUF_KEPT_ARRAY elements and all of them were kept, else walked. */
   const array = async (what: string, depth: number): Promise<{ elementType: number; value?: GgufValue[]; length: number }> => {
-    if (depth > MAX_GGUF_ARRAY_DEPTH) throw limitExceeded(`${what} nests arrays more than MAX_GGUF_ARRAY_DEPTH (${MAX_GGUF_ARRAY_DEPTH}) deep`, c.pos);
-    const elementType = await valueType(`the element type of ${what}`);
+    await c.need(4, `the element type of ${what}`);
+    const elementType = c.u32();
+    if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
+    if (elementType === ARRAY) {
+      const refusal = malformed(`array ${what} holds arrays (ggml rejects nested arrays)`, c.pos - 4);
+      if (options.asGgml) throw refusal;
+      ggmlRefuses ??= refusal;
+      if (depth >= MAX_GGUF_ARRAY_DEPTH) throw limitExceeded(`array ${what} nests arrays more than MAX_GGUF_ARRAY_DEPTH (${MAX_GGUF_ARRAY_DEPTH}) deep`, c.pos - 4);
+    }
     const lengthAt = c.pos;
-    const n = await count(`the length of ${what}`);
-    if (n > BigInt(MAX_GGUF_ARRAY_LENGTH)) throw limitExceeded(`${what} has ${n} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`, lengthAt);
+    const n = await count(`the length of array ${what}`);
+    if (n > BigInt(MAX_GGUF_ARRAY_LENGTH)) throw limitExceeded(`array ${what} has ${n} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`, lengthAt);
     const length = Number(n);
-    const keep = length <= MAX_GGUF_KEPT_ARRAY;
+    let value: GgufValue[] | undefined = length <= MAX_GGUF_KEPT_ARRAY ? [] : undefined;
     if (elementType !== STRING && elementType !== ARRAY) {
-      if (!keep) {
-        c.skip(BigInt(SIZE[elementType]!) * n, `the ${n} elements of ${what}`);
+      const elements = `the ${n} elements of array ${what}`;
+      if (value === undefined) {
+        c.skip(n * BigInt(SIZE[elementType]!), elements);
         return { elementType, length };
       }
-      const value: GgufValue[] = [];
-      for (let k = 0; k < length; k++) value.push(await scalar(elementType, `element ${k} of ${what}`));
+      await c.need(length * SIZE[elementType]!, elements);
+      for (let k = 0; k < length; k++) value.push(scalar(elementType));
       return { elementType, value, length };
     }
-    const value: GgufValue[] | undefined = keep ? [] : undefined;
     for (let k = 0; k < length; k++) {
-      if ((k & 0xfff) === 0) budget();
       if (elementType === STRING) {
-        const s = await stringValue(`string ${k} of ${what}`);
-        if (s.text === undefined) return walkRest(k + 1, length, elementType, what, depth);
-        value?.push(s.text);
+        const s = await stringValue(`string ${k} of array ${what}`);
+        if (s.text === undefined) value = undefined;
+        value?.push(s.text!);
+        if ((k & 0xfff) === 0) checkBudget();
       } else {
-        const inner = await array(`array ${k} of ${what}`, depth + 1);
-        if (inner.value === undefined) return walkRest(k + 1, length, elementType, what, depth);
-        value?.push(inner.value);
+        if ((k & 0xfff) === 0) checkBudget();
+        const inner = await array(`${k} of array ${what}`, depth + 1);
+        if (inner.value === undefined) value = undefined;
+        value?.push(inner.value!);
       }
     }
     return { elementType, ...(value ? { value } : {}), length };
   };
-  const walkRest = async (from: number, length: number, elementType: number, what: string, depth: number): Promise<{ elementType: number; length: number }> => {
-    for (let k = from; k < length; k++) {
-      if ((k & 0xfff) === 0) budget();
-      if (elementType === STRING) c.skip(await stringLength(`string ${k} of ${what}`), `string ${k} of ${what}`);
-      else await array(`array ${k} of ${what}`, depth + 1);
-    }
-    return { elementType, length };
-  };
 
   const metadata: GgufKeyValue[] = [];
+  const keep = (kv: GgufKeyValue): void => {
+    metadata.push(kv);
+    options.onKeyValue?.(kv, version);
+  };
   const keys = new Set<string>();
   let alignment = DEFAULT_ALIGNMENT;
   for (let i = 0n; i < kvCount; i++) {
-    budget();
+    checkBudget();
     const kvAt = c.pos;
-    const key = await name(`key ${i}`, MAX_GGUF_KEY_BYTES);
-    if (keys.has(key)) throw malformed(`duplicate key ${show(key)}`, kvAt);
+    const key = await readName(`key ${i}`, MAX_GGUF_KEY_BYTES);
+    if (key === '') throw malformed(`key ${i} is empty`, kvAt);
+    if (keys.has(key)) throw malformed(`duplicate key ${show(key)} (ggml rejects the file; loaders that keep the first or the last value disagree)`, kvAt);
     keys.add(key);
+    await c.need(4, `the type of ${show(key)}`);
     const typeAt = c.pos;
-    const type = await valueType(`the value type of ${show(key)}`);
+    const type = c.u32();
+    if (type >= GGUF_VALUE_TYPES.length) throw malformed(`key ${show(key)} has unknown value type ${type}`, typeAt);
+    const at = c.pos;
     const what = `the value of ${show(key)}`;
-    if (type === STRING) {
+    if (key === 'general.alignment') {
+      if (type !== UINT32) throw malformed(`general.alignment has type ${GGUF_VALUE_TYPES[type]}, not UINT32`, typeAt);
+      await c.need(4, 'general.alignment');
+      alignment = c.u32();
+      if (alignment === 0 || (alignment & (alignment - 1)) !== 0) throw malformed(`general.alignment is ${alignment}, not a power of two`, typeAt + 4);
+      keep({ key, type: 'UINT32', value: alignment, at });
+    } else if (type === STRING) {
       const s = await stringValue(what);
-      metadata.push({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes });
+      keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at });
     } else if (type === ARRAY) {
-      const a = await array(what, 1);
-      metadata.push({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.value ? { value: a.value } : {}), length: a.length });
+      const a = await array(show(key), 1);
+      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.value ? { value: a.value } : {}), length: a.length, at });
     } else {
-      const value = await scalar(type, what);
-      metadata.push({ key, type: GGUF_VALUE_TYPES[type]!, value });
-      if (key === 'general.alignment') {
-        if (type !== 4) throw malformed(`general.alignment has type ${GGUF_VALUE_TYPES[type]}, not UINT32`, typeAt);
-        alignment = value as number;
-        if (alignment === 0 || (alignment & (alignment - 1)) !== 0) throw malformed(`general.alignment is ${alignment}, not a power of two`, typeAt + 4);
+      await c.need(SIZE[type]!, what);
+      if (type === BOOL) {
+        const b = c.u8();
+        if (b > 1) throw malformed(`the BOOL value of ${show(key)} is ${b}, not 0 or 1`, c.pos - 1);
+        keep({ key, type: 'BOOL', value: b === 1, at });
+      } else {
+        keep({ key, type: GGUF_VALUE_TYPES[type]!, value: scalar(type), at });
       }
     }
   }
 
-  budget();
+  // Tensor descriptions.
+  checkBudget();
   const names = new Set<string>();
   let expected = 0n; // where ggml expects the next tensor's data, relative to the data section
-  const infos: { name: string; ne: number[]; type: number; typeName: string; offset: bigint; bytes: number; elements: number; at: number }[] = [];
+  const infos: { name: string; ne: bigint[]; type: number; typeName: string; offset: bigint; bytes: bigint; elements: bigint; at: number }[] = [];
+  const A = BigInt(alignment);
+  const pad = (x: bigint): bigint => ((x + A - 1n) / A) * A;
   for (let i = 0n; i < tensorCount; i++) {
-    if ((i & 0xffn) === 0n) budget();
-    const at = c.pos;
-    const tname = await name(`the name of tensor ${i}`, MAX_GGUF_KEY_BYTES);
-    if (new TextEncoder().encode(tname).length >= GGUF_MAX_NAME_BYTES) throw limitExceeded(`tensor name ${show(tname)} is ${GGUF_MAX_NAME_BYTES} bytes or longer (GGUF_MAX_NAME_BYTES, ggml's limit)`, at);
-    if (names.has(tname)) throw malformed(`duplicate tensor name ${show(tname)}`, at);
-    names.add(tname);
-    await c.need(4, `the dimension count of tensor ${show(tname)}`);
+    if ((i & 0xffn) === 0n) checkBudget();
+    const infoAt = c.pos;
+    const name = await readName(`the name of tensor ${i}`, MAX_GGUF_KEY_BYTES);
+    if (new TextEncoder().encode(name).length >= GGUF_MAX_NAME_BYTES) throw malformed(`tensor name ${show(name)} is ${GGUF_MAX_NAME_BYTES} bytes or longer (ggml rejects it)`, infoAt);
+    if (names.has(name)) throw malformed(`duplicate tensor name ${show(name)}`, infoAt);
+    names.add(name);
+    await c.need(4, `the dimension count of tensor ${show(name)}`);
     const nDims = c.u32();
-    if (nDims > GGUF_MAX_DIMS) throw limitExceeded(`tensor ${show(tname)} has ${nDims} dimensions, more than GGUF_MAX_DIMS (${GGUF_MAX_DIMS})`, c.pos - 4);
-    const ne: number[] = [];
-    let elements = 1n;
+    if (nDims > GGUF_MAX_DIMS) throw malformed(`tensor ${show(name)} has ${nDims} dimensions, more than ${GGUF_MAX_DIMS}`, c.pos - 4);
+    const ne: bigint[] = [];
     for (let d = 0; d < nDims; d++) {
-      const v = await count(`dimension ${d} of tensor ${show(tname)}`);
-      if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`dimension ${d} of tensor ${show(tname)} is ${v}, larger than any file`, c.pos - (wide ? 8 : 4));
-      ne.push(Number(v));
-      elements *= v;
+      const v = await count(`dimension ${d} of tensor ${show(name)}`);
+      if (v > INT64_MAX) throw malformed(`dimension ${d} of tensor ${show(name)} is ${v}, negative as int64`, c.pos - width);
+      ne.push(v);
     }
-    await c.need(12, `the type and offset of tensor ${show(tname)}`);
+    await c.need(12, `the type and offset of tensor ${show(name)}`);
     const typeAt = c.pos;
     const type = c.u32();
     const offset = c.u64();
     const t = GGML_TYPES.get(type);
-    if (!t) throw malformed(`tensor ${show(tname)} has unknown or removed ggml type ${type}`, typeAt);
+    if (!t) throw malformed(`tensor ${show(name)} has unknown or removed ggml type ${type}`, typeAt);
     const [block, blockBytes, typeName] = t;
-    const ne0 = BigInt(ne[0] ?? 1);
-    if (ne0 % BigInt(block) !== 0n) throw malformed(`tensor ${show(tname)} (${typeName}) has ne[0] = ${ne0}, not a multiple of its ${block}-element block`, at);
-    const bytes = elements === 0n ? 0n : (elements / BigInt(block)) * BigInt(blockBytes);
-    // Decoded tensors are float32: the output, not only the stored bytes, must be a size a file can have.
-    if (bytes > BigInt(source.size) || elements * 4n > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${show(tname)} needs ${bytes} bytes (${elements} elements), more than the whole file`, at);
-    if (offset % BigInt(alignment) !== 0n) throw malformed(`tensor ${show(tname)} has offset ${offset}, not a multiple of the alignment ${alignment}`, typeAt + 4);
-    // As ggml: each tensor's data follows the previous one's, padded to the alignment (no overlap, no gap).
-    if (offset !== expected) throw malformed(`tensor ${show(tname)} has offset ${offset}, expected ${expected} (tensors follow one another in declaration order, padded to ${alignment}; ggml refuses overlapping or out-of-order data)`, typeAt + 4);
-    expected += ((bytes + BigInt(alignment) - 1n) / BigInt(alignment)) * BigInt(alignment);
-    infos.push({ name: tname, ne, type, typeName, offset, bytes: Number(bytes), elements: Number(elements), at });
+    const ne0 = ne[0] ?? 1n;
+    if (ne0 % BigInt(block) !== 0n) throw malformed(`tensor ${show(name)} (${typeName}) has ne[0] = ${ne0}, not a multiple of the ${block}-element block`, infoAt);
+    let rows = 1n;
+    for (const v of ne.slice(1)) rows *= v;
+    const bytes = (ne0 / BigInt(block)) * BigInt(blockBytes) * rows;
+    if (bytes > BigInt(source.size)) throw malformed(`tensor ${show(name)} needs ${bytes} bytes, more than the whole file`, infoAt);
+    if (offset % A !== 0n) throw malformed(`tensor ${show(name)} has offset ${offset}, not a multiple of the alignment ${alignment}`, typeAt + 4);
+    if (offset !== expected) {
+      throw malformed(`tensor ${show(name)} has offset ${offset}, expected ${expected} (tensors must follow one another in declaration order, padded to ${alignment}; ggml rejects overlapping or out-of-order data)`, typeAt + 4);
+    }
+    expected += pad(bytes);
+    infos.push({ name, ne, type, typeName, offset, bytes, elements: ne0 * rows, at: infoAt });
   }
-  const end = BigInt(c.pos);
-  const A = BigInt(alignment);
-  const dataStart = tensorCount > 0n ? ((end + A - 1n) / A) * A : end;
+
+  // The data section starts at the next multiple of the alignment (when there are tensors).
+  const infoEnd = BigInt(c.pos);
+  const dataStart = tensorCount > 0n ? pad(infoEnd) : infoEnd;
   const size = BigInt(source.size);
   const tensors: GgufTensorInfo[] = infos.map((t) => {
     const start = dataStart + t.offset;
-    if (start + BigInt(t.bytes) > size) {
-      throw malformed(`the data of tensor ${show(t.name)} ([${start}, ${start + BigInt(t.bytes)})) runs past the end of the file (${size} bytes)`, t.at);
-    }
-    return { ...t, offset: Number(start) };
+    const end = start + t.bytes;
+    if (end > size) throw malformed(`the data of tensor ${show(t.name)} ([${start}, ${end})) runs past the end of the file (${size} bytes)`, t.at);
+    return { ...t, offset: Number(start), bytes: Number(t.bytes) };
   });
-  return { version, littleEndian: c.littleEndian, alignment, metadata, tensors, dataStart: Number(dataStart) };
+  return {
+    version, littleEndian: c.littleEndian, alignment, metadata, tensors,
+    dataStart: Number(dataStart), dataEnd: Number(dataStart + expected),
+    ...(ggmlRefuses ? { ggmlRefuses } : {}),
+  };
 }

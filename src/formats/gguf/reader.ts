@@ -38,6 +38,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
       const location = e.offset === undefined ? source.name : `${source.name}@${e.offset}`;
       throw new GgufError(e.kind === 'limit' ? 'GgufLimit' : 'InvalidGguf', `${source.name}: ${e.kind === 'limit' ? '' : 'not a valid GGUF file: '}${e.message}`, { location, cause: e });
     }
+    for (const t of header.tensors) checkSize(t, source);
     const tensors = header.tensors.map((t) => tensorEntry(t, header, source));
     const { metadata, leftOut } = metadataStrings(header.metadata);
     const notes: string[] = [];
@@ -49,11 +50,22 @@ export const ggufReader: FormatReader<GgufHeader> = {
       structure: header,
     };
   },
-  scan: (source, ctx) => scanGguf(source, ctx),
+  scan: (source, ctx, parsed) => scanGguf(source, ctx, parsed?.structure),
 };
 
+/** What ggml allows and a TensorSet cannot hold: dimensions and decoded sizes past JavaScript's exact integers. */
+function checkSize(t: GgufTensorInfo, source: ByteSource): void {
+  const refuse = (message: string): never => {
+    throw new GgufError('InvalidGguf', `${source.name}: not a valid GGUF file: ${message}`, { location: `${source.name}@${t.at}` });
+  };
+  const big = t.ne.findIndex((v) => v > BigInt(Number.MAX_SAFE_INTEGER));
+  if (big >= 0) refuse(`dimension ${big} of tensor ${show(t.name)} is ${t.ne[big]}, larger than any file`);
+  // Decoded tensors are float32: the output, not only the stored bytes, must be a size a file can have.
+  if (t.elements * 4n > BigInt(Number.MAX_SAFE_INTEGER)) refuse(`tensor ${show(t.name)} needs ${t.bytes} bytes (${t.elements} elements), more than the whole file`);
+}
+
 function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource): TensorEntry {
-  const shape = [...t.ne].reverse();
+  const shape = t.ne.map(Number).reverse();
   const where = `${source.name}: tensor ${show(t.name)}`;
   const raw = RAW[t.typeName];
   if (raw !== undefined) {
@@ -74,7 +86,7 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource):
     throw new GgufError('UnsupportedTensor', `${where}: ${t.typeName} blocks in a big-endian file have no agreed byte order; nothing is converted`, { location: `${source.name}@${t.at}` });
   }
   return {
-    name: t.name, dtype: 'F32', shape, byteLength: t.elements * 4, fidelity: 'derived',
+    name: t.name, dtype: 'F32', shape, byteLength: Number(t.elements) * 4, fidelity: 'derived',
     encoding: { layout: 'decoded', decoder: t.typeName.toLowerCase() },
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(source, t, format, chunkBytes),
   };
