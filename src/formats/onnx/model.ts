@@ -1,6 +1,6 @@
 import { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { expectWire, readPbString, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from '../protobuf/wire.js';
+import { expectWire, readPbString, varints, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from '../protobuf/wire.js';
 import { ONNX_DTYPES } from './dtype.js';
 
 /**
@@ -145,7 +145,7 @@ async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promi
 }
 
 const NODE_FIELDS = new Set([2, 3, 4, 5]);
-const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 10, 11, 20]);
+const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 11, 20]);
 
 interface Attribute {
   name: string;
@@ -155,7 +155,8 @@ interface Attribute {
   ints: PbField[];
   t?: PbField;
   graphs: PbField[];
-  type: number;
+  /** Its graphs came from `graphs` (11, a GRAPHS attribute): each is named `<attribute>[i]`, even one. */
+  graphList: boolean;
   at: number;
 }
 
@@ -180,7 +181,7 @@ async function node(p: Parse, f: PbField, depth: number, prefix: string, index: 
     const attr = await attribute(p, a, d);
     if (opType === 'Constant') await constant(p, attr, d, prefix, label, outputs[0] ?? label);
     for (const [j, g] of attr.graphs.entries()) {
-      const sub = attr.graphs.length > 1 || attr.type === 10 ? `${attr.name}[${j}]` : attr.name;
+      const sub = attr.graphs.length > 1 || attr.graphList ? `${attr.name}[${j}]` : attr.name;
       await graph(p, g, deeper(d, g), `${prefix}${label}/${sub}/`);
     }
   }
@@ -188,7 +189,7 @@ async function node(p: Parse, f: PbField, depth: number, prefix: string, index: 
 
 async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute> {
   deeper(depth, f);
-  const a: Attribute = { name: '', floats: [], ints: [], graphs: [], type: 0, at: f.at };
+  const a: Attribute = { name: '', floats: [], ints: [], graphs: [], graphList: false, at: f.at };
   await walk(p, f, 'AttributeProto', ATTRIBUTE_FIELDS, async (g) => {
     switch (g.no) {
       case 1:
@@ -215,7 +216,7 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         a.ints.push(g);
         break;
       case 11:
-        a.type = 10;
+        a.graphList = true;
         a.graphs.push(g);
         break;
       case 20:
@@ -283,30 +284,6 @@ async function varintValues(p: Parse, fields: readonly PbField[], what: string):
     if (total > MAX_ONNX_TYPED_BYTES) throw limitExceeded(`${what}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of values`, g.at);
     if (g.wire !== WIRE_LEN && g.wire !== WIRE_VARINT) throw malformed(`${what} has wire type ${g.wire}, expected varints`, g.at);
     for (const v of varints(await p.r.bytes(g.start, g.end - g.start, what), g.start)) out.push(v);
-  }
-  return out;
-}
-
-/** Varints (each up to 10 bytes) as unsigned 64-bit values (two's complement of negatives). */
-export function varints(b: Uint8Array, offset: number): bigint[] {
-  const out: bigint[] = [];
-  let i = 0;
-  while (i < b.length) {
-    let lo = 0;
-    let hi = 0;
-    let n = 0;
-    for (;;) {
-      if (i >= b.length || n >= 10) throw malformed('a varint runs past the end of its field or is longer than 10 bytes', offset + i);
-      const byte = b[i++]!;
-      if (n < 4) lo += (byte & 0x7f) * 2 ** (7 * n);
-      else if (n === 4) {
-        lo += (byte & 0x0f) * 2 ** 28;
-        hi += (byte & 0x70) >> 4;
-      } else hi += (byte & 0x7f) * 2 ** (7 * (n - 5) + 3);
-      n++;
-      if ((byte & 0x80) === 0) break;
-    }
-    out.push(BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo)));
   }
   return out;
 }

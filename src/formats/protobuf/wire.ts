@@ -57,6 +57,30 @@ function decodeVarint(b: Uint8Array, offset: number, what: string): [number, num
   throw malformed(b.length === MAX_VARINT_BYTES ? `${what}: a varint longer than ${MAX_VARINT_BYTES} bytes` : `${what}: a varint runs past the end of its message`, offset);
 }
 
+/** Varints (each up to 10 bytes) as unsigned 64-bit values (two's complement of negatives). */
+export function varints(b: Uint8Array, offset: number): bigint[] {
+  const out: bigint[] = [];
+  let i = 0;
+  while (i < b.length) {
+    let lo = 0;
+    let hi = 0;
+    let n = 0;
+    for (;;) {
+      if (i >= b.length || n >= 10) throw malformed('a varint runs past the end of its field or is longer than 10 bytes', offset + i);
+      const byte = b[i++]!;
+      if (n < 4) lo += (byte & 0x7f) * 2 ** (7 * n);
+      else if (n === 4) {
+        lo += (byte & 0x0f) * 2 ** 28;
+        hi += (byte & 0x70) >> 4;
+      } else hi += (byte & 0x7f) * 2 ** (7 * (n - 5) + 3);
+      n++;
+      if ((byte & 0x80) === 0) break;
+    }
+    out.push(BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+  }
+  return out;
+}
+
 /**
  * Walks the fields of the message [start, end), checking every one (groups, wire types 3 and 4, and
  * field number 0 are malformed; lengths must stay inside the message), and calls `visit` for the
