@@ -34,6 +34,12 @@ export interface PbBudget {
   readonly limitName: string;
 }
 
+/** What a walk over one file shares: its reader and its field budget. */
+export interface PbWalk {
+  readonly r: PagedReader;
+  readonly budget: PbBudget;
+}
+
 /** Decodes a varint at `offset` (before `end`); [value, bytes]. Values above 2^53 saturate to MAX_SAFE_INTEGER + 1. */
 export async function readVarint(r: PagedReader, offset: number, end: number, what: string): Promise<[number, number]> {
   return decodeVarint(await r.bytes(offset, Math.min(MAX_VARINT_BYTES, end - offset), what), offset, what);
@@ -136,6 +142,12 @@ export async function walkMessage(
     pos = fieldEnd;
     if (interesting.has(no)) await visit({ no, wire, at, start: payload, end: fieldEnd, value });
   }
+}
+
+/** Walks a length-delimited field as a message (`walkMessage` over its payload), its wire type checked first. */
+export function walkField(w: PbWalk, f: PbField, what: string, interesting: ReadonlySet<number>, visit: (g: PbField) => Promise<void> | void): Promise<void> {
+  expectWire(f, WIRE_LEN, what);
+  return walkMessage(w.r, f.start, f.end, what, w.budget, interesting, visit);
 }
 
 /** Throws unless the field has the wire type its schema gives it. */
