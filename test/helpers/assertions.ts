@@ -34,3 +34,19 @@ export class BoundedSource implements ByteSource {
     return this.inner.read(offset, length);
   }
 }
+
+/** Counts the bytes read through it (tests that a reader reads only what it must). */
+export class CountingSource implements ByteSource {
+  bytesRead = 0;
+  constructor(private readonly inner: ByteSource) {}
+  get size(): number {
+    return this.inner.size;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  read(offset: number, length: number): Promise<Uint8Array> {
+    this.bytesRead += length;
+    return this.inner.read(offset, length);
+  }
+}
