@@ -261,20 +261,19 @@ async function constant(p: Parse, a: Attribute, depth: number, prefix: string, l
 
 /** A constant attribute's values (bounded: MAX_ONNX_TYPED_BYTES). */
 async function fixedValues(p: Parse, fields: readonly PbField[], width: number, what: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
   let total = 0;
   for (const g of fields) {
     const n = g.end - g.start;
     if (g.wire === WIRE_LEN ? n % width !== 0 : n !== width) throw malformed(`${what}: ${n} bytes are not whole ${width}-byte values`, g.at);
     total += n;
     if (total > MAX_ONNX_TYPED_BYTES) throw limitExceeded(`${what}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of values`, g.at);
-    parts.push((await p.r.bytes(g.start, n, what)).slice());
   }
+  // Sizes checked first, so the values are read once, into place.
   const out = new Uint8Array(total);
   let o = 0;
-  for (const b of parts) {
-    out.set(b, o);
-    o += b.byteLength;
+  for (const g of fields) {
+    out.set(await p.r.bytes(g.start, g.end - g.start, what), o);
+    o += g.end - g.start;
   }
   return out;
 }
