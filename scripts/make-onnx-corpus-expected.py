@@ -20,7 +20,7 @@ ST = {np.dtype('float32'): 'F32', np.dtype('float64'): 'F64', np.dtype('float16'
       np.dtype('uint64'): 'U64', np.dtype('bool'): 'BOOL', np.dtype('complex64'): 'C64'}
 
 
-def entry(t, model_dir):
+def entry(t):
     a = numpy_helper.to_array(t)
     if t.data_type == TensorProto.BFLOAT16:
         a = (np.ascontiguousarray(a, dtype='<f4').view('<u4') >> 16).astype('<u2')
@@ -49,7 +49,7 @@ def main():
             out = {}
             for name, t in tensors:
                 try:
-                    out[name] = entry(t, d)
+                    out[name] = entry(t)
                 except Exception as e:  # noqa: BLE001
                     not_verified.setdefault(rel, {})[name] = f'{type(e).__name__}: {e}'[:200]
             files[rel] = out

@@ -25,7 +25,7 @@ async function sha(t: { chunks(n?: number): AsyncIterable<Uint8Array> }, n?: num
   return h.digest('hex');
 }
 
-/** The model's bytes with every external location `weights/data.bin` replaced by `to` (protobuf lengths fixed by re-encoding). */
+/** The model's bytes with every external location `weights/data.bin` replaced by `to`, of the same length (no protobuf length changes). */
 function withLocation(to: string): Uint8Array {
   const text = fs.readFileSync(MODEL);
   const from = Buffer.from('weights/data.bin');

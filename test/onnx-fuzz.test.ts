@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { onnxReader } from '../src/formats/onnx/reader.js';
 import { EDITS, exerciseReader } from './helpers/fuzz.js';
+import { pb } from './fixtures/scan/craft.js';
 
 /**
  * Fuzzing the ONNX reader: mutated real files (python3-onnx's, test/fixtures/formats/onnx), truncated
@@ -57,23 +58,10 @@ describe('ONNX reader fuzz', () => {
   }, 60_000);
 
   it('deep nesting and huge declared lengths are coded errors, not a stack overflow', async () => {
-    // A graph attribute nesting 10 000 levels deep: node → attribute → graph → node …
+    // Graph attributes nesting 900 messages deep: node → attribute → graph → node …
     let inner: Uint8Array = new Uint8Array(0);
-    const wrap = (no: number, body: Uint8Array): Uint8Array => {
-      const len: number[] = [];
-      let n = body.length;
-      do {
-        len.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-        n = Math.floor(n / 128);
-      } while (n > 0);
-      const out = new Uint8Array(1 + len.length + body.length);
-      out[0] = (no << 3) | 2;
-      out.set(len, 1);
-      out.set(body, 1 + len.length);
-      return out;
-    };
-    for (let i = 0; i < 300; i++) inner = wrap(1, wrap(5, wrap(6, inner)));
-    expect(await exercise(wrap(7, inner))).toBe('OnnxLimit');
+    for (let i = 0; i < 300; i++) inner = pb.bytes(1, pb.bytes(5, pb.bytes(6, inner)));
+    expect(await exercise(pb.bytes(7, inner))).toBe('OnnxLimit');
     // A raw_data that claims 2^40 bytes in a 20-byte file.
     expect(await exercise(new Uint8Array([0x3a, 0x0c, 0x2a, 0x0a, 0x4a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 0, 0, 0, 0]))).toBe('InvalidOnnx');
   });

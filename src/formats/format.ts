@@ -76,11 +76,10 @@ export interface OpenOptions {
   readonly key?: string;
   /** Keep unknown (not dangerous) objects as inert placeholders instead of refusing the file. */
   readonly skipUnknown?: boolean;
-  /** The folder of a local file, for files the format references (ONNX external data, TF.js shards). */
-  readonly dir?: string;
   /**
-   * Opens a file the model references (ONNX external data) by its path relative to `dir`; refuses one
-   * that resolves outside it (a symbolic link that leaves the folder) with `ExternalDataRefused`.
+   * Opens a file the model references (ONNX external data) by its path relative to the model's folder
+   * (a local file's); refuses one that resolves outside it (a symbolic link that leaves the folder)
+   * with `ExternalDataRefused`. Absent: the model has no folder, and such files are refused.
    */
   readonly openSibling?: (relativePath: string) => Promise<ByteSource>;
 }

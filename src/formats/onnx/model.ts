@@ -1,6 +1,6 @@
 import { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { expectWire, readPbString, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from '../protobuf/wire.js';
+import { expectWire, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
 import { ONNX_DTYPES } from './dtype.js';
 
 /**
@@ -10,12 +10,12 @@ import { ONNX_DTYPES } from './dtype.js';
  * raw_data range, typed-field ranges, or an external file's location) and what they are.
  */
 
-/** Nesting of messages followed (graph → node → attribute → graph is 3 per subgraph level): bounds recursion. */
-export const MAX_ONNX_READ_DEPTH = 64;
-/** Protobuf fields visited in one file: bounds the parse's time on a hostile or huge graph. */
-export const MAX_ONNX_READ_FIELDS = 10_000_000;
-/** Longest string read (names, op types, external data keys): hostile strings can be huge. */
-export const MAX_ONNX_NAME_BYTES = 64 * 1024;
+/** Nesting of messages followed (graph → node → attribute → graph is 3 per subgraph level): bounds recursion (this walk's and the scan's). */
+export const MAX_ONNX_DEPTH = 64;
+/** Protobuf fields visited in one file: bounds the walk's time on a hostile or huge graph (this walk's and the scan's). */
+export const MAX_ONNX_FIELDS = 10_000_000;
+/** Longest string read (names, op types, domains, external data keys and locations): hostile strings can be huge. */
+export const MAX_ONNX_STRING_BYTES = 64 * 1024;
 /** Dimensions of one tensor: a tensor of a million dimensions would make every element count walk them. */
 export const MAX_ONNX_DIMS = 64;
 /** Tensors located in one model: each is a record in memory. */
@@ -59,9 +59,7 @@ export interface OnnxModel {
   readonly leftOut: readonly { path: string; what: string }[];
 }
 
-interface Parse {
-  r: PagedReader;
-  budget: PbBudget;
+interface Parse extends PbWalk {
   tensors: TensorRecord[];
   leftOut: { path: string; what: string }[];
   nodes: number;
@@ -69,7 +67,7 @@ interface Parse {
 }
 
 export async function parseOnnxModel(r: PagedReader, size: number): Promise<OnnxModel> {
-  const p: Parse = { r, budget: { fields: MAX_ONNX_READ_FIELDS, limitName: `MAX_ONNX_READ_FIELDS (${MAX_ONNX_READ_FIELDS})` }, tensors: [], leftOut: [], nodes: 0, subgraphs: 0 };
+  const p: Parse = { r, budget: onnxBudget(), tensors: [], leftOut: [], nodes: 0, subgraphs: 0 };
   let irVersion: number | undefined;
   let producer = '';
   let producerVersion = '';
@@ -79,9 +77,9 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
     if (f.no === 1) {
       expectWire(f, WIRE_VARINT, 'ModelProto.ir_version');
       irVersion = f.value;
-    } else if (f.no === 2) producer = await str(p, f, 'ModelProto.producer_name');
-    else if (f.no === 3) producerVersion = await str(p, f, 'ModelProto.producer_version');
-    else if (f.no === 8) opsets.push(await opset(p, f));
+    } else if (f.no === 2) producer = await onnxString(p, f, 'ModelProto.producer_name');
+    else if (f.no === 3) producerVersion = await onnxString(p, f, 'ModelProto.producer_version');
+    else if (f.no === 8) opsets.push(await readOpset(p, f));
     else if (f.no === 7) {
       if (++graphs > 1) throw malformed('ModelProto has more than one graph (field 7)', f.at);
       await graph(p, f, 1, '');
@@ -91,18 +89,20 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
   return { irVersion, producer, producerVersion, opsets, nodes: p.nodes, subgraphs: p.subgraphs, tensors: p.tensors, leftOut: p.leftOut };
 }
 
-function str(p: Parse, f: PbField, what: string): Promise<string> {
-  return readPbString(p.r, f, MAX_ONNX_NAME_BYTES, what, 'MAX_ONNX_NAME_BYTES');
+/** The field budget of one walk over a file (MAX_ONNX_FIELDS). */
+export function onnxBudget(): PbBudget {
+  return { fields: MAX_ONNX_FIELDS, limitName: `MAX_ONNX_FIELDS (${MAX_ONNX_FIELDS})` };
 }
 
-function deeper(depth: number, f: PbField): number {
-  if (depth + 1 > MAX_ONNX_READ_DEPTH) throw limitExceeded(`messages nested more than MAX_ONNX_READ_DEPTH (${MAX_ONNX_READ_DEPTH}) deep`, f.at);
+/** A string field of the model (at most MAX_ONNX_STRING_BYTES). */
+export function onnxString(w: PbWalk, f: PbField, what: string): Promise<string> {
+  return readPbString(w.r, f, MAX_ONNX_STRING_BYTES, what, 'MAX_ONNX_STRING_BYTES');
+}
+
+/** The depth of a message nested in one at `depth`; past MAX_ONNX_DEPTH a limit problem. */
+export function deeper(depth: number, f: PbField): number {
+  if (depth + 1 > MAX_ONNX_DEPTH) throw limitExceeded(`messages nested more than MAX_ONNX_DEPTH (${MAX_ONNX_DEPTH}) deep`, f.at);
   return depth + 1;
-}
-
-function walk(p: Parse, f: PbField, what: string, fields: ReadonlySet<number>, visit: (g: PbField) => Promise<void> | void): Promise<void> {
-  expectWire(f, WIRE_LEN, what);
-  return walkMessage(p.r, f.start, f.end, what, p.budget, fields, visit);
 }
 
 function add(p: Parse, t: TensorRecord, at: number): void {
@@ -110,11 +110,14 @@ function add(p: Parse, t: TensorRecord, at: number): void {
   p.tensors.push(t);
 }
 
-async function opset(p: Parse, f: PbField): Promise<string> {
+const OPSET_FIELDS = new Set([1, 2]);
+
+/** A ModelProto.opset_import entry as `<domain> <version>` (`ai.onnx 17`). */
+export async function readOpset(w: PbWalk, f: PbField): Promise<string> {
   let domain = '';
   let version = 0;
-  await walk(p, f, 'OperatorSetIdProto', new Set([1, 2]), async (g) => {
-    if (g.no === 1) domain = await str(p, g, 'OperatorSetIdProto.domain');
+  await walkField(w, f, 'OperatorSetIdProto', OPSET_FIELDS, async (g) => {
+    if (g.no === 1) domain = await onnxString(w, g, 'OperatorSetIdProto.domain');
     else {
       expectWire(g, WIRE_VARINT, 'OperatorSetIdProto.version');
       version = g.value;
@@ -130,7 +133,7 @@ async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promi
   const d = deeper(depth, f);
   if (prefix !== '') p.subgraphs++;
   const nodes: PbField[] = [];
-  await walk(p, f, 'GraphProto', GRAPH_FIELDS, async (g) => {
+  await walkField(p, f, 'GraphProto', GRAPH_FIELDS, async (g) => {
     if (g.no === 5) {
       const t = await tensorProto(p, g, deeper(d, g), prefix === '' ? 'initializer' : `initializer of subgraph ${prefix.slice(0, -1)}`);
       add(p, { ...t, name: prefix + t.onnxName }, g.at);
@@ -145,7 +148,7 @@ async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promi
 }
 
 const NODE_FIELDS = new Set([2, 3, 4, 5]);
-const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 10, 11, 20]);
+const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 11, 20]);
 
 interface Attribute {
   name: string;
@@ -155,7 +158,8 @@ interface Attribute {
   ints: PbField[];
   t?: PbField;
   graphs: PbField[];
-  type: number;
+  /** Its graphs came from `graphs` (11, a GRAPHS attribute): each is named `<attribute>[i]`, even one. */
+  graphList: boolean;
   at: number;
 }
 
@@ -166,10 +170,10 @@ async function node(p: Parse, f: PbField, depth: number, prefix: string, index: 
   let opType = '';
   const outputs: string[] = [];
   const attributes: PbField[] = [];
-  await walk(p, f, 'NodeProto', NODE_FIELDS, async (g) => {
-    if (g.no === 2) outputs.push(await str(p, g, 'NodeProto.output'));
-    else if (g.no === 3) name = await str(p, g, 'NodeProto.name');
-    else if (g.no === 4) opType = await str(p, g, 'NodeProto.op_type');
+  await walkField(p, f, 'NodeProto', NODE_FIELDS, async (g) => {
+    if (g.no === 2) outputs.push(await onnxString(p, g, 'NodeProto.output'));
+    else if (g.no === 3) name = await onnxString(p, g, 'NodeProto.name');
+    else if (g.no === 4) opType = await onnxString(p, g, 'NodeProto.op_type');
     else {
       expectWire(g, WIRE_LEN, 'NodeProto.attribute');
       attributes.push(g);
@@ -180,7 +184,7 @@ async function node(p: Parse, f: PbField, depth: number, prefix: string, index: 
     const attr = await attribute(p, a, d);
     if (opType === 'Constant') await constant(p, attr, d, prefix, label, outputs[0] ?? label);
     for (const [j, g] of attr.graphs.entries()) {
-      const sub = attr.graphs.length > 1 || attr.type === 10 ? `${attr.name}[${j}]` : attr.name;
+      const sub = attr.graphs.length > 1 || attr.graphList ? `${attr.name}[${j}]` : attr.name;
       await graph(p, g, deeper(d, g), `${prefix}${label}/${sub}/`);
     }
   }
@@ -188,11 +192,11 @@ async function node(p: Parse, f: PbField, depth: number, prefix: string, index: 
 
 async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute> {
   deeper(depth, f);
-  const a: Attribute = { name: '', floats: [], ints: [], graphs: [], type: 0, at: f.at };
-  await walk(p, f, 'AttributeProto', ATTRIBUTE_FIELDS, async (g) => {
+  const a: Attribute = { name: '', floats: [], ints: [], graphs: [], graphList: false, at: f.at };
+  await walkField(p, f, 'AttributeProto', ATTRIBUTE_FIELDS, async (g) => {
     switch (g.no) {
       case 1:
-        a.name = await str(p, g, 'AttributeProto.name');
+        a.name = await onnxString(p, g, 'AttributeProto.name');
         break;
       case 2:
         expectWire(g, WIRE_FIXED32, 'AttributeProto.f');
@@ -215,7 +219,7 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         a.ints.push(g);
         break;
       case 11:
-        a.type = 10;
+        a.graphList = true;
         a.graphs.push(g);
         break;
       case 20:
@@ -257,20 +261,19 @@ async function constant(p: Parse, a: Attribute, depth: number, prefix: string, l
 
 /** A constant attribute's values (bounded: MAX_ONNX_TYPED_BYTES). */
 async function fixedValues(p: Parse, fields: readonly PbField[], width: number, what: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
   let total = 0;
   for (const g of fields) {
     const n = g.end - g.start;
     if (g.wire === WIRE_LEN ? n % width !== 0 : n !== width) throw malformed(`${what}: ${n} bytes are not whole ${width}-byte values`, g.at);
     total += n;
     if (total > MAX_ONNX_TYPED_BYTES) throw limitExceeded(`${what}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of values`, g.at);
-    parts.push((await p.r.bytes(g.start, n, what)).slice());
   }
+  // Sizes checked first, so the values are read once, into place.
   const out = new Uint8Array(total);
   let o = 0;
-  for (const b of parts) {
-    out.set(b, o);
-    o += b.byteLength;
+  for (const g of fields) {
+    out.set(await p.r.bytes(g.start, g.end - g.start, what), o);
+    o += g.end - g.start;
   }
   return out;
 }
@@ -287,30 +290,7 @@ async function varintValues(p: Parse, fields: readonly PbField[], what: string):
   return out;
 }
 
-/** Varints (each up to 10 bytes) as unsigned 64-bit values (two's complement of negatives). */
-export function varints(b: Uint8Array, offset: number): bigint[] {
-  const out: bigint[] = [];
-  let i = 0;
-  while (i < b.length) {
-    let lo = 0;
-    let hi = 0;
-    let n = 0;
-    for (;;) {
-      if (i >= b.length || n >= 10) throw malformed('a varint runs past the end of its field or is longer than 10 bytes', offset + i);
-      const byte = b[i++]!;
-      if (n < 4) lo += (byte & 0x7f) * 2 ** (7 * n);
-      else if (n === 4) {
-        lo += (byte & 0x0f) * 2 ** 28;
-        hi += (byte & 0x70) >> 4;
-      } else hi += (byte & 0x7f) * 2 ** (7 * (n - 5) + 3);
-      n++;
-      if ((byte & 0x80) === 0) break;
-    }
-    out.push(BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo)));
-  }
-  return out;
-}
-
+const ENTRY_FIELDS = new Set([1, 2]);
 const TENSOR_FIELDS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]);
 
 async function tensorProto(p: Parse, f: PbField, depth: number, where: string): Promise<TensorRecord> {
@@ -323,7 +303,7 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
   const dimFields: PbField[] = [];
   const typed = new Map<number, PbField[]>();
   const external = new Map<string, string>();
-  await walk(p, f, 'TensorProto', TENSOR_FIELDS, async (g) => {
+  await walkField(p, f, 'TensorProto', TENSOR_FIELDS, async (g) => {
     switch (g.no) {
       case 1:
         dimFields.push(g);
@@ -336,7 +316,7 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
         segment = true;
         break;
       case 8:
-        name = await str(p, g, 'TensorProto.name');
+        name = await onnxString(p, g, 'TensorProto.name');
         break;
       case 9:
         expectWire(g, WIRE_LEN, 'TensorProto.raw_data');
@@ -345,9 +325,9 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
       case 13: {
         let key = '';
         let value = '';
-        await walk(p, g, 'StringStringEntryProto', new Set([1, 2]), async (e) => {
-          if (e.no === 1) key = await str(p, e, 'external_data key');
-          else value = await str(p, e, 'external_data value');
+        await walkField(p, g, 'StringStringEntryProto', ENTRY_FIELDS, async (e) => {
+          if (e.no === 1) key = await onnxString(p, e, 'external_data key');
+          else value = await onnxString(p, e, 'external_data value');
         });
         if (external.has(key)) throw malformed(`TensorProto ${JSON.stringify(name)}: external_data key ${JSON.stringify(key)} given twice`, g.at);
         external.set(key, value);

@@ -1,9 +1,10 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import { PagedReader } from '../../io/cursor.js';
-import { limitExceeded, malformed } from '../../io/format-problem.js';
+import { malformed } from '../../io/format-problem.js';
 import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
-import { expectWire, readPbString, walkMessage, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField } from '../protobuf/wire.js';
+import { expectWire, walkField, walkMessage, WIRE_LEN, WIRE_VARINT, type PbField, type PbWalk } from '../protobuf/wire.js';
+import { deeper, onnxBudget, onnxString, readOpset } from './model.js';
 
 /**
  * ONNX (onnx/onnx.proto): a protobuf ModelProto. ONNX graphs are data; what reaches outside the file is
@@ -25,23 +26,15 @@ import { expectWire, readPbString, walkMessage, WIRE_LEN, WIRE_VARINT, type PbBu
  * operators do; tensor values.
  */
 
-/** Nesting of messages followed (graph → node → attribute → graph … is 3 per subgraph level): bounds recursion. */
-export const MAX_ONNX_DEPTH = 64;
-/** Protobuf fields visited in one file: bounds the scan's time on a hostile or huge graph. */
-export const MAX_ONNX_FIELDS = 10_000_000;
-/** Longest string read (names, domains, external data keys and locations): hostile strings can be huge. */
-export const MAX_ONNX_STRING_BYTES = 64 * 1024;
-
 /** Operator domains of the ONNX standard and ONNX Runtime's built-in contrib ops: no custom library needed. */
 export const STANDARD_ONNX_DOMAINS: ReadonlySet<string> = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'ai.onnx.training', 'ai.onnx.preview.training', 'com.microsoft']);
 /** ONNX Runtime's marker for tensor data at a raw memory address (`offset`): reads the loader's own memory. */
 const ORT_MEMORY_LOCATION = '*/_ORT_MEM_ADDR_/*';
 
-interface Walk {
-  r: PagedReader;
+/** The walk's limits are the reader's (model.ts): MAX_ONNX_DEPTH, MAX_ONNX_FIELDS, MAX_ONNX_STRING_BYTES. */
+interface Walk extends PbWalk {
   file: string;
   findings: Findings;
-  budget: PbBudget;
   nodes: number;
   initializers: number;
   externalTensors: number;
@@ -60,7 +53,7 @@ export async function scanOnnx(source: ByteSource, ctx: ScanContext): Promise<vo
     r: new PagedReader(source),
     file: ctx.file,
     findings,
-    budget: { fields: MAX_ONNX_FIELDS, limitName: `MAX_ONNX_FIELDS (${MAX_ONNX_FIELDS})` },
+    budget: onnxBudget(),
     nodes: 0,
     initializers: 0,
     externalTensors: 0,
@@ -104,17 +97,17 @@ async function model(w: Walk, size: number): Promise<string> {
         irVersion = f.value;
         break;
       case 2:
-        producer = await str(w, f, 'ModelProto.producer_name');
+        producer = await onnxString(w, f, 'ModelProto.producer_name');
         break;
       case 3:
-        producerVersion = await str(w, f, 'ModelProto.producer_version');
+        producerVersion = await onnxString(w, f, 'ModelProto.producer_version');
         break;
       case 7:
         graphs++;
         await graph(w, f, 1, 'graph');
         break;
       case 8:
-        opsets.push(await opset(w, f));
+        opsets.push(await readOpset(w, f));
         break;
       case 20:
         await message(w, f, 'TrainingInfoProto', [1, 2], async (g) => {
@@ -135,9 +128,8 @@ async function model(w: Walk, size: number): Promise<string> {
 }
 
 /** Walks a length-delimited field as a message. */
-async function message(w: Walk, f: PbField, what: string, interesting: number[], visit: (g: PbField) => Promise<void> | void): Promise<void> {
-  expectWire(f, WIRE_LEN, what);
-  await walkMessage(w.r, f.start, f.end, what, w.budget, fieldSet(interesting), visit);
+function message(w: Walk, f: PbField, what: string, interesting: number[], visit: (g: PbField) => Promise<void> | void): Promise<void> {
+  return walkField(w, f, what, fieldSet(interesting), visit);
 }
 
 const fieldSets = new Map<string, ReadonlySet<number>>();
@@ -146,28 +138,6 @@ function fieldSet(fields: number[]): ReadonlySet<number> {
   let set = fieldSets.get(key);
   if (!set) fieldSets.set(key, (set = new Set(fields)));
   return set;
-}
-
-function str(w: Walk, f: PbField, what: string): Promise<string> {
-  return readPbString(w.r, f, MAX_ONNX_STRING_BYTES, what, `MAX_ONNX_STRING_BYTES`);
-}
-
-function deeper(depth: number, f: PbField): number {
-  if (depth + 1 > MAX_ONNX_DEPTH) throw limitExceeded(`messages nested more than MAX_ONNX_DEPTH (${MAX_ONNX_DEPTH}) deep`, f.at);
-  return depth + 1;
-}
-
-async function opset(w: Walk, f: PbField): Promise<string> {
-  let domain = '';
-  let version = 0;
-  await message(w, f, 'OperatorSetIdProto', [1, 2], async (g) => {
-    if (g.no === 1) domain = await str(w, g, 'OperatorSetIdProto.domain');
-    else if (g.no === 2) {
-      expectWire(g, WIRE_VARINT, 'OperatorSetIdProto.version');
-      version = g.value;
-    }
-  });
-  return `${domain === '' ? 'ai.onnx' : domain} ${version}`;
 }
 
 async function graph(w: Walk, f: PbField, depth: number, path: string): Promise<void> {
@@ -198,9 +168,9 @@ async function node(w: Walk, f: PbField, depth: number, path: string): Promise<v
   let domain = '';
   const attributes: PbField[] = [];
   await message(w, f, `NodeProto in ${path}`, [3, 4, 5, 7], async (g) => {
-    if (g.no === 3) name = await str(w, g, 'NodeProto.name');
-    else if (g.no === 4) opType = await str(w, g, 'NodeProto.op_type');
-    else if (g.no === 7) domain = await str(w, g, 'NodeProto.domain');
+    if (g.no === 3) name = await onnxString(w, g, 'NodeProto.name');
+    else if (g.no === 4) opType = await onnxString(w, g, 'NodeProto.op_type');
+    else if (g.no === 7) domain = await onnxString(w, g, 'NodeProto.domain');
     else if (g.no === 5) {
       expectWire(g, WIRE_LEN, 'NodeProto.attribute');
       attributes.push(g);
@@ -219,7 +189,7 @@ async function attribute(w: Walk, f: PbField, depth: number, path: string): Prom
   await message(w, f, `AttributeProto in ${path}`, [1, 5, 6, 10, 11, 22, 23], async (g) => {
     switch (g.no) {
       case 1:
-        name = await str(w, g, 'AttributeProto.name');
+        name = await onnxString(w, g, 'AttributeProto.name');
         break;
       case 5:
       case 10:
@@ -251,8 +221,8 @@ async function func(w: Walk, f: PbField, depth: number): Promise<void> {
   let name = '';
   const later: PbField[] = [];
   await message(w, f, 'FunctionProto', [1, 7, 10, 11], async (g) => {
-    if (g.no === 1) name = await str(w, g, 'FunctionProto.name');
-    else if (g.no === 10) w.functionDomains.add(await str(w, g, 'FunctionProto.domain'));
+    if (g.no === 1) name = await onnxString(w, g, 'FunctionProto.name');
+    else if (g.no === 10) w.functionDomains.add(await onnxString(w, g, 'FunctionProto.domain'));
     else if (g.no === 7 || g.no === 11) {
       expectWire(g, WIRE_LEN, 'FunctionProto.node');
       later.push(g);
@@ -271,7 +241,7 @@ async function tensor(w: Walk, f: PbField, depth: number, path: string): Promise
   let dataLocation = 0;
   const entries: { key: string; value: string; at: number }[] = [];
   await message(w, f, `TensorProto (${path})`, [8, 13, 14], async (g) => {
-    if (g.no === 8) name = await str(w, g, 'TensorProto.name');
+    if (g.no === 8) name = await onnxString(w, g, 'TensorProto.name');
     else if (g.no === 14) {
       expectWire(g, WIRE_VARINT, 'TensorProto.data_location');
       dataLocation = g.value;
@@ -279,8 +249,8 @@ async function tensor(w: Walk, f: PbField, depth: number, path: string): Promise
       let key = '';
       let value = '';
       await message(w, g, 'StringStringEntryProto', [1, 2], async (e) => {
-        if (e.no === 1) key = await str(w, e, 'external_data key');
-        else if (e.no === 2) value = await str(w, e, 'external_data value');
+        if (e.no === 1) key = await onnxString(w, e, 'external_data key');
+        else if (e.no === 2) value = await onnxString(w, e, 'external_data value');
       });
       entries.push({ key, value, at: g.at });
     }

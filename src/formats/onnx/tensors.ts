@@ -3,7 +3,8 @@ import { readChunks } from '../../io/read-chunks.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type TensorEntry } from '../../tensor/tensor-set.js';
 import { DOUBLE_DATA, FLOAT_DATA, INT32_DATA, INT64_DATA, ONNX_DTYPES, onnxDtypeName, REFUSED_ONNX_DTYPES, UINT64_DATA, type OnnxDtype } from './dtype.js';
 import { OnnxError } from './errors.js';
-import { MAX_ONNX_TYPED_BYTES, varints, type TensorRecord } from './model.js';
+import { varints } from '../protobuf/wire.js';
+import { MAX_ONNX_TYPED_BYTES, type TensorRecord } from './model.js';
 
 /**
  * A located ONNX tensor as a TensorEntry. raw_data (and external data) is read as it lies, in bounded

@@ -34,6 +34,12 @@ export interface PbBudget {
   readonly limitName: string;
 }
 
+/** What a walk over one file shares: its reader and its field budget. */
+export interface PbWalk {
+  readonly r: PagedReader;
+  readonly budget: PbBudget;
+}
+
 /** Decodes a varint at `offset` (before `end`); [value, bytes]. Values above 2^53 saturate to MAX_SAFE_INTEGER + 1. */
 export async function readVarint(r: PagedReader, offset: number, end: number, what: string): Promise<[number, number]> {
   return decodeVarint(await r.bytes(offset, Math.min(MAX_VARINT_BYTES, end - offset), what), offset, what);
@@ -55,6 +61,30 @@ function decodeVarint(b: Uint8Array, offset: number, what: string): [number, num
     if ((byte & 0x80) === 0) return [Math.min(value, Number.MAX_SAFE_INTEGER + 1), i + 1];
   }
   throw malformed(b.length === MAX_VARINT_BYTES ? `${what}: a varint longer than ${MAX_VARINT_BYTES} bytes` : `${what}: a varint runs past the end of its message`, offset);
+}
+
+/** Varints (each up to 10 bytes) as unsigned 64-bit values (two's complement of negatives). */
+export function varints(b: Uint8Array, offset: number): bigint[] {
+  const out: bigint[] = [];
+  let i = 0;
+  while (i < b.length) {
+    let lo = 0;
+    let hi = 0;
+    let n = 0;
+    for (;;) {
+      if (i >= b.length || n >= 10) throw malformed('a varint runs past the end of its field or is longer than 10 bytes', offset + i);
+      const byte = b[i++]!;
+      if (n < 4) lo += (byte & 0x7f) * 2 ** (7 * n);
+      else if (n === 4) {
+        lo += (byte & 0x0f) * 2 ** 28;
+        hi += (byte & 0x70) >> 4;
+      } else hi += (byte & 0x7f) * 2 ** (7 * (n - 5) + 3);
+      n++;
+      if ((byte & 0x80) === 0) break;
+    }
+    out.push(BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+  }
+  return out;
 }
 
 /**
@@ -112,6 +142,12 @@ export async function walkMessage(
     pos = fieldEnd;
     if (interesting.has(no)) await visit({ no, wire, at, start: payload, end: fieldEnd, value });
   }
+}
+
+/** Walks a length-delimited field as a message (`walkMessage` over its payload), its wire type checked first. */
+export function walkField(w: PbWalk, f: PbField, what: string, interesting: ReadonlySet<number>, visit: (g: PbField) => Promise<void> | void): Promise<void> {
+  expectWire(f, WIRE_LEN, what);
+  return walkMessage(w.r, f.start, f.end, what, w.budget, interesting, visit);
 }
 
 /** Throws unless the field has the wire type its schema gives it. */
