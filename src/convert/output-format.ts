@@ -44,6 +44,6 @@ export interface OutputWriteOptions {
   readonly progressBase: number;
   readonly progressTotal: number;
   readonly onProgress?: (p: Progress) => void;
-  /** The file's header as written, before any tensor byte (whoever rewrites it in place later needs it). */
+  /** The file's header as written, before any tensor byte (whoever rewrites it in place later needs it); an npz has none. */
   readonly afterHeader?: (header: Uint8Array) => void;
 }

@@ -19,6 +19,8 @@ export interface CheckedSink extends ByteSink {
   readonly flushedEnd: number;
   /** End of the furthest byte written out of order (0 if none). */
   readonly rewrittenEnd: number;
+  /** Writes over bytes already appended (an npz member's local header, once its CRC is known). */
+  writeAt(chunk: Uint8Array, position: number): Promise<void>;
 }
 
 /** What a streaming writer knows once its header is on the sink, before any tensor byte. */
