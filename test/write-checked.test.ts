@@ -59,6 +59,7 @@ function faulty(sink: FileSink, change: { write?: (chunk: Uint8Array, n: number)
       await sink.close();
     },
     abort: () => sink.abort(),
+    writeAt: (chunk, position) => sink.writeAt(chunk, position),
     reserve: (size) => sink.reserve(size),
     get flushedEnd() {
       return sink.flushedEnd;

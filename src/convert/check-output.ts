@@ -18,8 +18,6 @@ export interface CheckOptions {
    * file): to check a file while it is being written. Tensors are then checked in file order.
    */
   ready?: (name: string) => Promise<void>;
-  /** Called after each source tensor is compared, with its size. */
-  onChecked?: (bytes: number) => void;
 }
 
 /**
@@ -34,14 +32,13 @@ export async function checkOutput(
   removed: ReadonlyMap<string, string>,
   options: number | CheckOptions = {},
 ): Promise<Mismatch[]> {
-  const { chunkBytes, ready, onChecked } = typeof options === 'number' ? { chunkBytes: options } : options;
+  const { chunkBytes, ready } = typeof options === 'number' ? { chunkBytes: options } : options;
   const compared = await compareSets(source, written.tensors, BIT_EXACT, {
     renamedInB: removed,
     concurrency: CHECK_CONCURRENCY,
     chunkBytes,
     valueStats: false,
     ready,
-    onCompared: onChecked,
   });
   const extra: Mismatch[] = [];
   const wrong: Mismatch[] = [];

@@ -23,45 +23,39 @@ import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
 
 const encoder = new TextEncoder();
 
-/** What the writer puts on the sink: whole byte arrays and tensors' streamed data, in order. */
-type Piece = { bytes: Uint8Array } | { entry: TensorEntry };
-
 function refuseSharding(id: string): never {
   throw new TensorsafeError('InvalidArgument', `a ${id} output is one file: --max-shard-size does not apply`, { location: id });
 }
 
-async function streamPieces(pieces: readonly Piece[], sink: CheckedSink, options: OutputWriteOptions): Promise<void> {
+/** Streams one tensor's data after another onto the sink, counting progress; `seen` gets each chunk before it is written. */
+function dataWriter(sink: CheckedSink, options: OutputWriteOptions): (entry: TensorEntry, seen?: (chunk: Uint8Array) => void) => Promise<void> {
   let done = options.progressBase;
-  const progressTotal = options.progressTotal;
-  for (const p of pieces) {
-    if ('bytes' in p) {
-      await sink.write(p.bytes);
-      continue;
-    }
-    for await (const chunk of p.entry.chunks(CHECKED_CHUNK_BYTES)) {
+  return async (entry, seen) => {
+    for await (const chunk of entry.chunks(CHECKED_CHUNK_BYTES)) {
+      seen?.(chunk);
       await sink.write(chunk);
       done += chunk.byteLength;
-      options.onProgress?.({ bytesDone: done, bytesTotal: progressTotal, tensor: p.entry.name });
+      options.onProgress?.({ bytesDone: done, bytesTotal: options.progressTotal, tensor: entry.name });
     }
-  }
+  };
 }
 
-/** Writes the pieces, closes the sink, then reads the whole file back and compares it with the sources. */
+/**
+ * Writes the file (`write` returns the length its layout plans), closes the sink, then reads the whole
+ * file back and compares it with the sources.
+ */
 async function writeThenCheck(
-  pieces: readonly Piece[],
-  total: number,
+  write: () => Promise<number>,
   sink: CheckedSink,
   sources: readonly TensorEntry[],
   removed: ReadonlyMap<string, string>,
   reopen: () => Promise<WrittenFile>,
-  options: OutputWriteOptions,
   /** A .npy holds no name: its one tensor is compared under the source's (the reader names it after the file). */
   npyName?: string,
 ): Promise<CheckedWrite> {
+  let total: number;
   try {
-    const first = pieces[0];
-    options.afterHeader?.(first && 'bytes' in first ? first.bytes : new Uint8Array(0));
-    await streamPieces(pieces, sink, options);
+    total = await write();
     await sink.close();
   } catch (e) {
     await sink.abort();
@@ -83,13 +77,6 @@ function named(t: TensorEntry, name: string): TensorEntry {
   return Object.create(t, { name: { value: name, enumerable: true } }) as TensorEntry;
 }
 
-/** The CRC-32 of a member's bytes: its .npy header, then its tensor's data streamed from the source. */
-async function memberCrc(header: Uint8Array, entry: TensorEntry): Promise<number> {
-  let crc = crc32(header);
-  for await (const chunk of entry.chunks(CHECKED_CHUNK_BYTES)) crc = crc32(chunk, crc);
-  return crc;
-}
-
 /** A written NumPy file parsed again by the NumPy reader. */
 async function reopenNumpy(source: ByteSource): Promise<WrittenFile> {
   let parsed;
@@ -105,60 +92,70 @@ async function reopenNumpy(source: ByteSource): Promise<WrittenFile> {
   return { tensors, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
 }
 
-export const npzOutput: OutputFormat = {
-  id: 'npz',
-  extension: '.npz',
-  fileName: (stem) => `${stem}.npz`,
-  shardName: () => refuseSharding('npz'),
-  indexName: (stem) => `${stem}.npz.index.json`,
-  stemOf: (fileName) => /^(.+)\.npz$/i.exec(fileName)?.[1],
-  async writeChecked(entries, sink, sources, removed, reopen, options) {
-    // A member name that maps outside the folder an npz is extracted to (zip slip) is refused before anything is written.
-    for (const e of entries) {
-      const unsafe = unsafeNameReason(`${e.name}.npy`);
-      if (unsafe !== undefined) {
-        throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\` cannot be an npz member (${unsafe}: unzipping it would write outside its folder); convert to safetensors, which keeps any name`, { location: e.name });
-      }
+/** What both NumPy outputs share: one file named `<stem>.<id>`, no metadata, no sharding. */
+function numpyOutput(id: 'npz' | 'npy', writeChecked: OutputFormat['writeChecked']): OutputFormat {
+  const ownName = new RegExp(`^(.+)\\.${id}$`, 'i');
+  return {
+    id,
+    extension: `.${id}`,
+    fileName: (stem) => `${stem}.${id}`,
+    shardName: () => refuseSharding(id),
+    indexName: (stem) => `${stem}.${id}.index.json`,
+    stemOf: (fileName) => ownName.exec(fileName)?.[1],
+    writeChecked,
+    metadata: () => ({}),
+    reopen: reopenNumpy,
+    index: () => refuseSharding(id),
+  };
+}
+
+export const npzOutput: OutputFormat = numpyOutput('npz', async (entries, sink, sources, removed, reopen, options) => {
+  // A member name that maps outside the folder an npz is extracted to (zip slip) is refused before anything is written.
+  for (const e of entries) {
+    const unsafe = unsafeNameReason(`${e.name}.npy`);
+    if (unsafe !== undefined) {
+      throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\` cannot be an npz member (${unsafe}: unzipping it would write outside its folder); convert to safetensors, which keeps any name`, { location: e.name });
     }
-    const headers = entries.map((e) => npyHeader(npyDescr(e.name, e.dtype), e.shape));
-    const pieces: Piece[] = [];
+  }
+  const headers = entries.map((e) => npyHeader(npyDescr(e.name, e.dtype), e.shape));
+  const writeData = dataWriter(sink, options);
+  const write = async (): Promise<number> => {
     const members: ZipMember[] = [];
     let offset = 0;
     for (const [i, entry] of entries.entries()) {
       const name = encoder.encode(`${entry.name}.npy`);
       const header = headers[i]!;
       const size = header.length + entry.byteLength;
-      const crc = await memberCrc(header, entry);
-      const local = localHeader({ name, size, crc });
+      // A member's CRC is known once its data is written: its local header is written again then, with the
+      // CRC (same length: nothing moves), so that each source tensor is read once for the write.
+      const local = localHeader({ name, size, crc: 0 });
+      await sink.write(local);
+      await sink.write(header);
+      let crc = crc32(header);
+      await writeData(entry, (chunk) => (crc = crc32(chunk, crc)));
       members.push({ name, size, crc, offset });
-      pieces.push({ bytes: local }, { bytes: header }, { entry });
       offset += local.length + size;
     }
+    for (const m of members) await sink.writeAt(localHeader(m), m.offset);
     const directory = centralDirectory(members, offset);
-    pieces.push({ bytes: directory });
-    return writeThenCheck(pieces, offset + directory.length, sink, sources, removed, reopen, options);
-  },
-  metadata: () => ({}),
-  reopen: reopenNumpy,
-  index: () => refuseSharding('npz'),
-};
+    await sink.write(directory);
+    return offset + directory.length;
+  };
+  return writeThenCheck(write, sink, sources, removed, reopen);
+});
 
-export const npyOutput: OutputFormat = {
-  id: 'npy',
-  extension: '.npy',
-  fileName: (stem) => `${stem}.npy`,
-  shardName: () => refuseSharding('npy'),
-  indexName: (stem) => `${stem}.npy.index.json`,
-  stemOf: (fileName) => /^(.+)\.npy$/i.exec(fileName)?.[1],
-  async writeChecked(entries, sink, sources, removed, reopen, options) {
-    if (entries.length !== 1) {
-      throw new TensorsafeError('InvalidArgument', `a .npy file holds exactly one tensor, and this model has ${entries.length}: write --to npz`, { location: sink.name });
-    }
-    const entry = entries[0]!;
-    const header = npyHeader(npyDescr(entry.name, entry.dtype), entry.shape);
-    return writeThenCheck([{ bytes: header }, { entry }], header.length + entry.byteLength, sink, sources, removed, reopen, options, entry.name);
-  },
-  metadata: () => ({}),
-  reopen: reopenNumpy,
-  index: () => refuseSharding('npy'),
-};
+export const npyOutput: OutputFormat = numpyOutput('npy', async (entries, sink, sources, removed, reopen, options) => {
+  if (entries.length !== 1) {
+    throw new TensorsafeError('InvalidArgument', `a .npy file holds exactly one tensor, and this model has ${entries.length}: write --to npz`, { location: sink.name });
+  }
+  const entry = entries[0]!;
+  const header = npyHeader(npyDescr(entry.name, entry.dtype), entry.shape);
+  const writeData = dataWriter(sink, options);
+  const write = async (): Promise<number> => {
+    options.afterHeader?.(header);
+    await sink.write(header);
+    await writeData(entry);
+    return header.length + entry.byteLength;
+  };
+  return writeThenCheck(write, sink, sources, removed, reopen, entry.name);
+});

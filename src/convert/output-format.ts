@@ -6,8 +6,8 @@ import type { CheckedSink, CheckedWrite, WrittenFile } from './write-checked.js'
 /**
  * A format the conversion pipeline (pipeline.ts) writes: how its files are named, how tensors are
  * written to one while being checked against their source, how a written file is read back, and the
- * index of a sharded output. safetensors is the one implementation (safetensors-output.ts); writers
- * to other formats plug in here.
+ * index of a sharded output. The implementations: safetensors (safetensors-output.ts), npz and npy
+ * (numpy-output.ts), listed in outputs.ts.
  */
 export interface OutputFormat {
   /** The registry id of the format written (`safetensors`). */
@@ -24,7 +24,8 @@ export interface OutputFormat {
   stemOf(fileName: string): string | undefined;
   /**
    * Streams `entries` to `sink` with `metadata`, and compares the output, read back by this format's
-   * reader (`reopen`), with `sources` bit for bit while it is written (write-checked.ts).
+   * reader (`reopen`), with `sources` bit for bit: while it is written (safetensors: write-checked.ts),
+   * or once it is whole (a zip's directory is at its end).
    */
   writeChecked(entries: readonly TensorEntry[], sink: CheckedSink, sources: readonly TensorEntry[], removed: ReadonlyMap<string, string>, reopen: () => Promise<WrittenFile>, options: OutputWriteOptions): Promise<CheckedWrite>;
   /**
@@ -44,6 +45,6 @@ export interface OutputWriteOptions {
   readonly progressBase: number;
   readonly progressTotal: number;
   readonly onProgress?: (p: Progress) => void;
-  /** The file's header as written, before any tensor byte (whoever rewrites it in place later needs it). */
+  /** The file's header as written, before any tensor byte (whoever rewrites it in place later needs it); an npz has none. */
   readonly afterHeader?: (header: Uint8Array) => void;
 }

@@ -117,8 +117,8 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
     const fileOf = new Map(inputs.flatMap((input, i) => input.tensors.tensors.map((t) => [t.name, i] as const)));
     groups = inputs.map((_, i) => kept.filter((e) => fileOf.get(e.name) === i));
   } else groups = [kept];
+  // Not empty: the model holds a tensor (refused above otherwise), and every tensor kept is in a group.
   groups = groups.filter((g) => g.length > 0);
-  if (groups.length === 0) groups = [[]];
   const sharded = groups.length > 1;
   const { output, stem } = options;
   return {

@@ -4,7 +4,6 @@ import { formatShardIndex, safetensorsStem, shardFileName } from '../safetensors
 import { safetensorsTensorSet } from '../tensor/safetensors-set.js';
 import type { OutputFormat } from './output-format.js';
 import { writeChecked, type WrittenFile } from './write-checked.js';
-import { writeTensors } from './write.js';
 
 /** safetensors as the pipeline's output: the streaming writer, the strict reader, transformers' names and index. */
 export const safetensorsOutput: OutputFormat = {
@@ -16,7 +15,6 @@ export const safetensorsOutput: OutputFormat = {
   stemOf: (fileName) => safetensorsStem(fileName),
   writeChecked: (entries, sink, sources, removed, reopen, options) =>
     writeChecked(entries, sink, sources, removed, reopen, {
-      writer: writeTensors,
       metadata: options.metadata,
       progressBase: options.progressBase,
       progressTotal: options.progressTotal,

@@ -1,8 +1,7 @@
 import type { ByteSink } from '../io/byte-sink.js';
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import { checkOutput, type Mismatch } from './check-output.js';
-import type { Metadata } from '../safetensors/layout.js';
-import { writeTensors, type Progress } from './write.js';
+import { writeTensors, type WriteTensorsOptions } from './write.js';
 
 /**
  * Chunk size of the write and of the check. Both stream at once, so their buffers (two per stream)
@@ -19,35 +18,8 @@ export interface CheckedSink extends ByteSink {
   readonly flushedEnd: number;
   /** End of the furthest byte written out of order (0 if none). */
   readonly rewrittenEnd: number;
-}
-
-/** What a streaming writer knows once its header is on the sink, before any tensor byte. */
-export interface HeaderPlan {
-  /** The header's bytes, as written. */
-  readonly header: Uint8Array;
-  /** The whole file's length. */
-  readonly totalSize: number;
-}
-
-export interface StreamWriteOptions {
-  metadata?: Metadata | null;
-  onProgress?: (p: Progress) => void;
-  progressBase?: number;
-  progressTotal?: number;
-  chunkBytes?: number;
-  /** Called once the header is on the sink, before any tensor byte. */
-  afterHeader?: (plan: HeaderPlan) => Promise<void>;
-}
-
-/**
- * A streaming writer of an output format: the header first (then `afterHeader`), then each tensor's
- * bytes in order, appended. writeTensors (write.ts) is safetensors'.
- */
-export type StreamWriter = (entries: readonly TensorEntry[], sink: ByteSink, options: StreamWriteOptions) => Promise<unknown>;
-
-export interface CheckedWriteOptions extends StreamWriteOptions {
-  /** The output format's streaming writer (default: safetensors, writeTensors). */
-  writer?: StreamWriter;
+  /** Writes over bytes already appended (an npz member's local header, once its CRC is known). */
+  writeAt(chunk: Uint8Array, position: number): Promise<void>;
 }
 
 /** The output as the reader (not the writer) parsed it from the file. */
@@ -72,7 +44,7 @@ export interface CheckedWrite {
 }
 
 /**
- * Writes `entries` to `sink` and checks the output against `sources` bit for bit while it is written,
+ * Writes `entries` as safetensors (writeTensors) to `sink` and checks the output against `sources` bit for bit while it is written,
  * so that the check's reads overlap the writer's (on a machine with a spare core, the check costs
  * little more wall time than the write).
  *
@@ -100,7 +72,8 @@ export async function writeChecked(
   sources: readonly TensorEntry[],
   removed: ReadonlyMap<string, string>,
   reopen: () => Promise<WrittenFile>,
-  options: CheckedWriteOptions = {},
+  /** The safetensors writer's (write.ts); chunkBytes defaults to CHECKED_CHUNK_BYTES. */
+  options: WriteTensorsOptions = {},
 ): Promise<CheckedWrite> {
   const chunkBytes = options.chunkBytes ?? CHECKED_CHUNK_BYTES;
   let file: WrittenFile | undefined;
@@ -135,9 +108,8 @@ export async function writeChecked(
     abort: () => sink.abort(),
   };
   try {
-    const { writer = writeTensors, ...writeOptions } = options;
-    await writer(entries, appendOnly, {
-      ...writeOptions,
+    await writeTensors(entries, appendOnly, {
+      ...options,
       chunkBytes,
       afterHeader: async (layout) => {
         await options.afterHeader?.(layout);

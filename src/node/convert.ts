@@ -18,7 +18,7 @@ import { findModel } from './model-files.js';
 export { VerificationError } from '../convert/pipeline.js';
 
 export interface ConvertOptions {
-  /** The output format's id (default and, for now, only: `safetensors`). */
+  /** The output format's id: `safetensors` (the default), `npz` or `npy` (convert/outputs.ts). */
   to?: string;
   /** For a file: the output file (or a folder to put it in). For a folder: the output folder. */
   output?: string;
@@ -68,24 +68,25 @@ interface Input {
 
 /**
  * Converts a model of any registered format with a reader (a file, a sharded set's index, or a model
- * folder) to safetensors without running anything in it. Each file is opened through the format
- * registry and parsed once, and that parse is what the scan checks: a dangerous file is refused
- * before any tensor byte is read (open-files.ts). Then the conversion pipeline (convert/pipeline.ts)
+ * folder) to an output format (safetensors by default) without running anything in it. Each file is
+ * opened through the format registry and parsed once, and that parse is what the scan checks: a
+ * dangerous file is refused before any tensor byte is read (open-files.ts). Then the conversion pipeline (convert/pipeline.ts)
  * removes tied duplicates, plans the files, streams every tensor into temporary files while comparing
  * them with the source bit for bit, and only then renames them into place. A refused or failed
  * conversion leaves nothing.
  *
- * Each output records its sources (name, size, modification time, SHA-256: see provenance.ts). An
- * existing output that provably comes from the sources as they are now is left alone (`upToDate`);
- * one that tensorsafe wrote from an earlier version of them is replaced; any other file (written by
- * something else, or converted from another source) is never replaced without `force`.
+ * Each safetensors output records its sources in its metadata (name, size, modification time, SHA-256:
+ * see provenance.ts; a NumPy file has no metadata to hold them). An existing output that provably
+ * comes from the sources as they are now is left alone (`upToDate`); one that tensorsafe wrote from
+ * an earlier version of them is replaced; any other file (written by something else, or converted
+ * from another source) is never replaced without `force`.
  */
 export async function convertModel(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
   const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
   if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
   // The digests are recorded in the output's metadata, which a NumPy file does not have.
-  if (options.sourceSha256 && output !== DEFAULT_OUTPUT) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
+  if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
@@ -180,7 +181,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
 /** The PyTorch-era name of convertModel, kept: it converts any registered format now. */
 export const convertCheckpoint: (src: string, options?: ConvertOptions) => Promise<ConvertSummary> = convertModel;
 
-/** Existing files of the output family (`stem.safetensors`, `stem-NNNNN-of-MMMMM.safetensors`, `stem.safetensors.index.json`) that are not among `targets`. */
+/** Existing files of the output family (`stem.safetensors`, `stem-NNNNN-of-MMMMM.safetensors`, `stem.safetensors.index.json`; `stem.npz`) that are not among `targets`. */
 function shadowingFiles(dir: string, stem: string, targets: readonly string[], output: OutputFormat): string[] {
   let names: string[];
   try {

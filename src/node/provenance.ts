@@ -41,7 +41,6 @@ export function provenanceValue(records: readonly SourceRecord[]): string {
   return JSON.stringify(records.map((r) => ({ file: r.file, size: r.size, mtime: r.mtime, ...(r.sha256 === undefined ? {} : { sha256: r.sha256 }) })));
 }
 
-/** The records with their digests still pending: written first, patched by `patchDigests`. */
 /**
  * How a record names a source: its path relative to the output's folder, with `/` (the plain file name
  * when the output is beside it). Two sources of one name in different folders are two sources.
@@ -50,6 +49,7 @@ export function sourceName(file: string, outDir: string): string {
   return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
 }
 
+/** Each source's record, its digest pending when asked for: written first, patched by `patchDigests`. */
 export function pendingRecords(files: readonly string[], withDigests: boolean, outDir: string): SourceRecord[] {
   return files.map((f) => {
     let stat: fs.Stats;
@@ -107,17 +107,17 @@ export interface Hashing {
   cancel(): void;
 }
 
-/**
- * Starts the SHA-256 of each file, read sequentially in bounded chunks. Runs in a worker thread when
- * the built worker is there (the CLI, the package), so that hashing overlaps the conversion on another
- * core; otherwise on this thread, interleaved with the conversion's own I/O.
- */
 /** What hash-worker.ts posts back: the digests, or the error that stopped it. */
 export interface HashWorkerMessage {
   digests?: string[];
   error?: { path: string; message: string; code: IoErrorCode };
 }
 
+/**
+ * Starts the SHA-256 of each file, read sequentially in bounded chunks. Runs in a worker thread when
+ * the built worker is there (the CLI, the package), so that hashing overlaps the conversion on another
+ * core; otherwise on this thread, interleaved with the conversion's own I/O.
+ */
 export function startHashing(files: readonly string[]): Hashing {
   const script = fileURLToPath(new URL('./hash-worker.js', import.meta.url));
   let cancelled = false;
@@ -172,16 +172,14 @@ async function hashOne(file: string, cancelled: () => boolean): Promise<string> 
   }
 }
 
-/** What an existing output is, relative to the sources about to be converted into it. */
+/** What an existing output of tensorsafe's is, relative to the sources about to be converted into it (one without a record is `originOf`'s `foreign`). */
 export type OutputOrigin =
   /** Written by tensorsafe from sources of these names and sizes: current if its content still matches. */
   | { kind: 'current'; records: SourceRecord[] }
   /** Written by tensorsafe from these sources (by name), of another size then: convert again. */
   | { kind: 'stale'; records: SourceRecord[]; changed: string[] }
   /** Written by tensorsafe from other sources (`m.bin` for `m.pt`): not ours to replace. */
-  | { kind: 'other-source'; records: SourceRecord[] }
-  /** Not written by tensorsafe (no record), or not readable as safetensors: not ours to replace. */
-  | { kind: 'foreign'; reason: string };
+  | { kind: 'other-source'; records: SourceRecord[] };
 
 /** Reads the provenance of an existing output (a safetensors file, or a sharded index). */
 export async function originOf(output: string): Promise<SourceRecord[] | { foreign: string }> {

@@ -27,8 +27,6 @@ export interface CompareSetsOptions {
   ready?: (name: string) => Promise<void>;
   /** Before each pair (in A's order, with concurrency 1), and once at the end with `tensor: ''`. */
   onProgress?: (p: { done: number; total: number; tensor: string }) => void;
-  /** After each pair, with the size of A's tensor. */
-  onCompared?: (bytes: number) => void;
 }
 
 /**
@@ -49,7 +47,6 @@ export async function compareSets(a: readonly TensorEntry[], b: readonly TensorE
     if (!other) return { name: t.name, status: 'missing', dtype: [t.dtype, null], shape: [t.shape, null], reason: `in ${labelA} but not in ${labelB}` };
     if (options.ready) await options.ready(otherName);
     const c = await compareTensors(t.name, t, other, rule, compareOptions);
-    options.onCompared?.(t.byteLength);
     return otherName === t.name ? c : { ...c, matchedAs: otherName };
   };
 
