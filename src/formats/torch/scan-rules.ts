@@ -3,6 +3,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import type { ContainerRules, ContainerView, ParsedModel } from '../format.js';
 import { isTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
+import { DATA_PKL } from './format.js';
 
 /**
  * PyTorch's scan rules. The scanner walks the containers torch.load reads (zip and tar archives,
@@ -14,8 +15,6 @@ import { isTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
  * Rules: `torchscript/code`, `pytorch/invalid` (suspicious); `pytorch/unsafe-global` (dangerous).
  */
 
-/** Where a torch zip keeps its pickle: `<folder>/data.pkl`. */
-const DATA_PKL = /(^|\/)data\.pkl$/;
 /** The legacy torch format's first pickle: a literal MAGIC_NUMBER. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 /** Pickles the legacy format stacks after its magic number: protocol version, sys_info, the object, the storage keys. */
