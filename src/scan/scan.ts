@@ -116,10 +116,14 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
     ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
     return 'empty';
   }
+  // A format's own bytes, whatever container they are (a new format may claim text), are read by its scan rules.
+  const claim = isWalked(container) ? undefined : await formatScanning(await fileProbe(source, head, container));
   // Whatever else the bytes are, pickle.load (or torch.load of a file that is not a zip) unpickles them
   // from byte 0: every file that is not read as a pickle below is checked so first.
+  if (isWalked(container) || claim !== undefined || container === 'json') {
+    await checkAsPickle(source, ctx, claim !== undefined ? `a file read as ${claim.format.name}` : containerName(container));
+  }
   if (isWalked(container)) {
-    await checkAsPickle(source, ctx, containerName(container));
     switch (container) {
       case 'zip':
         return scanZip(source, head, ctx, depth);
@@ -135,14 +139,8 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
         return container;
     }
   }
-  // A format's own bytes, whatever container they are (a new format may claim text): its scan rules.
-  const claim = await formatScanning(await fileProbe(source, head, container));
-  if (claim !== undefined) {
-    await checkAsPickle(source, ctx, `a file read as ${claim.format.name}`);
-    return scanAsFormat(source, ctx, claim);
-  }
+  if (claim !== undefined) return scanAsFormat(source, ctx, claim);
   if (container === 'json') {
-    await checkAsPickle(source, ctx, containerName(container));
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
     return 'json';
   }
