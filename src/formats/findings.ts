@@ -32,12 +32,18 @@ export interface ScanReport {
   readonly findings: readonly Finding[];
 }
 
+/** Severities from least to most serious: a verdict is the worst severity found (info counts as none). */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, error: 1, suspicious: 2, dangerous: 3 };
+const VERDICT_OF_RANK: readonly Verdict[] = ['safe', 'error', 'suspicious', 'dangerous'];
+
+/** The verdict of a worst severity rank (SEVERITY_RANK). */
+export function verdictOfRank(rank: number): Verdict {
+  return VERDICT_OF_RANK[rank]!;
+}
+
 /** The worst of the findings: dangerous > suspicious > error > safe (info findings do not count). */
 export function verdictOf(findings: readonly Finding[]): Verdict {
-  if (findings.some((f) => f.severity === 'dangerous')) return 'dangerous';
-  if (findings.some((f) => f.severity === 'suspicious')) return 'suspicious';
-  if (findings.some((f) => f.severity === 'error')) return 'error';
-  return 'safe';
+  return verdictOfRank(findings.reduce((worst, f) => Math.max(worst, SEVERITY_RANK[f.severity]), 0));
 }
 
 /** What format scanners are given: where to put findings, and the pickle analysis for pickles they find. */

@@ -98,7 +98,7 @@ export async function fileProbe(source: ByteSource, head: Uint8Array, container:
 }
 
 /** A JSON document's text for detectors, up to MAX_DETECT_JSON_BYTES (invalid UTF-8 replaced). */
-export async function readJsonText(source: ByteSource): Promise<string> {
+async function readJsonText(source: ByteSource): Promise<string> {
   return new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_DETECT_JSON_BYTES)));
 }
 

@@ -1,4 +1,4 @@
-import type { Finding, ScanContext, Severity } from './findings.js';
+import { SEVERITY_RANK, type Finding, type ScanContext, type Severity } from './findings.js';
 import { FormatProblem } from '../io/format-problem.js';
 
 /**
@@ -35,7 +35,7 @@ export class Findings {
   add(severity: Severity, rule: string, message: string, location: string): void {
     const c = this.counts.get(rule) ?? { n: 0, severity, location };
     c.n++;
-    if (severityRank(severity) > severityRank(c.severity)) c.severity = severity;
+    if (SEVERITY_RANK[severity] > SEVERITY_RANK[c.severity]) c.severity = severity;
     this.counts.set(rule, c);
     if (c.n <= this.maxPerRule) this.ctx.report({ severity, rule, message, location } satisfies Finding);
   }
@@ -72,10 +72,6 @@ export class Findings {
       this.add('suspicious', `${format}/malformed`, `${what} is malformed: ${p.message}`, at(location, p.offset));
     }
   }
-}
-
-function severityRank(s: Severity): number {
-  return s === 'dangerous' ? 3 : s === 'suspicious' ? 2 : s === 'error' ? 1 : 0;
 }
 
 /**

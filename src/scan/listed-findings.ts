@@ -1,4 +1,4 @@
-import { MAX_FINDINGS_PER_FILE, type Finding, type Severity, type Verdict } from '../formats/findings.js';
+import { MAX_FINDINGS_PER_FILE, SEVERITY_RANK as RANK, verdictOfRank, type Finding, type Verdict } from '../formats/findings.js';
 
 /**
  * The findings a scan report lists, and its verdict. The verdict is the worst severity of every finding
@@ -16,8 +16,6 @@ export const MAX_INFO_FINDINGS_PER_RULE = 20;
 /** Distinct findings remembered to list identical ones once. Guards against a hostile file's millions of findings filling memory with keys. */
 const MAX_REMEMBERED_FINDINGS = 4 * MAX_FINDINGS_PER_FILE;
 
-const RANK: Record<Severity, number> = { info: 0, error: 1, suspicious: 2, dangerous: 3 };
-const VERDICT_OF_RANK: readonly Verdict[] = ['safe', 'error', 'suspicious', 'dangerous'];
 
 export class ListedFindings {
   /** Listed findings in the order reported; undefined where a finding was pushed out by a worse one. */
@@ -70,7 +68,7 @@ export class ListedFindings {
 
   /** The worst severity of every finding added, listed or not (and of `scan/too-many-findings`, when it is listed). */
   get verdict(): Verdict {
-    return VERDICT_OF_RANK[Math.max(this.worst, this.otherLeftOut > 0 ? RANK.suspicious : 0)]!;
+    return verdictOfRank(Math.max(this.worst, this.otherLeftOut > 0 ? RANK.suspicious : 0));
   }
 
   /** The listed findings, then one info finding per rule whose info findings were not all listed, then, when others were not listed, `scan/too-many-findings`. */

@@ -1,7 +1,7 @@
 import { IoError, isTensorsafeError } from '../errors.js';
 import { checkRange, MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
 import { alternativeContainer, containerName, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
-import type { ContainerRules, ContainerView, DetectProbe, FormatDescriptor, FormatReader, ParsedModel } from '../formats/format.js';
+import { DETECT_HEAD_BYTES, type ContainerRules, type ContainerView, type DetectProbe, type FormatDescriptor, type FormatReader, type ParsedModel } from '../formats/format.js';
 import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { METHOD_STORED, readableMethod } from '../formats/zip/entry.js';
@@ -110,16 +110,20 @@ type WalkedContainer = (typeof WALKED_CONTAINERS)[number];
 const isWalked = (kind: ContainerKind): kind is WalkedContainer => (WALKED_CONTAINERS as readonly string[]).includes(kind);
 
 async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<string> {
-  const head = await source.read(0, Math.min(source.size, 512));
+  const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
   const container = detectContainer(head, source.size);
   if (container === 'empty') {
     ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
     return 'empty';
   }
+  // A format's own bytes, whatever container they are (a new format may claim text), are read by its scan rules.
+  const claim = isWalked(container) ? undefined : await formatScanning(await fileProbe(source, head, container));
   // Whatever else the bytes are, pickle.load (or torch.load of a file that is not a zip) unpickles them
   // from byte 0: every file that is not read as a pickle below is checked so first.
+  if (isWalked(container) || claim !== undefined || container === 'json') {
+    await checkAsPickle(source, ctx, claim !== undefined ? `a file read as ${claim.format.name}` : containerName(container));
+  }
   if (isWalked(container)) {
-    await checkAsPickle(source, ctx, containerName(container));
     switch (container) {
       case 'zip':
         return scanZip(source, head, ctx, depth);
@@ -135,14 +139,8 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
         return container;
     }
   }
-  // A format's own bytes, whatever container they are (a new format may claim text): its scan rules.
-  const claim = await formatScanning(await fileProbe(source, head, container));
-  if (claim !== undefined) {
-    await checkAsPickle(source, ctx, `a file read as ${claim.format.name}`);
-    return scanAsFormat(source, ctx, claim);
-  }
+  if (claim !== undefined) return scanAsFormat(source, ctx, claim);
   if (container === 'json') {
-    await checkAsPickle(source, ctx, containerName(container));
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
     return 'json';
   }
@@ -260,7 +258,7 @@ async function scanPickleFile(source: ByteSource, head: Uint8Array, ctx: Walk, c
   if (end < source.size) {
     // Text that starts like a pickle that does nothing ("N." of a README's "N.B."): not a model.
     if (!acted && container === 'text') return { reason: undefined };
-    const tail = await source.read(end, Math.min(source.size - end, 512));
+    const tail = await source.read(end, Math.min(source.size - end, DETECT_HEAD_BYTES));
     ctx.report({
       severity: 'suspicious',
       rule: 'pickle/trailing-data',

@@ -165,13 +165,13 @@ class Gather {
     layout: Layout,
     private readonly es: number,
   ) {
-    this.word = es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
+    this.word = wordOf(es);
     this.k = es / this.word;
     this.src = words(bytes, this.word);
     const { shape, stride } = layout;
     const n = shape.length;
     const wordStride = stride.map((s) => s * this.k);
-    this.run = n > 0 && stride[n - 1] === 1 && shape[n - 1]! * es >= RUN_COPY_BYTES;
+    this.run = hasLongRuns(layout, es);
     let m = Math.min(1, n);
     if (!this.run) while (m < n && count(shape.slice(n - m - 1)) <= GATHER_TABLE_ENTRIES) m++;
     this.outer = { shape: shape.slice(0, n - m), stride: wordStride.slice(0, n - m) };
@@ -181,20 +181,7 @@ class Gather {
     if (m > 1) {
       const innerShape = shape.slice(n - m);
       const innerStride = wordStride.slice(n - m);
-      const big = spanElements(innerShape, innerStride) >= 2 ** 31;
-      const table = big ? new Float64Array(this.blockLength) : new Int32Array(this.blockLength);
-      const idx = new Array<number>(m).fill(0);
-      let off = 0;
-      for (let e = 0; e < this.blockLength; e++) {
-        table[e] = off;
-        for (let d = m - 1; d >= 0; d--) {
-          off += innerStride[d]!;
-          if (++idx[d]! < innerShape[d]!) break;
-          off -= innerStride[d]! * innerShape[d]!;
-          idx[d] = 0;
-        }
-      }
-      this.table = table;
+      this.table = offsetTable(innerShape, innerStride, 1, spanElements(innerShape, innerStride) >= 2 ** 31);
     }
   }
 
@@ -242,7 +229,7 @@ function hasLongRuns(layout: Layout, es: number): boolean {
  * A tile is two tables of word offsets, source and output, for its shape; edge tiles get their own.
  */
 function gatherTiled(bytes: Uint8Array, layout: Layout, es: number): Uint8Array {
-  const word = es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
+  const word = wordOf(es);
   const k = es / word;
   const { shape, stride } = layout;
   const n = shape.length;
@@ -272,26 +259,8 @@ function gatherTiled(bytes: Uint8Array, layout: Layout, es: number): Uint8Array 
     const key = ext.join(',');
     const known = tables.get(key);
     if (known) return known;
-    const length = count(ext);
     const big = spanElements(ext, stride) * k >= 2 ** 31 || spanElements(ext, outStride) * k >= 2 ** 31;
-    const s = big ? new Float64Array(length) : new Int32Array(length);
-    const o = big ? new Float64Array(length) : new Int32Array(length);
-    const idx = new Array<number>(n).fill(0);
-    let so = 0;
-    let oo = 0;
-    for (let e = 0; e < length; e++) {
-      s[e] = so * k;
-      o[e] = oo * k;
-      for (let d = n - 1; d >= 0; d--) {
-        so += stride[d]!;
-        oo += outStride[d]!;
-        if (++idx[d]! < ext[d]!) break;
-        so -= stride[d]! * ext[d]!;
-        oo -= outStride[d]! * ext[d]!;
-        idx[d] = 0;
-      }
-    }
-    const made = { s, o };
+    const made = { s: offsetTable(ext, stride, k, big), o: offsetTable(ext, outStride, k, big) };
     if (tables.size < MAX_TILE_SHAPES) tables.set(key, made);
     return made;
   };
@@ -315,6 +284,28 @@ function gatherTiled(bytes: Uint8Array, layout: Layout, es: number): Uint8Array 
     }
   }
   return out;
+}
+
+/**
+ * The offset of each element of `shape`, row-major, over `stride` times `scale` (words per stride
+ * unit): a gather's table. Float64 when an offset may pass 2^31 (`big`).
+ */
+function offsetTable(shape: readonly number[], stride: readonly number[], scale: number, big: boolean): Int32Array | Float64Array {
+  const length = count(shape);
+  const table = big ? new Float64Array(length) : new Int32Array(length);
+  const n = shape.length;
+  const idx = new Array<number>(n).fill(0);
+  let off = 0;
+  for (let e = 0; e < length; e++) {
+    table[e] = off * scale;
+    for (let d = n - 1; d >= 0; d--) {
+      off += stride[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      off -= stride[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return table;
 }
 
 /** One tile: element j goes from word src[sb + s[j]] to dst[ob + o[j]]. */
@@ -561,6 +552,11 @@ function gatherLimit(view: StridedView, reads: number, maxReads: number): Tensor
   );
 }
 
+/** The widest word (4, 2 or 1 bytes) that divides an element: a gather copies elements word by word. */
+function wordOf(es: number): number {
+  return es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
+}
+
 function words(bytes: Uint8Array, word: number): Words {
   if (word === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   if (word === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
@@ -569,8 +565,7 @@ function words(bytes: Uint8Array, word: number): Words {
 
 /** The bytes, copied when their offset does not allow word views of the element size. */
 function aligned(bytes: Uint8Array, es: number): Uint8Array {
-  const word = es % 4 === 0 ? 4 : es % 2 === 0 ? 2 : 1;
-  if (bytes.byteOffset % word === 0) return bytes;
+  if (bytes.byteOffset % wordOf(es) === 0) return bytes;
   return bytes.slice();
 }
 

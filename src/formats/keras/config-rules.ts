@@ -65,13 +65,6 @@ export function scanKerasConfig(configJson: string, ctx: ScanContext, location: 
   findings.flush();
 }
 
-/** The same for a config already parsed (TF.js model.json). */
-export function scanKerasConfigValue(value: unknown, ctx: ScanContext, location: string): void {
-  const findings = new Findings(ctx);
-  walkKerasConfig(value, findings, location);
-  findings.flush();
-}
-
 /** Scans a `.keras` archive's `metadata.json`: it must be a JSON object; reports the Keras version. */
 export function scanKerasMetadata(metadataJson: string, ctx: ScanContext, location: string): void {
   const findings = new Findings(ctx);

@@ -1,7 +1,7 @@
 import type { FormatDescriptor } from '../format.js';
 
 /** Where a torch zip keeps its pickle: `<folder>/data.pkl`. */
-const DATA_PKL = /(^|\/)data\.pkl$/;
+export const DATA_PKL = /(^|\/)data\.pkl$/;
 
 /**
  * PyTorch checkpoints: torch zip archives (and TorchScript ones), legacy stacked pickles, the old tar

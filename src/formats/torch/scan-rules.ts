@@ -2,7 +2,8 @@ import { isTensorsafeError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import type { ContainerRules, ContainerView, ParsedModel } from '../format.js';
-import { isTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
+import type { TorchCheckpoint } from './checkpoint.js';
+import { DATA_PKL } from './format.js';
 
 /**
  * PyTorch's scan rules. The scanner walks the containers torch.load reads (zip and tar archives,
@@ -14,8 +15,6 @@ import { isTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
  * Rules: `torchscript/code`, `pytorch/invalid` (suspicious); `pytorch/unsafe-global` (dangerous).
  */
 
-/** Where a torch zip keeps its pickle: `<folder>/data.pkl`. */
-const DATA_PKL = /(^|\/)data\.pkl$/;
 /** The legacy torch format's first pickle: a literal MAGIC_NUMBER. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 /** Pickles the legacy format stacks after its magic number: protocol version, sys_info, the object, the storage keys. */
@@ -61,9 +60,6 @@ function zipRules(names: readonly string[]): ContainerRules<TorchCheckpoint> | u
   };
 }
 
-/** The checkpoint reader, loaded on the first check (a scan that meets no checkpoint does not load it). */
-let checkpointReader: Promise<typeof import('./checkpoint.js')> | undefined;
-
 /**
  * The converter's own reader as a second opinion on a torch container's structure (sizes, views,
  * trailing data). Given the checkpoint an open() of this source already read, that reading is the
@@ -71,8 +67,9 @@ let checkpointReader: Promise<typeof import('./checkpoint.js')> | undefined;
  * allows too), so there is nothing to report and nothing is parsed again.
  */
 export async function checkTorchStructure(source: ByteSource, ctx: ScanContext, parsed?: ParsedModel<TorchCheckpoint>): Promise<void> {
+  // The checkpoint reader, loaded on the first check: a scan that meets no checkpoint (a bare pickle) does not load it.
+  const { isTorchCheckpoint, readTorchCheckpoint } = await import('./checkpoint.js');
   if (isTorchCheckpoint(parsed?.structure)) return;
-  const { readTorchCheckpoint } = await (checkpointReader ??= import('./checkpoint.js'));
   try {
     await readTorchCheckpoint(source, { skipUnknown: true });
   } catch (e) {

@@ -1,9 +1,7 @@
 import { MemorySource, WindowSource, type ByteSource } from '../../io/byte-source.js';
 import { crc32 } from './crc32.js';
 import type { ZipError } from './errors.js';
-import { decodeZipBzip2 } from './bzip2.js';
 import { InflateProblem } from './inflate-problem.js';
-import { decodeZipLzma } from './lzma.js';
 import { ZIP_READ_CHUNK_BYTES } from './limits.js';
 import { quoteName, zipError } from './report.js';
 
@@ -184,8 +182,10 @@ export class ZipEntry {
     if (this.method === METHOD_BZIP2 || this.method === METHOD_LZMA) {
       this.checkLimit(this.compressedSize);
       const data = await this.context.source.read(this.dataOffset, this.compressedSize);
+      // Loaded on first use, as the inflater is: only non-strict archives (scans) ever hold such members.
+      const decode = this.method === METHOD_LZMA ? (await import('./lzma.js')).decodeZipLzma : (await import('./bzip2.js')).decodeZipBzip2;
       try {
-        return this.method === METHOD_LZMA ? decodeZipLzma(data, this.size) : decodeZipBzip2(data, this.size);
+        return decode(data, this.size);
       } catch (e) {
         if (!(e instanceof InflateProblem)) throw e;
         throw this.error(e.kind === 'BadDeflate' ? 'BadDeflate' : 'SizeMismatch', e.message, e);

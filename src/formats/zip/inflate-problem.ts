@@ -2,8 +2,9 @@
 
 /**
  * Why an inflate failed: output past the expected size, output short of it, or undecodable data.
- * Internal control flow, not a TensorsafeError: the decoders are only called by ZipEntry, which turns
- * every InflateProblem into a ZipError (BadDeflate, SizeMismatch) naming the entry; none escapes.
+ * Internal control flow, not a TensorsafeError: the decoders are only called by ZipEntry and the member
+ * streams (inflate-stream.ts, decoded-member.ts), which turn every InflateProblem into a ZipError
+ * (BadDeflate, SizeMismatch) naming the entry, or into a member's `problem`; none escapes.
  */
 export class InflateProblem extends Error {
   constructor(
