@@ -23,13 +23,18 @@ export const MAX_ONNX_TENSORS = 1_000_000;
 /** Bytes of one tensor's typed fields (float_data, int64_data, …), decoded in memory when streamed: exporters write large tensors as raw_data. */
 export const MAX_ONNX_TYPED_BYTES = 256 * 1024 * 1024;
 
+/** Bytes of one densified sparse tensor, built in memory: a few values can declare a huge dense shape. */
+export const MAX_ONNX_SPARSE_DENSE_BYTES = 256 * 1024 * 1024;
+
 /** A tensor's bytes as they lie in the model. */
 export type TensorData =
   | { readonly kind: 'raw'; readonly start: number; readonly length: number }
   | { readonly kind: 'typed'; readonly field: number; readonly ranges: readonly { start: number; end: number; packed: boolean }[] }
   | { readonly kind: 'external'; readonly entries: ReadonlyMap<string, string> }
   /** A Constant's value_float(s)/value_int(s): the values themselves. */
-  | { readonly kind: 'inline'; readonly bytes: Uint8Array };
+  | { readonly kind: 'inline'; readonly bytes: Uint8Array }
+  /** A SparseTensorProto (COO): `values` [NNZ] at `indices` ([NNZ] linear or [NNZ, rank]) of a dense tensor of `dims`. */
+  | { readonly kind: 'sparse'; readonly values: TensorRecord; readonly indices: TensorRecord };
 
 export interface TensorRecord {
   /** Its name in the TensorSet: unique, saying where it came from. */
@@ -138,7 +143,8 @@ async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promi
       const t = await tensorProto(p, g, deeper(d, g), prefix === '' ? 'initializer' : `initializer of subgraph ${prefix.slice(0, -1)}`);
       add(p, { ...t, name: prefix + t.onnxName }, g.at);
     } else if (g.no === 15) {
-      p.leftOut.push({ path: `${prefix}sparse_initializer@${g.at}`, what: 'a sparse initializer (not densified yet)' });
+      const t = await sparseTensorProto(p, g, deeper(d, g), prefix === '' ? 'sparse initializer' : `sparse initializer of subgraph ${prefix.slice(0, -1)}`);
+      add(p, { ...t, name: prefix + t.onnxName }, g.at);
     } else {
       expectWire(g, WIRE_LEN, 'GraphProto.node');
       nodes.push(g);
@@ -148,7 +154,7 @@ async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promi
 }
 
 const NODE_FIELDS = new Set([2, 3, 4, 5]);
-const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 11, 20]);
+const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 11, 20, 22]);
 
 interface Attribute {
   name: string;
@@ -157,6 +163,8 @@ interface Attribute {
   floats: PbField[];
   ints: PbField[];
   t?: PbField;
+  /** sparse_tensor (22): a Constant's `sparse_value`. */
+  sparse?: PbField;
   graphs: PbField[];
   /** Its graphs came from `graphs` (11, a GRAPHS attribute): each is named `<attribute>[i]`, even one. */
   graphList: boolean;
@@ -225,17 +233,23 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
       case 20:
         expectWire(g, WIRE_VARINT, 'AttributeProto.type');
         break;
+      case 22:
+        a.sparse = g;
+        break;
     }
   });
   return a;
 }
 
-/** A Constant node's value: `value` (a tensor), `value_float(s)` (F32), `value_int(s)` (I64); others left out. */
+/** A Constant node's value: `value` (a tensor), `sparse_value` (densified), `value_float(s)` (F32), `value_int(s)` (I64); others left out. */
 async function constant(p: Parse, a: Attribute, depth: number, prefix: string, label: string, output: string): Promise<void> {
   const name = prefix + output;
   const where = `Constant node ${JSON.stringify(label)}${prefix ? ` in subgraph ${prefix.slice(0, -1)}` : ''}`;
   if (a.name === 'value' && a.t) {
     const t = await tensorProto(p, a.t, deeper(depth, a.t), where);
+    add(p, { ...t, name, onnxName: output }, a.at);
+  } else if (a.name === 'sparse_value' && a.sparse) {
+    const t = await sparseTensorProto(p, a.sparse, deeper(depth, a.sparse), where);
     add(p, { ...t, name, onnxName: output }, a.at);
   } else if (a.name === 'value_float' && a.f !== undefined) {
     const bytes = new Uint8Array(4);
@@ -288,6 +302,38 @@ async function varintValues(p: Parse, fields: readonly PbField[], what: string):
     for (const v of varints(await p.r.bytes(g.start, g.end - g.start, what), g.start)) out.push(v);
   }
   return out;
+}
+
+const SPARSE_FIELDS = new Set([1, 2, 3]);
+
+/** A SparseTensorProto: named as its values tensor is (as onnx names a sparse initializer), of its own dims. */
+async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: string): Promise<TensorRecord> {
+  let values: TensorRecord | undefined;
+  let indices: TensorRecord | undefined;
+  const dimFields: PbField[] = [];
+  await walkField(p, f, 'SparseTensorProto', SPARSE_FIELDS, async (g) => {
+    if (g.no === 3) dimFields.push(g);
+    else {
+      expectWire(g, WIRE_LEN, g.no === 1 ? 'SparseTensorProto.values' : 'SparseTensorProto.indices');
+      const t = await tensorProto(p, g, deeper(depth, g), `${g.no === 1 ? 'values' : 'indices'} of ${where}`);
+      if (g.no === 1) values = t;
+      else indices = t;
+    }
+  });
+  const name = values?.name ?? '';
+  const dims = await dimsOf(p, dimFields, name, f.at, 'SparseTensorProto.dims');
+  const base = { name, onnxName: name, where, dataType: values?.dataType ?? 0, dims, at: f.at };
+  if (!values || !indices) return { ...base, data: undefined, problem: `it is a sparse tensor without ${values ? 'indices' : 'values'}` };
+  return { ...base, data: { kind: 'sparse', values, indices } };
+}
+
+async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at: number, what = 'TensorProto.dims'): Promise<number[]> {
+  const dimValues = await varintValues(p, dimFields, what);
+  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, at);
+  return dimValues.map((v) => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, at);
+    return Number(v);
+  });
 }
 
 const ENTRY_FIELDS = new Set([1, 2]);
@@ -344,12 +390,7 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
       }
     }
   });
-  const dimValues = await varintValues(p, dimFields, 'TensorProto.dims');
-  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, f.at);
-  const dims = dimValues.map((v) => {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, f.at);
-    return Number(v);
-  });
+  const dims = await dimsOf(p, dimFields, name, f.at);
   const base = { name, onnxName: name, where, dataType, dims, at: f.at };
   if (segment) return { ...base, data: undefined, problem: 'it is a segment of a larger tensor (TensorProto.segment), which is not read' };
   if (location === 1) return { ...base, data: { kind: 'external', entries: external } };

@@ -7,6 +7,7 @@ import { pathEscape } from '../scan-rules.js';
 import { OnnxError } from './errors.js';
 import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
+import { onnxDtypeName } from './dtype.js';
 import { tensorEntry, type ExternalOpener } from './tensors.js';
 
 /**
@@ -46,6 +47,8 @@ export const onnxReader: FormatReader<OnnxStructure> = {
     const leftOut: LeftOut[] = [...model.leftOut];
     const notes: string[] = [];
     const taken = new Set<string>();
+    const unpacked: string[] = [];
+    const densified: string[] = [];
     try {
       for (const t of model.tensors) {
         if (t.problem !== undefined) {
@@ -60,12 +63,17 @@ export const onnxReader: FormatReader<OnnxStructure> = {
         for (let i = 2; taken.has(name); i++) name = `${t.name}#${i}`;
         if (name !== t.name) notes.push(`\`${t.name}\` (${t.where}) is named \`${name}\`: its name was taken`);
         taken.add(name);
-        tensors.push(await tensorEntry({ ...t, name }, source, source.name, openExternal));
+        const entry = await tensorEntry({ ...t, name }, source, source.name, openExternal);
+        if (entry.encoding.decoder === 'int4-unpack') unpacked.push(`\`${name}\` (${onnxDtypeName(t.dataType)} → ${entry.dtype})`);
+        if (entry.encoding.decoder === 'sparse-densify') densified.push(`\`${name}\``);
+        tensors.push(entry);
       }
     } catch (e) {
       await closeAll(opened);
       throw coded(e, source.name);
     }
+    if (unpacked.length > 0) notes.push(`4-bit integers unpacked to one byte per element (INT4 sign-extended to I8, UINT4 to U8): ${unpacked.join(', ')}`);
+    if (densified.length > 0) notes.push(`sparse tensors densified (zeros where no value is given): ${densified.join(', ')}`);
     if (model.subgraphs > 0) notes.push(`tensors of subgraphs are named by the path that reaches them: \`<node>/<attribute>/<name>\``);
     return {
       tensors: {
