@@ -90,7 +90,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
     };
   },
 
-  scan: (source, ctx) => scanOnnx(source, ctx),
+  scan: (source, ctx, parsed) => scanOnnx(source, ctx, parsed?.structure.model),
 };
 
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */

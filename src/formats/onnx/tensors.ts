@@ -63,7 +63,7 @@ export async function tensorEntry(t: TensorRecord, source: ByteSource, file: str
     return output((n) => readChunks(source, data.start, data.length, step(n)), STORED);
   }
   if (data.kind === 'external') {
-    const ext = await externalRange(data.entries, t, file, openExternal);
+    const ext = await externalRange(data.entries, data.repeated, t, file, openExternal);
     if (ext.length !== stored) throw mismatch(`its external data is ${ext.length} bytes`);
     return output((n) => checked(readChunks(ext.source, ext.offset, ext.length, step(n)), ext, t, file), STORED);
   }
@@ -253,8 +253,9 @@ interface ExternalRange {
   readonly checksum?: string;
 }
 
-async function externalRange(entries: ReadonlyMap<string, string>, t: TensorRecord, file: string, open: ExternalOpener | undefined): Promise<ExternalRange> {
+async function externalRange(entries: ReadonlyMap<string, string>, repeated: string | undefined, t: TensorRecord, file: string, open: ExternalOpener | undefined): Promise<ExternalRange> {
   const refuse = (why: string): OnnxError => new OnnxError('ExternalDataRefused', `${file}: tensor ${JSON.stringify(t.name)} (${t.where}): external data ${why}`, { location: `${file}@${t.at}` });
+  if (repeated !== undefined) throw refuse(`has the key ${JSON.stringify(repeated)} more than once (loaders disagree on which one is used)`);
   for (const key of entries.keys()) if (!EXTERNAL_KEYS.has(key)) throw refuse(`has the key ${JSON.stringify(key)}, which this reader does not know`);
   const location = entries.get('location');
   if (location === undefined || location === '') throw refuse('has no location');
