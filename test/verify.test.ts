@@ -126,7 +126,7 @@ describe('tensorsafe verify model.onnx model.safetensors', () => {
       expect(same.json.summary.identical).toBeGreaterThan(0);
       // One byte of the last tensor's data changed (the data ends the file).
       const bytes = fs.readFileSync(converted);
-      bytes[bytes.length - 1] ^= 1;
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
       const changed = path.join(out, `changed-${path.basename(converted)}`);
       fs.writeFileSync(changed, bytes);
       const r = await verify(onnx, changed);

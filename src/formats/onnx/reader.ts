@@ -21,9 +21,12 @@ import { tensorEntry, type ExternalOpener } from './tensors.js';
  *    `<node>` is the node's name, or `<op_type>#<index in its graph>` when it has none, and a GRAPHS
  *    attribute's graphs are `<attribute>[i]`;
  *  - a name that is still taken gets `#2`, `#3`, … and a note.
- * Refused with a coded error: string, complex128 and 4-bit tensors (UnsupportedTensor), data that does
- * not match its dims, external data outside the model's folder (ExternalDataRefused).
- * Left out with a reason: sparse initializers, Constant values that are not numbers, tensor segments.
+ * Decoded as they stream, with a note: INT4/UINT4 unpacked to I8/U8, sparse tensors densified.
+ * Refused with a coded error: complex128 and odd-count FLOAT4E2M1 tensors (UnsupportedTensor), data that
+ * does not match its dims, bad sparse indices (InvalidOnnx), external data outside the model's folder
+ * (ExternalDataRefused) or whose bytes miss their `checksum` (ExternalDataChecksum, while streaming).
+ * Left out with a reason: string tensors, Constant values that are not numbers, tensor segments,
+ * constants of model-local functions and tensors of training graphs.
  */
 
 /** Page of the protobuf reader: small, so opening reads (almost) only the graph's structure. */
