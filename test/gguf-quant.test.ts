@@ -20,14 +20,14 @@ const DIR = path.join(import.meta.dirname, 'fixtures', 'gguf-quant');
 function expectedTensors(): { tensors: Map<string, { shape: number[]; bytes: Buffer }>; metadata: Record<string, string> } {
   const b = gunzipSync(fs.readFileSync(path.join(DIR, 'quant.expected.safetensors.gz')));
   const n = Number(b.readBigUInt64LE(0));
-  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__: Record<string, string> };
+  const { __metadata__: metadata, ...entries } = JSON.parse(b.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
   const tensors = new Map<string, { shape: number[]; bytes: Buffer }>();
-  for (const [k, v] of Object.entries(header)) {
-    if (k === '__metadata__') continue;
+  for (const [k, e] of Object.entries(entries)) {
+    const v = e as { dtype: string; shape: number[]; data_offsets: [number, number] };
     expect(v.dtype).toBe('F32');
     tensors.set(k, { shape: v.shape, bytes: b.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1]) });
   }
-  return { tensors, metadata: header.__metadata__ };
+  return { tensors, metadata: metadata as Record<string, string> };
 }
 
 const open = () => ggufReader.open!(new MemorySource(new Uint8Array(fs.readFileSync(path.join(DIR, 'quant.gguf'))), 'quant.gguf'));
