@@ -7,7 +7,8 @@ import { f16Values, u16At } from './ggml-f16.js';
  * whole blocks of `src` into `blocks × elements` floats of `out`, in typed arrays, with no allocation
  * per block or element. Every product and sum is rounded to float32 where ggml's C code rounds
  * (float arithmetic), so the values equal ggml's `to_float` bit for bit (checked against libggml's
- * own output in the shared corpus).
+ * own output: test/fixtures/gguf-quant and the shared corpus). The codebook types (IQ*, MXFP4, NVFP4)
+ * are decoded in ggml-codebook-blocks.ts; GGML_BLOCK_FORMATS lists every type, by ggml's name.
  */
 
 /** One ggml block format: elements per block, bytes per block, and its decoder. */
