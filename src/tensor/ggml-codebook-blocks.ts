@@ -5,11 +5,12 @@ import { f16Values, u16At, u32At } from './ggml-f16.js';
  * ggml's codebook block formats decoded to float32: the IQ types (a block stores indices into a grid
  * of 4 or 8 magnitudes, sign bits and sub-block scales) and the FP4 types (E2M1 codes under an E8M0
  * or UE4M3 scale). Written from the block layouts of ggml-common.h and the tables it defines
- * (tensor/ggml-codebooks.ts, generated from it). Each table is expanded once, on first use, into
- * float32 values, so an element is a lookup or two and one product. Where ggml's C rounds an
- * intermediate float (a sub-block scale), it is rounded here with Math.fround; a final product of
- * float32 values and small integers is exact in a double and rounded once by the Float32Array store,
- * as C rounds it once: the values equal libggml's dequantize_row_* bit for bit.
+ * (tensor/ggml-codebooks.ts, generated from it). Each table is expanded on first use into float32
+ * values (the IQ2/IQ3 grids with their sign patterns folded in), so an element is one lookup and one
+ * product. Where ggml's C rounds an intermediate float (a sub-block scale) it is rounded here with
+ * Math.fround; a final product of a float32 and a small integer or an E2M1 value is exact in a double
+ * and rounded once by the Float32Array store, as C rounds it once: the values equal libggml's
+ * dequantize_row_* bit for bit.
  */
 
 const fr = Math.fround;
@@ -22,66 +23,74 @@ function bytesOf(c: GgmlCodebook): Uint8Array {
   return out;
 }
 
-/** A grid of unsigned byte codes as float32 values (same length: one value per code). */
-const gridValues = (c: GgmlCodebook): Float32Array => Float32Array.from(bytesOf(c));
-
-interface Tables {
-  /** ±1 for each bit of each byte: SIGNS[b·8 + j] is -1 when bit j of b is set. */
-  signs: Float32Array;
-  /** ggml's ksigns: 7 stored sign bits → the sign byte (an eighth bit for even parity). */
-  ksigns: Uint8Array;
-  iq2xxs: Float32Array;
-  iq2xs: Float32Array;
-  iq2s: Float32Array;
-  iq3xxs: Float32Array;
-  iq3s: Float32Array;
-  /** IQ1 grid values plus the delta: 0–16383 with +1/8, 16384–32767 with -1/8 (all exact in float32). */
-  iq1: Float32Array;
-  iq4nl: Float32Array;
-  fp4: Float32Array;
-  /** MXFP4's E8M0 scale halved (the FP4 values are doubled), for each byte. */
-  e8m0Half: Float32Array;
-  /** NVFP4's UE4M3 scale halved, for each byte. */
-  ue4m3Half: Float32Array;
+/** A table made on first use (each is used only by the types that need it). */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
-let tables: Tables | undefined;
-function t(): Tables {
-  if (tables !== undefined) return tables;
-  const signs = new Float32Array(256 * 8);
-  for (let b = 0; b < 256; b++) for (let j = 0; j < 8; j++) signs[b * 8 + j] = (b >> j) & 1 ? -1 : 1;
-  const grid1 = new Int8Array(bytesOf(IQ1S_GRID).buffer);
-  const iq1 = new Float32Array(2 * grid1.length);
-  for (let i = 0; i < grid1.length; i++) {
-    iq1[i] = grid1[i]! + 0.125;
-    iq1[grid1.length + i] = grid1[i]! - 0.125;
+/**
+ * A grid of unsigned byte codes with its signs folded in, as float32: the grid read as groups of 4
+ * values (an 8-value grid point is 2 groups), and for each group its 16 sign patterns:
+ * out[(group·16 + signs)·4 + j] is -v when bit j of the 4 sign bits is set, else v. So an element
+ * is one lookup and one product with the scale: -(d·v) and d·(-v) are the same float (round to
+ * nearest is symmetric), and the table is 64 floats per grid point of 4 (512 KiB for IQ2_S's 1024).
+ */
+function signedQuads(c: GgmlCodebook): Float32Array {
+  const v = bytesOf(c);
+  const out = new Float32Array(v.length * 16);
+  for (let g = 0; g < v.length; g += 4) {
+    for (let n = 0; n < 16; n++) for (let j = 0; j < 4; j++) out[g * 16 + n * 4 + j] = (n >> j) & 1 ? -v[g + j]! : v[g + j]!;
   }
-  const e8m0Half = new Float32Array(256);
-  const bits = new Uint32Array(e8m0Half.buffer);
-  // 2^(e-128): below 2 the subnormals 2^-128 and 2^-127, above as exponent field e - 1.
+  return out;
+}
+
+const iq2xxsGrid = once(() => signedQuads(IQ2XXS_GRID));
+const iq2xsGrid = once(() => signedQuads(IQ2XS_GRID));
+const iq2sGrid = once(() => signedQuads(IQ2S_GRID));
+const iq3xxsGrid = once(() => signedQuads(IQ3XXS_GRID));
+const iq3sGrid = once(() => signedQuads(IQ3S_GRID));
+/** ggml's ksigns: 7 stored sign bits → the sign byte (an eighth bit makes the count of minus signs even). */
+const ksigns = once(() => bytesOf(KSIGNS_IQ2XS));
+/** IQ1 grid values plus the delta: 0–16383 with +1/8, 16384–32767 with -1/8 (all exact in float32). */
+const iq1Grid = once(() => {
+  const grid = new Int8Array(bytesOf(IQ1S_GRID).buffer);
+  const out = new Float32Array(2 * grid.length);
+  for (let i = 0; i < grid.length; i++) {
+    out[i] = grid[i]! + 0.125;
+    out[grid.length + i] = grid[i]! - 0.125;
+  }
+  return out;
+});
+const iq4nlValues = once(() => Float32Array.from(new Int8Array(bytesOf(KVALUES_IQ4NL).buffer)));
+const fp4Values = once(() => Float32Array.from(new Int8Array(bytesOf(KVALUES_FP4).buffer)));
+/** MXFP4's E8M0 scale halved (the FP4 values are doubled) for each byte: 2^(e-128), as float32 bits. */
+const e8m0Half = once(() => {
+  const bits = new Uint32Array(256);
+  // Below 2 the subnormals 2^-128 and 2^-127; above, exponent field e - 1.
   for (let e = 0; e < 256; e++) bits[e] = e < 2 ? 0x00200000 << e : (e - 1) << 23;
-  const ue4m3Half = new Float32Array(256);
+  return new Float32Array(bits.buffer);
+});
+/** NVFP4's UE4M3 scale halved for each byte: 4 exponent bits (bias 7), 3 mantissa bits; bit 7 ignored; 0 and 0x7F are zero. */
+const ue4m3Half = once(() => {
+  const out = new Float32Array(256);
   for (let x = 0; x < 256; x++) {
-    // ggml reads 4 exponent bits (bias 7) and 3 mantissa bits; bit 7 is ignored; 0 and 0x7F are zero.
     const exp = (x >> 3) & 15, man = x & 7;
-    const v = x === 0 || x === 0x7f ? 0 : exp === 0 ? man * 2 ** -9 : (1 + man / 8) * 2 ** (exp - 7);
-    ue4m3Half[x] = v * 0.5;
+    out[x] = (x === 0 || x === 0x7f ? 0 : exp === 0 ? man * 2 ** -9 : (1 + man / 8) * 2 ** (exp - 7)) * 0.5;
   }
-  tables = {
-    signs,
-    ksigns: bytesOf(KSIGNS_IQ2XS),
-    iq2xxs: gridValues(IQ2XXS_GRID),
-    iq2xs: gridValues(IQ2XS_GRID),
-    iq2s: gridValues(IQ2S_GRID),
-    iq3xxs: gridValues(IQ3XXS_GRID),
-    iq3s: gridValues(IQ3S_GRID),
-    iq1,
-    iq4nl: Float32Array.from(new Int8Array(bytesOf(KVALUES_IQ4NL).buffer)),
-    fp4: Float32Array.from(new Int8Array(bytesOf(KVALUES_FP4).buffer)),
-    e8m0Half,
-    ue4m3Half,
-  };
-  return tables;
+  return out;
+});
+
+/** Eight elements at y: the scale times the 4 table values at a, then the 4 at c (unrolled: the hot loop). */
+function eight(out: Float32Array, y: number, db: number, T: Float32Array, a: number, c: number): void {
+  out[y] = db * T[a]!;
+  out[y + 1] = db * T[a + 1]!;
+  out[y + 2] = db * T[a + 2]!;
+  out[y + 3] = db * T[a + 3]!;
+  out[y + 4] = db * T[c]!;
+  out[y + 5] = db * T[c + 1]!;
+  out[y + 6] = db * T[c + 2]!;
+  out[y + 7] = db * T[c + 3]!;
 }
 
 /**
@@ -90,7 +99,8 @@ function t(): Tables {
  */
 export function iq2_xxs(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { signs: S, ksigns: K, iq2xxs: G } = t();
+  const K = ksigns();
+  const T = iq2xxsGrid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 66) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -98,9 +108,9 @@ export function iq2_xxs(s: Uint8Array, blocks: number, out: Float32Array): void 
       const aux = u32At(s, q + 4);
       const db = fr(fr(d * (0.5 + (aux >>> 28))) * 0.25);
       for (let l = 0; l < 4; l++, y += 8) {
-        const g = s[q + l]! * 8;
-        const sg = K[(aux >>> (7 * l)) & 127]! * 8;
-        for (let j = 0; j < 8; j++) out[y + j] = db * G[g + j]! * S[sg + j]!;
+        const g = s[q + l]! * 128;
+        const sg = K[(aux >>> (7 * l)) & 127]!;
+        eight(out, y, db, T, g + (sg & 15) * 4, g + 64 + (sg >> 4) * 4);
       }
     }
   }
@@ -109,7 +119,8 @@ export function iq2_xxs(s: Uint8Array, blocks: number, out: Float32Array): void 
 /** IQ2_XS (74 bytes): f16 d, 32 u16 (9-bit grid index, 7 sign bits), 8 bytes of two 4-bit scales. */
 export function iq2_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { signs: S, ksigns: K, iq2xs: G } = t();
+  const K = ksigns();
+  const T = iq2xsGrid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 74) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -118,10 +129,9 @@ export function iq2_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
       const db1 = fr(fr(d * (0.5 + (sc >> 4))) * 0.25);
       for (let l = 0; l < 4; l++, y += 8) {
         const q = u16At(s, p + 2 + 2 * (4 * ib + l));
-        const g = (q & 511) * 8;
-        const sg = K[q >> 9]! * 8;
-        const db = l < 2 ? db0 : db1;
-        for (let j = 0; j < 8; j++) out[y + j] = db * G[g + j]! * S[sg + j]!;
+        const g = (q & 511) * 128;
+        const sg = K[q >> 9]!;
+        eight(out, y, l < 2 ? db0 : db1, T, g + (sg & 15) * 4, g + 64 + (sg >> 4) * 4);
       }
     }
   }
@@ -130,7 +140,7 @@ export function iq2_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
 /** IQ2_S (82 bytes): f16 d, 32 grid index bytes, 32 sign bytes, 8 bytes of index high bits, 8 of scales. */
 export function iq2_s(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { signs: S, iq2s: G } = t();
+  const T = iq2sGrid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 82) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -139,10 +149,9 @@ export function iq2_s(s: Uint8Array, blocks: number, out: Float32Array): void {
       const db0 = fr(fr(d * (0.5 + (sc & 15))) * 0.25);
       const db1 = fr(fr(d * (0.5 + (sc >> 4))) * 0.25);
       for (let l = 0; l < 4; l++, y += 8) {
-        const g = (s[p + 2 + 4 * ib + l]! | ((qh << (8 - 2 * l)) & 0x300)) * 8;
-        const sg = s[p + 34 + 4 * ib + l]! * 8;
-        const db = l < 2 ? db0 : db1;
-        for (let j = 0; j < 8; j++) out[y + j] = db * G[g + j]! * S[sg + j]!;
+        const g = (s[p + 2 + 4 * ib + l]! | ((qh << (8 - 2 * l)) & 0x300)) * 128;
+        const sg = s[p + 34 + 4 * ib + l]!;
+        eight(out, y, l < 2 ? db0 : db1, T, g + (sg & 15) * 4, g + 64 + (sg >> 4) * 4);
       }
     }
   }
@@ -154,7 +163,8 @@ export function iq2_s(s: Uint8Array, blocks: number, out: Float32Array): void {
  */
 export function iq3_xxs(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { signs: S, ksigns: K, iq3xxs: G } = t();
+  const K = ksigns();
+  const T = iq3xxsGrid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 98) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -162,13 +172,8 @@ export function iq3_xxs(s: Uint8Array, blocks: number, out: Float32Array): void 
       const db = fr(fr(d * (0.5 + (aux >>> 28))) * 0.5);
       const q = p + 2 + 8 * ib;
       for (let l = 0; l < 4; l++, y += 8) {
-        const g1 = s[q + 2 * l]! * 4;
-        const g2 = s[q + 2 * l + 1]! * 4;
-        const sg = K[(aux >>> (7 * l)) & 127]! * 8;
-        for (let j = 0; j < 4; j++) {
-          out[y + j] = db * G[g1 + j]! * S[sg + j]!;
-          out[y + j + 4] = db * G[g2 + j]! * S[sg + j + 4]!;
-        }
+        const sg = K[(aux >>> (7 * l)) & 127]!;
+        eight(out, y, db, T, s[q + 2 * l]! * 64 + (sg & 15) * 4, s[q + 2 * l + 1]! * 64 + (sg >> 4) * 4);
       }
     }
   }
@@ -180,7 +185,7 @@ export function iq3_xxs(s: Uint8Array, blocks: number, out: Float32Array): void 
  */
 export function iq3_s(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { signs: S, iq3s: G } = t();
+  const T = iq3sGrid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 110) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -189,13 +194,10 @@ export function iq3_s(s: Uint8Array, blocks: number, out: Float32Array): void {
       const qh = s[p + 66 + ib]!;
       const q = p + 2 + 8 * ib;
       for (let l = 0; l < 4; l++, y += 8) {
-        const g1 = (s[q + 2 * l]! | ((qh << (8 - 2 * l)) & 256)) * 4;
-        const g2 = (s[q + 2 * l + 1]! | ((qh << (7 - 2 * l)) & 256)) * 4;
-        const sg = s[p + 74 + 4 * ib + l]! * 8;
-        for (let j = 0; j < 4; j++) {
-          out[y + j] = db * G[g1 + j]! * S[sg + j]!;
-          out[y + j + 4] = db * G[g2 + j]! * S[sg + j + 4]!;
-        }
+        const g1 = (s[q + 2 * l]! | ((qh << (8 - 2 * l)) & 256)) * 64;
+        const g2 = (s[q + 2 * l + 1]! | ((qh << (7 - 2 * l)) & 256)) * 64;
+        const sg = s[p + 74 + 4 * ib + l]!;
+        eight(out, y, db, T, g1 + (sg & 15) * 4, g2 + (sg >> 4) * 4);
       }
     }
   }
@@ -207,7 +209,7 @@ export function iq3_s(s: Uint8Array, blocks: number, out: Float32Array): void {
  */
 export function iq1_s(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { iq1: G } = t();
+  const G = iq1Grid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 50) {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
@@ -216,7 +218,7 @@ export function iq1_s(s: Uint8Array, blocks: number, out: Float32Array): void {
       const half = qh & 0x8000 ? 16384 : 0;
       for (let l = 0; l < 4; l++, y += 8) {
         const g = half + (s[p + 2 + 4 * ib + l]! | (((qh >> (3 * l)) & 7) << 8)) * 8;
-        for (let j = 0; j < 8; j++) out[y + j] = dl * G[g + j]!;
+        eight(out, y, dl, G, g, g + 4);
       }
     }
   }
@@ -228,7 +230,7 @@ export function iq1_s(s: Uint8Array, blocks: number, out: Float32Array): void {
  */
 export function iq1_m(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { iq1: G } = t();
+  const G = iq1Grid();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 56) {
     const sc0 = u16At(s, p + 48), sc1 = u16At(s, p + 50), sc2 = u16At(s, p + 52), sc3 = u16At(s, p + 54);
     const d = d16[(sc0 >> 12) | ((sc1 >> 8) & 0x00f0) | ((sc2 >> 4) & 0x0f00) | (sc3 & 0xf000)]!;
@@ -242,7 +244,7 @@ export function iq1_m(s: Uint8Array, blocks: number, out: Float32Array): void {
         const hi = l & 1 ? qh >> 4 : qh;
         const g = (hi & 8 ? 16384 : 0) + (s[p + 4 * ib + l]! | ((hi & 7) << 8)) * 8;
         const dl = l < 2 ? dl1 : dl2;
-        for (let j = 0; j < 8; j++) out[y + j] = dl * G[g + j]!;
+        eight(out, y, dl, G, g, g + 4);
       }
     }
   }
@@ -251,7 +253,7 @@ export function iq1_m(s: Uint8Array, blocks: number, out: Float32Array): void {
 /** IQ4_NL (18 bytes): f16 d, 16 bytes of 4-bit indices into 16 non-linear values; low nibbles first. */
 export function iq4_nl(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { iq4nl: V } = t();
+  const V = iq4nlValues();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 18, y += 32) {
     const d = d16[u16At(s, p)]!;
     for (let j = 0; j < 16; j++) {
@@ -265,7 +267,7 @@ export function iq4_nl(s: Uint8Array, blocks: number, out: Float32Array): void {
 /** IQ4_XS (136 bytes): f16 d, u16 of 2-bit scale highs, 4 bytes of 4-bit scale lows, 128 bytes of indices; x = (d·(s-32))·v. */
 export function iq4_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
   const d16 = f16Values();
-  const { iq4nl: V } = t();
+  const V = iq4nlValues();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 136) {
     const d = d16[u16At(s, p)]!;
     const sh = u16At(s, p + 2);
@@ -284,7 +286,8 @@ export function iq4_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
 
 /** MXFP4 (17 bytes): an E8M0 scale byte, 16 bytes of E2M1 codes; low nibbles are the first 16 elements. */
 export function mxfp4(s: Uint8Array, blocks: number, out: Float32Array): void {
-  const { fp4: V, e8m0Half: E } = t();
+  const V = fp4Values();
+  const E = e8m0Half();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 17, y += 32) {
     const d = E[s[p]!]!;
     for (let j = 0; j < 16; j++) {
@@ -297,7 +300,8 @@ export function mxfp4(s: Uint8Array, blocks: number, out: Float32Array): void {
 
 /** NVFP4 (36 bytes, 64 elements): 4 UE4M3 scale bytes, one per 16 elements, then 4×8 bytes of E2M1 codes. */
 export function nvfp4(s: Uint8Array, blocks: number, out: Float32Array): void {
-  const { fp4: V, ue4m3Half: U } = t();
+  const V = fp4Values();
+  const U = ue4m3Half();
   for (let b = 0, p = 0, y = 0; b < blocks; b++, p += 36) {
     for (let sub = 0; sub < 4; sub++, y += 16) {
       const d = U[s[p + sub]!]!;
