@@ -9,8 +9,9 @@ import { CORPUS } from './helpers/corpus.js';
 /**
  * The oracle: ../shared/corpus/formats/gguf/ggml-generated holds GGUF files written by libggml and,
  * beside them, what libggml's own `to_float` makes of each tensor (*.expected.safetensors, float32,
- * shapes already reversed). Every tensor of a type this reader decodes must equal it bit for bit;
- * every other type must be refused by name, never read silently.
+ * shapes already reversed). Every tensor, of every type in them (all those ggml can dequantize), must
+ * equal it bit for bit. (The types ggml cannot dequantize, Q8_1 and Q8_K, are refused by name:
+ * test/fixtures/formats/gguf/refused-q8_k.gguf.)
  */
 const DIR = path.join(CORPUS, 'formats', 'gguf', 'ggml-generated');
 const HAVE = fs.existsSync(path.join(DIR, 'ggml-all-types.gguf'));
