@@ -37,6 +37,24 @@ export interface OutputFormat {
   reopen(source: ByteSource): Promise<WrittenFile>;
   /** The index of a sharded output: every tensor → its file, the total data size, extra metadata. */
   index(totalBytes: number, weightMap: ReadonlyMap<string, string>, metadata: Record<string, string>): Uint8Array;
+  /** This format with its writer's options (`--quantize`, `--arch`) and the sources' metadata; absent when it takes none. */
+  configure?(options: OutputOptions): OutputFormat;
+  /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
+  readonly oneFile?: boolean;
+  /** What the summary says about how these tensors are written (quantized, kept as they are). */
+  notes?(kept: readonly TensorEntry[]): string[];
+}
+
+/** What a format's `configure` takes: the options of its writer and what the sources hold besides tensors. */
+export interface OutputOptions {
+  /** The type tensors are written as (GGUF: f32, f16, bf16, q8_0, q4_0, q4_k). */
+  readonly quantize?: string;
+  /** The model's architecture (GGUF's general.architecture), when the sources do not say it. */
+  readonly arch?: string;
+  /** The sources' metadata (safetensors `__metadata__`). */
+  readonly sourceMetadata?: Readonly<Record<string, string>>;
+  /** A metadata sidecar found beside the source: its text, and its path for messages. */
+  readonly sidecar?: { readonly text: string; readonly name: string };
 }
 
 export interface OutputWriteOptions {

@@ -1,4 +1,8 @@
+import type { Dtype } from '../dtype/dtypes.js';
 import { f16ToF32 } from '../dtype/float-codecs.js';
+import { TensorsafeError } from '../errors.js';
+import type { GgmlBlockFormat } from './ggml-blocks.js';
+import type { TensorEntry } from './tensor-set.js';
 
 /**
  * float32 rows encoded as ggml's tensor types, written from the rounding ggml describes for its
@@ -332,3 +336,62 @@ export const GGML_QUANTIZERS: ReadonlyMap<string, GgmlQuantizer> = new Map([
   ['q4_k', q4_K],
 ]);
 
+
+/** The dtypes the encoders take: widened to float32 first (exactly), then encoded. */
+export const ENCODABLE_DTYPES: ReadonlySet<Dtype> = new Set<Dtype>(['F32', 'F16', 'BF16']);
+
+/**
+ * A tensor's values (F32, F16 or BF16) encoded as `q`, streamed: whole blocks are gathered from the
+ * source's chunks into one reused float32 buffer of about `chunkBytes`, encoded into one reused
+ * output buffer and handed out. With `decodeBack`, the encoded blocks are decoded again and their
+ * float32 bytes handed out instead: what a reader of the written file gets (the write's check).
+ * The tensor's element count must be a whole number of blocks.
+ */
+export async function* encodedChunks(entry: TensorEntry, q: GgmlQuantizer, chunkBytes: number, decodeBack?: GgmlBlockFormat): AsyncGenerator<Uint8Array> {
+  const unit = entry.dtype === 'F32' ? 4 : 2;
+  const perStep = Math.max(q.elements, Math.floor(chunkBytes / 4 / q.elements) * q.elements);
+  const values = new Float32Array(perStep);
+  const valueBytes = new Uint8Array(values.buffer);
+  const valueBits = new Uint32Array(values.buffer);
+  const staging = unit === 4 ? valueBytes : new Uint8Array(perStep * 2);
+  const staged16 = unit === 4 ? undefined : new Uint16Array(staging.buffer);
+  const out = new Uint8Array((perStep / q.elements) * q.bytes);
+  const back = decodeBack ? new Float32Array(perStep) : undefined;
+  const table = entry.dtype === 'F16' ? f16Values() : undefined;
+  let filled = 0;
+  let done = 0;
+  const encode = (n: number): Uint8Array => {
+    if (staged16) {
+      if (table) for (let i = 0; i < n; i++) values[i] = table[staged16[i]!]!;
+      else for (let i = 0; i < n; i++) valueBits[i] = staged16[i]! << 16;
+    }
+    const blocks = n / q.elements;
+    try {
+      q.encode(values, blocks, out);
+    } catch (e) {
+      if (!(e instanceof NonFiniteValue)) throw e;
+      throw new TensorsafeError(
+        'InvalidTensor',
+        `tensor \`${entry.name}\`: element ${done + e.index} is NaN or infinite, which ggml's ${q.typeName} quantizer has no defined result for; write it unquantized (without --quantize, or --quantize f16)`,
+        { location: entry.name },
+      );
+    }
+    done += n;
+    if (!back) return out.subarray(0, blocks * q.bytes);
+    decodeBack!.decode(out, blocks, back);
+    return new Uint8Array(back.buffer, 0, n * 4);
+  };
+  for await (const chunk of entry.chunks(perStep * unit)) {
+    for (let at = 0; at < chunk.byteLength; ) {
+      const n = Math.min(chunk.byteLength - at, staging.byteLength - filled);
+      staging.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === staging.byteLength) {
+        yield encode(perStep);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield encode(filled / unit);
+}
