@@ -59,6 +59,8 @@ interface Settings {
   /** The source's (and its sidecar's) keys to write, without the ones this writer sets. */
   readonly entries: readonly GgufEntry[];
   readonly sidecar?: { readonly name: string; readonly keys: number };
+  /** Keys not written (arrays of arrays, which ggml refuses), with their types. */
+  readonly leftOut: readonly string[];
 }
 
 function usage(message: string, location?: string): TensorsafeError {
@@ -252,19 +254,14 @@ async function writeData(sink: CheckedSink, entries: readonly TensorEntry[], pla
 /** The source's keys to carry over: not the ones this writer sets, not safetensors' `format`, not an earlier tensorsafe record. */
 const notCarried = (key: string): boolean => key === 'format' || key === 'general.alignment' || key === 'general.architecture' || key.startsWith('tensorsafe.');
 
-function refuseNested(e: GgufEntry, where: string): void {
-  const t = e.type;
-  if (typeof t !== 'string' && typeof t.array !== 'string') {
-    throw new TensorsafeError('InvalidMetadata', `${where}: \`${e.key}\` is ${ggufTypeName(t)}, and ggml refuses arrays of arrays; remove it from the metadata to write GGUF`, { location: e.key });
-  }
-}
+/** ggml refuses a file holding an array of arrays (the GGUF spec allows them): such keys are left out, and the summary says so. */
+const nested = (e: GgufEntry): boolean => typeof e.type !== 'string' && typeof e.type.array !== 'string';
 
 function settingsOf(options: OutputOptions): Settings {
   const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
   if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: the types are ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
   const metadata = options.sourceMetadata ?? {};
   const fromMetadata = entriesFromMetadata(metadata, notCarried);
-  fromMetadata.forEach((e) => refuseNested(e, 'the source metadata'));
   const seen = new Set(fromMetadata.map((e) => e.key));
   let sidecar: Settings['sidecar'];
   const fromSidecar: GgufEntry[] = [];
@@ -273,7 +270,6 @@ function settingsOf(options: OutputOptions): Settings {
     // The file's own metadata wins over the sidecar for a key both hold.
     for (const e of listed) {
       if (seen.has(e.key) || notCarried(e.key)) continue;
-      refuseNested(e, options.sidecar.name);
       fromSidecar.push(e);
       seen.add(e.key);
     }
@@ -281,7 +277,9 @@ function settingsOf(options: OutputOptions): Settings {
   }
   const arch = options.arch ?? metadata['general.architecture'];
   if (arch !== undefined && arch.trim() === '') throw usage('--arch needs a name (llama, qwen2, gemma, bert, …)');
-  return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: [...fromMetadata, ...fromSidecar], ...(sidecar ? { sidecar } : {}) };
+  const all = [...fromMetadata, ...fromSidecar];
+  const leftOut = all.filter(nested).map((e) => `${e.key} (${ggufTypeName(e.type)})`);
+  return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }
 
 /** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked). */
@@ -318,6 +316,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
     index: refuseSharding,
     notes: (kept) => {
       const notes: string[] = [];
+      if (settings.leftOut.length > 0) notes.push(`GGUF metadata left out, as ggml refuses arrays of arrays: ${settings.leftOut.join(', ')}`);
       if (settings.sidecar) notes.push(`${settings.sidecar.keys} GGUF metadata keys restored from ${settings.sidecar.name}`);
       const q = settings.quantize;
       if (q === undefined) return notes;
@@ -365,4 +364,4 @@ function ggufOutputWith(settings: Settings): OutputFormat {
 }
 
 /** GGUF as an output, before its options are given (`configure`): a write without them asks for --arch. */
-export const ggufOutput: OutputFormat = ggufOutputWith({ entries: [] });
+export const ggufOutput: OutputFormat = ggufOutputWith({ entries: [], leftOut: [] });
