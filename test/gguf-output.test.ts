@@ -208,7 +208,7 @@ describe('tensorsafe convert --to gguf', () => {
     const r = await runCli('convert', model(dir), '--to', 'gguf', '--arch', 'llama', '--quantize', 'q8_0');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/m\.gguf/);
-    expect(r.stdout).toMatch(/1 tensors quantized to Q8_0 \(derived, lossy/);
+    expect(r.stdout).toMatch(/1 tensor quantized to Q8_0 \(derived, lossy/);
     expect(r.stdout).toMatch(/verified: every tensor equals what the source converts to/);
     expect((await header(path.join(dir, 'm.gguf'))).tensors[0]!.typeName).toBe('Q8_0');
   });

@@ -40,6 +40,7 @@ const RAW_TYPES: Partial<Record<Dtype, readonly [number, string]>> = {
 };
 
 const encoder = new TextEncoder();
+const tensors = (n: number, what = 'tensor'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** How one tensor is written. */
 interface TensorPlan {
@@ -325,14 +326,14 @@ function ggufOutputWith(settings: Settings): OutputFormat {
       if (encoded > 0) {
         notes.push(
           q.elements === 1
-            ? `${encoded} tensors converted to ${q.typeName} (derived: rounded to nearest even); the check compares the file with the conversion of the source`
-            : `${encoded} tensors quantized to ${q.typeName} (derived, lossy: ggml's reference quantizer); the check compares the file with the quantizer's output for the source, not with the source's values`,
+            ? `${tensors(encoded)} converted to ${q.typeName} (derived: rounded to nearest even); the check compares the file with the conversion of the source`
+            : `${tensors(encoded)} quantized to ${q.typeName} (derived, lossy: ggml's reference quantizer); the check compares the file with the quantizer's output for the source, not with the source's values`,
         );
       }
       const keptAsIs = kept.map((e, i) => [e, plans[i]!] as const).filter(([, p]) => p.kept !== undefined);
       if (keptAsIs.length > 0) {
         const odd = keptAsIs.filter(([, p]) => p.kept !== '1-D');
-        notes.push(`${keptAsIs.length} float tensors not quantized, written as they are (${keptAsIs.length - odd.length} 1-D: norms and biases, as llama.cpp keeps them)${odd.length > 0 ? `; ${odd.slice(0, 5).map(([e, p]) => `${e.name}: ${p.kept}`).join('; ')}${odd.length > 5 ? '; …' : ''}` : ''}`);
+        notes.push(`${tensors(keptAsIs.length, 'float tensor')} not quantized, written as they are (${keptAsIs.length - odd.length} 1-D: norms and biases, as llama.cpp keeps them)${odd.length > 0 ? `; ${odd.slice(0, 5).map(([e, p]) => `${e.name}: ${p.kept}`).join('; ')}${odd.length > 5 ? '; …' : ''}` : ''}`);
       }
       return notes;
     },

@@ -7,7 +7,7 @@ import type { CheckedSink, CheckedWrite, WrittenFile } from './write-checked.js'
  * A format the conversion pipeline (pipeline.ts) writes: how its files are named, how tensors are
  * written to one while being checked against their source, how a written file is read back, and the
  * index of a sharded output. The implementations: safetensors (safetensors-output.ts), npz and npy
- * (numpy-output.ts), listed in outputs.ts.
+ * (numpy-output.ts), gguf (gguf-output.ts), listed in outputs.ts.
  */
 export interface OutputFormat {
   /** The registry id of the format written (`safetensors`). */
