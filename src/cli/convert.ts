@@ -257,7 +257,7 @@ function printSummary(s: ConvertSummary, io: Io): void {
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
-  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.notes.some((n) => n.includes('(derived')) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
+  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.notes.some((n) => /\((derived|lossless)/.test(n)) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

@@ -326,7 +326,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
       if (encoded > 0) {
         notes.push(
           q.elements === 1
-            ? `${tensors(encoded)} converted to ${q.typeName} (derived: rounded to nearest even); the check compares the file with the conversion of the source`
+            ? `${tensors(encoded)} converted to ${q.typeName} (${q.typeName === 'F32' ? 'lossless: widened exactly' : 'derived: rounded to nearest even'}); the check compares the file with the conversion of the source`
             : `${tensors(encoded)} quantized to ${q.typeName} (derived, lossy: ggml's reference quantizer); the check compares the file with the quantizer's output for the source, not with the source's values`,
         );
       }

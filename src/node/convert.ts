@@ -19,7 +19,7 @@ import { findModel } from './model-files.js';
 export { VerificationError } from '../convert/pipeline.js';
 
 export interface ConvertOptions {
-  /** The output format's id: `safetensors` (the default), `npz` or `npy` (convert/outputs.ts). */
+  /** The output format's id: `safetensors` (the default), `npz`, `npy` or `gguf` (convert/outputs.ts). */
   to?: string;
   /** For a file: the output file (or a folder to put it in). For a folder: the output folder. */
   output?: string;

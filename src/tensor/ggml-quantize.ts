@@ -29,7 +29,10 @@ export interface GgmlQuantizer {
   encode(src: Float32Array, blocks: number, out: Uint8Array): void;
 }
 
-/** A value a block quantizer cannot encode: `index` is the element within the `src` given. */
+/**
+ * A value a block quantizer cannot encode (`index`: the element within the `src` given). Internal control
+ * flow: it never escapes encodedChunks, which throws an InvalidTensor TensorsafeError naming the tensor.
+ */
 export class NonFiniteValue extends Error {
   constructor(readonly index: number) {
     super(`element ${index} is NaN or infinite`);
