@@ -19,6 +19,8 @@ export const convertCommand: Command = {
   help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--allow-raw]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
+       tensorsafe convert SRC --to gguf [--quantize TYPE] [--arch NAME]
+                        [-o OUT] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
@@ -54,7 +56,22 @@ Options:
                          them) or npy (a model of exactly one tensor).
                          NumPy has no bf16 or float8: such tensors are
                          refused (see --allow-raw), and NumPy files hold
-                         no metadata
+                         no metadata; or gguf (one GGUF v3 file, as
+                         llama.cpp loads it: names kept, at most 4 dimensions, names
+                         under 64 bytes; F32, F16, BF16, F64 and integer
+                         tensors; metadata typed from the source's
+                         gguf.types and its <stem>.gguf-metadata.json)
+  --quantize TYPE        with --to gguf: f32, f16 or bf16 (every float
+                         tensor), or q8_0, q4_0, q4_k (ggml's reference
+                         quantizers, byte for byte): float tensors of 2+
+                         dimensions whose rows are whole blocks; 1-D
+                         tensors (norms, biases), other rows and integer
+                         tensors are written as they are. Quantized
+                         tensors are derived (lossy): the check compares
+                         the file with the quantizer's output
+  --arch NAME            with --to gguf: general.architecture (llama,
+                         qwen2, …); required when the source's metadata
+                         has no general.architecture
   --allow-raw            with --to npz|npy: store bf16 tensors as <u2 and
                          float8 ones as |u1, their bits unchanged (each is
                          named in the summary), instead of refusing them
@@ -113,7 +130,8 @@ Examples:
   tensorsafe convert ./my-model/ -o ./my-model-safetensors/
   tensorsafe convert last.ckpt --key state_dict -o model.safetensors
   tensorsafe convert pytorch_model.bin --max-shard-size 2GB --json
-  tensorsafe convert ./models --recursive --jobs 4 --report report.json`,
+  tensorsafe convert ./models --recursive --jobs 4 --report report.json
+  tensorsafe convert model.safetensors --to gguf --quantize q8_0 --arch llama`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
@@ -132,6 +150,8 @@ Examples:
           recursive: { type: 'boolean', short: 'r' },
           jobs: { type: 'string', short: 'j' },
           report: { type: 'string' },
+          quantize: { type: 'string' },
+          arch: { type: 'string' },
         },
         allowPositionals: true,
         strict: true,
@@ -147,6 +167,12 @@ Examples:
     }
     if (values.to !== undefined && !outputFormatById(values.to)) {
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
+    }
+    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.configure) {
+      throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
+    }
+    if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {
+      throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);
     }
     if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
     if (values['allow-raw'] && values.to !== 'npz' && values.to !== 'npy') throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
@@ -164,6 +190,8 @@ Examples:
         skipUnknown: values['skip-unknown'],
         allowRaw: values['allow-raw'],
         sourceSha256: values.sha256,
+        quantize: values.quantize,
+        arch: values.arch,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
     } catch (e) {
@@ -235,7 +263,7 @@ function printSummary(s: ConvertSummary, io: Io): void {
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
-  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals the source, bit for bit`);
+  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.notes.some((n) => /\((derived|lossless)/.test(n)) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

@@ -3,12 +3,12 @@ import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
 import { crc32 } from '../formats/zip/index.js';
-import type { TensorEntry } from '../tensor/tensor-set.js';
-import { checkOutput } from './check-output.js';
 import type { Dtype } from '../dtype/dtypes.js';
+import type { TensorEntry } from '../tensor/tensor-set.js';
 import { NPY_RAW_DESCR, npyDescr, npyHeader } from './npy-header.js';
-import type { OutputFormat, OutputWriteOptions } from './output-format.js';
-import { CHECKED_CHUNK_BYTES, type CheckedSink, type CheckedWrite, type WrittenFile, placementOf } from './write-checked.js';
+import type { OutputFormat } from './output-format.js';
+import type { WrittenFile } from './write-checked.js';
+import { dataWriter, writeThenCheck } from './write-then-check.js';
 import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
 
 /**
@@ -27,58 +27,6 @@ const encoder = new TextEncoder();
 
 function refuseSharding(id: string): never {
   throw new TensorsafeError('InvalidArgument', `a ${id} output is one file: --max-shard-size does not apply`, { location: id });
-}
-
-/** Streams one tensor's data after another onto the sink, counting progress; `seen` gets each chunk before it is written. */
-function dataWriter(sink: CheckedSink, options: OutputWriteOptions): (entry: TensorEntry, seen?: (chunk: Uint8Array) => void) => Promise<void> {
-  let done = options.progressBase;
-  return async (entry, seen) => {
-    for await (const chunk of entry.chunks(CHECKED_CHUNK_BYTES)) {
-      seen?.(chunk);
-      await sink.write(chunk);
-      done += chunk.byteLength;
-      options.onProgress?.({ bytesDone: done, bytesTotal: options.progressTotal, tensor: entry.name });
-    }
-  };
-}
-
-/**
- * Writes the file (`write` returns the length its layout plans), closes the sink, then reads the whole
- * file back and compares it with the sources.
- */
-async function writeThenCheck(
-  write: () => Promise<number>,
-  sink: CheckedSink,
-  sources: readonly TensorEntry[],
-  removed: ReadonlyMap<string, string>,
-  reopen: () => Promise<WrittenFile>,
-  /** A .npy holds no name: its one tensor is compared under the source's (the reader names it after the file). */
-  npyName?: string,
-  /** Tensors stored as raw bits (name → their dtype): read back as U16/U8, compared as what they are. */
-  rawDtypes: ReadonlyMap<string, Dtype> = new Map(),
-): Promise<CheckedWrite> {
-  let total: number;
-  try {
-    total = await write();
-    await sink.close();
-  } catch (e) {
-    await sink.abort();
-    throw e;
-  }
-  const file = await reopen();
-  try {
-    const asWritten = (t: TensorEntry): TensorEntry => {
-      const n = npyName ?? t.name;
-      const dtype = rawDtypes.get(n);
-      return n === t.name && dtype === undefined ? t : (Object.create(t, { name: { value: n, enumerable: true }, ...(dtype ? { dtype: { value: dtype, enumerable: true } } : {}) }) as TensorEntry);
-    };
-    const tensors = { ...file.tensors, tensors: file.tensors.tensors.map(asWritten) };
-    const mismatches = await checkOutput(tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES });
-    if (sink.flushedEnd !== total) mismatches.push({ name: sink.name, reason: `${sink.flushedEnd} bytes were written, the layout plans ${total}` });
-    return { mismatches, placement: placementOf(file) };
-  } finally {
-    await file.close();
-  }
 }
 
 /** A written NumPy file parsed again by the NumPy reader. */
@@ -119,7 +67,7 @@ function numpyOutput(id: 'npz' | 'npy', writeCheckedWith: NumpyWrite, raw = fals
     reopen: reopenNumpy,
     index: () => refuseSharding(id),
     withRawBits: () => numpyOutput(id, writeCheckedWith, true),
-    notesFor: (entries) =>
+    notes: (entries) =>
       [...rawDtypesOf(entries, raw)].map(([name, dtype]) => `\`${name}\` is ${dtype}, which NumPy has no dtype for: stored as ${NPY_RAW_DESCR[dtype]} (its bits unchanged; --allow-raw)`),
   };
 }

@@ -7,7 +7,7 @@ import type { CheckedSink, CheckedWrite, WrittenFile } from './write-checked.js'
  * A format the conversion pipeline (pipeline.ts) writes: how its files are named, how tensors are
  * written to one while being checked against their source, how a written file is read back, and the
  * index of a sharded output. The implementations: safetensors (safetensors-output.ts), npz and npy
- * (numpy-output.ts), listed in outputs.ts.
+ * (numpy-output.ts), gguf (gguf-output.ts), listed in outputs.ts.
  */
 export interface OutputFormat {
   /** The registry id of the format written (`safetensors`). */
@@ -33,8 +33,6 @@ export interface OutputFormat {
    * the same width, bits unchanged (`--allow-raw`); undefined when every dtype has one (safetensors).
    */
   withRawBits?(): OutputFormat;
-  /** Notes for the summary on how these tensors are written (which ones are stored as raw bits). */
-  notesFor?(entries: readonly TensorEntry[]): string[];
   /**
    * A file's metadata: the framework the tensors follow (`pt`), the tied names written once
    * (removed → kept, as the reference converter records them), then the caller's records.
@@ -44,6 +42,24 @@ export interface OutputFormat {
   reopen(source: ByteSource): Promise<WrittenFile>;
   /** The index of a sharded output: every tensor → its file, the total data size, extra metadata. */
   index(totalBytes: number, weightMap: ReadonlyMap<string, string>, metadata: Record<string, string>): Uint8Array;
+  /** This format with its writer's options (`--quantize`, `--arch`) and the sources' metadata; absent when it takes none. */
+  configure?(options: OutputOptions): OutputFormat;
+  /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
+  readonly oneFile?: boolean;
+  /** What the summary says about how these tensors are written (quantized, kept as they are, stored as raw bits). */
+  notes?(kept: readonly TensorEntry[]): string[];
+}
+
+/** What a format's `configure` takes: the options of its writer and what the sources hold besides tensors. */
+export interface OutputOptions {
+  /** The type tensors are written as (GGUF: f32, f16, bf16, q8_0, q4_0, q4_k). */
+  readonly quantize?: string;
+  /** The model's architecture (GGUF's general.architecture), when the sources do not say it. */
+  readonly arch?: string;
+  /** The sources' metadata (safetensors `__metadata__`). */
+  readonly sourceMetadata?: Readonly<Record<string, string>>;
+  /** A metadata sidecar found beside the source: its text, and its path for messages. */
+  readonly sidecar?: { readonly text: string; readonly name: string };
 }
 
 export interface OutputWriteOptions {

@@ -112,7 +112,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   // Which tensors go to which output file.
   let groups: TensorEntry[][];
   if (options.maxShardSize !== undefined) groups = planShards(kept, options.maxShardSize);
-  else if (inputs.length > 1) {
+  else if (inputs.length > 1 && !options.output.oneFile) {
     // Keep the input's sharding: output file k holds what input file k held.
     const fileOf = new Map(inputs.flatMap((input, i) => input.tensors.tensors.map((t) => [t.name, i] as const)));
     groups = inputs.map((_, i) => kept.filter((e) => fileOf.get(e.name) === i));
@@ -256,7 +256,7 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     sharedRemoved: Object.fromEntries(plan.removed),
     leftOut: sets.flatMap((s) => s.leftOut),
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
-    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.output.notesFor?.(plan.kept) ?? [])])],
+    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.output.notes?.(plan.kept) ?? [])])],
   };
 }
 

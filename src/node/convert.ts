@@ -7,6 +7,7 @@ import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/out
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
 import { formatById, formatsByExtension } from '../formats/registry.js';
+import { MAX_GGUF_SIDECAR_BYTES, sidecarName } from '../tensor/gguf-metadata.js';
 import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
@@ -18,7 +19,7 @@ import { findModel } from './model-files.js';
 export { VerificationError } from '../convert/pipeline.js';
 
 export interface ConvertOptions {
-  /** The output format's id: `safetensors` (the default), `npz` or `npy` (convert/outputs.ts). */
+  /** The output format's id: `safetensors` (the default), `npz`, `npy` or `gguf` (convert/outputs.ts). */
   to?: string;
   /** For a file: the output file (or a folder to put it in). For a folder: the output folder. */
   output?: string;
@@ -42,6 +43,13 @@ export interface ConvertOptions {
    * on it: that is proved by comparing the output with the source (see convertModel).
    */
   sourceSha256?: boolean;
+  /**
+   * GGUF output: the type tensors are written as: f32, f16, bf16 (every float tensor), q8_0, q4_0,
+   * q4_k (ggml's reference quantizers, for float tensors of 2+ dimensions whose rows are whole blocks).
+   */
+  quantize?: string;
+  /** GGUF output: the model architecture (general.architecture), when the source's metadata does not name it. */
+  arch?: string;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -94,6 +102,10 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   const output = options.allowRaw ? chosen.withRawBits!() : chosen;
   // The digests are recorded in the output's metadata, which a NumPy file does not have.
   if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
+  if ((options.quantize !== undefined || options.arch !== undefined) && !output.configure) {
+    throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
+  }
+  if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
@@ -106,7 +118,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const plan = planConversion(
       opened.map((o) => ({ name: o.file, tensors: o.tensors })),
       {
-        output,
+        output: output.configure ? output.configure({ quantize: options.quantize, arch: options.arch, sourceMetadata: mergedMetadata(opened), sidecar: readSidecar(input.files[0]!) }) : output,
         stem: input.stem,
         single: path.basename(input.single),
         maxShardSize: options.maxShardSize === undefined ? undefined : parseSize(options.maxShardSize),
@@ -183,6 +195,27 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
   }
+}
+
+/** The sources' metadata as one map (the first file's value of a key wins). */
+function mergedMetadata(opened: readonly OpenedFile[]): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const o of opened) for (const [k, v] of Object.entries(o.tensors.metadata ?? {})) if (!(k in merged)) merged[k] = v;
+  return merged;
+}
+
+/** The GGUF metadata sidecar beside a source (`model.safetensors` → `model.gguf-metadata.json`), bounded by MAX_GGUF_SIDECAR_BYTES. */
+function readSidecar(file: string): { text: string; name: string } | undefined {
+  const base = path.basename(file);
+  const name = path.join(path.dirname(file), sidecarName(base.slice(0, base.length - path.extname(base).length)));
+  let size: number;
+  try {
+    size = fs.statSync(name).size;
+  } catch {
+    return undefined;
+  }
+  if (size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('InvalidMetadata', `${name} is ${size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+  return { text: fs.readFileSync(name, 'utf8'), name };
 }
 
 /** The PyTorch-era name of convertModel, kept: it converts any registered format now. */

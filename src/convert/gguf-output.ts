@@ -1,0 +1,368 @@
+import type { Dtype } from '../dtype/dtypes.js';
+import { TensorsafeError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { formatById, readerOf } from '../formats/registry.js';
+import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
+import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
+import { entriesFromMetadata, entriesFromSidecar, ggufTypeName, GGUF_SCALAR_TYPES, GGUF_TYPES_KEY, type GgufEntry, type GgufTypedValue } from '../tensor/gguf-metadata.js';
+import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
+import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
+import { CHECKED_CHUNK_BYTES, type CheckedSink, type WrittenFile } from './write-checked.js';
+import { writeThenCheck } from './write-then-check.js';
+
+/**
+ * GGUF (version 3, little-endian) as the pipeline's output: one file, as llama.cpp loads it. Tensor
+ * names are kept; shapes are reversed (GGUF lists dimensions innermost first); data aligned to
+ * GGUF_ALIGNMENT (also written as general.alignment). Metadata: general.architecture (--arch, else
+ * the source's), then the source's keys typed by the convention of tensor/gguf-metadata.ts (and its
+ * sidecar's), then tensorsafe's records as STRINGs. safetensors' `format` key, an earlier
+ * `tensorsafe.*` record and the source's general.alignment are not carried over.
+ *
+ * `--quantize` (GgmlQuantizer, tensor/ggml-quantize.ts): f32/f16/bf16 convert every F32, F16 and
+ * BF16 tensor; q8_0/q4_0/q4_k quantize the float tensors of 2 or more dimensions whose rows (ne0)
+ * are a whole number of blocks, as llama.cpp does; the others (norms, biases, odd rows) and the
+ * integer tensors are written as they are. The check: the file is read back by the GGUF reader and
+ * every tensor compared, bit for bit, with what its source becomes: the source itself when written
+ * as it is; the encoder's output (F16, BF16), or that output decoded as the reader decodes it (the
+ * quantized types), when derived. The encoder runs again on a fresh read of the source for it.
+ */
+
+/** The alignment of tensor data (ggml's default, GGUF_DEFAULT_ALIGNMENT). */
+export const GGUF_ALIGNMENT = 32;
+/** ggml's GGML_MAX_NAME: a name of this many bytes or more is refused by ggml's reader. */
+const GGUF_MAX_NAME_BYTES = 64;
+/** ggml's GGML_MAX_DIMS. */
+const GGUF_MAX_DIMS = 4;
+
+/** dtypes written as they are: ggml type id and name. */
+const RAW_TYPES: Partial<Record<Dtype, readonly [number, string]>> = {
+  F32: [0, 'F32'], F16: [1, 'F16'], BF16: [30, 'BF16'], F64: [28, 'F64'], I8: [24, 'I8'], I16: [25, 'I16'], I32: [26, 'I32'], I64: [27, 'I64'],
+};
+
+const encoder = new TextEncoder();
+const tensors = (n: number, what = 'tensor'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** How one tensor is written. */
+interface TensorPlan {
+  readonly typeId: number;
+  readonly typeName: string;
+  /** Bytes in the file. */
+  readonly bytes: number;
+  /** Present when the tensor is encoded (converted or quantized) rather than written as it is. */
+  readonly encoder?: GgmlQuantizer;
+  /** Why a tensor --quantize names was written as it is. */
+  readonly kept?: string;
+}
+
+interface Settings {
+  readonly quantize?: GgmlQuantizer;
+  readonly arch?: string;
+  /** The source's (and its sidecar's) keys to write, without the ones this writer sets. */
+  readonly entries: readonly GgufEntry[];
+  readonly sidecar?: { readonly name: string; readonly keys: number };
+  /** Keys not written (arrays of arrays, which ggml refuses), with their types. */
+  readonly leftOut: readonly string[];
+}
+
+function usage(message: string, location?: string): TensorsafeError {
+  return new TensorsafeError('UsageError', message, { location });
+}
+
+function elementsOf(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+/** How `e` is written, or why it cannot be (a name too long, too many dimensions, a dtype GGUF lacks). */
+function planTensor(e: TensorEntry, quantize: GgmlQuantizer | undefined): TensorPlan {
+  const nameBytes = encoder.encode(e.name).length;
+  if (nameBytes >= GGUF_MAX_NAME_BYTES) {
+    throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\`: its name is ${nameBytes} bytes, and ggml refuses names of ${GGUF_MAX_NAME_BYTES} bytes or more (GGML_MAX_NAME); rename it or write safetensors`, { location: e.name });
+  }
+  if (e.shape.length > GGUF_MAX_DIMS) {
+    throw new TensorsafeError('InvalidShape', `tensor \`${e.name}\` has ${e.shape.length} dimensions [${e.shape.join(', ')}], and ggml holds at most ${GGUF_MAX_DIMS} (GGML_MAX_DIMS)`, { location: e.name });
+  }
+  const raw = RAW_TYPES[e.dtype];
+  if (raw === undefined) {
+    throw new TensorsafeError('UnsupportedTensor', `tensor \`${e.name}\` is ${e.dtype}, which GGUF has no type for (it holds F32, F16, BF16, F64, I8, I16, I32, I64 and ggml's quantized types)`, { location: e.name });
+  }
+  const asIs: TensorPlan = { typeId: raw[0], typeName: raw[1], bytes: e.byteLength };
+  if (quantize === undefined || !ENCODABLE_DTYPES.has(e.dtype) || quantize.typeName === e.dtype) return asIs;
+  const elements = elementsOf(e.shape);
+  const encoded: TensorPlan = { typeId: quantize.typeId, typeName: quantize.typeName, bytes: (elements / quantize.elements) * quantize.bytes, encoder: quantize };
+  if (quantize.elements === 1) return encoded;
+  if (e.shape.length < 2) return { ...asIs, kept: '1-D' };
+  const rowLength = e.shape[e.shape.length - 1]!;
+  if (rowLength % quantize.elements !== 0) return { ...asIs, kept: `rows of ${rowLength}, not a whole number of ${quantize.elements}-element blocks` };
+  return encoded;
+}
+
+/** GGUF's bytes, appended to one growing buffer (the header: metadata and tensor descriptions). */
+class HeaderBytes {
+  private buf = new Uint8Array(4096);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+
+  private room(n: number): number {
+    if (this.length + n > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.length + n, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.length));
+      this.buf = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
+  }
+  bytes(b: Uint8Array): void {
+    this.buf.set(b, this.room(b.length));
+  }
+  u8(v: number): void {
+    this.view.setUint8(this.room(1), v);
+  }
+  u32(v: number): void {
+    this.view.setUint32(this.room(4), v, true);
+  }
+  u64(v: number | bigint): void {
+    this.view.setBigUint64(this.room(8), BigInt(v), true);
+  }
+  string(s: string): void {
+    const b = encoder.encode(s);
+    this.u64(b.length);
+    this.bytes(b);
+  }
+  scalar(type: string, v: GgufTypedValue): void {
+    const at = (n: number): number => this.room(n);
+    switch (type) {
+      case 'UINT8': this.view.setUint8(at(1), v as number); break;
+      case 'INT8': this.view.setInt8(at(1), v as number); break;
+      case 'UINT16': this.view.setUint16(at(2), v as number, true); break;
+      case 'INT16': this.view.setInt16(at(2), v as number, true); break;
+      case 'UINT32': this.view.setUint32(at(4), v as number, true); break;
+      case 'INT32': this.view.setInt32(at(4), v as number, true); break;
+      case 'FLOAT32': this.view.setFloat32(at(4), v as number, true); break;
+      case 'BOOL': this.view.setUint8(at(1), v ? 1 : 0); break;
+      case 'STRING': this.string(v as string); break;
+      case 'UINT64': this.view.setBigUint64(at(8), v as bigint, true); break;
+      case 'INT64': this.view.setBigInt64(at(8), v as bigint, true); break;
+      case 'FLOAT64': this.view.setFloat64(at(8), v as number, true); break;
+      default: throw new Error(`no GGUF scalar type ${type}`);
+    }
+  }
+  pad(alignment: number): void {
+    this.room((alignment - (this.length % alignment)) % alignment); // zeros: the buffer grows zeroed
+  }
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+const typeId = (type: string): number => (GGUF_SCALAR_TYPES as readonly (string | undefined)[]).indexOf(type);
+
+/** One key-value pair. ggml refuses arrays of arrays: they were refused when the entries were made. */
+function writeEntry(h: HeaderBytes, e: GgufEntry): void {
+  h.string(e.key);
+  if (typeof e.type === 'string') {
+    h.u32(typeId(e.type));
+    h.scalar(e.type, e.value);
+    return;
+  }
+  const inner = e.type.array as string;
+  const values = e.value as GgufTypedValue[];
+  h.u32(9);
+  h.u32(typeId(inner));
+  h.u64(values.length);
+  for (const v of values) h.scalar(inner, v);
+}
+
+/** The header: magic, version 3, counts, the key-value pairs, each tensor's description, padded to the data. */
+function headerBytes(entries: readonly GgufEntry[], tensors: readonly TensorEntry[], plans: readonly TensorPlan[]): Uint8Array {
+  const h = new HeaderBytes();
+  h.bytes(encoder.encode('GGUF'));
+  h.u32(3);
+  h.u64(tensors.length);
+  h.u64(entries.length);
+  for (const e of entries) writeEntry(h, e);
+  let offset = 0;
+  for (const [i, t] of tensors.entries()) {
+    h.string(t.name);
+    h.u32(t.shape.length);
+    for (const d of [...t.shape].reverse()) h.u64(d);
+    h.u32(plans[i]!.typeId);
+    h.u64(offset);
+    offset += padded(plans[i]!.bytes);
+  }
+  h.pad(GGUF_ALIGNMENT);
+  return h.done();
+}
+
+const padded = (n: number): number => Math.ceil(n / GGUF_ALIGNMENT) * GGUF_ALIGNMENT;
+
+/** What a reader of the file gets for `source` written by `plan`: itself, or its encoder's output (decoded, for the quantized types). */
+function expectedEntry(source: TensorEntry, plan: TensorPlan): TensorEntry {
+  const q = plan.encoder;
+  if (q === undefined) return source;
+  const elements = elementsOf(source.shape);
+  const blocks = q.elements === 1 ? undefined : GGML_BLOCK_FORMATS.get(q.typeName)!;
+  return {
+    name: source.name,
+    shape: source.shape,
+    dtype: blocks ? 'F32' : (q.typeName as Dtype),
+    byteLength: blocks ? elements * 4 : elements * q.bytes,
+    fidelity: 'derived',
+    encoding: { layout: 'decoded', decoder: q.typeName.toLowerCase() },
+    ...(source.aliasKey !== undefined ? { aliasKey: source.aliasKey } : {}),
+    chunks: (chunkBytes = CHECKED_CHUNK_BYTES) => encodedChunks(source, q, chunkBytes, blocks),
+  };
+}
+
+/** The key-value pairs of the file: general.architecture and general.alignment first, the records last (as STRINGs). */
+function fileEntries(settings: Settings, records: Record<string, string>): GgufEntry[] {
+  if (settings.arch === undefined) {
+    throw usage('a GGUF file names its model architecture (general.architecture), and the source does not: pass --arch NAME (llama, qwen2, gemma, bert, …)');
+  }
+  return [
+    { key: 'general.architecture', type: 'STRING', value: settings.arch },
+    { key: 'general.alignment', type: 'UINT32', value: GGUF_ALIGNMENT },
+    ...settings.entries.filter((e) => !(e.key in records)),
+    ...Object.entries(records).map(([key, value]): GgufEntry => ({ key, type: 'STRING', value })),
+  ];
+}
+
+/** Streams the tensors after the header, each encoded or as it is, padded to the alignment; progress in source bytes. */
+async function writeData(sink: CheckedSink, entries: readonly TensorEntry[], plans: readonly TensorPlan[], options: OutputWriteOptions): Promise<number> {
+  let written = 0;
+  let done = options.progressBase;
+  const zeros = new Uint8Array(GGUF_ALIGNMENT);
+  for (const [i, entry] of entries.entries()) {
+    const plan = plans[i]!;
+    const chunks = plan.encoder ? encodedChunks(entry, plan.encoder, CHECKED_CHUNK_BYTES) : entry.chunks(CHECKED_CHUNK_BYTES);
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      await sink.write(chunk);
+      bytes += chunk.byteLength;
+      const share = Math.round((chunk.byteLength / plan.bytes) * entry.byteLength);
+      done += share;
+      options.onProgress?.({ bytesDone: Math.min(done, options.progressTotal), bytesTotal: options.progressTotal, tensor: entry.name });
+    }
+    if (bytes !== plan.bytes) throw new TensorsafeError('InternalError', `tensor \`${entry.name}\`: ${bytes} bytes were produced, ${plan.bytes} planned`, { location: entry.name });
+    const pad = padded(bytes) - bytes;
+    if (pad > 0) await sink.write(zeros.subarray(0, pad));
+    written += bytes + pad;
+  }
+  return written;
+}
+
+/** The source's keys to carry over: not the ones this writer sets, not safetensors' `format`, not an earlier tensorsafe record. */
+const notCarried = (key: string): boolean => key === 'format' || key === 'general.alignment' || key === 'general.architecture' || key.startsWith('tensorsafe.');
+
+/** ggml refuses a file holding an array of arrays (the GGUF spec allows them): such keys are left out, and the summary says so. */
+const nested = (e: GgufEntry): boolean => typeof e.type !== 'string' && typeof e.type.array !== 'string';
+
+function settingsOf(options: OutputOptions): Settings {
+  const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
+  if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: the types are ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
+  const metadata = options.sourceMetadata ?? {};
+  const fromMetadata = entriesFromMetadata(metadata, notCarried);
+  const seen = new Set(fromMetadata.map((e) => e.key));
+  let sidecar: Settings['sidecar'];
+  const fromSidecar: GgufEntry[] = [];
+  if (options.sidecar) {
+    const listed = entriesFromSidecar(options.sidecar.text, options.sidecar.name);
+    // The file's own metadata wins over the sidecar for a key both hold.
+    for (const e of listed) {
+      if (seen.has(e.key) || notCarried(e.key)) continue;
+      fromSidecar.push(e);
+      seen.add(e.key);
+    }
+    sidecar = { name: options.sidecar.name, keys: fromSidecar.length };
+  }
+  const arch = options.arch ?? metadata['general.architecture'];
+  if (arch !== undefined && arch.trim() === '') throw usage('--arch needs a name (llama, qwen2, gemma, bert, …)');
+  const all = [...fromMetadata, ...fromSidecar];
+  const leftOut = all.filter(nested).map((e) => `${e.key} (${ggufTypeName(e.type)})`);
+  return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
+}
+
+/** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked). */
+async function reopenGguf(source: ByteSource, modelKeys: ReadonlySet<string>): Promise<WrittenFile> {
+  let tensors: TensorSet;
+  try {
+    const reader = await readerOf(formatById('gguf')!);
+    tensors = (await reader.open!(source)).tensors;
+  } catch (e) {
+    await source.close?.();
+    throw e;
+  }
+  const metadata = Object.fromEntries(Object.entries(tensors.metadata ?? {}).filter(([k]) => !modelKeys.has(k) && k !== GGUF_TYPES_KEY));
+  const seen = Object.create(tensors, { metadata: { value: metadata, enumerable: true } }) as TensorSet;
+  return { tensors: seen, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
+}
+
+function ggufOutputWith(settings: Settings): OutputFormat {
+  const modelKeys = new Set(['general.architecture', 'general.alignment', ...settings.entries.map((e) => e.key)]);
+  const refuseSharding = (): never => {
+    throw usage('a GGUF output is one file: --max-shard-size does not apply (ggml\'s split format is not written)', 'gguf');
+  };
+  return {
+    id: 'gguf',
+    extension: '.gguf',
+    oneFile: true,
+    fileName: (stem) => `${stem}.gguf`,
+    shardName: refuseSharding,
+    indexName: (stem) => `${stem}.gguf.index.json`,
+    stemOf: (fileName) => /^(.+)\.gguf$/i.exec(fileName)?.[1],
+    configure: (options) => ggufOutputWith(settingsOf(options)),
+    metadata: (_framework, removed, records) => ({ ...Object.fromEntries(removed), ...records }),
+    reopen: (source) => reopenGguf(source, modelKeys),
+    index: refuseSharding,
+    notes: (kept) => {
+      const notes: string[] = [];
+      if (settings.leftOut.length > 0) notes.push(`GGUF metadata left out, as ggml refuses arrays of arrays: ${settings.leftOut.join(', ')}`);
+      if (settings.sidecar) notes.push(`${settings.sidecar.keys} GGUF metadata keys restored from ${settings.sidecar.name}`);
+      const q = settings.quantize;
+      if (q === undefined) return notes;
+      const plans = kept.map((e) => planTensor(e, q));
+      const encoded = plans.filter((p) => p.encoder).length;
+      if (encoded > 0) {
+        notes.push(
+          q.elements === 1
+            ? `${tensors(encoded)} converted to ${q.typeName} (${q.typeName === 'F32' ? 'lossless: widened exactly' : 'derived: rounded to nearest even'}); the check compares the file with the conversion of the source`
+            : `${tensors(encoded)} quantized to ${q.typeName} (derived, lossy: ggml's reference quantizer); the check compares the file with the quantizer's output for the source, not with the source's values`,
+        );
+      }
+      const keptAsIs = kept.map((e, i) => [e, plans[i]!] as const).filter(([, p]) => p.kept !== undefined);
+      if (keptAsIs.length > 0) {
+        const odd = keptAsIs.filter(([, p]) => p.kept !== '1-D');
+        notes.push(`${tensors(keptAsIs.length, 'float tensor')} not quantized, written as they are (${keptAsIs.length - odd.length} 1-D: norms and biases, as llama.cpp keeps them)${odd.length > 0 ? `; ${odd.slice(0, 5).map(([e, p]) => `${e.name}: ${p.kept}`).join('; ')}${odd.length > 5 ? '; …' : ''}` : ''}`);
+      }
+      return notes;
+    },
+    writeChecked: async (entries, sink, sources, removed, reopen, options) => {
+      const kvs = fileEntries(settings, options.metadata);
+      const plans = entries.map((e) => planTensor(e, settings.quantize));
+      const planOf = new Map(entries.map((e, i) => [e.name, plans[i]!]));
+      const expected = sources.map((s) => expectedEntry(s, planOf.get(removed.get(s.name) ?? s.name) ?? planTensor(s, settings.quantize)));
+      const header = headerBytes(kvs, entries, plans);
+      // The model's keys are not in the pipeline's metadata check (reopen leaves them out): each must be in the file as the reader reads it.
+      const missing: string[] = [];
+      const reopenAndSee = async (): Promise<WrittenFile> => {
+        const file = await reopen();
+        const reader = Object.getPrototypeOf(file.tensors) as TensorSet;
+        const present = new Set([...Object.keys(reader.metadata ?? {}), ...reader.leftOut.map((l) => l.path)]);
+        missing.push(...kvs.filter((e) => modelKeys.has(e.key) && !present.has(e.key)).map((e) => e.key));
+        return file;
+      };
+      const write = async (): Promise<number> => {
+        options.afterHeader?.(header);
+        for (let at = 0; at < header.length; at += CHECKED_CHUNK_BYTES) await sink.write(header.subarray(at, Math.min(header.length, at + CHECKED_CHUNK_BYTES)));
+        return header.length + (await writeData(sink, entries, plans, options));
+      };
+      const checked = await writeThenCheck(write, sink, expected, removed, reopenAndSee);
+      for (const key of missing) checked.mismatches.push({ name: key, reason: `the metadata key \`${key}\` is not in the file as the reader reads it` });
+      return checked;
+    },
+  };
+}
+
+/** GGUF as an output, before its options are given (`configure`): a write without them asks for --arch. */
+export const ggufOutput: OutputFormat = ggufOutputWith({ entries: [], leftOut: [] });
