@@ -614,3 +614,17 @@ export function fromFloat32(dtype: Dtype, values: Float32Array | number[]): Uint
   if (f.bits === 8) return codes;
   return packSubByte(f.bits as 4 | 6, codes);
 }
+
+/**
+ * F16 or BF16 codes of float32 values given as their bits, into `out` (as long as `bits`): the
+ * allocation-free form of fromFloat32 for streaming casts (tensor/cast.ts), with the same rounding.
+ */
+export function encodeFloat32BitsInto(dtype: 'F16' | 'BF16', bits: Uint32Array, out: Uint16Array): void {
+  const n = bits.length;
+  if (dtype === 'BF16') {
+    for (let i = 0; i < n; i++) out[i] = f32BitsToBf16(bits[i]!);
+  } else {
+    const f = FORMATS.F16;
+    for (let i = 0; i < n; i++) out[i] = encodeBits(f, bits[i]!);
+  }
+}

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import type { OutputFormat } from '../convert/output-format.js';
-import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionSummary } from '../convert/pipeline.js';
+import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
 import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
@@ -37,6 +37,12 @@ export interface ConvertOptions {
    * on it: that is proved by comparing the output with the source (see convertModel).
    */
   sourceSha256?: boolean;
+  /**
+   * The dtype of dequantized tensors (GGUF's quantized blocks, decoded to F32): `f32` (the default),
+   * `f16` or `bf16` (rounded to nearest even, as torch's `.to()` does). Every other tensor keeps its
+   * dtype. Safetensors output only.
+   */
+  dtype?: string;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -87,6 +93,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
   // The digests are recorded in the output's metadata, which a NumPy file does not have.
   if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
+  const dtype = dtypeOption(options.dtype, output);
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
@@ -105,8 +112,10 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         maxShardSize: options.maxShardSize === undefined ? undefined : parseSize(options.maxShardSize),
         index: input.index,
         reservedKeys: { [PROVENANCE_KEY]: 'tensorsafe records its sources under' },
+        ...(dtype ? { dtype } : {}),
       },
     );
+    const companions = plan.companions.map((c) => path.join(input.outDir, c.file));
     const outputs = plan.files.map((f) => path.join(input.outDir, f));
     const indexPath = plan.indexFile === undefined ? undefined : path.join(input.outDir, plan.indexFile);
     const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => ({
@@ -114,6 +123,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       outputs,
       index: indexPath,
       ...summarizeConversion(plan),
+      companions: summarizeConversion(plan).companions.map((c, i) => ({ ...c, file: companions[i]! })),
       verified: !upToDate,
       upToDate,
       sources,
@@ -122,7 +132,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
     // Whatever --force says, an output never replaces the model it is converted from.
-    for (const t of targets) {
+    for (const t of [...targets, ...companions]) {
       const source = input.files.find((f) => sameFile(t, f));
       if (source !== undefined) {
         throw new TensorsafeError('InvalidArgument', `${t} is the source ${source} itself: the output would replace the checkpoint it is converted from; name another output with -o`, { location: t });
@@ -134,9 +144,15 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const shadows = shadowingFiles(input.outDir, input.stem, targets, output);
     if (!options.force) {
       await checkShadows(shadows, input.files, input.outDir);
+      // A companion (the GGUF metadata sidecar) is replaced only with outputs tensorsafe wrote from these
+      // sources (existingOutputs refuses any other); alone, it is someone else's file.
+      const companionPresent = companions.find((f) => fs.existsSync(f));
+      if (companionPresent !== undefined && !targets.some((t) => fs.existsSync(t))) {
+        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is (--force replaces it)`, { location: companionPresent });
+      }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
-      const current = await existingOutputs(targets, input.files, input.outDir, () => outputsMatch(plan, (i) => FileSource.open(outputs[i]!)));
+      const current = await existingOutputs(targets, input.files, input.outDir, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
       if (current) {
         hashing?.cancel();
         return summaryOf(true, current);
@@ -162,6 +178,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         return { [PROVENANCE_KEY]: provenanceValue(sources) };
       },
       writeIndex: (name, bytes) => writeFileAtomicSync(path.join(input.outDir, name), [bytes], { overwrite: true }),
+      createCompanionSink: (name) => FileSink.create(path.join(input.outDir, name), { deferCommit: true, overwrite: true }),
       onProgress: options.onProgress,
     });
     const summary = summaryOf(false, sources);
@@ -176,6 +193,25 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
   }
+}
+
+/** The cast `dtype` asks for, checked: only safetensors output takes one. */
+function dtypeOption(dtype: string | undefined, output: OutputFormat): 'F32' | 'F16' | 'BF16' | undefined {
+  if (dtype === undefined) return undefined;
+  const d = dtype.toUpperCase();
+  if (d !== 'F32' && d !== 'F16' && d !== 'BF16') throw new TensorsafeError('InvalidArgument', `--dtype ${dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`, { location: dtype });
+  if (output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--dtype ${dtype} chooses the dtype of dequantized tensors in a safetensors output, not in ${output.id}`, { location: dtype });
+  return d;
+}
+
+/** Whether every companion file exists and holds exactly what this conversion would write. */
+async function companionsMatch(plan: ConversionPlan, files: readonly string[]): Promise<boolean> {
+  for (const [i, c] of plan.companions.entries()) {
+    if (!fs.existsSync(files[i]!)) return false;
+    const expected = Buffer.concat(await c.companion.bytes(c.source));
+    if (!expected.equals(fs.readFileSync(files[i]!))) return false;
+  }
+  return true;
 }
 
 /** The PyTorch-era name of convertModel, kept: it converts any registered format now. */

@@ -94,7 +94,7 @@ export interface Companion {
   readonly suffix: string;
   /** The keys it holds, for the summary. */
   readonly keys: readonly string[];
-  /** What it holds, for the summary: `3 large metadata values`. */
+  /** What it holds, for the summary: `metadata: 3 large values`. */
   readonly what: string;
   /** Its bytes, in pieces (`source`: the input's file name, which it records). Throws a coded error past a limit. */
   bytes(source: string): Promise<Uint8Array[]>;

@@ -146,7 +146,7 @@ function sidecarCompanion(kvs: readonly GgufKeyValue[], header: GgufHeader, sour
   return {
     suffix: GGUF_SIDECAR_SUFFIX,
     keys: kvs.map((kv) => kv.key),
-    what: `${kvs.length} large metadata value${kvs.length === 1 ? '' : 's'}`,
+    what: `metadata: ${kvs.length} large value${kvs.length === 1 ? '' : 's'}`,
     async bytes(sourceName) {
       const encoder = new TextEncoder();
       const pieces = [encoder.encode(ggufSidecarHead(sourceName))];
