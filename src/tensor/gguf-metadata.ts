@@ -77,23 +77,34 @@ export function isGgufTypeName(type: string): boolean {
 // Numbers as text
 // ---------------------------------------------------------------------------------------------
 
-/** The shortest decimal that reads back (as a double rounded to float32) as `x`, a float32 value. */
+/**
+ * The shortest decimal that reads back (as a double rounded to float32) as `x`, a float32 value; of two
+ * equally short ones, the nearer, and of two equally near, the one ending in an even digit (as numpy's
+ * Dragon4 and Ryu choose).
+ */
 export function float32Text(x: number): string {
   if (!Number.isFinite(x) || x === 0) return float64Text(x);
+  const sign = x < 0 ? '-' : '';
+  const a = Math.abs(x);
+  // The exact decimal expansion of a float32 (toExponential is exact up to its 100 digits).
+  const [mantissa, exp] = a.toExponential(100).split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
   for (let p = 1; p <= 9; p++) {
-    // The nearest p-digit decimal, and its neighbours: near a power of two the float32 rounding
-    // interval is lopsided, so the nearest may miss when a neighbour reads back.
-    const [digits, exp] = x.toExponential(p - 1).split('e') as [string, string];
-    const m = BigInt(digits.replace('.', ''));
+    const down = BigInt(digits.slice(0, p));
+    const rest = digits.slice(p);
     const e = Number(exp) - (p - 1);
-    let best: number | undefined;
-    for (const c of [m, m - 1n, m + 1n]) {
-      const v = Number(`${c}e${e}`);
-      if (Math.fround(v) === x && (best === undefined || Math.abs(v - x) < Math.abs(best - x))) best = v;
+    const read = (m: bigint): number => Number(`${m}e${e}`);
+    // The p-digit decimals around x are `down` and `down + 1`: the nearer first (a tie: the even one).
+    const half = /^50*$/.test(rest);
+    const upFirst = half ? (down & 1n) === 1n : rest > '5';
+    const order = upFirst ? [down + 1n, down] : [down, down + 1n];
+    for (const m of order) {
+      if (m === 0n) continue;
+      const v = read(m);
+      if (Math.fround(v) === a) return sign + float64Text(v);
     }
-    if (best !== undefined) return float64Text(best);
   }
-  return float64Text(x); // unreachable: 9 digits always read back
+  return sign + float64Text(a); // unreachable: 9 digits always read back
 }
 
 /** The shortest decimal that reads back as the double `x` (JavaScript's own), with `-0` kept. */
