@@ -45,10 +45,20 @@ describe('the GGUF metadata sidecar within its limits', () => {
     const sidecar = parseGgufSidecar(fs.readFileSync(path.join(dir, 's.gguf-metadata.json'), 'utf8'));
     expect(Object.fromEntries([...sidecar.keys].map(([k, v]) => [k, v]))).toEqual({ medium: { type: 'STRING', value: 'x'.repeat(25) }, long: { type: 'STRING', value: 'ü'.repeat(40) } });
   });
+
+  it('a string that is not valid UTF-8 (kept by the header, or read again) is converted with U+FFFD, and the summary says which', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'utf8-'));
+    const file = path.join(dir, 'u.gguf');
+    fs.writeFileSync(file, smallGguf([['bad', Buffer.from([0x61, 0xff])], ['bad.long', Buffer.concat([Buffer.alloc(40, 0x62), Buffer.from([0xc3])])], ['bom', '\ufeffx']]));
+    const summary = await convertModel(file);
+    expect(summary.notes).toEqual(expect.arrayContaining(['metadata bad: not valid UTF-8; the bad bytes are U+FFFD in the output', 'metadata bad.long: not valid UTF-8; the bad bytes are U+FFFD in the output']));
+    const sidecar = parseGgufSidecar(fs.readFileSync(path.join(dir, 'u.gguf-metadata.json'), 'utf8'));
+    expect(sidecar.keys.get('bad.long')!.value).toBe('b'.repeat(40) + '\ufffd');
+  });
 });
 
 /** A GGUF v3 of string values and one F32 tensor of one element. */
-function smallGguf(kvs: [string, string][]): Uint8Array {
+function smallGguf(kvs: [string, string | Buffer][]): Uint8Array {
   const parts: Buffer[] = [];
   const u32 = (v: number): Buffer => {
     const b = Buffer.alloc(4);
@@ -60,7 +70,7 @@ function smallGguf(kvs: [string, string][]): Uint8Array {
     b.writeBigUInt64LE(BigInt(v));
     return b;
   };
-  const str = (s: string): Buffer => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
+  const str = (s: string | Buffer): Buffer => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
   parts.push(Buffer.from('GGUF'), u32(3), u64(1), u64(kvs.length));
   for (const [k, v] of kvs) parts.push(str(k), u32(8), str(v));
   parts.push(str('t'), u32(1), u64(1), u32(0), u64(0));

@@ -58,6 +58,8 @@ export interface GgufKeyValue {
   readonly length?: number;
   /** Where the value starts (a string's length, an array's element type), for messages. */
   readonly at: number;
+  /** A string of the value kept is not valid UTF-8: its bad bytes were replaced by U+FFFD. */
+  readonly lossy?: true;
 }
 
 export interface GgufTensorInfo {
@@ -175,10 +177,10 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       keep({ key, type: 'UINT32', value: alignment, at });
     } else if (type === STRING) {
       const s = await stringValue(what);
-      keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at });
+      keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at, ...(s.lossy ? { lossy: s.lossy } : {}) });
     } else if (type === ARRAY) {
       const a = await array(show(key), 1);
-      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at });
+      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
     } else {
       await c.need(SIZE[type]!, what);
       if (type === BOOL) {
@@ -278,14 +280,16 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
     return Number(n);
   };
   /** A string value: kept up to `keptString` bytes, else walked (no text). */
-  const stringValue = async (what: string): Promise<{ text?: string; bytes: number }> => {
+  const stringValue = async (what: string): Promise<{ text?: string; bytes: number; lossy?: true }> => {
     const n = await stringLength(what);
     if (n > limits.keptString) {
       c.skip(n, what);
       return { bytes: n };
     }
     if (c.available() < n) await c.need(n, what);
-    return { text: utf8Lossy(c.take(n)), bytes: n };
+    const b = c.take(n);
+    const text = utf8OrUndefined(b);
+    return text !== undefined ? { text, bytes: n } : { text: utf8Lossy(b), bytes: n, lossy: true };
   };
   /** One fixed-size value, already buffered. */
   const scalar = (type: number): GgufValue => {
@@ -308,7 +312,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
    * were kept, else walked. `typeName` is its whole type (`ARRAY[ARRAY[STRING]]`), absent when the
    * arrays it holds differ in type or it holds arrays and none (no type to name).
    */
-  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; length: number }> => {
+  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; length: number; lossy?: true }> => {
     await c.need(4, `the element type of ${what}`);
     const elementType = c.u32();
     if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
@@ -333,23 +337,26 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
       return { elementType, typeName, value, length };
     }
     let typeName: string | undefined = elementType === STRING ? 'ARRAY[STRING]' : undefined;
+    let lossy = false;
     for (let k = 0; k < length; k++) {
       if (elementType === STRING) {
         const s = await stringValue(`string ${k} of array ${what}`);
         if (s.text === undefined) value = undefined;
         value?.push(s.text!);
+        lossy ||= s.lossy === true;
         if ((k & 0xfff) === 0) limits.checkBudget();
       } else {
         if ((k & 0xfff) === 0) limits.checkBudget();
         const inner = await array(`${k} of array ${what}`, depth + 1);
         if (inner.value === undefined) value = undefined;
         value?.push(inner.value!);
+        lossy ||= inner.lossy === true;
         const innerType = inner.typeName === undefined ? undefined : `ARRAY[${inner.typeName}]`;
         if (k === 0) typeName = innerType;
         else if (typeName !== innerType) typeName = undefined;
       }
     }
-    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : {}), length };
+    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
   };
   return { count, stringLength, stringValue, scalar, array };
 }
@@ -358,7 +365,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
  * The whole value of a key-value pair the header parse walked past (a long array or string), read
  * again from the source, with at most `maxBytes` bytes of the file walked (a FormatProblem past them).
  */
-export async function readGgufValue(source: ByteSource, header: Pick<GgufHeader, 'version' | 'littleEndian'>, kv: GgufKeyValue, maxBytes: number): Promise<GgufValue> {
+export async function readGgufValue(source: ByteSource, header: Pick<GgufHeader, 'version' | 'littleEndian'>, kv: GgufKeyValue, maxBytes: number): Promise<{ value: GgufValue; lossy?: true }> {
   const c = new Cursor(source, kv.at, header.littleEndian);
   const checkBudget = (): void => {
     if (c.pos - kv.at > maxBytes) throw limitExceeded(`the value of ${show(kv.key)} goes on past ${maxBytes} bytes`, kv.at);
@@ -368,10 +375,10 @@ export async function readGgufValue(source: ByteSource, header: Pick<GgufHeader,
   if (kv.type === 'STRING') {
     const s = await stringValue(what);
     if (s.text === undefined) throw limitExceeded(`${what} is ${s.bytes} bytes long, more than ${maxBytes}`, kv.at);
-    return s.text;
+    return { value: s.text, ...(s.lossy ? { lossy: s.lossy } : {}) };
   }
   if (kv.type !== 'ARRAY') throw new TensorsafeError('InternalError', `readGgufValue: ${kv.key} is a ${kv.type}, which the header parse keeps`);
   const a = await array(show(kv.key), 1);
   checkBudget();
-  return a.value!;
+  return { value: a.value!, ...(a.lossy ? { lossy: a.lossy } : {}) };
 }

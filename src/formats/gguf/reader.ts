@@ -40,15 +40,22 @@ export const ggufReader: FormatReader<GgufHeader> = {
     const { metadata, sidecar, leftOut } = metadataStrings(header.metadata);
     const notes: string[] = [];
     if (!header.littleEndian) notes.push(`a big-endian GGUF v${header.version} file: tensors byte-swapped to little-endian`);
+    const lossy = header.metadata.filter((kv) => kv.lossy).map((kv) => kv.key);
+    if (lossy.length > 0) notes.push(lossyNote(lossy));
     const decoded = tensors.filter((t) => t.encoding.layout === 'decoded');
     if (decoded.length > 0) notes.push(`${decoded.length} quantized tensors dequantized to F32 (${[...new Set(decoded.map((t) => t.encoding.decoder))].join(', ')})`);
     return {
-      tensors: { format: 'gguf', tensors, metadata, leftOut, notes, ...(sidecar.length > 0 ? { companions: [sidecarCompanion(sidecar, header, source)] } : {}), close: async () => source.close?.() },
+      tensors: { format: 'gguf', tensors, metadata, leftOut, notes, ...(sidecar.length > 0 ? { companions: [sidecarCompanion(sidecar, header, source, notes)] } : {}), close: async () => source.close?.() },
       structure: header,
     };
   },
   scan: (source, ctx, parsed) => scanGguf(source, ctx, parsed?.structure),
 };
+
+/** What the summary says of metadata strings that are not valid UTF-8 (GGUF says they are; llama.cpp keeps their bytes). */
+function lossyNote(keys: readonly string[]): string {
+  return `metadata ${keys.join(', ')}: not valid UTF-8; the bad bytes are U+FFFD in the output`;
+}
 
 /** A FormatProblem of the parse as a coded error (anything else as it is). */
 function problemError(e: unknown, source: ByteSource): unknown {
@@ -142,7 +149,7 @@ function metadataStrings(kvs: readonly GgufKeyValue[]): { metadata: Record<strin
 }
 
 /** The sidecar of the long values: each read again from the source when the conversion writes it, within MAX_GGUF_SIDECAR_BYTES. */
-function sidecarCompanion(kvs: readonly GgufKeyValue[], header: GgufHeader, source: ByteSource): Companion {
+function sidecarCompanion(kvs: readonly GgufKeyValue[], header: GgufHeader, source: ByteSource, notes: string[]): Companion {
   return {
     suffix: GGUF_SIDECAR_SUFFIX,
     keys: kvs.map((kv) => kv.key),
@@ -158,7 +165,9 @@ function sidecarCompanion(kvs: readonly GgufKeyValue[], header: GgufHeader, sour
         let value = kv.value;
         if (value === undefined) {
           try {
-            value = await readGgufValue(source, header, kv, MAX_GGUF_SIDECAR_BYTES);
+            const read = await readGgufValue(source, header, kv, MAX_GGUF_SIDECAR_BYTES);
+            value = read.value;
+            if (read.lossy) notes.push(lossyNote([kv.key]));
           } catch (e) {
             if (e instanceof FormatProblem && e.kind === 'limit') tooLarge();
             throw problemError(e, source);
