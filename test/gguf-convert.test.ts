@@ -212,10 +212,19 @@ describe('GGUF → safetensors: metadata in __metadata__ and the sidecar, --dtyp
     });
   }
 
-  it('--dtype on a model with nothing dequantized: every tensor keeps its dtype, and the summary says so', async () => {
+  it('--dtype on a model with nothing dequantized (raw GGUF, NumPy float32, ONNX typed fields): every tensor keeps its dtype, and the summary says so', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'raw-'));
-    const summary = await convertModel(path.join(import.meta.dirname, 'fixtures', 'formats', 'gguf', 'raw-v3.gguf'), { output: path.join(dir, 'r.safetensors'), dtype: 'bf16' });
-    expect(summary.notes).toContain('--dtype bf16: no tensor was dequantized; every tensor keeps its dtype');
+    const formats = path.join(import.meta.dirname, 'fixtures', 'formats');
+    for (const [i, file] of ['gguf/raw-v3.gguf', 'numpy/big_f4.npy', 'onnx/typed-fields.onnx'].entries()) {
+      const out = path.join(dir, `r${i}.safetensors`);
+      const plain = path.join(dir, `p${i}.safetensors`);
+      const summary = await convertModel(path.join(formats, file), { output: out, dtype: 'bf16' });
+      expect(summary.notes, file).toContain('--dtype bf16: no tensor was dequantized; every tensor keeps its dtype');
+      await convertModel(path.join(formats, file), { output: plain });
+      const [a, b] = [loadFileSync(out), loadFileSync(plain)];
+      expect([...a.keys()]).toEqual([...b.keys()]);
+      for (const [name, t] of a) expect([name, t.dtype, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(b.get(name)!.data.buffer, b.get(name)!.data.byteOffset, b.get(name)!.data.byteLength))]).toEqual([name, b.get(name)!.dtype, true]);
+    }
   });
 
   it('--dtype is refused for other outputs and unknown dtypes (usage error, exit 2; InvalidArgument from the API), nothing written', async () => {
