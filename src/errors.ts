@@ -173,8 +173,10 @@ export type NumpyErrorCode =
 export type GgufErrorCode =
   /** A GGUF header or its tensor data is damaged: bad magic or version, unknown value type, data outside the file. */
   | 'InvalidGguf'
-  /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting). */
-  | 'GgufLimit';
+  /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting, the metadata sidecar's size). */
+  | 'GgufLimit'
+  /** GGUF metadata kept in safetensors (`gguf.types`, a `.gguf-metadata.json` sidecar) that does not read back: a bad type name or value. */
+  | 'InvalidGgufMetadata';
 
 /** ONNX models (src/formats/onnx); a dtype safetensors cannot hold (string, complex128, int4) is `UnsupportedTensor`. */
 export type OnnxErrorCode =

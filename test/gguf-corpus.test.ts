@@ -105,12 +105,13 @@ describe.skipIf(!HAVE)('GGUF: the other files of the shared corpus', () => {
     }
   });
 
-  it('a tiny llama (ollama) opens; long arrays are left out, listed', async () => {
+  it('a tiny llama (ollama) opens; long arrays go to the metadata sidecar, nothing is left out', async () => {
     const { tensors } = await open(path.join(GGUF, 'ollama', 'llama-2-tiny-random.gguf'));
     expect(tensors.tensors).toHaveLength(12);
     expect(tensors.tensors.find((t) => t.name === 'token_embd.weight')).toMatchObject({ dtype: 'F16', shape: [32000, 8] });
     expect(tensors.metadata?.['general.architecture']).toBe('llama');
-    expect(tensors.leftOut.map((l) => l.path)).toContain('tokenizer.ggml.tokens');
+    expect(tensors.leftOut).toEqual([]);
+    expect(tensors.companions?.map((c) => [c.suffix, c.keys])).toEqual([['.gguf-metadata.json', ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type']]]);
   });
 
   it('the llama-vocab copies, damaged in transit (bytes replaced by EF BF BD, a text decoder\'s U+FFFD), are refused as the scanner reports them', async () => {

@@ -87,6 +87,7 @@ describe('the conversion pipeline, for a TensorSet of no format', () => {
       sharedRemoved: { 'b.weight': 'a.weight' },
       leftOut: [{ path: 'step', what: 'int 7' }],
       moduleClasses: [],
+      companions: [],
       notes: ['made in memory'],
     });
   });

@@ -18,7 +18,7 @@ export const convertCommand: Command = {
   name: 'convert',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--allow-raw]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
-                        [--force] [--sha256] [--json]
+                        [--force] [--sha256] [--dtype f32|f16|bf16] [--json]
        tensorsafe convert SRC --to gguf [--quantize TYPE] [--arch NAME]
                         [-o OUT] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
@@ -88,6 +88,12 @@ Options:
                          (an audit trail; hashing costs more CPU than the
                          rest of the conversion, so it is off by default;
                          safetensors output only: NumPy files hold none)
+  --dtype DTYPE          the dtype of dequantized tensors (GGUF's quantized
+                         blocks): f32 (default), f16 or bf16, rounded to
+                         nearest even from the F32 values, as torch's
+                         .to() does; every other tensor keeps its dtype
+                         (the summary says how many were cast);
+                         safetensors output only
   --json                 print one summary object instead of text
   -h, --help             show this help
 
@@ -113,6 +119,12 @@ Tied weights (names that are the same view of one storage) are written once:
 the alphabetically first name is kept and each removed name is recorded in
 the metadata as removed -> kept, as the reference converter does. What is not
 a weight (optimizer state, hyperparameters) is listed in the summary.
+
+GGUF metadata: each value goes into the safetensors metadata as a string
+(arrays as JSON), and "gguf.types" maps each key to its GGUF type; long
+arrays (tokenizer vocabularies, merges, scores) and long strings go into
+OUT-STEM.gguf-metadata.json beside the output, written and replaced with it
+(the summary names it).
 
 Existing outputs: every output records its sources (file name, size,
 modification time; with --sha256 the SHA-256 too) in its metadata under
@@ -146,6 +158,7 @@ Examples:
           'allow-raw': { type: 'boolean' },
           force: { type: 'boolean' },
           sha256: { type: 'boolean' },
+          dtype: { type: 'string' },
           json: { type: 'boolean' },
           recursive: { type: 'boolean', short: 'r' },
           jobs: { type: 'string', short: 'j' },
@@ -174,6 +187,11 @@ Examples:
     if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);
     }
+    if (values.dtype !== undefined) {
+      if (!['f32', 'f16', 'bf16'].includes(values.dtype.toLowerCase())) throw new UsageError(`--dtype ${values.dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`);
+      if (values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--dtype chooses the dtype of dequantized tensors in safetensors output; --to ${values.to} takes none`);
+      if (values.recursive) throw new UsageError('--dtype goes with one SRC');
+    }
     if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
     if (values['allow-raw'] && values.to !== 'npz' && values.to !== 'npy') throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
     if (values.recursive) return runBatch(positionals[0]!, values, io);
@@ -192,6 +210,7 @@ Examples:
         sourceSha256: values.sha256,
         quantize: values.quantize,
         arch: values.arch,
+        dtype: values.dtype,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
     } catch (e) {
@@ -257,12 +276,14 @@ async function runBatch(
 function printSummary(s: ConvertSummary, io: Io): void {
   if (s.upToDate) {
     const from = s.sources.map((r) => r.file).join(', ');
-    io.out(`${green(io, '✓')} already converted: ${[...s.outputs, ...(s.index ? [s.index] : [])].join(', ')} ${s.outputs.length + (s.index ? 1 : 0) === 1 ? 'holds' : 'hold'} exactly what ${from} converts to (checked tensor by tensor, bit for bit); nothing to do (--force converts again)`);
+    const files = [...s.outputs, ...(s.index ? [s.index] : []), ...s.companions.map((c) => c.file)];
+    io.out(`${green(io, '✓')} already converted: ${files.join(', ')} ${files.length === 1 ? 'holds' : 'hold'} exactly what ${from} converts to (checked tensor by tensor, bit for bit); nothing to do (--force converts again)`);
     return;
   }
   io.out(`${green(io, '✓')} converted ${s.inputs.join(', ')} (${s.format}) in ${s.seconds.toFixed(1)}s`);
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
+  for (const c of s.companions) io.out(`${c.what} (${c.keys.slice(0, 3).join(', ')}${c.keys.length > 3 ? ', …' : ''}) → ${c.file}`);
   io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.notes.some((n) => /\((derived|lossless)/.test(n)) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {

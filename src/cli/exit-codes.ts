@@ -50,7 +50,7 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   // NumPy; an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
   NotNumpy: B, InvalidNumpy: B, NumpyLimit: B, ObjectArray: F,
   // GGUF
-  InvalidGguf: B, GgufLimit: B,
+  InvalidGguf: B, GgufLimit: B, InvalidGgufMetadata: B,
   // ONNX
   InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B, ExternalDataChecksum: B,
   // zip archives

@@ -4,7 +4,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
-import { entriesFromMetadata, entriesFromSidecar, ggufTypeName, GGUF_SCALAR_TYPES, GGUF_TYPES_KEY, type GgufEntry, type GgufTypedValue } from '../tensor/gguf-metadata.js';
+import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KEY, type GgufEntry, type GgufMetadataValue } from '../tensor/gguf-metadata.js';
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
 import { CHECKED_CHUNK_BYTES, type CheckedSink, type WrittenFile } from './write-checked.js';
@@ -130,7 +130,7 @@ class HeaderBytes {
     this.u64(b.length);
     this.bytes(b);
   }
-  scalar(type: string, v: GgufTypedValue): void {
+  scalar(type: string, v: GgufMetadataValue): void {
     const at = (n: number): number => this.room(n);
     switch (type) {
       case 'UINT8': this.view.setUint8(at(1), v as number); break;
@@ -156,19 +156,21 @@ class HeaderBytes {
   }
 }
 
-const typeId = (type: string): number => (GGUF_SCALAR_TYPES as readonly (string | undefined)[]).indexOf(type);
+/** GGUF's value type ids (docs/gguf.md's gguf_type; ARRAY is 9). */
+const GGUF_TYPE_IDS: readonly string[] = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'];
+const typeId = (type: string): number => GGUF_TYPE_IDS.indexOf(type);
 
 /** One key-value pair. ggml refuses arrays of arrays: they were refused when the entries were made. */
 function writeEntry(h: HeaderBytes, e: GgufEntry): void {
   h.string(e.key);
-  if (typeof e.type === 'string') {
+  const inner = ggufElementType(e.type);
+  if (inner === undefined) {
     h.u32(typeId(e.type));
     h.scalar(e.type, e.value);
     return;
   }
-  const inner = e.type.array as string;
-  const values = e.value as GgufTypedValue[];
-  h.u32(9);
+  const values = e.value as GgufMetadataValue[];
+  h.u32(typeId('ARRAY'));
   h.u32(typeId(inner));
   h.u64(values.length);
   for (const v of values) h.scalar(inner, v);
@@ -256,7 +258,7 @@ async function writeData(sink: CheckedSink, entries: readonly TensorEntry[], pla
 const notCarried = (key: string): boolean => key === 'format' || key === 'general.alignment' || key === 'general.architecture' || key.startsWith('tensorsafe.');
 
 /** ggml refuses a file holding an array of arrays (the GGUF spec allows them): such keys are left out, and the summary says so. */
-const nested = (e: GgufEntry): boolean => typeof e.type !== 'string' && typeof e.type.array !== 'string';
+const nested = (e: GgufEntry): boolean => ggufElementType(ggufElementType(e.type) ?? '') !== undefined;
 
 function settingsOf(options: OutputOptions): Settings {
   const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
@@ -279,7 +281,7 @@ function settingsOf(options: OutputOptions): Settings {
   const arch = options.arch ?? metadata['general.architecture'];
   if (arch !== undefined && arch.trim() === '') throw usage('--arch needs a name (llama, qwen2, gemma, bert, …)');
   const all = [...fromMetadata, ...fromSidecar];
-  const leftOut = all.filter(nested).map((e) => `${e.key} (${ggufTypeName(e.type)})`);
+  const leftOut = all.filter(nested).map((e) => `${e.key} (${e.type})`);
   return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }
 

@@ -1,7 +1,9 @@
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { planShards } from '../safetensors/sharded.js';
-import type { LeftOut, TensorEntry, TensorSet } from '../tensor/tensor-set.js';
+import type { ByteSink } from '../io/byte-sink.js';
+import { castable, castEntry, type CastDtype } from '../tensor/cast.js';
+import type { Companion, LeftOut, TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import { checkOutput, type Mismatch } from './check-output.js';
 import { dedupeTensors } from './dedupe.js';
 import type { OutputFormat } from './output-format.js';
@@ -34,6 +36,20 @@ export interface PlanOptions {
   readonly index?: ReadonlyMap<string, string>;
   /** Metadata keys the conversion writes, with what each holds: no tensor name may be recorded under one. */
   readonly reservedKeys?: Readonly<Record<string, string>>;
+  /**
+   * The dtype of the tensors whose values were computed as F32 (dequantized: tensor/cast.ts `castable`);
+   * every other tensor keeps its dtype. F32 (the default) writes them as computed.
+   */
+  readonly dtype?: CastDtype | 'F32';
+}
+
+/** A companion file (TensorSet.companions) the conversion writes beside its outputs. */
+export interface PlannedCompanion {
+  /** Its name beside the outputs: the stem and the companion's suffix. */
+  readonly file: string;
+  /** The input's file name, which it records. */
+  readonly source: string;
+  readonly companion: Companion;
 }
 
 export interface ConversionPlan {
@@ -53,6 +69,12 @@ export interface ConversionPlan {
   readonly indexFile: string | undefined;
   /** Bytes of tensor data written. */
   readonly totalBytes: number;
+  /** The inputs' metadata, written into every output file (before the caller's records). */
+  readonly sourceMetadata: Readonly<Record<string, string>>;
+  /** Files written beside the outputs. */
+  readonly companions: readonly PlannedCompanion[];
+  /** What `dtype` did, for the summary. */
+  readonly castNote: string | undefined;
 }
 
 /** What the inputs were and what was written, for the summary (the caller adds paths and times). */
@@ -71,6 +93,8 @@ export interface ConversionSummary {
   leftOut: LeftOut[];
   /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
   moduleClasses: string[];
+  /** Files written beside the outputs (named as the plan names them; the caller may make them paths) and what they hold. */
+  companions: { file: string; what: string; keys: string[] }[];
   notes: string[];
 }
 
@@ -94,7 +118,17 @@ export function mergedEntries(sets: readonly TensorSet[]): TensorEntry[] {
 
 /** Checks the inputs and decides what goes where. Reads no tensor byte. */
 export function planConversion(inputs: readonly ConvertInput[], options: PlanOptions): ConversionPlan {
-  const entries = mergedEntries(inputs.map((i) => i.tensors));
+  let entries = mergedEntries(inputs.map((i) => i.tensors));
+  // --dtype: the dequantized tensors are cast as they stream, and the output is compared with that cast.
+  let castNote: string | undefined;
+  if (options.dtype !== undefined) {
+    const to = options.dtype;
+    const cast = entries.filter(castable).length;
+    if (to !== 'F32') entries = entries.map((e) => (castable(e) ? castEntry(e, to) : e));
+    castNote = cast === 0
+      ? `--dtype ${to.toLowerCase()}: no tensor was dequantized; every tensor keeps its dtype`
+      : `--dtype ${to.toLowerCase()}: ${cast} dequantized tensor${cast === 1 ? '' : 's'} written as ${to}${to === 'F32' ? '' : ' (rounded to nearest even from F32)'}; every other tensor keeps its dtype`;
+  }
   // An output with no tensor would be "verified" against nothing: a model that holds none is refused.
   if (entries.length === 0) {
     const names = inputs.map((i) => i.name).join(', ');
@@ -105,9 +139,18 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   checkNamesUnique(entries, inputs);
   if (options.index) checkAgainstIndex(inputs, options.index);
   const { kept, removed } = dedupeTensors(entries);
+  const sourceMetadata: Record<string, string> = Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
+    if (key in sourceMetadata) throw new TensorsafeError('InvalidCheckpoint', `the source's metadata has a key \`${key}\`, the metadata key ${what}`, { location: key });
   }
+  for (const key of Object.keys(sourceMetadata)) {
+    if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tied tensor is named \`${key}\`, as a key of the source's metadata is`, { location: key });
+  }
+  const companions = inputs.flatMap((i) => (i.tensors.companions ?? []).map((companion) => ({ file: `${options.stem}${companion.suffix}`, source: baseName(i.name), companion })));
+  const companionNames = companions.map((c) => c.file);
+  const twice = companionNames.find((f, i) => companionNames.indexOf(f) !== i);
+  if (twice !== undefined) throw new TensorsafeError('InvalidArgument', `two inputs would write ${twice} beside the output; convert them one at a time`, { location: twice });
 
   // Which tensors go to which output file.
   let groups: TensorEntry[][];
@@ -131,6 +174,9 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
     files: sharded ? groups.map((_, i) => output.shardName(stem, i, groups.length)) : [options.single ?? output.fileName(stem)],
     indexFile: sharded ? output.indexName(stem) : undefined,
     totalBytes: kept.reduce((n, e) => n + e.byteLength, 0),
+    sourceMetadata,
+    companions,
+    castNote,
   };
 }
 
@@ -149,6 +195,9 @@ export async function outputsMatch(plan: ConversionPlan, open: (i: number) => Pr
     const file = await plan.output.reopen(await open(i));
     try {
       if ((await checkOutput(file.tensors, sourcesOf(plan, i), plan.removed)).length > 0) return false;
+      const held = file.tensors.metadata ?? {};
+      const expected = plan.output.metadata(undefined, new Map(), { ...plan.sourceMetadata });
+      if (Object.entries(expected).some(([k, v]) => held[k] !== v)) return false;
     } finally {
       await file.close();
     }
@@ -180,6 +229,8 @@ export interface WriteOutputsOptions<S extends OutputSink> {
   finishHeaders?(written: readonly { sink: S; header: Uint8Array }[]): Promise<Record<string, string>>;
   /** Puts the index of a sharded output in place (atomically). */
   writeIndex(name: string, bytes: Uint8Array): void;
+  /** A sink for a companion file (plan.companions), put in place only on `commit`; needed when the plan has companions. */
+  createCompanionSink?(name: string): Promise<ByteSink & { commit(): void }>;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -190,9 +241,16 @@ export interface WriteOutputsOptions<S extends OutputSink> {
  */
 export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, options: WriteOutputsOptions<S>): Promise<void> {
   const written: { sink: S; header: Uint8Array }[] = [];
-  const metadataWith = (records: Record<string, string>): Record<string, string> => plan.output.metadata(options.framework, plan.removed, records);
+  const metadataWith = (records: Record<string, string>): Record<string, string> => plan.output.metadata(options.framework, plan.removed, { ...plan.sourceMetadata, ...records });
   const reopen = async (sink: S): Promise<WrittenFile> => plan.output.reopen(await options.openWritten(sink));
+  const companionSinks: (ByteSink & { commit(): void })[] = [];
   try {
+    // Companions first: one past its limit refuses the conversion before any tensor is written.
+    const companionBytes: Uint8Array[][] = [];
+    for (const c of plan.companions) companionBytes.push(await c.companion.bytes(c.source));
+    if (plan.companions.length > 0 && options.createCompanionSink === undefined) {
+      throw new TensorsafeError('InternalError', `the conversion writes ${plan.companions.map((c) => c.file).join(', ')} beside its output, and was given nowhere to write them`);
+    }
     const mismatches: Mismatch[] = [];
     const placements: string[] = [];
     let base = 0;
@@ -233,14 +291,21 @@ export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, o
     }
     if (mismatches.length > 0) throw new VerificationError(mismatches);
 
+    for (const [i, c] of plan.companions.entries()) {
+      const sink = await options.createCompanionSink!(c.file);
+      companionSinks.push(sink);
+      for (const piece of companionBytes[i]!) await sink.write(piece);
+      await sink.close();
+    }
     for (const { sink } of written) sink.commit();
+    for (const sink of companionSinks) sink.commit();
     if (plan.indexFile) {
       const weightMap = new Map<string, string>();
       plan.groups.forEach((group, i) => group.forEach((e) => weightMap.set(e.name, plan.files[i]!)));
       options.writeIndex(plan.indexFile, plan.output.index(plan.totalBytes, weightMap, records));
     }
   } catch (e) {
-    await Promise.all(written.map((w) => w.sink.abort()));
+    await Promise.all([...written.map((w) => w.sink.abort()), ...companionSinks.map((s) => s.abort())]);
     throw e;
   }
 }
@@ -256,7 +321,8 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     sharedRemoved: Object.fromEntries(plan.removed),
     leftOut: sets.flatMap((s) => s.leftOut),
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
-    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.output.notes?.(plan.kept) ?? [])])],
+    companions: plan.companions.map((c) => ({ file: c.file, what: c.companion.what, keys: [...c.companion.keys] })),
+    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.castNote ? [plan.castNote] : []), ...(plan.output.notes?.(plan.kept) ?? [])])],
   };
 }
 

@@ -614,3 +614,40 @@ export function fromFloat32(dtype: Dtype, values: Float32Array | number[]): Uint
   if (f.bits === 8) return codes;
   return packSubByte(f.bits as 4 | 6, codes);
 }
+
+/**
+ * F16 or BF16 codes of float32 values given as their bits, into `out` (as long as `bits`): the
+ * allocation-free form of fromFloat32 for streaming casts (tensor/cast.ts), with the same rounding.
+ */
+export function encodeFloat32BitsInto(dtype: 'F16' | 'BF16', bits: Uint32Array, out: Uint16Array): void {
+  const n = bits.length;
+  if (dtype === 'BF16') {
+    for (let i = 0; i < n; i++) out[i] = f32BitsToBf16(bits[i]!);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = f32BitsToF16(bits[i]!);
+  }
+}
+
+/**
+ * The F16 code of float32 bits, as encodeBits(FORMATS.F16, u) computes it (the test checks every
+ * pattern class), with the normal range in three integer operations: a streaming cast's hot loop.
+ */
+export function f32BitsToF16(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a >= 0x38800000) {
+    if (a >= 0x47800000) return a > 0x7f800000 ? sign | 0x7e00 | ((a >>> 13) & 0x3ff) : sign | 0x7c00; // NaN; ≥ 65536 or inf
+    // Rebias the exponent (127 → 15) and round to nearest even at bit 13; a carry past 65504 gives inf.
+    return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
+  }
+  if (a < 0x33000000) return sign; // below 2^-25 (half the smallest subnormal, which rounds to even: 0 too)
+  // Subnormal: sig·2^(e-150) in units of 2^-24, rounded to nearest even (a carry to 0x400 is the smallest normal).
+  const e = a >>> 23;
+  const sig = (a & 0x7fffff) | 0x800000;
+  const shift = 126 - e;
+  let r = sig >>> shift;
+  const rem = sig & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  if (rem > half || (rem === half && (r & 1) === 1)) r++;
+  return sign | r;
+}

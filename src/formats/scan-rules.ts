@@ -91,8 +91,9 @@ export async function guarded(findings: Findings, format: string, location: stri
   }
 }
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-const utf8Lenient = new TextDecoder('utf-8');
+// A leading U+FEFF is text like any other (a GGUF vocabulary has it as a token): never stripped.
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Lenient = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** UTF-8 text, or undefined when the bytes are not valid UTF-8. */
 export function utf8OrUndefined(b: Uint8Array): string | undefined {

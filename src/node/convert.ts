@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import type { OutputFormat } from '../convert/output-format.js';
-import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionSummary } from '../convert/pipeline.js';
+import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
 import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
 import { formatById, formatsByExtension } from '../formats/registry.js';
-import { MAX_GGUF_SIDECAR_BYTES, sidecarName } from '../tensor/gguf-metadata.js';
+import { ggufSidecarName, MAX_GGUF_SIDECAR_BYTES } from '../tensor/gguf-metadata.js';
 import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
@@ -50,6 +50,12 @@ export interface ConvertOptions {
   quantize?: string;
   /** GGUF output: the model architecture (general.architecture), when the source's metadata does not name it. */
   arch?: string;
+  /**
+   * The dtype of dequantized tensors (GGUF's quantized blocks, decoded to F32): `f32` (the default),
+   * `f16` or `bf16` (rounded to nearest even, as torch's `.to()` does). Every other tensor keeps its
+   * dtype. Safetensors output only.
+   */
+  dtype?: string;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -106,6 +112,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
   if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
+  const dtype = dtypeOption(options.dtype, output);
   const input = await resolveInput(src, options.output, output);
   const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
@@ -124,8 +131,10 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         maxShardSize: options.maxShardSize === undefined ? undefined : parseSize(options.maxShardSize),
         index: input.index,
         reservedKeys: { [PROVENANCE_KEY]: 'tensorsafe records its sources under' },
+        ...(dtype ? { dtype } : {}),
       },
     );
+    const companions = plan.companions.map((c) => path.join(input.outDir, c.file));
     const outputs = plan.files.map((f) => path.join(input.outDir, f));
     const indexPath = plan.indexFile === undefined ? undefined : path.join(input.outDir, plan.indexFile);
     const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => ({
@@ -133,6 +142,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       outputs,
       index: indexPath,
       ...summarizeConversion(plan),
+      companions: summarizeConversion(plan).companions.map((c, i) => ({ ...c, file: companions[i]! })),
       verified: !upToDate,
       upToDate,
       sources,
@@ -141,7 +151,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
     // Whatever --force says, an output never replaces the model it is converted from.
-    for (const t of targets) {
+    for (const t of [...targets, ...companions]) {
       const source = input.files.find((f) => sameFile(t, f));
       if (source !== undefined) {
         throw new TensorsafeError('InvalidArgument', `${t} is the source ${source} itself: the output would replace the checkpoint it is converted from; name another output with -o`, { location: t });
@@ -153,9 +163,15 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const shadows = shadowingFiles(input.outDir, input.stem, targets, output);
     if (!options.force) {
       await checkShadows(shadows, input.files, input.outDir);
+      // A companion (the GGUF metadata sidecar) is replaced only with outputs tensorsafe wrote from these
+      // sources (existingOutputs refuses any other); alone, it is someone else's file.
+      const companionPresent = companions.find((f) => fs.existsSync(f));
+      if (companionPresent !== undefined && !targets.some((t) => fs.existsSync(t))) {
+        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is (--force replaces it)`, { location: companionPresent });
+      }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
-      const current = await existingOutputs(targets, input.files, input.outDir, () => outputsMatch(plan, (i) => FileSource.open(outputs[i]!)));
+      const current = await existingOutputs(targets, input.files, input.outDir, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
       if (current) {
         hashing?.cancel();
         return summaryOf(true, current);
@@ -181,6 +197,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         return { [PROVENANCE_KEY]: provenanceValue(sources) };
       },
       writeIndex: (name, bytes) => writeFileAtomicSync(path.join(input.outDir, name), [bytes], { overwrite: true }),
+      createCompanionSink: (name) => FileSink.create(path.join(input.outDir, name), { deferCommit: true, overwrite: true }),
       onProgress: options.onProgress,
     });
     const summary = summaryOf(false, sources);
@@ -207,15 +224,34 @@ function mergedMetadata(opened: readonly OpenedFile[]): Record<string, string> {
 /** The GGUF metadata sidecar beside a source (`model.safetensors` → `model.gguf-metadata.json`), bounded by MAX_GGUF_SIDECAR_BYTES. */
 function readSidecar(file: string): { text: string; name: string } | undefined {
   const base = path.basename(file);
-  const name = path.join(path.dirname(file), sidecarName(base.slice(0, base.length - path.extname(base).length)));
+  const name = path.join(path.dirname(file), ggufSidecarName(base.slice(0, base.length - path.extname(base).length)));
   let size: number;
   try {
     size = fs.statSync(name).size;
   } catch {
     return undefined;
   }
-  if (size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('InvalidMetadata', `${name} is ${size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+  if (size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
   return { text: fs.readFileSync(name, 'utf8'), name };
+}
+
+/** The cast `dtype` asks for, checked: only safetensors output takes one. */
+function dtypeOption(dtype: string | undefined, output: OutputFormat): 'F32' | 'F16' | 'BF16' | undefined {
+  if (dtype === undefined) return undefined;
+  const d = dtype.toUpperCase();
+  if (d !== 'F32' && d !== 'F16' && d !== 'BF16') throw new TensorsafeError('InvalidArgument', `--dtype ${dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`, { location: dtype });
+  if (output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--dtype ${dtype} chooses the dtype of dequantized tensors in a safetensors output, not in ${output.id}`, { location: dtype });
+  return d;
+}
+
+/** Whether every companion file exists and holds exactly what this conversion would write. */
+async function companionsMatch(plan: ConversionPlan, files: readonly string[]): Promise<boolean> {
+  for (const [i, c] of plan.companions.entries()) {
+    if (!fs.existsSync(files[i]!)) return false;
+    const expected = Buffer.concat(await c.companion.bytes(c.source));
+    if (!expected.equals(fs.readFileSync(files[i]!))) return false;
+  }
+  return true;
 }
 
 /** The PyTorch-era name of convertModel, kept: it converts any registered format now. */

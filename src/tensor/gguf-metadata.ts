@@ -1,121 +1,318 @@
 import { TensorsafeError } from '../errors.js';
 
 /**
- * How GGUF metadata travels through safetensors, shared by the GGUF reader (formats/gguf/) and the
- * GGUF writer (convert/gguf-output.ts), which may not import each other:
- * - each GGUF key kept is a string in `__metadata__`: integers and floats in decimal, BOOL as
- *   `true`/`false`, STRING as it is, arrays as JSON (64-bit integers inside them as JSON strings);
- * - one more key, `gguf.types` (GGUF_TYPES_KEY), is a JSON object mapping those keys to their GGUF
- *   value type: `UINT8` … `FLOAT64`, `BOOL`, `STRING`, arrays as `ARRAY[INT32]`, `ARRAY[ARRAY[STRING]]`;
- * - arrays too large for metadata (vocabularies) go to a sidecar JSON beside the safetensors file,
- *   `<stem>.gguf-metadata.json` (sidecarName): {"format":"tensorsafe-gguf-metadata","version":1,
- *   "keys":{"<key>":{"type":"ARRAY[STRING]","value":[...]}}}, values as JSON in the same encoding.
- * A writer restores each key's type from `gguf.types`; a key without one is a STRING.
+ * How GGUF metadata is kept in safetensors: the one convention that the GGUF reader writes
+ * (GGUF → safetensors) and the GGUF writer reads back (safetensors → GGUF). Both import it from here.
+ *
+ * - Each key-value pair is a string in `__metadata__` under its own key, and `gguf.types` (GGUF_TYPES_KEY)
+ *   is a JSON object mapping each of those keys to its GGUF type name: UINT8, INT8, UINT16, INT16, UINT32,
+ *   INT32, UINT64, INT64, FLOAT32, FLOAT64, BOOL, STRING, and for arrays `ARRAY[<element type>]`
+ *   (`ARRAY[INT32]`, `ARRAY[ARRAY[STRING]]`).
+ * - Scalars as text: integers in decimal; BOOL `true`/`false`; STRING as it is; FLOAT32 the shortest
+ *   decimal that reads back as the same float32, FLOAT64 the shortest that reads back as the same double
+ *   (`-0`, `NaN`, `Infinity`, `-Infinity` as written).
+ * - Arrays as JSON: 8- to 32-bit integers as numbers, 64-bit integers as strings (JSON numbers lose
+ *   them), floats as numbers printed as above (non-finite ones as the strings "NaN", "Infinity",
+ *   "-Infinity": JSON has no such numbers), BOOL as true/false, strings as strings, arrays nested.
+ * - Values too large for a header (arrays of more than MAX_GGUF_METADATA_ARRAY elements: tokenizer
+ *   vocabularies, merges, scores; strings of more than MAX_GGUF_METADATA_STRING bytes) go into a
+ *   sidecar beside the output, `<output stem>.gguf-metadata.json` (GGUF_SIDECAR_SUFFIX):
+ *   `{"format":"tensorsafe-gguf-metadata","version":1,"source":"<source file name>","keys":{"<key>":{"type":"ARRAY[STRING]","value":[...]}}}`,
+ *   each value in the JSON form above (a string as a JSON string). A key is in one place, never both.
  */
 
-/** The metadata key holding every GGUF key's value type. */
+/** A GGUF metadata value: integers of up to 32 bits and floats as numbers, 64-bit integers as bigints. */
+export type GgufMetadataValue = number | bigint | boolean | string | GgufMetadataValue[];
+
+/** The `__metadata__` key that holds the GGUF type of every other GGUF key there. */
 export const GGUF_TYPES_KEY = 'gguf.types';
+/** What a sidecar's name ends with: `model` → `model.gguf-metadata.json`. */
+export const GGUF_SIDECAR_SUFFIX = '.gguf-metadata.json';
 /** The sidecar's `format` and `version`. */
 export const GGUF_SIDECAR_FORMAT = 'tensorsafe-gguf-metadata';
 export const GGUF_SIDECAR_VERSION = 1;
-/** Largest sidecar read: the largest vocabularies (~260k tokens with merges) take tens of MiB of JSON; a larger file would be held in memory whole. */
-export const MAX_GGUF_SIDECAR_BYTES = 128 << 20;
 
-/** GGUF's scalar value types, by their id (docs/gguf.md's gguf_type; ARRAY is 9). */
-export const GGUF_SCALAR_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', undefined, 'UINT64', 'INT64', 'FLOAT64'] as const;
-export type GgufScalarType = Exclude<(typeof GGUF_SCALAR_TYPES)[number], undefined>;
+/** Elements of an array value kept in `__metadata__`; longer ones (vocabularies) go to the sidecar. */
+export const MAX_GGUF_METADATA_ARRAY = 64;
+/** Bytes of a string value kept in `__metadata__` (chat templates are a few KiB); longer ones go to the sidecar. */
+export const MAX_GGUF_METADATA_STRING = 64 * 1024;
+/** Bytes of one sidecar: its values are read into memory to be written; a header can declare gigabytes of them. */
+export const MAX_GGUF_SIDECAR_BYTES = 256 * 1024 * 1024;
 
-/** A GGUF value type: a scalar type, or an array of a type. */
-export type GgufType = GgufScalarType | { readonly array: GgufType };
+export const GGUF_SCALAR_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64', 'FLOAT32', 'FLOAT64', 'BOOL', 'STRING'] as const;
+export type GgufScalarType = (typeof GGUF_SCALAR_TYPES)[number];
+/** A type name: a scalar's, or `ARRAY[<element type name>]`. */
+export type GgufTypeName = string;
 
-/** A value as GGUF holds it: 64-bit integers as bigint, the other numbers as number. */
-export type GgufTypedValue = number | bigint | boolean | string | GgufTypedValue[];
+/** Array nesting read back from a type name (the reader's MAX_GGUF_ARRAY_DEPTH is smaller). */
+const MAX_TYPE_DEPTH = 16;
 
-/** One GGUF key with its type and value. */
-export interface GgufEntry {
-  readonly key: string;
-  readonly type: GgufType;
-  readonly value: GgufTypedValue;
-}
-
-/** The sidecar of a safetensors file `<stem>.safetensors`. */
-export function sidecarName(stem: string): string {
-  return `${stem}.gguf-metadata.json`;
-}
-
-/** `ARRAY[INT32]` → {array: 'INT32'}; undefined for a name that is no GGUF type. */
-export function parseGgufType(name: string): GgufType | undefined {
-  const m = /^ARRAY\[(.*)\]$/.exec(name);
-  if (m) {
-    const inner = parseGgufType(m[1]!);
-    return inner === undefined ? undefined : { array: inner };
-  }
-  return (GGUF_SCALAR_TYPES as readonly (string | undefined)[]).includes(name) ? (name as GgufScalarType) : undefined;
-}
-
-/** The name of a type: {array: 'INT32'} → `ARRAY[INT32]`. */
-export function ggufTypeName(type: GgufType): string {
-  return typeof type === 'string' ? type : `ARRAY[${ggufTypeName(type.array)}]`;
-}
-
-const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
-  UINT8: [0n, 255n], INT8: [-128n, 127n], UINT16: [0n, 65535n], INT16: [-32768n, 32767n],
-  UINT32: [0n, 4294967295n], INT32: [-2147483648n, 2147483647n], UINT64: [0n, (1n << 64n) - 1n], INT64: [-(1n << 63n), (1n << 63n) - 1n],
+const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+  UINT8: [0, 0xff], INT8: [-0x80, 0x7f], UINT16: [0, 0xffff], INT16: [-0x8000, 0x7fff], UINT32: [0, 0xffffffff], INT32: [-0x80000000, 0x7fffffff],
 };
+const INT64_RANGE: Readonly<Record<string, readonly [bigint, bigint]>> = { UINT64: [0n, (1n << 64n) - 1n], INT64: [-(1n << 63n), (1n << 63n) - 1n] };
 
-function invalid(key: string, message: string): TensorsafeError {
-  return new TensorsafeError('InvalidMetadata', `GGUF metadata \`${key}\`: ${message}`, { location: key });
+/** The type name of a value type, or of an array of `element` (itself a type name). */
+export function ggufArrayType(element: GgufTypeName): GgufTypeName {
+  return `ARRAY[${element}]`;
 }
 
-/** A metadata string as a value of `type` (the encoding above). */
-export function valueFromString(key: string, type: GgufType, text: string): GgufTypedValue {
-  if (type === 'STRING') return text;
-  if (typeof type !== 'string') {
+/** The element type of an array type name, or undefined for a scalar type. */
+export function ggufElementType(type: GgufTypeName): GgufTypeName | undefined {
+  return type.startsWith('ARRAY[') && type.endsWith(']') ? type.slice(6, -1) : undefined;
+}
+
+/** Whether `type` is a type name of this convention. */
+export function isGgufTypeName(type: string): boolean {
+  let t = type;
+  for (let depth = 0; depth <= MAX_TYPE_DEPTH; depth++) {
+    const inner = ggufElementType(t);
+    if (inner === undefined) return (GGUF_SCALAR_TYPES as readonly string[]).includes(t);
+    t = inner;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers as text
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The shortest decimal that reads back (as a double rounded to float32) as `x`, a float32 value; of two
+ * equally short ones, the nearer, and of two equally near, the one ending in an even digit (as numpy's
+ * Dragon4 and Ryu choose).
+ */
+export function float32Text(x: number): string {
+  if (!Number.isFinite(x) || x === 0) return float64Text(x);
+  const sign = x < 0 ? '-' : '';
+  const a = Math.abs(x);
+  // The exact decimal expansion of a float32 (toExponential is exact up to its 100 digits).
+  const [mantissa, exp] = a.toExponential(100).split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  for (let p = 1; p <= 9; p++) {
+    const down = BigInt(digits.slice(0, p));
+    const rest = digits.slice(p);
+    const e = Number(exp) - (p - 1);
+    const read = (m: bigint): number => Number(`${m}e${e}`);
+    // The p-digit decimals around x are `down` and `down + 1`: the nearer first (a tie: the even one).
+    const half = /^50*$/.test(rest);
+    const upFirst = half ? (down & 1n) === 1n : rest > '5';
+    const order = upFirst ? [down + 1n, down] : [down, down + 1n];
+    for (const m of order) {
+      if (m === 0n) continue;
+      const v = read(m);
+      if (Math.fround(v) === a) return sign + float64Text(v);
+    }
+  }
+  return sign + float64Text(a); // unreachable: 9 digits always read back
+}
+
+/** The shortest decimal that reads back as the double `x` (JavaScript's own), with `-0` kept. */
+export function float64Text(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+/** A value as the text `__metadata__` holds: a scalar's text, an array's JSON. */
+export function ggufValueText(type: GgufTypeName, value: GgufMetadataValue): string {
+  if (ggufElementType(type) !== undefined) return ggufValueJson(type, value);
+  switch (type) {
+    case 'FLOAT32':
+      return float32Text(value as number);
+    case 'FLOAT64':
+      return float64Text(value as number);
+    default:
+      return String(value);
+  }
+}
+
+/** A value as JSON text (an array's `__metadata__` string, a sidecar value). */
+export function ggufValueJson(type: GgufTypeName, value: GgufMetadataValue): string {
+  const element = ggufElementType(type);
+  if (element !== undefined) {
+    const parts: string[] = [];
+    for (const v of value as GgufMetadataValue[]) parts.push(ggufValueJson(element, v));
+    return `[${parts.join(',')}]`;
+  }
+  switch (type) {
+    case 'STRING':
+      return JSON.stringify(value);
+    case 'UINT64':
+    case 'INT64':
+      return `"${String(value)}"`;
+    case 'FLOAT32':
+    case 'FLOAT64': {
+      const x = value as number;
+      if (!Number.isFinite(x)) return `"${String(x)}"`;
+      return type === 'FLOAT32' ? float32Text(x) : float64Text(x);
+    }
+    default:
+      return String(value);
+  }
+}
+
+/** The `gguf.types` value: key → type name. */
+export function ggufTypesText(types: Readonly<Record<string, GgufTypeName>>): string {
+  return JSON.stringify(types);
+}
+
+/** The sidecar's opening, up to the first key: what a writer puts before the `"<key>":{"type":…,"value":…}` members. */
+export function ggufSidecarHead(source: string): string {
+  return `{"format":${JSON.stringify(GGUF_SIDECAR_FORMAT)},"version":${GGUF_SIDECAR_VERSION},"source":${JSON.stringify(source)},"keys":{`;
+}
+
+/** One member of the sidecar's `keys` (without the separating comma). */
+export function ggufSidecarMember(key: string, type: GgufTypeName, value: GgufMetadataValue): string {
+  return `${JSON.stringify(key)}:{"type":${JSON.stringify(type)},"value":${ggufValueJson(type, value)}}`;
+}
+
+/** The sidecar's closing. */
+export const GGUF_SIDECAR_TAIL = '}}\n';
+
+/** A sidecar's name beside an output of stem `stem`. */
+export function ggufSidecarName(stem: string): string {
+  return `${stem}${GGUF_SIDECAR_SUFFIX}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (the GGUF writer's side)
+// ---------------------------------------------------------------------------------------------
+
+function invalid(message: string, location?: string): TensorsafeError {
+  return new TensorsafeError('InvalidGgufMetadata', message, { location });
+}
+
+/** A `__metadata__` text read back as a value of `type`; throws InvalidGgufMetadata when it is not one. */
+export function ggufValueFromText(type: GgufTypeName, text: string, key = ''): GgufMetadataValue {
+  if (!isGgufTypeName(type)) throw invalid(`${key}: ${JSON.stringify(type)} is not a GGUF type name`, key);
+  if (ggufElementType(type) !== undefined) {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw invalid(key, `typed ${ggufTypeName(type)} but not JSON`);
+      throw invalid(`${key}: the ${type} value is not JSON`, key);
     }
-    return valueFromJson(key, type, json);
+    return ggufValueFromJson(type, json, key);
   }
-  return scalarFrom(key, type, text);
+  switch (type) {
+    case 'STRING':
+      return text;
+    case 'BOOL':
+      if (text !== 'true' && text !== 'false') throw invalid(`${key}: a BOOL is "true" or "false", not ${JSON.stringify(text.slice(0, 40))}`, key);
+      return text === 'true';
+    default:
+      return scalarFrom(type, text, key);
+  }
 }
 
-/** A JSON value (from an array's JSON or the sidecar) as a value of `type`. */
-export function valueFromJson(key: string, type: GgufType, json: unknown): GgufTypedValue {
-  if (typeof type !== 'string') {
-    if (!Array.isArray(json)) throw invalid(key, `typed ${ggufTypeName(type)} but not a JSON array`);
-    return json.map((v) => valueFromJson(key, type.array, v));
+/** A JSON value (an array element, a sidecar value) read back as a value of `type`. */
+export function ggufValueFromJson(type: GgufTypeName, json: unknown, key = ''): GgufMetadataValue {
+  const element = ggufElementType(type);
+  if (element !== undefined) {
+    if (!Array.isArray(json)) throw invalid(`${key}: a ${type} value is a JSON array`, key);
+    return json.map((v) => ggufValueFromJson(element, v, key));
   }
-  if (type === 'STRING') {
-    if (typeof json !== 'string') throw invalid(key, 'a STRING element is not a JSON string');
-    return json;
+  switch (type) {
+    case 'STRING':
+      if (typeof json !== 'string') throw invalid(`${key}: a STRING value is a JSON string`, key);
+      return json;
+    case 'BOOL':
+      if (typeof json !== 'boolean') throw invalid(`${key}: a BOOL value is true or false`, key);
+      return json;
+    case 'UINT64':
+    case 'INT64':
+      if (typeof json !== 'string') throw invalid(`${key}: a ${type} value is a JSON string of digits`, key);
+      return scalarFrom(type, json, key);
+    case 'FLOAT32':
+    case 'FLOAT64':
+      if (typeof json === 'number') return type === 'FLOAT32' ? Math.fround(json) : json;
+      if (json === 'NaN' || json === 'Infinity' || json === '-Infinity') return Number(json);
+      throw invalid(`${key}: a ${type} value is a JSON number (or "NaN", "Infinity", "-Infinity")`, key);
+    default:
+      if (typeof json !== 'number') throw invalid(`${key}: a ${type} value is a JSON number`, key);
+      return scalarFrom(type, String(json), key);
   }
-  if (type === 'BOOL') {
-    if (typeof json !== 'boolean') throw invalid(key, 'a BOOL element is not true or false');
-    return json;
-  }
-  if (typeof json !== 'number' && typeof json !== 'string') throw invalid(key, `a ${type} element is neither a number nor a string`);
-  return scalarFrom(key, type, String(json));
 }
 
-function scalarFrom(key: string, type: GgufScalarType, text: string): GgufTypedValue {
-  if (type === 'BOOL') {
-    if (text !== 'true' && text !== 'false') throw invalid(key, `BOOL is ${JSON.stringify(text.slice(0, 40))}, not true or false`);
-    return text === 'true';
+/** An integer or float scalar from its decimal text, checked against its type's range. */
+function scalarFrom(type: GgufTypeName, text: string, key: string): GgufMetadataValue {
+  const big = INT64_RANGE[type];
+  if (big !== undefined) {
+    if (!/^-?\d+$/.test(text)) throw invalid(`${key}: ${JSON.stringify(text.slice(0, 40))} is not a ${type}`, key);
+    const v = BigInt(text);
+    if (v < big[0] || v > big[1]) throw invalid(`${key}: ${text} is out of the ${type} range`, key);
+    return v;
   }
-  if (type === 'FLOAT32' || type === 'FLOAT64') {
-    const v = Number(text);
-    if (text.trim() === '' || (Number.isNaN(v) && text !== 'NaN')) throw invalid(key, `${type} is ${JSON.stringify(text.slice(0, 40))}, not a number`);
-    return type === 'FLOAT32' ? Math.fround(v) : v;
+  const range = INT_RANGE[type];
+  if (range !== undefined) {
+    const v = /^-?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(v) || v < range[0] || v > range[1]) throw invalid(`${key}: ${JSON.stringify(text.slice(0, 40))} is not a ${type}`, key);
+    return v;
   }
-  if (type === 'STRING') return text;
-  const range = INT_RANGES[type]!;
-  if (!/^-?\d+$/.test(text)) throw invalid(key, `${type} is ${JSON.stringify(text.slice(0, 40))}, not an integer`);
-  const v = BigInt(text);
-  if (v < range[0] || v > range[1]) throw invalid(key, `${text} is out of ${type}'s range`);
-  return type === 'UINT64' || type === 'INT64' ? v : Number(v);
+  // FLOAT32, FLOAT64: a decimal, or NaN / ±Infinity.
+  if (!/^(-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|NaN|-?Infinity)$/.test(text)) throw invalid(`${key}: ${JSON.stringify(text.slice(0, 40))} is not a ${type}`, key);
+  const v = Number(text);
+  return type === 'FLOAT32' ? Math.fround(v) : v;
+}
+
+/** The `gguf.types` object read back: key → type name, each checked. */
+export function parseGgufTypes(text: string): Record<string, GgufTypeName> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalid(`${GGUF_TYPES_KEY} is not JSON`, GGUF_TYPES_KEY);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid(`${GGUF_TYPES_KEY} is not a JSON object`, GGUF_TYPES_KEY);
+  const out: Record<string, GgufTypeName> = {};
+  for (const [k, t] of Object.entries(json)) {
+    if (typeof t !== 'string' || !isGgufTypeName(t)) throw invalid(`${GGUF_TYPES_KEY}: the type of ${k} is not a GGUF type name`, k);
+    out[k] = t;
+  }
+  return out;
+}
+
+/** A sidecar read back. */
+export interface GgufSidecar {
+  /** The GGUF file it was read from (a hand-written sidecar may leave it out). */
+  readonly source?: string;
+  readonly keys: ReadonlyMap<string, { readonly type: GgufTypeName; readonly value: GgufMetadataValue }>;
+}
+
+/** A sidecar's text read back, every member checked. */
+export function parseGgufSidecar(text: string): GgufSidecar {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalid('the GGUF metadata sidecar is not JSON');
+  }
+  const o = json as { format?: unknown; version?: unknown; source?: unknown; keys?: unknown };
+  if (o === null || typeof o !== 'object' || o.format !== GGUF_SIDECAR_FORMAT || o.version !== GGUF_SIDECAR_VERSION) {
+    throw invalid(`the GGUF metadata sidecar is not {"format":"${GGUF_SIDECAR_FORMAT}","version":${GGUF_SIDECAR_VERSION},…}`);
+  }
+  if ((o.source !== undefined && typeof o.source !== 'string') || o.keys === null || typeof o.keys !== 'object' || Array.isArray(o.keys)) throw invalid('the GGUF metadata sidecar has no "source" string or no "keys" object');
+  const keys = new Map<string, { type: GgufTypeName; value: GgufMetadataValue }>();
+  for (const [k, member] of Object.entries(o.keys as Record<string, unknown>)) {
+    const m = member as { type?: unknown; value?: unknown } | null;
+    if (m === null || typeof m !== 'object' || typeof m.type !== 'string' || !isGgufTypeName(m.type) || !('value' in m)) throw invalid(`the sidecar's ${k} is not {"type":<GGUF type name>,"value":…}`, k);
+    keys.set(k, { type: m.type, value: ggufValueFromJson(m.type, m.value, k) });
+  }
+  return { ...(typeof o.source === 'string' ? { source: o.source } : {}), keys };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GGUF keys to write (the GGUF writer's side)
+// ---------------------------------------------------------------------------------------------
+
+/** One GGUF key-value pair with its type name. */
+export interface GgufEntry {
+  readonly key: string;
+  readonly type: GgufTypeName;
+  readonly value: GgufMetadataValue;
 }
 
 /**
@@ -123,50 +320,25 @@ function scalarFrom(key: string, type: GgufScalarType, text: string): GgufTypedV
  * and those `skip` names, typed from `gguf.types` (STRING when not listed), in the map's order.
  */
 export function entriesFromMetadata(metadata: Readonly<Record<string, string>>, skip: (key: string) => boolean = () => false): GgufEntry[] {
-  let types: Record<string, unknown> = {};
   const listed = metadata[GGUF_TYPES_KEY];
-  if (listed !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(listed);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      types = parsed as Record<string, unknown>;
-    } catch {
-      throw invalid(GGUF_TYPES_KEY, 'not a JSON object of key → GGUF type name');
-    }
-  }
+  const types = listed === undefined ? {} : parseGgufTypes(listed);
   const out: GgufEntry[] = [];
   for (const [key, text] of Object.entries(metadata)) {
     if (key === GGUF_TYPES_KEY || skip(key)) continue;
-    const name = Object.prototype.hasOwnProperty.call(types, key) ? types[key] : 'STRING';
-    const type = typeof name === 'string' ? parseGgufType(name) : undefined;
-    if (type === undefined) throw invalid(key, `${GGUF_TYPES_KEY} gives it the type ${JSON.stringify(name)}, which is no GGUF value type`);
-    out.push({ key, type, value: valueFromString(key, type, text) });
+    const type = Object.prototype.hasOwnProperty.call(types, key) ? types[key]! : 'STRING';
+    out.push({ key, type, value: ggufValueFromText(type, text, key) });
   }
   return out;
 }
 
-/** The keys of a sidecar's text (`where` names the file in errors). */
+/** The keys of a sidecar's text, in its order (`where` names the file in errors). */
 export function entriesFromSidecar(text: string, where: string): GgufEntry[] {
-  let doc: unknown;
+  let sidecar: GgufSidecar;
   try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new TensorsafeError('InvalidMetadata', `${where}: not JSON`, { location: where });
+    sidecar = parseGgufSidecar(text);
+  } catch (e) {
+    if (!(e instanceof TensorsafeError)) throw e;
+    throw new TensorsafeError(e.code, `${where}: ${e.message}`, { location: where, cause: e });
   }
-  const d = doc as { format?: unknown; version?: unknown; keys?: unknown };
-  if (d === null || typeof d !== 'object' || d.format !== GGUF_SIDECAR_FORMAT || d.version !== GGUF_SIDECAR_VERSION || d.keys === null || typeof d.keys !== 'object' || Array.isArray(d.keys)) {
-    throw new TensorsafeError('InvalidMetadata', `${where}: not a ${GGUF_SIDECAR_FORMAT} version ${GGUF_SIDECAR_VERSION} file ({"format","version","keys"})`, { location: where });
-  }
-  return Object.entries(d.keys as Record<string, unknown>).map(([key, entry]) => {
-    const e = entry as { type?: unknown; value?: unknown };
-    const type = e !== null && typeof e === 'object' && typeof e.type === 'string' ? parseGgufType(e.type) : undefined;
-    if (type === undefined) throw new TensorsafeError('InvalidMetadata', `${where}: key \`${key}\` has no valid GGUF "type"`, { location: where });
-    return { key, type, value: valueFromJson(key, type, e.value) };
-  });
-}
-
-/** A value as its metadata string (the reader's side of the convention). */
-export function valueToString(value: GgufTypedValue): string {
-  if (Array.isArray(value)) return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  return String(value);
+  return [...sidecar.keys].map(([key, { type, value }]) => ({ key, type, value }));
 }

@@ -79,7 +79,25 @@ export interface TensorSet {
   readonly weightsPath?: string;
   /** Classes of the module objects the weights were read from (a whole-model pickle), read as data, never imported. */
   readonly moduleClasses?: readonly string[];
+  /** Files a conversion writes beside its output: what the output's metadata cannot hold (GGUF vocabularies). */
+  readonly companions?: readonly Companion[];
   close(): Promise<void>;
+}
+
+/**
+ * A file written beside a conversion's output, with it and like it (atomically, never over a file
+ * without --force): what the source holds that the output's own metadata cannot, such as GGUF's
+ * tokenizer vocabularies (tensor/gguf-metadata.ts).
+ */
+export interface Companion {
+  /** Appended to the output's stem: `.gguf-metadata.json`. */
+  readonly suffix: string;
+  /** The keys it holds, for the summary. */
+  readonly keys: readonly string[];
+  /** What it holds, for the summary: `metadata: 3 large values`. */
+  readonly what: string;
+  /** Its bytes, in pieces (`source`: the input's file name, which it records). Throws a coded error past a limit. */
+  bytes(source: string): Promise<Uint8Array[]>;
 }
 
 /** Chunk size for streaming tensor bytes: large enough for fast I/O, small enough to bound memory. */

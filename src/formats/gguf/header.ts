@@ -1,6 +1,8 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
+import { TensorsafeError } from '../../errors.js';
+import type { GgufMetadataValue } from '../../tensor/gguf-metadata.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
 import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
@@ -39,7 +41,8 @@ const BOOL = 7;
 const STRING = 8;
 const ARRAY = 9;
 
-export type GgufValue = number | bigint | boolean | string | GgufValue[];
+/** A value as read (tensor/gguf-metadata.ts keeps it in safetensors). */
+export type GgufValue = GgufMetadataValue;
 
 /** One key-value pair: its value when kept, else how many elements or bytes it had. */
 export interface GgufKeyValue {
@@ -47,12 +50,16 @@ export interface GgufKeyValue {
   readonly type: GgufValueType;
   /** For arrays: the element type. */
   readonly elementType?: GgufValueType;
+  /** For arrays: the whole type, `ARRAY[INT32]`, `ARRAY[ARRAY[STRING]]` (absent when arrays inside differ in type, or an array of arrays is empty). */
+  readonly typeName?: string;
   /** Undefined when too large to keep (`length` says how large). */
   readonly value?: GgufValue;
   /** Elements of an array, bytes of a string. */
   readonly length?: number;
   /** Where the value starts (a string's length, an array's element type), for messages. */
   readonly at: number;
+  /** A string of the value kept is not valid UTF-8: its bad bytes were replaced by U+FFFD. */
+  readonly lossy?: true;
 }
 
 export interface GgufTensorInfo {
@@ -122,13 +129,16 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
   if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
   if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
 
-  /** A string's length, checked against the file. */
-  const stringLength = async (what: string): Promise<number> => {
-    const start = c.pos;
-    const n = await count(`the length of ${what}`);
-    if (n > BigInt(source.size - c.pos)) throw malformed(`${what} is declared ${n} bytes long, past the end of the file`, start);
-    return Number(n);
-  };
+  let ggmlRefuses: FormatProblem | undefined;
+  const { stringLength, stringValue, scalar, array } = valueReader(c, width, {
+    keptString: MAX_GGUF_KEPT_STRING,
+    keptArray: MAX_GGUF_KEPT_ARRAY,
+    checkBudget,
+    onNestedArray: (refusal) => {
+      if (options.asGgml) throw refusal;
+      ggmlRefuses ??= refusal;
+    },
+  });
   const readName = async (what: string, max: number): Promise<string> => {
     const start = c.pos;
     const n = await stringLength(what);
@@ -137,74 +147,6 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     const text = utf8OrUndefined(c.take(n));
     if (text === undefined) throw malformed(`${what} is not valid UTF-8`, start);
     return text;
-  };
-  /** A string value: kept up to MAX_GGUF_KEPT_STRING bytes, else walked (no text). */
-  const stringValue = async (what: string): Promise<{ text?: string; bytes: number }> => {
-    const n = await stringLength(what);
-    if (n > MAX_GGUF_KEPT_STRING) {
-      c.skip(n, what);
-      return { bytes: n };
-    }
-    if (c.available() < n) await c.need(n, what);
-    return { text: utf8Lossy(c.take(n)), bytes: n };
-  };
-  /** One fixed-size value, already buffered. */
-  const scalar = (type: number): GgufValue => {
-    switch (type) {
-      case 0: return c.u8();
-      case 1: return (c.u8() << 24) >> 24;
-      case 2: return c.u16();
-      case 3: return (c.u16() << 16) >> 16;
-      case 4: return c.u32();
-      case 5: return c.u32() | 0;
-      case 6: return new Float32Array(new Uint32Array([c.u32()]).buffer)[0]!;
-      case 7: return c.u8() !== 0;
-      case 10: return c.u64();
-      case 11: return BigInt.asIntN(64, c.u64());
-      default: return new Float64Array(new BigUint64Array([c.u64()]).buffer)[0]!;
-    }
-  };
-  let ggmlRefuses: FormatProblem | undefined;
-  /** An array value (`what` names it): kept when it has at most MAX_GGUF_KEPT_ARRAY elements and all of them were kept, else walked. */
-  const array = async (what: string, depth: number): Promise<{ elementType: number; value?: GgufValue[]; length: number }> => {
-    await c.need(4, `the element type of ${what}`);
-    const elementType = c.u32();
-    if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
-    if (elementType === ARRAY) {
-      const refusal = malformed(`array ${what} holds arrays (ggml rejects nested arrays)`, c.pos - 4);
-      if (options.asGgml) throw refusal;
-      ggmlRefuses ??= refusal;
-      if (depth >= MAX_GGUF_ARRAY_DEPTH) throw limitExceeded(`array ${what} nests arrays more than MAX_GGUF_ARRAY_DEPTH (${MAX_GGUF_ARRAY_DEPTH}) deep`, c.pos - 4);
-    }
-    const lengthAt = c.pos;
-    const n = await count(`the length of array ${what}`);
-    if (n > BigInt(MAX_GGUF_ARRAY_LENGTH)) throw limitExceeded(`array ${what} has ${n} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`, lengthAt);
-    const length = Number(n);
-    let value: GgufValue[] | undefined = length <= MAX_GGUF_KEPT_ARRAY ? [] : undefined;
-    if (elementType !== STRING && elementType !== ARRAY) {
-      const elements = `the ${n} elements of array ${what}`;
-      if (value === undefined) {
-        c.skip(n * BigInt(SIZE[elementType]!), elements);
-        return { elementType, length };
-      }
-      await c.need(length * SIZE[elementType]!, elements);
-      for (let k = 0; k < length; k++) value.push(scalar(elementType));
-      return { elementType, value, length };
-    }
-    for (let k = 0; k < length; k++) {
-      if (elementType === STRING) {
-        const s = await stringValue(`string ${k} of array ${what}`);
-        if (s.text === undefined) value = undefined;
-        value?.push(s.text!);
-        if ((k & 0xfff) === 0) checkBudget();
-      } else {
-        if ((k & 0xfff) === 0) checkBudget();
-        const inner = await array(`${k} of array ${what}`, depth + 1);
-        if (inner.value === undefined) value = undefined;
-        value?.push(inner.value!);
-      }
-    }
-    return { elementType, ...(value ? { value } : {}), length };
   };
 
   const metadata: GgufKeyValue[] = [];
@@ -235,10 +177,10 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       keep({ key, type: 'UINT32', value: alignment, at });
     } else if (type === STRING) {
       const s = await stringValue(what);
-      keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at });
+      keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at, ...(s.lossy ? { lossy: s.lossy } : {}) });
     } else if (type === ARRAY) {
       const a = await array(show(key), 1);
-      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.value ? { value: a.value } : {}), length: a.length, at });
+      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
     } else {
       await c.need(SIZE[type]!, what);
       if (type === BOOL) {
@@ -310,4 +252,133 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     dataStart: Number(dataStart), dataEnd: Number(dataStart + expected),
     ...(ggmlRefuses ? { ggmlRefuses } : {}),
   };
+}
+
+interface ValueLimits {
+  /** Bytes of a string kept (longer ones are walked, no text). */
+  readonly keptString: number;
+  /** Elements of an array kept (longer ones are walked, no value). */
+  readonly keptArray: number;
+  /** Called every few thousand elements: throws when the walk has gone on too long. */
+  readonly checkBudget: () => void;
+  /** An array of arrays was met (ggml refuses them): throw `refusal`, or note it and read on. */
+  readonly onNestedArray: (refusal: FormatProblem) => void;
+}
+
+/** Readers of a value at the cursor: strings and arrays kept up to the limits, checked against the file. */
+function valueReader(c: Cursor, width: number, limits: ValueLimits) {
+  const source = c.source;
+  const count = async (what: string): Promise<bigint> => {
+    if (c.available() < width) await c.need(width, what);
+    return width === 8 ? c.u64() : BigInt(c.u32());
+  };
+  /** A string's length, checked against the file. */
+  const stringLength = async (what: string): Promise<number> => {
+    const start = c.pos;
+    const n = await count(`the length of ${what}`);
+    if (n > BigInt(source.size - c.pos)) throw malformed(`${what} is declared ${n} bytes long, past the end of the file`, start);
+    return Number(n);
+  };
+  /** A string value: kept up to `keptString` bytes, else walked (no text). */
+  const stringValue = async (what: string): Promise<{ text?: string; bytes: number; lossy?: true }> => {
+    const n = await stringLength(what);
+    if (n > limits.keptString) {
+      c.skip(n, what);
+      return { bytes: n };
+    }
+    if (c.available() < n) await c.need(n, what);
+    const b = c.take(n);
+    const text = utf8OrUndefined(b);
+    return text !== undefined ? { text, bytes: n } : { text: utf8Lossy(b), bytes: n, lossy: true };
+  };
+  /** One fixed-size value, already buffered. */
+  const scalar = (type: number): GgufValue => {
+    switch (type) {
+      case 0: return c.u8();
+      case 1: return (c.u8() << 24) >> 24;
+      case 2: return c.u16();
+      case 3: return (c.u16() << 16) >> 16;
+      case 4: return c.u32();
+      case 5: return c.u32() | 0;
+      case 6: return new Float32Array(new Uint32Array([c.u32()]).buffer)[0]!;
+      case 7: return c.u8() !== 0;
+      case 10: return c.u64();
+      case 11: return BigInt.asIntN(64, c.u64());
+      default: return new Float64Array(new BigUint64Array([c.u64()]).buffer)[0]!;
+    }
+  };
+  /**
+   * An array value (`what` names it): kept when it has at most `keptArray` elements and all of them
+   * were kept, else walked. `typeName` is its whole type (`ARRAY[ARRAY[STRING]]`), absent when the
+   * arrays it holds differ in type or it holds arrays and none (no type to name).
+   */
+  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; length: number; lossy?: true }> => {
+    await c.need(4, `the element type of ${what}`);
+    const elementType = c.u32();
+    if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
+    if (elementType === ARRAY) {
+      limits.onNestedArray(malformed(`array ${what} holds arrays (ggml rejects nested arrays)`, c.pos - 4));
+      if (depth >= MAX_GGUF_ARRAY_DEPTH) throw limitExceeded(`array ${what} nests arrays more than MAX_GGUF_ARRAY_DEPTH (${MAX_GGUF_ARRAY_DEPTH}) deep`, c.pos - 4);
+    }
+    const lengthAt = c.pos;
+    const n = await count(`the length of array ${what}`);
+    if (n > BigInt(MAX_GGUF_ARRAY_LENGTH)) throw limitExceeded(`array ${what} has ${n} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`, lengthAt);
+    const length = Number(n);
+    let value: GgufValue[] | undefined = length <= limits.keptArray ? [] : undefined;
+    if (elementType !== STRING && elementType !== ARRAY) {
+      const typeName = `ARRAY[${GGUF_VALUE_TYPES[elementType]}]`;
+      const elements = `the ${n} elements of array ${what}`;
+      if (value === undefined) {
+        c.skip(n * BigInt(SIZE[elementType]!), elements);
+        return { elementType, typeName, length };
+      }
+      await c.need(length * SIZE[elementType]!, elements);
+      for (let k = 0; k < length; k++) value.push(scalar(elementType));
+      return { elementType, typeName, value, length };
+    }
+    let typeName: string | undefined = elementType === STRING ? 'ARRAY[STRING]' : undefined;
+    let lossy = false;
+    for (let k = 0; k < length; k++) {
+      if (elementType === STRING) {
+        const s = await stringValue(`string ${k} of array ${what}`);
+        if (s.text === undefined) value = undefined;
+        value?.push(s.text!);
+        lossy ||= s.lossy === true;
+        if ((k & 0xfff) === 0) limits.checkBudget();
+      } else {
+        if ((k & 0xfff) === 0) limits.checkBudget();
+        const inner = await array(`${k} of array ${what}`, depth + 1);
+        if (inner.value === undefined) value = undefined;
+        value?.push(inner.value!);
+        lossy ||= inner.lossy === true;
+        const innerType = inner.typeName === undefined ? undefined : `ARRAY[${inner.typeName}]`;
+        if (k === 0) typeName = innerType;
+        else if (typeName !== innerType) typeName = undefined;
+      }
+    }
+    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
+  };
+  return { count, stringLength, stringValue, scalar, array };
+}
+
+/**
+ * The whole value of a key-value pair the header parse walked past (a long array or string), read
+ * again from the source, with at most `maxBytes` bytes of the file walked (a FormatProblem past them).
+ */
+export async function readGgufValue(source: ByteSource, header: Pick<GgufHeader, 'version' | 'littleEndian'>, kv: GgufKeyValue, maxBytes: number): Promise<{ value: GgufValue; lossy?: true }> {
+  const c = new Cursor(source, kv.at, header.littleEndian);
+  const checkBudget = (): void => {
+    if (c.pos - kv.at > maxBytes) throw limitExceeded(`the value of ${show(kv.key)} goes on past ${maxBytes} bytes`, kv.at);
+  };
+  const { stringValue, array } = valueReader(c, countBytes(header.version), { keptString: maxBytes, keptArray: MAX_GGUF_ARRAY_LENGTH, checkBudget, onNestedArray: () => {} });
+  const what = `the value of ${show(kv.key)}`;
+  if (kv.type === 'STRING') {
+    const s = await stringValue(what);
+    if (s.text === undefined) throw limitExceeded(`${what} is ${s.bytes} bytes long, more than ${maxBytes}`, kv.at);
+    return { value: s.text, ...(s.lossy ? { lossy: s.lossy } : {}) };
+  }
+  if (kv.type !== 'ARRAY') throw new TensorsafeError('InternalError', `readGgufValue: ${kv.key} is a ${kv.type}, which the header parse keeps`);
+  const a = await array(show(kv.key), 1);
+  checkBudget();
+  return { value: a.value!, ...(a.lossy ? { lossy: a.lossy } : {}) };
 }

@@ -4,11 +4,12 @@ import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
 import { GGML_BLOCK_FORMATS, type GgmlBlockFormat } from '../../tensor/ggml-blocks.js';
-import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
+import { GGUF_SIDECAR_SUFFIX, GGUF_SIDECAR_TAIL, GGUF_TYPES_KEY, ggufSidecarHead, ggufSidecarMember, ggufTypesText, ggufValueText, MAX_GGUF_METADATA_ARRAY, MAX_GGUF_METADATA_STRING, MAX_GGUF_SIDECAR_BYTES } from '../../tensor/gguf-metadata.js';
+import { DEFAULT_CHUNK_BYTES, type Companion, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, ParsedModel } from '../format.js';
 import { show } from '../scan-rules.js';
 import { GgufError } from './errors.js';
-import { readGgufHeader, type GgufHeader, type GgufKeyValue, type GgufTensorInfo, type GgufValue } from './header.js';
+import { readGgufHeader, readGgufValue, type GgufHeader, type GgufKeyValue, type GgufTensorInfo } from './header.js';
 import { scanGguf } from './scan-rules.js';
 
 /**
@@ -17,12 +18,11 @@ import { scanGguf } from './scan-rules.js';
  * I32 and I64 are read as they are (byte-swapped in a big-endian file); the quantized types of
  * tensor/ggml-blocks.ts (every ggml type with a to_float: Q*, K, IQ*, TQ*, MXFP4, NVFP4, Q1_0, Q2_0)
  * are decoded to F32, block by block as they stream, bit for bit as libggml does. Any other ggml type
- * (Q8_1, Q8_K: ggml cannot dequantize them either) is refused, naming the type and the tensor. Metadata values become strings in `metadata` (arrays as
- * JSON); arrays longer than MAX_GGUF_KEPT_ARRAY and very long strings are left out and listed.
+ * (Q8_1, Q8_K: ggml cannot dequantize them either) is refused, naming the type and the tensor.
+ * Metadata is kept as tensor/gguf-metadata.ts says: values as strings in `metadata` with `gguf.types`
+ * naming their types; long arrays (vocabularies) and long strings in a sidecar, a companion file the
+ * conversion writes beside its output.
  */
-
-/** Elements of an array value written into the metadata as JSON; longer ones (vocabularies) are left out. */
-export const MAX_GGUF_METADATA_ARRAY = 64;
 
 /** ggml types read as they are: their safetensors dtype and element size. */
 const RAW: Readonly<Record<string, readonly [Dtype, number]>> = {
@@ -35,24 +35,36 @@ export const ggufReader: FormatReader<GgufHeader> = {
     try {
       header = await readGgufHeader(source);
     } catch (e) {
-      if (!(e instanceof FormatProblem)) throw e;
-      const location = e.offset === undefined ? source.name : `${source.name}@${e.offset}`;
-      throw new GgufError(e.kind === 'limit' ? 'GgufLimit' : 'InvalidGguf', `${source.name}: ${e.kind === 'limit' ? '' : 'not a valid GGUF file: '}${e.message}`, { location, cause: e });
+      throw problemError(e, source);
     }
     for (const t of header.tensors) checkSize(t, source);
     const tensors = header.tensors.map((t) => tensorEntry(t, header, source));
-    const { metadata, leftOut } = metadataStrings(header.metadata);
+    const { metadata, sidecar, leftOut } = metadataStrings(header.metadata);
     const notes: string[] = [];
     if (!header.littleEndian) notes.push(`a big-endian GGUF v${header.version} file: tensors byte-swapped to little-endian`);
+    const lossy = header.metadata.filter((kv) => kv.lossy).map((kv) => kv.key);
+    if (lossy.length > 0) notes.push(lossyNote(lossy));
     const decoded = tensors.filter((t) => t.encoding.layout === 'decoded');
     if (decoded.length > 0) notes.push(`${decoded.length} quantized tensors dequantized to F32 (${[...new Set(decoded.map((t) => t.encoding.decoder))].join(', ')})`);
     return {
-      tensors: { format: 'gguf', tensors, metadata, leftOut, notes, close: async () => source.close?.() },
+      tensors: { format: 'gguf', tensors, metadata, leftOut, notes, ...(sidecar.length > 0 ? { companions: [sidecarCompanion(sidecar, header, source, notes)] } : {}), close: async () => source.close?.() },
       structure: header,
     };
   },
   scan: (source, ctx, parsed) => scanGguf(source, ctx, parsed?.structure),
 };
+
+/** What the summary says of metadata strings that are not valid UTF-8 (GGUF says they are; llama.cpp keeps their bytes). */
+function lossyNote(keys: readonly string[]): string {
+  return `metadata ${keys.join(', ')}: not valid UTF-8; the bad bytes are U+FFFD in the output`;
+}
+
+/** A FormatProblem of the parse as a coded error (anything else as it is). */
+function problemError(e: unknown, source: ByteSource): unknown {
+  if (!(e instanceof FormatProblem)) return e;
+  const location = e.offset === undefined ? source.name : `${source.name}@${e.offset}`;
+  return new GgufError(e.kind === 'limit' ? 'GgufLimit' : 'InvalidGguf', `${source.name}: ${e.kind === 'limit' ? '' : 'not a valid GGUF file: '}${e.message}`, { location, cause: e });
+}
 
 /** What ggml allows and a TensorSet cannot hold: dimensions and decoded sizes past JavaScript's exact integers. */
 function checkSize(t: GgufTensorInfo, source: ByteSource): void {
@@ -112,23 +124,64 @@ async function* decodedChunks(source: ByteSource, t: GgufTensorInfo, format: Ggm
   }
 }
 
-/** Scalars (and short arrays, as JSON) as strings; the rest left out, listed. */
-function metadataStrings(kvs: readonly GgufKeyValue[]): { metadata: Record<string, string>; leftOut: LeftOut[] } {
+/**
+ * The metadata as tensor/gguf-metadata.ts keeps it: each scalar and short array a string under its key,
+ * `gguf.types` naming their types; long arrays and strings (and a key named `gguf.types` itself) in
+ * the sidecar. What the convention cannot name (an array of arrays that differ in type, or of none) is
+ * left out, listed.
+ */
+function metadataStrings(kvs: readonly GgufKeyValue[]): { metadata: Record<string, string>; sidecar: GgufKeyValue[]; leftOut: LeftOut[] } {
   const metadata: Record<string, string> = {};
+  const types: Record<string, string> = {};
+  const sidecar: GgufKeyValue[] = [];
   const leftOut: LeftOut[] = [];
   for (const kv of kvs) {
-    if (kv.type === 'ARRAY') {
-      if (kv.value !== undefined && (kv.length ?? 0) <= MAX_GGUF_METADATA_ARRAY) metadata[kv.key] = JSON.stringify(kv.value, jsonValue);
-      else leftOut.push({ path: kv.key, what: `array of ${kv.length} ${kv.elementType}` });
-    } else if (kv.value === undefined) {
-      leftOut.push({ path: kv.key, what: `string of ${kv.length} bytes` });
+    const type = kv.type === 'ARRAY' ? kv.typeName : kv.type;
+    if (type === undefined) {
+      leftOut.push({ path: kv.key, what: `array of ${kv.length} arrays${kv.length ? ' of different types' : ''} (the metadata convention has no type name for it)` });
+    } else if (kv.value === undefined || kv.key === GGUF_TYPES_KEY || (kv.type === 'ARRAY' && kv.length! > MAX_GGUF_METADATA_ARRAY) || (kv.type === 'STRING' && kv.length! > MAX_GGUF_METADATA_STRING)) {
+      sidecar.push(kv);
     } else {
-      metadata[kv.key] = String(kv.value);
+      metadata[kv.key] = ggufValueText(type, kv.value);
+      types[kv.key] = type;
     }
   }
-  return { metadata, leftOut };
+  if (Object.keys(types).length > 0) metadata[GGUF_TYPES_KEY] = ggufTypesText(types);
+  return { metadata, sidecar, leftOut };
 }
 
-function jsonValue(_key: string, v: GgufValue): unknown {
-  return typeof v === 'bigint' ? v.toString() : v;
+/** The sidecar of the long values: each read again from the source when the conversion writes it, within MAX_GGUF_SIDECAR_BYTES. */
+function sidecarCompanion(kvs: readonly GgufKeyValue[], header: GgufHeader, source: ByteSource, notes: string[]): Companion {
+  return {
+    suffix: GGUF_SIDECAR_SUFFIX,
+    keys: kvs.map((kv) => kv.key),
+    what: `metadata: ${kvs.length} large value${kvs.length === 1 ? '' : 's'}`,
+    async bytes(sourceName) {
+      const encoder = new TextEncoder();
+      const pieces = [encoder.encode(ggufSidecarHead(sourceName))];
+      let total = pieces[0]!.length;
+      for (const [i, kv] of kvs.entries()) {
+        const tooLarge = (): never => {
+          throw new GgufError('GgufLimit', `${source.name}: the metadata value ${show(kv.key)} takes the sidecar past MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES} bytes); nothing was converted`, { location: `${source.name}@${kv.at}` });
+        };
+        let value = kv.value;
+        if (value === undefined) {
+          try {
+            const read = await readGgufValue(source, header, kv, MAX_GGUF_SIDECAR_BYTES);
+            value = read.value;
+            if (read.lossy) notes.push(lossyNote([kv.key]));
+          } catch (e) {
+            if (e instanceof FormatProblem && e.kind === 'limit') tooLarge();
+            throw problemError(e, source);
+          }
+        }
+        const piece = encoder.encode((i > 0 ? ',' : '') + ggufSidecarMember(kv.key, kv.type === 'ARRAY' ? kv.typeName! : kv.type, value));
+        total += piece.length;
+        if (total > MAX_GGUF_SIDECAR_BYTES) tooLarge();
+        pieces.push(piece);
+      }
+      pieces.push(encoder.encode(GGUF_SIDECAR_TAIL));
+      return pieces;
+    },
+  };
 }
