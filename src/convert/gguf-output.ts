@@ -309,6 +309,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
     id: 'gguf',
     extension: '.gguf',
     oneFile: true,
+    typedMetadata: true,
     fileName: (stem) => `${stem}.gguf`,
     shardName: refuseSharding,
     indexName: (stem) => `${stem}.gguf.index.json`,

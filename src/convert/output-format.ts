@@ -44,6 +44,11 @@ export interface OutputFormat {
   index(totalBytes: number, weightMap: ReadonlyMap<string, string>, metadata: Record<string, string>): Uint8Array;
   /** This format with its writer's options (`--quantize`, `--arch`) and the sources' metadata; absent when it takes none. */
   configure?(options: OutputOptions): OutputFormat;
+  /**
+   * Carries the sources' metadata itself, with its types (a GGUF, through `configure`'s
+   * sourceMetadata): the pipeline then adds only its own records, never the sources' keys as strings.
+   */
+  readonly typedMetadata?: boolean;
   /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
   readonly oneFile?: boolean;
   /** What the summary says about how these tensors are written (quantized, kept as they are, stored as raw bits). */

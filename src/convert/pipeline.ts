@@ -139,7 +139,8 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   checkNamesUnique(entries, inputs);
   if (options.index) checkAgainstIndex(inputs, options.index);
   const { kept, removed } = dedupeTensors(entries);
-  const sourceMetadata: Record<string, string> = Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
+  // The sources' metadata, as strings in the output's (a GGUF output carries it itself, typed).
+  const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
     if (key in sourceMetadata) throw new TensorsafeError('InvalidCheckpoint', `the source's metadata has a key \`${key}\`, the metadata key ${what}`, { location: key });
