@@ -187,6 +187,30 @@ describe('GGUF metadata', () => {
     expect(JSON.parse(kv['tensorsafe.source']![1] as string)[0].file).toBe('model.safetensors');
   });
 
+  it('a header larger than the first buffer: a vocabulary from the sidecar, long strings, every key back with its type', async () => {
+    const dir = tempDir('gguf-md');
+    const src = path.join(dir, 'big.safetensors');
+    const longName = 'x'.repeat(5000);
+    writeSafetensors(src, { w: { dtype: 'F32', shape: [1, 4], data: new Float32Array(4) } }, { 'general.architecture': 'llama', 'general.name': longName });
+    const tokens = Array.from({ length: 3000 }, (_, i) => `tok${i}`);
+    const scores = Array.from({ length: 3000 }, (_, i) => Math.fround(i / 3));
+    fs.writeFileSync(path.join(dir, 'big.gguf-metadata.json'), JSON.stringify({ format: 'tensorsafe-gguf-metadata', version: 1, keys: { 'tokenizer.ggml.tokens': { type: 'ARRAY[STRING]', value: tokens }, 'tokenizer.ggml.scores': { type: 'ARRAY[FLOAT32]', value: scores } } }));
+    await convertModel(src, { to: 'gguf' });
+    const h = await header(path.join(dir, 'big.gguf'));
+    const kv = Object.fromEntries(h.metadata.map((m) => [m.key, m]));
+    expect(kv['general.name']?.value).toBe(longName);
+    expect(kv['tokenizer.ggml.tokens']).toMatchObject({ type: 'ARRAY', elementType: 'STRING', length: 3000 });
+    expect(kv['tokenizer.ggml.scores']).toMatchObject({ type: 'ARRAY', elementType: 'FLOAT32', length: 3000 });
+    // And back: the GGUF reader puts the vocabulary in a sidecar equal to the one the file was made from.
+    fs.mkdirSync(path.join(dir, 'back'));
+    await convertModel(path.join(dir, 'big.gguf'), { output: path.join(dir, 'back') + path.sep });
+    const back = JSON.parse(fs.readFileSync(path.join(dir, 'back', 'big.gguf-metadata.json'), 'utf8')) as { keys: Record<string, { type: string; value: unknown[] }> };
+    expect(back.keys['tokenizer.ggml.tokens']).toEqual({ type: 'ARRAY[STRING]', value: tokens });
+    // FLOAT32 values are written as the shortest decimal of the float32: read back through float32.
+    expect(back.keys['tokenizer.ggml.scores']?.type).toBe('ARRAY[FLOAT32]');
+    expect(back.keys['tokenizer.ggml.scores']?.value.map((v) => Math.fround(v as number))).toEqual(scores);
+  });
+
   it('a value that is not of its listed type is refused, naming the key', async () => {
     const dir = tempDir('gguf-md');
     const src = path.join(dir, 'm.safetensors');

@@ -97,6 +97,9 @@ function planTensor(e: TensorEntry, quantize: GgmlQuantizer | undefined): Tensor
 }
 
 /** GGUF's bytes, appended to one growing buffer (the header: metadata and tensor descriptions). */
+/** Bytes of each fixed-size GGUF value type. */
+const SCALAR_BYTES: Readonly<Record<string, number>> = { UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FLOAT32: 4, BOOL: 1, UINT64: 8, INT64: 8, FLOAT64: 8 };
+
 class HeaderBytes {
   private buf = new Uint8Array(4096);
   private view = new DataView(this.buf.buffer);
@@ -114,16 +117,21 @@ class HeaderBytes {
     return at;
   }
   bytes(b: Uint8Array): void {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length); // first: room() may replace the buffer
+    this.buf.set(b, at);
   }
+  // Each write takes its room first: room() may replace the buffer and its view.
   u8(v: number): void {
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
   }
   u32(v: number): void {
-    this.view.setUint32(this.room(4), v, true);
+    const at = this.room(4);
+    this.view.setUint32(at, v, true);
   }
   u64(v: number | bigint): void {
-    this.view.setBigUint64(this.room(8), BigInt(v), true);
+    const at = this.room(8);
+    this.view.setBigUint64(at, BigInt(v), true);
   }
   string(s: string): void {
     const b = encoder.encode(s);
@@ -131,21 +139,23 @@ class HeaderBytes {
     this.bytes(b);
   }
   scalar(type: string, v: GgufMetadataValue): void {
-    const at = (n: number): number => this.room(n);
+    if (type === 'STRING') return this.string(v as string);
+    const size = SCALAR_BYTES[type];
+    if (size === undefined) throw new Error(`no GGUF scalar type ${type}`);
+    const at = this.room(size);
+    const view = this.view;
     switch (type) {
-      case 'UINT8': this.view.setUint8(at(1), v as number); break;
-      case 'INT8': this.view.setInt8(at(1), v as number); break;
-      case 'UINT16': this.view.setUint16(at(2), v as number, true); break;
-      case 'INT16': this.view.setInt16(at(2), v as number, true); break;
-      case 'UINT32': this.view.setUint32(at(4), v as number, true); break;
-      case 'INT32': this.view.setInt32(at(4), v as number, true); break;
-      case 'FLOAT32': this.view.setFloat32(at(4), v as number, true); break;
-      case 'BOOL': this.view.setUint8(at(1), v ? 1 : 0); break;
-      case 'STRING': this.string(v as string); break;
-      case 'UINT64': this.view.setBigUint64(at(8), v as bigint, true); break;
-      case 'INT64': this.view.setBigInt64(at(8), v as bigint, true); break;
-      case 'FLOAT64': this.view.setFloat64(at(8), v as number, true); break;
-      default: throw new Error(`no GGUF scalar type ${type}`);
+      case 'UINT8': view.setUint8(at, v as number); break;
+      case 'INT8': view.setInt8(at, v as number); break;
+      case 'UINT16': view.setUint16(at, v as number, true); break;
+      case 'INT16': view.setInt16(at, v as number, true); break;
+      case 'UINT32': view.setUint32(at, v as number, true); break;
+      case 'INT32': view.setInt32(at, v as number, true); break;
+      case 'FLOAT32': view.setFloat32(at, v as number, true); break;
+      case 'BOOL': view.setUint8(at, v ? 1 : 0); break;
+      case 'UINT64': view.setBigUint64(at, v as bigint, true); break;
+      case 'INT64': view.setBigInt64(at, v as bigint, true); break;
+      case 'FLOAT64': view.setFloat64(at, v as number, true); break;
     }
   }
   pad(alignment: number): void {
@@ -351,7 +361,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
       const reopenAndSee = async (): Promise<WrittenFile> => {
         const file = await reopen();
         const reader = Object.getPrototypeOf(file.tensors) as TensorSet;
-        const present = new Set([...Object.keys(reader.metadata ?? {}), ...reader.leftOut.map((l) => l.path)]);
+        const present = new Set([...Object.keys(reader.metadata ?? {}), ...reader.leftOut.map((l) => l.path), ...(reader.companions ?? []).flatMap((c) => c.keys)]);
         missing.push(...kvs.filter((e) => modelKeys.has(e.key) && !present.has(e.key)).map((e) => e.key));
         return file;
       };

@@ -73,8 +73,8 @@ export interface ConversionPlan {
   readonly sourceMetadata: Readonly<Record<string, string>>;
   /** Files written beside the outputs. */
   readonly companions: readonly PlannedCompanion[];
-  /** What `dtype` did, for the summary. */
-  readonly castNote: string | undefined;
+  /** What the plan changed, for the summary: what `dtype` did, the sources' records it replaced. */
+  readonly planNotes: readonly string[];
 }
 
 /** What the inputs were and what was written, for the summary (the caller adds paths and times). */
@@ -120,14 +120,14 @@ export function mergedEntries(sets: readonly TensorSet[]): TensorEntry[] {
 export function planConversion(inputs: readonly ConvertInput[], options: PlanOptions): ConversionPlan {
   let entries = mergedEntries(inputs.map((i) => i.tensors));
   // --dtype: the dequantized tensors are cast as they stream, and the output is compared with that cast.
-  let castNote: string | undefined;
+  const planNotes: string[] = [];
   if (options.dtype !== undefined) {
     const to = options.dtype;
     const cast = entries.filter(castable).length;
     if (to !== 'F32') entries = entries.map((e) => (castable(e) ? castEntry(e, to) : e));
-    castNote = cast === 0
+    planNotes.push(cast === 0
       ? `--dtype ${to.toLowerCase()}: no tensor was dequantized; every tensor keeps its dtype`
-      : `--dtype ${to.toLowerCase()}: ${cast} dequantized tensor${cast === 1 ? '' : 's'} written as ${to}${to === 'F32' ? '' : ' (rounded to nearest even from F32)'}; every other tensor keeps its dtype`;
+      : `--dtype ${to.toLowerCase()}: ${cast} dequantized tensor${cast === 1 ? '' : 's'} written as ${to}${to === 'F32' ? '' : ' (rounded to nearest even from F32)'}; every other tensor keeps its dtype`);
   }
   // An output with no tensor would be "verified" against nothing: a model that holds none is refused.
   if (entries.length === 0) {
@@ -143,7 +143,11 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
-    if (key in sourceMetadata) throw new TensorsafeError('InvalidCheckpoint', `the source's metadata has a key \`${key}\`, the metadata key ${what}`, { location: key });
+    // A source converted by tensorsafe before (a GGUF it wrote) holds its own record: this conversion's replaces it.
+    if (key in sourceMetadata) {
+      delete sourceMetadata[key];
+      planNotes.push(`the source's own \`${key}\` (the metadata key ${what}) is replaced by this conversion's`);
+    }
   }
   for (const key of Object.keys(sourceMetadata)) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tied tensor is named \`${key}\`, as a key of the source's metadata is`, { location: key });
@@ -177,7 +181,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
     totalBytes: kept.reduce((n, e) => n + e.byteLength, 0),
     sourceMetadata,
     companions,
-    castNote,
+    planNotes,
   };
 }
 
@@ -323,7 +327,7 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     leftOut: sets.flatMap((s) => s.leftOut),
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
     companions: plan.companions.map((c) => ({ file: c.file, what: c.companion.what, keys: [...c.companion.keys] })),
-    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.castNote ? [plan.castNote] : []), ...(plan.output.notes?.(plan.kept) ?? [])])],
+    notes: [...new Set([...sets.flatMap((s) => s.notes), ...plan.planNotes, ...(plan.output.notes?.(plan.kept) ?? [])])],
   };
 }
 
