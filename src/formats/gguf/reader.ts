@@ -10,6 +10,7 @@ import { show } from '../scan-rules.js';
 import { GgufError } from './errors.js';
 import { readGgufHeader, type GgufHeader, type GgufKeyValue, type GgufTensorInfo, type GgufValue } from './header.js';
 import { scanGguf } from './scan-rules.js';
+import { describeGguf } from './view.js';
 
 /**
  * GGUF files as TensorSets. Names are kept; shapes are reversed (GGUF lists dimensions innermost
@@ -51,6 +52,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
     };
   },
   scan: (source, ctx, parsed) => scanGguf(source, ctx, parsed?.structure),
+  describe: (parsed) => describeGguf(parsed.structure),
 };
 
 /** What ggml allows and a TensorSet cannot hold: dimensions and decoded sizes past JavaScript's exact integers. */

@@ -7,6 +7,7 @@ import { pathEscape } from '../scan-rules.js';
 import { OnnxError } from './errors.js';
 import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
+import { describeOnnx } from './view.js';
 import { tensorEntry, type ExternalOpener } from './tensors.js';
 
 /**
@@ -83,6 +84,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
   },
 
   scan: (source, ctx) => scanOnnx(source, ctx),
+  describe: (parsed) => describeOnnx(parsed.structure.model),
 };
 
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */
