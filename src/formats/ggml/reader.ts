@@ -46,9 +46,14 @@ export const ggmlReader: FormatReader<GgmlFile> = {
       structure: file,
     };
   },
-  scan: (source, ctx, parsed) => scanGgml(source, ctx, parsed?.structure),
+  // An earlier parse is checked instead of parsing again, when it is this format's (another's structure is not taken for one).
+  scan: (source, ctx, parsed) => scanGgml(source, ctx, isGgmlFile(parsed?.structure) ? parsed.structure : undefined),
   describe: (parsed) => describeGgml(parsed.structure),
 };
+
+function isGgmlFile(structure: unknown): structure is GgmlFile {
+  return typeof structure === 'object' && structure !== null && 'magic' in structure && 'hparams' in structure && 'vocab' in structure && 'tensors' in structure;
+}
 
 function refuseQuantized(file: GgmlFile, t: Pick<GgmlTensorInfo, 'name' | 'type' | 'typeName' | 'at'>, source: ByteSource): never {
   const kind = ggmlVersionName(file);
