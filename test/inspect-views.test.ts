@@ -68,6 +68,10 @@ describe('inspect: each format’s own view', () => {
     const text = await runCli('inspect', file);
     expect(text.stdout).not.toContain('\x1b');
     expect(text.lines.some((l) => l.includes('tokenizer.ggml.tokens') && l.endsWith('"t7", …'))).toBe(true);
+    // An array longer than the header parse keeps (a vocabulary): its type and length, never a second read.
+    const vocab = path.join(dir, 'vocab.gguf');
+    fs.writeFileSync(vocab, gguf([['tokenizer.ggml.tokens', { type: 'strs', value: Array.from({ length: 1500 }, (_, i) => `t${i}`) }]], [{ name: 'w', ne: [4] }]));
+    expect(section((await inspectJson(vocab)).view, 'metadata')['tokenizer.ggml.tokens']).toBe('ARRAY<STRING>[1500] (elements not kept: more than 1024)');
   });
 
   it('ONNX: ir_version, producer, opset imports, graph counts', async () => {

@@ -1,10 +1,13 @@
 import { VIEW_ARRAY_ITEMS, viewValue, type FormatView } from '../format.js';
 import type { GgufHeader, GgufKeyValue, GgufValue } from './header.js';
+import { MAX_GGUF_KEPT_ARRAY } from './limits.js';
 
 /**
  * Inspect's view of a GGUF file, from the header the reader parsed: version, byte order, alignment;
  * every metadata key with its type and value (long arrays summarised: element type, length, the first
- * VIEW_ARRAY_ITEMS; long strings cut); the tensor types with their counts.
+ * VIEW_ARRAY_ITEMS; long strings cut); the tensor types with their counts. The header parse walks past
+ * arrays longer than MAX_GGUF_KEPT_ARRAY without keeping them (a vocabulary): those show their type and
+ * length only, since the view never reads the file again.
  */
 export function describeGguf(header: GgufHeader): FormatView {
   const types = new Map<string, number>();
@@ -30,7 +33,7 @@ export function describeGguf(header: GgufHeader): FormatView {
 function kvText(kv: GgufKeyValue): string {
   if (kv.type === 'ARRAY') {
     const head = `ARRAY<${kv.elementType}>[${kv.length}]`;
-    if (kv.value === undefined) return `${head} (not kept: too long)`;
+    if (kv.value === undefined) return `${head} (elements not kept: more than ${MAX_GGUF_KEPT_ARRAY})`;
     const items = (kv.value as GgufValue[]).slice(0, VIEW_ARRAY_ITEMS).map(valueText);
     return `${head} ${items.join(', ')}${(kv.length ?? 0) > VIEW_ARRAY_ITEMS ? ', …' : ''}`;
   }
