@@ -5,9 +5,10 @@ little-endian; sha256 of those bytes), or the error code opening it must give.
 
 Expected values are numpy's: raw types are the arrays written; Q8_0 and Q4_0 blocks are dequantized by
 the spec's formulas in numpy float32 (x = q*d, x = (q-8)*d: one exact product of a small integer and a
-float32, rounded once, as ggml's C float arithmetic does), an independent computation. The other
-quantized types are checked against libggml's own to_float values in the shared corpus
-(test/gguf-corpus.test.ts), never copied here.
+float32, rounded once, as ggml's C float arithmetic does), an independent computation. Every
+quantized type is checked against libggml's own to_float values in test/fixtures/gguf-quant
+(scripts/make-ggml-quant-fixtures.py, test/gguf-quant.test.ts) and in the shared corpus
+(test/gguf-corpus.test.ts).
 
 Run: python3 scripts/make-gguf-fixtures.py (deterministic: a fixed seed).
 """
@@ -155,7 +156,7 @@ save('quant-q8_0-q4_0.gguf', w.file(KVS[:1], [('q8', [64, 4], 8, s8), ('q4', [96
     entry('q4', 'F32', [2, 96], x4, {'layout': 'decoded', 'decoder': 'q4_0'}, 'derived'),
 ]), 'Q8_0 and Q4_0 blocks, dequantized by the spec in numpy float32')
 
-save('refused-iq4_nl.gguf', w.file(KVS[:1], [('w', [32, 1], 20, bytes(18))]), dict(error='UnsupportedTensor'), 'a ggml type not decoded yet (IQ4_NL) is refused by name')
+save('refused-q8_k.gguf', w.file(KVS[:1], [('w', [256, 1], 15, bytes(292))]), dict(error='UnsupportedTensor'), 'a ggml type with no to_float in ggml (Q8_K, an intermediate of its dot products) is refused by name')
 good = w.file(KVS[:1], [('w', [8], 0, bytes(32))])
 save('truncated.gguf', good[:-4], dict(error='InvalidGguf'), 'tensor data past the end of the file')
 save('too-many-tensors.gguf', b'GGUF' + struct.pack('<IQQ', 3, 2**40, 0), dict(error='GgufLimit'), 'a tensor count past MAX_GGUF_TENSORS')

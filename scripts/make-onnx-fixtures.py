@@ -167,6 +167,77 @@ def main():
                       {'name': typed_t.name, 'dtype': st, 'shape': [6], 'sha256': hashlib.sha256(bits).hexdigest(), 'encoding': DECODED}]
     write(OUT, 'float8.onnx', model([], f8), 'FLOAT8E4M3FN/FNUZ and FLOAT8E5M2/FNUZ in raw_data and int32_data keep their dtype (bytes, not from to_array: onnx 1.12 predates them)', f8_expect)
 
+    # INT4 (22), UINT4 (21), FLOAT4E2M1 (23): python3-onnx 1.12 predates them; the TensorProtos are
+    # written field by field. Packing (onnx.proto): two elements a byte, element 0 in the low nibble, in
+    # raw_data or one packed byte per int32_data value. The expected values are that unpacking done here
+    # with numpy (INT4 sign-extended to int8, UINT4 to uint8), as onnx >= 1.16's to_array unpacks them;
+    # FLOAT4E2M1 keeps its packed bytes as safetensors' F4 (the same nibble order).
+    nib_i4 = np.array([-8, -1, 0, 1, 7, 3, -5], np.int8)   # 7 elements: an odd count, high nibble of the last byte is padding
+    nib_u4 = np.array([0, 15, 9, 4, 1, 12], np.uint8)
+    def pack4(v):
+        u = (v.astype(np.int16) & 0xF).astype(np.uint8)
+        if u.size % 2:
+            u = np.append(u, np.uint8(0))
+        return (u[0::2] | (u[1::2] << 4)).astype(np.uint8)
+    def unpack4(packed, n, signed):
+        lo, hi = packed & 0xF, packed >> 4
+        u = np.stack([lo, hi], axis=1).reshape(-1)[:n].astype(np.int16)
+        return (np.where(u >= 8, u - 16, u).astype(np.int8) if signed else u.astype(np.uint8))
+    assert (unpack4(pack4(nib_i4), 7, True) == nib_i4).all() and (unpack4(pack4(nib_u4), 6, False) == nib_u4).all()
+    i4 = []
+    i4_expect = []
+    for code, st, v, signed in ((22, 'I8', nib_i4, True), (21, 'U8', nib_u4, False)):
+        kind = 'int4' if signed else 'uint4'
+        packed = pack4(v)
+        ref = unpack4(packed, v.size, signed).tobytes()
+        raw_t = TensorProto(name=f'{kind}_raw', data_type=code, dims=[v.size], raw_data=packed.tobytes())
+        typed_t = TensorProto(name=f'{kind}_typed', data_type=code, dims=[1, v.size], int32_data=packed.tolist())
+        i4 += [raw_t, typed_t]
+        i4_expect += [{'name': raw_t.name, 'dtype': st, 'shape': [v.size], 'sha256': hashlib.sha256(ref).hexdigest(), 'encoding': {'layout': 'decoded', 'decoder': 'int4-unpack'}, 'fidelity': 'lossless'},
+                      {'name': typed_t.name, 'dtype': st, 'shape': [1, v.size], 'sha256': hashlib.sha256(ref).hexdigest(), 'encoding': {'layout': 'decoded', 'decoder': 'int4-unpack'}, 'fidelity': 'lossless'}]
+    f4_bits = bytes([0x21, 0xf7, 0x08])  # six FLOAT4E2M1 elements
+    f4_t = TensorProto(name='float4e2m1_raw', data_type=23, dims=[2, 3], raw_data=f4_bits)
+    i4.append(f4_t)
+    i4_expect.append({'name': f4_t.name, 'dtype': 'F4', 'shape': [2, 3], 'sha256': hashlib.sha256(f4_bits).hexdigest(), 'encoding': STORED})
+    write(OUT, 'int4.onnx', model([], i4), 'INT4/UINT4 (raw_data and int32_data, odd count) unpacked to I8/U8; FLOAT4E2M1 kept as F4 (written field by field: onnx 1.12 predates these types)', i4_expect)
+    odd_f4 = TensorProto(name='f4_odd', data_type=23, dims=[3], raw_data=bytes([0x21, 0x07]))
+    write(OUT, 'float4-odd.onnx', model([], [odd_f4]), 'FLOAT4E2M1 with an odd element count: safetensors F4 holds whole bytes, refused', error='UnsupportedTensor')
+
+    # Sparse initializers (GraphProto.sparse_initializer) and a Constant's sparse_value, COO with
+    # [NNZ] linear and [NNZ, rank] indices; onnx.checker accepts the model. The dense values are made
+    # here with numpy (zeros, then each value at its index), as onnx's reference densifies them.
+    def sparse(name, dense_shape, values, indices):
+        v = numpy_helper.from_array(np.asarray(values), name)
+        i = numpy_helper.from_array(np.asarray(indices, np.int64), '')
+        return helper.make_sparse_tensor(v, i, dense_shape)
+    def dense_of(sp):
+        vals = numpy_helper.to_array(sp.values)
+        idx = numpy_helper.to_array(sp.indices)
+        out = np.zeros(list(sp.dims), vals.dtype)
+        flat = out.reshape(-1)
+        lin = idx if idx.ndim == 1 else np.ravel_multi_index(tuple(idx.T), list(sp.dims))
+        flat[lin] = vals
+        return out
+    sp_linear = sparse('sp_linear', [3, 4], np.array([1.5, -2.0, 7.25], np.float32), [0, 5, 11])
+    sp_coo = sparse('sp_coo', [2, 3, 2], np.array([3, -4], np.int64), [[0, 1, 1], [1, 2, 0]])
+    sp_const = sparse('ignored', [5], np.array([9, 8], np.int32), [1, 4])
+    sp_node = helper.make_node('Constant', [], ['sp_const'], name='spc', sparse_value=sp_const)
+    g = helper.make_graph([sp_node], 'g', [], [helper.make_tensor_value_info('sp_const', TensorProto.INT32, [5])], [], sparse_initializer=[sp_linear, sp_coo])
+    sm = helper.make_model(g, producer_name='tensorsafe-fixtures', opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(sm)
+    def dense_expect(name, sp):
+        a = dense_of(sp)
+        return {'name': name, 'dtype': {np.float32: 'F32', np.int64: 'I64', np.int32: 'I32'}[a.dtype.type], 'shape': list(a.shape),
+                'sha256': hashlib.sha256(np.ascontiguousarray(a).astype(a.dtype.newbyteorder('<')).tobytes()).hexdigest(), 'encoding': {'layout': 'decoded', 'decoder': 'sparse-densify'}, 'fidelity': 'lossless'}
+    write(OUT, 'sparse.onnx', sm, 'sparse initializers ([NNZ] linear and [NNZ, rank] indices) and a Constant sparse_value densified (zeros elsewhere)',
+          [dense_expect('sp_linear', sp_linear), dense_expect('sp_coo', sp_coo), dense_expect('sp_const', sp_const)])
+    dup = sparse('dup', [4], np.array([1.0, 2.0], np.float32), [2, 2])
+    write(OUT, 'sparse-repeated-index.onnx', helper.make_model(helper.make_graph([], 'g', [], [], [], sparse_initializer=[dup])),
+          'a sparse initializer with a repeated index (onnx.checker refuses it): refused', error='InvalidOnnx')
+    out_of_range = sparse('oor', [2, 2], np.array([1.0], np.float32), [[0, 2]])
+    write(OUT, 'sparse-index-out-of-range.onnx', helper.make_model(helper.make_graph([], 'g', [], [], [], sparse_initializer=[out_of_range])),
+          'a sparse initializer with an index outside its dense shape: refused', error='InvalidOnnx')
+
     # External data in a subfolder (test/onnx-external.test.ts: needs the model's folder).
     ext = [numpy_helper.from_array(rng.standard_normal((4, 8)).astype(np.float32), 'big'), numpy_helper.from_array(np.arange(300, dtype=np.int64), 'ids'), f32('small', [1.0])]
     em = model([], ext)
@@ -176,6 +247,36 @@ def main():
     with open(os.path.join(EXT, 'model.onnx.expected.json'), 'w') as fh:
         fh.write(json.dumps({'format': 'onnx', 'producer': PRODUCER, 'exercises': 'external data in weights/data.bin (offset, length); a small tensor kept inline',
                              'tensors': [expect(t.name, t, STORED) for t in reloaded.graph.initializer]}) + '\n')
+
+    # External data with a `checksum` (test/onnx-external.test.ts): the SHA-1 hex digest of each
+    # tensor's bytes, as onnx.external_data_helper.set_external_data records it; right in checksum-ok,
+    # one digit changed in checksum-bad.
+    from onnx.external_data_helper import set_external_data
+    for folder, spoil in (('checksum-ok', False), ('checksum-bad', True)):
+        d = os.path.join(EXT, folder)
+        os.makedirs(d, exist_ok=True)
+        a = np.arange(12, dtype=np.float32).reshape(3, 4)
+        b = np.array([5, -6, 7], np.int64)
+        blob = a.tobytes() + b.tobytes()
+        with open(os.path.join(d, 'data.bin'), 'wb') as fh:
+            fh.write(blob)
+        ts = []
+        for name, arr, off in (('a', a, 0), ('b', b, a.nbytes)):
+            t = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype) if hasattr(helper, 'np_dtype_to_tensor_dtype') else {np.dtype('float32'): 1, np.dtype('int64'): 7}[arr.dtype], dims=list(arr.shape))
+            digest = hashlib.sha1(arr.tobytes()).hexdigest()
+            if spoil and name == 'b':
+                digest = ('0' if digest[0] != '0' else '1') + digest[1:]
+            t.raw_data = arr.tobytes()  # set_external_data wants it; the bytes then live in data.bin only
+            set_external_data(t, 'data.bin', offset=off, length=arr.nbytes, checksum=digest)
+            t.ClearField('raw_data')
+            t.data_location = TensorProto.EXTERNAL
+            ts.append(t)
+        onnx.save(model([], ts), os.path.join(d, 'model.onnx'))
+        ref = [{'name': 'a', 'dtype': 'F32', 'shape': [3, 4], 'sha256': hashlib.sha256(a.tobytes()).hexdigest()},
+               {'name': 'b', 'dtype': 'I64', 'shape': [3], 'sha256': hashlib.sha256(b.tobytes()).hexdigest()}]
+        with open(os.path.join(d, 'model.onnx.expected.json'), 'w') as fh:
+            fh.write(json.dumps({'format': 'onnx', 'producer': PRODUCER, 'exercises': f'external data with a SHA-1 checksum per tensor ({"b wrong" if spoil else "right"})',
+                                 'tensors': ref, **({'error': 'ExternalDataChecksum', 'badTensor': 'b'} if spoil else {})}) + '\n')
 
 
 if __name__ == '__main__':

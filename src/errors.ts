@@ -190,7 +190,9 @@ export type OnnxErrorCode =
   /** A named limit stopped the read (nesting, fields, typed data, tensors). */
   | 'OnnxLimit'
   /** External data that is refused: a location outside the model's folder (absolute, `..`, a symlink out), a missing folder, `segment`, a range past the file. */
-  | 'ExternalDataRefused';
+  | 'ExternalDataRefused'
+  /** External data whose bytes do not have the SHA-1 `checksum` the model gives for them. */
+  | 'ExternalDataChecksum';
 
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FormatView } from '../src/formats/format.js';
 import { runCli } from './helpers/cli.js';
-import { gguf } from './fixtures/scan/craft.js';
+import { gguf, onnxModel, onnxNode, pb } from './fixtures/scan/craft.js';
 import { tempDir } from './helpers/temp.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
 
@@ -76,13 +76,24 @@ describe('inspect: each format’s own view', () => {
 
   it('ONNX: ir_version, producer, opset imports, graph counts', async () => {
     const { view } = await inspectJson(fixture('onnx', 'subgraphs-and-constants.onnx'));
-    expect(view!.map((s) => s.title)).toEqual(['ONNX', 'opset imports', 'graph']);
+    expect(view!.map((s) => s.title)).toEqual(['ONNX', 'opset imports', 'graph', 'operator domains']);
     expect(section(view, 'ONNX')).toEqual({ ir_version: '8', producer: 'tensorsafe-fixtures' });
     expect(section(view, 'opset imports')).toEqual({ 'ai.onnx': '13' });
-    expect(section(view, 'graph')).toEqual({ nodes: '10', initializers: '1', 'initializers in subgraphs': '3', 'Constant tensors': '7', subgraphs: '5', 'left out': '0' });
+    expect(section(view, 'graph')).toEqual({ nodes: '10', initializers: '1', 'initializers in subgraphs': '3', 'Constant tensors': '7', subgraphs: '5', functions: '0', 'left out': '0' });
+    expect(section(view, 'operator domains')).toEqual({ 'ai.onnx': 'Constant, If, Loop' });
     const text = await runCli('inspect', fixture('onnx', 'subgraphs-and-constants.onnx'));
     expect(text.lines).toContain('opset imports:');
     expect(text.lines).toContain('  ai.onnx  13');
+  });
+
+  it('ONNX: model-local functions and the operator domains nodes use', async () => {
+    const file = path.join(tempDir('inspect-views-onnx'), 'functions.onnx');
+    fs.writeFileSync(file, onnxModel([onnxNode('Helper', [], 'local.fns'), onnxNode('Relu')], [pb.msg(25, pb.str(1, 'Helper'), pb.str(10, 'local.fns'), onnxNode('Relu', [], undefined, 7))]));
+    const { view } = await inspectJson(file);
+    expect(section(view, 'ONNX')).toEqual({ ir_version: '8', producer: 'crafted' });
+    expect(section(view, 'opset imports')).toEqual({ 'ai.onnx': '17' });
+    expect(section(view, 'graph')).toMatchObject({ nodes: '2', functions: '1' });
+    expect(section(view, 'operator domains')).toMatchObject({ 'local.fns': 'Helper' });
   });
 
   it('ONNX: the external data files its tensors name', async () => {

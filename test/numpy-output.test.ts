@@ -183,6 +183,81 @@ describe('convert --to npy, refusals, and the CLI', () => {
   });
 });
 
+describe('convert --to npz|npy --allow-raw', () => {
+  const out = tempDir('npz-raw');
+  const RAW_DESCR: Record<string, string> = { BF16: '<u2', F8_E5M2: '|u1', F8_E4M3: '|u1', F8_E8M0: '|u1', F8_E4M3FNUZ: '|u1', F8_E5M2FNUZ: '|u1' };
+  const refused = fixtures.filter((f) => f.expected.tensors!.some((t) => NO_NUMPY_DTYPE.test(t.dtype)));
+  it('has fixtures with BF16 and F8 tensors', () => {
+    const dtypes = new Set(refused.flatMap((f) => f.expected.tensors!.map((t) => t.dtype)));
+    expect(dtypes.has('BF16')).toBe(true);
+    expect([...dtypes].some((d) => d.startsWith('F8_'))).toBe(true);
+  });
+  for (const { id, file, expected } of refused) {
+    it(`${id}/${file}: BF16 and F8 stored as raw unsigned integers, bits unchanged, each named in the notes`, async () => {
+      const target = path.join(out, id, file.replace(/[^\w.-]/g, '_'));
+      fs.mkdirSync(target, { recursive: true });
+      const summary = await convertModel(path.join(ROOT, id, file), { output: target, to: 'npz', allowRaw: true });
+      expect(summary.verified).toBe(true);
+      const raw = expected.tensors!.filter((t) => NO_NUMPY_DTYPE.test(t.dtype) && summary.sharedRemoved[t.name] === undefined);
+      for (const t of raw) expect(summary.notes.some((n) => n.includes(`\`${t.name}\` is ${t.dtype}`) && n.includes(RAW_DESCR[t.dtype]!))).toBe(true);
+      const written = await openModel(summary.outputs[0]!);
+      try {
+        for (const want of expected.tensors!) {
+          const name = summary.sharedRemoved[want.name] ?? want.name;
+          const t = written.tensors.find((x) => x.name === name)!;
+          const dtype = NO_NUMPY_DTYPE.test(want.dtype) ? (RAW_DESCR[want.dtype] === '<u2' ? 'U16' : 'U8') : want.dtype;
+          expect([want.name, t.dtype, t.shape, await digest(t)]).toEqual([want.name, dtype, want.shape, want.sha256]);
+        }
+      } finally {
+        await written.close();
+      }
+      if (!HAS_NUMPY) return;
+      const r = spawnSync('/usr/bin/python3', ['-I', path.join(import.meta.dirname, '..', 'scripts', 'numpy-load-bits.py'), summary.outputs[0]!], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const loaded = JSON.parse(r.stdout) as Record<string, { descr: string; shape: number[]; sha256: string }>;
+      for (const want of raw) expect([want.name, loaded[want.name]]).toEqual([want.name, { descr: RAW_DESCR[want.dtype], shape: want.shape, sha256: want.sha256 }]);
+    });
+  }
+
+  it('--to npy --allow-raw writes one BF16 tensor as <u2; without the flag it is refused and nothing is written', async () => {
+    const src = path.join(ROOT, 'safetensors');
+    const one = fs.readdirSync(src).find((f) => {
+      if (f.endsWith('.expected.json') || !fs.existsSync(path.join(src, `${f}.expected.json`))) return false;
+      const e = JSON.parse(fs.readFileSync(path.join(src, `${f}.expected.json`), 'utf8')) as Expected;
+      return e.tensors?.length === 1 && e.tensors[0]!.dtype === 'BF16';
+    });
+    const file = one ? path.join(src, one) : undefined;
+    let model = file;
+    if (model === undefined) {
+      // No one-tensor BF16 fixture: write one (safetensors is written by this project's tested writer).
+      const { saveFile } = await import('../src/node.js');
+      model = path.join(out, 'bf16.safetensors');
+      await saveFile({ x: { dtype: 'BF16', shape: [3], data: new Uint16Array([0x3f80, 0xc000, 0x7fc0]) } }, model);
+    }
+    const target = path.join(out, 'npy');
+    fs.mkdirSync(target);
+    await expect(convertModel(model, { output: path.join(target, 'x.npy'), to: 'npy' })).rejects.toMatchObject({ code: 'UnsupportedTensor', message: expect.stringContaining('--allow-raw') });
+    expect(fs.readdirSync(target)).toEqual([]);
+    const summary = await convertModel(model, { output: path.join(target, 'x.npy'), to: 'npy', allowRaw: true });
+    expect(summary.notes.some((n) => n.includes('<u2'))).toBe(true);
+    const back = await openModel(summary.outputs[0]!);
+    const source = await openModel(model);
+    try {
+      expect([back.tensors[0]!.dtype, await digest(back.tensors[0]!)]).toEqual(['U16', await digest(source.tensors[0]!)]);
+    } finally {
+      await back.close();
+      await source.close();
+    }
+  });
+
+  it('--allow-raw without a NumPy output is a usage error; with safetensors from the library, InvalidArgument', async () => {
+    const cli = await runCli('convert', path.join(ROOT, 'numpy', 'compressed.npz'), '--allow-raw');
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('--allow-raw goes with --to npz or --to npy');
+    await expect(convertModel(path.join(ROOT, 'numpy', 'compressed.npz'), { output: path.join(out, 'x.safetensors'), allowRaw: true })).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+});
+
 describe('the zip records of an .npz', () => {
   it('65,536 members need the zip64 end records: the strict zip reader (and Python\'s zipfile) read every member', async () => {
     const count = 0x10000;

@@ -107,3 +107,31 @@ describe('tensorsafe verify', () => {
     expect((await runCli('verify', base, near, '--json', '--markdown')).code).toBe(2);
   });
 });
+
+describe('tensorsafe verify model.onnx model.safetensors', () => {
+  const ONNX = path.join(import.meta.dirname, 'fixtures', 'formats', 'onnx');
+  const out = tempDir('verify-onnx');
+  for (const [name, onnx] of [
+    ['subgraphs and constants', path.join(ONNX, 'subgraphs-and-constants.onnx')],
+    ['sparse initializers (densified)', path.join(ONNX, 'sparse.onnx')],
+    ['INT4/UINT4 (unpacked) and FLOAT4E2M1', path.join(ONNX, 'int4.onnx')],
+    ['external data', path.join(import.meta.dirname, 'fixtures', 'onnx-external', 'model.onnx')],
+  ] as const) {
+    it(`${name}: its conversion is identical, a changed tensor is found`, async () => {
+      const converted = path.join(out, `${path.basename(onnx, '.onnx')}.safetensors`);
+      expect((await runCli('convert', onnx, '-o', converted)).code).toBe(0);
+      const same = await verify(onnx, converted);
+      expect(same.code).toBe(0);
+      expect(same.json.summary.different).toBe(0);
+      expect(same.json.summary.identical).toBeGreaterThan(0);
+      // One byte of the last tensor's data changed (the data ends the file).
+      const bytes = fs.readFileSync(converted);
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+      const changed = path.join(out, `changed-${path.basename(converted)}`);
+      fs.writeFileSync(changed, bytes);
+      const r = await verify(onnx, changed);
+      expect(r.code).toBe(1);
+      expect(r.json.summary.different).toBe(1);
+    });
+  }
+});

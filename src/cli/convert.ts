@@ -16,9 +16,9 @@ import { parsing, UsageError, type Command } from './usage.js';
 
 export const convertCommand: Command = {
   name: 'convert',
-  help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--max-shard-size SIZE]
-                        [--key PATH] [--skip-unknown] [--force] [--sha256]
-                        [--json]
+  help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--allow-raw]
+                        [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
+                        [--force] [--sha256] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
@@ -53,7 +53,11 @@ Options:
                          .npy member per tensor, as numpy.savez writes
                          them) or npy (a model of exactly one tensor).
                          NumPy has no bf16 or float8: such tensors are
-                         refused, and NumPy files hold no metadata
+                         refused (see --allow-raw), and NumPy files hold
+                         no metadata
+  --allow-raw            with --to npz|npy: store bf16 tensors as <u2 and
+                         float8 ones as |u1, their bits unchanged (each is
+                         named in the summary), instead of refusing them
   --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB,
                          500MB, 2GiB
   --key PATH             where the weights are in a training checkpoint, e.g.
@@ -121,6 +125,7 @@ Examples:
           'max-shard-size': { type: 'string' },
           key: { type: 'string' },
           'skip-unknown': { type: 'boolean' },
+          'allow-raw': { type: 'boolean' },
           force: { type: 'boolean' },
           sha256: { type: 'boolean' },
           json: { type: 'boolean' },
@@ -144,6 +149,7 @@ Examples:
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
     }
     if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
+    if (values['allow-raw'] && values.to !== 'npz' && values.to !== 'npy') throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
@@ -156,6 +162,7 @@ Examples:
         key: values.key,
         force: values.force,
         skipUnknown: values['skip-unknown'],
+        allowRaw: values['allow-raw'],
         sourceSha256: values.sha256,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });

@@ -52,7 +52,7 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   // GGUF, and the legacy GGML files before it
   InvalidGguf: B, GgufLimit: B, InvalidGgml: B, GgmlLimit: B,
   // ONNX
-  InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B,
+  InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B, ExternalDataChecksum: B,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,

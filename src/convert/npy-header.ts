@@ -13,11 +13,23 @@ const NPY_GROWTH_AXIS_MAX_DIGITS = 21;
 /** A version 1.0 header's length field is 16 bits; longer headers need version 2.0. */
 const NPY_V1_MAX_HEADER = 0xffff;
 
-/** The .npy descr of a tensor's dtype; throws a coded error naming the tensor when NumPy has none. */
-export function npyDescr(name: string, dtype: Dtype): string {
-  const descr = NPY_DESCR[dtype];
+/**
+ * Dtypes NumPy has no dtype for, stored with `--allow-raw` as unsigned integers of the same width, bits
+ * unchanged: a reader gets the bit patterns (`.view(ml_dtypes.bfloat16)` gives the values back).
+ */
+export const NPY_RAW_DESCR: Partial<Record<Dtype, string>> = {
+  BF16: '<u2', F8_E5M2: '|u1', F8_E4M3: '|u1', F8_E8M0: '|u1', F8_E4M3FNUZ: '|u1', F8_E5M2FNUZ: '|u1',
+};
+
+/**
+ * The .npy descr of a tensor's dtype (with `raw`, NPY_RAW_DESCR's for BF16 and F8_*); throws a coded
+ * error naming the tensor when NumPy has none.
+ */
+export function npyDescr(name: string, dtype: Dtype, raw = false): string {
+  const descr = NPY_DESCR[dtype] ?? (raw ? NPY_RAW_DESCR[dtype] : undefined);
   if (descr === undefined) {
-    throw new TensorsafeError('UnsupportedTensor', `tensor ${JSON.stringify(name)} is ${dtype}, which has no NumPy dtype: it cannot be written as .npy`, { location: name });
+    const hint = NPY_RAW_DESCR[dtype] !== undefined ? ` (--allow-raw stores its bits as ${NPY_RAW_DESCR[dtype]})` : '';
+    throw new TensorsafeError('UnsupportedTensor', `tensor ${JSON.stringify(name)} is ${dtype}, which has no NumPy dtype: it cannot be written as .npy${hint}`, { location: name });
   }
   return descr;
 }

@@ -5,7 +5,8 @@ import { formatById, readerOf } from '../formats/registry.js';
 import { crc32 } from '../formats/zip/index.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import { checkOutput } from './check-output.js';
-import { npyDescr, npyHeader } from './npy-header.js';
+import type { Dtype } from '../dtype/dtypes.js';
+import { NPY_RAW_DESCR, npyDescr, npyHeader } from './npy-header.js';
 import type { OutputFormat, OutputWriteOptions } from './output-format.js';
 import { CHECKED_CHUNK_BYTES, type CheckedSink, type CheckedWrite, type WrittenFile, placementOf } from './write-checked.js';
 import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
@@ -14,7 +15,8 @@ import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
  * NumPy as the pipeline's output: `.npz` (numpy.savez's layout: a zip of stored `<name>.npy` members)
  * and `.npy` (exactly one tensor). NumPy files hold no metadata, so none is written, and a sharded
  * output has no NumPy form. A dtype without a NumPy equivalent (BF16, the F8 types) is refused
- * before any byte is written.
+ * before any byte is written, or, with `--allow-raw` (`withRawBits()`), stored as unsigned integers of
+ * its width (`<u2`, `|u1`), bits unchanged, and named in the summary's notes.
  *
  * The check: a zip's directory is at its end, so the written file can only be parsed once it is
  * whole. It is then read back by the NumPy reader (not the writer) and compared with the sources bit
@@ -52,6 +54,8 @@ async function writeThenCheck(
   reopen: () => Promise<WrittenFile>,
   /** A .npy holds no name: its one tensor is compared under the source's (the reader names it after the file). */
   npyName?: string,
+  /** Tensors stored as raw bits (name → their dtype): read back as U16/U8, compared as what they are. */
+  rawDtypes: ReadonlyMap<string, Dtype> = new Map(),
 ): Promise<CheckedWrite> {
   let total: number;
   try {
@@ -63,18 +67,18 @@ async function writeThenCheck(
   }
   const file = await reopen();
   try {
-    const tensors = npyName === undefined ? file.tensors : { ...file.tensors, tensors: file.tensors.tensors.map((t) => named(t, npyName)) };
+    const asWritten = (t: TensorEntry): TensorEntry => {
+      const n = npyName ?? t.name;
+      const dtype = rawDtypes.get(n);
+      return n === t.name && dtype === undefined ? t : (Object.create(t, { name: { value: n, enumerable: true }, ...(dtype ? { dtype: { value: dtype, enumerable: true } } : {}) }) as TensorEntry);
+    };
+    const tensors = { ...file.tensors, tensors: file.tensors.tensors.map(asWritten) };
     const mismatches = await checkOutput(tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES });
     if (sink.flushedEnd !== total) mismatches.push({ name: sink.name, reason: `${sink.flushedEnd} bytes were written, the layout plans ${total}` });
     return { mismatches, placement: placementOf(file) };
   } finally {
     await file.close();
   }
-}
-
-/** The same tensor under another name (its reads are the original's). */
-function named(t: TensorEntry, name: string): TensorEntry {
-  return Object.create(t, { name: { value: name, enumerable: true } }) as TensorEntry;
 }
 
 /** A written NumPy file parsed again by the NumPy reader. */
@@ -92,9 +96,17 @@ async function reopenNumpy(source: ByteSource): Promise<WrittenFile> {
   return { tensors, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
 }
 
+/** Tensors that a NumPy output with raw bits stores so (name → dtype). */
+function rawDtypesOf(entries: readonly TensorEntry[], raw: boolean): Map<string, Dtype> {
+  return new Map(raw ? entries.filter((e) => NPY_RAW_DESCR[e.dtype] !== undefined).map((e) => [e.name, e.dtype] as const) : []);
+}
+
+type NumpyWrite = (raw: boolean) => OutputFormat['writeChecked'];
+
 /** What both NumPy outputs share: one file named `<stem>.<id>`, no metadata, no sharding. */
-function numpyOutput(id: 'npz' | 'npy', writeChecked: OutputFormat['writeChecked']): OutputFormat {
+function numpyOutput(id: 'npz' | 'npy', writeCheckedWith: NumpyWrite, raw = false): OutputFormat {
   const ownName = new RegExp(`^(.+)\\.${id}$`, 'i');
+  const writeChecked = writeCheckedWith(raw);
   return {
     id,
     extension: `.${id}`,
@@ -106,10 +118,13 @@ function numpyOutput(id: 'npz' | 'npy', writeChecked: OutputFormat['writeChecked
     metadata: () => ({}),
     reopen: reopenNumpy,
     index: () => refuseSharding(id),
+    withRawBits: () => numpyOutput(id, writeCheckedWith, true),
+    notesFor: (entries) =>
+      [...rawDtypesOf(entries, raw)].map(([name, dtype]) => `\`${name}\` is ${dtype}, which NumPy has no dtype for: stored as ${NPY_RAW_DESCR[dtype]} (its bits unchanged; --allow-raw)`),
   };
 }
 
-export const npzOutput: OutputFormat = numpyOutput('npz', async (entries, sink, sources, removed, reopen, options) => {
+export const npzOutput: OutputFormat = numpyOutput('npz', (raw) => async (entries, sink, sources, removed, reopen, options) => {
   // A member name that maps outside the folder an npz is extracted to (zip slip) is refused before anything is written.
   for (const e of entries) {
     const unsafe = unsafeNameReason(`${e.name}.npy`);
@@ -117,7 +132,7 @@ export const npzOutput: OutputFormat = numpyOutput('npz', async (entries, sink, 
       throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\` cannot be an npz member (${unsafe}: unzipping it would write outside its folder); convert to safetensors, which keeps any name`, { location: e.name });
     }
   }
-  const headers = entries.map((e) => npyHeader(npyDescr(e.name, e.dtype), e.shape));
+  const headers = entries.map((e) => npyHeader(npyDescr(e.name, e.dtype, raw), e.shape));
   const writeData = dataWriter(sink, options);
   const write = async (): Promise<number> => {
     const members: ZipMember[] = [];
@@ -141,15 +156,15 @@ export const npzOutput: OutputFormat = numpyOutput('npz', async (entries, sink, 
     await sink.write(directory);
     return offset + directory.length;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen);
+  return writeThenCheck(write, sink, sources, removed, reopen, undefined, rawDtypesOf(entries, raw));
 });
 
-export const npyOutput: OutputFormat = numpyOutput('npy', async (entries, sink, sources, removed, reopen, options) => {
+export const npyOutput: OutputFormat = numpyOutput('npy', (raw) => async (entries, sink, sources, removed, reopen, options) => {
   if (entries.length !== 1) {
     throw new TensorsafeError('InvalidArgument', `a .npy file holds exactly one tensor, and this model has ${entries.length}: write --to npz`, { location: sink.name });
   }
   const entry = entries[0]!;
-  const header = npyHeader(npyDescr(entry.name, entry.dtype), entry.shape);
+  const header = npyHeader(npyDescr(entry.name, entry.dtype, raw), entry.shape);
   const writeData = dataWriter(sink, options);
   const write = async (): Promise<number> => {
     options.afterHeader?.(header);
@@ -157,5 +172,5 @@ export const npyOutput: OutputFormat = numpyOutput('npy', async (entries, sink, 
     await writeData(entry);
     return header.length + entry.byteLength;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen, entry.name);
+  return writeThenCheck(write, sink, sources, removed, reopen, entry.name, rawDtypesOf(entries, raw));
 });

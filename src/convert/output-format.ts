@@ -29,6 +29,13 @@ export interface OutputFormat {
    */
   writeChecked(entries: readonly TensorEntry[], sink: CheckedSink, sources: readonly TensorEntry[], removed: ReadonlyMap<string, string>, reopen: () => Promise<WrittenFile>, options: OutputWriteOptions): Promise<CheckedWrite>;
   /**
+   * The same output storing tensors whose dtype it has no equivalent for as raw unsigned integers of
+   * the same width, bits unchanged (`--allow-raw`); undefined when every dtype has one (safetensors).
+   */
+  withRawBits?(): OutputFormat;
+  /** Notes for the summary on how these tensors are written (which ones are stored as raw bits). */
+  notesFor?(entries: readonly TensorEntry[]): string[];
+  /**
    * A file's metadata: the framework the tensors follow (`pt`), the tied names written once
    * (removed → kept, as the reference converter records them), then the caller's records.
    */

@@ -256,7 +256,7 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     sharedRemoved: Object.fromEntries(plan.removed),
     leftOut: sets.flatMap((s) => s.leftOut),
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
-    notes: [...new Set(sets.flatMap((s) => s.notes))],
+    notes: [...new Set([...sets.flatMap((s) => s.notes), ...(plan.output.notesFor?.(plan.kept) ?? [])])],
   };
 }
 

@@ -31,6 +31,11 @@ export interface ConvertOptions {
   /** Keep unknown (not dangerous) objects as inert placeholders instead of refusing the file. */
   skipUnknown?: boolean;
   /**
+   * NumPy outputs (`to: 'npz' | 'npy'`): store BF16 and F8_* tensors, which NumPy has no dtype for, as
+   * unsigned integers of their width (`<u2`, `|u1`), bits unchanged, named in the notes; without it they are refused.
+   */
+  allowRaw?: boolean;
+  /**
    * Also record each source's SHA-256 in the metadata (an audit trail: "converted from this exact file").
    * It is computed in a worker thread while the conversion runs, but hashing costs more CPU than the whole
    * rest of a conversion, so it is off by default. Whether an existing output is current does not depend
@@ -83,8 +88,10 @@ interface Input {
  */
 export async function convertModel(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
-  const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
-  if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
+  const chosen = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
+  if (!chosen) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
+  if (options.allowRaw && !chosen.withRawBits) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${chosen.id} holds every dtype`, { location: chosen.id });
+  const output = options.allowRaw ? chosen.withRawBits!() : chosen;
   // The digests are recorded in the output's metadata, which a NumPy file does not have.
   if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
   const input = await resolveInput(src, options.output, output);

@@ -1,4 +1,5 @@
-import { f16ToF32 } from '../dtype/float-codecs.js';
+import { iq1_m, iq1_s, iq2_s, iq2_xs, iq2_xxs, iq3_s, iq3_xxs, iq4_nl, iq4_xs, mxfp4, nvfp4 } from './ggml-codebook-blocks.js';
+import { f16Values, u16At } from './ggml-f16.js';
 
 /**
  * ggml's quantized blocks decoded to float32, written from the block layouts of ggml's format
@@ -6,7 +7,8 @@ import { f16ToF32 } from '../dtype/float-codecs.js';
  * whole blocks of `src` into `blocks × elements` floats of `out`, in typed arrays, with no allocation
  * per block or element. Every product and sum is rounded to float32 where ggml's C code rounds
  * (float arithmetic), so the values equal ggml's `to_float` bit for bit (checked against libggml's
- * own output in the shared corpus).
+ * own output: test/fixtures/gguf-quant and the shared corpus). The codebook types (IQ*, MXFP4, NVFP4)
+ * are decoded in ggml-codebook-blocks.ts; GGML_BLOCK_FORMATS lists every type, by ggml's name.
  */
 
 /** One ggml block format: elements per block, bytes per block, and its decoder. */
@@ -18,17 +20,8 @@ export interface GgmlBlockFormat {
 
 const fr = Math.fround;
 
-let f16Table: Float32Array | undefined;
-/** Every F16 code's float value, built once (256 KiB): a block's scale is one lookup. */
-function f16(): Float32Array {
-  if (f16Table === undefined) {
-    f16Table = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) f16Table[i] = f16ToF32(i);
-  }
-  return f16Table;
-}
-
-const h = (s: Uint8Array, at: number): number => s[at]! | (s[at + 1]! << 8);
+const f16 = f16Values;
+const h = u16At;
 
 /** Q4_0: f16 d, 16 bytes of 4-bit codes; x = (q - 8)·d; low nibbles are the first 16 elements. */
 function q4_0(s: Uint8Array, blocks: number, out: Float32Array): void {
@@ -231,6 +224,75 @@ function q6_K(s: Uint8Array, blocks: number, out: Float32Array): void {
   }
 }
 
+/** Q1_0 (128 elements): f16 d, 16 bytes of sign bits; x = d where the bit is set, else -d. */
+function q1_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 18) {
+    const d = t[h(s, p)]!;
+    const m = -d;
+    for (let i = 0; i < 16; i++) {
+      const q = s[p + 2 + i]!;
+      for (let j = 0; j < 8; j++) out[o++] = (q >> j) & 1 ? d : m;
+    }
+  }
+}
+
+/** Q2_0 (64 elements): f16 d, 16 bytes of 2-bit codes, lowest bits first; x = (q - 1)·d. */
+function q2_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 18) {
+    const d = t[h(s, p)]!;
+    for (let i = 0; i < 16; i++, o += 4) {
+      const q = s[p + 2 + i]!;
+      out[o] = ((q & 3) - 1) * d;
+      out[o + 1] = (((q >> 2) & 3) - 1) * d;
+      out[o + 2] = (((q >> 4) & 3) - 1) * d;
+      out[o + 3] = ((q >> 6) - 1) * d;
+    }
+  }
+}
+
+let tritTable: Int8Array | undefined;
+/**
+ * TQ1_0's base-3 digits: a byte b holds five trits as the fraction b/256 ≈ Σ tᵢ·3^-(i+1), so trit n is
+ * ⌊3·((b·3ⁿ) mod 256) / 256⌋; TRITS[n·256 + b] is that trit minus 1 (in -1..1), for n = 0..4.
+ */
+function trits(): Int8Array {
+  if (tritTable === undefined) {
+    tritTable = new Int8Array(5 * 256);
+    for (let n = 0, p3 = 1; n < 5; n++, p3 *= 3) for (let b = 0; b < 256; b++) tritTable[n * 256 + b] = (((b * p3) & 255) * 3 >> 8) - 1;
+  }
+  return tritTable;
+}
+
+/**
+ * TQ1_0 (54 bytes): 48 bytes of five trits each (32 bytes then 16, each byte's trits 32 or 16 elements
+ * apart), 4 bytes of four trits each, f16 d; x = (t - 1)·d.
+ */
+function tq1_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  const T = trits();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 54) {
+    const d = t[h(s, p + 52)]!;
+    for (let n = 0; n < 5; n++) for (let m = 0; m < 32; m++) out[o++] = T[n * 256 + s[p + m]!]! * d;
+    for (let n = 0; n < 5; n++) for (let m = 32; m < 48; m++) out[o++] = T[n * 256 + s[p + m]!]! * d;
+    for (let n = 0; n < 4; n++) for (let m = 48; m < 52; m++) out[o++] = T[n * 256 + s[p + m]!]! * d;
+  }
+}
+
+/** TQ2_0 (66 bytes): 64 bytes of 2-bit codes (a byte's four codes 32 elements apart), f16 d; x = (q - 1)·d. */
+function tq2_0(s: Uint8Array, blocks: number, out: Float32Array): void {
+  const t = f16();
+  for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 66) {
+    const d = t[h(s, p + 64)]!;
+    for (let half = 0; half < 64; half += 32) {
+      for (let shift = 0; shift < 8; shift += 2) {
+        for (let m = 0; m < 32; m++) out[o++] = (((s[p + half + m]! >> shift) & 3) - 1) * d;
+      }
+    }
+  }
+}
+
 export const GGML_BLOCK_FORMATS: ReadonlyMap<string, GgmlBlockFormat> = new Map<string, GgmlBlockFormat>([
   ['Q4_0', { elements: 32, bytes: 18, decode: q4_0 }],
   ['Q4_1', { elements: 32, bytes: 20, decode: q4_1 }],
@@ -242,4 +304,19 @@ export const GGML_BLOCK_FORMATS: ReadonlyMap<string, GgmlBlockFormat> = new Map<
   ['Q4_K', { elements: 256, bytes: 144, decode: q4_K }],
   ['Q5_K', { elements: 256, bytes: 176, decode: q5_K }],
   ['Q6_K', { elements: 256, bytes: 210, decode: q6_K }],
+  ['IQ2_XXS', { elements: 256, bytes: 66, decode: iq2_xxs }],
+  ['IQ2_XS', { elements: 256, bytes: 74, decode: iq2_xs }],
+  ['IQ2_S', { elements: 256, bytes: 82, decode: iq2_s }],
+  ['IQ3_XXS', { elements: 256, bytes: 98, decode: iq3_xxs }],
+  ['IQ3_S', { elements: 256, bytes: 110, decode: iq3_s }],
+  ['IQ1_S', { elements: 256, bytes: 50, decode: iq1_s }],
+  ['IQ1_M', { elements: 256, bytes: 56, decode: iq1_m }],
+  ['IQ4_NL', { elements: 32, bytes: 18, decode: iq4_nl }],
+  ['IQ4_XS', { elements: 256, bytes: 136, decode: iq4_xs }],
+  ['TQ1_0', { elements: 256, bytes: 54, decode: tq1_0 }],
+  ['TQ2_0', { elements: 256, bytes: 66, decode: tq2_0 }],
+  ['MXFP4', { elements: 32, bytes: 17, decode: mxfp4 }],
+  ['NVFP4', { elements: 64, bytes: 36, decode: nvfp4 }],
+  ['Q1_0', { elements: 128, bytes: 18, decode: q1_0 }],
+  ['Q2_0', { elements: 64, bytes: 18, decode: q2_0 }],
 ]);

@@ -16,8 +16,9 @@ import { describeGguf } from './view.js';
  * GGUF files as TensorSets. Names are kept; shapes are reversed (GGUF lists dimensions innermost
  * first, safetensors row-major, as Hugging Face's loaders map them). F32, F16, BF16, F64, I8, I16,
  * I32 and I64 are read as they are (byte-swapped in a big-endian file); the quantized types of
- * tensor/ggml-blocks.ts are decoded to F32, block by block as they stream. Any other ggml type is
- * refused, naming the type and the tensor. Metadata values become strings in `metadata` (arrays as
+ * tensor/ggml-blocks.ts (every ggml type with a to_float: Q*, K, IQ*, TQ*, MXFP4, NVFP4, Q1_0, Q2_0)
+ * are decoded to F32, block by block as they stream, bit for bit as libggml does. Any other ggml type
+ * (Q8_1, Q8_K: ggml cannot dequantize them either) is refused, naming the type and the tensor. Metadata values become strings in `metadata` (arrays as
  * JSON); arrays longer than MAX_GGUF_KEPT_ARRAY and very long strings are left out and listed.
  */
 

@@ -23,13 +23,19 @@ export const MAX_ONNX_TENSORS = 1_000_000;
 /** Bytes of one tensor's typed fields (float_data, int64_data, …), decoded in memory when streamed: exporters write large tensors as raw_data. */
 export const MAX_ONNX_TYPED_BYTES = 256 * 1024 * 1024;
 
+/** Bytes of one densified sparse tensor, built in memory: a few values can declare a huge dense shape. */
+export const MAX_ONNX_SPARSE_DENSE_BYTES = 256 * 1024 * 1024;
+
 /** A tensor's bytes as they lie in the model. */
 export type TensorData =
   | { readonly kind: 'raw'; readonly start: number; readonly length: number }
   | { readonly kind: 'typed'; readonly field: number; readonly ranges: readonly { start: number; end: number; packed: boolean }[] }
-  | { readonly kind: 'external'; readonly entries: ReadonlyMap<string, string> }
+  /** `repeated`: a key given more than once (the first value is in `entries`); such a tensor is refused. */
+  | { readonly kind: 'external'; readonly entries: ReadonlyMap<string, string>; readonly repeated?: string }
   /** A Constant's value_float(s)/value_int(s): the values themselves. */
-  | { readonly kind: 'inline'; readonly bytes: Uint8Array };
+  | { readonly kind: 'inline'; readonly bytes: Uint8Array }
+  /** A SparseTensorProto (COO): `values` [NNZ] at `indices` ([NNZ] linear or [NNZ, rank]) of a dense tensor of `dims`. */
+  | { readonly kind: 'sparse'; readonly values: TensorRecord; readonly indices: TensorRecord };
 
 export interface TensorRecord {
   /** Its name in the TensorSet: unique, saying where it came from. */
@@ -52,11 +58,44 @@ export interface OnnxModel {
   readonly producer: string;
   readonly producerVersion: string;
   readonly opsets: readonly string[];
+  /** Nodes of the main graph and its subgraphs. */
   readonly nodes: number;
+  /** Subgraphs of the main graph (If/Loop/Scan bodies, any graph attribute, at any depth). */
   readonly subgraphs: number;
   readonly tensors: readonly TensorRecord[];
-  /** What was found but not taken: sparse initializers, string constants, other attribute tensors. */
+  /** What was found but not taken: string constants, function constants, training graphs. */
   readonly leftOut: readonly { path: string; what: string }[];
+  /** What the scan rules check, gathered by the same walk (scan-rules.ts). */
+  readonly facts: OnnxScanFacts;
+}
+
+/** Everything in the file, functions and training graphs included, as the scan rules need it. */
+export interface OnnxScanFacts {
+  nodes: number;
+  /** Initializers and sparse initializers of every graph. */
+  initializers: number;
+  /** TensorProtos with data_location EXTERNAL, wherever they are. */
+  externalTensors: number;
+  /** Graphs other than the main one (node attributes, training graphs). */
+  subgraphs: number;
+  functions: number;
+  /** Operator domain → op types seen (at most 100 each). */
+  readonly domains: Map<string, Set<string>>;
+  /** Domains of model-local functions (their ops are defined in the file). */
+  readonly functionDomains: Set<string>;
+  /** Every TensorProto that names an external file, wherever it is. */
+  readonly external: { what: string; locations: { value: string; at: number }[]; at: number }[];
+}
+
+/**
+ * Where the walk is: `prefix` names the tensors found (`''` in the main graph, else
+ * `<node>/<attribute>/`), `path` says where for the scan (`graph/node "If"/then_branch`). Outside the
+ * main graph and its subgraphs (functions, training graphs) `skipped` counts the weights left out.
+ */
+interface Scope {
+  readonly prefix: string;
+  readonly path: string;
+  readonly skipped?: { count: number };
 }
 
 interface Parse extends PbWalk {
@@ -64,16 +103,21 @@ interface Parse extends PbWalk {
   leftOut: { path: string; what: string }[];
   nodes: number;
   subgraphs: number;
+  facts: OnnxScanFacts;
 }
 
+const MODEL_FIELDS = new Set([1, 2, 3, 7, 8, 20, 25]);
+
 export async function parseOnnxModel(r: PagedReader, size: number): Promise<OnnxModel> {
-  const p: Parse = { r, budget: onnxBudget(), tensors: [], leftOut: [], nodes: 0, subgraphs: 0 };
+  const facts: OnnxScanFacts = { nodes: 0, initializers: 0, externalTensors: 0, subgraphs: 0, functions: 0, domains: new Map(), functionDomains: new Set(), external: [] };
+  const p: Parse = { r, budget: onnxBudget(), tensors: [], leftOut: [], nodes: 0, subgraphs: 0, facts };
   let irVersion: number | undefined;
   let producer = '';
   let producerVersion = '';
   const opsets: string[] = [];
   let graphs = 0;
-  await walkMessage(r, 0, size, 'ModelProto', p.budget, new Set([1, 2, 3, 7, 8]), async (f) => {
+  let trainings = 0;
+  await walkMessage(r, 0, size, 'ModelProto', p.budget, MODEL_FIELDS, async (f) => {
     if (f.no === 1) {
       expectWire(f, WIRE_VARINT, 'ModelProto.ir_version');
       irVersion = f.value;
@@ -82,11 +126,12 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
     else if (f.no === 8) opsets.push(await readOpset(p, f));
     else if (f.no === 7) {
       if (++graphs > 1) throw malformed('ModelProto has more than one graph (field 7)', f.at);
-      await graph(p, f, 1, '');
-    }
+      await graph(p, f, 1, { prefix: '', path: 'graph' });
+    } else if (f.no === 20) await trainingInfo(p, f, trainings++);
+    else await func(p, f);
   });
   if (graphs === 0) throw malformed('no graph (ModelProto field 7): not an ONNX model', 0);
-  return { irVersion, producer, producerVersion, opsets, nodes: p.nodes, subgraphs: p.subgraphs, tensors: p.tensors, leftOut: p.leftOut };
+  return { irVersion, producer, producerVersion, opsets, nodes: p.nodes, subgraphs: p.subgraphs, tensors: p.tensors, leftOut: p.leftOut, facts };
 }
 
 /** The field budget of one walk over a file (MAX_ONNX_FIELDS). */
@@ -105,7 +150,15 @@ export function deeper(depth: number, f: PbField): number {
   return depth + 1;
 }
 
-function add(p: Parse, t: TensorRecord, at: number): void {
+/** Quoted, for the scan's paths. */
+const q = (s: string): string => JSON.stringify(s);
+
+/** A weight found in `scope`: taken, or counted as left out (functions, training graphs). */
+function add(p: Parse, scope: Scope, t: TensorRecord, at: number): void {
+  if (scope.skipped) {
+    scope.skipped.count++;
+    return;
+  }
   if (p.tensors.length >= MAX_ONNX_TENSORS) throw limitExceeded(`more than MAX_ONNX_TENSORS (${MAX_ONNX_TENSORS}) tensors`, at);
   p.tensors.push(t);
 }
@@ -126,29 +179,101 @@ export async function readOpset(w: PbWalk, f: PbField): Promise<string> {
   return `${domain === '' ? 'ai.onnx' : domain} ${version}`;
 }
 
+const TRAINING_FIELDS = new Set([1, 2]);
+
+/**
+ * A TrainingInfoProto: its `initialization` graph computes starting values for training (random
+ * initializers and the like) and its `algorithm` graph one training step; the model's weights are the
+ * main graph's initializers. Walked for the scan; their tensors are left out with this reason.
+ */
+async function trainingInfo(p: Parse, f: PbField, index: number): Promise<void> {
+  const graphs: PbField[] = [];
+  await walkField(p, f, 'TrainingInfoProto', TRAINING_FIELDS, (g) => {
+    expectWire(g, WIRE_LEN, g.no === 1 ? 'TrainingInfoProto.initialization' : 'TrainingInfoProto.algorithm');
+    graphs.push(g);
+  });
+  for (const g of graphs) {
+    const which = g.no === 1 ? 'initialization' : 'algorithm';
+    const skipped = { count: 0 };
+    await graph(p, g, 2, { prefix: `training_info[${index}]/${which}/`, path: `training_info.${which}`, skipped });
+    if (skipped.count > 0) {
+      p.leftOut.push({
+        path: `training_info[${index}]/${which}`,
+        what: `${skipped.count} tensor${skipped.count === 1 ? '' : 's'} of a training ${which} graph (values for or of a training step, not the model's weights, which are the main graph's initializers)`,
+      });
+    }
+  }
+}
+
+const FUNCTION_FIELDS = new Set([1, 7, 10, 11]);
+
+/**
+ * A model-local FunctionProto: exporters (torch.onnx with modules as functions, onnxscript) keep the
+ * weights in the main graph and pass them in; a Constant inside a function body is a value of the
+ * function (a shape, an epsilon), the same for every call. Walked for the scan; its constants are
+ * left out with this reason.
+ */
+async function func(p: Parse, f: PbField): Promise<void> {
+  expectWire(f, WIRE_LEN, 'ModelProto.functions');
+  const d = deeper(1, f);
+  p.facts.functions++;
+  let name = '';
+  let domain = '';
+  const later: PbField[] = [];
+  await walkField(p, f, 'FunctionProto', FUNCTION_FIELDS, async (g) => {
+    if (g.no === 1) name = await onnxString(p, g, 'FunctionProto.name');
+    else if (g.no === 10) domain = await onnxString(p, g, 'FunctionProto.domain');
+    else {
+      expectWire(g, WIRE_LEN, g.no === 7 ? 'FunctionProto.node' : 'FunctionProto.attribute_proto');
+      later.push(g);
+    }
+  });
+  p.facts.functionDomains.add(domain);
+  const skipped = { count: 0 };
+  const scope: Scope = { prefix: `function ${domain ? `${domain}.` : ''}${name}/`, path: `function ${q(name)}`, skipped };
+  let index = 0;
+  for (const g of later) {
+    if (g.no === 7) await node(p, g, d, scope, index++);
+    else await attributeFacts(p, await attribute(p, g, d), d, scope, scope.path);
+  }
+  if (skipped.count > 0) {
+    p.leftOut.push({
+      path: scope.prefix.slice(0, -1),
+      what: `${skipped.count} Constant value${skipped.count === 1 ? '' : 's'} inside the model-local function ${q(name)} (values of the function, the same for every call; exporters keep weights in the main graph)`,
+    });
+  }
+}
+
 const GRAPH_FIELDS = new Set([1, 5, 15]);
 
-/** `prefix` is '' for the main graph, else `<node>/<attribute>/` (names inside it start with it). */
-async function graph(p: Parse, f: PbField, depth: number, prefix: string): Promise<void> {
+async function graph(p: Parse, f: PbField, depth: number, scope: Scope): Promise<void> {
   const d = deeper(depth, f);
-  if (prefix !== '') p.subgraphs++;
+  const main = scope.prefix === '';
+  if (!main) {
+    p.facts.subgraphs++;
+    if (!scope.skipped) p.subgraphs++;
+  }
   const nodes: PbField[] = [];
+  const inGraph = main || scope.skipped ? '' : ` of subgraph ${scope.prefix.slice(0, -1)}`;
   await walkField(p, f, 'GraphProto', GRAPH_FIELDS, async (g) => {
     if (g.no === 5) {
-      const t = await tensorProto(p, g, deeper(d, g), prefix === '' ? 'initializer' : `initializer of subgraph ${prefix.slice(0, -1)}`);
-      add(p, { ...t, name: prefix + t.onnxName }, g.at);
+      p.facts.initializers++;
+      const t = await tensorProto(p, g, deeper(d, g), `initializer${inGraph}`, `initializer of ${scope.path}`);
+      add(p, scope, { ...t, name: scope.prefix + t.onnxName }, g.at);
     } else if (g.no === 15) {
-      p.leftOut.push({ path: `${prefix}sparse_initializer@${g.at}`, what: 'a sparse initializer (not densified yet)' });
+      p.facts.initializers++;
+      const t = await sparseTensorProto(p, g, deeper(d, g), `sparse initializer${inGraph}`, `sparse initializer of ${scope.path}`);
+      add(p, scope, { ...t, name: scope.prefix + t.onnxName }, g.at);
     } else {
       expectWire(g, WIRE_LEN, 'GraphProto.node');
       nodes.push(g);
     }
   });
-  for (const [i, n] of nodes.entries()) await node(p, n, d, prefix, i);
+  for (const [i, n] of nodes.entries()) await node(p, n, d, scope, i);
 }
 
-const NODE_FIELDS = new Set([2, 3, 4, 5]);
-const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 11, 20]);
+const NODE_FIELDS = new Set([2, 3, 4, 5, 7]);
+const ATTRIBUTE_FIELDS = new Set([1, 2, 3, 5, 6, 7, 8, 10, 11, 20, 22, 23]);
 
 interface Attribute {
   name: string;
@@ -157,42 +282,66 @@ interface Attribute {
   floats: PbField[];
   ints: PbField[];
   t?: PbField;
+  /** tensors (10): walked for the scan only. */
+  tensors: PbField[];
+  /** sparse_tensor (22): a Constant's `sparse_value`. */
+  sparse?: PbField;
+  /** sparse_tensors (23): walked for the scan only. */
+  sparseTensors: PbField[];
   graphs: PbField[];
   /** Its graphs came from `graphs` (11, a GRAPHS attribute): each is named `<attribute>[i]`, even one. */
   graphList: boolean;
   at: number;
 }
 
-async function node(p: Parse, f: PbField, depth: number, prefix: string, index: number): Promise<void> {
+async function node(p: Parse, f: PbField, depth: number, scope: Scope, index: number): Promise<void> {
   const d = deeper(depth, f);
-  p.nodes++;
+  p.facts.nodes++;
+  if (!scope.skipped) p.nodes++;
   let name = '';
   let opType = '';
+  let domain = '';
   const outputs: string[] = [];
   const attributes: PbField[] = [];
   await walkField(p, f, 'NodeProto', NODE_FIELDS, async (g) => {
     if (g.no === 2) outputs.push(await onnxString(p, g, 'NodeProto.output'));
     else if (g.no === 3) name = await onnxString(p, g, 'NodeProto.name');
     else if (g.no === 4) opType = await onnxString(p, g, 'NodeProto.op_type');
+    else if (g.no === 7) domain = await onnxString(p, g, 'NodeProto.domain');
     else {
       expectWire(g, WIRE_LEN, 'NodeProto.attribute');
       attributes.push(g);
     }
   });
+  const ops = p.facts.domains.get(domain) ?? new Set<string>();
+  if (ops.size < 100) ops.add(opType);
+  p.facts.domains.set(domain, ops);
   const label = name !== '' ? name : `${opType || 'node'}#${index}`;
+  const nodePath = `${scope.path}/node ${q(name || opType)}`;
+  const isConstant = opType === 'Constant' && (domain === '' || domain === 'ai.onnx');
   for (const a of attributes) {
     const attr = await attribute(p, a, d);
-    if (opType === 'Constant') await constant(p, attr, d, prefix, label, outputs[0] ?? label);
+    if (isConstant) await constant(p, attr, d, scope, label, outputs[0] ?? label, nodePath);
+    else await attributeFacts(p, attr, d, scope, nodePath);
     for (const [j, g] of attr.graphs.entries()) {
       const sub = attr.graphs.length > 1 || attr.graphList ? `${attr.name}[${j}]` : attr.name;
-      await graph(p, g, deeper(d, g), `${prefix}${label}/${sub}/`);
+      await graph(p, g, deeper(d, g), { prefix: `${scope.prefix}${label}/${sub}/`, path: `${nodePath}/${attr.name || 'graph attribute'}`, skipped: scope.skipped });
     }
   }
 }
 
+/** The tensors of an attribute that is not a weight (`t`, `tensors`, sparse ones): walked for the scan's facts only. */
+async function attributeFacts(p: Parse, a: Attribute, depth: number, scope: Scope, path: string): Promise<void> {
+  const what = `tensor attribute ${q(a.name)} of ${path}`;
+  for (const t of [...(a.t ? [a.t] : []), ...a.tensors]) await tensorProto(p, t, deeper(depth, t), what, what);
+  const sparseWhat = `sparse tensor attribute ${q(a.name)} of ${path}`;
+  for (const t of [...(a.sparse ? [a.sparse] : []), ...a.sparseTensors]) await sparseTensorProto(p, t, deeper(depth, t), sparseWhat, sparseWhat);
+  void scope;
+}
+
 async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute> {
   deeper(depth, f);
-  const a: Attribute = { name: '', floats: [], ints: [], graphs: [], graphList: false, at: f.at };
+  const a: Attribute = { name: '', floats: [], ints: [], tensors: [], sparseTensors: [], graphs: [], graphList: false, at: f.at };
   await walkField(p, f, 'AttributeProto', ATTRIBUTE_FIELDS, async (g) => {
     switch (g.no) {
       case 1:
@@ -207,9 +356,11 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         a.i = varints(await p.r.bytes(g.start, g.end - g.start, 'AttributeProto.i'), g.start)[0];
         break;
       case 5:
+        expectWire(g, WIRE_LEN, 'AttributeProto.t');
         a.t = g;
         break;
       case 6:
+        expectWire(g, WIRE_LEN, 'AttributeProto.g');
         a.graphs.push(g);
         break;
       case 7:
@@ -218,44 +369,63 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
       case 8:
         a.ints.push(g);
         break;
+      case 10:
+        expectWire(g, WIRE_LEN, 'AttributeProto.tensors');
+        a.tensors.push(g);
+        break;
       case 11:
+        expectWire(g, WIRE_LEN, 'AttributeProto.graphs');
         a.graphList = true;
         a.graphs.push(g);
         break;
       case 20:
         expectWire(g, WIRE_VARINT, 'AttributeProto.type');
         break;
+      case 22:
+        expectWire(g, WIRE_LEN, 'AttributeProto.sparse_tensor');
+        a.sparse = g;
+        break;
+      case 23:
+        expectWire(g, WIRE_LEN, 'AttributeProto.sparse_tensors');
+        a.sparseTensors.push(g);
+        break;
     }
   });
   return a;
 }
 
-/** A Constant node's value: `value` (a tensor), `value_float(s)` (F32), `value_int(s)` (I64); others left out. */
-async function constant(p: Parse, a: Attribute, depth: number, prefix: string, label: string, output: string): Promise<void> {
-  const name = prefix + output;
-  const where = `Constant node ${JSON.stringify(label)}${prefix ? ` in subgraph ${prefix.slice(0, -1)}` : ''}`;
+/** A Constant node's value: `value` (a tensor), `sparse_value` (densified), `value_float(s)` (F32), `value_int(s)` (I64); others left out. */
+async function constant(p: Parse, a: Attribute, depth: number, scope: Scope, label: string, output: string, nodePath: string): Promise<void> {
+  const name = scope.prefix + output;
+  const where = `Constant node ${JSON.stringify(label)}${scope.prefix && !scope.skipped ? ` in subgraph ${scope.prefix.slice(0, -1)}` : ''}`;
+  const scanWhat = `tensor attribute ${q(a.name)} of ${nodePath}`;
+  if (a.tensors.length > 0 || a.sparseTensors.length > 0) await attributeFacts(p, { ...a, t: undefined, sparse: undefined }, depth, scope, nodePath);
   if (a.name === 'value' && a.t) {
-    const t = await tensorProto(p, a.t, deeper(depth, a.t), where);
-    add(p, { ...t, name, onnxName: output }, a.at);
+    const t = await tensorProto(p, a.t, deeper(depth, a.t), where, scanWhat);
+    add(p, scope, { ...t, name, onnxName: output }, a.at);
+  } else if (a.name === 'sparse_value' && a.sparse) {
+    const t = await sparseTensorProto(p, a.sparse, deeper(depth, a.sparse), where, `sparse ${scanWhat}`);
+    add(p, scope, { ...t, name, onnxName: output }, a.at);
   } else if (a.name === 'value_float' && a.f !== undefined) {
     const bytes = new Uint8Array(4);
     new DataView(bytes.buffer).setFloat32(0, a.f, true);
-    add(p, { name, onnxName: output, where, dataType: 1, dims: [], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+    add(p, scope, { name, onnxName: output, where, dataType: 1, dims: [], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else if (a.name === 'value_int' && a.i !== undefined) {
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setBigInt64(0, BigInt.asIntN(64, a.i), true);
-    add(p, { name, onnxName: output, where, dataType: 7, dims: [], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else if (a.name === 'value_floats') {
     const bytes = await fixedValues(p, a.floats, 4, 'AttributeProto.floats');
-    add(p, { name, onnxName: output, where, dataType: 1, dims: [bytes.byteLength / 4], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+    add(p, scope, { name, onnxName: output, where, dataType: 1, dims: [bytes.byteLength / 4], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else if (a.name === 'value_ints') {
     const values = await varintValues(p, a.ints, 'AttributeProto.ints');
     const bytes = new Uint8Array(values.length * 8);
     const v = new DataView(bytes.buffer);
     values.forEach((x, i) => v.setBigInt64(i * 8, BigInt.asIntN(64, x), true));
-    add(p, { name, onnxName: output, where, dataType: 7, dims: [values.length], data: { kind: 'inline', bytes }, at: a.at }, a.at);
-  } else if (a.name !== '') {
-    p.leftOut.push({ path: name, what: `the ${JSON.stringify(a.name)} value of ${where} (not a numeric tensor)` });
+    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [values.length], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+  } else {
+    await attributeFacts(p, a, depth, scope, nodePath);
+    if (a.name !== '' && !scope.skipped) p.leftOut.push({ path: name, what: `the ${JSON.stringify(a.name)} value of ${where} (not a numeric tensor)` });
   }
 }
 
@@ -290,10 +460,44 @@ async function varintValues(p: Parse, fields: readonly PbField[], what: string):
   return out;
 }
 
+const SPARSE_FIELDS = new Set([1, 2, 3]);
+
+/** A SparseTensorProto: named as its values tensor is (as onnx names a sparse initializer), of its own dims. */
+async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: string, scanWhat: string): Promise<TensorRecord> {
+  let values: TensorRecord | undefined;
+  let indices: TensorRecord | undefined;
+  const dimFields: PbField[] = [];
+  await walkField(p, f, 'SparseTensorProto', SPARSE_FIELDS, async (g) => {
+    if (g.no === 3) dimFields.push(g);
+    else {
+      expectWire(g, WIRE_LEN, g.no === 1 ? 'SparseTensorProto.values' : 'SparseTensorProto.indices');
+      const part = g.no === 1 ? 'values' : 'indices';
+      const t = await tensorProto(p, g, deeper(depth, g), `${part} of ${where}`, `${part} of ${scanWhat}`);
+      if (g.no === 1) values = t;
+      else indices = t;
+    }
+  });
+  const name = values?.name ?? '';
+  const dims = await dimsOf(p, dimFields, name, f.at, 'SparseTensorProto.dims');
+  const base = { name, onnxName: name, where, dataType: values?.dataType ?? 0, dims, at: f.at };
+  if (!values || !indices) return { ...base, data: undefined, problem: `it is a sparse tensor without ${values ? 'indices' : 'values'}` };
+  return { ...base, data: { kind: 'sparse', values, indices } };
+}
+
+async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at: number, what = 'TensorProto.dims'): Promise<number[]> {
+  const dimValues = await varintValues(p, dimFields, what);
+  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, at);
+  return dimValues.map((v) => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, at);
+    return Number(v);
+  });
+}
+
 const ENTRY_FIELDS = new Set([1, 2]);
 const TENSOR_FIELDS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]);
 
-async function tensorProto(p: Parse, f: PbField, depth: number, where: string): Promise<TensorRecord> {
+/** A TensorProto: `where` says where it is for the reader's messages, `scanWhat` for the scan's. */
+async function tensorProto(p: Parse, f: PbField, depth: number, where: string, scanWhat: string): Promise<TensorRecord> {
   deeper(depth, f);
   let name = '';
   let dataType = 0;
@@ -303,6 +507,8 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
   const dimFields: PbField[] = [];
   const typed = new Map<number, PbField[]>();
   const external = new Map<string, string>();
+  const locations: { value: string; at: number }[] = [];
+  let repeated: string | undefined;
   await walkField(p, f, 'TensorProto', TENSOR_FIELDS, async (g) => {
     switch (g.no) {
       case 1:
@@ -329,8 +535,10 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
           if (e.no === 1) key = await onnxString(p, e, 'external_data key');
           else value = await onnxString(p, e, 'external_data value');
         });
-        if (external.has(key)) throw malformed(`TensorProto ${JSON.stringify(name)}: external_data key ${JSON.stringify(key)} given twice`, g.at);
-        external.set(key, value);
+        if (key === 'location') locations.push({ value, at: g.at });
+        // A key given twice: loaders disagree on which one counts (the reader refuses the tensor).
+        if (external.has(key)) repeated ??= key;
+        else external.set(key, value);
         break;
       }
       case 14:
@@ -344,15 +552,15 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string): 
       }
     }
   });
-  const dimValues = await varintValues(p, dimFields, 'TensorProto.dims');
-  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, f.at);
-  const dims = dimValues.map((v) => {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, f.at);
-    return Number(v);
-  });
+  if (location === 1) {
+    p.facts.externalTensors++;
+    if (locations.length === 0) throw malformed(`tensor ${q(name)} (${scanWhat}) has data_location EXTERNAL but no external_data location`, f.at);
+  }
+  if (locations.length > 0) p.facts.external.push({ what: `tensor ${q(name)} (${scanWhat})`, locations, at: f.at });
+  const dims = await dimsOf(p, dimFields, name, f.at);
   const base = { name, onnxName: name, where, dataType, dims, at: f.at };
   if (segment) return { ...base, data: undefined, problem: 'it is a segment of a larger tensor (TensorProto.segment), which is not read' };
-  if (location === 1) return { ...base, data: { kind: 'external', entries: external } };
+  if (location === 1) return { ...base, data: { kind: 'external', entries: external, ...(repeated !== undefined ? { repeated } : {}) } };
   if (location !== 0) throw malformed(`tensor ${JSON.stringify(name)} has data_location ${location}, neither DEFAULT (0) nor EXTERNAL (1)`, f.at);
   if (raw) return { ...base, data: { kind: 'raw', start: raw.start, length: raw.end - raw.start } };
   const field = ONNX_DTYPES.get(dataType)?.field;

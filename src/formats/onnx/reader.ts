@@ -7,6 +7,7 @@ import { pathEscape } from '../scan-rules.js';
 import { OnnxError } from './errors.js';
 import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
+import { onnxDtypeName } from './dtype.js';
 import { describeOnnx } from './view.js';
 import { tensorEntry, type ExternalOpener } from './tensors.js';
 
@@ -21,9 +22,12 @@ import { tensorEntry, type ExternalOpener } from './tensors.js';
  *    `<node>` is the node's name, or `<op_type>#<index in its graph>` when it has none, and a GRAPHS
  *    attribute's graphs are `<attribute>[i]`;
  *  - a name that is still taken gets `#2`, `#3`, … and a note.
- * Refused with a coded error: string, complex128 and 4-bit tensors (UnsupportedTensor), data that does
- * not match its dims, external data outside the model's folder (ExternalDataRefused).
- * Left out with a reason: sparse initializers, Constant values that are not numbers, tensor segments.
+ * Decoded as they stream, with a note: INT4/UINT4 unpacked to I8/U8, sparse tensors densified.
+ * Refused with a coded error: complex128 and odd-count FLOAT4E2M1 tensors (UnsupportedTensor), data that
+ * does not match its dims, bad sparse indices (InvalidOnnx), external data outside the model's folder
+ * (ExternalDataRefused) or whose bytes miss their `checksum` (ExternalDataChecksum, while streaming).
+ * Left out with a reason: string tensors, Constant values that are not numbers, tensor segments,
+ * constants of model-local functions and tensors of training graphs.
  */
 
 /** Page of the protobuf reader: small, so opening reads (almost) only the graph's structure. */
@@ -47,6 +51,8 @@ export const onnxReader: FormatReader<OnnxStructure> = {
     const leftOut: LeftOut[] = [...model.leftOut];
     const notes: string[] = [];
     const taken = new Set<string>();
+    const unpacked: string[] = [];
+    const densified: string[] = [];
     try {
       for (const t of model.tensors) {
         if (t.problem !== undefined) {
@@ -61,12 +67,17 @@ export const onnxReader: FormatReader<OnnxStructure> = {
         for (let i = 2; taken.has(name); i++) name = `${t.name}#${i}`;
         if (name !== t.name) notes.push(`\`${t.name}\` (${t.where}) is named \`${name}\`: its name was taken`);
         taken.add(name);
-        tensors.push(await tensorEntry({ ...t, name }, source, source.name, openExternal));
+        const entry = await tensorEntry({ ...t, name }, source, source.name, openExternal);
+        if (entry.encoding.decoder === 'int4-unpack') unpacked.push(`\`${name}\` (${onnxDtypeName(t.dataType)} → ${entry.dtype})`);
+        if (entry.encoding.decoder === 'sparse-densify') densified.push(`\`${name}\``);
+        tensors.push(entry);
       }
     } catch (e) {
       await closeAll(opened);
       throw coded(e, source.name);
     }
+    if (unpacked.length > 0) notes.push(`4-bit integers unpacked to one byte per element (INT4 sign-extended to I8, UINT4 to U8): ${unpacked.join(', ')}`);
+    if (densified.length > 0) notes.push(`sparse tensors densified (zeros where no value is given): ${densified.join(', ')}`);
     if (model.subgraphs > 0) notes.push(`tensors of subgraphs are named by the path that reaches them: \`<node>/<attribute>/<name>\``);
     return {
       tensors: {
@@ -83,7 +94,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
     };
   },
 
-  scan: (source, ctx) => scanOnnx(source, ctx),
+  scan: (source, ctx, parsed) => scanOnnx(source, ctx, parsed?.structure.model),
   describe: (parsed) => describeOnnx(parsed.structure.model),
 };
 

@@ -4,17 +4,16 @@ import type { OnnxModel } from './model.js';
 /**
  * Inspect's view of an ONNX model, from the ModelProto the reader parsed: ir_version, producer, the
  * opset imports, graph counts (nodes, initializers of the main graph and of subgraphs, Constant nodes'
- * tensors, subgraphs) and the external data files its tensors name.
+ * tensors, subgraphs, model-local functions), the operator domains its nodes use, and the external data
+ * files its tensors name (wherever they are: functions and training graphs too).
  */
 export function describeOnnx(model: OnnxModel): FormatView {
   const initializers = model.tensors.filter((t) => t.where === 'initializer').length;
   const subgraphInitializers = model.tensors.filter((t) => t.where.startsWith('initializer of subgraph')).length;
   const constants = model.tensors.filter((t) => t.where.startsWith('Constant node')).length;
   const external = new Map<string, number>();
-  for (const t of model.tensors) {
-    if (t.data?.kind !== 'external') continue;
-    const location = t.data.entries.get('location') ?? '(no location)';
-    external.set(location, (external.get(location) ?? 0) + 1);
+  for (const t of model.facts.external) {
+    for (const location of new Set(t.locations.map((l) => l.value))) external.set(location, (external.get(location) ?? 0) + 1);
   }
   return [
     {
@@ -33,9 +32,11 @@ export function describeOnnx(model: OnnxModel): FormatView {
         { key: 'initializers in subgraphs', value: String(subgraphInitializers) },
         { key: 'Constant tensors', value: String(constants) },
         { key: 'subgraphs', value: String(model.subgraphs) },
+        { key: 'functions', value: String(model.facts.functions) },
         { key: 'left out', value: String(model.leftOut.length) },
       ],
     },
+    { title: 'operator domains', rows: [...model.facts.domains].map(([domain, ops]) => ({ key: domain === '' ? 'ai.onnx' : domain, value: [...ops].sort().join(', ') })) },
     ...(external.size > 0 ? [{ title: 'external data', rows: [...external].map(([file, n]) => ({ key: file, value: `${n} tensor${n === 1 ? '' : 's'}` })) }] : []),
   ];
 }
