@@ -169,14 +169,21 @@ export type NumpyErrorCode =
   /** A named limit stopped the read (header size, dimensions, members). */
   | 'NumpyLimit';
 
-/** GGUF files (src/formats/gguf); a ggml type not decoded is `UnsupportedTensor`, naming the type and tensor. */
+/**
+ * GGUF files (src/formats/gguf) and the legacy GGML/GGMF/GGJT files before them (src/formats/ggml); a ggml
+ * type not decoded is `UnsupportedTensor`, naming the type and tensor.
+ */
 export type GgufErrorCode =
   /** A GGUF header or its tensor data is damaged: bad magic or version, unknown value type, data outside the file. */
   | 'InvalidGguf'
   /** A named limit stopped the read (tensor count, dimensions, string or array lengths, nesting, the metadata sidecar's size). */
   | 'GgufLimit'
   /** GGUF metadata kept in safetensors (`gguf.types`, a `.gguf-metadata.json` sidecar) that does not read back: a bad type name or value. */
-  | 'InvalidGgufMetadata';
+  | 'InvalidGgufMetadata'
+  /** A legacy GGML file is damaged, or is not the llama layout: its tensor walk does not end exactly at the end of the file. */
+  | 'InvalidGgml'
+  /** A named limit stopped the read of a legacy GGML file (vocabulary, tensor count, name length). */
+  | 'GgmlLimit';
 
 /** ONNX models (src/formats/onnx); a dtype safetensors cannot hold (string, complex128, int4) is `UnsupportedTensor`. */
 export type OnnxErrorCode =

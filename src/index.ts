@@ -84,7 +84,7 @@ export { DEFAULT_CHUNK_BYTES, type TensorSet, type TensorEntry, type TensorEncod
 
 // Formats: the registry every command reaches a format through.
 export { FORMATS, formatById, formatsByExtension, detectSourceFormat } from './formats/registry.js';
-export type { FormatDescriptor, FormatReader, ParsedModel, DetectProbe, OpenOptions } from './formats/format.js';
+export type { FormatDescriptor, FormatReader, ParsedModel, DetectProbe, OpenOptions, FormatView, ViewSection, ViewRow } from './formats/format.js';
 export { MAX_GATHER_READS, MAX_GATHER_SPAN } from './tensor/strided.js';
 export { safetensorsTensorSet } from './tensor/safetensors-set.js';
 

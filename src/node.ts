@@ -29,7 +29,7 @@ export type {
   DtypeArray, DtypeInfo, TensorData, Tensor, TensorOf, FloatDtype, MinifloatDtype, ByteSource, ReadOptions, ByteSink,
   FetchLike, HttpSourceOptions, HttpSourceStats, SafeOpenSource, SafeOpenOptions, SafetensorsHandle, TensorSlice,
   ShardIndex, SafetensorsHeader, TensorInfo, SliceIndex, SliceRange, SlicePlan, ByteRun, ValidationResult,
-  SaveOptions, StreamWriterOptions, TensorsInput, TensorLike, TensorSpec, Metadata, TensorSet, TensorEntry, TensorEncoding, TensorFidelity, LeftOut, FormatDescriptor, FormatReader, ParsedModel,
+  SaveOptions, StreamWriterOptions, TensorsInput, TensorLike, TensorSpec, Metadata, TensorSet, TensorEntry, TensorEncoding, TensorFidelity, LeftOut, FormatDescriptor, FormatReader, ParsedModel, FormatView, ViewSection, ViewRow,
   DetectProbe, OpenOptions, CompareSetsOptions,
   TorchCheckpoint, TorchFormat, ReadCheckpointOptions, OpenTorchOptions, TorchTensorSet, GlobalHandler,
   MachineOptions, Placeholder, UnpickleResult, CallContext, Op, OpArg, GlobalVerdict, PyValue, ZipArchive, ZipEntry,
@@ -46,7 +46,7 @@ export { FileSink, type FileSinkOptions } from './node/file-sink.js';
 export { loadFile, loadFileSync, saveFile, saveFileSync, saveShardedFiles, type SaveFileOptions, type SaveShardedOptions, type ShardedResult } from './node/files.js';
 
 // Models: open, convert (one model, or a folder in worker threads), scan.
-export { openModel, type OpenModelOptions } from './node/open-model.js';
+export { openModel, type OpenModelOptions, type OpenedModel } from './node/open-model.js';
 export { convertModel, convertCheckpoint, VerificationError, type ConvertOptions, type ConvertSummary } from './node/convert.js';
 export { UnsafeFileError } from './node/open-files.js';
 export { convertFolder, findModels, type BatchOptions, type BatchReport, type BatchModelResult, type BatchStatus, type FoundModel } from './node/batch.js';

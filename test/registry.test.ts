@@ -14,13 +14,14 @@ import { CORPUS, HAVE_CORPUS, formatsCorpus } from './helpers/corpus.js';
 /** The format registry: every format detected from its bytes (and an archive's entry names), never its name. */
 
 const SCAN_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'scan');
+const GGML_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'formats', 'ggml');
 const claims = async (bytes: Uint8Array, name = 'x'): Promise<string[]> => formatsClaiming(await probeSource(new MemorySource(bytes, name))).map((f) => f.id);
 const file = (...parts: string[]): Uint8Array => new Uint8Array(fs.readFileSync(path.join(...parts)));
 
 describe('format registry', () => {
   it('lists each format once, with a light descriptor', () => {
     const ids = FORMATS.map((f) => f.id);
-    expect(ids).toEqual(['safetensors', 'pytorch', 'gguf', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs']);
+    expect(ids).toEqual(['safetensors', 'pytorch', 'gguf', 'ggml', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs']);
     for (const id of ids) expect(formatById(id)?.id).toBe(id);
     expect(formatsByExtension('MODEL.GGUF').map((f) => f.id)).toEqual(['gguf']);
     expect(formatsByExtension('weights.NPZ').map((f) => f.id)).toEqual(['numpy']);
@@ -42,6 +43,7 @@ describe('format registry', () => {
     expect(await claims(gguf([['general.architecture', { type: 'str', value: 'llama' }]]), 'x.safetensors')).toEqual(['gguf']);
     expect(await claims(onnxModel([]), 'x.gguf')).toEqual(['onnx']);
     expect(await claims(file(SCAN_FIXTURES, 'matmul.onnx'))).toEqual(['onnx']);
+    for (const legacy of ['ggjt-v3-f16.bin', 'ggmf-v1-f16.bin', 'ggml-unversioned-f16.bin']) expect([legacy, await claims(file(GGML_FIXTURES, legacy), 'x.gguf')]).toEqual([legacy, ['ggml']]);
     expect(await claims(tfliteModel({ codes: [[0]] }))).toEqual(['tflite']);
     expect(await claims(file(TORCH_FIXTURES, 'dtypes_zip.pt'))).toEqual(['pytorch']);
     expect(await claims(file(TORCH_FIXTURES, 'dtypes_legacy.pt'))).toEqual(['pytorch']);

@@ -49,8 +49,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   NotAModel: B, UnsupportedFormat: B,
   // NumPy; an object array: tensorsafe refuses to read a pickle, a judgement on the file (as UnsafeFile)
   NotNumpy: B, InvalidNumpy: B, NumpyLimit: B, ObjectArray: F,
-  // GGUF
-  InvalidGguf: B, GgufLimit: B, InvalidGgufMetadata: B,
+  // GGUF, and the legacy GGML files before it
+  InvalidGguf: B, GgufLimit: B, InvalidGgufMetadata: B, InvalidGgml: B, GgmlLimit: B,
   // ONNX
   InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B, ExternalDataChecksum: B,
   // zip archives

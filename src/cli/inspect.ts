@@ -6,6 +6,7 @@ import { inFile, IoError, TensorsafeError } from '../errors.js';
 import { findModel } from '../node/model-files.js';
 import { openModel } from '../node/open-model.js';
 import { safeOpen } from '../node/open-path.js';
+import type { FormatView } from '../formats/format.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { SafetensorsFile, type SafetensorsHandle } from '../safetensors/reader.js';
 import { ShardedSafetensors } from '../safetensors/sharded.js';
@@ -20,7 +21,11 @@ export const inspectCommand: Command = {
 
 Shows metadata and a table of tensors (name, dtype, shape, bytes) with totals
 by dtype, for a model of any format tensorsafe reads (safetensors, PyTorch
-checkpoints, …: the format is found from the bytes). Only the structure is
+checkpoints, …: the format is found from the bytes), and the format's own
+view where it has one (GGUF: version, byte order, alignment, metadata with
+types, tensor types; ONNX: ir_version, opsets, producer, graph counts,
+external data; NumPy: each array's dtype, byte order, order, shape, format
+version; legacy GGML: magic, version, hparams). Only the structure is
 read, never tensor data, so this is instant even for huge files and costs one
 or two range requests for a URL. A file that is not safetensors is scanned
 first and refused when it would run code; nothing in it is run. Accepts a
@@ -33,7 +38,9 @@ Options:
                  "tensors":[{"name","dtype","shape","bytes","offsets","shard"}],
                  "totals":{"tensors","parameters","bytes","byDtype":{…}}}
               (offsets and headerLength for safetensors; "leftOut" and
-              "notes" for formats whose files hold more than tensors)
+              "notes" for formats whose files hold more than tensors;
+              "view":[{"title","rows":[{"key","value"}]}] for formats
+              with a view of their own: GGUF, ONNX, NumPy, legacy GGML)
   -h, --help  show this help
 
 ${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when loaded', badInput: 'the file missing, unreadable or not a valid model (the code says why)' })}
@@ -41,6 +48,7 @@ ${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when 
 Examples:
   tensorsafe inspect model.safetensors
   tensorsafe inspect pytorch_model.bin
+  tensorsafe inspect model.gguf
   tensorsafe inspect --json model.safetensors.index.json | jq .totals
   tensorsafe inspect https://huggingface.co/gpt2/resolve/main/model.safetensors`,
 
@@ -76,6 +84,8 @@ export interface InspectReport {
   /** What the file held besides the tensors (formats whose files hold more: a training checkpoint). */
   leftOut?: { path: string; what: string }[];
   notes?: string[];
+  /** The format's own view (GGUF, ONNX, NumPy, legacy GGML): titled sections of key-value rows; a sharded set's sections name their file. */
+  view?: FormatView;
 }
 
 /**
@@ -94,15 +104,16 @@ async function inspectTarget(target: string): Promise<InspectReport> {
   }
   const set = await openModel(target);
   try {
-    return describeSet(target, set, set.model.files, set.model.weightMap);
+    return describeSet(target, set, set.model.files, set.model.weightMap, set.views());
   } finally {
     await set.close();
   }
 }
 
 /** Any TensorSet: names, dtypes, shapes, sizes, and what the file held besides. */
-export function describeSet(target: string, set: TensorSet, files: readonly string[], weightMap?: ReadonlyMap<string, string>): InspectReport {
+export function describeSet(target: string, set: TensorSet, files: readonly string[], weightMap?: ReadonlyMap<string, string>, views: readonly { file: string; view: FormatView }[] = []): InspectReport {
   const sharded = files.length > 1;
+  const view = views.flatMap((v) => (sharded ? v.view.map((s) => ({ ...s, title: `${s.title} (${path.basename(v.file)})` })) : v.view));
   const tensors = set.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, ...(sharded && weightMap?.has(t.name) ? { shard: weightMap.get(t.name)! } : {}) }));
   return {
     file: target,
@@ -114,6 +125,7 @@ export function describeSet(target: string, set: TensorSet, files: readonly stri
     totals: totalsOf(tensors),
     ...(set.leftOut.length > 0 ? { leftOut: set.leftOut.map((l) => ({ path: l.path, what: l.what })) } : {}),
     ...(set.notes.length > 0 ? { notes: [...set.notes] } : {}),
+    ...(views.length > 0 ? { view } : {}),
   };
 }
 
@@ -161,7 +173,9 @@ function printReport(r: InspectReport, io: Io): void {
   const where =
     r.size === undefined ? `${r.shards?.length ?? 0} shards` : r.headerLength === undefined ? `${formatBytes(r.size)}${r.shards ? `, ${r.shards.length} shards` : ''}` : `${formatBytes(r.size)}, header ${formatBytes(r.headerLength)}`;
   io.out(`${bold(io, r.file)}  ${dim(io, `(${r.format}, ${where})`)}`);
-  if (r.metadata === null || Object.keys(r.metadata).length === 0) {
+  // A format's own view shows its metadata in its own terms (GGUF's keys with their types): not twice.
+  if (r.view) printView(r.view, io);
+  else if (r.metadata === null || Object.keys(r.metadata).length === 0) {
     io.out('metadata: none');
   } else {
     io.out('metadata:');
@@ -187,6 +201,19 @@ function printReport(r: InspectReport, io: Io): void {
     if (r.leftOut.length > 30) io.out(`  … and ${r.leftOut.length - 30} more (see --json)`);
   }
   for (const n of r.notes ?? []) io.out(`note: ${n}`);
+}
+
+/** The format's own view: each section a title and its rows, keys aligned; an empty section says so. */
+function printView(view: FormatView, io: Io): void {
+  for (const section of view) {
+    io.out(`${section.title}:${section.rows.length === 0 ? ' none' : ''}`);
+    for (const line of table(section.rows.map((row) => [printable(row.key), printable(row.value)]), [false, false])) io.out(`  ${line}`);
+  }
+}
+
+/** Text from a file, safe on a terminal: control characters (escape sequences, line breaks) shown escaped. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function plural(n: number, word: string): string {

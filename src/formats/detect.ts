@@ -9,6 +9,7 @@ export type DetectedFormat =
   | 'safetensors'
   | 'npy'
   | 'gguf'
+  | 'ggml'
   | 'hdf5'
   | 'onnx-or-protobuf'
   | 'tflite'
@@ -34,6 +35,16 @@ export function isNpyMagic(head: Uint8Array): boolean {
   return head[0] === 0x93 && head[1] === 0x4e && head[2] === 0x55 && head[3] === 0x4d && head[4] === 0x50 && head[5] === 0x59;
 }
 
+/**
+ * Whether the bytes start with one of the magics llama.cpp wrote before GGUF: the u32 'ggml', 'ggmf' or
+ * 'ggjt' little-endian (the bytes `lmgg`, `fmgg`, `tjgg`), followed by at least a version's 4 bytes.
+ */
+export function isLegacyGgmlMagic(head: Uint8Array): boolean {
+  if (head.length < 8) return false;
+  const magic = ascii(head, 0, 4);
+  return magic === 'lmgg' || magic === 'fmgg' || magic === 'tjgg';
+}
+
 /** The protocol a PROTO opcode at byte 0 declares (`\x80` and a byte), or undefined. */
 export function pickleProtocol(head: Uint8Array): number | undefined {
   return head[0] === 0x80 ? head[1] : undefined;
@@ -47,6 +58,7 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
   if (head.length >= 262 && ascii(head, 257, 5) === 'ustar') return 'tar';
   if (isNpyMagic(head)) return 'npy';
   if (ascii(head, 0, 4) === 'GGUF') return 'gguf';
+  if (isLegacyGgmlMagic(head)) return 'ggml';
   if (ascii(head, 0, 8) === '\x89HDF\r\n\x1a\n') return 'hdf5';
   if (ascii(head, 0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
   if (b0 === 0xff && head[1] === 0xd8) return 'jpeg';
@@ -151,6 +163,7 @@ const CONTAINER_NAMES: Record<ContainerKind, string> = {
   safetensors: 'a safetensors file',
   npy: 'a NumPy .npy file',
   gguf: 'a GGUF file',
+  ggml: 'a legacy GGML file (ggml, ggmf or ggjt, before GGUF)',
   hdf5: 'an HDF5 file',
   'onnx-or-protobuf': 'a protobuf file',
   tflite: 'a TFLite model',

@@ -107,6 +107,37 @@ export interface FormatReader<Structure = unknown> {
    * name in the report and the rules the walk applies. Undefined: the format does not read it so.
    */
   containerRules?(container: ContainerView): ContainerRules<Structure> | undefined;
+  /**
+   * The format's own view of a parsed file for `inspect` (GGUF: version, metadata, tensor types; ONNX:
+   * opsets, producer, graph counts; …), made from the structure `open` already parsed, never a second
+   * parse. Undefined: inspect shows the tensors only.
+   */
+  describe?(parsed: ParsedModel<Structure>): FormatView;
+}
+
+/** A format's own view of a file (inspect): titled sections of key-value rows, plain text, JSON-able. */
+export type FormatView = readonly ViewSection[];
+
+export interface ViewSection {
+  /** `GGUF`, `metadata`, `tensor types`. */
+  readonly title: string;
+  readonly rows: readonly ViewRow[];
+}
+
+export interface ViewRow {
+  readonly key: string;
+  /** For people: a value, or a summary (`ARRAY<STRING>[32000]: "<unk>", "<s>", …`). */
+  readonly value: string;
+}
+
+/** Values shown of a long array in a view (the rest counted): a vocabulary has 100k entries. */
+export const VIEW_ARRAY_ITEMS = 8;
+/** Characters of one value shown in a view: a chat template is kilobytes. */
+export const VIEW_VALUE_CHARS = 200;
+
+/** A row's value cut at VIEW_VALUE_CHARS, saying how long it was. */
+export function viewValue(text: string): string {
+  return text.length > VIEW_VALUE_CHARS ? `${text.slice(0, VIEW_VALUE_CHARS)}… (${text.length} characters)` : text;
 }
 
 /** A container as the scanner's walk sees it, for `containerRules`. */

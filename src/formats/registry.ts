@@ -5,6 +5,7 @@ import { safetensorsFormat } from './safetensors/format.js';
 import { numpyFormat } from './numpy/format.js';
 import { pytorchFormat } from './torch/format.js';
 import { ggufFormat } from './gguf/format.js';
+import { ggmlFormat } from './ggml/format.js';
 import { onnxFormat } from './onnx/format.js';
 import { tfliteFormat } from './tflite/format.js';
 import { kerasFormat } from './keras/format.js';
@@ -24,6 +25,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     safetensorsFormat,
     pytorchFormat,
     ggufFormat,
+    ggmlFormat,
     onnxFormat,
     tfliteFormat,
     kerasFormat,

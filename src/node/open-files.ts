@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
 import type { ScanReport } from '../formats/findings.js';
-import type { FormatDescriptor, OpenOptions, ParsedModel } from '../formats/format.js';
+import type { FormatDescriptor, FormatView, OpenOptions, ParsedModel } from '../formats/format.js';
 import { scanSource } from '../scan/scan.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { ReusedReadsSource } from '../io/reused-reads.js';
@@ -33,6 +33,8 @@ export interface OpenedFile {
   readonly format: FormatDescriptor;
   readonly tensors: TensorSet;
   readonly structure: unknown;
+  /** The format's own view of the file (inspect), made from this parse when asked; absent when the format has none. */
+  readonly describe?: () => FormatView;
 }
 
 export interface OpenFileOptions extends OpenOptions {
@@ -76,7 +78,9 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
       throw new TensorsafeError('UnsupportedFormat', `${file} is ${format.name}: tensorsafe scans it (tensorsafe scan) but does not read its tensors yet`, { location: file });
     }
     if (failure !== undefined) throw failure;
-    return { file, format, tensors: parsed!.tensors, structure: parsed!.structure };
+    const done = parsed!;
+    const describe = reader.describe?.bind(reader);
+    return { file, format, tensors: done.tensors, structure: done.structure, ...(describe ? { describe: () => describe(done) } : {}) };
   } catch (e) {
     if (parsed) await parsed.tensors.close();
     else await source.close();

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { TensorsafeError } from '../errors.js';
+import type { FormatView } from '../formats/format.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { findModel, type ModelFiles } from './model-files.js';
 import { mergedEntries } from '../convert/pipeline.js';
@@ -19,7 +20,14 @@ export interface OpenModelOptions {
  * by its reader, scanned with that parse and refused when dangerous (open-files.ts), unless its format
  * is inert (safetensors); nothing in it is run. The files of a sharded set must hold exactly what its index says.
  */
-export async function openModel(target: string, options: OpenModelOptions = {}): Promise<TensorSet & { model: ModelFiles }> {
+/** A model opened by openModel: one TensorSet over its files, the files, and each file's own view. */
+export interface OpenedModel extends TensorSet {
+  readonly model: ModelFiles;
+  /** The formats' own views of the files, in order (inspect), for the files whose format has one; made from the parse already done. */
+  views(): { file: string; view: FormatView }[];
+}
+
+export async function openModel(target: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
   // The files' formats are found from their bytes as they are opened (each file read once).
   const model = await findModel(target, { prefer: options.prefer, detect: false });
   // Files of a format whose loaders run nothing are read without a scan first, as before the registry.
@@ -38,6 +46,7 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
     leftOut: sets.flatMap((s) => s.leftOut),
     notes: [...new Set(sets.flatMap((s) => s.notes))],
     model,
+    views: () => opened.flatMap((o) => (o.describe ? [{ file: o.file, view: o.describe() }] : [])),
     close: async () => {
       await Promise.all(sets.map((s) => s.close()));
     },

@@ -11,6 +11,7 @@ import { show } from '../scan-rules.js';
 import { GgufError } from './errors.js';
 import { readGgufHeader, readGgufValue, type GgufHeader, type GgufKeyValue, type GgufTensorInfo } from './header.js';
 import { scanGguf } from './scan-rules.js';
+import { describeGguf } from './view.js';
 
 /**
  * GGUF files as TensorSets. Names are kept; shapes are reversed (GGUF lists dimensions innermost
@@ -52,6 +53,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
     };
   },
   scan: (source, ctx, parsed) => scanGguf(source, ctx, parsed?.structure),
+  describe: (parsed) => describeGguf(parsed.structure),
 };
 
 /** What the summary says of metadata strings that are not valid UTF-8 (GGUF says they are; llama.cpp keeps their bytes). */

@@ -11,6 +11,7 @@ import { arrayEntry } from './arrays.js';
 import { NumpyError } from './errors.js';
 import { DtypeProblem, readNpyHeader, type NpyHeader } from './header.js';
 import { scanNpy } from './scan-rules.js';
+import { describeNumpy } from './view.js';
 
 /**
  * NumPy files as TensorSets. A `.npy` file is one tensor named after the file: its name's last path
@@ -81,6 +82,8 @@ export const numpyReader: FormatReader<NumpyStructure> = {
 
   /** An npz is walked by the scanner as any zip (its `.npy` members reach `scan` one by one); it is named `npz`. */
   containerRules: (container) => (container.kind === 'zip' ? { label: 'npz' } : undefined),
+
+  describe: (parsed) => describeNumpy(parsed.structure),
 };
 
 async function openNpy(source: ByteSource): Promise<ParsedModel<NumpyStructure>> {

@@ -8,6 +8,7 @@ import { OnnxError } from './errors.js';
 import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
 import { onnxDtypeName } from './dtype.js';
+import { describeOnnx } from './view.js';
 import { tensorEntry, type ExternalOpener } from './tensors.js';
 
 /**
@@ -94,6 +95,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
   },
 
   scan: (source, ctx, parsed) => scanOnnx(source, ctx, parsed?.structure.model),
+  describe: (parsed) => describeOnnx(parsed.structure.model),
 };
 
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */
