@@ -11,6 +11,7 @@ import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
+import { DecodeWorkerPool } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { findModel } from './model-files.js';
@@ -37,6 +38,11 @@ export interface ConvertOptions {
    * on it: that is proved by comparing the output with the source (see convertModel).
    */
   sourceSha256?: boolean;
+  /**
+   * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks: by
+   * default one per core (up to MAX_DECODE_WORKERS); 0 decodes on this thread.
+   */
+  decodeWorkers?: number;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -92,8 +98,9 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
+  const pool = options.decodeWorkers === 0 ? undefined : new DecodeWorkerPool(options.decodeWorkers);
   try {
-    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown });
+    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: pool?.available ? pool : undefined });
     // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
     if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
     const plan = planConversion(
@@ -175,6 +182,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     throw e;
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
+    await pool?.close();
   }
 }
 

@@ -1,11 +1,12 @@
 import type { Dtype } from '../../dtype/dtypes.js';
 import type { ByteSource } from '../../io/byte-source.js';
+import type { BlockDecoder } from '../../tensor/block-decoder.js';
 import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
 import { GGML_BLOCK_FORMATS, type GgmlBlockFormat } from '../../tensor/ggml-blocks.js';
 import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
-import type { FormatReader, ParsedModel } from '../format.js';
+import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { show } from '../scan-rules.js';
 import { GgufError } from './errors.js';
 import { readGgufHeader, type GgufHeader, type GgufKeyValue, type GgufTensorInfo, type GgufValue } from './header.js';
@@ -29,7 +30,7 @@ const RAW: Readonly<Record<string, readonly [Dtype, number]>> = {
 };
 
 export const ggufReader: FormatReader<GgufHeader> = {
-  async open(source: ByteSource): Promise<ParsedModel<GgufHeader>> {
+  async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<GgufHeader>> {
     let header: GgufHeader;
     try {
       header = await readGgufHeader(source);
@@ -39,7 +40,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
       throw new GgufError(e.kind === 'limit' ? 'GgufLimit' : 'InvalidGguf', `${source.name}: ${e.kind === 'limit' ? '' : 'not a valid GGUF file: '}${e.message}`, { location, cause: e });
     }
     for (const t of header.tensors) checkSize(t, source);
-    const tensors = header.tensors.map((t) => tensorEntry(t, header, source));
+    const tensors = header.tensors.map((t) => tensorEntry(t, header, source, options?.blockDecoder));
     const { metadata, leftOut } = metadataStrings(header.metadata);
     const notes: string[] = [];
     if (!header.littleEndian) notes.push(`a big-endian GGUF v${header.version} file: tensors byte-swapped to little-endian`);
@@ -64,7 +65,7 @@ function checkSize(t: GgufTensorInfo, source: ByteSource): void {
   if (t.elements * 4n > BigInt(Number.MAX_SAFE_INTEGER)) refuse(`tensor ${show(t.name)} needs ${t.bytes} bytes (${t.elements} elements), more than the whole file`);
 }
 
-function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource): TensorEntry {
+function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource, decoder: BlockDecoder | undefined): TensorEntry {
   const shape = t.ne.map(Number).reverse();
   const where = `${source.name}: tensor ${show(t.name)}`;
   const raw = RAW[t.typeName];
@@ -88,7 +89,7 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource):
   return {
     name: t.name, dtype: 'F32', shape, byteLength: Number(t.elements) * 4, fidelity: 'derived',
     encoding: { layout: 'decoded', decoder: t.typeName.toLowerCase() },
-    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(source, t, format, chunkBytes),
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => (decoder ? decodedChunksAhead(source, t, format, chunkBytes, decoder) : decodedChunks(source, t, format, chunkBytes)),
   };
 }
 
@@ -108,6 +109,43 @@ async function* decodedChunks(source: ByteSource, t: GgufTensorInfo, format: Ggm
     format.decode(src, blocks, out);
     const length = blocks * format.elements * 4;
     for (let at = 0; at < length; at += step) yield outBytes.subarray(at, Math.min(length, at + step));
+  }
+}
+
+/**
+ * decodedChunks with a BlockDecoder (worker threads): up to `decoder.parallelism` reads-and-decodes of
+ * about `chunkBytes` of output each in flight, yielded in order, so memory stays at that many chunks
+ * (source and output) whatever the tensor's size. A chunk handed out stays valid: each is a buffer
+ * of its own. A failed read or decode fails the iteration; a caller that stops early leaves nothing
+ * running behind it.
+ */
+async function* decodedChunksAhead(source: ByteSource, t: GgufTensorInfo, format: GgmlBlockFormat, chunkBytes: number, decoder: BlockDecoder): AsyncGenerator<Uint8Array> {
+  const totalBlocks = t.bytes / format.bytes;
+  const perRead = Math.max(1, Math.floor(chunkBytes / (format.elements * 4)));
+  const step = Math.max(4, Math.floor(chunkBytes / 4) * 4);
+  const depth = Math.max(1, Math.floor(decoder.parallelism));
+  const inFlight: Promise<Float32Array>[] = [];
+  let next = 0;
+  const refill = (): void => {
+    while (inFlight.length < depth && next < totalBlocks) {
+      const blocks = Math.min(perRead, totalBlocks - next);
+      const job = source.read(t.offset + next * format.bytes, blocks * format.bytes).then((src) => decoder.decode(t.typeName, src, blocks));
+      job.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled" meanwhile
+      inFlight.push(job);
+      next += blocks;
+    }
+  };
+  try {
+    refill();
+    while (inFlight.length > 0) {
+      const out = await inFlight.shift()!;
+      refill();
+      const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      for (let at = 0; at < bytes.byteLength; at += step) yield bytes.subarray(at, Math.min(bytes.byteLength, at + step));
+    }
+  } finally {
+    // Reads and decodes still running (the caller stopped early, or one failed) end before the source may close.
+    await Promise.allSettled(inFlight);
   }
 }
 

@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { TensorsafeError, type ErrorCode } from '../errors.js';
+import type { BlockDecoder } from '../tensor/block-decoder.js';
+import { startWorker } from './worker-argv.js';
+
+/** Decoding threads at most, whatever the core count: each holds a chunk in and out (8 MiB + its blocks). */
+export const MAX_DECODE_WORKERS = 8;
+
+/** A request to decode-worker.ts: `src` is transferred, not copied. */
+export interface DecodeRequest {
+  id: number;
+  typeName: string;
+  src: Uint8Array;
+  blocks: number;
+}
+
+/** A worker's answer: the floats (transferred) or a coded error. */
+export interface DecodeReply {
+  id: number;
+  out?: Float32Array;
+  error?: { code: ErrorCode; message: string; location?: string | undefined };
+}
+
+interface Job {
+  resolve(out: Float32Array): void;
+  reject(e: Error): void;
+}
+
+interface Lane {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/**
+ * A BlockDecoder over worker threads (decode-worker.ts), for readers that dequantize (GGUF): each
+ * chunk's source bytes go to the least busy worker and come back as floats, both transferred (a
+ * source buffer shared with other data is copied once first). Workers start on the first decode and
+ * do not keep the process alive; `close()` ends them. A worker that fails or exits fails its jobs with
+ * a coded error and is replaced on the next decode. Without the built worker file (the library run
+ * from its TypeScript sources), `available` is false: callers then decode in place.
+ */
+export class DecodeWorkerPool implements BlockDecoder {
+  readonly parallelism: number;
+  private readonly lanes: (Lane | undefined)[];
+  private nextId = 0;
+  private closed = false;
+  private readonly script = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
+
+  constructor(workers: number = Math.min(MAX_DECODE_WORKERS, os.availableParallelism())) {
+    this.parallelism = Math.max(1, Math.min(MAX_DECODE_WORKERS, Math.floor(workers)));
+    this.lanes = new Array<Lane | undefined>(this.parallelism).fill(undefined);
+  }
+
+  /** Whether the worker file exists (it does in the built package). */
+  get available(): boolean {
+    return fs.existsSync(this.script);
+  }
+
+  decode(typeName: string, src: Uint8Array, blocks: number): Promise<Float32Array> {
+    if (this.closed) return Promise.reject(new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
+    const lane = this.lane();
+    const id = this.nextId++;
+    // Only a buffer of its own can be transferred whole; anything else is copied once.
+    const own = src.byteOffset === 0 && src.byteLength === src.buffer.byteLength && src.buffer instanceof ArrayBuffer ? src : src.slice();
+    return new Promise<Float32Array>((resolve, reject) => {
+      // A worker with work keeps the process alive (the caller awaits it); an idle one does not.
+      if (lane.jobs.size === 0) lane.worker.ref();
+      lane.jobs.set(id, { resolve, reject });
+      lane.worker.postMessage({ id, typeName, src: own, blocks } satisfies DecodeRequest, [own.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Ends the workers; decodes still pending fail with `Aborted`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const lanes = this.lanes.filter((l): l is Lane => l !== undefined);
+    this.lanes.fill(undefined);
+    for (const l of lanes) this.fail(l, new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
+    await Promise.all(lanes.map((l) => l.worker.terminate()));
+  }
+
+  /** The lane with the fewest jobs, started if need be. */
+  private lane(): Lane {
+    let best = -1;
+    for (let i = 0; i < this.lanes.length; i++) {
+      const l = this.lanes[i];
+      if (l === undefined) {
+        best = i;
+        break;
+      }
+      if (best < 0 || l.jobs.size < this.lanes[best]!.jobs.size) best = i;
+    }
+    return this.lanes[best] ?? this.start(best);
+  }
+
+  private start(i: number): Lane {
+    const worker = startWorker(this.script);
+    worker.unref();
+    const lane: Lane = { worker, jobs: new Map() };
+    this.lanes[i] = lane;
+    const retire = (e: Error): void => {
+      if (this.lanes[i] === lane) this.lanes[i] = undefined;
+      this.fail(lane, e);
+    };
+    worker.on('message', (m: DecodeReply) => {
+      const job = lane.jobs.get(m.id);
+      if (job === undefined) return;
+      lane.jobs.delete(m.id);
+      if (lane.jobs.size === 0) lane.worker.unref();
+      if (m.out) job.resolve(m.out);
+      else job.reject(new TensorsafeError(m.error?.code ?? 'InternalError', m.error?.message ?? 'a decoding worker answered with nothing', { location: m.error?.location }));
+    });
+    worker.on('error', (e: Error) => retire(new TensorsafeError('InternalError', `a decoding worker failed: ${e.message}`, { cause: e })));
+    worker.on('exit', (code) => retire(new TensorsafeError('InternalError', `a decoding worker exited (code ${code}) before it finished`)));
+    return lane;
+  }
+
+  private fail(lane: Lane, e: Error): void {
+    const jobs = [...lane.jobs.values()];
+    lane.jobs.clear();
+    for (const j of jobs) j.reject(e);
+  }
+}
