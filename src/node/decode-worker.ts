@@ -12,12 +12,11 @@ parentPort!.on('message', (m: DecodeRequest) => {
   try {
     const format = GGML_BLOCK_FORMATS.get(m.typeName);
     if (format === undefined) throw new TensorsafeError('InternalError', `a decoding worker was asked for ggml type ${JSON.stringify(m.typeName)}, which it does not decode`);
-    if (m.src.byteLength < m.blocks * format.bytes) {
-      throw new TensorsafeError('InternalError', `a decoding worker was given ${m.src.byteLength} bytes for ${m.blocks} ${m.typeName} blocks of ${format.bytes} bytes`);
+    if (m.src.byteLength < m.blocks * format.bytes || m.out.length < m.blocks * format.elements) {
+      throw new TensorsafeError('InternalError', `a decoding worker was given ${m.src.byteLength} bytes and room for ${m.out.length} floats for ${m.blocks} ${m.typeName} blocks`);
     }
-    const out = new Float32Array(m.blocks * format.elements);
-    format.decode(m.src, m.blocks, out);
-    parentPort!.postMessage({ id: m.id, out } satisfies DecodeReply, [out.buffer]);
+    format.decode(m.src, m.blocks, m.out);
+    parentPort!.postMessage({ id: m.id, src: m.src, out: m.out } satisfies DecodeReply, [m.src.buffer as ArrayBuffer, m.out.buffer as ArrayBuffer]);
   } catch (e) {
     const error = e instanceof TensorsafeError ? { code: e.code, message: e.message, location: e.location } : { code: 'InternalError' as const, message: String((e as Error)?.message ?? e) };
     parentPort!.postMessage({ id: m.id, error } satisfies DecodeReply);

@@ -9,23 +9,25 @@ import { startWorker } from './worker-argv.js';
 /** Decoding threads at most, whatever the core count: each holds a chunk in and out (8 MiB + its blocks). */
 export const MAX_DECODE_WORKERS = 8;
 
-/** A request to decode-worker.ts: `src` is transferred, not copied. */
+/** A request to decode-worker.ts: `src` and `out` are transferred, not copied. */
 export interface DecodeRequest {
   id: number;
   typeName: string;
   src: Uint8Array;
   blocks: number;
+  out: Float32Array;
 }
 
-/** A worker's answer: the floats (transferred) or a coded error. */
+/** A worker's answer: both buffers back (transferred), `out` decoded, or a coded error. */
 export interface DecodeReply {
   id: number;
+  src?: Uint8Array;
   out?: Float32Array;
   error?: { code: ErrorCode; message: string; location?: string | undefined };
 }
 
 interface Job {
-  resolve(out: Float32Array): void;
+  resolve(done: { src: Uint8Array; out: Float32Array }): void;
   reject(e: Error): void;
 }
 
@@ -59,17 +61,19 @@ export class DecodeWorkerPool implements BlockDecoder {
     return fs.existsSync(this.script);
   }
 
-  decode(typeName: string, src: Uint8Array, blocks: number): Promise<Float32Array> {
+  decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }> {
     if (this.closed) return Promise.reject(new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
     const lane = this.lane();
     const id = this.nextId++;
-    // Only a buffer of its own can be transferred whole; anything else is copied once.
-    const own = src.byteOffset === 0 && src.byteLength === src.buffer.byteLength && src.buffer instanceof ArrayBuffer ? src : src.slice();
-    return new Promise<Float32Array>((resolve, reject) => {
+    // Transferring detaches the whole buffer: a view into a larger one (against the contract) is copied instead.
+    const whole = <T extends Uint8Array | Float32Array>(a: T): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
+    const ownSrc = whole(src) ? src : src.slice();
+    const ownOut = whole(out) ? out : new Float32Array(out.length);
+    return new Promise((resolve, reject) => {
       // A worker with work keeps the process alive (the caller awaits it); an idle one does not.
       if (lane.jobs.size === 0) lane.worker.ref();
       lane.jobs.set(id, { resolve, reject });
-      lane.worker.postMessage({ id, typeName, src: own, blocks } satisfies DecodeRequest, [own.buffer as ArrayBuffer]);
+      lane.worker.postMessage({ id, typeName, src: ownSrc, blocks, out: ownOut } satisfies DecodeRequest, [ownSrc.buffer as ArrayBuffer, ownOut.buffer as ArrayBuffer]);
     });
   }
 
@@ -110,7 +114,7 @@ export class DecodeWorkerPool implements BlockDecoder {
       if (job === undefined) return;
       lane.jobs.delete(m.id);
       if (lane.jobs.size === 0) lane.worker.unref();
-      if (m.out) job.resolve(m.out);
+      if (m.src && m.out) job.resolve({ src: m.src, out: m.out });
       else job.reject(new TensorsafeError(m.error?.code ?? 'InternalError', m.error?.message ?? 'a decoding worker answered with nothing', { location: m.error?.location }));
     });
     worker.on('error', (e: Error) => retire(new TensorsafeError('InternalError', `a decoding worker failed: ${e.message}`, { cause: e })));

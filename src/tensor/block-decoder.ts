@@ -7,8 +7,10 @@ export interface BlockDecoder {
   /** Decodes that may usefully run at once: a reader keeps at most this many chunks in flight. */
   readonly parallelism: number;
   /**
-   * `blocks` whole blocks of the ggml type `typeName` (a name of tensor/ggml-blocks.ts) from `src`, as
-   * float32. The caller gives `src` up: its buffer may be transferred to another thread (detached here).
+   * Decodes `blocks` whole blocks of the ggml type `typeName` (a name of tensor/ggml-blocks.ts) from
+   * `src` into the start of `out`, and hands both back. The caller gives both up until then: their
+   * buffers may be transferred to another thread (and are detached here meanwhile), so each must be
+   * a buffer of the caller's own, not a view into memory that holds anything else.
    */
-  decode(typeName: string, src: Uint8Array, blocks: number): Promise<Float32Array>;
+  decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }>;
 }

@@ -114,34 +114,49 @@ async function* decodedChunks(source: ByteSource, t: GgufTensorInfo, format: Ggm
 
 /**
  * decodedChunks with a BlockDecoder (worker threads): up to `decoder.parallelism` reads-and-decodes of
- * about `chunkBytes` of output each in flight, yielded in order, so memory stays at that many chunks
- * (source and output) whatever the tensor's size. A chunk handed out stays valid: each is a buffer
- * of its own. A failed read or decode fails the iteration; a caller that stops early leaves nothing
- * running behind it.
+ * about `chunkBytes` of output each in flight, yielded in order. Buffers go to the decoder and come
+ * back, and are used again (fresh memory costs a page fault per 4 KiB): memory stays at
+ * parallelism + 1 chunks in and out, whatever the tensor's size. A chunk handed out is valid until the
+ * next is asked for. A failed read or decode fails the iteration; a caller that stops early leaves
+ * nothing running behind it.
  */
 async function* decodedChunksAhead(source: ByteSource, t: GgufTensorInfo, format: GgmlBlockFormat, chunkBytes: number, decoder: BlockDecoder): AsyncGenerator<Uint8Array> {
   const totalBlocks = t.bytes / format.bytes;
   const perRead = Math.max(1, Math.floor(chunkBytes / (format.elements * 4)));
   const step = Math.max(4, Math.floor(chunkBytes / 4) * 4);
   const depth = Math.max(1, Math.floor(decoder.parallelism));
-  const inFlight: Promise<Float32Array>[] = [];
+  const srcFree: Uint8Array[] = [];
+  const outFree: Float32Array[] = [];
+  const inFlight: Promise<{ src: Uint8Array; out: Float32Array; blocks: number }>[] = [];
   let next = 0;
+  // The decoder may take the buffers it is given to another thread: only buffers of this generator's own go.
+  const job = async (first: number, blocks: number): Promise<{ src: Uint8Array; out: Float32Array; blocks: number }> => {
+    const length = blocks * format.bytes;
+    const at = t.offset + first * format.bytes;
+    const own = blocks === perRead ? (srcFree.pop() ?? new Uint8Array(length)) : new Uint8Array(length);
+    if (source.readInto) await source.readInto(own, at);
+    else own.set(await source.read(at, length));
+    const done = await decoder.decode(t.typeName, own, blocks, outFree.pop() ?? new Float32Array(perRead * format.elements));
+    return { ...done, blocks };
+  };
   const refill = (): void => {
     while (inFlight.length < depth && next < totalBlocks) {
       const blocks = Math.min(perRead, totalBlocks - next);
-      const job = source.read(t.offset + next * format.bytes, blocks * format.bytes).then((src) => decoder.decode(t.typeName, src, blocks));
-      job.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled" meanwhile
-      inFlight.push(job);
+      const started = job(next, blocks);
+      started.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled" meanwhile
+      inFlight.push(started);
       next += blocks;
     }
   };
   try {
     refill();
     while (inFlight.length > 0) {
-      const out = await inFlight.shift()!;
+      const { src, out, blocks } = await inFlight.shift()!;
+      if (src.byteLength === perRead * format.bytes) srcFree.push(src);
       refill();
-      const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      const bytes = new Uint8Array(out.buffer, out.byteOffset, blocks * format.elements * 4);
       for (let at = 0; at < bytes.byteLength; at += step) yield bytes.subarray(at, Math.min(bytes.byteLength, at + step));
+      outFree.push(out);
     }
   } finally {
     // Reads and decodes still running (the caller stopped early, or one failed) end before the source may close.
