@@ -1,10 +1,10 @@
 import type { Dtype } from '../../dtype/dtypes.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import type { BlockDecoder } from '../../tensor/block-decoder.js';
+import { decodedChunks, type BlockDecoder } from '../../tensor/block-decoder.js';
 import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
-import { GGML_BLOCK_FORMATS, type GgmlBlockFormat } from '../../tensor/ggml-blocks.js';
+import { GGML_BLOCK_FORMATS } from '../../tensor/ggml-blocks.js';
 import { DEFAULT_CHUNK_BYTES, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { show } from '../scan-rules.js';
@@ -89,79 +89,8 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource, 
   return {
     name: t.name, dtype: 'F32', shape, byteLength: Number(t.elements) * 4, fidelity: 'derived',
     encoding: { layout: 'decoded', decoder: t.typeName.toLowerCase() },
-    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => (decoder ? decodedChunksAhead(source, t, format, chunkBytes, decoder) : decodedChunks(source, t, format, chunkBytes)),
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(source, t.offset, t.bytes, t.typeName, format, chunkBytes, decoder),
   };
-}
-
-/**
- * A quantized tensor's F32 bytes: whole blocks read (about `chunkBytes` of output at a time), decoded
- * into one reused buffer, and handed out in pieces of at most `chunkBytes`.
- */
-async function* decodedChunks(source: ByteSource, t: GgufTensorInfo, format: GgmlBlockFormat, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  const totalBlocks = t.bytes / format.bytes;
-  const perRead = Math.max(1, Math.floor(chunkBytes / (format.elements * 4)));
-  const out = new Float32Array(perRead * format.elements);
-  const outBytes = new Uint8Array(out.buffer);
-  const step = Math.max(4, Math.floor(chunkBytes / 4) * 4);
-  for (let b = 0; b < totalBlocks; b += perRead) {
-    const blocks = Math.min(perRead, totalBlocks - b);
-    const src = await source.read(t.offset + b * format.bytes, blocks * format.bytes);
-    format.decode(src, blocks, out);
-    const length = blocks * format.elements * 4;
-    for (let at = 0; at < length; at += step) yield outBytes.subarray(at, Math.min(length, at + step));
-  }
-}
-
-/**
- * decodedChunks with a BlockDecoder (worker threads): up to `decoder.parallelism` reads-and-decodes of
- * about `chunkBytes` of output each in flight, yielded in order. Buffers go to the decoder and come
- * back, and are used again (fresh memory costs a page fault per 4 KiB): memory stays at
- * parallelism + 1 chunks in and out, whatever the tensor's size. A chunk handed out is valid until the
- * next is asked for. A failed read or decode fails the iteration; a caller that stops early leaves
- * nothing running behind it.
- */
-async function* decodedChunksAhead(source: ByteSource, t: GgufTensorInfo, format: GgmlBlockFormat, chunkBytes: number, decoder: BlockDecoder): AsyncGenerator<Uint8Array> {
-  const totalBlocks = t.bytes / format.bytes;
-  const perRead = Math.max(1, Math.floor(chunkBytes / (format.elements * 4)));
-  const step = Math.max(4, Math.floor(chunkBytes / 4) * 4);
-  const depth = Math.max(1, Math.floor(decoder.parallelism));
-  const srcFree: Uint8Array[] = [];
-  const outFree: Float32Array[] = [];
-  const inFlight: Promise<{ src: Uint8Array; out: Float32Array; blocks: number }>[] = [];
-  let next = 0;
-  // The decoder may take the buffers it is given to another thread: only buffers of this generator's own go.
-  const job = async (first: number, blocks: number): Promise<{ src: Uint8Array; out: Float32Array; blocks: number }> => {
-    const length = blocks * format.bytes;
-    const at = t.offset + first * format.bytes;
-    const own = blocks === perRead ? (srcFree.pop() ?? new Uint8Array(length)) : new Uint8Array(length);
-    if (source.readInto) await source.readInto(own, at);
-    else own.set(await source.read(at, length));
-    const done = await decoder.decode(t.typeName, own, blocks, outFree.pop() ?? new Float32Array(perRead * format.elements));
-    return { ...done, blocks };
-  };
-  const refill = (): void => {
-    while (inFlight.length < depth && next < totalBlocks) {
-      const blocks = Math.min(perRead, totalBlocks - next);
-      const started = job(next, blocks);
-      started.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled" meanwhile
-      inFlight.push(started);
-      next += blocks;
-    }
-  };
-  try {
-    refill();
-    while (inFlight.length > 0) {
-      const { src, out, blocks } = await inFlight.shift()!;
-      if (src.byteLength === perRead * format.bytes) srcFree.push(src);
-      refill();
-      const bytes = new Uint8Array(out.buffer, out.byteOffset, blocks * format.elements * 4);
-      for (let at = 0; at < bytes.byteLength; at += step) yield bytes.subarray(at, Math.min(bytes.byteLength, at + step));
-      outFree.push(out);
-    }
-  } finally {
-    // Reads and decodes still running (the caller stopped early, or one failed) end before the source may close.
-    await Promise.allSettled(inFlight);
-  }
 }
 
 /** Scalars (and short arrays, as JSON) as strings; the rest left out, listed. */
