@@ -18,6 +18,23 @@ export interface BlockDecoder {
   decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }>;
 }
 
+/** Buffers kept for the next tensor, per size (source blocks and floats): fresh ones cost page faults. */
+const POOL_MAX_BUFFERS = 8;
+const srcPool = new Map<number, Uint8Array[]>();
+const outPool = new Map<number, Float32Array[]>();
+
+function take<T extends Uint8Array | Float32Array>(pool: Map<number, T[]>, length: number, make: (n: number) => T): T {
+  return pool.get(length)?.pop() ?? make(length);
+}
+
+function give<T extends Uint8Array | Float32Array>(pool: Map<number, T[]>, buffers: T[]): void {
+  for (const b of buffers) {
+    const list = pool.get(b.length) ?? [];
+    if (list.length < POOL_MAX_BUFFERS) list.push(b);
+    pool.set(b.length, list);
+  }
+}
+
 /** Decoding on this thread, one chunk ahead of the consumer (the next chunk's read overlaps this one's use). */
 function inPlace(format: GgmlBlockFormat): BlockDecoder {
   return {
@@ -59,10 +76,10 @@ export async function* decodedChunks(
   const job = async (first: number, blocks: number): Promise<{ src: Uint8Array; out: Float32Array; blocks: number }> => {
     const length = blocks * format.bytes;
     const at = offset + first * format.bytes;
-    const own = blocks === perRead ? (srcFree.pop() ?? new Uint8Array(length)) : new Uint8Array(length);
+    const own = blocks === perRead ? (srcFree.pop() ?? take(srcPool, length, (n) => new Uint8Array(n))) : new Uint8Array(length);
     if (source.readInto) await source.readInto(own, at);
     else own.set(await source.read(at, length));
-    const done = await decoder.decode(typeName, own, blocks, outFree.pop() ?? new Float32Array(perRead * format.elements));
+    const done = await decoder.decode(typeName, own, blocks, outFree.pop() ?? take(outPool, perRead * format.elements, (n) => new Float32Array(n)));
     return { ...done, blocks };
   };
   const refill = (): void => {
@@ -87,5 +104,7 @@ export async function* decodedChunks(
   } finally {
     // Reads and decodes still running (the caller stopped early, or one failed) end before the source may close.
     await Promise.allSettled(inFlight);
+    give(srcPool, srcFree);
+    give(outPool, outFree);
   }
 }
