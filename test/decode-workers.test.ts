@@ -191,7 +191,9 @@ describe('DecodeWorkerPool (built: dist/node/decode-workers.js)', () => {
       await pool.decode('Q8_0', new Uint8Array(34), 1, new Float32Array(32));
       const pending = pool.decode('Q8_0', new Uint8Array(34), 1, new Float32Array(32));
       // The pool's only worker, ended from outside (as a crash would end it).
-      await pool.lanes[0].worker.terminate();
+      const worker = pool.lanes[0].worker;
+      worker.ref();
+      await worker.terminate();
       const failed = await pending.then(() => 'resolved', (e) => ({ code: e.code, message: e.message }));
       const again = (await pool.decode('Q8_0', src, 1, new Float32Array(32))).out.length;
       await pool.close();

@@ -83,7 +83,13 @@ export class DecodeWorkerPool implements BlockDecoder {
     const lanes = this.lanes.filter((l): l is Lane => l !== undefined);
     this.lanes.fill(undefined);
     for (const l of lanes) this.fail(l, new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
-    await Promise.all(lanes.map((l) => l.worker.terminate()));
+    // An idle worker is unref'd, and ending one that keeps nothing alive might never be seen to finish.
+    await Promise.all(
+      lanes.map((l) => {
+        l.worker.ref();
+        return l.worker.terminate();
+      }),
+    );
   }
 
   /** The lane with the fewest jobs, started if need be. */
