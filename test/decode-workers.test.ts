@@ -156,6 +156,9 @@ describe('DecodeWorkerPool (built: dist/node/decode-workers.js)', () => {
       const pool = new DecodeWorkerPool(2);
       const results = {};
       const given = new Uint8Array(src);
+      // Before the workers have started, chunks are decoded on this thread; after, in the workers.
+      results.before = Buffer.compare(Buffer.from((await pool.decode('Q8_0', new Uint8Array(src), 64, new Float32Array(64 * 32))).out.buffer), Buffer.from(want.buffer)) === 0;
+      await pool.start();
       const done = await Promise.all([0, 1, 2, 3].map(() => pool.decode('Q8_0', new Uint8Array(src), 64, new Float32Array(64 * 32))));
       results.equal = done.every((d) => Buffer.compare(Buffer.from(d.out.buffer), Buffer.from(want.buffer)) === 0 && Buffer.compare(d.src, given) === 0);
       const mine = new Uint8Array(src);
@@ -173,6 +176,7 @@ describe('DecodeWorkerPool (built: dist/node/decode-workers.js)', () => {
       console.log(JSON.stringify(results));`);
     expect(r.stderr).toBe('');
     const results = JSON.parse(r.stdout);
+    expect(results.before).toBe(true);
     expect(results.equal).toBe(true);
     expect(results.transferred).toBe(true);
     expect(results.unknown).toMatchObject({ code: 'InternalError', isCoded: true, message: expect.stringContaining('Q9_9') });
@@ -188,7 +192,7 @@ describe('DecodeWorkerPool (built: dist/node/decode-workers.js)', () => {
       const { Worker } = await import('node:worker_threads');
       const pool = new DecodeWorkerPool(1);
       const src = new Uint8Array(34);
-      await pool.decode('Q8_0', new Uint8Array(34), 1, new Float32Array(32));
+      await pool.start();
       const pending = pool.decode('Q8_0', new Uint8Array(34), 1, new Float32Array(32));
       // The pool's only worker, ended from outside (as a crash would end it).
       const worker = pool.lanes[0].worker;

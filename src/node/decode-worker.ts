@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { TensorsafeError } from '../errors.js';
-import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
+import { decodeBlocks } from '../tensor/block-decoder.js';
 import type { DecodeReply, DecodeRequest } from './decode-workers.js';
 
 /**
@@ -10,12 +10,7 @@ import type { DecodeReply, DecodeRequest } from './decode-workers.js';
  */
 parentPort!.on('message', (m: DecodeRequest) => {
   try {
-    const format = GGML_BLOCK_FORMATS.get(m.typeName);
-    if (format === undefined) throw new TensorsafeError('InternalError', `a decoding worker was asked for ggml type ${JSON.stringify(m.typeName)}, which it does not decode`);
-    if (m.src.byteLength < m.blocks * format.bytes || m.out.length < m.blocks * format.elements) {
-      throw new TensorsafeError('InternalError', `a decoding worker was given ${m.src.byteLength} bytes and room for ${m.out.length} floats for ${m.blocks} ${m.typeName} blocks`);
-    }
-    format.decode(m.src, m.blocks, m.out);
+    decodeBlocks(m.typeName, m.src, m.blocks, m.out);
     parentPort!.postMessage({ id: m.id, src: m.src, out: m.out } satisfies DecodeReply, [m.src.buffer as ArrayBuffer, m.out.buffer as ArrayBuffer]);
   } catch (e) {
     const error = e instanceof TensorsafeError ? { code: e.code, message: e.message, location: e.location } : { code: 'InternalError' as const, message: String((e as Error)?.message ?? e) };

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { TensorsafeError, type ErrorCode } from '../errors.js';
-import type { BlockDecoder } from '../tensor/block-decoder.js';
+import { decodeBlocks, type BlockDecoder } from '../tensor/block-decoder.js';
 import { startWorker } from './worker-argv.js';
 
 /** Decoding threads at most, whatever the core count: each holds a chunk in and out (8 MiB + its blocks). */
@@ -34,13 +34,16 @@ interface Job {
 interface Lane {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** The worker has started (its modules loaded): until then, chunks are decoded on the calling thread. */
+  online: boolean;
 }
 
 /**
  * A BlockDecoder over worker threads (decode-worker.ts), for readers that dequantize (GGUF): each
  * chunk's source bytes go to the least busy worker and come back as floats, both transferred (a
  * source buffer shared with other data is copied once first). Workers start on the first decode and
- * do not keep the process alive; `close()` ends them. A worker that fails or exits fails its jobs with
+ * do not keep the process alive; until one has started, its chunks are decoded on the calling thread
+ * (so a small model never waits for a worker). `close()` ends them. A worker that fails or exits fails its jobs with
  * a coded error and is replaced on the next decode. Without the built worker file (the library run
  * from its TypeScript sources), `available` is false: callers then decode in place.
  */
@@ -64,6 +67,15 @@ export class DecodeWorkerPool implements BlockDecoder {
   decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }> {
     if (this.closed) return Promise.reject(new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
     const lane = this.lane();
+    // A worker takes tens of milliseconds to start (more on a busy machine): a small model is done before.
+    if (!lane.online) {
+      try {
+        decodeBlocks(typeName, src, blocks, out);
+        return Promise.resolve({ src, out });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const id = this.nextId++;
     // Transferring detaches the whole buffer: a view into a larger one (against the contract) is copied instead.
     const whole = <T extends Uint8Array | Float32Array>(a: T): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
@@ -75,6 +87,12 @@ export class DecodeWorkerPool implements BlockDecoder {
       lane.jobs.set(id, { resolve, reject });
       lane.worker.postMessage({ id, typeName, src: ownSrc, blocks, out: ownOut } satisfies DecodeRequest, [ownSrc.buffer as ArrayBuffer, ownOut.buffer as ArrayBuffer]);
     });
+  }
+
+  /** Starts every worker and resolves once all have started (decodes go to them from then on). */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.lanes.length; i++) if (this.lanes[i] === undefined) this.start1(i);
+    await Promise.all(this.lanes.map((l) => (l === undefined || l.online ? undefined : new Promise((resolve) => l.worker.once('online', resolve)))));
   }
 
   /** Ends the workers; decodes still pending fail with `Aborted`. */
@@ -103,13 +121,14 @@ export class DecodeWorkerPool implements BlockDecoder {
       }
       if (best < 0 || l.jobs.size < this.lanes[best]!.jobs.size) best = i;
     }
-    return this.lanes[best] ?? this.start(best);
+    return this.lanes[best] ?? this.start1(best);
   }
 
-  private start(i: number): Lane {
+  private start1(i: number): Lane {
     const worker = startWorker(this.script);
     worker.unref();
-    const lane: Lane = { worker, jobs: new Map() };
+    const lane: Lane = { worker, jobs: new Map(), online: false };
+    worker.once('online', () => (lane.online = true));
     this.lanes[i] = lane;
     const retire = (e: Error): void => {
       if (this.lanes[i] === lane) this.lanes[i] = undefined;
@@ -134,3 +153,4 @@ export class DecodeWorkerPool implements BlockDecoder {
     for (const j of jobs) j.reject(e);
   }
 }
+

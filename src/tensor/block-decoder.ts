@@ -1,5 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
-import type { GgmlBlockFormat } from './ggml-blocks.js';
+import { TensorsafeError } from '../errors.js';
+import { GGML_BLOCK_FORMATS, type GgmlBlockFormat } from './ggml-blocks.js';
 
 /**
  * Decodes ggml blocks, on this thread or elsewhere: a pool of worker threads in Node
@@ -16,6 +17,20 @@ export interface BlockDecoder {
    * a buffer of the caller's own, not a view into memory that holds anything else.
    */
   decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }>;
+}
+
+/**
+ * Decodes `blocks` blocks of the ggml type named `typeName` from `src` into `out`: what a decoding
+ * worker does with a request (a type name only: nothing from a file is run or loaded). A name
+ * tensor/ggml-blocks.ts does not decode, or buffers too small, are defects of the caller: coded errors.
+ */
+export function decodeBlocks(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): void {
+  const format = GGML_BLOCK_FORMATS.get(typeName);
+  if (format === undefined) throw new TensorsafeError('InternalError', `decoding was asked for ggml type ${JSON.stringify(typeName)}, which tensorsafe does not decode`);
+  if (src.byteLength < blocks * format.bytes || out.length < blocks * format.elements) {
+    throw new TensorsafeError('InternalError', `decoding was given ${src.byteLength} bytes and room for ${out.length} floats for ${blocks} ${typeName} blocks`);
+  }
+  format.decode(src, blocks, out);
 }
 
 /** Buffers kept for the next tensor, per size (source blocks and floats): fresh ones cost page faults. */
