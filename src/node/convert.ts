@@ -40,7 +40,8 @@ export interface ConvertOptions {
   sourceSha256?: boolean;
   /**
    * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks: by
-   * default one per core (up to MAX_DECODE_WORKERS); 0 decodes on this thread.
+   * default one per core but this thread's (at least one, at most MAX_DECODE_WORKERS); 0 decodes on
+   * this thread.
    */
   decodeWorkers?: number;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;

@@ -54,7 +54,8 @@ export class DecodeWorkerPool implements BlockDecoder {
   private closed = false;
   private readonly script = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
 
-  constructor(workers: number = Math.min(MAX_DECODE_WORKERS, os.availableParallelism())) {
+  /** `workers` by default: one core fewer than there are, the calling thread's, which writes and checks meanwhile (at least one). */
+  constructor(workers: number = os.availableParallelism() - 1) {
     this.parallelism = Math.max(1, Math.min(MAX_DECODE_WORKERS, Math.floor(workers)));
     this.lanes = new Array<Lane | undefined>(this.parallelism).fill(undefined);
   }
