@@ -90,7 +90,7 @@ export async function run({ sizeMiB = 512, runs = 5 } = {}) {
           try {
             await pool.start();
             const [tMain, tPool] = await compare(runs, [() => dequantize(file), () => dequantize(file, pool)]);
-            rows.push([`${type}: dequantize in ${pool.parallelism} worker threads vs the main thread`, `${pool.parallelism} chunks of 8 MiB read and decoded at once, yielded in order`, `${fmtMs(tPool)} (${MBps(outputBytes, tPool)} of F32) vs ${fmtMs(tMain)}`, ratio(tPool / tMain), 'for reference']);
+            rows.push([`${type}: dequantize in ${pool.parallelism} worker thread${pool.parallelism > 1 ? "s" : ""} vs the main thread`, `${pool.parallelism} chunk${pool.parallelism > 1 ? "s" : ""} of 8 MiB read and decoded ahead, yielded in order`, `${fmtMs(tPool)} (${MBps(outputBytes, tPool)} of F32) vs ${fmtMs(tMain)}`, ratio(tPool / tMain), 'for reference']);
           } finally {
             await pool.close();
           }
