@@ -209,6 +209,31 @@ describe('DecodeWorkerPool (built: dist/node/decode-workers.js)', () => {
     expect(again).toBe(32);
   });
 
+  it('the GGUF reader with started workers yields what it yields decoding in place', () => {
+    const dir = tempDir('decode-workers');
+    const model = path.join(dir, 'model.gguf');
+    fs.writeFileSync(model, MODEL);
+    const r = run(`
+      const { FileSource } = await import(${dist('node/file-source.js')});
+      const { ggufReader } = await import(${dist('formats/gguf/reader.js')});
+      const read = async (options) => {
+        const { tensors } = await ggufReader.open(await FileSource.open(${JSON.stringify(model)}), options);
+        const parts = [];
+        for (const t of tensors.tensors) for await (const c of t.chunks(4096)) parts.push(Buffer.from(c));
+        await tensors.close();
+        return Buffer.concat(parts);
+      };
+      const pool = new DecodeWorkerPool(2);
+      await pool.start();
+      let sent = 0;
+      const counting = { parallelism: pool.parallelism, decode: (...a) => (sent++, pool.decode(...a)) };
+      const [here, there] = [await read({}), await read({ blockDecoder: counting })];
+      await pool.close();
+      console.log(JSON.stringify({ equal: Buffer.compare(here, there) === 0, bytes: here.length, sent }));`);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ equal: true, bytes: 256 * 40 * 4 + 512 * 9 * 4 + 32, sent: 15 });
+  });
+
   it('convert of a GGUF with decoding workers writes what it writes without them', () => {
     const dir = tempDir('decode-workers');
     const model = path.join(dir, 'model.gguf');

@@ -11,7 +11,7 @@ import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
-import { DecodeWorkerPool } from './decode-workers.js';
+import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { findModel } from './model-files.js';
@@ -40,8 +40,8 @@ export interface ConvertOptions {
   sourceSha256?: boolean;
   /**
    * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks: by
-   * default one per core but this thread's (at least one, at most MAX_DECODE_WORKERS); 0 decodes on
-   * this thread.
+   * default one per core but this thread's (at least one, at most MAX_DECODE_WORKERS), started only
+   * for at least MIN_DECODE_WORKER_BYTES of decoded output; 0 decodes on this thread.
    */
   decodeWorkers?: number;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
@@ -102,6 +102,9 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   const pool = options.decodeWorkers === 0 ? undefined : new DecodeWorkerPool(options.decodeWorkers);
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: pool?.available ? pool : undefined });
+    // Workers only for enough quantized data to pay for their start; they start while the plan is made.
+    const decodedBytes = opened.reduce((n, o) => n + o.tensors.tensors.reduce((m, t) => m + (t.encoding.layout === 'decoded' ? t.byteLength : 0), 0), 0);
+    if (pool?.available && decodedBytes >= MIN_DECODE_WORKER_BYTES) pool.start().catch(() => undefined);
     // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
     if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
     const plan = planConversion(

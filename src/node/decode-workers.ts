@@ -8,6 +8,10 @@ import { startWorker } from './worker-argv.js';
 
 /** Decoding threads at most, whatever the core count: each holds a chunk in and out (8 MiB + its blocks). */
 export const MAX_DECODE_WORKERS = 8;
+/** Workers that may fail or end before the pool stops replacing them (decoding goes on, on the calling thread). */
+export const MAX_DECODE_WORKER_FAILURES = 4;
+/** Decoded output below which convert starts no worker: starting one costs more than it saves (bench/gguf.js). */
+export const MIN_DECODE_WORKER_BYTES = 128 << 20;
 
 /** A request to decode-worker.ts: `src` and `out` are transferred, not copied. */
 export interface DecodeRequest {
@@ -41,17 +45,19 @@ interface Lane {
 /**
  * A BlockDecoder over worker threads (decode-worker.ts), for readers that dequantize (GGUF): each
  * chunk's source bytes go to the least busy worker and come back as floats, both transferred (a
- * source buffer shared with other data is copied once first). Workers start on the first decode and
- * do not keep the process alive; until one has started, its chunks are decoded on the calling thread
- * (so a small model never waits for a worker). `close()` ends them. A worker that fails or exits fails its jobs with
- * a coded error and is replaced on the next decode. Without the built worker file (the library run
- * from its TypeScript sources), `available` is false: callers then decode in place.
+ * source buffer shared with other data is copied once first). Workers start when `start()` is called
+ * (a worker costs tens of milliseconds of CPU to start: worth it for large models only), and do not
+ * keep the process alive; until one has started, chunks are decoded on the calling thread. `close()`
+ * ends them. A worker that fails or exits fails its jobs with a coded error and is replaced. Without
+ * the built worker file (the library run from its TypeScript sources), `available` is false.
  */
 export class DecodeWorkerPool implements BlockDecoder {
   readonly parallelism: number;
   private readonly lanes: (Lane | undefined)[];
   private nextId = 0;
   private closed = false;
+  private started = false;
+  private failures = 0;
   private readonly script = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
 
   /** `workers` by default: one core fewer than there are, the calling thread's, which writes and checks meanwhile (at least one). */
@@ -68,8 +74,7 @@ export class DecodeWorkerPool implements BlockDecoder {
   decode(typeName: string, src: Uint8Array, blocks: number, out: Float32Array): Promise<{ src: Uint8Array; out: Float32Array }> {
     if (this.closed) return Promise.reject(new TensorsafeError('Aborted', 'the decoding workers were closed before this chunk was decoded'));
     const lane = this.lane();
-    // A worker takes tens of milliseconds to start (more on a busy machine): a small model is done before.
-    if (!lane.online) {
+    if (lane === undefined) {
       try {
         decodeBlocks(typeName, src, blocks, out);
         return Promise.resolve({ src, out });
@@ -90,10 +95,21 @@ export class DecodeWorkerPool implements BlockDecoder {
     });
   }
 
-  /** Starts every worker and resolves once all have started (decodes go to them from then on). */
+  /** Starts every worker; resolves once each has started or ended (decodes go to those started from then on). */
   async start(): Promise<void> {
+    if (this.closed) return;
+    this.started = true;
     for (let i = 0; i < this.lanes.length; i++) if (this.lanes[i] === undefined) this.start1(i);
-    await Promise.all(this.lanes.map((l) => (l === undefined || l.online ? undefined : new Promise((resolve) => l.worker.once('online', resolve)))));
+    await Promise.all(
+      this.lanes.map((l) =>
+        l === undefined || l.online
+          ? undefined
+          : new Promise((resolve) => {
+              l.worker.once('online', resolve);
+              l.worker.once('exit', resolve);
+            }),
+      ),
+    );
   }
 
   /** Ends the workers; decodes still pending fail with `Aborted`. */
@@ -111,28 +127,34 @@ export class DecodeWorkerPool implements BlockDecoder {
     );
   }
 
-  /** The lane with the fewest jobs, started if need be. */
-  private lane(): Lane {
-    let best = -1;
+  /** The started lane with the fewest jobs, if any (once started, a lane whose worker ended is replaced). */
+  private lane(): Lane | undefined {
+    let best: Lane | undefined;
     for (let i = 0; i < this.lanes.length; i++) {
-      const l = this.lanes[i];
-      if (l === undefined) {
-        best = i;
-        break;
-      }
-      if (best < 0 || l.jobs.size < this.lanes[best]!.jobs.size) best = i;
+      const l = this.lanes[i] ?? (this.started ? this.start1(i) : undefined);
+      if (l?.online && (best === undefined || l.jobs.size < best.jobs.size)) best = l;
     }
-    return this.lanes[best] ?? this.start1(best);
+    return best;
   }
 
-  private start1(i: number): Lane {
-    const worker = startWorker(this.script);
+  private start1(i: number): Lane | undefined {
+    if (this.failures >= MAX_DECODE_WORKER_FAILURES) return undefined;
+    let worker: Worker;
+    try {
+      worker = startWorker(this.script);
+    } catch {
+      this.failures++;
+      return undefined;
+    }
     worker.unref();
     const lane: Lane = { worker, jobs: new Map(), online: false };
     worker.once('online', () => (lane.online = true));
     this.lanes[i] = lane;
     const retire = (e: Error): void => {
-      if (this.lanes[i] === lane) this.lanes[i] = undefined;
+      if (this.lanes[i] === lane) {
+        this.lanes[i] = undefined;
+        this.failures++;
+      }
       this.fail(lane, e);
     };
     worker.on('message', (m: DecodeReply) => {
