@@ -39,9 +39,9 @@ export interface ConvertOptions {
    */
   sourceSha256?: boolean;
   /**
-   * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks: by
-   * default one per core but this thread's (at least one, at most MAX_DECODE_WORKERS), started only
-   * for at least MIN_DECODE_WORKER_BYTES of decoded output; 0 decodes on this thread.
+   * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks (at
+   * most MAX_DECODE_WORKERS), started only for at least MIN_DECODE_WORKER_BYTES of decoded output. By
+   * default none (0): on a 2-core machine they did not make conversions measurably faster (BENCHMARKS.md).
    */
   decodeWorkers?: number;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
@@ -99,7 +99,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
-  const pool = options.decodeWorkers === 0 ? undefined : new DecodeWorkerPool(options.decodeWorkers);
+  const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: pool?.available ? pool : undefined });
     // Workers only for enough quantized data to pay for their start; they start while the plan is made.

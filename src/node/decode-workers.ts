@@ -60,7 +60,7 @@ export class DecodeWorkerPool implements BlockDecoder {
   private failures = 0;
   private readonly script = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
 
-  /** `workers` by default: one core fewer than there are, the calling thread's, which writes and checks meanwhile (at least one). */
+  /** `workers` by default: one core fewer than there are (the calling thread's, which writes and checks meanwhile), at least one. */
   constructor(workers: number = os.availableParallelism() - 1) {
     this.parallelism = Math.max(1, Math.min(MAX_DECODE_WORKERS, Math.floor(workers)));
     this.lanes = new Array<Lane | undefined>(this.parallelism).fill(undefined);
