@@ -146,9 +146,12 @@ export class DecodeWorkerPool implements BlockDecoder {
       this.failures++;
       return undefined;
     }
-    worker.unref();
     const lane: Lane = { worker, jobs: new Map(), online: false };
-    worker.once('online', () => (lane.online = true));
+    // Kept alive while it starts (start() may be awaited), then only while it has work.
+    worker.once('online', () => {
+      lane.online = true;
+      if (lane.jobs.size === 0) worker.unref();
+    });
     this.lanes[i] = lane;
     const retire = (e: Error): void => {
       if (this.lanes[i] === lane) {
