@@ -5,6 +5,7 @@ import { machine, writeSection, TMP } from './lib.js';
 const groups = {
   safetensors: () => import('./safetensors.js'),
   convert: () => import('./convert.js'),
+  gguf: () => import('./gguf.js'),
   scan: () => import('./scan.js'),
   verify: () => import('./verify.js'),
   integrity: () => import('./integrity.js'),

@@ -1,4 +1,5 @@
 import type { ByteSource } from '../io/byte-source.js';
+import type { BlockDecoder } from '../tensor/block-decoder.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import type { ScanContext } from './findings.js';
 
@@ -82,6 +83,8 @@ export interface OpenOptions {
    * with `ExternalDataRefused`. Absent: the model has no folder, and such files are refused.
    */
   readonly openSibling?: (relativePath: string) => Promise<ByteSource>;
+  /** Decodes quantized blocks off this thread (node/decode-workers.ts); absent: decoded in place. */
+  readonly blockDecoder?: BlockDecoder;
 }
 
 /** One parse of a file: the tensors, and the structure the scanner checks, made by the same parse. */

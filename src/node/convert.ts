@@ -12,6 +12,7 @@ import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
+import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { findModel } from './model-files.js';
@@ -56,6 +57,12 @@ export interface ConvertOptions {
    * dtype. Safetensors output only.
    */
   dtype?: string;
+  /**
+   * Worker threads that dequantize quantized tensors (GGUF) while this thread writes and checks (at
+   * most MAX_DECODE_WORKERS), started only for at least MIN_DECODE_WORKER_BYTES of decoded output. By
+   * default none (0): on a 2-core machine they did not make conversions measurably faster (BENCHMARKS.md).
+   */
+  decodeWorkers?: number;
   onProgress?: (p: Progress & { phase: 'write' | 'verify' }) => void;
 }
 
@@ -118,8 +125,12 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
+  const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
-    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown });
+    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: pool?.available ? pool : undefined });
+    // Workers only for enough quantized data to pay for their start; they start while the plan is made.
+    const decodedBytes = opened.reduce((n, o) => n + o.tensors.tensors.reduce((m, t) => m + (t.encoding.layout === 'decoded' ? t.byteLength : 0), 0), 0);
+    if (pool?.available && decodedBytes >= MIN_DECODE_WORKER_BYTES) pool.start().catch(() => undefined);
     // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
     if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
     const plan = planConversion(
@@ -211,6 +222,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     throw e;
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
+    await pool?.close();
   }
 }
 

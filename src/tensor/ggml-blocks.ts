@@ -79,12 +79,25 @@ function q5_1(s: Uint8Array, blocks: number, out: Float32Array): void {
   }
 }
 
-/** Q8_0: f16 d, 32 signed bytes; x = q·d. */
+/**
+ * Q8_0: f16 d, 32 signed bytes; x = q·d. The codes read through an Int8Array view (no sign fix-up),
+ * eight per step: unrolled, V8 runs this loop 1.7× as fast (bench/gguf.js).
+ */
 function q8_0(s: Uint8Array, blocks: number, out: Float32Array): void {
   const t = f16();
+  const i8 = new Int8Array(s.buffer, s.byteOffset, s.length);
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 34, o += 32) {
     const d = t[h(s, p)]!;
-    for (let j = 0; j < 32; j++) out[o + j] = ((s[p + 2 + j]! << 24) >> 24) * d;
+    for (let j = 0, q = p + 2; j < 32; j += 8, q += 8) {
+      out[o + j] = i8[q]! * d;
+      out[o + j + 1] = i8[q + 1]! * d;
+      out[o + j + 2] = i8[q + 2]! * d;
+      out[o + j + 3] = i8[q + 3]! * d;
+      out[o + j + 4] = i8[q + 4]! * d;
+      out[o + j + 5] = i8[q + 5]! * d;
+      out[o + j + 6] = i8[q + 6]! * d;
+      out[o + j + 7] = i8[q + 7]! * d;
+    }
   }
 }
 
@@ -170,8 +183,13 @@ function q4_K(s: Uint8Array, blocks: number, out: Float32Array): void {
       const d1 = k[2 * j]!, m1 = k[2 * j + 8]!;
       const d2 = k[2 * j + 1]!, m2 = k[2 * j + 9]!;
       const q = p + 16 + j * 32;
-      for (let l = 0; l < 32; l++) out[y++] = fr(d1 * (s[q + l]! & 15)) - m1;
-      for (let l = 0; l < 32; l++) out[y++] = fr(d2 * (s[q + l]! >> 4)) - m2;
+      // Both nibbles of a byte in one pass (each byte read once): 1.4× as fast as two passes.
+      for (let l = 0; l < 32; l++) {
+        const v = s[q + l]!;
+        out[y + l] = fr(d1 * (v & 15)) - m1;
+        out[y + l + 32] = fr(d2 * (v >> 4)) - m2;
+      }
+      y += 64;
     }
   }
 }

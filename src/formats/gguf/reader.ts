@@ -1,12 +1,13 @@
 import type { Dtype } from '../../dtype/dtypes.js';
 import type { ByteSource } from '../../io/byte-source.js';
+import { decodedChunks, type BlockDecoder } from '../../tensor/block-decoder.js';
 import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
-import { GGML_BLOCK_FORMATS, type GgmlBlockFormat } from '../../tensor/ggml-blocks.js';
+import { GGML_BLOCK_FORMATS } from '../../tensor/ggml-blocks.js';
 import { GGUF_SIDECAR_SUFFIX, GGUF_SIDECAR_TAIL, GGUF_TYPES_KEY, ggufSidecarHead, ggufSidecarMember, ggufTypesText, ggufValueText, MAX_GGUF_METADATA_ARRAY, MAX_GGUF_METADATA_STRING, MAX_GGUF_SIDECAR_BYTES } from '../../tensor/gguf-metadata.js';
 import { DEFAULT_CHUNK_BYTES, type Companion, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
-import type { FormatReader, ParsedModel } from '../format.js';
+import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { show } from '../scan-rules.js';
 import { GgufError } from './errors.js';
 import { readGgufHeader, readGgufValue, type GgufHeader, type GgufKeyValue, type GgufTensorInfo } from './header.js';
@@ -31,7 +32,7 @@ const RAW: Readonly<Record<string, readonly [Dtype, number]>> = {
 };
 
 export const ggufReader: FormatReader<GgufHeader> = {
-  async open(source: ByteSource): Promise<ParsedModel<GgufHeader>> {
+  async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<GgufHeader>> {
     let header: GgufHeader;
     try {
       header = await readGgufHeader(source);
@@ -39,7 +40,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
       throw problemError(e, source);
     }
     for (const t of header.tensors) checkSize(t, source);
-    const tensors = header.tensors.map((t) => tensorEntry(t, header, source));
+    const tensors = header.tensors.map((t) => tensorEntry(t, header, source, options?.blockDecoder));
     const { metadata, sidecar, leftOut } = metadataStrings(header.metadata);
     const notes: string[] = [];
     if (!header.littleEndian) notes.push(`a big-endian GGUF v${header.version} file: tensors byte-swapped to little-endian`);
@@ -79,7 +80,7 @@ function checkSize(t: GgufTensorInfo, source: ByteSource): void {
   if (t.elements * 4n > BigInt(Number.MAX_SAFE_INTEGER)) refuse(`tensor ${show(t.name)} needs ${t.bytes} bytes (${t.elements} elements), more than the whole file`);
 }
 
-function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource): TensorEntry {
+function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource, decoder: BlockDecoder | undefined): TensorEntry {
   const shape = t.ne.map(Number).reverse();
   const where = `${source.name}: tensor ${show(t.name)}`;
   const raw = RAW[t.typeName];
@@ -103,27 +104,8 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource):
   return {
     name: t.name, dtype: 'F32', shape, byteLength: Number(t.elements) * 4, fidelity: 'derived',
     encoding: { layout: 'decoded', decoder: t.typeName.toLowerCase() },
-    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(source, t, format, chunkBytes),
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(source, t.offset, t.bytes, t.typeName, format, chunkBytes, decoder),
   };
-}
-
-/**
- * A quantized tensor's F32 bytes: whole blocks read (about `chunkBytes` of output at a time), decoded
- * into one reused buffer, and handed out in pieces of at most `chunkBytes`.
- */
-async function* decodedChunks(source: ByteSource, t: GgufTensorInfo, format: GgmlBlockFormat, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  const totalBlocks = t.bytes / format.bytes;
-  const perRead = Math.max(1, Math.floor(chunkBytes / (format.elements * 4)));
-  const out = new Float32Array(perRead * format.elements);
-  const outBytes = new Uint8Array(out.buffer);
-  const step = Math.max(4, Math.floor(chunkBytes / 4) * 4);
-  for (let b = 0; b < totalBlocks; b += perRead) {
-    const blocks = Math.min(perRead, totalBlocks - b);
-    const src = await source.read(t.offset + b * format.bytes, blocks * format.bytes);
-    format.decode(src, blocks, out);
-    const length = blocks * format.elements * 4;
-    for (let at = 0; at < length; at += step) yield outBytes.subarray(at, Math.min(length, at + step));
-  }
 }
 
 /**
