@@ -3,8 +3,9 @@ import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { TensorsafeError } from '../../errors.js';
 import type { GgufMetadataValue } from '../../tensor/gguf-metadata.js';
+import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES, type GgufValueType } from '../../tensor/gguf-types.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
-import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
+import { MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
 /**
  * A GGUF file's header, parsed once for the reader and the scan rules alike. What is checked is what
@@ -19,23 +20,6 @@ import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRA
  * Throws FormatProblems: the reader codes them, the scan rules report them.
  */
 
-/** ggml_type id -> [elements per block, bytes per block, name] (format-specs §1.5; removed ids are absent). */
-export const GGML_TYPES: ReadonlyMap<number, readonly [number, number, string]> = new Map([
-  [0, [1, 4, 'F32']], [1, [1, 2, 'F16']], [2, [32, 18, 'Q4_0']], [3, [32, 20, 'Q4_1']], [6, [32, 22, 'Q5_0']],
-  [7, [32, 24, 'Q5_1']], [8, [32, 34, 'Q8_0']], [9, [32, 36, 'Q8_1']], [10, [256, 84, 'Q2_K']], [11, [256, 110, 'Q3_K']],
-  [12, [256, 144, 'Q4_K']], [13, [256, 176, 'Q5_K']], [14, [256, 210, 'Q6_K']], [15, [256, 292, 'Q8_K']],
-  [16, [256, 66, 'IQ2_XXS']], [17, [256, 74, 'IQ2_XS']], [18, [256, 98, 'IQ3_XXS']], [19, [256, 50, 'IQ1_S']],
-  [20, [32, 18, 'IQ4_NL']], [21, [256, 110, 'IQ3_S']], [22, [256, 82, 'IQ2_S']], [23, [256, 136, 'IQ4_XS']],
-  [24, [1, 1, 'I8']], [25, [1, 2, 'I16']], [26, [1, 4, 'I32']], [27, [1, 8, 'I64']], [28, [1, 8, 'F64']],
-  [29, [256, 56, 'IQ1_M']], [30, [1, 2, 'BF16']], [34, [256, 54, 'TQ1_0']], [35, [256, 66, 'TQ2_0']],
-  [39, [32, 17, 'MXFP4']], [40, [64, 36, 'NVFP4']], [41, [128, 18, 'Q1_0']], [42, [64, 18, 'Q2_0']],
-] as const);
-
-/** gguf value type ids. */
-export const GGUF_VALUE_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'] as const;
-export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
-/** Byte size of fixed-size value types (0 for STRING and ARRAY). */
-const SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
 const UINT32 = 4;
 const BOOL = 7;
 const STRING = 8;
@@ -96,7 +80,6 @@ export interface GgufHeaderOptions {
   readonly onKeyValue?: (kv: GgufKeyValue, version: number) => void;
 }
 
-const DEFAULT_ALIGNMENT = 32;
 const INT64_MAX = (1n << 63n) - 1n;
 
 /** Bytes of a count or length: u64 from version 2, u32 in version 1. */
@@ -155,7 +138,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     options.onKeyValue?.(kv, version);
   };
   const keys = new Set<string>();
-  let alignment = DEFAULT_ALIGNMENT;
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (let i = 0n; i < kvCount; i++) {
     checkBudget();
     const kvAt = c.pos;
@@ -182,7 +165,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       const a = await array(show(key), 1);
       keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
     } else {
-      await c.need(SIZE[type]!, what);
+      await c.need(GGUF_VALUE_BYTES[type]!, what);
       if (type === BOOL) {
         const b = c.u8();
         if (b > 1) throw malformed(`the BOOL value of ${show(key)} is ${b}, not 0 or 1`, c.pos - 1);
@@ -204,12 +187,12 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     if ((i & 0xffn) === 0n) checkBudget();
     const infoAt = c.pos;
     const name = await readName(`the name of tensor ${i}`, MAX_GGUF_KEY_BYTES);
-    if (new TextEncoder().encode(name).length >= GGUF_MAX_NAME_BYTES) throw malformed(`tensor name ${show(name)} is ${GGUF_MAX_NAME_BYTES} bytes or longer (ggml rejects it)`, infoAt);
+    if (new TextEncoder().encode(name).length >= GGML_MAX_NAME_BYTES) throw malformed(`tensor name ${show(name)} is ${GGML_MAX_NAME_BYTES} bytes or longer (ggml rejects it)`, infoAt);
     if (names.has(name)) throw malformed(`duplicate tensor name ${show(name)}`, infoAt);
     names.add(name);
     await c.need(4, `the dimension count of tensor ${show(name)}`);
     const nDims = c.u32();
-    if (nDims > GGUF_MAX_DIMS) throw malformed(`tensor ${show(name)} has ${nDims} dimensions, more than ${GGUF_MAX_DIMS}`, c.pos - 4);
+    if (nDims > GGML_MAX_DIMS) throw malformed(`tensor ${show(name)} has ${nDims} dimensions, more than ${GGML_MAX_DIMS}`, c.pos - 4);
     const ne: bigint[] = [];
     for (let d = 0; d < nDims; d++) {
       const v = await count(`dimension ${d} of tensor ${show(name)}`);
@@ -329,10 +312,10 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
       const typeName = `ARRAY[${GGUF_VALUE_TYPES[elementType]}]`;
       const elements = `the ${n} elements of array ${what}`;
       if (value === undefined) {
-        c.skip(n * BigInt(SIZE[elementType]!), elements);
+        c.skip(n * BigInt(GGUF_VALUE_BYTES[elementType]!), elements);
         return { elementType, typeName, length };
       }
-      await c.need(length * SIZE[elementType]!, elements);
+      await c.need(length * GGUF_VALUE_BYTES[elementType]!, elements);
       for (let k = 0; k < length; k++) value.push(scalar(elementType));
       return { elementType, typeName, value, length };
     }
