@@ -181,7 +181,7 @@ Examples:
     if (values.to !== undefined && !outputFormatById(values.to)) {
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
     }
-    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.configure) {
+    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
       throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
     if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {

@@ -311,6 +311,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
     shardName: refuseSharding,
     indexName: (stem) => `${stem}.gguf.index.json`,
     stemOf: (fileName) => /^(.+)\.gguf$/i.exec(fileName)?.[1],
+    writerOptions: ['quantize', 'arch'],
     configure: (options) => ggufOutputWith(settingsOf(options)),
     metadata: (_framework, removed, records) => ({ ...Object.fromEntries(removed), ...records }),
     reopen: (source) => reopenGguf(source, modelKeys),
