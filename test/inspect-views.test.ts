@@ -68,10 +68,12 @@ describe('inspect: each format’s own view', () => {
     const text = await runCli('inspect', file);
     expect(text.stdout).not.toContain('\x1b');
     expect(text.lines.some((l) => l.includes('tokenizer.ggml.tokens') && l.endsWith('"t7", …'))).toBe(true);
-    // An array longer than the header parse keeps (a vocabulary): its type and length, never a second read.
+    // An array longer than the header parse keeps (a vocabulary): its type, length and the first few the parse kept, never a second read.
     const vocab = path.join(dir, 'vocab.gguf');
-    fs.writeFileSync(vocab, gguf([['tokenizer.ggml.tokens', { type: 'strs', value: Array.from({ length: 1500 }, (_, i) => `t${i}`) }]], [{ name: 'w', ne: [4] }]));
-    expect(section((await inspectJson(vocab)).view, 'metadata')['tokenizer.ggml.tokens']).toBe('ARRAY<STRING>[1500] (elements not kept: more than 1024)');
+    fs.writeFileSync(vocab, gguf([['tokenizer.ggml.tokens', { type: 'strs', value: Array.from({ length: 1500 }, (_, i) => `t${i}`) }], ['tokenizer.ggml.scores', { type: 'f32s', value: Array.from({ length: 1500 }, (_, i) => i / 2) }]], [{ name: 'w', ne: [4] }]));
+    const vocabRows = section((await inspectJson(vocab)).view, 'metadata');
+    expect(vocabRows['tokenizer.ggml.tokens']).toBe('ARRAY<STRING>[1500] "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", …');
+    expect(vocabRows['tokenizer.ggml.scores']).toBe('ARRAY<FLOAT32>[1500] 0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, …');
   });
 
   it('ONNX: ir_version, producer, opset imports, graph counts', async () => {

@@ -4,6 +4,7 @@ import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem
 import { TensorsafeError } from '../../errors.js';
 import type { GgufMetadataValue } from '../../tensor/gguf-metadata.js';
 import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES, type GgufValueType } from '../../tensor/gguf-types.js';
+import { VIEW_ARRAY_ITEMS } from '../format.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
 import { MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
@@ -38,6 +39,8 @@ export interface GgufKeyValue {
   readonly typeName?: string;
   /** Undefined when too large to keep (`length` says how large). */
   readonly value?: GgufValue;
+  /** For an array of numbers or strings too long to keep: its first VIEW_ARRAY_ITEMS elements (inspect shows them). */
+  readonly head?: readonly GgufValue[];
   /** Elements of an array, bytes of a string. */
   readonly length?: number;
   /** Where the value starts (a string's length, an array's element type), for messages. */
@@ -163,7 +166,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at, ...(s.lossy ? { lossy: s.lossy } : {}) });
     } else if (type === ARRAY) {
       const a = await array(show(key), 1);
-      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
+      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), ...(a.head ? { head: a.head } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
     } else {
       await c.need(GGUF_VALUE_BYTES[type]!, what);
       if (type === BOOL) {
@@ -295,7 +298,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
    * were kept, else walked. `typeName` is its whole type (`ARRAY[ARRAY[STRING]]`), absent when the
    * arrays it holds differ in type or it holds arrays and none (no type to name).
    */
-  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; length: number; lossy?: true }> => {
+  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; head?: GgufValue[]; length: number; lossy?: true }> => {
     await c.need(4, `the element type of ${what}`);
     const elementType = c.u32();
     if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
@@ -312,8 +315,15 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
       const typeName = `ARRAY[${GGUF_VALUE_TYPES[elementType]}]`;
       const elements = `the ${n} elements of array ${what}`;
       if (value === undefined) {
-        c.skip(n * BigInt(GGUF_VALUE_BYTES[elementType]!), elements);
-        return { elementType, typeName, length };
+        // Walked past, its first few kept for inspect (only when the whole array is in the file: else the skip says it is not).
+        const size = GGUF_VALUE_BYTES[elementType]!;
+        const head: GgufValue[] = [];
+        if (c.pos + length * size <= source.size) {
+          await c.need(Math.min(length, VIEW_ARRAY_ITEMS) * size, elements);
+          while (head.length < Math.min(length, VIEW_ARRAY_ITEMS)) head.push(scalar(elementType));
+        }
+        c.skip(BigInt(length - head.length) * BigInt(size), elements);
+        return { elementType, typeName, head, length };
       }
       await c.need(length * GGUF_VALUE_BYTES[elementType]!, elements);
       for (let k = 0; k < length; k++) value.push(scalar(elementType));
@@ -321,11 +331,13 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
     }
     let typeName: string | undefined = elementType === STRING ? 'ARRAY[STRING]' : undefined;
     let lossy = false;
+    const head: GgufValue[] = [];
     for (let k = 0; k < length; k++) {
       if (elementType === STRING) {
         const s = await stringValue(`string ${k} of array ${what}`);
         if (s.text === undefined) value = undefined;
         value?.push(s.text!);
+        if (k === head.length && k < VIEW_ARRAY_ITEMS && s.text !== undefined) head.push(s.text);
         lossy ||= s.lossy === true;
         if ((k & 0xfff) === 0) limits.checkBudget();
       } else {
@@ -339,7 +351,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
         else if (typeName !== innerType) typeName = undefined;
       }
     }
-    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
+    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : elementType === STRING ? { head } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
   };
   return { count, stringLength, stringValue, scalar, array };
 }
