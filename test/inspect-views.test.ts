@@ -98,6 +98,12 @@ describe('inspect: each format’s own view', () => {
     expect(section(view, 'operator domains')).toMatchObject({ 'local.fns': 'Helper' });
   });
 
+  it('ONNX: the model’s domain and model_version, when set', async () => {
+    const file = path.join(tempDir('inspect-views-onnx'), 'versioned.onnx');
+    fs.writeFileSync(file, onnxModel([onnxNode('Relu')], [pb.str(4, 'com.example'), pb.int(5, 2n ** 40n + 3n)]));
+    expect(section((await inspectJson(file)).view, 'ONNX')).toEqual({ ir_version: '8', producer: 'crafted', domain: 'com.example', model_version: '1099511627779' });
+  });
+
   it('ONNX: the external data files its tensors name', async () => {
     const { view } = await inspectJson(path.join(import.meta.dirname, 'fixtures', 'onnx-external', 'model.onnx'));
     expect(section(view, 'external data')).toEqual({ 'weights/data.bin': '2 tensors' });
