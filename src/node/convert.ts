@@ -154,17 +154,20 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const companions = plan.companions.map((c) => path.join(input.outDir, c.file));
     const outputs = plan.files.map((f) => path.join(input.outDir, f));
     const indexPath = plan.indexFile === undefined ? undefined : path.join(input.outDir, plan.indexFile);
-    const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => ({
-      inputs: input.files,
-      outputs,
-      index: indexPath,
-      ...summarizeConversion(plan),
-      companions: summarizeConversion(plan).companions.map((c, i) => ({ ...c, file: companions[i]! })),
-      verified: !upToDate,
-      upToDate,
-      sources,
-      seconds: (Date.now() - started) / 1000,
-    });
+    const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => {
+      const summary = summarizeConversion(plan);
+      return {
+        inputs: input.files,
+        outputs,
+        index: indexPath,
+        ...summary,
+        companions: summary.companions.map((c, i) => ({ ...c, file: companions[i]! })),
+        verified: !upToDate,
+        upToDate,
+        sources,
+        seconds: (Date.now() - started) / 1000,
+      };
+    };
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
     // Whatever --force says, an output never replaces the model it is converted from.
