@@ -103,20 +103,11 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     version = swapped;
   }
   const width = countBytes(version);
-  const count = async (what: string): Promise<bigint> => {
-    if (c.available() < width) await c.need(width, what);
-    return width === 8 ? c.u64() : BigInt(c.u32());
-  };
   const checkBudget = (): void => {
     if (c.pos > MAX_GGUF_METADATA_BYTES) throw limitExceeded(`the metadata goes on past ${MAX_GGUF_METADATA_BYTES} bytes (MAX_GGUF_METADATA_BYTES)`, c.pos);
   };
-  const tensorCount = await count('the tensor count');
-  const kvCount = await count('the key-value count');
-  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
-  if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
-
   let ggmlRefuses: FormatProblem | undefined;
-  const { stringLength, stringValue, scalar, array } = valueReader(c, width, {
+  const { count, stringLength, stringValue, scalar, array } = valueReader(c, width, {
     keptString: MAX_GGUF_KEPT_STRING,
     keptArray: MAX_GGUF_KEPT_ARRAY,
     checkBudget,
@@ -125,6 +116,11 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       ggmlRefuses ??= refusal;
     },
   });
+  const tensorCount = await count('the tensor count');
+  const kvCount = await count('the key-value count');
+  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
+  if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
+
   const readName = async (what: string, max: number): Promise<string> => {
     const start = c.pos;
     const n = await stringLength(what);
