@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GGML_TYPES } from '../src/formats/gguf/header.js';
+import { GGML_TYPES } from '../src/tensor/gguf-types.js';
 import { ggufReader } from '../src/formats/gguf/reader.js';
 import { BoundedSource } from './helpers/assertions.js';
 import { applyEdits, EDITS, exerciseReader } from './helpers/fuzz.js';

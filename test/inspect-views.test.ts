@@ -68,10 +68,12 @@ describe('inspect: each format’s own view', () => {
     const text = await runCli('inspect', file);
     expect(text.stdout).not.toContain('\x1b');
     expect(text.lines.some((l) => l.includes('tokenizer.ggml.tokens') && l.endsWith('"t7", …'))).toBe(true);
-    // An array longer than the header parse keeps (a vocabulary): its type and length, never a second read.
+    // An array longer than the header parse keeps (a vocabulary): its type, length and the first few the parse kept, never a second read.
     const vocab = path.join(dir, 'vocab.gguf');
-    fs.writeFileSync(vocab, gguf([['tokenizer.ggml.tokens', { type: 'strs', value: Array.from({ length: 1500 }, (_, i) => `t${i}`) }]], [{ name: 'w', ne: [4] }]));
-    expect(section((await inspectJson(vocab)).view, 'metadata')['tokenizer.ggml.tokens']).toBe('ARRAY<STRING>[1500] (elements not kept: more than 1024)');
+    fs.writeFileSync(vocab, gguf([['tokenizer.ggml.tokens', { type: 'strs', value: Array.from({ length: 1500 }, (_, i) => `t${i}`) }], ['tokenizer.ggml.scores', { type: 'f32s', value: Array.from({ length: 1500 }, (_, i) => i / 2) }]], [{ name: 'w', ne: [4] }]));
+    const vocabRows = section((await inspectJson(vocab)).view, 'metadata');
+    expect(vocabRows['tokenizer.ggml.tokens']).toBe('ARRAY<STRING>[1500] "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", …');
+    expect(vocabRows['tokenizer.ggml.scores']).toBe('ARRAY<FLOAT32>[1500] 0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, …');
   });
 
   it('ONNX: ir_version, producer, opset imports, graph counts', async () => {
@@ -94,6 +96,12 @@ describe('inspect: each format’s own view', () => {
     expect(section(view, 'opset imports')).toEqual({ 'ai.onnx': '17' });
     expect(section(view, 'graph')).toMatchObject({ nodes: '2', functions: '1' });
     expect(section(view, 'operator domains')).toMatchObject({ 'local.fns': 'Helper' });
+  });
+
+  it('ONNX: the model’s domain and model_version, when set', async () => {
+    const file = path.join(tempDir('inspect-views-onnx'), 'versioned.onnx');
+    fs.writeFileSync(file, onnxModel([onnxNode('Relu')], [pb.str(4, 'com.example'), pb.int(5, 2n ** 40n + 3n)]));
+    expect(section((await inspectJson(file)).view, 'ONNX')).toEqual({ ir_version: '8', producer: 'crafted', domain: 'com.example', model_version: '1099511627779' });
   });
 
   it('ONNX: the external data files its tensors name', async () => {

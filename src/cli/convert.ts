@@ -181,7 +181,7 @@ Examples:
     if (values.to !== undefined && !outputFormatById(values.to)) {
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
     }
-    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.configure) {
+    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
       throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
     if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {
@@ -193,7 +193,7 @@ Examples:
       if (values.recursive) throw new UsageError('--dtype goes with one SRC');
     }
     if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
-    if (values['allow-raw'] && values.to !== 'npz' && values.to !== 'npy') throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
+    if (values['allow-raw'] && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('allowRaw')) throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);

@@ -4,6 +4,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
+import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_PLAIN_TYPE_IDS, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES } from '../tensor/gguf-types.js';
 import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KEY, type GgufEntry, type GgufMetadataValue } from '../tensor/gguf-metadata.js';
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
@@ -27,17 +28,8 @@ import { writeThenCheck } from './write-then-check.js';
  * quantized types), when derived. The encoder runs again on a fresh read of the source for it.
  */
 
-/** The alignment of tensor data (ggml's default, GGUF_DEFAULT_ALIGNMENT). */
-export const GGUF_ALIGNMENT = 32;
-/** ggml's GGML_MAX_NAME: a name of this many bytes or more is refused by ggml's reader. */
-const GGUF_MAX_NAME_BYTES = 64;
-/** ggml's GGML_MAX_DIMS. */
-const GGUF_MAX_DIMS = 4;
-
-/** dtypes written as they are: ggml type id and name. */
-const RAW_TYPES: Partial<Record<Dtype, readonly [number, string]>> = {
-  F32: [0, 'F32'], F16: [1, 'F16'], BF16: [30, 'BF16'], F64: [28, 'F64'], I8: [24, 'I8'], I16: [25, 'I16'], I32: [26, 'I32'], I64: [27, 'I64'],
-};
+/** The alignment of tensor data written (ggml's default; also written as general.alignment). */
+export const GGUF_ALIGNMENT = GGUF_DEFAULT_ALIGNMENT;
 
 const encoder = new TextEncoder();
 const tensors = (n: number, what = 'tensor'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -75,17 +67,17 @@ function elementsOf(shape: readonly number[]): number {
 /** How `e` is written, or why it cannot be (a name too long, too many dimensions, a dtype GGUF lacks). */
 function planTensor(e: TensorEntry, quantize: GgmlQuantizer | undefined): TensorPlan {
   const nameBytes = encoder.encode(e.name).length;
-  if (nameBytes >= GGUF_MAX_NAME_BYTES) {
-    throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\`: its name is ${nameBytes} bytes, and ggml refuses names of ${GGUF_MAX_NAME_BYTES} bytes or more (GGML_MAX_NAME); rename it or write safetensors`, { location: e.name });
+  if (nameBytes >= GGML_MAX_NAME_BYTES) {
+    throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\`: its name is ${nameBytes} bytes, and ggml refuses names of ${GGML_MAX_NAME_BYTES} bytes or more (GGML_MAX_NAME); rename it or write safetensors`, { location: e.name });
   }
-  if (e.shape.length > GGUF_MAX_DIMS) {
-    throw new TensorsafeError('InvalidShape', `tensor \`${e.name}\` has ${e.shape.length} dimensions [${e.shape.join(', ')}], and ggml holds at most ${GGUF_MAX_DIMS} (GGML_MAX_DIMS)`, { location: e.name });
+  if (e.shape.length > GGML_MAX_DIMS) {
+    throw new TensorsafeError('InvalidShape', `tensor \`${e.name}\` has ${e.shape.length} dimensions [${e.shape.join(', ')}], and ggml holds at most ${GGML_MAX_DIMS} (GGML_MAX_DIMS)`, { location: e.name });
   }
-  const raw = RAW_TYPES[e.dtype];
-  if (raw === undefined) {
-    throw new TensorsafeError('UnsupportedTensor', `tensor \`${e.name}\` is ${e.dtype}, which GGUF has no type for (it holds F32, F16, BF16, F64, I8, I16, I32, I64 and ggml's quantized types)`, { location: e.name });
+  const plainId = GGML_PLAIN_TYPE_IDS.get(e.dtype);
+  if (plainId === undefined) {
+    throw new TensorsafeError('UnsupportedTensor', `tensor \`${e.name}\` is ${e.dtype}, which GGUF has no type for (it holds ${[...GGML_PLAIN_TYPE_IDS.keys()].join(', ')} and ggml's quantized types)`, { location: e.name });
   }
-  const asIs: TensorPlan = { typeId: raw[0], typeName: raw[1], bytes: e.byteLength };
+  const asIs: TensorPlan = { typeId: plainId, typeName: e.dtype, bytes: e.byteLength };
   if (quantize === undefined || !ENCODABLE_DTYPES.has(e.dtype) || quantize.typeName === e.dtype) return asIs;
   const elements = elementsOf(e.shape);
   const encoded: TensorPlan = { typeId: quantize.typeId, typeName: quantize.typeName, bytes: (elements / quantize.elements) * quantize.bytes, encoder: quantize };
@@ -96,10 +88,9 @@ function planTensor(e: TensorEntry, quantize: GgmlQuantizer | undefined): Tensor
   return encoded;
 }
 
-/** GGUF's bytes, appended to one growing buffer (the header: metadata and tensor descriptions). */
-/** Bytes of each fixed-size GGUF value type. */
-const SCALAR_BYTES: Readonly<Record<string, number>> = { UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FLOAT32: 4, BOOL: 1, UINT64: 8, INT64: 8, FLOAT64: 8 };
+const typeId = (type: string): number => (GGUF_VALUE_TYPES as readonly string[]).indexOf(type);
 
+/** GGUF's bytes, appended to one growing buffer (the header: metadata and tensor descriptions). */
 class HeaderBytes {
   private buf = new Uint8Array(4096);
   private view = new DataView(this.buf.buffer);
@@ -140,8 +131,8 @@ class HeaderBytes {
   }
   scalar(type: string, v: GgufMetadataValue): void {
     if (type === 'STRING') return this.string(v as string);
-    const size = SCALAR_BYTES[type];
-    if (size === undefined) throw new Error(`no GGUF scalar type ${type}`);
+    const size = GGUF_VALUE_BYTES[typeId(type)];
+    if (!size) throw new Error(`no GGUF scalar type ${type}`);
     const at = this.room(size);
     const view = this.view;
     switch (type) {
@@ -165,10 +156,6 @@ class HeaderBytes {
     return this.buf.subarray(0, this.length);
   }
 }
-
-/** GGUF's value type ids (docs/gguf.md's gguf_type; ARRAY is 9). */
-const GGUF_TYPE_IDS: readonly string[] = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'];
-const typeId = (type: string): number => GGUF_TYPE_IDS.indexOf(type);
 
 /** One key-value pair. ggml refuses arrays of arrays: they were refused when the entries were made. */
 function writeEntry(h: HeaderBytes, e: GgufEntry): void {
@@ -324,6 +311,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
     shardName: refuseSharding,
     indexName: (stem) => `${stem}.gguf.index.json`,
     stemOf: (fileName) => /^(.+)\.gguf$/i.exec(fileName)?.[1],
+    writerOptions: ['quantize', 'arch'],
     configure: (options) => ggufOutputWith(settingsOf(options)),
     metadata: (_framework, removed, records) => ({ ...Object.fromEntries(removed), ...records }),
     reopen: (source) => reopenGguf(source, modelKeys),

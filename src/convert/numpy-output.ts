@@ -15,7 +15,7 @@ import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
  * NumPy as the pipeline's output: `.npz` (numpy.savez's layout: a zip of stored `<name>.npy` members)
  * and `.npy` (exactly one tensor). NumPy files hold no metadata, so none is written, and a sharded
  * output has no NumPy form. A dtype without a NumPy equivalent (BF16, the F8 types) is refused
- * before any byte is written, or, with `--allow-raw` (`withRawBits()`), stored as unsigned integers of
+ * before any byte is written, or, with `--allow-raw` (`configure({ allowRaw: true })`), stored as unsigned integers of
  * its width (`<u2`, `|u1`), bits unchanged, and named in the summary's notes.
  *
  * The check: a zip's directory is at its end, so the written file can only be parsed once it is
@@ -66,7 +66,8 @@ function numpyOutput(id: 'npz' | 'npy', writeCheckedWith: NumpyWrite, raw = fals
     metadata: () => ({}),
     reopen: reopenNumpy,
     index: () => refuseSharding(id),
-    withRawBits: () => numpyOutput(id, writeCheckedWith, true),
+    writerOptions: ['allowRaw'],
+    configure: (options) => numpyOutput(id, writeCheckedWith, options.allowRaw === true),
     notes: (entries) =>
       [...rawDtypesOf(entries, raw)].map(([name, dtype]) => `\`${name}\` is ${dtype}, which NumPy has no dtype for: stored as ${NPY_RAW_DESCR[dtype]} (its bits unchanged; --allow-raw)`),
   };

@@ -29,11 +29,6 @@ export interface OutputFormat {
    */
   writeChecked(entries: readonly TensorEntry[], sink: CheckedSink, sources: readonly TensorEntry[], removed: ReadonlyMap<string, string>, reopen: () => Promise<WrittenFile>, options: OutputWriteOptions): Promise<CheckedWrite>;
   /**
-   * The same output storing tensors whose dtype it has no equivalent for as raw unsigned integers of
-   * the same width, bits unchanged (`--allow-raw`); undefined when every dtype has one (safetensors).
-   */
-  withRawBits?(): OutputFormat;
-  /**
    * A file's metadata: the framework the tensors follow (`pt`), the tied names written once
    * (removed → kept, as the reference converter records them), then the caller's records.
    */
@@ -42,7 +37,9 @@ export interface OutputFormat {
   reopen(source: ByteSource): Promise<WrittenFile>;
   /** The index of a sharded output: every tensor → its file, the total data size, extra metadata. */
   index(totalBytes: number, weightMap: ReadonlyMap<string, string>, metadata: Record<string, string>): Uint8Array;
-  /** This format with its writer's options (`--quantize`, `--arch`) and the sources' metadata; absent when it takes none. */
+  /** The writer options `configure` takes (NumPy: `allowRaw`; GGUF: `quantize`, `arch`); a conversion given another is refused. */
+  readonly writerOptions?: readonly WriterOption[];
+  /** This format with its writer's options (and, for `typedMetadata`, the sources' metadata); absent when it takes none. */
   configure?(options: OutputOptions): OutputFormat;
   /**
    * Carries the sources' metadata itself, with its types (a GGUF, through `configure`'s
@@ -55,8 +52,16 @@ export interface OutputFormat {
   notes?(kept: readonly TensorEntry[]): string[];
 }
 
+/** An option of a writer (OutputOptions). */
+export type WriterOption = 'allowRaw' | 'quantize' | 'arch';
+
 /** What a format's `configure` takes: the options of its writer and what the sources hold besides tensors. */
 export interface OutputOptions {
+  /**
+   * NumPy: store tensors whose dtype NumPy has no equivalent for (BF16, F8_*) as raw unsigned integers of
+   * the same width, bits unchanged (`--allow-raw`), instead of refusing them.
+   */
+  readonly allowRaw?: boolean;
   /** The type tensors are written as (GGUF: f32, f16, bf16, q8_0, q4_0, q4_k). */
   readonly quantize?: string;
   /** The model's architecture (GGUF's general.architecture), when the sources do not say it. */

@@ -211,7 +211,7 @@ function f16BitsToF32Bits(h: number): number {
 }
 
 /** BF16 code of float32 bits: round to nearest even; NaN keeps sign and high payload, quieted. */
-function f32BitsToBf16(u: number): number {
+export function f32BitsToBf16(u: number): number {
   if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
   return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
-import type { OutputFormat } from '../convert/output-format.js';
+import type { OutputFormat, WriterOption } from '../convert/output-format.js';
 import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
 import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
@@ -109,13 +109,13 @@ interface Input {
  */
 export async function convertModel(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
-  const chosen = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
-  if (!chosen) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
-  if (options.allowRaw && !chosen.withRawBits) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${chosen.id} holds every dtype`, { location: chosen.id });
-  const output = options.allowRaw ? chosen.withRawBits!() : chosen;
+  const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
+  if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
+  const takes = (option: WriterOption): boolean => output.writerOptions?.includes(option) === true;
+  if (options.allowRaw && !takes('allowRaw')) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${output.id} holds every dtype`, { location: output.id });
   // The digests are recorded in the output's metadata, which a NumPy file does not have.
   if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
-  if ((options.quantize !== undefined || options.arch !== undefined) && !output.configure) {
+  if ((options.quantize !== undefined || options.arch !== undefined) && !takes('quantize')) {
     throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
   if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
@@ -136,7 +136,13 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const plan = planConversion(
       opened.map((o) => ({ name: o.file, tensors: o.tensors })),
       {
-        output: output.configure ? output.configure({ quantize: options.quantize, arch: options.arch, sourceMetadata: mergedMetadata(opened), sidecar: readSidecar(input.files[0]!) }) : output,
+        output: output.configure?.({
+          allowRaw: options.allowRaw,
+          quantize: options.quantize,
+          arch: options.arch,
+          // Only a writer that carries the sources' metadata itself is given it (and the sidecar is read only for one).
+          ...(output.typedMetadata ? { sourceMetadata: mergedMetadata(opened), sidecar: readSidecar(input.files[0]!) } : {}),
+        }) ?? output,
         stem: input.stem,
         single: path.basename(input.single),
         maxShardSize: options.maxShardSize === undefined ? undefined : parseSize(options.maxShardSize),
@@ -148,17 +154,20 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const companions = plan.companions.map((c) => path.join(input.outDir, c.file));
     const outputs = plan.files.map((f) => path.join(input.outDir, f));
     const indexPath = plan.indexFile === undefined ? undefined : path.join(input.outDir, plan.indexFile);
-    const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => ({
-      inputs: input.files,
-      outputs,
-      index: indexPath,
-      ...summarizeConversion(plan),
-      companions: summarizeConversion(plan).companions.map((c, i) => ({ ...c, file: companions[i]! })),
-      verified: !upToDate,
-      upToDate,
-      sources,
-      seconds: (Date.now() - started) / 1000,
-    });
+    const summaryOf = (upToDate: boolean, sources: SourceRecord[]): ConvertSummary => {
+      const summary = summarizeConversion(plan);
+      return {
+        inputs: input.files,
+        outputs,
+        index: indexPath,
+        ...summary,
+        companions: summary.companions.map((c, i) => ({ ...c, file: companions[i]! })),
+        verified: !upToDate,
+        upToDate,
+        sources,
+        seconds: (Date.now() - started) / 1000,
+      };
+    };
 
     const targets = [...outputs, ...(indexPath ? [indexPath] : [])];
     // Whatever --force says, an output never replaces the model it is converted from.

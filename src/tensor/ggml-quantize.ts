@@ -1,7 +1,8 @@
 import type { Dtype } from '../dtype/dtypes.js';
-import { f16ToF32 } from '../dtype/float-codecs.js';
+import { f32BitsToBf16, f32BitsToF16 } from '../dtype/float-codecs.js';
 import { TensorsafeError } from '../errors.js';
 import type { GgmlBlockFormat } from './ggml-blocks.js';
+import { f16Values } from './ggml-f16.js';
 import type { TensorEntry } from './tensor-set.js';
 
 /**
@@ -43,45 +44,12 @@ const fr = Math.fround;
 const scratch = new Float32Array(1);
 const scratchBits = new Uint32Array(scratch.buffer);
 
-/** ggml_fp32_to_fp16 of float32 bits: round to nearest even, overflow to ±inf, NaN → sign | 0x7E00. */
+/**
+ * ggml_fp32_to_fp16 of float32 bits: torch's rounding (dtype/float-codecs.ts: to nearest even, overflow
+ * to ±inf, subnormals), except that every NaN becomes sign | 0x7E00, its payload dropped.
+ */
 export function f32BitsToGgmlF16(w: number): number {
-  const sign = (w >>> 16) & 0x8000;
-  const a = w & 0x7fffffff;
-  if (a > 0x7f800000) return sign | 0x7e00;
-  if (a >= 0x477ff000) return sign | 0x7c00; // ≥ 65520 (halfway past 65504) rounds to inf; inf stays inf
-  // Below 2^-14: an F16 subnormal (m·2^-24) or zero; below 2^-25 (and 2^-25 itself, a tie) is zero.
-  if (a < 0x38800000) return a <= 0x33000000 ? sign : sign | subnormalF16(a);
-  // Normal: drop 13 mantissa bits, rounding to nearest even (a carry into the exponent is correct).
-  const rounded = a + 0xfff + ((a >>> 13) & 1);
-  return sign | ((rounded - 0x38000000) >>> 13);
-}
-
-/** The F16 subnormal code (0..0x400) nearest to float32 bits `a` (2^-25 < value < 2^-14), ties to even. */
-function subnormalF16(a: number): number {
-  const exp = a >>> 23;
-  const mant = (a & 0x7fffff) | 0x800000;
-  // value = mant·2^(exp-150); code = value/2^-24 = mant·2^(exp-126): shift right by 126 - exp (≥ 14).
-  const shift = 126 - exp;
-  const q = mant >>> shift;
-  const rest = mant - (q << shift);
-  const half = 1 << (shift - 1);
-  return rest > half || (rest === half && (q & 1) === 1) ? q + 1 : q;
-}
-
-/** ggml_fp32_to_bf16 of float32 bits: NaN → its high half | 0x40 (quiet); else round to nearest even. */
-export function f32BitsToGgmlBf16(u: number): number {
-  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-let f16Table: Float32Array | undefined;
-/** Every F16 code's float value (256 KiB, built once): a scale read back is one lookup. */
-function f16Values(): Float32Array {
-  if (f16Table === undefined) {
-    f16Table = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) f16Table[i] = f16ToF32(i);
-  }
-  return f16Table;
+  return (w & 0x7fffffff) > 0x7f800000 ? ((w >>> 16) & 0x8000) | 0x7e00 : f32BitsToF16(w);
 }
 
 function f16Code(x: number): number {
@@ -333,7 +301,8 @@ const q4_K: GgmlQuantizer = {
 export const GGML_QUANTIZERS: ReadonlyMap<string, GgmlQuantizer> = new Map([
   ['f32', f32],
   ['f16', halfEncoder('F16', 1, f32BitsToGgmlF16)],
-  ['bf16', halfEncoder('BF16', 30, f32BitsToGgmlBf16)],
+  // ggml_fp32_to_bf16 rounds as torch does: NaN quieted, keeping its high bits; else to nearest even.
+  ['bf16', halfEncoder('BF16', 30, f32BitsToBf16)],
   ['q8_0', q8_0],
   ['q4_0', q4_0],
   ['q4_k', q4_K],

@@ -1,4 +1,5 @@
 import { TensorsafeError } from '../errors.js';
+import { GGUF_VALUE_TYPES } from './gguf-types.js';
 
 /**
  * How GGUF metadata is kept in safetensors: the one convention that the GGUF reader writes
@@ -39,8 +40,8 @@ export const MAX_GGUF_METADATA_STRING = 64 * 1024;
 /** Bytes of one sidecar: its values are read into memory to be written; a header can declare gigabytes of them. */
 export const MAX_GGUF_SIDECAR_BYTES = 256 * 1024 * 1024;
 
-export const GGUF_SCALAR_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64', 'FLOAT32', 'FLOAT64', 'BOOL', 'STRING'] as const;
-export type GgufScalarType = (typeof GGUF_SCALAR_TYPES)[number];
+/** The scalar type names: GGUF's value types but ARRAY. */
+const SCALAR_TYPES: ReadonlySet<string> = new Set(GGUF_VALUE_TYPES.filter((t) => t !== 'ARRAY'));
 /** A type name: a scalar's, or `ARRAY[<element type name>]`. */
 export type GgufTypeName = string;
 
@@ -67,7 +68,7 @@ export function isGgufTypeName(type: string): boolean {
   let t = type;
   for (let depth = 0; depth <= MAX_TYPE_DEPTH; depth++) {
     const inner = ggufElementType(t);
-    if (inner === undefined) return (GGUF_SCALAR_TYPES as readonly string[]).includes(t);
+    if (inner === undefined) return SCALAR_TYPES.has(t);
     t = inner;
   }
   return false;

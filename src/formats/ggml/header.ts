@@ -2,7 +2,8 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { show, utf8OrUndefined } from '../scan-rules.js';
-import { GGJT_ALIGNMENT, GGML_MAX_DIMS, MAX_GGML_NAME_BYTES, MAX_GGML_TENSORS, MAX_GGML_TOKEN_BYTES, MAX_GGML_VOCAB, MAX_GGML_VOCAB_BYTES } from './limits.js';
+import { GGML_MAX_DIMS } from '../../tensor/gguf-types.js';
+import { GGJT_ALIGNMENT, MAX_GGML_NAME_BYTES, MAX_GGML_TENSORS, MAX_GGML_TOKEN_BYTES, MAX_GGML_VOCAB, MAX_GGML_VOCAB_BYTES } from './limits.js';
 
 /**
  * A legacy GGML file, parsed once for the reader, the scan rules and inspect. The layout is llama.cpp's

@@ -10,7 +10,6 @@ export const MAX_GGML_VOCAB_BYTES = 256 * 1024 * 1024;
 export const MAX_GGML_TENSORS = 1_048_576;
 /** Bytes of a tensor name (llama.cpp's converter rejects 4096 and more; real names are under 64). */
 export const MAX_GGML_NAME_BYTES = 4096;
-/** ggml's GGML_MAX_DIMS: more dimensions are rejected by ggml. */
-export const GGML_MAX_DIMS = 4;
+/* ggml's GGML_MAX_DIMS, shared with GGUF, is in tensor/gguf-types.ts. */
 /** The alignment of tensor data in a ggjt file (llama.cpp padded every tensor's data to 32 bytes). */
 export const GGJT_ALIGNMENT = 32;

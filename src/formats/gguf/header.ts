@@ -3,8 +3,10 @@ import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { TensorsafeError } from '../../errors.js';
 import type { GgufMetadataValue } from '../../tensor/gguf-metadata.js';
+import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES, type GgufValueType } from '../../tensor/gguf-types.js';
+import { VIEW_ARRAY_ITEMS } from '../format.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
-import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
+import { MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEPT_STRING, MAX_GGUF_KEPT_ARRAY, MAX_GGUF_KEY_BYTES, MAX_GGUF_KV, MAX_GGUF_METADATA_BYTES, MAX_GGUF_TENSORS } from './limits.js';
 
 /**
  * A GGUF file's header, parsed once for the reader and the scan rules alike. What is checked is what
@@ -19,23 +21,6 @@ import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, MAX_GGUF_ARRAY_DEPTH, MAX_GGUF_ARRA
  * Throws FormatProblems: the reader codes them, the scan rules report them.
  */
 
-/** ggml_type id -> [elements per block, bytes per block, name] (format-specs §1.5; removed ids are absent). */
-export const GGML_TYPES: ReadonlyMap<number, readonly [number, number, string]> = new Map([
-  [0, [1, 4, 'F32']], [1, [1, 2, 'F16']], [2, [32, 18, 'Q4_0']], [3, [32, 20, 'Q4_1']], [6, [32, 22, 'Q5_0']],
-  [7, [32, 24, 'Q5_1']], [8, [32, 34, 'Q8_0']], [9, [32, 36, 'Q8_1']], [10, [256, 84, 'Q2_K']], [11, [256, 110, 'Q3_K']],
-  [12, [256, 144, 'Q4_K']], [13, [256, 176, 'Q5_K']], [14, [256, 210, 'Q6_K']], [15, [256, 292, 'Q8_K']],
-  [16, [256, 66, 'IQ2_XXS']], [17, [256, 74, 'IQ2_XS']], [18, [256, 98, 'IQ3_XXS']], [19, [256, 50, 'IQ1_S']],
-  [20, [32, 18, 'IQ4_NL']], [21, [256, 110, 'IQ3_S']], [22, [256, 82, 'IQ2_S']], [23, [256, 136, 'IQ4_XS']],
-  [24, [1, 1, 'I8']], [25, [1, 2, 'I16']], [26, [1, 4, 'I32']], [27, [1, 8, 'I64']], [28, [1, 8, 'F64']],
-  [29, [256, 56, 'IQ1_M']], [30, [1, 2, 'BF16']], [34, [256, 54, 'TQ1_0']], [35, [256, 66, 'TQ2_0']],
-  [39, [32, 17, 'MXFP4']], [40, [64, 36, 'NVFP4']], [41, [128, 18, 'Q1_0']], [42, [64, 18, 'Q2_0']],
-] as const);
-
-/** gguf value type ids. */
-export const GGUF_VALUE_TYPES = ['UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'FLOAT32', 'BOOL', 'STRING', 'ARRAY', 'UINT64', 'INT64', 'FLOAT64'] as const;
-export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
-/** Byte size of fixed-size value types (0 for STRING and ARRAY). */
-const SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
 const UINT32 = 4;
 const BOOL = 7;
 const STRING = 8;
@@ -54,6 +39,8 @@ export interface GgufKeyValue {
   readonly typeName?: string;
   /** Undefined when too large to keep (`length` says how large). */
   readonly value?: GgufValue;
+  /** For an array of numbers or strings too long to keep: its first VIEW_ARRAY_ITEMS elements (inspect shows them). */
+  readonly head?: readonly GgufValue[];
   /** Elements of an array, bytes of a string. */
   readonly length?: number;
   /** Where the value starts (a string's length, an array's element type), for messages. */
@@ -96,7 +83,6 @@ export interface GgufHeaderOptions {
   readonly onKeyValue?: (kv: GgufKeyValue, version: number) => void;
 }
 
-const DEFAULT_ALIGNMENT = 32;
 const INT64_MAX = (1n << 63n) - 1n;
 
 /** Bytes of a count or length: u64 from version 2, u32 in version 1. */
@@ -117,20 +103,11 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     version = swapped;
   }
   const width = countBytes(version);
-  const count = async (what: string): Promise<bigint> => {
-    if (c.available() < width) await c.need(width, what);
-    return width === 8 ? c.u64() : BigInt(c.u32());
-  };
   const checkBudget = (): void => {
     if (c.pos > MAX_GGUF_METADATA_BYTES) throw limitExceeded(`the metadata goes on past ${MAX_GGUF_METADATA_BYTES} bytes (MAX_GGUF_METADATA_BYTES)`, c.pos);
   };
-  const tensorCount = await count('the tensor count');
-  const kvCount = await count('the key-value count');
-  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
-  if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
-
   let ggmlRefuses: FormatProblem | undefined;
-  const { stringLength, stringValue, scalar, array } = valueReader(c, width, {
+  const { count, stringLength, stringValue, scalar, array } = valueReader(c, width, {
     keptString: MAX_GGUF_KEPT_STRING,
     keptArray: MAX_GGUF_KEPT_ARRAY,
     checkBudget,
@@ -139,6 +116,11 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       ggmlRefuses ??= refusal;
     },
   });
+  const tensorCount = await count('the tensor count');
+  const kvCount = await count('the key-value count');
+  if (kvCount > BigInt(MAX_GGUF_KV)) throw limitExceeded(`${kvCount} key-value pairs declared, more than MAX_GGUF_KV (${MAX_GGUF_KV})`, 8 + width);
+  if (tensorCount > BigInt(MAX_GGUF_TENSORS)) throw limitExceeded(`${tensorCount} tensors declared, more than MAX_GGUF_TENSORS (${MAX_GGUF_TENSORS})`, 8);
+
   const readName = async (what: string, max: number): Promise<string> => {
     const start = c.pos;
     const n = await stringLength(what);
@@ -155,7 +137,7 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     options.onKeyValue?.(kv, version);
   };
   const keys = new Set<string>();
-  let alignment = DEFAULT_ALIGNMENT;
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (let i = 0n; i < kvCount; i++) {
     checkBudget();
     const kvAt = c.pos;
@@ -180,9 +162,9 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
       keep({ key, type: 'STRING', ...(s.text !== undefined ? { value: s.text } : {}), length: s.bytes, at, ...(s.lossy ? { lossy: s.lossy } : {}) });
     } else if (type === ARRAY) {
       const a = await array(show(key), 1);
-      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
+      keep({ key, type: 'ARRAY', elementType: GGUF_VALUE_TYPES[a.elementType]!, ...(a.typeName ? { typeName: a.typeName } : {}), ...(a.value ? { value: a.value } : {}), ...(a.head ? { head: a.head } : {}), length: a.length, at, ...(a.lossy ? { lossy: a.lossy } : {}) });
     } else {
-      await c.need(SIZE[type]!, what);
+      await c.need(GGUF_VALUE_BYTES[type]!, what);
       if (type === BOOL) {
         const b = c.u8();
         if (b > 1) throw malformed(`the BOOL value of ${show(key)} is ${b}, not 0 or 1`, c.pos - 1);
@@ -204,12 +186,12 @@ export async function readGgufHeader(source: ByteSource, options: GgufHeaderOpti
     if ((i & 0xffn) === 0n) checkBudget();
     const infoAt = c.pos;
     const name = await readName(`the name of tensor ${i}`, MAX_GGUF_KEY_BYTES);
-    if (new TextEncoder().encode(name).length >= GGUF_MAX_NAME_BYTES) throw malformed(`tensor name ${show(name)} is ${GGUF_MAX_NAME_BYTES} bytes or longer (ggml rejects it)`, infoAt);
+    if (new TextEncoder().encode(name).length >= GGML_MAX_NAME_BYTES) throw malformed(`tensor name ${show(name)} is ${GGML_MAX_NAME_BYTES} bytes or longer (ggml rejects it)`, infoAt);
     if (names.has(name)) throw malformed(`duplicate tensor name ${show(name)}`, infoAt);
     names.add(name);
     await c.need(4, `the dimension count of tensor ${show(name)}`);
     const nDims = c.u32();
-    if (nDims > GGUF_MAX_DIMS) throw malformed(`tensor ${show(name)} has ${nDims} dimensions, more than ${GGUF_MAX_DIMS}`, c.pos - 4);
+    if (nDims > GGML_MAX_DIMS) throw malformed(`tensor ${show(name)} has ${nDims} dimensions, more than ${GGML_MAX_DIMS}`, c.pos - 4);
     const ne: bigint[] = [];
     for (let d = 0; d < nDims; d++) {
       const v = await count(`dimension ${d} of tensor ${show(name)}`);
@@ -312,7 +294,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
    * were kept, else walked. `typeName` is its whole type (`ARRAY[ARRAY[STRING]]`), absent when the
    * arrays it holds differ in type or it holds arrays and none (no type to name).
    */
-  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; length: number; lossy?: true }> => {
+  const array = async (what: string, depth: number): Promise<{ elementType: number; typeName?: string; value?: GgufValue[]; head?: GgufValue[]; length: number; lossy?: true }> => {
     await c.need(4, `the element type of ${what}`);
     const elementType = c.u32();
     if (elementType >= GGUF_VALUE_TYPES.length) throw malformed(`array ${what} has unknown element type ${elementType}`, c.pos - 4);
@@ -329,20 +311,29 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
       const typeName = `ARRAY[${GGUF_VALUE_TYPES[elementType]}]`;
       const elements = `the ${n} elements of array ${what}`;
       if (value === undefined) {
-        c.skip(n * BigInt(SIZE[elementType]!), elements);
-        return { elementType, typeName, length };
+        // Walked past, its first few kept for inspect (only when the whole array is in the file: else the skip says it is not).
+        const size = GGUF_VALUE_BYTES[elementType]!;
+        const head: GgufValue[] = [];
+        if (c.pos + length * size <= source.size) {
+          await c.need(Math.min(length, VIEW_ARRAY_ITEMS) * size, elements);
+          while (head.length < Math.min(length, VIEW_ARRAY_ITEMS)) head.push(scalar(elementType));
+        }
+        c.skip(BigInt(length - head.length) * BigInt(size), elements);
+        return { elementType, typeName, head, length };
       }
-      await c.need(length * SIZE[elementType]!, elements);
+      await c.need(length * GGUF_VALUE_BYTES[elementType]!, elements);
       for (let k = 0; k < length; k++) value.push(scalar(elementType));
       return { elementType, typeName, value, length };
     }
     let typeName: string | undefined = elementType === STRING ? 'ARRAY[STRING]' : undefined;
     let lossy = false;
+    const head: GgufValue[] = [];
     for (let k = 0; k < length; k++) {
       if (elementType === STRING) {
         const s = await stringValue(`string ${k} of array ${what}`);
         if (s.text === undefined) value = undefined;
         value?.push(s.text!);
+        if (k === head.length && k < VIEW_ARRAY_ITEMS && s.text !== undefined) head.push(s.text);
         lossy ||= s.lossy === true;
         if ((k & 0xfff) === 0) limits.checkBudget();
       } else {
@@ -356,7 +347,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
         else if (typeName !== innerType) typeName = undefined;
       }
     }
-    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
+    return { elementType, ...(typeName ? { typeName } : {}), ...(value ? { value } : elementType === STRING ? { head } : {}), length, ...(lossy && value ? { lossy: true as const } : {}) };
   };
   return { count, stringLength, stringValue, scalar, array };
 }

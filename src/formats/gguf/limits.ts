@@ -10,10 +10,7 @@ export const MAX_GGUF_KEY_BYTES = 65_535;
 export const MAX_GGUF_ARRAY_LENGTH = 4_194_304;
 /** Header and metadata bytes walked before the parse stops: a header can declare gigabytes of strings. */
 export const MAX_GGUF_METADATA_BYTES = 256 * 1024 * 1024;
-/** ggml's GGML_MAX_DIMS: more dimensions are rejected by llama.cpp. */
-export const GGUF_MAX_DIMS = 4;
-/** ggml's GGML_MAX_NAME: a tensor name must be shorter. */
-export const GGUF_MAX_NAME_BYTES = 64;
+/* ggml's own limits on a tensor (GGML_MAX_DIMS, GGML_MAX_NAME_BYTES) are in tensor/gguf-types.ts: the GGUF writer keeps to them too. */
 
 /** Nesting of arrays inside arrays: each level is a recursion; ggml writes none, the spec allows them. */
 export const MAX_GGUF_ARRAY_DEPTH = 8;

@@ -5,6 +5,7 @@ import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { swapChunks } from '../../tensor/byte-swap.js';
 import { GGML_BLOCK_FORMATS } from '../../tensor/ggml-blocks.js';
+import { GGML_PLAIN_TYPE_IDS, GGML_TYPES } from '../../tensor/gguf-types.js';
 import { GGUF_SIDECAR_SUFFIX, GGUF_SIDECAR_TAIL, GGUF_TYPES_KEY, ggufSidecarHead, ggufSidecarMember, ggufTypesText, ggufValueText, MAX_GGUF_METADATA_ARRAY, MAX_GGUF_METADATA_STRING, MAX_GGUF_SIDECAR_BYTES } from '../../tensor/gguf-metadata.js';
 import { DEFAULT_CHUNK_BYTES, type Companion, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
@@ -25,11 +26,6 @@ import { describeGguf } from './view.js';
  * naming their types; long arrays (vocabularies) and long strings in a sidecar, a companion file the
  * conversion writes beside its output.
  */
-
-/** ggml types read as they are: their safetensors dtype and element size. */
-const RAW: Readonly<Record<string, readonly [Dtype, number]>> = {
-  F32: ['F32', 4], F16: ['F16', 2], BF16: ['BF16', 2], F64: ['F64', 8], I8: ['I8', 1], I16: ['I16', 2], I32: ['I32', 4], I64: ['I64', 8],
-};
 
 export const ggufReader: FormatReader<GgufHeader> = {
   async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<GgufHeader>> {
@@ -83,9 +79,10 @@ function checkSize(t: GgufTensorInfo, source: ByteSource): void {
 function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource, decoder: BlockDecoder | undefined): TensorEntry {
   const shape = t.ne.map(Number).reverse();
   const where = `${source.name}: tensor ${show(t.name)}`;
-  const raw = RAW[t.typeName];
-  if (raw !== undefined) {
-    const [dtype, unit] = raw;
+  if (GGML_PLAIN_TYPE_IDS.has(t.typeName)) {
+    // Read as it is: the safetensors dtype of the same name; a block of one element is one element's bytes.
+    const dtype = t.typeName as Dtype;
+    const unit = GGML_TYPES.get(t.type)![1];
     const swap = !header.littleEndian && unit > 1 ? unit : 0;
     const step = (chunkBytes: number): number => Math.max(unit, Math.floor(chunkBytes / unit) * unit);
     return {

@@ -6,8 +6,8 @@ import { MAX_GGUF_KEPT_ARRAY } from './limits.js';
  * Inspect's view of a GGUF file, from the header the reader parsed: version, byte order, alignment;
  * every metadata key with its type and value (long arrays summarised: element type, length, the first
  * VIEW_ARRAY_ITEMS; long strings cut); the tensor types with their counts. The header parse walks past
- * arrays longer than MAX_GGUF_KEPT_ARRAY without keeping them (a vocabulary): those show their type and
- * length only, since the view never reads the file again.
+ * arrays longer than MAX_GGUF_KEPT_ARRAY without keeping them (a vocabulary), but keeps their first
+ * VIEW_ARRAY_ITEMS elements (numbers, strings): those are shown, as the view never reads the file again.
  */
 export function describeGguf(header: GgufHeader): FormatView {
   const types = new Map<string, number>();
@@ -32,10 +32,10 @@ export function describeGguf(header: GgufHeader): FormatView {
 /** `UINT32 4096`, `STRING "llama"`, `ARRAY<STRING>[32000] "<unk>", "<s>", "</s>", …`. */
 function kvText(kv: GgufKeyValue): string {
   if (kv.type === 'ARRAY') {
-    const head = `ARRAY<${kv.elementType}>[${kv.length}]`;
-    if (kv.value === undefined) return `${head} (elements not kept: more than ${MAX_GGUF_KEPT_ARRAY})`;
-    const items = (kv.value as GgufValue[]).slice(0, VIEW_ARRAY_ITEMS).map(valueText);
-    return `${head} ${items.join(', ')}${(kv.length ?? 0) > VIEW_ARRAY_ITEMS ? ', …' : ''}`;
+    const type = `ARRAY<${kv.elementType}>[${kv.length}]`;
+    const shown = (kv.value as GgufValue[] | undefined)?.slice(0, VIEW_ARRAY_ITEMS) ?? kv.head;
+    if (shown === undefined || (shown.length === 0 && (kv.length ?? 0) > 0)) return `${type} (elements not kept: more than ${MAX_GGUF_KEPT_ARRAY})`;
+    return `${type} ${shown.map(valueText).join(', ')}${(kv.length ?? 0) > shown.length ? ', …' : ''}`;
   }
   if (kv.value === undefined) return `${kv.type} (${kv.length} bytes, not kept)`;
   return `${kv.type} ${valueText(kv.value)}`;

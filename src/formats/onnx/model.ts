@@ -57,6 +57,10 @@ export interface OnnxModel {
   readonly irVersion?: number;
   readonly producer: string;
   readonly producerVersion: string;
+  /** ModelProto.domain (reverse-DNS, `com.example`): '' when not set. */
+  readonly domain: string;
+  /** ModelProto.model_version (int64): undefined when not set. */
+  readonly modelVersion?: bigint;
   readonly opsets: readonly string[];
   /** Nodes of the main graph and its subgraphs. */
   readonly nodes: number;
@@ -106,7 +110,7 @@ interface Parse extends PbWalk {
   facts: OnnxScanFacts;
 }
 
-const MODEL_FIELDS = new Set([1, 2, 3, 7, 8, 20, 25]);
+const MODEL_FIELDS = new Set([1, 2, 3, 4, 5, 7, 8, 20, 25]);
 
 export async function parseOnnxModel(r: PagedReader, size: number): Promise<OnnxModel> {
   const facts: OnnxScanFacts = { nodes: 0, initializers: 0, externalTensors: 0, subgraphs: 0, functions: 0, domains: new Map(), functionDomains: new Set(), external: [] };
@@ -114,6 +118,8 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
   let irVersion: number | undefined;
   let producer = '';
   let producerVersion = '';
+  let domain = '';
+  let modelVersion: bigint | undefined;
   const opsets: string[] = [];
   let graphs = 0;
   let trainings = 0;
@@ -123,6 +129,11 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
       irVersion = f.value;
     } else if (f.no === 2) producer = await onnxString(p, f, 'ModelProto.producer_name');
     else if (f.no === 3) producerVersion = await onnxString(p, f, 'ModelProto.producer_version');
+    else if (f.no === 4) domain = await onnxString(p, f, 'ModelProto.domain');
+    else if (f.no === 5) {
+      expectWire(f, WIRE_VARINT, 'ModelProto.model_version');
+      modelVersion = BigInt.asIntN(64, varints(await p.r.bytes(f.start, f.end - f.start, 'ModelProto.model_version'), f.start)[0]!);
+    }
     else if (f.no === 8) opsets.push(await readOpset(p, f));
     else if (f.no === 7) {
       if (++graphs > 1) throw malformed('ModelProto has more than one graph (field 7)', f.at);
@@ -131,7 +142,7 @@ export async function parseOnnxModel(r: PagedReader, size: number): Promise<Onnx
     else await func(p, f);
   });
   if (graphs === 0) throw malformed('no graph (ModelProto field 7): not an ONNX model', 0);
-  return { irVersion, producer, producerVersion, opsets, nodes: p.nodes, subgraphs: p.subgraphs, tensors: p.tensors, leftOut: p.leftOut, facts };
+  return { irVersion, producer, producerVersion, domain, ...(modelVersion !== undefined ? { modelVersion } : {}), opsets, nodes: p.nodes, subgraphs: p.subgraphs, tensors: p.tensors, leftOut: p.leftOut, facts };
 }
 
 /** The field budget of one walk over a file (MAX_ONNX_FIELDS). */

@@ -2,10 +2,11 @@ import type { FormatView } from '../format.js';
 import type { OnnxModel } from './model.js';
 
 /**
- * Inspect's view of an ONNX model, from the ModelProto the reader parsed: ir_version, producer, the
- * opset imports, graph counts (nodes, initializers of the main graph and of subgraphs, Constant nodes'
- * tensors, subgraphs, model-local functions), the operator domains its nodes use, and the external data
- * files its tensors name (wherever they are: functions and training graphs too).
+ * Inspect's view of an ONNX model, from the ModelProto the reader parsed: ir_version, producer (domain
+ * and model_version when set), the opset imports, graph counts (nodes, initializers of the main graph
+ * and of subgraphs, Constant nodes' tensors, subgraphs, model-local functions), the operator domains its
+ * nodes use, and the external data files its tensors name (wherever they are: functions and training
+ * graphs too).
  */
 export function describeOnnx(model: OnnxModel): FormatView {
   const initializers = model.tensors.filter((t) => t.where === 'initializer').length;
@@ -21,6 +22,9 @@ export function describeOnnx(model: OnnxModel): FormatView {
       rows: [
         { key: 'ir_version', value: model.irVersion === undefined ? 'not set' : String(model.irVersion) },
         { key: 'producer', value: model.producer === '' ? 'not set' : `${model.producer}${model.producerVersion ? ` ${model.producerVersion}` : ''}` },
+        // Optional fields most producers leave out: shown when set.
+        ...(model.domain !== '' ? [{ key: 'domain', value: model.domain }] : []),
+        ...(model.modelVersion !== undefined ? [{ key: 'model_version', value: String(model.modelVersion) }] : []),
       ],
     },
     { title: 'opset imports', rows: model.opsets.map((o) => { const [domain, version] = o.split(' '); return { key: domain!, value: version ?? '' }; }) },
