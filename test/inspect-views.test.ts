@@ -76,6 +76,13 @@ describe('inspect: each format’s own view', () => {
     expect(vocabRows['tokenizer.ggml.scores']).toBe('ARRAY<FLOAT32>[1500] 0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, …');
   });
 
+  it('GGUF: FLOAT32 values as the shortest decimal of the float32, not the double it widens to', async () => {
+    const rows = section((await inspectJson(path.join(import.meta.dirname, 'fixtures', 'gguf-metadata', 'all-types.gguf'))).view, 'metadata');
+    expect(rows['test.float32.0']).toBe('FLOAT32 0.1');
+    expect(rows['test.float32.1']).toBe('FLOAT32 0.00001');
+    expect(rows['test.float32.3']).toBe('FLOAT32 3.4028235e+38');
+  });
+
   it('ONNX: ir_version, producer, opset imports, graph counts', async () => {
     const { view } = await inspectJson(fixture('onnx', 'subgraphs-and-constants.onnx'));
     expect(view!.map((s) => s.title)).toEqual(['ONNX', 'opset imports', 'graph', 'operator domains']);

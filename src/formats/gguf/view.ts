@@ -1,3 +1,4 @@
+import { float32Text } from '../../tensor/gguf-metadata.js';
 import { VIEW_ARRAY_ITEMS, viewValue, type FormatView } from '../format.js';
 import type { GgufHeader, GgufKeyValue, GgufValue } from './header.js';
 import { MAX_GGUF_KEPT_ARRAY } from './limits.js';
@@ -35,14 +36,16 @@ function kvText(kv: GgufKeyValue): string {
     const type = `ARRAY<${kv.elementType}>[${kv.length}]`;
     const shown = (kv.value as GgufValue[] | undefined)?.slice(0, VIEW_ARRAY_ITEMS) ?? kv.head;
     if (shown === undefined || (shown.length === 0 && (kv.length ?? 0) > 0)) return `${type} (elements not kept: more than ${MAX_GGUF_KEPT_ARRAY})`;
-    return `${type} ${shown.map(valueText).join(', ')}${(kv.length ?? 0) > shown.length ? ', …' : ''}`;
+    return `${type} ${shown.map((v) => valueText(v, kv.elementType)).join(', ')}${(kv.length ?? 0) > shown.length ? ', …' : ''}`;
   }
   if (kv.value === undefined) return `${kv.type} (${kv.length} bytes, not kept)`;
-  return `${kv.type} ${valueText(kv.value)}`;
+  return `${kv.type} ${valueText(kv.value, kv.type)}`;
 }
 
-function valueText(v: GgufValue): string {
+/** A value as text; a FLOAT32 as the shortest decimal of the float32 (`0.00001`, not the double's digits). */
+function valueText(v: GgufValue, type: string | undefined): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.slice(0, VIEW_ARRAY_ITEMS).map(valueText).join(', ')}${v.length > VIEW_ARRAY_ITEMS ? ', …' : ''}]`;
+  if (Array.isArray(v)) return `[${v.slice(0, VIEW_ARRAY_ITEMS).map((x) => valueText(x, undefined)).join(', ')}${v.length > VIEW_ARRAY_ITEMS ? ', …' : ''}]`;
+  if (type === 'FLOAT32' && typeof v === 'number') return float32Text(v);
   return String(v);
 }
