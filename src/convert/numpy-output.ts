@@ -63,6 +63,7 @@ function numpyOutput(id: 'npz' | 'npy', writeCheckedWith: NumpyWrite, raw = fals
     indexName: (stem) => `${stem}.${id}.index.json`,
     stemOf: (fileName) => ownName.exec(fileName)?.[1],
     writeChecked,
+    noMetadata: 'NumPy',
     metadata: () => ({}),
     reopen: reopenNumpy,
     index: () => refuseSharding(id),

@@ -141,10 +141,15 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   const { kept, removed } = dedupeTensors(entries);
   // The sources' metadata, as strings in the output's (a GGUF output carries it itself, typed).
   const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
+  // A NumPy output holds no metadata: what the sources hold is named, never dropped silently.
+  if (options.output.noMetadata !== undefined) {
+    const keys = Object.keys(sourceMetadata).sort();
+    if (keys.length > 0) planNotes.push(`metadata not written (${options.output.noMetadata} files hold none): ${keys.length} key${keys.length === 1 ? '' : 's'}: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+  }
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
     // A source converted by tensorsafe before (a GGUF it wrote) holds its own record: this conversion's replaces it.
-    if (key in sourceMetadata) {
+    if (key in sourceMetadata && options.output.noMetadata === undefined) {
       delete sourceMetadata[key];
       planNotes.push(`the source's own \`${key}\` (the metadata key ${what}) is replaced by this conversion's`);
     }

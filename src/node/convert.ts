@@ -173,7 +173,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     // source are removed once the new output is in place; anything else stops the conversion.
     const shadows = shadowingFiles(input.outDir, input.stem, targets, output);
     if (!options.force) {
-      await checkShadows(shadows, input.files, input.outDir);
+      await checkShadows(shadows, input.files, input.outDir, output);
       // A companion (the GGUF metadata sidecar) is replaced only with outputs tensorsafe wrote from these
       // sources (existingOutputs refuses any other); alone, it is someone else's file.
       const companionPresent = companions.find((f) => fs.existsSync(f));
@@ -182,7 +182,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
-      const current = await existingOutputs(targets, input.files, input.outDir, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
+      const current = await existingOutputs(targets, input.files, input.outDir, output, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
       if (current) {
         hashing?.cancel();
         return summaryOf(true, current);
@@ -282,10 +282,10 @@ function shadowingFiles(dir: string, stem: string, targets: readonly string[], o
 }
 
 /** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */
-async function checkShadows(shadows: readonly string[], files: readonly string[], outDir: string): Promise<void> {
+async function checkShadows(shadows: readonly string[], files: readonly string[], outDir: string, output: OutputFormat): Promise<void> {
   const ours = files.map((f) => sourceName(f, outDir)).sort().join('\n');
   for (const f of shadows) {
-    const origin = await originOf(f);
+    const origin = await originOf(f, output);
     if (!Array.isArray(origin) || origin.map((r) => r.file).sort().join('\n') !== ours) {
       throw new IoError(
         'OutputExists',
@@ -302,7 +302,7 @@ async function checkShadows(shadows: readonly string[], files: readonly string[]
  * every output exists and was written from the sources as they are now (nothing to do); undefined
  * when the conversion should go ahead (no outputs yet, or stale ones of this source, to replace).
  */
-async function existingOutputs(targets: readonly string[], files: readonly string[], outDir: string, sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
+async function existingOutputs(targets: readonly string[], files: readonly string[], outDir: string, output: OutputFormat, sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
   const present = targets.filter((t) => fs.existsSync(t));
   if (present.length === 0) return undefined;
   const ours = files.map((f) => sourceName(f, outDir));
@@ -310,7 +310,7 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   let allCurrentByName = present.length === targets.length;
   const recorded: SourceRecord[][] = [];
   for (const target of present) {
-    const origin = await originOf(target);
+    const origin = await originOf(target, output);
     if (!Array.isArray(origin)) {
       throw new IoError('OutputExists', `${target} already exists and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign}); it was left as it is`, { location: target });
     }

@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { convertModel } from '../src/node/convert.js';
+import { save } from '../src/safetensors/save.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * What a new user met trying GGUF and NumPy outputs (issue 11), each a case that failed before its fix:
+ * an existing GGUF or NumPy output was judged as if it were safetensors, and a NumPy output dropped
+ * the source's metadata with a note that said it was replaced.
+ */
+
+const tmp = tempDir('user-trial');
+
+function model(dir: string, metadata?: Record<string, string>): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'm.safetensors');
+  fs.writeFileSync(
+    file,
+    save({ 'blk.0.attn_q.weight': { dtype: 'F32', shape: [2, 32], data: new Float32Array(64).map((_, i) => i / 7) } }, metadata ? { metadata } : {}),
+  );
+  return file;
+}
+
+describe('an existing GGUF or NumPy output is judged as its own format, not as safetensors', () => {
+  it('converting to GGUF again finds it already converted (tensorsafe wrote it from this source)', async () => {
+    const src = model(path.join(tmp, 'gguf-again'));
+    const first = await convertModel(src, { to: 'gguf', arch: 'llama' });
+    expect(first.upToDate).toBe(false);
+    const again = await convertModel(src, { to: 'gguf', arch: 'llama' });
+    expect(again.upToDate).toBe(true);
+  });
+
+  it('a GGUF of another source in the way is named for what it is, never "not a valid safetensors file"', async () => {
+    const dir = path.join(tmp, 'gguf-other');
+    const src = model(dir);
+    const other = path.join(dir, 'other.safetensors');
+    fs.copyFileSync(src, other);
+    const out = path.join(dir, 'out.gguf');
+    await convertModel(other, { to: 'gguf', arch: 'llama', output: out });
+    const err = await convertModel(src, { to: 'gguf', arch: 'llama', output: out }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'OutputExists' });
+    expect((err as Error).message).toContain('converted from other.safetensors');
+    expect((err as Error).message).not.toContain('safetensors file');
+  });
+
+  it('an existing .npz says that NumPy files record no source, not that it is not safetensors', async () => {
+    const src = model(path.join(tmp, 'npz-again'));
+    await convertModel(src, { to: 'npz' });
+    const err = await convertModel(src, { to: 'npz' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'OutputExists' });
+    expect((err as Error).message).toMatch(/NumPy files hold no metadata/);
+    expect((err as Error).message).not.toContain('not a valid safetensors file');
+  });
+});
+
+describe('a NumPy output names the metadata it cannot hold', () => {
+  it('the source\'s keys are listed as not written, and no note claims a record was replaced', async () => {
+    const dir = path.join(tmp, 'npz-metadata');
+    // As a GGUF converted by tensorsafe holds it: the model's keys and tensorsafe's own record.
+    const record = JSON.stringify([{ file: 'm.gguf', size: 1, mtime: '2026-01-01T00:00:00.000Z' }]);
+    const src = model(dir, { 'general.architecture': 'llama', note: 'kept nowhere', 'tensorsafe.source': record });
+    const summary = await convertModel(src, { to: 'npz' });
+    const text = summary.notes.join('\n');
+    expect(text).not.toContain('is replaced by this conversion');
+    expect(text).toMatch(/metadata not written \(NumPy files hold none\): 3 keys: general\.architecture, note, tensorsafe\.source/);
+  });
+});
