@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeGguf } from '../src/formats/gguf/view.js';
+import type { GgufHeader } from '../src/formats/gguf/header.js';
 import { convertModel } from '../src/node/convert.js';
 import { save } from '../src/safetensors/save.js';
 import { tempDir } from './helpers/temp.js';
@@ -65,5 +67,26 @@ describe('a NumPy output names the metadata it cannot hold', () => {
     const text = summary.notes.join('\n');
     expect(text).not.toContain('is replaced by this conversion');
     expect(text).toMatch(/metadata not written \(NumPy files hold none\): 3 keys: general\.architecture, note, tensorsafe\.source/);
+  });
+});
+
+describe('inspect shows a GGUF FLOAT32 as the float32 it is (formats/gguf/view.ts)', () => {
+  it('the shortest decimal of the float32, as convert writes it, not the double it widens to', () => {
+    const eps = Math.fround(1e-5);
+    const header: GgufHeader = {
+      version: 3,
+      littleEndian: true,
+      alignment: 32,
+      metadata: [
+        { key: 'llama.attention.layer_norm_rms_epsilon', type: 'FLOAT32', value: eps, at: 0 },
+        { key: 'test.f64', type: 'FLOAT64', value: 0.1, at: 0 },
+        { key: 'test.arr_f32', type: 'ARRAY', elementType: 'FLOAT32', typeName: 'ARRAY[FLOAT32]', value: [0.5, Math.fround(0.001)], length: 2, at: 0 },
+      ],
+      tensors: [],
+      dataStart: 0,
+      dataEnd: 0,
+    };
+    const rows = describeGguf(header).find((s) => s.title === 'metadata')!.rows;
+    expect(rows.map((r) => r.value)).toEqual(['FLOAT32 0.00001', 'FLOAT64 0.1', 'ARRAY<FLOAT32>[2] 0.5, 0.001']);
   });
 });

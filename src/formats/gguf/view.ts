@@ -1,5 +1,6 @@
 import { VIEW_ARRAY_ITEMS, viewValue, type FormatView } from '../format.js';
 import type { GgufHeader, GgufKeyValue, GgufValue } from './header.js';
+import { float32Text } from '../../tensor/gguf-metadata.js';
 import { MAX_GGUF_KEPT_ARRAY } from './limits.js';
 
 /**
@@ -34,15 +35,17 @@ function kvText(kv: GgufKeyValue): string {
   if (kv.type === 'ARRAY') {
     const head = `ARRAY<${kv.elementType}>[${kv.length}]`;
     if (kv.value === undefined) return `${head} (elements not kept: more than ${MAX_GGUF_KEPT_ARRAY})`;
-    const items = (kv.value as GgufValue[]).slice(0, VIEW_ARRAY_ITEMS).map(valueText);
+    const items = (kv.value as GgufValue[]).slice(0, VIEW_ARRAY_ITEMS).map((v) => valueText(v, kv.elementType));
     return `${head} ${items.join(', ')}${(kv.length ?? 0) > VIEW_ARRAY_ITEMS ? ', …' : ''}`;
   }
   if (kv.value === undefined) return `${kv.type} (${kv.length} bytes, not kept)`;
-  return `${kv.type} ${valueText(kv.value)}`;
+  return `${kv.type} ${valueText(kv.value, kv.type)}`;
 }
 
-function valueText(v: GgufValue): string {
+/** A FLOAT32 as the shortest decimal of the float32 (`0.00001`, as convert writes it), not of the double it was widened to. */
+function valueText(v: GgufValue, type: string | undefined): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.slice(0, VIEW_ARRAY_ITEMS).map(valueText).join(', ')}${v.length > VIEW_ARRAY_ITEMS ? ', …' : ''}]`;
+  if (Array.isArray(v)) return `[${v.slice(0, VIEW_ARRAY_ITEMS).map((x) => valueText(x, undefined)).join(', ')}${v.length > VIEW_ARRAY_ITEMS ? ', …' : ''}]`;
+  if (type === 'FLOAT32' && typeof v === 'number') return float32Text(v);
   return String(v);
 }
