@@ -5,6 +5,8 @@ import { describeGguf } from '../src/formats/gguf/view.js';
 import type { GgufHeader } from '../src/formats/gguf/header.js';
 import { convertModel } from '../src/node/convert.js';
 import { save } from '../src/safetensors/save.js';
+import { runCli } from './helpers/cli.js';
+import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -88,5 +90,28 @@ describe('inspect shows a GGUF FLOAT32 as the float32 it is (formats/gguf/view.t
     };
     const rows = describeGguf(header).find((s) => s.title === 'metadata')!.rows;
     expect(rows.map((r) => r.value)).toEqual(['FLOAT32 0.00001', 'FLOAT64 0.1', 'ARRAY<FLOAT32>[2] 0.5, 0.001']);
+  });
+});
+
+describe('the convert summary does not call dequantized or cast tensors equal to the source bit for bit', () => {
+  const quantized = path.join(ROOT, 'test/fixtures/formats/gguf/quant-q8_0-q4_0.gguf');
+
+  it('GGUF → safetensors with --dtype f16: the summary counts them and the line says "what the source converts to"', async () => {
+    const dir = path.join(tmp, 'derived');
+    fs.mkdirSync(dir, { recursive: true });
+    const src = path.join(dir, 'q.gguf');
+    fs.copyFileSync(quantized, src);
+    const r = await runCli('convert', src, '--dtype', 'f16');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('verified: every tensor equals what the source converts to (see the notes), bit for bit');
+    const json = await runCli('convert', src, '--dtype', 'f16', '--json', '-o', path.join(dir, 'j.safetensors'));
+    expect(JSON.parse(json.stdout).derived).toBeGreaterThan(0);
+  });
+
+  it('a NumPy array converted as it lies: derived 0, "equals the source"', async () => {
+    const dir = path.join(tmp, 'exact');
+    const src = model(dir);
+    const r = await runCli('convert', src, '--to', 'npz', '--json');
+    expect(JSON.parse(r.stdout).derived).toBe(0);
   });
 });

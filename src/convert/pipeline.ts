@@ -96,6 +96,12 @@ export interface ConversionSummary {
   /** Files written beside the outputs (named as the plan names them; the caller may make them paths) and what they hold. */
   companions: { file: string; what: string; keys: string[] }[];
   notes: string[];
+  /**
+   * Tensors written as values the reader computed (dequantized, cast, unpacked, densified: fidelity
+   * `derived` or `lossless`), compared with what the decoder makes of the source, not with its stored
+   * bytes; 0 when every tensor was written as the source holds it (a quantizing output says so in its notes).
+   */
+  derived: number;
 }
 
 /** A conversion whose output did not match its source: the outputs were removed. */
@@ -333,6 +339,7 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
     companions: plan.companions.map((c) => ({ file: c.file, what: c.companion.what, keys: [...c.companion.keys] })),
     notes: [...new Set([...sets.flatMap((s) => s.notes), ...plan.planNotes, ...(plan.output.notes?.(plan.kept) ?? [])])],
+    derived: plan.kept.filter((e) => e.fidelity !== 'exact').length,
   };
 }
 
