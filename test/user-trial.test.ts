@@ -115,3 +115,22 @@ describe('the convert summary does not call dequantized or cast tensors equal to
     expect(JSON.parse(r.stdout).derived).toBe(0);
   });
 });
+
+describe('option combinations a NumPy or GGUF output cannot take are usage errors (exit 2), as --dtype and --allow-raw are', () => {
+  it('--sha256 with --to gguf or npz, --max-shard-size with --to npz or npy', async () => {
+    const src = model(path.join(tmp, 'usage'));
+    for (const args of [['--to', 'gguf', '--arch', 'llama', '--sha256'], ['--to', 'npz', '--sha256'], ['--to', 'npz', '--max-shard-size', '1MB'], ['--to', 'npy', '--max-shard-size', '1MB']]) {
+      const r = await runCli('convert', src, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).not.toContain('a gguf output holds none');
+    }
+    expect(fs.readdirSync(path.join(tmp, 'usage'))).toEqual(['m.safetensors']);
+  });
+
+  it('the library says why --sha256 does not go with a GGUF: it holds metadata, but no digests are written into it', async () => {
+    const src = model(path.join(tmp, 'sha-lib'));
+    const err = await convertModel(src, { to: 'gguf', arch: 'llama', sourceSha256: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'InvalidArgument' });
+    expect((err as Error).message).not.toContain('holds none');
+  });
+});

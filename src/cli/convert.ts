@@ -93,7 +93,7 @@ Options:
   --sha256               also record each source's SHA-256 in the metadata
                          (an audit trail; hashing costs more CPU than the
                          rest of the conversion, so it is off by default;
-                         safetensors output only: NumPy files hold none)
+                         safetensors output only, a usage error with --to)
   --dtype DTYPE          the dtype of dequantized tensors (GGUF's quantized
                          blocks): f32 (default), f16 or bf16, rounded to
                          nearest even from the F32 values, as torch's
@@ -193,8 +193,11 @@ Examples:
     if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.configure) {
       throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
-    if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {
+    if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);
+    }
+    if (values.sha256 && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {
+      throw new UsageError(`--sha256 records the sources' digests in safetensors output; --to ${values.to} takes none`);
     }
     if (values.dtype !== undefined) {
       if (!['f32', 'f16', 'bf16'].includes(values.dtype.toLowerCase())) throw new UsageError(`--dtype ${values.dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`);

@@ -113,8 +113,12 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   if (!chosen) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
   if (options.allowRaw && !chosen.withRawBits) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${chosen.id} holds every dtype`, { location: chosen.id });
   const output = options.allowRaw ? chosen.withRawBits!() : chosen;
-  // The digests are recorded in the output's metadata, which a NumPy file does not have.
-  if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
+  // The digests are patched into a safetensors header as the conversion ends: a NumPy file has no
+  // metadata, and a GGUF records its sources without them.
+  if (options.sourceSha256 && output !== safetensorsOutput) {
+    const why = output.noMetadata !== undefined ? `${output.noMetadata} files hold no metadata` : `a ${output.id} output records its sources without digests`;
+    throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors output only; ${why}`, { location: output.id });
+  }
   if ((options.quantize !== undefined || options.arch !== undefined) && !output.configure) {
     throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
