@@ -93,7 +93,8 @@ Options:
   --sha256               also record each source's SHA-256 in the metadata
                          (an audit trail; hashing costs more CPU than the
                          rest of the conversion, so it is off by default;
-                         safetensors output only, a usage error with --to)
+                         safetensors output only: not with --to npz, npy
+                         or gguf)
   --dtype DTYPE          the dtype of dequantized tensors (GGUF's quantized
                          blocks): f32 (default), f16 or bf16, rounded to
                          nearest even from the F32 values, as torch's
