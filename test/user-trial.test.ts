@@ -134,3 +134,22 @@ describe('option combinations a NumPy or GGUF output cannot take are usage error
     expect((err as Error).message).not.toContain('holds none');
   });
 });
+
+describe('a GGUF or NumPy output reports progress while it is read back and checked, not only while written', () => {
+  for (const to of ['gguf', 'npz'] as const) {
+    it(`--to ${to}: verify-phase progress moves through the tensors before the end`, async () => {
+      const dir = path.join(tmp, `progress-${to}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const src = path.join(dir, 'm.safetensors');
+      const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+      for (let i = 0; i < 4; i++) tensors[`blk.${i}.ffn_up.weight`] = { dtype: 'F32', shape: [8, 256], data: new Float32Array(2048).map((_, j) => Math.sin(i + j)) };
+      fs.writeFileSync(src, save(tensors));
+      const verify: number[] = [];
+      await convertModel(src, { to, ...(to === 'gguf' ? { arch: 'llama', quantize: 'q4_k' } : {}), onProgress: (p) => p.phase === 'verify' && verify.push(p.bytesDone / p.bytesTotal) });
+      // Some check progress before the whole is done: between 0 and 1, increasing.
+      expect(verify.some((f) => f > 0 && f < 1)).toBe(true);
+      expect(verify).toEqual([...verify].sort((a, b) => a - b));
+      expect(verify.at(-1)).toBe(1);
+    });
+  }
+});

@@ -105,7 +105,7 @@ export const npzOutput: OutputFormat = numpyOutput('npz', (raw) => async (entrie
     await sink.write(directory);
     return offset + directory.length;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen, undefined, rawDtypesOf(entries, raw));
+  return writeThenCheck(write, sink, sources, removed, reopen, undefined, rawDtypesOf(entries, raw), options);
 });
 
 export const npyOutput: OutputFormat = numpyOutput('npy', (raw) => async (entries, sink, sources, removed, reopen, options) => {
@@ -121,5 +121,5 @@ export const npyOutput: OutputFormat = numpyOutput('npy', (raw) => async (entrie
     await writeData(entry);
     return header.length + entry.byteLength;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen, entry.name, rawDtypesOf(entries, raw));
+  return writeThenCheck(write, sink, sources, removed, reopen, entry.name, rawDtypesOf(entries, raw), options);
 });

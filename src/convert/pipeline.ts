@@ -278,7 +278,7 @@ export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, o
         metadata: metadataWith(options.records),
         progressBase: base,
         progressTotal: plan.totalBytes,
-        onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        onProgress: (p) => options.onProgress?.({ ...p, phase: p.phase ?? 'write' }),
         afterHeader: (header) => {
           entry.header = header;
         },
