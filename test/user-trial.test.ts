@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeGguf } from '../src/formats/gguf/view.js';
 import type { GgufHeader } from '../src/formats/gguf/header.js';
+import { ProgressBar } from '../src/cli/progress.js';
 import { convertModel } from '../src/node/convert.js';
 import { save } from '../src/safetensors/save.js';
 import { runCli } from './helpers/cli.js';
@@ -152,4 +153,15 @@ describe('a GGUF or NumPy output reports progress while it is read back and chec
       expect(verify.at(-1)).toBe(1);
     });
   }
+});
+
+describe('the progress bar on a terminal that reports 0 columns (a pseudo-terminal with no size, as `script` makes)', () => {
+  it('is drawn at the default width, not as an empty line', () => {
+    const stream = { columns: 0, isTTY: true, text: '', write: (c: string) => ((stream.text += c), true) };
+    const bar = new ProgressBar(stream as unknown as NodeJS.WriteStream, true, () => 0);
+    bar.update('writing  ', 50, 100);
+    expect(stream.text).toContain('writing');
+    expect(stream.text).toContain('50%');
+    bar.done();
+  });
 });
