@@ -165,3 +165,17 @@ describe('the progress bar on a terminal that reports 0 columns (a pseudo-termin
     bar.done();
   });
 });
+
+describe('an ONNX TensorProto file (input_0.pb of ONNX test data) is named for what it is', () => {
+  it('inspect says it is a single tensor, not a model, and how to read it', async () => {
+    const dir = path.join(tmp, 'tensorproto');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'input_0.pb');
+    // TensorProto { dims: [2], data_type: FLOAT, name: "x", raw_data: 1.0f, 2.0f }, as onnx.numpy_helper.from_array writes it.
+    fs.writeFileSync(file, Buffer.from([0x08, 0x02, 0x10, 0x01, 0x42, 0x01, 0x78, 0x4a, 0x08, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]));
+    const r = await runCli('inspect', file);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('InvalidOnnx');
+    expect(r.stderr).toMatch(/TensorProto/);
+  });
+});
