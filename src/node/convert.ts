@@ -316,7 +316,9 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   for (const target of present) {
     const origin = await originOf(target, output);
     if (!Array.isArray(origin)) {
-      throw new IoError('OutputExists', `${target} already exists and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign}); it was left as it is`, { location: target });
+      // A NumPy file may well be tensorsafe's, from this very source: nothing in it can say so.
+      const why = output.noMetadata !== undefined ? `, and ${output.noMetadata} files hold no metadata: nothing in it records that tensorsafe wrote it from ${ours.join(', ')}` : ` and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign})`;
+      throw new IoError('OutputExists', `${target} already exists${why}; it was left as it is`, { location: target });
     }
     const verdict = compareOrigin(origin, ours.map((file, i) => ({ file, size: sizes[i]! })));
     if (verdict.kind === 'other-source') {
