@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { describeGguf } from '../src/formats/gguf/view.js';
 import type { GgufHeader } from '../src/formats/gguf/header.js';
 import { ProgressBar } from '../src/cli/progress.js';
+import { convertFolder } from '../src/node/batch.js';
 import { convertModel } from '../src/node/convert.js';
 import { save } from '../src/safetensors/save.js';
 import { runCli } from './helpers/cli.js';
@@ -179,5 +180,17 @@ describe('an ONNX TensorProto file (input_0.pb of ONNX test data) is named for w
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('InvalidOnnx');
     expect(r.stderr).toMatch(/TensorProto/);
+  });
+});
+
+describe('convert --recursive lists the GGUF metadata sidecar it writes among the outputs', () => {
+  it('a GGUF with long arrays: the report names <stem>.gguf-metadata.json beside <stem>.safetensors', async () => {
+    const dir = path.join(tmp, 'batch-sidecar');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/gguf-metadata/all-types.gguf'), path.join(dir, 'm.gguf'));
+    const report = await convertFolder(dir, { jobs: 1 });
+    expect(report.models).toHaveLength(1);
+    expect(report.models[0]!.status).toBe('converted');
+    expect(report.models[0]!.outputs.map((o) => path.basename(o)).sort()).toEqual(['m.gguf-metadata.json', 'm.safetensors']);
   });
 });
