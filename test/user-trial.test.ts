@@ -10,6 +10,7 @@ import { save } from '../src/safetensors/save.js';
 import { runCli } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
+import { gguf as craftGguf } from './fixtures/scan/craft.js';
 
 /**
  * What a new user met trying GGUF and NumPy outputs (issue 11), each a case that failed before its fix:
@@ -192,5 +193,22 @@ describe('convert --recursive lists the GGUF metadata sidecar it writes among th
     expect(report.models).toHaveLength(1);
     expect(report.models[0]!.status).toBe('converted');
     expect(report.models[0]!.outputs.map((o) => path.basename(o)).sort()).toEqual(['m.gguf-metadata.json', 'm.safetensors']);
+  });
+});
+
+describe('convert says what the scan found suspicious in a file it converts (nothing in it runs, but the output carries it)', () => {
+  it('a GGUF whose chat template has a Jinja sandbox escape: converted, and the summary names the finding', async () => {
+    const dir = path.join(tmp, 'suspicious');
+    fs.mkdirSync(dir, { recursive: true });
+    const src = path.join(dir, 'evil.gguf');
+    const template = "{{ cycler.__init__.__globals__.os.popen('id').read() }}";
+    fs.writeFileSync(src, craftGguf([['general.architecture', { type: 'str', value: 'llama' }], ['tokenizer.chat_template', { type: 'str', value: template }]], [{ name: 'w', ne: [4] }]));
+    const summary = await convertModel(src);
+    expect(summary.outputs).toHaveLength(1);
+    const note = summary.notes.find((n) => n.includes('gguf/chat-template-suspicious'));
+    expect(note, summary.notes.join('\n')).toMatch(/^the scan found this file suspicious/);
+    const r = await runCli('convert', src, '-o', path.join(dir, 'cli.safetensors'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('gguf/chat-template-suspicious');
   });
 });

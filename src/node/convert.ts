@@ -158,6 +158,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       index: indexPath,
       ...summarizeConversion(plan),
       companions: summarizeConversion(plan).companions.map((c, i) => ({ ...c, file: companions[i]! })),
+      notes: [...summarizeConversion(plan).notes, ...scanNotes(opened)],
       verified: !upToDate,
       upToDate,
       sources,
@@ -228,6 +229,24 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     await Promise.all(opened.map((o) => o.tensors.close()));
     await pool?.close();
   }
+}
+
+/** The most a scan finding's message takes in a summary note: `tensorsafe scan` prints it whole. */
+const SCAN_NOTE_CHARS = 240;
+
+/**
+ * What the scan found suspicious in the sources: nothing in them is run, so they are converted, but the
+ * output may carry it (a GGUF's chat template goes into the metadata), and the summary must not read as clean.
+ */
+function scanNotes(opened: readonly OpenedFile[]): string[] {
+  return opened
+    .filter((o) => o.suspicious.length > 0)
+    .map((o) => {
+      const first = o.suspicious[0]!;
+      const shown = first.length > SCAN_NOTE_CHARS ? `${first.slice(0, SCAN_NOTE_CHARS)}…` : first;
+      const more = o.suspicious.length > 1 ? ` (and ${o.suspicious.length - 1} more)` : '';
+      return `the scan found this file suspicious: ${shown}${more}; nothing in it was run, and its tensors were converted as data: check what the output carries (tensorsafe scan ${path.basename(o.file)})`;
+    });
 }
 
 /** The sources' metadata as one map (the first file's value of a key wins). */
