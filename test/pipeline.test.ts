@@ -89,6 +89,7 @@ describe('the conversion pipeline, for a TensorSet of no format', () => {
       moduleClasses: [],
       companions: [],
       notes: ['made in memory'],
+      derived: 0,
     });
   });
 

@@ -25,19 +25,23 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a model to safetensors (or NumPy, --to) without executing anything
-in it. The format is found from the bytes: a PyTorch checkpoint (.bin, .pt,
-.pth, .ckpt: zip, legacy, tar or TorchScript), NumPy arrays (.npy, .npz), or
-any other format whose tensors tensorsafe reads. Each file is parsed once and
-scanned first; one that would run code is refused. A pickle is read by a
-data-only machine: anything that is not plain data (classes and functions
-other than the tensor types it understands) stops the conversion, and
-anything that could run code is refused outright. A whole model
-(torch.save(model)) becomes its state_dict(): a class used only as module
-objects is read as data, never imported, and the summary names it. Then
-every tensor is streamed to the output, the output is reopened and compared
-with the source bit for bit, and only then is it put in place. A refused or
-failed conversion leaves nothing behind.
+Converts a model to safetensors (or NumPy or GGUF, --to) without executing
+anything in it. The format is found from the bytes: a PyTorch checkpoint
+(.bin, .pt, .pth, .ckpt: zip, legacy, tar or TorchScript), NumPy arrays
+(.npy, .npz), a GGUF (.gguf: quantized tensors dequantized to F32, see
+--dtype), a legacy GGML file, an ONNX model (.onnx, its external data read
+from its folder only), or any other format whose tensors tensorsafe reads.
+Each file is parsed once and scanned first; one that would run code is
+refused. A pickle is read by a data-only machine: anything that is not plain
+data (classes and functions other than the tensor types it understands)
+stops the conversion, and anything that could run code is refused outright.
+A whole model (torch.save(model)) becomes its state_dict(): a class used only
+as module objects is read as data, never imported, and the summary names it.
+Then every tensor is streamed to the output, the output is reopened and
+compared with the source bit for bit (a dequantized, cast or quantized tensor
+with what the decoder or encoder makes of the source: the notes say which),
+and only then is it put in place. A refused or failed conversion leaves
+nothing behind.
 
 SRC is a model file, a sharded set's index (pytorch_model.bin.index.json),
 or a model folder (sharded or not).
@@ -56,9 +60,11 @@ Options:
                          them) or npy (a model of exactly one tensor).
                          NumPy has no bf16 or float8: such tensors are
                          refused (see --allow-raw), and NumPy files hold
-                         no metadata; or gguf (one GGUF v3 file, as
-                         llama.cpp loads it: names kept, at most 4 dimensions, names
-                         under 64 bytes; F32, F16, BF16, F64 and integer
+                         no metadata (the notes name the keys not
+                         written); or gguf (one GGUF v3 file, as
+                         llama.cpp loads it: names kept, at most 4
+                         dimensions, names under 64 bytes; F32, F16,
+                         BF16, F64 and integer
                          tensors; metadata typed from the source's
                          gguf.types and its <stem>.gguf-metadata.json)
   --quantize TYPE        with --to gguf: f32, f16 or bf16 (every float
@@ -87,7 +93,8 @@ Options:
   --sha256               also record each source's SHA-256 in the metadata
                          (an audit trail; hashing costs more CPU than the
                          rest of the conversion, so it is off by default;
-                         safetensors output only: NumPy files hold none)
+                         safetensors output only: not with --to npz, npy
+                         or gguf)
   --dtype DTYPE          the dtype of dequantized tensors (GGUF's quantized
                          blocks): f32 (default), f16 or bf16, rounded to
                          nearest even from the F32 values, as torch's
@@ -143,6 +150,9 @@ Examples:
   tensorsafe convert last.ckpt --key state_dict -o model.safetensors
   tensorsafe convert pytorch_model.bin --max-shard-size 2GB --json
   tensorsafe convert ./models --recursive --jobs 4 --report report.json
+  tensorsafe convert model.gguf --dtype f16
+  tensorsafe convert model.onnx -o model.safetensors
+  tensorsafe convert model.safetensors --to npz
   tensorsafe convert model.safetensors --to gguf --quantize q8_0 --arch llama`,
 
   async run(argv: string[], io: Io): Promise<number> {
@@ -184,8 +194,11 @@ Examples:
     if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
       throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
-    if (values['max-shard-size'] !== undefined && values.to !== undefined && outputFormatById(values.to)!.oneFile) {
+    if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);
+    }
+    if (values.sha256 && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {
+      throw new UsageError(`--sha256 records the sources' digests in safetensors output; --to ${values.to} takes none`);
     }
     if (values.dtype !== undefined) {
       if (!['f32', 'f16', 'bf16'].includes(values.dtype.toLowerCase())) throw new UsageError(`--dtype ${values.dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`);
@@ -284,7 +297,7 @@ function printSummary(s: ConvertSummary, io: Io): void {
   for (const o of s.outputs) io.out(`  → ${o}`);
   if (s.index) io.out(`  → ${s.index}`);
   for (const c of s.companions) io.out(`${c.what} (${c.keys.slice(0, 3).join(', ')}${c.keys.length > 3 ? ', …' : ''}) → ${c.file}`);
-  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.notes.some((n) => /\((derived|lossless)/.test(n)) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
+  io.out(`${plural(s.tensors, 'tensor')}, ${formatBytes(s.bytes)} of tensor data; verified: every tensor equals ${s.derived > 0 || s.notes.some((n) => /\((derived|lossless)/.test(n)) ? 'what the source converts to (see the notes)' : 'the source'}, bit for bit`);
   const removed = Object.entries(s.sharedRemoved);
   if (removed.length > 0) {
     io.out(`${bold(io, 'tied weights')} written once (recorded in the metadata):`);

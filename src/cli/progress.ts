@@ -7,7 +7,7 @@ const REDRAW_MS = 100;
 const BAR_WIDTH = 30;
 /** Below this the bar is dropped rather than shrunk further: a few cells say nothing. */
 const MIN_BAR_WIDTH = 5;
-/** The width assumed when the stream does not say (not a terminal). */
+/** The width assumed when the stream does not say (not a terminal, or a pseudo-terminal of size 0). */
 const DEFAULT_COLUMNS = 100;
 
 /** What one progress line shows. */
@@ -83,7 +83,7 @@ export class ProgressBar {
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = rate > 0 && done < total ? (total - done) / rate : undefined;
     // One column is left free: writing into the last one wraps on some terminals.
-    const width = (this.stream.columns ?? DEFAULT_COLUMNS) - 1;
+    const width = (this.stream.columns || DEFAULT_COLUMNS) - 1;
     this.stream.write(`\r${progressLine({ label, done, total, rate, eta }, width)}\u001b[K`);
     if (!this.drawn) {
       this.drawn = true;

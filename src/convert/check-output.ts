@@ -18,6 +18,8 @@ export interface CheckOptions {
    * file): to check a file while it is being written. Tensors are then checked in file order.
    */
   ready?: (name: string) => Promise<void>;
+  /** After each tensor compared: how many of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -32,13 +34,14 @@ export async function checkOutput(
   removed: ReadonlyMap<string, string>,
   options: number | CheckOptions = {},
 ): Promise<Mismatch[]> {
-  const { chunkBytes, ready } = typeof options === 'number' ? { chunkBytes: options } : options;
+  const { chunkBytes, ready, onProgress } = typeof options === 'number' ? { chunkBytes: options } : options;
   const compared = await compareSets(source, written.tensors, BIT_EXACT, {
     renamedInB: removed,
     concurrency: CHECK_CONCURRENCY,
     chunkBytes,
     valueStats: false,
     ready,
+    ...(onProgress ? { onProgress: (p: { done: number; total: number }) => onProgress(p.done, p.total) } : {}),
   });
   const extra: Mismatch[] = [];
   const wrong: Mismatch[] = [];

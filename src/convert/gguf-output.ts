@@ -358,7 +358,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
         for (let at = 0; at < header.length; at += CHECKED_CHUNK_BYTES) await sink.write(header.subarray(at, Math.min(header.length, at + CHECKED_CHUNK_BYTES)));
         return header.length + (await writeData(sink, entries, plans, options));
       };
-      const checked = await writeThenCheck(write, sink, expected, removed, reopenAndSee);
+      const checked = await writeThenCheck(write, sink, expected, removed, reopenAndSee, undefined, undefined, options);
       for (const key of missing) checked.mismatches.push({ name: key, reason: `the metadata key \`${key}\` is not in the file as the reader reads it` });
       return checked;
     },

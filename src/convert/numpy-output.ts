@@ -63,6 +63,7 @@ function numpyOutput(id: 'npz' | 'npy', writeCheckedWith: NumpyWrite, raw = fals
     indexName: (stem) => `${stem}.${id}.index.json`,
     stemOf: (fileName) => ownName.exec(fileName)?.[1],
     writeChecked,
+    noMetadata: 'NumPy',
     metadata: () => ({}),
     reopen: reopenNumpy,
     index: () => refuseSharding(id),
@@ -105,7 +106,7 @@ export const npzOutput: OutputFormat = numpyOutput('npz', (raw) => async (entrie
     await sink.write(directory);
     return offset + directory.length;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen, undefined, rawDtypesOf(entries, raw));
+  return writeThenCheck(write, sink, sources, removed, reopen, undefined, rawDtypesOf(entries, raw), options);
 });
 
 export const npyOutput: OutputFormat = numpyOutput('npy', (raw) => async (entries, sink, sources, removed, reopen, options) => {
@@ -121,5 +122,5 @@ export const npyOutput: OutputFormat = numpyOutput('npy', (raw) => async (entrie
     await writeData(entry);
     return header.length + entry.byteLength;
   };
-  return writeThenCheck(write, sink, sources, removed, reopen, entry.name, rawDtypesOf(entries, raw));
+  return writeThenCheck(write, sink, sources, removed, reopen, entry.name, rawDtypesOf(entries, raw), options);
 });

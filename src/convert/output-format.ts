@@ -46,6 +46,12 @@ export interface OutputFormat {
    * sourceMetadata): the pipeline then adds only its own records, never the sources' keys as strings.
    */
   readonly typedMetadata?: boolean;
+  /**
+   * Holds no metadata at all (NumPy): the sources' keys and tensorsafe's own record of its sources are
+   * not written, and the summary names them; an existing output is known by no record of its source.
+   * The value names the files in those messages (`NumPy`).
+   */
+  readonly noMetadata?: string;
   /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
   readonly oneFile?: boolean;
   /** What the summary says about how these tensors are written (quantized, kept as they are, stored as raw bits). */

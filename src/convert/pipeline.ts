@@ -96,6 +96,12 @@ export interface ConversionSummary {
   /** Files written beside the outputs (named as the plan names them; the caller may make them paths) and what they hold. */
   companions: { file: string; what: string; keys: string[] }[];
   notes: string[];
+  /**
+   * Tensors written as values the reader computed (dequantized, cast, unpacked, densified: fidelity
+   * `derived` or `lossless`), compared with what the decoder makes of the source, not with its stored
+   * bytes; 0 when every tensor was written as the source holds it (a quantizing output says so in its notes).
+   */
+  derived: number;
 }
 
 /** A conversion whose output did not match its source: the outputs were removed. */
@@ -141,10 +147,15 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   const { kept, removed } = dedupeTensors(entries);
   // The sources' metadata, as strings in the output's (a GGUF output carries it itself, typed).
   const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
+  // A NumPy output holds no metadata: what the sources hold is named, never dropped silently.
+  if (options.output.noMetadata !== undefined) {
+    const keys = Object.keys(sourceMetadata).sort();
+    if (keys.length > 0) planNotes.push(`metadata not written (${options.output.noMetadata} files hold none): ${keys.length} key${keys.length === 1 ? '' : 's'}: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+  }
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
     // A source converted by tensorsafe before (a GGUF it wrote) holds its own record: this conversion's replaces it.
-    if (key in sourceMetadata) {
+    if (key in sourceMetadata && options.output.noMetadata === undefined) {
       delete sourceMetadata[key];
       planNotes.push(`the source's own \`${key}\` (the metadata key ${what}) is replaced by this conversion's`);
     }
@@ -267,7 +278,7 @@ export async function writeOutputs<S extends OutputSink>(plan: ConversionPlan, o
         metadata: metadataWith(options.records),
         progressBase: base,
         progressTotal: plan.totalBytes,
-        onProgress: (p) => options.onProgress?.({ ...p, phase: 'write' }),
+        onProgress: (p) => options.onProgress?.({ ...p, phase: p.phase ?? 'write' }),
         afterHeader: (header) => {
           entry.header = header;
         },
@@ -328,6 +339,7 @@ export function summarizeConversion(plan: ConversionPlan): ConversionSummary {
     moduleClasses: [...new Set(sets.flatMap((s) => s.moduleClasses ?? []))],
     companions: plan.companions.map((c) => ({ file: c.file, what: c.companion.what, keys: [...c.companion.keys] })),
     notes: [...new Set([...sets.flatMap((s) => s.notes), ...plan.planNotes, ...(plan.output.notes?.(plan.kept) ?? [])])],
+    derived: plan.kept.filter((e) => e.fidelity !== 'exact').length,
   };
 }
 

@@ -37,6 +37,8 @@ export async function writeThenCheck(
   npyName?: string,
   /** Tensors stored as raw bits (name → their dtype): read back as U16/U8, compared as what they are. */
   rawDtypes: ReadonlyMap<string, Dtype> = new Map(),
+  /** Where the check's progress goes (phase `verify`): reading back a large file takes as long as writing it. */
+  progress?: OutputWriteOptions,
 ): Promise<CheckedWrite> {
   let total: number;
   try {
@@ -54,7 +56,13 @@ export async function writeThenCheck(
       return name === t.name && dtype === undefined ? t : retyped(t, name, dtype);
     };
     const tensors = npyName === undefined && rawDtypes.size === 0 ? file.tensors : { ...file.tensors, tensors: file.tensors.tensors.map(asWritten) };
-    const mismatches = await checkOutput(tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES });
+    // Progress as a share of this file's tensor bytes, by tensors compared (the check reads them concurrently).
+    const fileBytes = sources.reduce((n, s) => n + s.byteLength, 0);
+    const onProgress = progress?.onProgress
+      ? (done: number, count: number): void =>
+          progress.onProgress!({ phase: 'verify', bytesDone: progress.progressBase + (count === 0 ? fileBytes : Math.round((fileBytes * done) / count)), bytesTotal: progress.progressTotal, tensor: '' })
+      : undefined;
+    const mismatches = await checkOutput(tensors, sources, removed, { chunkBytes: CHECKED_CHUNK_BYTES, ...(onProgress ? { onProgress } : {}) });
     if (sink.flushedEnd !== total) mismatches.push({ name: sink.name, reason: `${sink.flushedEnd} bytes were written, the layout plans ${total}` });
     return { mismatches, placement: placementOf(file) };
   } finally {

@@ -8,6 +8,8 @@ export interface Progress {
   bytesDone: number;
   bytesTotal: number;
   tensor: string;
+  /** Set while a file checked only once whole (a GGUF, an npz) is read back and compared: the bytes of its tensors compared so far. */
+  phase?: 'write' | 'verify';
 }
 
 export interface WriteTensorsOptions {

@@ -20,7 +20,7 @@ export interface FoundModel {
   path: string;
   /** Every file of it (the shards of a set). */
   files: string[];
-  /** The safetensors outputs it converts to, beside it. */
+  /** The safetensors outputs it converts to, beside it (for finding conflicts; a result lists every file written). */
   outputs: string[];
 }
 
@@ -146,7 +146,8 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
       sourceSha256: options.sourceSha256,
       onProgress: (p) => onBytes?.(p.phase === 'write' ? p.bytesDone : p.bytesTotal),
     });
-    const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : [])];
+    // The files written beside the outputs (a GGUF's metadata sidecar) are outputs too: a report lists every file it wrote.
+    const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : []), ...summary.companions.map((c) => c.file)];
     if (summary.upToDate) {
       const from = summary.sources.map((r) => r.file).join(', ');
       return { ...base, status: 'skipped', outputs, reason: `already converted: the outputs hold exactly what ${from} converts to (checked bit for bit)`, seconds: (Date.now() - started) / 1000 };

@@ -113,8 +113,12 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
   const takes = (option: WriterOption): boolean => output.writerOptions?.includes(option) === true;
   if (options.allowRaw && !takes('allowRaw')) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${output.id} holds every dtype`, { location: output.id });
-  // The digests are recorded in the output's metadata, which a NumPy file does not have.
-  if (options.sourceSha256 && output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors metadata; a ${output.id} output holds none`, { location: output.id });
+  // The digests are patched into a safetensors header as the conversion ends: a NumPy file has no
+  // metadata, and a GGUF records its sources without them.
+  if (options.sourceSha256 && output !== safetensorsOutput) {
+    const why = output.noMetadata !== undefined ? `${output.noMetadata} files hold no metadata` : `a ${output.id} output records its sources without digests`;
+    throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors output only; ${why}`, { location: output.id });
+  }
   if ((options.quantize !== undefined || options.arch !== undefined) && !takes('quantize')) {
     throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
@@ -162,6 +166,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         index: indexPath,
         ...summary,
         companions: summary.companions.map((c, i) => ({ ...c, file: companions[i]! })),
+        notes: [...summary.notes, ...scanNotes(opened)],
         verified: !upToDate,
         upToDate,
         sources,
@@ -182,7 +187,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     // source are removed once the new output is in place; anything else stops the conversion.
     const shadows = shadowingFiles(input.outDir, input.stem, targets, output);
     if (!options.force) {
-      await checkShadows(shadows, input.files, input.outDir);
+      await checkShadows(shadows, input.files, input.outDir, output);
       // A companion (the GGUF metadata sidecar) is replaced only with outputs tensorsafe wrote from these
       // sources (existingOutputs refuses any other); alone, it is someone else's file.
       const companionPresent = companions.find((f) => fs.existsSync(f));
@@ -191,7 +196,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
-      const current = await existingOutputs(targets, input.files, input.outDir, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
+      const current = await existingOutputs(targets, input.files, input.outDir, output, async () => (await outputsMatch(plan, (i) => FileSource.open(outputs[i]!))) && (await companionsMatch(plan, companions)));
       if (current) {
         hashing?.cancel();
         return summaryOf(true, current);
@@ -233,6 +238,24 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     await Promise.all(opened.map((o) => o.tensors.close()));
     await pool?.close();
   }
+}
+
+/** The most a scan finding's message takes in a summary note: `tensorsafe scan` prints it whole. */
+const SCAN_NOTE_CHARS = 240;
+
+/**
+ * What the scan found suspicious in the sources: nothing in them is run, so they are converted, but the
+ * output may carry it (a GGUF's chat template goes into the metadata), and the summary must not read as clean.
+ */
+function scanNotes(opened: readonly OpenedFile[]): string[] {
+  return opened
+    .filter((o) => o.suspicious.length > 0)
+    .map((o) => {
+      const first = o.suspicious[0]!;
+      const shown = first.length > SCAN_NOTE_CHARS ? `${first.slice(0, SCAN_NOTE_CHARS)}…` : first;
+      const more = o.suspicious.length > 1 ? ` (and ${o.suspicious.length - 1} more)` : '';
+      return `the scan found this file suspicious: ${shown}${more}; nothing in it was run, and its tensors were converted as data: check what the output carries (tensorsafe scan ${path.basename(o.file)})`;
+    });
 }
 
 /** The sources' metadata as one map (the first file's value of a key wins). */
@@ -291,10 +314,10 @@ function shadowingFiles(dir: string, stem: string, targets: readonly string[], o
 }
 
 /** Every shadowing file must be an earlier output of these very sources (by name): anything else is not ours to remove. */
-async function checkShadows(shadows: readonly string[], files: readonly string[], outDir: string): Promise<void> {
+async function checkShadows(shadows: readonly string[], files: readonly string[], outDir: string, output: OutputFormat): Promise<void> {
   const ours = files.map((f) => sourceName(f, outDir)).sort().join('\n');
   for (const f of shadows) {
-    const origin = await originOf(f);
+    const origin = await originOf(f, output);
     if (!Array.isArray(origin) || origin.map((r) => r.file).sort().join('\n') !== ours) {
       throw new IoError(
         'OutputExists',
@@ -311,7 +334,7 @@ async function checkShadows(shadows: readonly string[], files: readonly string[]
  * every output exists and was written from the sources as they are now (nothing to do); undefined
  * when the conversion should go ahead (no outputs yet, or stale ones of this source, to replace).
  */
-async function existingOutputs(targets: readonly string[], files: readonly string[], outDir: string, sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
+async function existingOutputs(targets: readonly string[], files: readonly string[], outDir: string, output: OutputFormat, sameContent: () => Promise<boolean>): Promise<SourceRecord[] | undefined> {
   const present = targets.filter((t) => fs.existsSync(t));
   if (present.length === 0) return undefined;
   const ours = files.map((f) => sourceName(f, outDir));
@@ -319,9 +342,11 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   let allCurrentByName = present.length === targets.length;
   const recorded: SourceRecord[][] = [];
   for (const target of present) {
-    const origin = await originOf(target);
+    const origin = await originOf(target, output);
     if (!Array.isArray(origin)) {
-      throw new IoError('OutputExists', `${target} already exists and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign}); it was left as it is`, { location: target });
+      // A NumPy file may well be tensorsafe's, from this very source: nothing in it can say so.
+      const why = output.noMetadata !== undefined ? `, and ${output.noMetadata} files hold no metadata: nothing in it records that tensorsafe wrote it from ${ours.join(', ')}` : ` and tensorsafe did not write it from ${ours.join(', ')} (${origin.foreign})`;
+      throw new IoError('OutputExists', `${target} already exists${why}; it was left as it is`, { location: target });
     }
     const verdict = compareOrigin(origin, ours.map((file, i) => ({ file, size: sizes[i]! })));
     if (verdict.kind === 'other-source') {

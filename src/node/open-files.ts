@@ -35,6 +35,8 @@ export interface OpenedFile {
   readonly structure: unknown;
   /** The format's own view of the file (inspect), made from this parse when asked; absent when the format has none. */
   readonly describe?: () => FormatView;
+  /** What the scan found suspicious (not dangerous: the file is read), `[rule] message`, for the summary to say; empty when nothing. */
+  readonly suspicious: readonly string[];
 }
 
 export interface OpenFileOptions extends OpenOptions {
@@ -68,10 +70,12 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
       }
     }
     const scan = typeof options.scan === 'function' ? options.scan(format) : (options.scan ?? true);
+    let suspicious: string[] = [];
     if (scan) {
       source.freeze();
       const report = await scanSource(source, { dir, parsed });
       if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
+      suspicious = report.findings.filter((f) => f.severity === 'suspicious').map((f) => `[${f.rule}] ${f.message}`);
     }
     source.release();
     if (!reader.open) {
@@ -80,7 +84,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     if (failure !== undefined) throw failure;
     const done = parsed!;
     const describe = reader.describe?.bind(reader);
-    return { file, format, tensors: done.tensors, structure: done.structure, ...(describe ? { describe: () => describe(done) } : {}) };
+    return { file, format, tensors: done.tensors, structure: done.structure, suspicious, ...(describe ? { describe: () => describe(done) } : {}) };
   } catch (e) {
     if (parsed) await parsed.tensors.close();
     else await source.close();

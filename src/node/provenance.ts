@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { IoError, isTensorsafeError, TensorsafeError, type IoErrorCode } from '../errors.js';
+import type { OutputFormat } from '../convert/output-format.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
@@ -181,8 +182,12 @@ export type OutputOrigin =
   /** Written by tensorsafe from other sources (`m.bin` for `m.pt`): not ours to replace. */
   | { kind: 'other-source'; records: SourceRecord[] };
 
-/** Reads the provenance of an existing output (a safetensors file, or a sharded index). */
-export async function originOf(output: string): Promise<SourceRecord[] | { foreign: string }> {
+/**
+ * Reads the provenance of an existing output (a safetensors file, or a sharded index), or of a file
+ * of another output `format` (a GGUF, read by its own reader; a NumPy file holds none).
+ */
+export async function originOf(output: string, format?: OutputFormat): Promise<SourceRecord[] | { foreign: string }> {
+  if (format !== undefined && format.id !== 'safetensors' && !output.endsWith('.index.json')) return originOfOther(output, format);
   if (output.endsWith('.index.json')) {
     try {
       const index = JSON.parse(fs.readFileSync(output, 'utf8')) as { metadata?: Record<string, unknown> };
@@ -201,6 +206,31 @@ export async function originOf(output: string): Promise<SourceRecord[] | { forei
     return { foreign: `it is not a valid safetensors file (${e.code})` };
   } finally {
     await source?.close();
+  }
+}
+
+/** The provenance of an output of a format other than safetensors, read back as the pipeline reads what it wrote. */
+async function originOfOther(output: string, format: OutputFormat): Promise<SourceRecord[] | { foreign: string }> {
+  if (format.noMetadata !== undefined) return { foreign: `${format.noMetadata} files hold no metadata, so no record of their source` };
+  let source: FileSource;
+  try {
+    source = await FileSource.open(output);
+  } catch (e) {
+    if (!isTensorsafeError(e)) throw e;
+    return { foreign: `it cannot be read (${e.code})` };
+  }
+  try {
+    const file = await format.reopen(source);
+    try {
+      return readProvenance(file.tensors.metadata) ?? { foreign: 'it has no tensorsafe record of its source' };
+    } finally {
+      await file.close();
+    }
+  } catch (e) {
+    if (!isTensorsafeError(e)) throw e;
+    return { foreign: `it is not a ${format.id.toUpperCase()} file tensorsafe reads (${e.code})` };
+  } finally {
+    await source.close();
   }
 }
 

@@ -102,7 +102,12 @@ export const onnxReader: FormatReader<OnnxStructure> = {
 function coded(e: unknown, file: string): unknown {
   if (!(e instanceof FormatProblem)) return e;
   const location = e.offset === undefined ? file : `${file}@${e.offset}`;
-  return new OnnxError(e.kind === 'limit' ? 'OnnxLimit' : 'InvalidOnnx', `${file}: not a readable ONNX model: ${e.message}`, { location, cause: e });
+  // Field 2 of a ModelProto is a string; of a TensorProto, a varint (data_type): ONNX's test data sets
+  // and onnx.numpy_helper.from_array(...).SerializeToString() write such single tensors as `.pb` files.
+  const tensorHint = e.message.startsWith('ModelProto.producer_name (field 2) has wire type varint')
+    ? ' (its fields look like a single ONNX TensorProto, as the input_0.pb files of ONNX test data hold, not a ModelProto: onnx.numpy_helper.to_array reads it; tensorsafe reads models)'
+    : '';
+  return new OnnxError(e.kind === 'limit' ? 'OnnxLimit' : 'InvalidOnnx', `${file}: not a readable ONNX model: ${e.message}${tensorHint}`, { location, cause: e });
 }
 
 async function closeAll(opened: Map<string, ByteSource>): Promise<void> {
