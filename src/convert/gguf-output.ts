@@ -235,7 +235,7 @@ function fileEntries(settings: Settings, records: Record<string, string>): GgufE
   return [
     { key: 'general.architecture', type: 'STRING', value: settings.arch },
     { key: 'general.alignment', type: 'UINT32', value: GGUF_ALIGNMENT },
-    ...settings.entries.filter((e) => !(e.key in records)),
+    ...settings.entries.filter((e) => !Object.hasOwn(records, e.key)), // own keys only: `constructor` is a key like any other
     ...Object.entries(records).map(([key, value]): GgufEntry => ({ key, type: 'STRING', value })),
   ];
 }

@@ -140,7 +140,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   if (options.index) checkAgainstIndex(inputs, options.index);
   const { kept, removed } = dedupeTensors(entries);
   // The sources' metadata, as strings in the output's (a GGUF output carries it itself, typed).
-  const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
+  const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign(Object.create(null) as Record<string, string>, ...inputs.map((i) => i.tensors.metadata ?? {}));
   for (const [key, what] of Object.entries(options.reservedKeys ?? {})) {
     if (removed.has(key)) throw new TensorsafeError('InvalidCheckpoint', `a tensor is named \`${key}\`, the metadata key ${what}`, { location: key });
     // A source converted by tensorsafe before (a GGUF it wrote) holds its own record: this conversion's replaces it.

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { convertModel } from '../src/node/convert.js';
+import { FileSource } from '../src/node/file-source.js';
+import { readGgufHeader } from '../src/formats/gguf/header.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * Hostile GGUF metadata and sidecars (the attack round of issue 11): keys that are the names of
+ * Object.prototype's members are keys like any other, in both directions; a sidecar beside a source
+ * that is not a regular file (a FIFO, a link to a device) is refused at once, never waited on or
+ * read without end.
+ */
+
+const tmp = tempDir('gguf-hostile-metadata');
+
+/** A GGUF v3 of string key-value pairs and one F32 tensor `t` of one element. */
+function smallGguf(kvs: [string, string][]): Buffer {
+  const u32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  const u64 = (v: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return b;
+  };
+  const str = (s: string): Buffer => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
+  const parts = [Buffer.from('GGUF'), u32(3), u64(1), u64(kvs.length)];
+  for (const [k, v] of kvs) parts.push(str(k), u32(8), str(v));
+  parts.push(str('t'), u32(1), u64(1), u32(0), u64(0));
+  let head = Buffer.concat(parts);
+  head = Buffer.concat([head, Buffer.alloc((32 - (head.length % 32)) % 32)]);
+  return Buffer.concat([head, Buffer.from(new Float32Array([1.5]).buffer)]);
+}
+
+/** A safetensors file of one F32 tensor `t` and the given metadata. */
+function smallSafetensors(metadata: [string, string][]): Buffer {
+  // From entries: an object literal's `__proto__: '5'` would be no key at all.
+  const meta = `{${metadata.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  let header = Buffer.from(`{"__metadata__":${meta},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`);
+  header = Buffer.concat([header, Buffer.alloc((8 - (header.length % 8)) % 8, 0x20)]);
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([n, header, Buffer.from(new Float32Array([1.5]).buffer)]);
+}
+
+function safetensorsMetadata(file: string): Record<string, string> {
+  const b = fs.readFileSync(file);
+  const n = Number(b.readBigUInt64LE(0));
+  return JSON.parse(b.subarray(8, 8 + n).toString('utf8')).__metadata__;
+}
+
+describe('GGUF metadata keys named like Object.prototype members', () => {
+  it('GGUF → safetensors keeps `__proto__` and `constructor`, typed in gguf.types', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'proto-'));
+    const src = path.join(dir, 'm.gguf');
+    fs.writeFileSync(src, smallGguf([['general.architecture', 'llama'], ['__proto__', 'p'], ['constructor', 'c'], ['toString', 's']]));
+    await convertModel(src);
+    const metadata = safetensorsMetadata(path.join(dir, 'm.safetensors'));
+    expect(Object.hasOwn(metadata, '__proto__')).toBe(true);
+    expect(metadata['__proto__']).toBe('p');
+    expect(metadata.constructor).toBe('c');
+    expect(metadata.toString).toBe('s');
+    const types = JSON.parse(metadata['gguf.types']!);
+    expect(Object.hasOwn(types, '__proto__')).toBe(true);
+    expect(types.constructor).toBe('STRING');
+  });
+
+  it('safetensors → GGUF keeps `__proto__` and `constructor` with the types gguf.types gives them', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'proto-out-'));
+    const src = path.join(dir, 'm.safetensors');
+    fs.writeFileSync(src, smallSafetensors([['general.architecture', 'llama'], ['__proto__', '5'], ['constructor', '-7'], ['toString', 'x'], ['gguf.types', '{"__proto__":"UINT32","constructor":"INT8"}']]));
+    await convertModel(src, { to: 'gguf' });
+    const source = await FileSource.open(path.join(dir, 'm.gguf'));
+    try {
+      const header = await readGgufHeader(source);
+      const kv = new Map(header.metadata.map((e) => [e.key, e]));
+      expect(kv.get('__proto__')).toMatchObject({ type: 'UINT32', value: 5 });
+      expect(kv.get('constructor')).toMatchObject({ type: 'INT8', value: -7 });
+      expect(kv.get('toString')).toMatchObject({ type: 'STRING', value: 'x' });
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+describe('a GGUF metadata sidecar that is not a regular file', () => {
+  const source = (name: string): { dir: string; src: string; sidecar: string } => {
+    const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
+    const src = path.join(dir, 'm.safetensors');
+    fs.writeFileSync(src, smallSafetensors([['general.architecture', 'llama']]));
+    return { dir, src, sidecar: path.join(dir, 'm.gguf-metadata.json') };
+  };
+
+  it.skipIf(process.platform === 'win32')('a FIFO is refused at once (never waited on), nothing written', async () => {
+    const { dir, src, sidecar } = source('fifo');
+    execFileSync('mkfifo', [sidecar]);
+    await expect(convertModel(src, { to: 'gguf' })).rejects.toMatchObject({ code: 'InvalidGgufMetadata', message: expect.stringContaining('not a regular file') });
+    expect(fs.readdirSync(dir).sort()).toEqual(['m.gguf-metadata.json', 'm.safetensors']);
+  }, 10_000);
+
+  it.skipIf(process.platform === 'win32')('a link to /dev/zero (size 0, no end) is refused, not read', async () => {
+    const { dir, src, sidecar } = source('zero');
+    fs.symlinkSync('/dev/zero', sidecar);
+    await expect(convertModel(src, { to: 'gguf' })).rejects.toMatchObject({ code: 'InvalidGgufMetadata' });
+    expect(fs.readdirSync(dir).sort()).toEqual(['m.gguf-metadata.json', 'm.safetensors']);
+  }, 10_000);
+
+  it('a folder is refused', async () => {
+    const { src, sidecar } = source('folder');
+    fs.mkdirSync(sidecar);
+    await expect(convertModel(src, { to: 'gguf' })).rejects.toMatchObject({ code: 'InvalidGgufMetadata' });
+  });
+
+  it('a link to a regular file is read like one', async () => {
+    const { dir, src, sidecar } = source('link');
+    const real = path.join(dir, 'real.json');
+    fs.writeFileSync(real, '{"format":"tensorsafe-gguf-metadata","version":1,"keys":{"tokenizer.ggml.tokens":{"type":"ARRAY[STRING]","value":["a","b"]}}}');
+    fs.symlinkSync(real, sidecar);
+    const summary = await convertModel(src, { to: 'gguf' });
+    expect(summary.notes).toEqual(expect.arrayContaining([expect.stringContaining('1 GGUF metadata keys restored')]));
+  });
+});
