@@ -88,6 +88,18 @@ describe('GGUF metadata keys named like Object.prototype members', () => {
   });
 });
 
+describe('a source that is not a regular file', () => {
+  it.skipIf(process.platform === 'win32')('a FIFO named as the model is refused at once with NotAFile (its open never waits for a writer)', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'fifo-source-'));
+    const fifo = path.join(dir, 'm.gguf');
+    execFileSync('mkfifo', [fifo]);
+    await expect(convertModel(fifo)).rejects.toMatchObject({ code: 'NotAFile' });
+    await expect(FileSource.open(fifo)).rejects.toMatchObject({ code: 'NotAFile' });
+    expect(() => FileSource.openSync(fifo)).toThrow(expect.objectContaining({ code: 'NotAFile' }));
+    expect(fs.readdirSync(dir)).toEqual(['m.gguf']);
+  }, 10_000);
+});
+
 describe('a GGUF metadata sidecar that is not a regular file', () => {
   const source = (name: string): { dir: string; src: string; sidecar: string } => {
     const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
