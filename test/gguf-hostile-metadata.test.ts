@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { convertModel } from '../src/node/convert.js';
 import { FileSource } from '../src/node/file-source.js';
 import { readGgufHeader } from '../src/formats/gguf/header.js';
+import { scanFile } from '../src/node/scan-file.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -17,7 +18,7 @@ import { tempDir } from './helpers/temp.js';
 const tmp = tempDir('gguf-hostile-metadata');
 
 /** A GGUF v3 of string key-value pairs and one F32 tensor `t` of one element. */
-function smallGguf(kvs: [string, string][]): Buffer {
+function smallGguf(kvs: [string, string][], tensor = 't'): Buffer {
   const u32 = (v: number): Buffer => {
     const b = Buffer.alloc(4);
     b.writeUInt32LE(v);
@@ -31,7 +32,7 @@ function smallGguf(kvs: [string, string][]): Buffer {
   const str = (s: string): Buffer => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
   const parts = [Buffer.from('GGUF'), u32(3), u64(1), u64(kvs.length)];
   for (const [k, v] of kvs) parts.push(str(k), u32(8), str(v));
-  parts.push(str('t'), u32(1), u64(1), u32(0), u64(0));
+  parts.push(str(tensor), u32(1), u64(1), u32(0), u64(0));
   let head = Buffer.concat(parts);
   head = Buffer.concat([head, Buffer.alloc((32 - (head.length % 32)) % 32)]);
   return Buffer.concat([head, Buffer.from(new Float32Array([1.5]).buffer)]);
@@ -85,6 +86,30 @@ describe('GGUF metadata keys named like Object.prototype members', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('keys holding a NUL byte (llama.cpp looks keys up as C strings)', () => {
+  // libggml accepts this file, and gguf_find_key("tokenizer.chat_template") returns the first key: the hostile template.
+  const escape = "{{ self.__init__.__globals__.__builtins__.__import__('os').system('id') }}";
+
+  it('a chat template under `tokenizer.chat_template\\0` placed first is checked as the chat template, and the key is reported', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'nul-key-'));
+    const file = path.join(dir, 'm.gguf');
+    fs.writeFileSync(file, smallGguf([['general.architecture', 'llama'], ['tokenizer.chat_template\0', escape], ['tokenizer.chat_template', '{{ messages }}']]));
+    const report = await scanFile(file);
+    expect(report.verdict).not.toBe('safe');
+    const rules = report.findings.map((f) => f.rule);
+    expect(rules).toContain('gguf/chat-template-suspicious');
+    expect(rules).toContain('gguf/nul-in-name');
+  });
+
+  it('a tensor name holding a NUL byte is reported', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'nul-name-'));
+    const file = path.join(dir, 'm.gguf');
+    fs.writeFileSync(file, smallGguf([['general.architecture', 'llama']], 't\0x'));
+    const report = await scanFile(file);
+    expect(report.findings.find((f) => f.rule === 'gguf/nul-in-name')?.message).toMatch(/tensor name "t\\u0000x".*"t"/);
   });
 });
 
