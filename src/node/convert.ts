@@ -178,7 +178,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       // sources (existingOutputs refuses any other); alone, it is someone else's file.
       const companionPresent = companions.find((f) => fs.existsSync(f));
       if (companionPresent !== undefined && !targets.some((t) => fs.existsSync(t))) {
-        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is (--force replaces it)`, { location: companionPresent });
+        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is`, { location: companionPresent });
       }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
