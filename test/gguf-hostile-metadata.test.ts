@@ -113,6 +113,31 @@ describe('keys holding a NUL byte (llama.cpp looks keys up as C strings)', () =>
   });
 });
 
+describe('metadata the GGUF writer would write and a GGUF reader refuses: refused before writing', () => {
+  const dirWith = (name: string, metadata: [string, string][]): { dir: string; src: string } => {
+    const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
+    const src = path.join(dir, 'm.safetensors');
+    fs.writeFileSync(src, smallSafetensors(metadata));
+    return { dir, src };
+  };
+
+  it('an empty key, a key past MAX_GGUF_KEY_BYTES', async () => {
+    for (const [name, key] of [['empty', ''], ['long', 'k'.repeat(65_536)]] as const) {
+      const { dir, src } = dirWith(name, [['general.architecture', 'llama'], [key, 'v']]);
+      await expect(convertModel(src, { to: 'gguf' })).rejects.toMatchObject({ code: 'InvalidGgufMetadata' });
+      expect(fs.readdirSync(dir)).toEqual(['m.safetensors']);
+    }
+  });
+
+  it('a sidecar array past MAX_GGUF_ARRAY_LENGTH', async () => {
+    const { dir, src } = dirWith('array', [['general.architecture', 'llama']]);
+    const n = 4_194_305;
+    fs.writeFileSync(path.join(dir, 'm.gguf-metadata.json'), `{"format":"tensorsafe-gguf-metadata","version":1,"keys":{"x":{"type":"ARRAY[UINT8]","value":[${'0,'.repeat(n - 1)}0]}}}`);
+    await expect(convertModel(src, { to: 'gguf' })).rejects.toMatchObject({ code: 'InvalidGgufMetadata', message: expect.stringContaining('MAX_GGUF_ARRAY_LENGTH') });
+    expect(fs.readdirSync(dir).sort()).toEqual(['m.gguf-metadata.json', 'm.safetensors']);
+  }, 30_000);
+});
+
 describe('a source that is not a regular file', () => {
   it.skipIf(process.platform === 'win32')('a FIFO named as the model is refused at once with NotAFile (its open never waits for a writer)', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'fifo-source-'));

@@ -2,6 +2,7 @@ import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
+import { MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEY_BYTES } from '../formats/gguf/limits.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
 import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KEY, type GgufEntry, type GgufMetadataValue } from '../tensor/gguf-metadata.js';
@@ -270,6 +271,20 @@ const notCarried = (key: string): boolean => key === 'format' || key === 'genera
 /** ggml refuses a file holding an array of arrays (the GGUF spec allows them): such keys are left out, and the summary says so. */
 const nested = (e: GgufEntry): boolean => ggufElementType(ggufElementType(e.type) ?? '') !== undefined;
 
+/**
+ * A key-value pair the GGUF reader (and ggml) would refuse, refused before anything is written: an empty
+ * key, a key past MAX_GGUF_KEY_BYTES, an array past MAX_GGUF_ARRAY_LENGTH (a sidecar can hold any).
+ */
+function checkEntry(e: GgufEntry, where: string): void {
+  const refuse = (why: string): never => {
+    throw new TensorsafeError('InvalidGgufMetadata', `${where}: ${why}; a GGUF reader refuses it, and nothing was written`, { location: e.key === '' ? where : e.key });
+  };
+  if (e.key === '') refuse('a key is empty');
+  const keyBytes = encoder.encode(e.key).length;
+  if (keyBytes > MAX_GGUF_KEY_BYTES) refuse(`a key is ${keyBytes} bytes long, more than MAX_GGUF_KEY_BYTES (${MAX_GGUF_KEY_BYTES})`);
+  if (Array.isArray(e.value) && e.value.length > MAX_GGUF_ARRAY_LENGTH) refuse(`the array ${JSON.stringify(e.key)} has ${e.value.length} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`);
+}
+
 function settingsOf(options: OutputOptions): Settings {
   const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
   if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: the types are ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
@@ -291,6 +306,7 @@ function settingsOf(options: OutputOptions): Settings {
   const arch = options.arch ?? metadata['general.architecture'];
   if (arch !== undefined && arch.trim() === '') throw usage('--arch needs a name (llama, qwen2, gemma, bert, …)');
   const all = [...fromMetadata, ...fromSidecar];
+  for (const e of all) checkEntry(e, fromSidecar.includes(e) ? options.sidecar!.name : 'the metadata');
   const leftOut = all.filter(nested).map((e) => `${e.key} (${e.type})`);
   return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }
