@@ -187,3 +187,12 @@ describe('a GGUF metadata sidecar that is not a regular file', () => {
     expect(summary.notes).toEqual(expect.arrayContaining([expect.stringContaining('1 GGUF metadata keys restored')]));
   });
 });
+
+describe("the GGUF writer's copies of the reader's limits", () => {
+  it('equal the reader’s', async () => {
+    const limits = await import('../src/formats/gguf/limits.js');
+    const writer = fs.readFileSync(path.join(import.meta.dirname, '..', 'src', 'convert', 'gguf-output.ts'), 'utf8');
+    expect(writer).toContain(`const MAX_GGUF_KEY_BYTES = ${limits.MAX_GGUF_KEY_BYTES.toLocaleString('en').replace(/,/g, '_')};`);
+    expect(writer).toContain(`const MAX_GGUF_ARRAY_LENGTH = ${limits.MAX_GGUF_ARRAY_LENGTH.toLocaleString('en').replace(/,/g, '_')};`);
+  });
+});

@@ -2,7 +2,6 @@ import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { formatById, readerOf } from '../formats/registry.js';
-import { MAX_GGUF_ARRAY_LENGTH, MAX_GGUF_KEY_BYTES } from '../formats/gguf/limits.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
 import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KEY, type GgufEntry, type GgufMetadataValue } from '../tensor/gguf-metadata.js';
@@ -34,6 +33,10 @@ export const GGUF_ALIGNMENT = 32;
 const GGUF_MAX_NAME_BYTES = 64;
 /** ggml's GGML_MAX_DIMS. */
 const GGUF_MAX_DIMS = 4;
+/** The GGUF reader's MAX_GGUF_KEY_BYTES (formats/gguf/limits.ts; the layers keep convert/ from importing it): a longer key is refused on reading. */
+const MAX_GGUF_KEY_BYTES = 65_535;
+/** The GGUF reader's MAX_GGUF_ARRAY_LENGTH: a longer array is refused on reading, so it is refused before writing. */
+const MAX_GGUF_ARRAY_LENGTH = 4_194_304;
 
 /** dtypes written as they are: ggml type id and name. */
 const RAW_TYPES: Partial<Record<Dtype, readonly [number, string]>> = {
