@@ -108,6 +108,8 @@ export type IoErrorCode =
   | 'IsADirectory'
   /** A file where a folder was expected on the path (ENOTDIR). */
   | 'NotADirectory'
+  /** A FIFO, socket or device where a file was expected: it has no size to read within, and a FIFO would wait for a writer for ever. */
+  | 'NotAFile'
   /** The process or system ran out of file descriptors (EMFILE, ENFILE). */
   | 'TooManyOpenFiles';
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -124,6 +125,7 @@ const EXTERNAL_DATA_ATTACKS: readonly { readonly name: string; readonly entries:
   { name: 'CVE-2024-27319 class (out-of-bounds read): length past the end of the file', entries: [['location', 'data.bin'], ['offset', '24'], ['length', '16']] },
   { name: 'a negative offset', entries: [['location', 'data.bin'], ['offset', '-16']] },
   { name: 'an unknown key a loader might follow', entries: [['location', 'data.bin'], ['basepath', '/etc']] },
+  { name: 'a FIFO inside the folder (its open would wait for a writer for ever)', entries: [['location', 'fifo.bin'], ['length', '16']], setup: (dir) => execFileSync('mkfifo', [path.join(dir, 'fifo.bin')]) },
 ];
 
 describe('ONNX external data attacks (named list)', () => {

@@ -7,15 +7,26 @@ export interface Io {
   readonly tty: boolean;
 }
 
+/**
+ * Every line the CLI prints can hold text from a file (tensor names, metadata keys and values, names in
+ * error messages): a control character there would be obeyed by the terminal (an OSC title, a cursor move,
+ * a screen clear, C1's one-byte CSI). Each is shown as a `\u00XX` escape, which keeps a JSON line's value
+ * as it was; line breaks, tabs and the colour codes `paint` writes are kept.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/\u001b\[(?:0|1|2|31|32|33)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => (c.length > 1 ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export const processIo: Io = {
-  out: (t) => process.stdout.write(t + '\n'),
-  err: (t) => process.stderr.write(t + '\n'),
+  out: (t) => process.stdout.write(terminalSafe(t) + '\n'),
+  err: (t) => process.stderr.write(terminalSafe(t) + '\n'),
   get tty() {
     return Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
   },
 };
 
-export function paint(io: Io, code: number, text: string): string {
+/** The SGR codes `paint` writes (bold, dim, red, green, yellow, reset): the only escape sequences terminalSafe lets through. */
+export function paint(io: Io, code: 1 | 2 | 31 | 32 | 33, text: string): string {
   return io.tty ? `\u001b[${code}m${text}\u001b[0m` : text;
 }
 export const green = (io: Io, t: string): string => paint(io, 32, t);

@@ -30,6 +30,10 @@ import { writeThenCheck } from './write-then-check.js';
 
 /** The alignment of tensor data written (ggml's default; also written as general.alignment). */
 export const GGUF_ALIGNMENT = GGUF_DEFAULT_ALIGNMENT;
+/** The GGUF reader's MAX_GGUF_KEY_BYTES (formats/gguf/limits.ts; the layers keep convert/ from importing it): a longer key is refused on reading. */
+const MAX_GGUF_KEY_BYTES = 65_535;
+/** The GGUF reader's MAX_GGUF_ARRAY_LENGTH: a longer array is refused on reading, so it is refused before writing. */
+const MAX_GGUF_ARRAY_LENGTH = 4_194_304;
 
 const encoder = new TextEncoder();
 const tensors = (n: number, what = 'tensor'): string => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -222,7 +226,7 @@ function fileEntries(settings: Settings, records: Record<string, string>): GgufE
   return [
     { key: 'general.architecture', type: 'STRING', value: settings.arch },
     { key: 'general.alignment', type: 'UINT32', value: GGUF_ALIGNMENT },
-    ...settings.entries.filter((e) => !(e.key in records)),
+    ...settings.entries.filter((e) => !Object.hasOwn(records, e.key)), // own keys only: `constructor` is a key like any other
     ...Object.entries(records).map(([key, value]): GgufEntry => ({ key, type: 'STRING', value })),
   ];
 }
@@ -257,6 +261,20 @@ const notCarried = (key: string): boolean => key === 'format' || key === 'genera
 /** ggml refuses a file holding an array of arrays (the GGUF spec allows them): such keys are left out, and the summary says so. */
 const nested = (e: GgufEntry): boolean => ggufElementType(ggufElementType(e.type) ?? '') !== undefined;
 
+/**
+ * A key-value pair the GGUF reader (and ggml) would refuse, refused before anything is written: an empty
+ * key, a key past MAX_GGUF_KEY_BYTES, an array past MAX_GGUF_ARRAY_LENGTH (a sidecar can hold any).
+ */
+function checkEntry(e: GgufEntry, where: string): void {
+  const refuse = (why: string): never => {
+    throw new TensorsafeError('InvalidGgufMetadata', `${where}: ${why}; a GGUF reader refuses it, and nothing was written`, { location: e.key === '' ? where : e.key });
+  };
+  if (e.key === '') refuse('a key is empty');
+  const keyBytes = encoder.encode(e.key).length;
+  if (keyBytes > MAX_GGUF_KEY_BYTES) refuse(`a key is ${keyBytes} bytes long, more than MAX_GGUF_KEY_BYTES (${MAX_GGUF_KEY_BYTES})`);
+  if (Array.isArray(e.value) && e.value.length > MAX_GGUF_ARRAY_LENGTH) refuse(`the array ${JSON.stringify(e.key)} has ${e.value.length} elements, more than MAX_GGUF_ARRAY_LENGTH (${MAX_GGUF_ARRAY_LENGTH})`);
+}
+
 function settingsOf(options: OutputOptions): Settings {
   const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
   if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: the types are ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
@@ -278,6 +296,7 @@ function settingsOf(options: OutputOptions): Settings {
   const arch = options.arch ?? metadata['general.architecture'];
   if (arch !== undefined && arch.trim() === '') throw usage('--arch needs a name (llama, qwen2, gemma, bert, …)');
   const all = [...fromMetadata, ...fromSidecar];
+  for (const e of all) checkEntry(e, fromSidecar.includes(e) ? options.sidecar!.name : 'the metadata');
   const leftOut = all.filter(nested).map((e) => `${e.key} (${e.type})`);
   return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }

@@ -146,7 +146,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   if (options.index) checkAgainstIndex(inputs, options.index);
   const { kept, removed } = dedupeTensors(entries);
   // The sources' metadata, as strings in the output's (a GGUF output carries it itself, typed).
-  const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign({}, ...inputs.map((i) => i.tensors.metadata ?? {}));
+  const sourceMetadata: Record<string, string> = options.output.typedMetadata ? {} : Object.assign(Object.create(null) as Record<string, string>, ...inputs.map((i) => i.tensors.metadata ?? {}));
   // A NumPy output holds no metadata: what the sources hold is named, never dropped silently.
   if (options.output.noMetadata !== undefined) {
     const keys = Object.keys(sourceMetadata).sort();

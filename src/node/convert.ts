@@ -14,7 +14,7 @@ import { writeFileAtomicSync } from './atomic-file.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
 import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
-import { FileSource, makeFolder, namesFolder, sameFile } from './file-source.js';
+import { FileSource, fileError, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { findModel } from './model-files.js';
 
 export { VerificationError } from '../convert/pipeline.js';
@@ -192,7 +192,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       // sources (existingOutputs refuses any other); alone, it is someone else's file.
       const companionPresent = companions.find((f) => fs.existsSync(f));
       if (companionPresent !== undefined && !targets.some((t) => fs.existsSync(t))) {
-        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is (--force replaces it)`, { location: companionPresent });
+        throw new IoError('OutputExists', `${companionPresent} already exists, beside no output tensorsafe wrote from ${input.files.map((f) => sourceName(f, input.outDir)).join(', ')}; it was left as it is`, { location: companionPresent });
       }
       // Same sources by name and size: the outputs are current only if they hold exactly what this
       // conversion would write, tensor by tensor, bit for bit.
@@ -260,23 +260,42 @@ function scanNotes(opened: readonly OpenedFile[]): string[] {
 
 /** The sources' metadata as one map (the first file's value of a key wins). */
 function mergedMetadata(opened: readonly OpenedFile[]): Record<string, string> {
-  const merged: Record<string, string> = {};
-  for (const o of opened) for (const [k, v] of Object.entries(o.tensors.metadata ?? {})) if (!(k in merged)) merged[k] = v;
+  const merged: Record<string, string> = Object.create(null); // a key named `__proto__` is a key
+  for (const o of opened) for (const [k, v] of Object.entries(o.tensors.metadata ?? {})) if (!Object.hasOwn(merged, k)) merged[k] = v;
   return merged;
 }
 
-/** The GGUF metadata sidecar beside a source (`model.safetensors` → `model.gguf-metadata.json`), bounded by MAX_GGUF_SIDECAR_BYTES. */
+/**
+ * The GGUF metadata sidecar beside a source (`model.safetensors` → `model.gguf-metadata.json`), bounded by
+ * MAX_GGUF_SIDECAR_BYTES. The user never named it, so it is read only when it is a regular file: opened
+ * without blocking (a FIFO would wait for a writer for ever) and checked on the open descriptor (a link to
+ * /dev/zero has size 0 and no end), then read for the size it had, no more.
+ */
 function readSidecar(file: string): { text: string; name: string } | undefined {
   const base = path.basename(file);
   const name = path.join(path.dirname(file), ggufSidecarName(base.slice(0, base.length - path.extname(base).length)));
-  let size: number;
+  let fd: number;
   try {
-    size = fs.statSync(name).size;
-  } catch {
-    return undefined;
+    fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileError(name, e);
   }
-  if (size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
-  return { text: fs.readFileSync(name, 'utf8'), name };
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new TensorsafeError('InvalidGgufMetadata', `${name} (the GGUF metadata sidecar beside ${base}) is not a regular file; it was not read and nothing was written`, { location: name });
+    if (stat.size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${stat.size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+    const bytes = Buffer.alloc(stat.size);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.readSync(fd, bytes, done, bytes.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return { text: bytes.subarray(0, done).toString('utf8'), name };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The cast `dtype` asks for, checked: only safetensors output takes one. */

@@ -7,6 +7,12 @@ import { checkRange, type ByteSource } from '../io/byte-source.js';
 export const MAX_READ_CHUNK = 1 << 30;
 
 /**
+ * How a source is opened: without blocking, so that a FIFO (which would wait for a writer for ever, past
+ * any signal) opens at once and is refused by fromFd, as every file that is not a regular one is.
+ */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
+/**
  * A local file read with positional reads (pread), synchronously or not, into fresh
  * buffers that start at offset 0 of their own ArrayBuffer, so typed-array views are aligned.
  * The size is fixed at open: a file that shrinks afterwards gives an IoError, not short data.
@@ -24,7 +30,7 @@ export class FileSource implements ByteSource {
   static openSync(path: string): FileSource {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = fs.openSync(path, OPEN_FLAGS);
     } catch (cause) {
       throw fileError(path, cause);
     }
@@ -34,7 +40,7 @@ export class FileSource implements ByteSource {
   static async open(path: string): Promise<FileSource> {
     let fd: number;
     try {
-      fd = await new Promise<number>((resolve, reject) => fs.open(path, 'r', (err, f) => (err ? reject(err) : resolve(f))));
+      fd = await new Promise<number>((resolve, reject) => fs.open(path, OPEN_FLAGS, (err, f) => (err ? reject(err) : resolve(f))));
     } catch (cause) {
       throw fileError(path, cause);
     }
@@ -53,6 +59,7 @@ export class FileSource implements ByteSource {
     try {
       const s = stat();
       if (s.isDirectory()) throw new IoError('IsADirectory', `${path} is a directory, not a file`, { location: path });
+      if (!s.isFile()) throw new IoError('NotAFile', `${path} is not a regular file (a FIFO, socket or device): it has no size to read within; nothing was read`, { location: path });
       return new FileSource(path, fd, s.size);
     } catch (e) {
       fs.closeSync(fd);

@@ -23,5 +23,7 @@ export async function openInsideFolder(dir: string, relative: string): Promise<B
   }
   const inside = path.relative(root, target);
   if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) throw refuse(`resolves to ${target}, outside the folder`);
+  // A FIFO would block the open until a writer came; a device has no size to read within.
+  if (!(await fs.promises.stat(target)).isFile()) throw refuse('is not a regular file (a FIFO, socket, device or folder)');
   return FileSource.open(target);
 }

@@ -268,7 +268,7 @@ export function parseGgufTypes(text: string): Record<string, GgufTypeName> {
     throw invalid(`${GGUF_TYPES_KEY} is not JSON`, GGUF_TYPES_KEY);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid(`${GGUF_TYPES_KEY} is not a JSON object`, GGUF_TYPES_KEY);
-  const out: Record<string, GgufTypeName> = {};
+  const out: Record<string, GgufTypeName> = Object.create(null); // a key named `__proto__` is a key
   for (const [k, t] of Object.entries(json)) {
     if (typeof t !== 'string' || !isGgufTypeName(t)) throw invalid(`${GGUF_TYPES_KEY}: the type of ${k} is not a GGUF type name`, k);
     out[k] = t;

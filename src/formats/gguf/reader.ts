@@ -112,8 +112,9 @@ function tensorEntry(t: GgufTensorInfo, header: GgufHeader, source: ByteSource, 
  * left out, listed.
  */
 function metadataStrings(kvs: readonly GgufKeyValue[]): { metadata: Record<string, string>; sidecar: GgufKeyValue[]; leftOut: LeftOut[] } {
-  const metadata: Record<string, string> = {};
-  const types: Record<string, string> = {};
+  // Without a prototype: a key named `__proto__` is a key like any other, not lost to Object.prototype's setter.
+  const metadata: Record<string, string> = Object.create(null);
+  const types: Record<string, string> = Object.create(null);
   const sidecar: GgufKeyValue[] = [];
   const leftOut: LeftOut[] = [];
   for (const kv of kvs) {

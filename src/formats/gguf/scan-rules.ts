@@ -16,8 +16,12 @@ import { countBytes, readGgufHeader, type GgufHeader, type GgufKeyValue } from '
  * sandbox: CVE-2024-34359, code execution from a model file). Each one is reported as info, and as
  * suspicious when it contains one of CHAT_TEMPLATE_PATTERNS.
  *
+ * A key (or tensor name) holding a NUL byte is one name here and another to llama.cpp, whose lookups
+ * compare C strings (gguf_find_key's strcmp): `tokenizer.chat_template\0x` placed first IS the chat
+ * template llama.cpp renders. Such a key is matched by what comes before its NUL, and reported.
+ *
  * Rules: `gguf/valid`, `gguf/chat-template` (info); `gguf/chat-template-suspicious`, `gguf/trailing-data`,
- * `gguf/malformed`, `gguf/limit-exceeded` (suspicious).
+ * `gguf/nul-in-name`, `gguf/malformed`, `gguf/limit-exceeded` (suspicious).
  * Misses: a template that escapes a sandbox by means not in the pattern list (the list catches the
  * published escapes and their usual obfuscations, not every possible one); whatever a loader does with
  * other metadata strings; anything about the tensor values.
@@ -86,7 +90,10 @@ export async function scanGguf(source: ByteSource, ctx: ScanContext, parsed?: Gg
   }
   const templates: Template[] = [];
   for (const kv of read) {
-    if (kv.type !== 'STRING' || !(kv.key === 'tokenizer.chat_template' || kv.key.startsWith('tokenizer.chat_template.'))) continue;
+    // The key as llama.cpp looks it up: a C string, cut at its first NUL.
+    const key = cString(kv.key);
+    if (key !== kv.key) findings.add('suspicious', 'gguf/nul-in-name', `key ${show(kv.key)} holds a NUL byte: llama.cpp compares keys as C strings and takes it for ${show(key)}, so it can stand in for that key`, at(ctx.file, kv.at));
+    if (kv.type !== 'STRING' || !(key === 'tokenizer.chat_template' || key.startsWith('tokenizer.chat_template.'))) continue;
     const bytes = kv.length!;
     const kept = Math.min(bytes, MAX_GGUF_TEMPLATE_BYTES);
     // A template longer than the header keeps is read here: its first MAX_GGUF_TEMPLATE_BYTES only.
@@ -95,6 +102,9 @@ export async function scanGguf(source: ByteSource, ctx: ScanContext, parsed?: Gg
     if (bytes > kept) {
       findings.add('suspicious', 'gguf/limit-exceeded', `${show(kv.key)} is ${bytes} bytes long; only the first ${kept} bytes were checked (MAX_GGUF_TEMPLATE_BYTES)`, at(ctx.file, kv.at));
     }
+  }
+  for (const t of header?.tensors ?? []) {
+    if (cString(t.name) !== t.name) findings.add('suspicious', 'gguf/nul-in-name', `tensor name ${show(t.name)} holds a NUL byte: ggml keeps names as C strings and calls it ${show(cString(t.name))}`, at(ctx.file, t.at));
   }
   if (problem !== undefined) findings.problem('gguf', problem, ctx.file, 'the GGUF file');
   if (header !== undefined) {
@@ -115,6 +125,12 @@ export async function scanGguf(source: ByteSource, ctx: ScanContext, parsed?: Gg
     findings.add('info', 'gguf/valid', `${summary}; GGUF holds data only and cannot carry code`, ctx.file);
   }
   findings.flush();
+}
+
+/** A name as C code sees it: up to its first NUL. */
+function cString(name: string): string {
+  const nul = name.indexOf('\0');
+  return nul < 0 ? name : name.slice(0, nul);
 }
 
 function checkTemplate(t: Template, file: string, findings: Findings): void {
