@@ -32,6 +32,9 @@ describe('GGUF metadata in safetensors, read back by the GGUF writer', () => {
       ['INT32', '1.5', /^k: "1.5" is not a INT32/],
       ['BOOL', '1', /^k: a BOOL is "true" or "false"/],
       ['FLOAT32', 'abc', /^k: "abc" is not a FLOAT32/],
+      ['FLOAT32', '1e39', /^k: "1e39" is out of the FLOAT32 range/],
+      ['FLOAT64', '1e400', /^k: "1e400" is out of the FLOAT64 range/],
+      ['ARRAY[FLOAT32]', '[1, 1e39]', /^k: 1e\+39 is out of the FLOAT32 range/],
       ['ARRAY[INT32]', '{"a":1}', /^k: a ARRAY\[INT32\] value is a JSON array/],
       ['ARRAY[STRING]', '[1]', /^k: a STRING value is a JSON string/],
     ];

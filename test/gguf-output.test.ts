@@ -256,12 +256,13 @@ describe('tensorsafe convert --to gguf', () => {
     expect(fs.readdirSync(dir)).toEqual(['m.safetensors']);
   });
 
-  it('refuses what ggml cannot hold, naming the tensor: a long name, 5 dimensions, BOOL and U8', async () => {
+  it('refuses what ggml cannot hold, naming the tensor: a long name, 5 dimensions, BOOL and U8, a NUL in a name', async () => {
     const cases: [Parameters<typeof writeSafetensors>[1], RegExp][] = [
       [{ ['x'.repeat(64)]: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, /tensor `x{64}`: its name is 64 bytes.*GGML_MAX_NAME/],
       [{ five: { dtype: 'F32', shape: [1, 1, 1, 1, 2], data: new Float32Array(2) } }, /tensor `five` has 5 dimensions .*at most 4/],
       [{ mask: { dtype: 'BOOL', shape: [2], data: new Uint8Array(2) } }, /tensor `mask` is BOOL, which GGUF has no type for/],
       [{ bytes: { dtype: 'U8', shape: [2], data: new Uint8Array(2) } }, /tensor `bytes` is U8/],
+      [{ 'w\0hidden': { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, /its name holds a NUL byte, and ggml reads names only up to the first one/],
     ];
     for (const [tensors, message] of cases) {
       const dir = tempDir('gguf-cli');

@@ -158,6 +158,14 @@ describe('NumPy reader', () => {
     expect((notNumpy as TensorsafeError).code).toBe('NotNumpy');
   });
 
+  it('a bool in the shape, which numpy.load refuses ("an integer is required"), is refused', async () => {
+    const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (True, 4), }";
+    const header = dict + ' '.repeat(128 - 10 - dict.length - 1) + '\n';
+    const bytes = new Uint8Array([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0, header.length, 0, ...new TextEncoder().encode(header), ...new Uint8Array(16)]);
+    const e = await numpyReader.open!(new MemorySource(bytes, 'boolshape.npy')).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'InvalidNumpy', message: expect.stringMatching(/boolshape\.npy.*shape is not a tuple of non-negative integers/) });
+  });
+
   it('what is not NumPy is named for what it is (formats/detect.ts), as the torch reader names it', async () => {
     const pointer = new MemorySource(new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n'), 'pointer.npz');
     await expect(numpyReader.open!(pointer)).rejects.toMatchObject({ code: 'NotNumpy', message: 'pointer.npz is not a NumPy file: it is a Git LFS pointer (the model itself was not downloaded: run git lfs pull)' });

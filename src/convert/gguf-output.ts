@@ -74,6 +74,10 @@ function planTensor(e: TensorEntry, quantize: GgmlQuantizer | undefined): Tensor
   if (nameBytes >= GGML_MAX_NAME_BYTES) {
     throw new TensorsafeError('InvalidTensorName', `tensor \`${e.name}\`: its name is ${nameBytes} bytes, and ggml refuses names of ${GGML_MAX_NAME_BYTES} bytes or more (GGML_MAX_NAME); rename it or write safetensors`, { location: e.name });
   }
+  // ggml reads names as C strings: a NUL would make the name another tensor's, or cut it.
+  if (e.name.includes('\0')) {
+    throw new TensorsafeError('InvalidTensorName', `tensor ${JSON.stringify(e.name)}: its name holds a NUL byte, and ggml reads names only up to the first one; rename it or write safetensors`, { location: e.name });
+  }
   if (e.shape.length > GGML_MAX_DIMS) {
     throw new TensorsafeError('InvalidShape', `tensor \`${e.name}\` has ${e.shape.length} dimensions [${e.shape.join(', ')}], and ggml holds at most ${GGML_MAX_DIMS} (GGML_MAX_DIMS)`, { location: e.name });
   }

@@ -37,8 +37,12 @@ export const GGUF_SIDECAR_VERSION = 1;
 export const MAX_GGUF_METADATA_ARRAY = 64;
 /** Bytes of a string value kept in `__metadata__` (chat templates are a few KiB); longer ones go to the sidecar. */
 export const MAX_GGUF_METADATA_STRING = 64 * 1024;
-/** Bytes of one sidecar: its values are read into memory to be written; a header can declare gigabytes of them. */
-export const MAX_GGUF_SIDECAR_BYTES = 256 * 1024 * 1024;
+/**
+ * Bytes of one sidecar, written or read: its values are held in memory (a header can declare gigabytes
+ * of them), and reading one back parses it whole, at several times its size. The largest vocabularies
+ * with their merges and scores take some 30 MiB of JSON.
+ */
+export const MAX_GGUF_SIDECAR_BYTES = 64 * 1024 * 1024;
 
 /** The scalar type names: GGUF's value types but ARRAY. */
 const SCALAR_TYPES: ReadonlySet<string> = new Set(GGUF_VALUE_TYPES.filter((t) => t !== 'ARRAY'));
@@ -229,7 +233,12 @@ export function ggufValueFromJson(type: GgufTypeName, json: unknown, key = ''): 
       return scalarFrom(type, json, key);
     case 'FLOAT32':
     case 'FLOAT64':
-      if (typeof json === 'number') return type === 'FLOAT32' ? Math.fround(json) : json;
+      if (typeof json === 'number') {
+        const value = type === 'FLOAT32' ? Math.fround(json) : json;
+        // A JSON number past the type's range (1e400) would become an infinity unseen: refused.
+        if (!Number.isFinite(value)) throw invalid(`${key}: ${json} is out of the ${type} range`, key);
+        return value;
+      }
       if (json === 'NaN' || json === 'Infinity' || json === '-Infinity') return Number(json);
       throw invalid(`${key}: a ${type} value is a JSON number (or "NaN", "Infinity", "-Infinity")`, key);
     default:
@@ -256,7 +265,10 @@ function scalarFrom(type: GgufTypeName, text: string, key: string): GgufMetadata
   // FLOAT32, FLOAT64: a decimal, or NaN / ±Infinity.
   if (!/^(-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|NaN|-?Infinity)$/.test(text)) throw invalid(`${key}: ${JSON.stringify(text.slice(0, 40))} is not a ${type}`, key);
   const v = Number(text);
-  return type === 'FLOAT32' ? Math.fround(v) : v;
+  const value = type === 'FLOAT32' ? Math.fround(v) : v;
+  // A finite decimal past the type's range would become an infinity unseen: refused.
+  if (!Number.isFinite(value) && !/^(NaN|-?Infinity)$/.test(text)) throw invalid(`${key}: ${JSON.stringify(text.slice(0, 40))} is out of the ${type} range`, key);
+  return value;
 }
 
 /** The `gguf.types` object read back: key → type name, each checked. */

@@ -70,9 +70,9 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   const shapeV = dict.entries.get('shape')!;
   const orderV = dict.entries.get('fortran_order')!;
   const descrV = dict.entries.get('descr')!;
-  // numpy checks isinstance(x, int) for each dimension: a bool is an int there (True is 1, False is 0).
-  const dims = shapeV.kind === 'tuple' ? shapeV.items.map((x) => (x.kind === 'int' ? x.value : x.kind === 'bool' ? BigInt(x.value) : undefined)) : undefined;
-  if (!dims || !dims.every((d) => d !== undefined && d >= 0n)) throw bad('shape is not a tuple of non-negative integers');
+  // numpy's header check lets a bool through as an int, but numpy.load then fails ("an integer is required"): refused.
+  const dims = shapeV.kind === 'tuple' ? shapeV.items.map((x) => (x.kind === 'int' ? x.value : undefined)) : undefined;
+  if (!dims || !dims.every((d) => d !== undefined && d >= 0n)) throw bad('shape is not a tuple of non-negative integers (numpy.load reads no other)');
   if (orderV.kind !== 'bool') throw bad('fortran_order is not True or False');
   const shape = dims as bigint[];
   let dtype: NpyDtype;
