@@ -2,8 +2,12 @@
 
 /** Key-value pairs read: a header declaring billions would keep the parse busy for ever. */
 export const MAX_GGUF_KV = 65_536;
-/** Tensor descriptions read (real models have at most tens of thousands). */
-export const MAX_GGUF_TENSORS = 1_048_576;
+/**
+ * Tensor descriptions read. Real GGUF models hold a few thousand (llama.cpp merges MoE experts into one
+ * tensor per layer); each description costs some 2 KiB once opened, so a 40 MB header declaring a
+ * million tiny tensors took 1.85 GB to inspect: 262,144 keeps that under 500 MB.
+ */
+export const MAX_GGUF_TENSORS = 262_144;
 /** Longest key (docs/gguf.md: keys are at most 65535 bytes). */
 export const MAX_GGUF_KEY_BYTES = 65_535;
 /** Elements in one array value (the largest vocabularies have ~260k tokens): bounds the parse's time. */

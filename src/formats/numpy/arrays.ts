@@ -73,6 +73,9 @@ export function arrayEntry(name: string, header: NpyHeader, bytes: ArrayBytes, d
   if ('refusal' in mapped) {
     throw new NumpyError(mapped.object ? 'ObjectArray' : 'UnsupportedTensor', `${where}: ${mapped.refusal}; nothing is converted`, { location: where });
   }
+  if (header.boolInShape) {
+    throw new NumpyError('InvalidNumpy', `${where}: shape is not a tuple of non-negative integers: it holds True or False, which numpy.load refuses ("an integer is required"); nothing is converted`, { location: where });
+  }
   const shape = header.shape;
   if (shape.length > MAX_NPY_DIMS) {
     throw new NumpyError('NumpyLimit', `${where}: the array has ${shape.length} dimensions, more than MAX_NPY_DIMS (${MAX_NPY_DIMS})`, { location: where });

@@ -28,6 +28,8 @@ export interface NpyHeader {
   hasObject: boolean;
   /** A plain bool dtype (values must be 0 or 1). */
   isBool: boolean;
+  /** The shape holds True or False: numpy's header check takes them as ints, but numpy.load then fails for any array but an object one (its pickle is loaded whatever the shape). */
+  boolInShape: boolean;
 }
 
 /** Reads and checks the magic, version and header of a .npy source. Throws FormatProblem. */
@@ -70,9 +72,9 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
   const shapeV = dict.entries.get('shape')!;
   const orderV = dict.entries.get('fortran_order')!;
   const descrV = dict.entries.get('descr')!;
-  // numpy's header check lets a bool through as an int, but numpy.load then fails ("an integer is required"): refused.
-  const dims = shapeV.kind === 'tuple' ? shapeV.items.map((x) => (x.kind === 'int' ? x.value : undefined)) : undefined;
-  if (!dims || !dims.every((d) => d !== undefined && d >= 0n)) throw bad('shape is not a tuple of non-negative integers (numpy.load reads no other)');
+  // numpy checks isinstance(x, int) for each dimension: a bool is an int there (True is 1, False is 0).
+  const dims = shapeV.kind === 'tuple' ? shapeV.items.map((x) => (x.kind === 'int' ? x.value : x.kind === 'bool' ? BigInt(x.value) : undefined)) : undefined;
+  if (!dims || !dims.every((d) => d !== undefined && d >= 0n)) throw bad('shape is not a tuple of non-negative integers');
   if (orderV.kind !== 'bool') throw bad('fortran_order is not True or False');
   const shape = dims as bigint[];
   let dtype: NpyDtype;
@@ -94,6 +96,7 @@ export async function readNpyHeader(r: PagedReader): Promise<NpyHeader> {
     itemsize: dtype.itemsize,
     hasObject: dtype.hasObject,
     isBool: dtype.kind === 'bool',
+    boolInShape: shapeV.kind === 'tuple' && shapeV.items.some((x) => x.kind === 'bool'),
   };
 }
 
