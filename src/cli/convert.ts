@@ -64,8 +64,8 @@ Options:
                          written); or gguf (one GGUF v3 file, as
                          llama.cpp loads it: names kept, at most 4
                          dimensions, names under 64 bytes; F32, F16,
-                         BF16, F64 and integer
-                         tensors; metadata typed from the source's
+                         BF16, F64, I8, I16, I32 and I64 tensors, other
+                         dtypes refused; metadata typed from the source's
                          gguf.types and its <stem>.gguf-metadata.json)
   --quantize TYPE        with --to gguf: f32, f16 or bf16 (every float
                          tensor), or q8_0, q4_0, q4_k (ggml's reference

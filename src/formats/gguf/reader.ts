@@ -43,7 +43,7 @@ export const ggufReader: FormatReader<GgufHeader> = {
     const lossy = header.metadata.filter((kv) => kv.lossy).map((kv) => kv.key);
     if (lossy.length > 0) notes.push(lossyNote(lossy));
     const decoded = tensors.filter((t) => t.encoding.layout === 'decoded');
-    if (decoded.length > 0) notes.push(`${decoded.length} quantized tensors dequantized to F32 (${[...new Set(decoded.map((t) => t.encoding.decoder))].join(', ')})`);
+    if (decoded.length > 0) notes.push(`${decoded.length} quantized ${decoded.length === 1 ? 'tensor' : 'tensors'} dequantized to F32 (${[...new Set(decoded.map((t) => t.encoding.decoder))].join(', ')})`);
     return {
       tensors: { format: 'gguf', tensors, metadata, leftOut, notes, ...(sidecar.length > 0 ? { companions: [sidecarCompanion(sidecar, header, source, notes)] } : {}), close: async () => source.close?.() },
       structure: header,
