@@ -1,6 +1,6 @@
 import { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { expectWire, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
+import { countVarints, eachVarint, expectWire, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
 import { ONNX_DTYPES } from './dtype.js';
 
 /**
@@ -429,11 +429,10 @@ async function constant(p: Parse, a: Attribute, depth: number, scope: Scope, lab
     const bytes = await fixedValues(p, a.floats, 4, 'AttributeProto.floats');
     add(p, scope, { name, onnxName: output, where, dataType: 1, dims: [bytes.byteLength / 4], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else if (a.name === 'value_ints') {
-    const values = await varintValues(p, a.ints, 'AttributeProto.ints');
-    const bytes = new Uint8Array(values.length * 8);
-    const v = new DataView(bytes.buffer);
-    values.forEach((x, i) => v.setBigInt64(i * 8, BigInt.asIntN(64, x), true));
-    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [values.length], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+    // Two's complement 64-bit values are INT64's bytes as they are. Decoded 8 bytes each, so bounded in values.
+    const bytes = await varintValues(p, a.ints, 'AttributeProto.ints', MAX_ONNX_TYPED_BYTES / 8, (at) =>
+      limitExceeded(`AttributeProto.ints of ${where}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of INT64 values`, at));
+    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [bytes.byteLength / 8], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else {
     await attributeFacts(p, a, depth, scope, nodePath);
     if (a.name !== '' && !scope.skipped) p.leftOut.push({ path: name, what: `the ${JSON.stringify(a.name)} value of ${where} (not a numeric tensor)` });
@@ -459,14 +458,29 @@ async function fixedValues(p: Parse, fields: readonly PbField[], width: number, 
   return out;
 }
 
-async function varintValues(p: Parse, fields: readonly PbField[], what: string): Promise<bigint[]> {
-  const out: bigint[] = [];
+/**
+ * Varint values as little-endian 64-bit integers, 8 bytes each: counted first, so more than
+ * `maxValues` is refused (`tooMany`) before anything is decoded or allocated.
+ */
+async function varintValues(p: Parse, fields: readonly PbField[], what: string, maxValues: number, tooMany: (at: number) => Error): Promise<Uint8Array> {
   let total = 0;
+  let count = 0;
   for (const g of fields) {
     total += g.end - g.start;
     if (total > MAX_ONNX_TYPED_BYTES) throw limitExceeded(`${what}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of values`, g.at);
     if (g.wire !== WIRE_LEN && g.wire !== WIRE_VARINT) throw malformed(`${what} has wire type ${g.wire}, expected varints`, g.at);
-    for (const v of varints(await p.r.bytes(g.start, g.end - g.start, what), g.start)) out.push(v);
+    count += countVarints(await p.r.bytes(g.start, g.end - g.start, what), g.start);
+    if (count > maxValues) throw tooMany(g.at);
+  }
+  const out = new Uint8Array(count * 8);
+  const v = new DataView(out.buffer);
+  let o = 0;
+  for (const g of fields) {
+    eachVarint(await p.r.bytes(g.start, g.end - g.start, what), g.start, (lo, hi) => {
+      v.setUint32(o, lo, true);
+      v.setUint32(o + 4, hi, true);
+      o += 8;
+    });
   }
   return out;
 }
@@ -496,8 +510,11 @@ async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: str
 }
 
 async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at: number, what = 'TensorProto.dims'): Promise<number[]> {
-  const dimValues = await varintValues(p, dimFields, what);
-  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, at);
+  // Counted before decoding: a tensor of millions of dimensions costs a count, not millions of BigInts.
+  const dimBytes = await varintValues(p, dimFields, what, MAX_ONNX_DIMS, () =>
+    limitExceeded(`tensor ${JSON.stringify(name)} has more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS}) dimensions`, at));
+  const dv = new DataView(dimBytes.buffer);
+  const dimValues = Array.from({ length: dimBytes.byteLength / 8 }, (_, i) => dv.getBigUint64(i * 8, true));
   return dimValues.map((v) => {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, at);
     return Number(v);
