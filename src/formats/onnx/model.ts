@@ -1,7 +1,7 @@
 import { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { countVarints, eachVarint, expectWire, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
-import { ONNX_DTYPES } from './dtype.js';
+import { countVarints, eachVarint, expectWire, isRepeatedScalar, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
+import { DOUBLE_DATA, FLOAT_DATA, INT32_DATA, INT64_DATA, ONNX_DTYPES, UINT64_DATA } from './dtype.js';
 
 /**
  * One pass over an ONNX ModelProto that locates every weight without reading its bytes: the main
@@ -374,11 +374,12 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         expectWire(g, WIRE_LEN, 'AttributeProto.g');
         a.graphs.push(g);
         break;
+      // Another wire type is an unknown field to protobuf (onnx sees no value), so it is no value here either.
       case 7:
-        a.floats.push(g);
+        if (isRepeatedScalar(g, WIRE_FIXED32)) a.floats.push(g);
         break;
       case 8:
-        a.ints.push(g);
+        if (isRepeatedScalar(g, WIRE_VARINT)) a.ints.push(g);
         break;
       case 10:
         expectWire(g, WIRE_LEN, 'AttributeProto.tensors');
@@ -522,6 +523,14 @@ async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at:
 }
 
 const ENTRY_FIELDS = new Set([1, 2]);
+/** The wire type of one element of each typed field of TensorProto (string_data's are length-delimited). */
+const TYPED_FIELD_WIRES: ReadonlyMap<number, number> = new Map([
+  [FLOAT_DATA, WIRE_FIXED32],
+  [INT32_DATA, WIRE_VARINT],
+  [INT64_DATA, WIRE_VARINT],
+  [DOUBLE_DATA, WIRE_FIXED64],
+  [UINT64_DATA, WIRE_VARINT],
+]);
 const TENSOR_FIELDS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]);
 
 /** A TensorProto: `where` says where it is for the reader's messages, `scanWhat` for the scan's. */
@@ -574,6 +583,8 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string, s
         location = g.value;
         break;
       default: {
+        // A typed field of another wire type is an unknown field to protobuf: onnx sees no values in it.
+        if (!isRepeatedScalar(g, TYPED_FIELD_WIRES.get(g.no) ?? WIRE_LEN)) break;
         const list = typed.get(g.no) ?? [];
         list.push(g);
         typed.set(g.no, list);

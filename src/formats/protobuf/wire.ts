@@ -106,6 +106,15 @@ export function varints(b: Uint8Array, offset: number): bigint[] {
 }
 
 /**
+ * Whether a field of a repeated scalar whose elements have wire type `element` is one protobuf reads
+ * as such: its elements one by one, or packed (length-delimited). A field of the right number with
+ * another wire type is, to protobuf, an unknown field: not one of the values.
+ */
+export function isRepeatedScalar(f: PbField, element: number): boolean {
+  return f.wire === element || f.wire === WIRE_LEN;
+}
+
+/**
  * Walks the fields of the message [start, end), checking every one (groups, wire types 3 and 4, and
  * field number 0 are malformed; lengths must stay inside the message), and calls `visit` for the
  * field numbers in `interesting` only. Other fields are skipped without waiting when their bytes
