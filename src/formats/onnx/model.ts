@@ -341,6 +341,15 @@ async function node(p: Parse, f: PbField, depth: number, scope: Scope, index: nu
   }
 }
 
+/**
+ * A singular message field given twice: protobuf merges the two (repeated fields joined, the last
+ * scalar wins), so a loader sees one tensor made of both, e.g. external_data from the first and
+ * raw_data from the second. Taking either alone would read, and scan, another tensor than onnx loads.
+ */
+function mergedTwice(what: string, g: PbField): Error {
+  return malformed(`${what} is given more than once: protobuf merges the two into one message, which this reader does not (a loader and this scan would see different tensors)`, g.at);
+}
+
 /** The tensors of an attribute that is not a weight (`t`, `tensors`, sparse ones): walked for the scan's facts only. */
 async function attributeFacts(p: Parse, a: Attribute, depth: number, scope: Scope, path: string): Promise<void> {
   const what = `tensor attribute ${q(a.name)} of ${path}`;
@@ -368,6 +377,7 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         break;
       case 5:
         expectWire(g, WIRE_LEN, 'AttributeProto.t');
+        if (a.t) throw mergedTwice('AttributeProto.t', g);
         a.t = g;
         break;
       case 6:
@@ -395,6 +405,7 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         break;
       case 22:
         expectWire(g, WIRE_LEN, 'AttributeProto.sparse_tensor');
+        if (a.sparse) throw mergedTwice('AttributeProto.sparse_tensor', g);
         a.sparse = g;
         break;
       case 23:
@@ -498,6 +509,7 @@ async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: str
     else {
       expectWire(g, WIRE_LEN, g.no === 1 ? 'SparseTensorProto.values' : 'SparseTensorProto.indices');
       const part = g.no === 1 ? 'values' : 'indices';
+      if ((g.no === 1 ? values : indices) !== undefined) throw mergedTwice(`SparseTensorProto.${part}`, g);
       const t = await tensorProto(p, g, deeper(depth, g), `${part} of ${where}`, `${part} of ${scanWhat}`);
       if (g.no === 1) values = t;
       else indices = t;
