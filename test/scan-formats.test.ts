@@ -12,6 +12,7 @@ import { scanKerasConfig, scanKerasMetadata } from '../src/formats/keras/config-
 import { parsePyLiteral, pyRepr } from '../src/formats/numpy/py-literal.js';
 import { numpyReader } from '../src/formats/numpy/reader.js';
 import { scanNpy } from '../src/formats/numpy/scan-rules.js';
+import { onnxReader } from '../src/formats/onnx/reader.js';
 import { scanOnnx } from '../src/formats/onnx/scan-rules.js';
 import { scanSafetensors } from '../src/formats/safetensors/scan-rules.js';
 import { scanTfjsModelJson } from '../src/formats/tfjs/scan-rules.js';
@@ -425,6 +426,22 @@ describe('scanOnnx', () => {
     expect(flagged(findings)).toMatchObject([
       { severity: 'dangerous', rule: 'onnx/external-data-outside', message: expect.stringMatching(/tensor "w" \(initializer of graph\) reads its data from "\.\.\/\.\.\/etc\/passwd": it has '\.\.' segments/), location: expect.stringMatching(/^m\.onnx@\d+$/) },
     ]);
+  });
+
+  // protobuf merges a singular message field given twice: the first `t` gives external_data and
+  // data_location, the second raw_data; onnx.load sees one tensor reading the outside file. Read alone,
+  // the second was a plain tensor and the model was called safe.
+  it('a Constant whose tensor is given twice (merged by protobuf) is not called safe, and the reader refuses it', async () => {
+    const outside = concat(pb.msg(13, pb.str(1, 'location'), pb.str(2, '../../etc/passwd')), pb.int(14, 1));
+    const plain = concat(pb.int(1, 1), pb.int(2, 2), pb.str(8, 'c'), pb.bytes(9, Uint8Array.of(7)));
+    const attr = pb.msg(5, pb.str(1, 'value'), pb.bytes(5, outside), pb.bytes(5, plain), pb.int(20, 4));
+    const model = onnxModel([onnxNode('Constant', [attr])]);
+    const { ctx, findings } = fakeContext('m.onnx');
+    await scanOnnx(mem(model), ctx);
+    expect(flagged(findings)).toMatchObject([{ severity: 'suspicious', rule: 'onnx/malformed', message: expect.stringContaining('AttributeProto.t is given more than once') }]);
+    await expect(onnxReader.open!(mem(model))).rejects.toMatchObject({ code: 'InvalidOnnx' });
+    const sparseTwice = pb.msg(5, pb.str(1, 'sparse_value'), pb.msg(22, pb.msg(1, pb.int(1, 1), pb.int(2, 1), pb.bytes(9, new Uint8Array(4))), pb.msg(1, pb.int(1, 1), pb.int(2, 1), pb.bytes(9, new Uint8Array(4)))), pb.int(20, 11));
+    await expect(onnxReader.open!(mem(onnxModel([onnxNode('Constant', [sparseTwice])])))).rejects.toMatchObject({ code: 'InvalidOnnx', message: expect.stringContaining('SparseTensorProto.values is given more than once') });
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { expectWire, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
-import { ONNX_DTYPES } from './dtype.js';
+import { countVarints, eachVarint, expectWire, isRepeatedScalar, readPbString, varints, walkField, walkMessage, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type PbBudget, type PbField, type PbWalk } from '../protobuf/wire.js';
+import { DOUBLE_DATA, FLOAT_DATA, INT32_DATA, INT64_DATA, ONNX_DTYPES, UINT64_DATA } from './dtype.js';
 
 /**
  * One pass over an ONNX ModelProto that locates every weight without reading its bytes: the main
@@ -341,6 +341,15 @@ async function node(p: Parse, f: PbField, depth: number, scope: Scope, index: nu
   }
 }
 
+/**
+ * A singular message field given twice: protobuf merges the two (repeated fields joined, the last
+ * scalar wins), so a loader sees one tensor made of both, e.g. external_data from the first and
+ * raw_data from the second. Taking either alone would read, and scan, another tensor than onnx loads.
+ */
+function mergedTwice(what: string, g: PbField): Error {
+  return malformed(`${what} is given more than once: protobuf merges the two into one message, which this reader does not (a loader and this scan would see different tensors)`, g.at);
+}
+
 /** The tensors of an attribute that is not a weight (`t`, `tensors`, sparse ones): walked for the scan's facts only. */
 async function attributeFacts(p: Parse, a: Attribute, depth: number, scope: Scope, path: string): Promise<void> {
   const what = `tensor attribute ${q(a.name)} of ${path}`;
@@ -368,17 +377,19 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         break;
       case 5:
         expectWire(g, WIRE_LEN, 'AttributeProto.t');
+        if (a.t) throw mergedTwice('AttributeProto.t', g);
         a.t = g;
         break;
       case 6:
         expectWire(g, WIRE_LEN, 'AttributeProto.g');
         a.graphs.push(g);
         break;
+      // Another wire type is an unknown field to protobuf (onnx sees no value), so it is no value here either.
       case 7:
-        a.floats.push(g);
+        if (isRepeatedScalar(g, WIRE_FIXED32)) a.floats.push(g);
         break;
       case 8:
-        a.ints.push(g);
+        if (isRepeatedScalar(g, WIRE_VARINT)) a.ints.push(g);
         break;
       case 10:
         expectWire(g, WIRE_LEN, 'AttributeProto.tensors');
@@ -394,6 +405,7 @@ async function attribute(p: Parse, f: PbField, depth: number): Promise<Attribute
         break;
       case 22:
         expectWire(g, WIRE_LEN, 'AttributeProto.sparse_tensor');
+        if (a.sparse) throw mergedTwice('AttributeProto.sparse_tensor', g);
         a.sparse = g;
         break;
       case 23:
@@ -429,11 +441,10 @@ async function constant(p: Parse, a: Attribute, depth: number, scope: Scope, lab
     const bytes = await fixedValues(p, a.floats, 4, 'AttributeProto.floats');
     add(p, scope, { name, onnxName: output, where, dataType: 1, dims: [bytes.byteLength / 4], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else if (a.name === 'value_ints') {
-    const values = await varintValues(p, a.ints, 'AttributeProto.ints');
-    const bytes = new Uint8Array(values.length * 8);
-    const v = new DataView(bytes.buffer);
-    values.forEach((x, i) => v.setBigInt64(i * 8, BigInt.asIntN(64, x), true));
-    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [values.length], data: { kind: 'inline', bytes }, at: a.at }, a.at);
+    // Two's complement 64-bit values are INT64's bytes as they are. Decoded 8 bytes each, so bounded in values.
+    const bytes = await varintValues(p, a.ints, 'AttributeProto.ints', MAX_ONNX_TYPED_BYTES / 8, (at) =>
+      limitExceeded(`AttributeProto.ints of ${where}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of INT64 values`, at));
+    add(p, scope, { name, onnxName: output, where, dataType: 7, dims: [bytes.byteLength / 8], data: { kind: 'inline', bytes }, at: a.at }, a.at);
   } else {
     await attributeFacts(p, a, depth, scope, nodePath);
     if (a.name !== '' && !scope.skipped) p.leftOut.push({ path: name, what: `the ${JSON.stringify(a.name)} value of ${where} (not a numeric tensor)` });
@@ -459,14 +470,29 @@ async function fixedValues(p: Parse, fields: readonly PbField[], width: number, 
   return out;
 }
 
-async function varintValues(p: Parse, fields: readonly PbField[], what: string): Promise<bigint[]> {
-  const out: bigint[] = [];
+/**
+ * Varint values as little-endian 64-bit integers, 8 bytes each: counted first, so more than
+ * `maxValues` is refused (`tooMany`) before anything is decoded or allocated.
+ */
+async function varintValues(p: Parse, fields: readonly PbField[], what: string, maxValues: number, tooMany: (at: number) => Error): Promise<Uint8Array> {
   let total = 0;
+  let count = 0;
   for (const g of fields) {
     total += g.end - g.start;
     if (total > MAX_ONNX_TYPED_BYTES) throw limitExceeded(`${what}: more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES}) bytes of values`, g.at);
     if (g.wire !== WIRE_LEN && g.wire !== WIRE_VARINT) throw malformed(`${what} has wire type ${g.wire}, expected varints`, g.at);
-    for (const v of varints(await p.r.bytes(g.start, g.end - g.start, what), g.start)) out.push(v);
+    count += countVarints(await p.r.bytes(g.start, g.end - g.start, what), g.start);
+    if (count > maxValues) throw tooMany(g.at);
+  }
+  const out = new Uint8Array(count * 8);
+  const v = new DataView(out.buffer);
+  let o = 0;
+  for (const g of fields) {
+    eachVarint(await p.r.bytes(g.start, g.end - g.start, what), g.start, (lo, hi) => {
+      v.setUint32(o, lo, true);
+      v.setUint32(o + 4, hi, true);
+      o += 8;
+    });
   }
   return out;
 }
@@ -483,6 +509,7 @@ async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: str
     else {
       expectWire(g, WIRE_LEN, g.no === 1 ? 'SparseTensorProto.values' : 'SparseTensorProto.indices');
       const part = g.no === 1 ? 'values' : 'indices';
+      if ((g.no === 1 ? values : indices) !== undefined) throw mergedTwice(`SparseTensorProto.${part}`, g);
       const t = await tensorProto(p, g, deeper(depth, g), `${part} of ${where}`, `${part} of ${scanWhat}`);
       if (g.no === 1) values = t;
       else indices = t;
@@ -496,8 +523,11 @@ async function sparseTensorProto(p: Parse, f: PbField, depth: number, where: str
 }
 
 async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at: number, what = 'TensorProto.dims'): Promise<number[]> {
-  const dimValues = await varintValues(p, dimFields, what);
-  if (dimValues.length > MAX_ONNX_DIMS) throw limitExceeded(`tensor ${JSON.stringify(name)} has ${dimValues.length} dimensions, more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS})`, at);
+  // Counted before decoding: a tensor of millions of dimensions costs a count, not millions of BigInts.
+  const dimBytes = await varintValues(p, dimFields, what, MAX_ONNX_DIMS, () =>
+    limitExceeded(`tensor ${JSON.stringify(name)} has more than MAX_ONNX_DIMS (${MAX_ONNX_DIMS}) dimensions`, at));
+  const dv = new DataView(dimBytes.buffer);
+  const dimValues = Array.from({ length: dimBytes.byteLength / 8 }, (_, i) => dv.getBigUint64(i * 8, true));
   return dimValues.map((v) => {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`tensor ${JSON.stringify(name)} has a negative or huge dimension (${BigInt.asIntN(64, v)})`, at);
     return Number(v);
@@ -505,6 +535,14 @@ async function dimsOf(p: Parse, dimFields: readonly PbField[], name: string, at:
 }
 
 const ENTRY_FIELDS = new Set([1, 2]);
+/** The wire type of one element of each typed field of TensorProto (string_data's are length-delimited). */
+const TYPED_FIELD_WIRES: ReadonlyMap<number, number> = new Map([
+  [FLOAT_DATA, WIRE_FIXED32],
+  [INT32_DATA, WIRE_VARINT],
+  [INT64_DATA, WIRE_VARINT],
+  [DOUBLE_DATA, WIRE_FIXED64],
+  [UINT64_DATA, WIRE_VARINT],
+]);
 const TENSOR_FIELDS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]);
 
 /** A TensorProto: `where` says where it is for the reader's messages, `scanWhat` for the scan's. */
@@ -557,6 +595,8 @@ async function tensorProto(p: Parse, f: PbField, depth: number, where: string, s
         location = g.value;
         break;
       default: {
+        // A typed field of another wire type is an unknown field to protobuf: onnx sees no values in it.
+        if (!isRepeatedScalar(g, TYPED_FIELD_WIRES.get(g.no) ?? WIRE_LEN)) break;
         const list = typed.get(g.no) ?? [];
         list.push(g);
         typed.set(g.no, list);

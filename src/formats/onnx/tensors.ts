@@ -3,7 +3,7 @@ import { readChunks } from '../../io/read-chunks.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type TensorEntry } from '../../tensor/tensor-set.js';
 import { DOUBLE_DATA, FLOAT_DATA, INT32_DATA, INT64_DATA, ONNX_DTYPES, onnxDtypeName, REFUSED_ONNX_DTYPES, UINT64_DATA, type OnnxDtype } from './dtype.js';
 import { OnnxError } from './errors.js';
-import { varints } from '../protobuf/wire.js';
+import { countVarints, eachVarint } from '../protobuf/wire.js';
 import { MAX_ONNX_SPARSE_DENSE_BYTES, MAX_ONNX_TYPED_BYTES, type TensorRecord } from './model.js';
 import { Sha1 } from './sha1.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
@@ -87,9 +87,13 @@ export async function tensorEntry(t: TensorRecord, source: ByteSource, file: str
     }
     if (d.dtype === 'C64') have /= 2;
   } else {
-    for (const r of data.ranges) have += varints(await source.read(r.start, r.end - r.start), r.start).length;
+    for (const r of data.ranges) have += countVarints(await source.read(r.start, r.end - r.start), r.start);
   }
   if (have !== want) throw mismatch(`it has ${have} typed values${d.packed ? ` (packed bytes of two elements; ${want} expected)` : ''}`);
+  // Decoded in memory: a varint of 1 byte becomes an element of up to 8.
+  if (stored > MAX_ONNX_TYPED_BYTES) {
+    throw new OnnxError('OnnxLimit', `${file}: tensor ${JSON.stringify(t.name)} has typed values that decode to ${stored} bytes, more than MAX_ONNX_TYPED_BYTES (${MAX_ONNX_TYPED_BYTES})`, { location: where });
+  }
   const decode = async (): Promise<Uint8Array> => {
     const out = new Uint8Array(stored);
     let o = 0;
@@ -98,7 +102,7 @@ export async function tensorEntry(t: TensorRecord, source: ByteSource, file: str
       if (fixed > 0) {
         out.set(bytes, o);
         o += bytes.byteLength;
-      } else o = castVarints(varints(bytes, r.start), d, data.field, out, o);
+      } else o = castVarints(bytes, r.start, d, data.field, out, o);
     }
     return out;
   };
@@ -213,22 +217,22 @@ async function* checked(chunks: AsyncIterable<Uint8Array>, ext: ExternalRange, t
   );
 }
 
-/** Writes varint values as the tensor's elements, cast as numpy's astype does; returns the next offset. */
-function castVarints(values: readonly bigint[], d: OnnxDtype, field: number, out: Uint8Array, o: number): number {
+/** Writes the varints of `bytes` as the tensor's elements, cast as numpy's astype does; returns the next offset. */
+function castVarints(bytes: Uint8Array, at: number, d: OnnxDtype, field: number, out: Uint8Array, o: number): number {
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (const x of values) {
-    if (field === INT64_DATA || field === UINT64_DATA) {
-      if (d.size === 8) v.setBigUint64(o, x, true);
-      else v.setUint32(o, Number(x & 0xffffffffn), true);
+  const wide = field === INT64_DATA || field === UINT64_DATA;
+  eachVarint(bytes, at, (lo, hi) => {
+    if (wide) {
+      v.setUint32(o, lo, true);
+      if (d.size === 8) v.setUint32(o + 4, hi, true);
     } else if (field === INT32_DATA) {
-      const low = Number(x & 0xffffffffn);
-      if (d.dtype === 'BOOL') out[o] = low !== 0 ? 1 : 0;
-      else if (d.size === 1) out[o] = low & 0xff;
-      else if (d.size === 2) v.setUint16(o, low & 0xffff, true);
-      else v.setUint32(o, low, true);
+      if (d.dtype === 'BOOL') out[o] = lo !== 0 ? 1 : 0;
+      else if (d.size === 1) out[o] = lo & 0xff;
+      else if (d.size === 2) v.setUint16(o, lo & 0xffff, true);
+      else v.setUint32(o, lo, true);
     }
     o += d.size;
-  }
+  });
   return o;
 }
 

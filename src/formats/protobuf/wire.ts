@@ -63,9 +63,13 @@ function decodeVarint(b: Uint8Array, offset: number, what: string): [number, num
   throw malformed(b.length === MAX_VARINT_BYTES ? `${what}: a varint longer than ${MAX_VARINT_BYTES} bytes` : `${what}: a varint runs past the end of its message`, offset);
 }
 
-/** Varints (each up to 10 bytes) as unsigned 64-bit values (two's complement of negatives). */
-export function varints(b: Uint8Array, offset: number): bigint[] {
-  const out: bigint[] = [];
+/**
+ * Calls `each(lo, hi)` with the low and high 32 bits (unsigned) of every varint in `b` (each up to 10
+ * bytes, a 64-bit value, two's complement of negatives); returns how many there were. Nothing is kept:
+ * a field of millions of varints is counted or decoded into place without an array of BigInts.
+ */
+export function eachVarint(b: Uint8Array, offset: number, each?: (lo: number, hi: number) => void): number {
+  let count = 0;
   let i = 0;
   while (i < b.length) {
     let lo = 0;
@@ -82,9 +86,32 @@ export function varints(b: Uint8Array, offset: number): bigint[] {
       n++;
       if ((byte & 0x80) === 0) break;
     }
-    out.push(BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+    // The 10th byte reaches past bit 63: kept modulo 2^64, as protobuf does.
+    each?.(lo, hi >>> 0);
+    count++;
   }
+  return count;
+}
+
+/** How many varints `b` holds (each checked as eachVarint checks it). */
+export function countVarints(b: Uint8Array, offset: number): number {
+  return eachVarint(b, offset);
+}
+
+/** Varints as unsigned 64-bit values (for a field of one or a few; many are decoded with eachVarint). */
+export function varints(b: Uint8Array, offset: number): bigint[] {
+  const out: bigint[] = [];
+  eachVarint(b, offset, (lo, hi) => out.push((BigInt(hi) << 32n) | BigInt(lo)));
   return out;
+}
+
+/**
+ * Whether a field of a repeated scalar whose elements have wire type `element` is one protobuf reads
+ * as such: its elements one by one, or packed (length-delimited). A field of the right number with
+ * another wire type is, to protobuf, an unknown field: not one of the values.
+ */
+export function isRepeatedScalar(f: PbField, element: number): boolean {
+  return f.wire === element || f.wire === WIRE_LEN;
 }
 
 /**
