@@ -198,6 +198,13 @@ export type OnnxErrorCode =
   /** External data whose bytes do not have the SHA-1 `checksum` the model gives for them. */
   | 'ExternalDataChecksum';
 
+/** TFLite models (src/formats/tflite). */
+export type TfliteErrorCode =
+  /** The FlatBuffer is damaged or not a TFLite Model: bad offsets, a buffer whose size is not its tensor's shape × dtype. */
+  | 'InvalidTflite'
+  /** A named limit stopped the read (tables, vector lengths, strings, quantization parameters). */
+  | 'TfliteLimit';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -304,6 +311,7 @@ export type ErrorCode =
   | NumpyErrorCode
   | GgufErrorCode
   | OnnxErrorCode
+  | TfliteErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

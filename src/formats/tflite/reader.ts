@@ -1,7 +1,121 @@
-import type { FormatReader } from '../format.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import { FormatProblem } from '../../io/format-problem.js';
+import { readChunks } from '../../io/read-chunks.js';
+import { unpackNibbleChunks } from '../../tensor/nibbles.js';
+import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
+import type { FormatReader, ParsedModel } from '../format.js';
+import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
+import { TfliteError } from './errors.js';
+import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
+import { parseTfliteModel, type TfliteModel, type TfliteTensor } from './model.js';
 import { scanTflite } from './scan-rules.js';
+import { describeTflite } from './view.js';
 
-/** TFLite: scan rules only so far (a TensorSet reader comes with issue 12). */
-export const tfliteReader: FormatReader = {
+/**
+ * TFLite models as TensorSets: the constant tensors (those whose buffer holds data), located in the
+ * file and read as they lie when streamed. Names:
+ *  - a tensor of subgraph 0 (the main one) keeps its name;
+ *  - a tensor of another subgraph is `<subgraph name>/<tensor name>`, or `<subgraph index>/…` when the
+ *    subgraph has no name;
+ *  - a tensor without a name is `#<tensor index>`;
+ *  - a name still taken gets `#2`, `#3`, … and a note.
+ * Types are kept as their safetensors dtypes; INT4 is unpacked to I8 (low nibble first, sign-extended)
+ * as it streams. STRING, COMPLEX128, RESOURCE, VARIANT and sparse tensors are left out with a reason.
+ * A buffer whose size is not shape × dtype is `InvalidTflite`, naming the tensor.
+ * Quantization (scale, zero point, quantized dimension) is kept in the metadata, one key per quantized
+ * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`.
+ */
+
+export const TFLITE_QUANTIZATION_KEY_PREFIX = 'tflite.quantization.';
+
+export interface TfliteStructure {
+  readonly model: TfliteModel;
+}
+
+export const tfliteReader: FormatReader<TfliteStructure> = {
+  async open(source: ByteSource): Promise<ParsedModel<TfliteStructure>> {
+    let model: TfliteModel;
+    try {
+      model = await parseTfliteModel(source);
+    } catch (e) {
+      throw coded(e, source.name);
+    }
+    const file = source.name;
+    const tensors: TensorEntry[] = [];
+    const leftOut: LeftOut[] = [];
+    const notes: string[] = [];
+    const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+    let metadataBytes = 0;
+    const taken = new Set<string>();
+    const unpacked: string[] = [];
+    for (const [s, sg] of model.subgraphs.entries()) {
+      const prefix = s === 0 ? '' : `${sg.name === '' ? String(s) : sg.name}/`;
+      for (const t of sg.tensors) {
+        const buffer = model.buffers[t.buffer];
+        if (buffer === undefined || buffer.length === 0) continue; // not a constant: an input, an activation
+        const wanted = `${prefix}${t.name === '' ? `#${t.index}` : t.name}`;
+        const where = `tensor ${t.index} of subgraph ${t.subgraph}`;
+        const d = TFLITE_DTYPES.get(t.type);
+        if (d === undefined || t.sparse) {
+          const why = t.sparse ? 'a sparse tensor (densifying is not supported yet)' : `a ${tfliteTypeName(t.type)} tensor: safetensors holds numbers only`;
+          leftOut.push({ path: wanted, what: `${why} (${where})` });
+          continue;
+        }
+        let name = wanted;
+        for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
+        if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
+        taken.add(name);
+        tensors.push(entry(t, name, d, buffer, source, file));
+        if (d.int4) unpacked.push(`\`${name}\``);
+        if (t.quantization !== undefined) {
+          const value = JSON.stringify(t.quantization);
+          metadataBytes += value.length;
+          if (metadataBytes > MAX_TFLITE_QUANTIZATION_METADATA_BYTES) {
+            throw new TfliteError('TfliteLimit', `${file}: the quantization parameters of the model's tensors are more than MAX_TFLITE_QUANTIZATION_METADATA_BYTES (${MAX_TFLITE_QUANTIZATION_METADATA_BYTES}) of JSON`, { location: file });
+          }
+          metadata[`${TFLITE_QUANTIZATION_KEY_PREFIX}${name}`] = value;
+        }
+      }
+    }
+    if (unpacked.length > 0) notes.push(`INT4 unpacked to I8 (one sign-extended byte per element): ${unpacked.join(', ')}`);
+    if (Object.keys(metadata).length > 0) notes.push(`quantization parameters kept in the metadata as \`${TFLITE_QUANTIZATION_KEY_PREFIX}<tensor>\` (values are the stored integers, not dequantized)`);
+    if (model.subgraphs.length > 1) notes.push('tensors of subgraphs other than the first are named `<subgraph name or index>/<tensor name>`');
+    return {
+      tensors: { format: 'tflite', tensors, metadata, leftOut, notes, close: async () => source.close?.() },
+      structure: { model },
+    };
+  },
   scan: (source, ctx) => scanTflite(source, ctx),
+  describe: (parsed) => describeTflite(parsed.structure.model, parsed.tensors),
 };
+
+function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string): TensorEntry {
+  const where = `${file}@${t.at}`;
+  const what = `tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
+  if (t.shape.some((n) => n < 0)) throw new TfliteError('InvalidTflite', `${file}: ${what} has a negative dimension`, { location: where });
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  const stored = d.int4 ? Math.ceil(count / 2) : count * d.size;
+  if (!Number.isSafeInteger(stored)) throw new TfliteError('InvalidTflite', `${file}: ${what} has too many elements`, { location: where });
+  if (stored !== buffer.length) {
+    throw new TfliteError('InvalidTflite', `${file}: ${what} needs ${stored} bytes, but its buffer ${t.buffer} holds ${buffer.length}`, { location: where });
+  }
+  const unit = d.size;
+  const step = (n: number): number => Math.max(unit, Math.floor(n / unit) * unit);
+  return {
+    name,
+    dtype: d.dtype,
+    shape: [...t.shape],
+    byteLength: count * d.size,
+    encoding: d.int4 ? { layout: 'decoded', decoder: 'int4-unpack' } : STORED,
+    fidelity: d.int4 ? 'lossless' : 'exact',
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
+      d.int4 ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 1)), true, count) : readChunks(source, buffer.start, buffer.length, step(chunkBytes)),
+  };
+}
+
+/** A parser's FormatProblem as a coded error naming the file; others as they are. */
+function coded(e: unknown, file: string): unknown {
+  if (!(e instanceof FormatProblem)) return e;
+  const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+  return new TfliteError(e.kind === 'limit' ? 'TfliteLimit' : 'InvalidTflite', `${file}: not a readable TFLite model: ${e.message}`, { location, cause: e });
+}

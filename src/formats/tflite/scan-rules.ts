@@ -1,7 +1,8 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ScanContext } from '../findings.js';
 import { PagedReader } from '../../io/cursor.js';
-import { FlatBuffer, type FlatBufferLimits } from '../flatbuffers/tables.js';
+import { FlatBuffer } from '../flatbuffers/tables.js';
+import { TFLITE_LIMITS as LIMITS } from './limits.js';
 import { malformed } from '../../io/format-problem.js';
 import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
 
@@ -21,21 +22,9 @@ import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
  * Misses: what custom operators do; the contents of custom options and metadata buffers; tensor values.
  */
 
-/** Tables visited: bounds the scan's time on a hostile file (real models have thousands). */
-export const MAX_TFLITE_TABLES = 500_000;
-/** Elements of one vector of tables walked (tensors, operators, buffers); byte vectors are bounded by the file only. */
-export const MAX_TFLITE_VECTOR_LENGTH = 500_000;
-/** Longest string read (custom op names, external file names). */
-export const MAX_TFLITE_STRING_BYTES = 64 * 1024;
+export { MAX_TFLITE_TABLES, MAX_TFLITE_VECTOR_LENGTH, MAX_TFLITE_STRING_BYTES } from './limits.js';
 /** BuiltinOperator CUSTOM. */
 const CUSTOM = 32;
-
-/** FlatBuffer limits of a TFLite model, named in messages. */
-const LIMITS: FlatBufferLimits = {
-  tables: { value: MAX_TFLITE_TABLES, name: 'MAX_TFLITE_TABLES' },
-  vectorLength: { value: MAX_TFLITE_VECTOR_LENGTH, name: 'MAX_TFLITE_VECTOR_LENGTH' },
-  stringBytes: { value: MAX_TFLITE_STRING_BYTES, name: 'MAX_TFLITE_STRING_BYTES' },
-};
 
 export async function scanTflite(source: ByteSource, ctx: ScanContext): Promise<void> {
   const findings = new Findings(ctx);

@@ -1,0 +1,19 @@
+import type { FlatBufferLimits } from '../flatbuffers/tables.js';
+
+/** Tables visited: bounds the time a hostile file can cost (real models have thousands). */
+export const MAX_TFLITE_TABLES = 500_000;
+/** Elements of one vector of tables walked (tensors, operators, buffers); byte vectors are bounded by the file only. */
+export const MAX_TFLITE_VECTOR_LENGTH = 500_000;
+/** Longest string read (tensor and subgraph names, custom op names, external file names). */
+export const MAX_TFLITE_STRING_BYTES = 64 * 1024;
+/** Scales (and zero points) of one tensor kept as metadata: a per-axis tensor has one per channel; bounds the JSON a tensor adds. */
+export const MAX_TFLITE_QUANTIZATION_PARAMS = 65_536;
+/** Bytes of all quantization metadata of a model (JSON): bounds the output header a hostile file can make. */
+export const MAX_TFLITE_QUANTIZATION_METADATA_BYTES = 16 << 20;
+
+/** FlatBuffer limits of a TFLite model, named in messages. */
+export const TFLITE_LIMITS: FlatBufferLimits = {
+  tables: { value: MAX_TFLITE_TABLES, name: 'MAX_TFLITE_TABLES' },
+  vectorLength: { value: MAX_TFLITE_VECTOR_LENGTH, name: 'MAX_TFLITE_VECTOR_LENGTH' },
+  stringBytes: { value: MAX_TFLITE_STRING_BYTES, name: 'MAX_TFLITE_STRING_BYTES' },
+};
