@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tfliteReader } from '../src/formats/tflite/reader.js';
+import { MemorySource } from '../src/io/byte-source.js';
+import { openModelFile } from '../src/node/open-files.js';
+import { openModel } from '../src/node/open-model.js';
+import { runCli } from './helpers/cli.js';
+import { CORPUS } from './helpers/corpus.js';
+import { ROOT } from './helpers/paths.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * The TFLite reader beyond the tensors test/formats.test.ts checks: quantization kept in metadata,
+ * what is left out, names, inspect's view, the CLI; and the real models of ../shared/corpus/formats/tflite
+ * (TensorFlow's converters, Vela, TinyNeuralNetwork) against flatc's reading of them
+ * (scripts/make-tflite-corpus-expected.py).
+ */
+
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'formats', 'tflite');
+const fixture = (name: string): MemorySource => new MemorySource(new Uint8Array(fs.readFileSync(path.join(FIXTURES, name))), name);
+
+describe('TFLite reader', () => {
+  it('keeps each quantized tensor\'s scale, zero point and quantized dimension as a JSON metadata value', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('types.tflite'));
+    expect(tensors.metadata).toEqual({
+      'tflite.quantization.i8': JSON.stringify({ scale: [0.0625], zero_point: [-3], quantized_dimension: 0 }),
+      'tflite.quantization.u8_per_axis': JSON.stringify({ scale: [0.5, 0.25], zero_point: [1, 2], quantized_dimension: 0 }),
+    });
+  });
+
+  it('leaves out STRING tensors with a reason, skips tensors without data, and notes renames', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('types.tflite'));
+    expect(tensors.leftOut).toEqual([{ path: 'strings', what: 'a STRING tensor: safetensors holds numbers only (tensor 15 of subgraph 0)' }]);
+    expect(tensors.tensors.map((t) => t.name)).not.toContain('input');
+    expect(tensors.notes.join('\n')).toContain('`i8` (tensor 17 of subgraph 0) is named `i8#2`');
+    expect(tensors.notes.join('\n')).toContain('INT4 unpacked to I8');
+  });
+
+  it('describes the model for inspect', async () => {
+    const parsed = await tfliteReader.open!(fixture('offset-buffer.tflite'));
+    const view = tfliteReader.describe!(parsed);
+    expect(view[0]!.rows).toContainEqual({ key: 'buffers', value: '3 (1 placed by offset/size)' });
+    expect(view[0]!.rows).toContainEqual({ key: 'schema version', value: '3' });
+    expect(view[1]!.rows).toEqual([{ key: 'main', value: '2 tensors, 0 operators' }]);
+  });
+
+  it('names the tensor whose buffer does not match its shape and type', async () => {
+    await expect(tfliteReader.open!(fixture('size-mismatch.tflite'))).rejects.toMatchObject({
+      code: 'InvalidTflite',
+      message: expect.stringContaining('tensor "short" (tensor 0 of subgraph 0, FLOAT32 [3]) needs 12 bytes, but its buffer 1 holds 8'),
+    });
+  });
+
+  it('inspect, convert and verify through the CLI; the quantization metadata reaches the safetensors file', async () => {
+    const dir = tempDir('tflite-cli');
+    const src = path.join(dir, 'types.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'types.tflite'), src);
+    const inspected = await runCli('inspect', src);
+    expect(inspected.code).toBe(0);
+    expect(inspected.stdout).toContain('TFLite');
+    expect(inspected.stdout).toContain('quantized tensors');
+    const converted = await runCli('convert', src);
+    expect([converted.code, converted.stderr]).toEqual([0, '']);
+    const out = path.join(dir, 'types.safetensors');
+    const written = await openModel(out);
+    try {
+      expect(written.metadata?.['tflite.quantization.u8_per_axis']).toBe(JSON.stringify({ scale: [0.5, 0.25], zero_point: [1, 2], quantized_dimension: 0 }));
+    } finally {
+      await written.close();
+    }
+    expect((await runCli('verify', src, out)).code).toBe(0);
+    // A refused model: exit status 3, nothing written.
+    const bad = path.join(dir, 'size-mismatch.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'size-mismatch.tflite'), bad);
+    expect((await runCli('convert', bad)).code).toBe(3);
+    expect(fs.existsSync(path.join(dir, 'size-mismatch.safetensors'))).toBe(false);
+  });
+});
+
+const BASE = path.join(CORPUS, 'formats', 'tflite');
+const HAVE = fs.existsSync(BASE);
+interface CorpusTensor {
+  dtype: string;
+  shape: number[];
+  sha256: string;
+  quantization?: { scales: number; first_scale: number; zero_points: number; zero_point_sum: number; quantized_dimension: number };
+}
+const expected = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/corpus-expected/tflite.json'), 'utf8')) as { files: Record<string, Record<string, CorpusTensor>> };
+
+function tfliteFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? tfliteFiles(p) : e.name.endsWith('.tflite') ? [p] : [];
+  });
+}
+
+if (!HAVE) console.log(`TFLite corpus tests skipped: ${BASE} is absent`);
+
+describe.skipIf(!HAVE)('shared corpus: TFLite files', () => {
+  const files = HAVE ? tfliteFiles(BASE).sort() : [];
+
+  it('has the files the expected values were made from', () => {
+    expect(files.map((f) => path.relative(CORPUS, f))).toEqual(Object.keys(expected.files).sort());
+  });
+
+  it.each(files.map((f) => [path.relative(CORPUS, f)]))('reads %s as flatc does', async (rel) => {
+    const opened = await openModelFile(path.join(CORPUS, rel));
+    try {
+      expect(opened.format.id).toBe('tflite');
+      const want = expected.files[rel]!;
+      expect(opened.tensors.tensors.map((t) => t.name).sort()).toEqual(Object.keys(want).sort());
+      for (const t of opened.tensors.tensors) {
+        const w = want[t.name]!;
+        expect([t.name, t.dtype, t.shape]).toEqual([t.name, w.dtype, w.shape]);
+        const h = createHash('sha256');
+        for await (const c of t.chunks()) h.update(c);
+        expect([t.name, h.digest('hex')]).toEqual([t.name, w.sha256]);
+        const q = opened.tensors.metadata?.[`tflite.quantization.${t.name}`];
+        if (w.quantization === undefined) {
+          expect([t.name, q]).toEqual([t.name, undefined]);
+        } else {
+          const got = JSON.parse(q!) as { scale: number[]; zero_point: number[]; quantized_dimension: number };
+          const sum = got.zero_point.reduce((a, b) => a + b, 0);
+          expect([t.name, got.scale.length, got.zero_point.length, sum, got.quantized_dimension]).toEqual([t.name, w.quantization.scales, w.quantization.zero_points, w.quantization.zero_point_sum, w.quantization.quantized_dimension]);
+          // flatc prints a float with 6 decimals (trailing zeros trimmed).
+          expect([t.name, Number(got.scale[0]!.toFixed(6))]).toEqual([t.name, w.quantization.first_scale]);
+        }
+      }
+    } finally {
+      await opened.tensors.close();
+    }
+  });
+});
