@@ -111,12 +111,15 @@ def types_model():
     m.tensor(main, 'strings', 'STRING', [1], bytes([1, 0, 0, 0, 12, 0, 0, 0, 13, 0, 0, 0, 120]))  # left out
     m.tensor(main, None, 'INT32', [1], np.array([42], np.int32), out_name='#16', dtype='I32')  # no name: its index
     m.tensor(main, 'i8', 'INT8', [1], np.array([5], np.int8), out_name='i8#2', dtype='I8')  # a name taken
+    sparse = m.tensor(main, 'sparse', 'FLOAT32', [2], np.array([1, 2], np.float32))  # left out: not densified
+    main['tensors'][-1]['sparsity'] = {}
+    main['tensors'].append({'shape': [2], 'type': 'FLOAT32', 'buffer': 0, 'name': 'elsewhere', 'external_buffer': 1})  # left out
     body = m.subgraph('body')
     m.tensor(body, 'w', 'FLOAT32', [2], np.array([0.5, -0.5], np.float32), out_name='body/w', dtype='F32')
     unnamed = m.subgraph()
     m.tensor(unnamed, 'w', 'INT8', [1], np.array([-7], np.int8), out_name='2/w', dtype='I8')
     compile_model(m.json(), 'types.tflite',
-                  'every kept TensorType (INT4 unpacked to I8), per-tensor and per-axis quantization, a STRING tensor left out, an input without data, names: unnamed, taken, subgraphs named and not',
+                  'every kept TensorType (INT4 unpacked to I8), per-tensor and per-axis quantization, STRING, sparse and external-buffer tensors left out, an input without data, names: unnamed, taken, subgraphs named and not',
                   m.expected)
 
 

@@ -30,9 +30,13 @@ describe('TFLite reader', () => {
     });
   });
 
-  it('leaves out STRING tensors with a reason, skips tensors without data, and notes renames', async () => {
+  it('leaves out STRING, sparse and external-buffer tensors with a reason, skips tensors without data, and notes renames', async () => {
     const { tensors } = await tfliteReader.open!(fixture('types.tflite'));
-    expect(tensors.leftOut).toEqual([{ path: 'strings', what: 'a STRING tensor: safetensors holds numbers only (tensor 15 of subgraph 0)' }]);
+    expect(tensors.leftOut).toEqual([
+      { path: 'strings', what: 'a STRING tensor: safetensors holds numbers only (tensor 15 of subgraph 0)' },
+      { path: 'sparse', what: 'a sparse tensor (densifying is not supported yet) (tensor 18 of subgraph 0)' },
+      { path: 'elsewhere', what: 'data in external buffer 1, a file the model names (not read) (tensor 19 of subgraph 0)' },
+    ]);
     expect(tensors.tensors.map((t) => t.name)).not.toContain('input');
     expect(tensors.notes.join('\n')).toContain('`i8` (tensor 17 of subgraph 0) is named `i8#2`');
     expect(tensors.notes.join('\n')).toContain('INT4 unpacked to I8');

@@ -29,6 +29,8 @@ export interface TfliteTensor {
   readonly quantization?: TfliteQuantization;
   /** The tensor has SparsityParameters: its buffer is not the dense tensor. */
   readonly sparse: boolean;
+  /** Its data is in an external buffer (schema 3d: a file the model names), 0 when none. */
+  readonly externalBuffer: number;
   /** Position of its table in the file, for messages. */
   readonly at: number;
 }
@@ -103,7 +105,8 @@ export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel>
       const q = await fb.field(t, 4, `the quantization of ${what}`);
       const quantization = q === undefined ? undefined : await quantizationOf(fb, await fb.table(await fb.ref(q, what), `the quantization of ${what}`), what);
       const sparse = (await fb.field(t, 6, `the sparsity of ${what}`)) !== undefined;
-      tensors.push({ subgraph: s, index: i, name, type, shape, buffer, quantization, sparse, at: t.pos });
+      const externalBuffer = await fb.scalarU32(t, 10, `the external buffer of ${what}`);
+      tensors.push({ subgraph: s, index: i, name, type, shape, buffer, quantization, sparse, externalBuffer, at: t.pos });
     }
     const operators = (await fb.vector(sg, 3, 4, `subgraph ${s} operators`))?.[1] ?? 0;
     subgraphs.push({ name: (await fb.string(sg, 4, `the name of subgraph ${s}`)) ?? '', tensors, operators });

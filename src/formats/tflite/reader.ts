@@ -20,7 +20,8 @@ import { describeTflite } from './view.js';
  *  - a tensor without a name is `#<tensor index>`;
  *  - a name still taken gets `#2`, `#3`, … and a note.
  * Types are kept as their safetensors dtypes; INT4 is unpacked to I8 (low nibble first, sign-extended)
- * as it streams. STRING, COMPLEX128, RESOURCE, VARIANT and sparse tensors are left out with a reason.
+ * as it streams. STRING, COMPLEX128, RESOURCE, VARIANT and sparse tensors, and tensors whose data is in
+ * an external buffer file, are left out with a reason.
  * A buffer whose size is not shape × dtype is `InvalidTflite`, naming the tensor.
  * Quantization (scale, zero point, quantized dimension) is kept in the metadata, one key per quantized
  * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`.
@@ -52,9 +53,13 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
       const prefix = s === 0 ? '' : `${sg.name === '' ? String(s) : sg.name}/`;
       for (const t of sg.tensors) {
         const buffer = model.buffers[t.buffer];
-        if (buffer === undefined || buffer.length === 0) continue; // not a constant: an input, an activation
         const wanted = `${prefix}${t.name === '' ? `#${t.index}` : t.name}`;
         const where = `tensor ${t.index} of subgraph ${t.subgraph}`;
+        if (t.externalBuffer !== 0) {
+          leftOut.push({ path: wanted, what: `data in external buffer ${t.externalBuffer}, a file the model names (not read) (${where})` });
+          continue;
+        }
+        if (buffer === undefined || buffer.length === 0) continue; // not a constant: an input, an activation
         const d = TFLITE_DTYPES.get(t.type);
         if (d === undefined || t.sparse) {
           const why = t.sparse ? 'a sparse tensor (densifying is not supported yet)' : `a ${tfliteTypeName(t.type)} tensor: safetensors holds numbers only`;
