@@ -198,6 +198,15 @@ export type OnnxErrorCode =
   /** External data whose bytes do not have the SHA-1 `checksum` the model gives for them. */
   | 'ExternalDataChecksum';
 
+/** TF.js model.json files and their weight shards (src/formats/tfjs); a string weight is `UnsupportedTensor`. */
+export type TfjsErrorCode =
+  /** The model.json or its weights manifest is damaged: not JSON, a group or weight spec of the wrong shape, an unknown dtype or quantization. */
+  | 'InvalidTfjs'
+  /** A named limit stopped the read (model.json size, weights, shards, dimensions). */
+  | 'TfjsLimit'
+  /** A weight shard is shorter or longer than the weights its group lists in the manifest. */
+  | 'TfjsShardMismatch';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -304,6 +313,7 @@ export type ErrorCode =
   | NumpyErrorCode
   | GgufErrorCode
   | OnnxErrorCode
+  | TfjsErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode
