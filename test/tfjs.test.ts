@@ -8,6 +8,7 @@ import type { ByteSource } from '../src/io/byte-source.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { tfjsReader } from '../src/formats/tfjs/reader.js';
 import { MAX_TFJS_DIMS } from '../src/formats/tfjs/limits.js';
+import { safetensorsNameFor } from '../src/node/convert.js';
 import { openInsideFolder } from '../src/node/inside-folder.js';
 import { readEntry, type TensorSet } from '../src/tensor/tensor-set.js';
 import { runCli } from './helpers/cli.js';
@@ -197,6 +198,11 @@ describe('TF.js limits and malformed manifests', () => {
 });
 
 describe('TF.js through the CLI', () => {
+  it('a model.json converts to model.safetensors (the name end `model.json` is not an extension)', () => {
+    expect(safetensorsNameFor('/m/model.json')).toBe('model.safetensors');
+    expect(safetensorsNameFor('/m/layers-model.json')).toBe('layers-model.safetensors');
+  });
+
   it('inspect shows the manifest weights and the TF.js view; verify finds the conversion equal', async () => {
     const file = path.join(DIR, 'graph-model.json');
     const r = await runCli('inspect', file, '--json');
@@ -208,7 +214,7 @@ describe('TF.js through the CLI', () => {
     const c = await runCli('convert', file, '-o', out);
     expect(c.code).toBe(0);
     const written = fs.readdirSync(out).filter((f) => f.endsWith('.safetensors'));
-    expect(written.length).toBe(1);
+    expect(written).toEqual(['graph-model.safetensors']);
     const v = await runCli('verify', file, path.join(out, written[0]!));
     expect(v.code).toBe(0);
   });
