@@ -8,6 +8,7 @@ import type { ByteSource } from '../src/io/byte-source.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { tfjsReader } from '../src/formats/tfjs/reader.js';
 import { MAX_TFJS_DIMS } from '../src/formats/tfjs/limits.js';
+import { findModels } from '../src/node/batch.js';
 import { safetensorsNameFor } from '../src/node/convert.js';
 import { openInsideFolder } from '../src/node/inside-folder.js';
 import { readEntry, type TensorSet } from '../src/tensor/tensor-set.js';
@@ -198,6 +199,23 @@ describe('TF.js limits and malformed manifests', () => {
 });
 
 describe('TF.js through the CLI', () => {
+  it('a folder of TF.js models: batch conversion takes each model.json, never its shards (beside it or below) for models', async () => {
+    const root = tempDir('tfjs-batch');
+    const specs: Spec[] = [{ name: 'w', shape: [2], dtype: 'float32' }];
+    fs.mkdirSync(path.join(root, 'a', 'weights'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'a', 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of2.bin', 'weights/group1-shard2of2.bin'], weights: specs }] }));
+    fs.writeFileSync(path.join(root, 'a', 'group1-shard1of2.bin'), new Uint8Array([1, 2, 3]));
+    fs.writeFileSync(path.join(root, 'a', 'weights', 'group1-shard2of2.bin'), new Uint8Array([4, 5, 6, 7, 8]));
+    // A manifest naming a file outside its folder does not hide that file.
+    fs.writeFileSync(path.join(root, 'b.pt'), new Uint8Array([0x80, 2, 0x7d, 0x2e]));
+    fs.mkdirSync(path.join(root, 'c'));
+    fs.writeFileSync(path.join(root, 'c', 'model.json'), JSON.stringify([{ paths: ['../b.pt'], weights: specs }]));
+    expect(findModels(root).map((m) => path.relative(root, m.path)).sort()).toEqual(['a/model.json', 'b.pt', 'c/model.json']);
+    const r = await runCli('convert', root, '--recursive');
+    expect(r.stdout).toContain('1 converted');
+    expect(fs.existsSync(path.join(root, 'a', 'model.safetensors'))).toBe(true);
+  });
+
   it('a model.json converts to model.safetensors (the name end `model.json` is not an extension)', () => {
     expect(safetensorsNameFor('/m/model.json')).toBe('model.safetensors');
     expect(safetensorsNameFor('/m/layers-model.json')).toBe('layers-model.safetensors');

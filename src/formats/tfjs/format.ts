@@ -18,5 +18,22 @@ export const tfjsFormat: FormatDescriptor = {
   detect: (probe) =>
     (probe.container === 'json' && probe.text !== undefined && TFJS_KEYS.test(probe.text)) ||
     (probe.container === 'text' && BARE_MANIFEST.test(new TextDecoder().decode(probe.head))),
+  referencedFiles: shardPaths,
   load: () => import('./reader.js').then((m) => m.tfjsReader),
 };
+
+/** The shard paths a model.json or bare manifest lists (strings only; the reader judges them), or none when it does not parse. */
+function shardPaths(bytes: Uint8Array): string[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return [];
+  }
+  const manifest = Array.isArray(json) ? json : typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['weightsManifest'] : undefined;
+  if (!Array.isArray(manifest)) return [];
+  return manifest.flatMap((g: unknown) => {
+    const paths = typeof g === 'object' && g !== null ? (g as Record<string, unknown>)['paths'] : undefined;
+    return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+  });
+}
