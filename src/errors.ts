@@ -204,6 +204,14 @@ export type TfliteErrorCode =
   | 'InvalidTflite'
   /** A named limit stopped the read (tables, vector lengths, strings, quantization parameters). */
   | 'TfliteLimit';
+/** TF.js model.json files and their weight shards (src/formats/tfjs); a string weight is `UnsupportedTensor`. */
+export type TfjsErrorCode =
+  /** The model.json or its weights manifest is damaged: not JSON, a group or weight spec of the wrong shape, an unknown dtype or quantization. */
+  | 'InvalidTfjs'
+  /** A named limit stopped the read (model.json size, weights, shards, dimensions). */
+  | 'TfjsLimit'
+  /** A weight shard is shorter or longer than the weights its group lists in the manifest. */
+  | 'TfjsShardMismatch';
 
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
@@ -312,6 +320,7 @@ export type ErrorCode =
   | GgufErrorCode
   | OnnxErrorCode
   | TfliteErrorCode
+  | TfjsErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

@@ -8,6 +8,7 @@ import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import { convertModel } from '../src/node/convert.js';
 import { openModel } from '../src/node/open-model.js';
+import { openInsideFolder } from '../src/node/inside-folder.js';
 import { expectConvertedTensors } from './helpers/assertions.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -73,7 +74,8 @@ describe('format fixtures', () => {
         for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.expected.json'))) {
           expect(fs.existsSync(path.join(dir, f.slice(0, -'.expected.json'.length))), f).toBe(true);
         }
-        const unpaired = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && !files.includes(f));
+        // Sub-folders hold what fixtures reference (TF.js weight shards), not fixtures.
+        const unpaired = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && !files.includes(f) && fs.statSync(path.join(dir, f)).isFile());
         expect(unpaired, `fixtures without a .expected.json in test/fixtures/formats/${id}`).toEqual([]);
       });
 
@@ -82,18 +84,20 @@ describe('format fixtures', () => {
           const expected = JSON.parse(fs.readFileSync(path.join(dir, `${file}.expected.json`), 'utf8')) as Expected;
           expect(expected.format).toBe(id);
           const source = new MemorySource(new Uint8Array(fs.readFileSync(path.join(dir, file))), path.join(dir, file));
+          // Files a model references (TF.js shards) are opened inside its folder, as the CLI opens them.
+          const siblings = { openSibling: (relative: string) => openInsideFolder(dir, relative) };
           const format = await detectSourceFormat(source);
           expect(format?.id).toBe(id);
           const reader = await format!.load();
           if (expected.error !== undefined) {
-            const outcome = await reader.open!(source).then(
+            const outcome = await reader.open!(source, siblings).then(
               () => 'opened',
               (e: unknown) => (isTensorsafeError(e) ? e.code : `not a TensorsafeError: ${String(e)}`),
             );
             expect(outcome).toBe(expected.error);
             return;
           }
-          const { tensors } = await reader.open!(source);
+          const { tensors } = await reader.open!(source, siblings);
           try {
             expect(tensors.tensors.map((t) => t.name)).toEqual(expected.tensors!.map((t) => t.name));
             for (const [i, want] of expected.tensors!.entries()) {

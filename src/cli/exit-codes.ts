@@ -55,6 +55,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B, ExternalDataChecksum: B,
   // TFLite
   InvalidTflite: B, TfliteLimit: B,
+  // TF.js
+  InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,

@@ -37,6 +37,12 @@ export interface FormatDescriptor {
    */
   readonly ruleDescriptions?: Readonly<Record<string, string>>;
   /**
+   * Files a model file of this format names as parts of itself (TF.js's weight shards), paths relative to
+   * its folder, from its bytes (at most MAX_DETECT_JSON_BYTES): a folder's batch conversion does not take
+   * them for models of their own. Undefined: the format's files name none.
+   */
+  referencedFiles?(bytes: Uint8Array): readonly string[];
+  /**
    * Whether the bytes are this format: from the first DETECT_HEAD_BYTES, the size, the container they
    * are and its entries, never the name.
    */

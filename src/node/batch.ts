@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { isTensorsafeError, type ErrorCode } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { DEFAULT_OUTPUT } from '../convert/outputs.js';
-import type { FormatDescriptor } from '../formats/format.js';
+import { MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
 import { formatById } from '../formats/registry.js';
 import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
@@ -69,12 +69,18 @@ function inputId(format: FormatDescriptor | undefined): string | undefined {
 export function findModels(root: string): FoundModel[] {
   const models: FoundModel[] = [];
   const visited = new Set<string>();
+  // Files a model names as its parts (TF.js shards, in its folder or below it): not models of their own.
+  const parts = new Set<string>();
   const walk = (dir: string): void => {
     // Symbolic links are followed (a Hugging Face snapshot links each file to a blob), each real folder once.
     if (!firstVisit(visited, dir)) return;
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     const kinds = new Map(entries.map((e) => [e, entryKind(path.join(dir, e.name), e)]));
     const shards = new Set<string>();
+    for (const e of entries) {
+      const format = kinds.get(e) === 'file' ? modelFileFormat(e.name) : undefined;
+      if (format?.referencedFiles) for (const f of referencedFiles(format, path.join(dir, e.name))) parts.add(f);
+    }
     for (const e of entries) {
       if (kinds.get(e) !== 'file' || inputId(indexFormat(e.name)) === undefined) continue;
       const indexPath = path.join(dir, e.name);
@@ -90,13 +96,29 @@ export function findModels(root: string): FoundModel[] {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
-      else if (kinds.get(e) === 'file' && !shards.has(p) && inputId(modelFileFormat(e.name)) !== undefined) {
+      else if (kinds.get(e) === 'file' && !shards.has(p) && !parts.has(p) && inputId(modelFileFormat(e.name)) !== undefined) {
         models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
     }
   };
   walk(root);
   return models;
+}
+
+/** The files `file` names as its parts, resolved in its folder; those that would leave it (absolute, `..`) are not its parts. */
+function referencedFiles(format: FormatDescriptor, file: string): string[] {
+  let bytes: Uint8Array;
+  try {
+    if (fs.statSync(file).size > MAX_DETECT_JSON_BYTES) return [];
+    bytes = fs.readFileSync(file);
+  } catch {
+    return [];
+  }
+  const dir = path.dirname(file);
+  return format
+    .referencedFiles!(bytes)
+    .filter((p) => p !== '' && !path.isAbsolute(p) && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) && !p.split(/[\\/]/).includes('..'))
+    .map((p) => path.join(dir, p));
 }
 
 /**

@@ -397,7 +397,9 @@ export function safetensorsNameFor(file: string): string {
 export function outputNameFor(file: string, output: OutputFormat): string {
   const base = path.basename(file);
   const lower = base.toLowerCase();
-  const ext = formatsByExtension(base).flatMap((f) => f.extensions.filter((x) => lower.endsWith(x))).sort((a, b) => b.length - a.length)[0] ?? path.extname(base);
+  const matched = formatsByExtension(base).flatMap((f) => f.extensions.filter((x) => lower.endsWith(x))).sort((a, b) => b.length - a.length)[0];
+  // A name end that is not an extension (TF.js's `model.json`) keeps the name: model.json → model.safetensors.
+  const ext = matched !== undefined && matched.startsWith('.') ? matched : path.extname(base);
   return output.fileName(base.slice(0, base.length - ext.length).replace(/^pytorch_model/, 'model'));
 }
 
