@@ -194,7 +194,7 @@ Examples:
     if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
       throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
-    if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {
+    if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id && !outputFormatById(values.to)?.defaultShardSize) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);
     }
     if (values.sha256 && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) {

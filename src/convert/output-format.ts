@@ -54,6 +54,10 @@ export interface OutputFormat {
   readonly noMetadata?: string;
   /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
   readonly oneFile?: boolean;
+  /** The shard size when the caller gives none (TF.js: 4 MB, tfjs-converter's). */
+  readonly defaultShardSize?: number;
+  /** The output is always shards and an index, even of one shard (TF.js: the shards and model.json). */
+  readonly alwaysIndexed?: boolean;
   /** What the summary says about how these tensors are written (quantized, kept as they are, stored as raw bits). */
   notes?(kept: readonly TensorEntry[]): string[];
 }

@@ -170,7 +170,8 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
 
   // Which tensors go to which output file.
   let groups: TensorEntry[][];
-  if (options.maxShardSize !== undefined) groups = planShards(kept, options.maxShardSize);
+  const maxShardSize = options.maxShardSize ?? options.output.defaultShardSize;
+  if (maxShardSize !== undefined) groups = planShards(kept, maxShardSize);
   else if (inputs.length > 1 && !options.output.oneFile) {
     // Keep the input's sharding: output file k holds what input file k held.
     const fileOf = new Map(inputs.flatMap((input, i) => input.tensors.tensors.map((t) => [t.name, i] as const)));
@@ -178,7 +179,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   } else groups = [kept];
   // Not empty: the model holds a tensor (refused above otherwise), and every tensor kept is in a group.
   groups = groups.filter((g) => g.length > 0);
-  const sharded = groups.length > 1;
+  const sharded = groups.length > 1 || options.output.alwaysIndexed === true;
   const { output, stem } = options;
   return {
     output,

@@ -1,0 +1,153 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TFJS_DEFAULT_SHARD_BYTES } from '../src/convert/tfjs-output.js';
+import { convertModel } from '../src/node/convert.js';
+import { saveFile } from '../src/node/files.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+
+/**
+ * `--to tfjs`: shards and model.json loaded by tfjs-core itself (`io.decodeWeights` over the shards
+ * concatenated in manifest order, with the manifest's specs) equal the source, bit for bit; the default
+ * shard size is tfjs-converter's; dtypes TF.js lacks are refused with nothing written; existing outputs
+ * are kept without --force.
+ */
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** Deterministic pseudo-random bytes. */
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** Finite float32 values (random bits may be NaN, whose payload tfjs keeps, but keep the test plain). */
+function floats(n: number, seed: number): Float32Array {
+  const b = bytes(n, seed);
+  return Float32Array.from(b, (v, i) => (v - 128) / 7 + i * 1e-3);
+}
+
+interface Manifest {
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+/** What tfjs-core decodes from the output folder: each weight's values as bytes. */
+async function loadWithTfjs(dir: string): Promise<{ manifest: Manifest; values: Map<string, Uint8Array> }> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
+  const values = new Map<string, Uint8Array>();
+  for (const group of manifest.weightsManifest) {
+    const data = Buffer.concat(group.paths.map((p) => fs.readFileSync(path.join(dir, p))));
+    const decoded = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), group.weights);
+    for (const w of group.weights) {
+      const v = (await decoded[w.name]!.data()) as Float32Array | Int32Array | Uint8Array;
+      values.set(w.name, new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
+    }
+    tf.dispose(Object.values(decoded));
+  }
+  return { manifest, values };
+}
+
+const asBytes = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+describe('--to tfjs', () => {
+  it('writes model.json and one shard that tfjs-core decodes equal to the source, bit for bit', async () => {
+    const dir = tempDir('tfjs-out');
+    const src = path.join(dir, 'model.safetensors');
+    const kernel = floats(6 * 5, 1);
+    const ids = Int32Array.from(bytes(7, 2), (v) => (v - 100) * 70_000);
+    const mask = Uint8Array.from(bytes(9, 3), (v) => v & 1);
+    const complex = floats(8, 4);
+    await saveFile({ 'dense/kernel': { dtype: 'F32', shape: [6, 5], data: kernel }, ids: { dtype: 'I32', shape: [7], data: ids }, mask: { dtype: 'BOOL', shape: [3, 3], data: mask }, z: { dtype: 'C64', shape: [4], data: asBytes(complex) } }, src);
+    const summary = await convertModel(src, { to: 'tfjs' });
+    expect(summary.outputs.map((f) => path.basename(f))).toEqual(['group1-shard1of1.bin']);
+    expect(path.basename(summary.index!)).toBe('model.json');
+    const { manifest, values } = await loadWithTfjs(dir);
+    expect(manifest.weightsManifest).toHaveLength(1);
+    expect(manifest.weightsManifest[0]!.paths).toEqual(['group1-shard1of1.bin']);
+    expect(manifest.weightsManifest[0]!.weights.map((w) => [w.name, w.dtype, w.shape]).sort()).toEqual([
+      ['dense/kernel', 'float32', [6, 5]],
+      ['ids', 'int32', [7]],
+      ['mask', 'bool', [3, 3]],
+      ['z', 'complex64', [4]],
+    ].sort());
+    expect(Buffer.from(values.get('dense/kernel')!).equals(asBytes(kernel))).toBe(true);
+    expect(Buffer.from(values.get('ids')!).equals(asBytes(ids))).toBe(true);
+    expect(Buffer.from(values.get('mask')!).equals(mask)).toBe(true);
+    expect(Buffer.from(values.get('z')!).equals(asBytes(complex))).toBe(true);
+    // tensorsafe reads its own output back through the registry too (the CLI on model.json).
+    const back = await runCli('inspect', path.join(dir, 'model.json'), '--json');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('dense/kernel');
+  });
+
+  it('shards at 4 MB by default, as tfjs-converter does, and at --max-shard-size when given', async () => {
+    const dir = tempDir('tfjs-shards');
+    const src = path.join(dir, 'weights.safetensors');
+    const big = floats((TFJS_DEFAULT_SHARD_BYTES / 4) * 0.75, 5); // 3 MB each: two per shard would pass 4 MB
+    const tensors = { a: { dtype: 'F32' as const, shape: [big.length], data: big }, b: { dtype: 'F32' as const, shape: [big.length], data: big.map((v) => -v) }, c: { dtype: 'F32' as const, shape: [3], data: Float32Array.of(1, 2, 3) } };
+    await saveFile(tensors, src);
+    const summary = await convertModel(src, { to: 'tfjs' });
+    expect(summary.outputs.map((f) => path.basename(f))).toEqual(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    expect(path.basename(summary.index!)).toBe('weights.json');
+    fs.renameSync(summary.index!, path.join(dir, 'model.json'));
+    const { manifest, values } = await loadWithTfjs(dir);
+    expect(manifest.weightsManifest[0]!.paths).toEqual(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    for (const f of summary.outputs) expect(fs.statSync(f).size).toBeLessThanOrEqual(TFJS_DEFAULT_SHARD_BYTES);
+    for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(values.get(name)!).equals(asBytes(t.data)), name).toBe(true);
+
+    const small = tempDir('tfjs-small-shards');
+    fs.copyFileSync(src, path.join(small, 'model.safetensors'));
+    const cli = await runCli('convert', path.join(small, 'model.safetensors'), '--to', 'tfjs', '--max-shard-size', '1MB', '--json');
+    expect(cli.code, cli.stderr).toBe(0);
+    const files = fs.readdirSync(small).filter((f) => f.endsWith('.bin')).sort();
+    expect(files).toEqual(['group1-shard1of3.bin', 'group1-shard2of3.bin', 'group1-shard3of3.bin']);
+    const again = await loadWithTfjs(small);
+    for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(again.values.get(name)!).equals(asBytes(t.data)), name).toBe(true);
+  });
+
+  it('refuses a dtype TF.js has no type for, by name, with nothing written', async () => {
+    const dir = tempDir('tfjs-dtype');
+    const src = path.join(dir, 'model.safetensors');
+    await saveFile({ ok: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) }, half: { dtype: 'F16', shape: [2], data: new Uint16Array([0x3c00, 0x4000]) } }, src);
+    const r = await runCli('convert', src, '--to', 'tfjs');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/`half` is F16, which TF.js has no type for/);
+    expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+  });
+
+  it('keeps existing outputs without --force, and replaces them with it', async () => {
+    const dir = tempDir('tfjs-exists');
+    const src = path.join(dir, 'model.safetensors');
+    await saveFile({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, src);
+    expect((await runCli('convert', src, '--to', 'tfjs')).code).toBe(0);
+    const before = fs.readFileSync(path.join(dir, 'model.json'));
+    fs.writeFileSync(path.join(dir, 'model.json'), 'mine');
+    const r = await runCli('convert', src, '--to', 'tfjs');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/already exists/);
+    expect(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).toBe('mine');
+    expect((await runCli('convert', src, '--to', 'tfjs', '--force')).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'model.json')).equals(before)).toBe(true);
+  });
+
+  it('refuses options of other writers (usage errors)', async () => {
+    const dir = tempDir('tfjs-usage');
+    const src = path.join(dir, 'model.safetensors');
+    await saveFile({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, src);
+    for (const args of [['--quantize', 'q8_0'], ['--allow-raw'], ['--sha256']]) {
+      const r = await runCli('convert', src, '--to', 'tfjs', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+  });
+});
