@@ -66,7 +66,11 @@ Options:
                          dimensions, names under 64 bytes; F32, F16,
                          BF16, F64, I8, I16, I32 and I64 tensors, other
                          dtypes refused; metadata typed from the source's
-                         gguf.types and its <stem>.gguf-metadata.json)
+                         gguf.types and its <stem>.gguf-metadata.json);
+                         or tfjs (model.json, a weights manifest, and
+                         shards group1-shard1of2.bin, … of 4MB, or of
+                         --max-shard-size; float32, int32, bool and
+                         complex64 weights, other dtypes refused)
   --quantize TYPE        with --to gguf: f32, f16 or bf16 (every float
                          tensor), or q8_0, q4_0, q4_k (ggml's reference
                          quantizers, byte for byte): float tensors of 2+
@@ -82,7 +86,8 @@ Options:
                          float8 ones as |u1, their bits unchanged (each is
                          named in the summary), instead of refusing them
   --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB,
-                         500MB, 2GiB
+                         500MB, 2GiB; with --to tfjs, the shard size
+                         (default 4MB, as tfjs-converter)
   --key PATH             where the weights are in a training checkpoint, e.g.
                          state_dict, model, model.ema (found automatically:
                          the checkpoint itself, or state_dict, model,
