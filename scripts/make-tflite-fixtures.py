@@ -21,6 +21,7 @@ class Model:
         self.buffers = [{}]  # buffer 0: empty, as converters write it
         self.subgraphs = []
         self.expected = []
+        self.operator_codes = []
 
     def buffer(self, data: bytes) -> int:
         self.buffers.append({'data': list(data)})
@@ -53,7 +54,7 @@ class Model:
             self.expected.append(e)
 
     def json(self):
-        return {'version': 3, 'description': 'tensorsafe fixture', 'operator_codes': [], 'subgraphs': self.subgraphs, 'buffers': self.buffers}
+        return {'version': 3, 'description': 'tensorsafe fixture', 'operator_codes': self.operator_codes, 'subgraphs': self.subgraphs, 'buffers': self.buffers}
 
 
 def compile_model(model_json, name, exercises, expected=None, error=None, append=None):
@@ -151,6 +152,34 @@ def offset_model():
     compile_model(doc, 'offset-buffer.tflite', 'a buffer placed by offset/size from the file start (the extension for models over 2 GB) beside an inline one', m.expected, append=append)
 
 
+def custom_model():
+    """Custom operators as Vela leaves them: an `ethos-u` operator whose constant inputs (command stream,
+    flash) are its private data; a constant it shares with a builtin ADD is kept; a nameless CUSTOM
+    code counts as any other operator."""
+    m = Model()
+    m.operator_codes = [{'deprecated_builtin_code': 32, 'custom_code': 'ethos-u', 'builtin_code': 32},
+                        {'deprecated_builtin_code': 0, 'builtin_code': 0},
+                        {'deprecated_builtin_code': 32, 'builtin_code': 32}]
+    main = m.subgraph('main')
+    m.tensor(main, 'input', 'INT8', [1, 4])
+    m.tensor(main, 'command_stream', 'UINT8', [6], np.array([1, 2, 3, 4, 5, 6], np.uint8))  # left out
+    m.tensor(main, 'flash', 'UINT8', [4], np.array([9, 8, 7, 6], np.uint8))  # left out
+    shared = np.array([1, -1, 2, -2], np.int8)
+    m.tensor(main, 'shared', 'INT8', [4], shared, quant={'scale': [0.5], 'zero_point': [0]}, out_name='shared', dtype='I8')
+    nameless = np.array([0.25, 4], np.float32)
+    m.tensor(main, 'nameless_custom_input', 'FLOAT32', [2], nameless, out_name='nameless_custom_input', dtype='F32')
+    m.tensor(main, 'output', 'INT8', [1, 4])
+    main['operators'] = [
+        {'opcode_index': 0, 'inputs': [0, 1, 2, 3, -1], 'outputs': [5]},
+        {'opcode_index': 1, 'inputs': [5, 3], 'outputs': [5]},
+        {'opcode_index': 2, 'inputs': [4], 'outputs': [5]},
+    ]
+    main['inputs'], main['outputs'] = [0], [5]
+    compile_model(m.json(), 'custom-op.tflite',
+                  'constant inputs only a custom operator (ethos-u) reads left out as its opaque data; one it shares with a builtin operator kept; a nameless CUSTOM operator\'s input kept',
+                  m.expected)
+
+
 def error_models():
     m = Model()
     main = m.subgraph('main')
@@ -171,5 +200,6 @@ if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     types_model()
     offset_model()
+    custom_model()
     error_models()
     print('wrote', sorted(os.listdir(OUT)), file=sys.stderr)

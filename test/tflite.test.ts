@@ -42,6 +42,17 @@ describe('TFLite reader', () => {
     expect(tensors.notes.join('\n')).toContain('INT4 unpacked to I8');
   });
 
+  it('leaves out the constant inputs only a named custom operator reads, naming it; keeps those a builtin or nameless CUSTOM operator reads', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('custom-op.tflite'));
+    expect(tensors.leftOut).toEqual([
+      { path: 'command_stream', what: 'opaque data of custom operator "ethos-u" (a constant input no builtin operator reads, not a weight) (tensor 1 of subgraph 0)' },
+      { path: 'flash', what: 'opaque data of custom operator "ethos-u" (a constant input no builtin operator reads, not a weight) (tensor 2 of subgraph 0)' },
+    ]);
+    expect(tensors.tensors.map((t) => t.name)).toEqual(['shared', 'nameless_custom_input']);
+    expect(tensors.notes).toContain('2 constant inputs of custom operators left out as opaque data (listed with the operator): `command_stream`, `flash`');
+    expect(tensors.metadata).toEqual({ 'tflite.quantization.shared': JSON.stringify({ scale: [0.5], zero_point: [0], quantized_dimension: 0 }) });
+  });
+
   it('describes the model for inspect', async () => {
     const parsed = await tfliteReader.open!(fixture('offset-buffer.tflite'));
     const view = tfliteReader.describe!(parsed);
@@ -104,6 +115,20 @@ if (!HAVE) console.log(`TFLite corpus tests skipped: ${BASE} is absent`);
 
 describe.skipIf(!HAVE)('shared corpus: TFLite files', () => {
   const files = HAVE ? tfliteFiles(BASE).sort() : [];
+
+  it('leaves out the Ethos-U command stream and flash of a Vela-compiled model, naming the custom operator', async () => {
+    const opened = await openModelFile(path.join(BASE, 'tflite-micro', 'person_detect_vela.tflite'));
+    try {
+      expect(opened.tensors.tensors).toEqual([]);
+      const why = expect.stringMatching(/^opaque data of custom operator "ethos-u" \(a constant input no builtin operator reads, not a weight\) \(tensor \d+ of subgraph 0\)$/);
+      expect(opened.tensors.leftOut).toEqual([
+        { path: '_split_1_command_stream', what: why },
+        { path: '_split_1_flash', what: why },
+      ]);
+    } finally {
+      await opened.tensors.close();
+    }
+  });
 
   it('has the files the expected values were made from', () => {
     expect(files.map((f) => path.relative(CORPUS, f))).toEqual(Object.keys(expected.files).sort());
