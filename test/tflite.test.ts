@@ -94,6 +94,69 @@ describe('TFLite reader', () => {
   });
 });
 
+const dequantized = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/tflite-dequantized.json'), 'utf8')) as {
+  tensors: Record<string, { dtype: string; shape: number[]; sha256: string; values: number[] }>;
+};
+
+async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe('TFLite --dequantize', () => {
+  it('writes quantized INT8, UINT8, INT16 and INT32 constants as F32, bit for bit as TFLite\'s reference kernels (numpy in float32/float64)', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('dequantize.tflite'), { dequantize: true });
+    const byName = new Map(tensors.tensors.map((t) => [t.name, t]));
+    expect(Object.keys(dequantized.tensors).sort()).toEqual(['bias', 'i16', 'i8', 'i8_axis1', 'u8', 'u8_axis0']);
+    for (const [name, want] of Object.entries(dequantized.tensors)) {
+      const t = byName.get(name)!;
+      expect([name, t.dtype, t.shape, t.fidelity, t.encoding]).toEqual([name, 'F32', want.shape, 'derived', { layout: 'decoded', decoder: 'tflite-dequantize' }]);
+      // Whole, and in chunks of 8 bytes (two floats): a per-axis channel must carry across chunks.
+      for (const chunk of [undefined, 8]) {
+        const bytes = await bytesOf(t.chunks(chunk));
+        expect([name, chunk, bytes.length]).toEqual([name, chunk, t.byteLength]);
+        expect([name, chunk, createHash('sha256').update(bytes).digest('hex')]).toEqual([name, chunk, want.sha256]);
+        expect([name, Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))]).toEqual([name, want.values]);
+      }
+    }
+    // Not dequantized: a FLOAT32 and an INT4 tensor, which keep their quantization metadata.
+    expect([byName.get('f32')!.dtype, byName.get('int4')!.dtype]).toEqual(['F32', 'I8']);
+    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.int4']);
+    expect(tensors.notes).toContain("6 quantized tensors dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): `i8`, `u8`, `i16`, `bias`, `i8_axis1`, `u8_axis0`");
+  });
+
+  it('without the option keeps the stored integers', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('dequantize.tflite'));
+    expect(tensors.tensors.find((t) => t.name === 'bias')!.dtype).toBe('I32');
+    expect(tensors.metadata?.['tflite.quantization.bias']).toBeDefined();
+  });
+
+  it('convert --dequantize writes the F32 values; other formats and --recursive refuse it as a usage error', async () => {
+    const dir = tempDir('tflite-dequantize');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const converted = await runCli('convert', src, '--dequantize');
+    expect([converted.code, converted.stderr]).toEqual([0, '']);
+    const written = await openModel(path.join(dir, 'dequantize.safetensors'));
+    try {
+      const bias = written.tensors.find((t) => t.name === 'bias')!;
+      expect(bias.dtype).toBe('F32');
+      expect(createHash('sha256').update(await bytesOf(bias.chunks())).digest('hex')).toBe(dequantized.tensors['bias']!.sha256);
+      expect(written.metadata?.['tflite.quantization.bias']).toBeUndefined();
+    } finally {
+      await written.close();
+    }
+    const other = path.join(dir, 'weights.safetensors');
+    fs.copyFileSync(path.join(dir, 'dequantize.safetensors'), other);
+    fs.rmSync(path.join(dir, 'dequantize.safetensors'));
+    const refused = await runCli('convert', other, '-o', path.join(dir, 'again.safetensors'), '--dequantize');
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--dequantize applies to TFLite models')]);
+    expect(fs.existsSync(path.join(dir, 'again.safetensors'))).toBe(false);
+    expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
+  });
+});
+
 const BASE = path.join(CORPUS, 'formats', 'tflite');
 const HAVE = fs.existsSync(BASE);
 interface CorpusTensor {

@@ -3,7 +3,8 @@ import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
-import type { FormatReader, ParsedModel } from '../format.js';
+import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import { DEQUANTIZABLE, dequantizer } from './dequantize.js';
 import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
 import { TfliteError } from './errors.js';
 import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
@@ -25,7 +26,9 @@ import { describeTflite } from './view.js';
  * read (their opaque data, see customOnlyInputs).
  * A buffer whose size is not shape × dtype is `InvalidTflite`, naming the tensor.
  * Quantization (scale, zero point, quantized dimension) is kept in the metadata, one key per quantized
- * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`.
+ * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`;
+ * with the open option `dequantize`, quantized INT8, UINT8, INT16 and INT32 tensors are F32 values
+ * instead (dequantize.ts), without that key.
  */
 
 /** BuiltinOperator CUSTOM (schema.fbs). */
@@ -38,7 +41,7 @@ export interface TfliteStructure {
 }
 
 export const tfliteReader: FormatReader<TfliteStructure> = {
-  async open(source: ByteSource): Promise<ParsedModel<TfliteStructure>> {
+  async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<TfliteStructure>> {
     let model: TfliteModel;
     try {
       model = await parseTfliteModel(source);
@@ -53,6 +56,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
     let metadataBytes = 0;
     const taken = new Set<string>();
     const unpacked: string[] = [];
+    const dequantized: string[] = [];
     const opaque: string[] = [];
     for (const [s, sg] of model.subgraphs.entries()) {
       const customOnly = customOnlyInputs(model, sg);
@@ -82,9 +86,11 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
         for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
         taken.add(name);
-        tensors.push(entry(t, name, d, buffer, source, file));
+        const dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype);
+        tensors.push(entry(t, name, d, buffer, source, file, dequantize));
         if (d.int4) unpacked.push(`\`${name}\``);
-        if (t.quantization !== undefined) {
+        if (dequantize) dequantized.push(`\`${name}\``);
+        else if (t.quantization !== undefined) {
           const value = JSON.stringify(t.quantization);
           metadataBytes += value.length;
           if (metadataBytes > MAX_TFLITE_QUANTIZATION_METADATA_BYTES) {
@@ -95,6 +101,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
       }
     }
     if (opaque.length > 0) notes.push(`${opaque.length} constant input${opaque.length === 1 ? '' : 's'} of custom operators left out as opaque data (listed with the operator): ${opaque.join(', ')}`);
+    if (dequantized.length > 0) notes.push(`${dequantized.length} quantized tensor${dequantized.length === 1 ? '' : 's'} dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): ${dequantized.join(', ')}`);
     if (unpacked.length > 0) notes.push(`INT4 unpacked to I8 (one sign-extended byte per element): ${unpacked.join(', ')}`);
     if (Object.keys(metadata).length > 0) notes.push(`quantization parameters kept in the metadata as \`${TFLITE_QUANTIZATION_KEY_PREFIX}<tensor>\` (values are the stored integers, not dequantized)`);
     if (model.subgraphs.length > 1) notes.push('tensors of subgraphs other than the first are named `<subgraph name or index>/<tensor name>`');
@@ -107,7 +114,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
   describe: (parsed) => describeTflite(parsed.structure.model, parsed.tensors),
 };
 
-function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string): TensorEntry {
+function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: boolean): TensorEntry {
   const where = `${file}@${t.at}`;
   const what = `tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
   if (t.shape.some((n) => n < 0)) throw new TfliteError('InvalidTflite', `${file}: ${what} has a negative dimension`, { location: where });
@@ -119,6 +126,19 @@ function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof T
   }
   const unit = d.size;
   const step = (n: number): number => Math.max(unit, Math.floor(n / unit) * unit);
+  if (dequantize) {
+    const values = dequantizer(t.quantization!, d.dtype, t.shape, `${file}: ${what}`, where);
+    return {
+      name,
+      dtype: 'F32',
+      shape: [...t.shape],
+      byteLength: count * 4,
+      encoding: { layout: 'decoded', decoder: 'tflite-dequantize' },
+      fidelity: 'derived',
+      // Source chunks of a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
+      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => values(readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit)))),
+    };
+  }
   return {
     name,
     dtype: d.dtype,
