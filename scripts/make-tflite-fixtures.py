@@ -223,11 +223,13 @@ def dequantize_model():
     assert not np.array_equal(v, dequantize_tensor_tflite(bias, [f32(1.1e-4)], [0], axis=0)), 'the fixture cannot tell the two formulas apart'
     quantized('i8_axis1', 'INT8', rng.integers(-128, 128, (2, 3, 4), dtype=np.int8), [f32(0.1), f32(0.0271), f32(1.7e-3)], [0, 5, -7], axis=1)
     quantized('u8_axis0', 'UINT8', rng.integers(0, 256, (2, 3), dtype=np.uint8), [f32(0.5), f32(0.0123)], [1, 200], axis=0)
+    # Per-axis scales for a dimension the tensor does not have (as old converters wrote biases): kept as stored.
+    m.tensor(main, 'odd_axis', 'INT32', [2], np.array([5, -5], np.int32), quant={'scale': [0.5, 0.25], 'zero_point': [0, 0], 'quantized_dimension': 3}, out_name='odd_axis', dtype='I32')
     m.tensor(main, 'f32', 'FLOAT32', [2], np.array([1.5, -2], np.float32), quant={'scale': [0.5], 'zero_point': [0]}, out_name='f32', dtype='F32')
     m.tensor(main, 'int4', 'INT4', [2], bytes([0x7f]), quant={'scale': [0.5], 'zero_point': [0]}, out_name='int4', dtype='I8',
              expect=np.array([-1, 7], np.int8), encoding={'layout': 'decoded', 'decoder': 'int4-unpack'})
     compile_model(m.json(), 'dequantize.tflite',
-                  'quantized constants per tensor (INT8, UINT8, INT16, INT32 bias) and per axis (INT8 dimension 1, UINT8 dimension 0), a quantized FLOAT32 and INT4; read as stored here, dequantized in test/tflite.test.ts',
+                  'quantized constants per tensor (INT8, UINT8, INT16, INT32 bias) and per axis (INT8 dimension 1, UINT8 dimension 0), a quantized FLOAT32 and INT4, an INT32 whose quantized dimension it lacks; read as stored here, dequantized in test/tflite.test.ts',
                   m.expected)
     with open(os.path.join(ROOT, 'test', 'fixtures', 'tflite-dequantized.json'), 'w') as f:
         json.dump({'producer': f'numpy {np.__version__}, TFLite reference dequantize formulas in float32/float64', 'tensors': dq}, f, indent=1)

@@ -121,8 +121,9 @@ describe('TFLite --dequantize', () => {
       }
     }
     // Not dequantized: a FLOAT32 and an INT4 tensor, which keep their quantization metadata.
-    expect([byName.get('f32')!.dtype, byName.get('int4')!.dtype]).toEqual(['F32', 'I8']);
-    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.int4']);
+    expect([byName.get('f32')!.dtype, byName.get('int4')!.dtype, byName.get('odd_axis')!.dtype]).toEqual(['F32', 'I8', 'I32']);
+    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.int4', 'tflite.quantization.odd_axis']);
+    expect(tensors.notes).toContain('`odd_axis` is not dequantized (kept as stored, its parameters in the metadata): 2 scales for quantized dimension 3 of shape [2]');
     expect(tensors.notes).toContain("6 quantized tensors dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): `i8`, `u8`, `i16`, `bias`, `i8_axis1`, `u8_axis0`");
   });
 
@@ -178,6 +179,30 @@ if (!HAVE) console.log(`TFLite corpus tests skipped: ${BASE} is absent`);
 
 describe.skipIf(!HAVE)('shared corpus: TFLite files', () => {
   const files = HAVE ? tfliteFiles(BASE).sort() : [];
+
+  it('--dequantize on a real int8 model: each quantized tensor is F32, or kept as stored with a note saying why', async () => {
+    const file = path.join(BASE, 'tflite-micro', 'person_detect.tflite');
+    const plain = await openModelFile(file);
+    const opened = await openModelFile(file, { dequantize: true });
+    try {
+      const dq = new Map(opened.tensors.tensors.map((t) => [t.name, t]));
+      let floats = 0;
+      for (const t of plain.tensors.tensors) {
+        if (plain.tensors.metadata?.[`tflite.quantization.${t.name}`] === undefined) continue;
+        const d = dq.get(t.name)!;
+        if (d.dtype === 'F32') {
+          floats++;
+          expect([t.name, (await bytesOf(d.chunks())).length]).toEqual([t.name, d.byteLength]);
+        } else {
+          expect([t.name, opened.tensors.notes.some((n) => n.startsWith(`\`${t.name}\` is not dequantized`))]).toEqual([t.name, true]);
+        }
+      }
+      expect(floats).toBeGreaterThan(10);
+    } finally {
+      await plain.tensors.close();
+      await opened.tensors.close();
+    }
+  });
 
   it('leaves out the Ethos-U command stream and flash of a Vela-compiled model, naming the custom operator', async () => {
     const opened = await openModelFile(path.join(BASE, 'tflite-micro', 'person_detect_vela.tflite'));

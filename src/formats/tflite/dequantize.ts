@@ -1,5 +1,4 @@
 import type { Dtype } from '../../dtype/dtypes.js';
-import { TfliteError } from './errors.js';
 import type { TfliteQuantization } from './model.js';
 
 /**
@@ -24,14 +23,20 @@ const VIEWS: Partial<Record<Dtype, (b: ArrayBuffer) => IntArray>> = {
   I32: (b) => new Int32Array(b),
 };
 
-/** The parameters checked against the tensor: zero points int32, one per scale (or none: 0), a channel count equal to the quantized dimension's. */
-export function dequantizer(q: TfliteQuantization, dtype: Dtype, shape: readonly number[], what: string, where: string): (chunks: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array> {
-  const refuse = (why: string): never => {
-    throw new TfliteError('InvalidTflite', `${what}: cannot be dequantized: ${why}`, { location: where });
-  };
-  const zeros = q.zero_point.map((z) => (typeof z === 'number' && Number.isInteger(z) && z >= -(2 ** 31) && z < 2 ** 31 ? z : refuse(`the zero point ${z} is not an int32`)));
+export type Dequantizer = (chunks: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+
+/**
+ * The F32 values of a quantized tensor, or why its parameters do not give them (zero points not int32 or
+ * not one per scale, per-axis scales not one per index of a dimension of the tensor: real converters
+ * write such parameters for biases, which TFLite's kernels then read otherwise): the tensor is then kept
+ * as stored.
+ */
+export function dequantizer(q: TfliteQuantization, dtype: Dtype, shape: readonly number[]): Dequantizer | string {
+  const bad = q.zero_point.find((z) => !(typeof z === 'number' && Number.isInteger(z) && z >= -(2 ** 31) && z < 2 ** 31));
+  if (bad !== undefined) return `the zero point ${bad} is not an int32`;
+  const zeros = q.zero_point as number[];
   const channels = q.scale.length;
-  if (zeros.length !== 0 && zeros.length !== channels) refuse(`${channels} scales but ${zeros.length} zero points`);
+  if (zeros.length !== 0 && zeros.length !== channels) return `${channels} scales but ${zeros.length} zero points`;
   const zero = (c: number): number => zeros[c] ?? 0;
   const view = VIEWS[dtype]!;
   if (channels === 1) {
@@ -42,7 +47,7 @@ export function dequantizer(q: TfliteQuantization, dtype: Dtype, shape: readonly
     });
   }
   const axis = q.quantized_dimension;
-  if (axis < 0 || axis >= shape.length || shape[axis] !== channels) refuse(`${channels} scales for quantized dimension ${axis} of shape [${shape.join(', ')}]`);
+  if (axis < 0 || axis >= shape.length || shape[axis] !== channels) return `${channels} scales for quantized dimension ${axis} of shape [${shape.join(', ')}]`;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const scales = Float32Array.from(q.scale);
   const zs = Int32Array.from({ length: channels }, (_, c) => zero(c));

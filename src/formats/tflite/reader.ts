@@ -4,7 +4,7 @@ import { readChunks } from '../../io/read-chunks.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
-import { DEQUANTIZABLE, dequantizer } from './dequantize.js';
+import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
 import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
 import { TfliteError } from './errors.js';
 import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
@@ -86,7 +86,11 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
         for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
         taken.add(name);
-        const dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype);
+        let dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
+        if (typeof dequantize === 'string') {
+          notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
+          dequantize = undefined;
+        }
         tensors.push(entry(t, name, d, buffer, source, file, dequantize));
         if (d.int4) unpacked.push(`\`${name}\``);
         if (dequantize) dequantized.push(`\`${name}\``);
@@ -114,7 +118,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
   describe: (parsed) => describeTflite(parsed.structure.model, parsed.tensors),
 };
 
-function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: boolean): TensorEntry {
+function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): TensorEntry {
   const where = `${file}@${t.at}`;
   const what = `tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
   if (t.shape.some((n) => n < 0)) throw new TfliteError('InvalidTflite', `${file}: ${what} has a negative dimension`, { location: where });
@@ -127,7 +131,7 @@ function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof T
   const unit = d.size;
   const step = (n: number): number => Math.max(unit, Math.floor(n / unit) * unit);
   if (dequantize) {
-    const values = dequantizer(t.quantization!, d.dtype, t.shape, `${file}: ${what}`, where);
+    const values = dequantize;
     return {
       name,
       dtype: 'F32',
