@@ -4,7 +4,8 @@ its constant tensors as flatc (Debian flatbuffers-compiler) reads the FlatBuffer
 scripts/tflite-schema-subset.fbs: by output name (subgraph 0's tensors by their names, others
 `<subgraph name or index>/<name>`, unnamed ones `#<index>`, a taken name `#2`, `#3`, …), with dtype,
 shape, the SHA-256 of the buffer's bytes (INT4 unpacked to sign-extended bytes) and the quantization
-parameters flatc prints (counts, the first scale as flatc prints it: 6 decimals, the zero points' sum). Buffers given by offset/size are read from the file at that offset.
+parameters flatc prints (counts, the first scale as flatc prints it: 6 decimals, the zero points' sum).
+Constant inputs that only named custom operators read (Ethos-U's command stream and flash) are not tensors. Buffers given by offset/size are read from the file at that offset.
 Run: /usr/bin/python3 scripts/make-tflite-corpus-expected.py
 """
 import hashlib, json, os, subprocess, tempfile
@@ -34,13 +35,28 @@ def unpack_int4(raw, count):
     return bytes(out[:count])
 
 
+def custom_only(model, sg):
+    """Tensor indices that only operators of a named CUSTOM code (builtin 32 with custom_code) take as inputs: left out as their opaque data."""
+    custom, builtin = set(), set()
+    for op in sg.get('operators', []):
+        code = model['operator_codes'][op.get('opcode_index', 0)]
+        named = max(code.get('deprecated_builtin_code', 0), code.get('builtin_code', 0)) == 32 and code.get('custom_code') is not None
+        for i in op.get('inputs', []):
+            if i >= 0:
+                (custom if named else builtin).add(i)
+    return custom - builtin
+
+
 def expected(path):
     model = dump(path)
     blob = open(path, 'rb').read()
     tensors, taken = {}, set()
     for s, sg in enumerate(model['subgraphs']):
         prefix = '' if s == 0 else (sg.get('name') or str(s)) + '/'
+        opaque = custom_only(model, sg)
         for i, t in enumerate(sg.get('tensors', [])):
+            if i in opaque:
+                continue
             buf = model['buffers'][t.get('buffer', 0)]
             raw = bytes(buf.get('data', []))
             if not raw and int(buf.get('offset', 0)) > 1:

@@ -21,6 +21,7 @@ class Model:
         self.buffers = [{}]  # buffer 0: empty, as converters write it
         self.subgraphs = []
         self.expected = []
+        self.operator_codes = []
 
     def buffer(self, data: bytes) -> int:
         self.buffers.append({'data': list(data)})
@@ -53,7 +54,7 @@ class Model:
             self.expected.append(e)
 
     def json(self):
-        return {'version': 3, 'description': 'tensorsafe fixture', 'operator_codes': [], 'subgraphs': self.subgraphs, 'buffers': self.buffers}
+        return {'version': 3, 'description': 'tensorsafe fixture', 'operator_codes': self.operator_codes, 'subgraphs': self.subgraphs, 'buffers': self.buffers}
 
 
 def compile_model(model_json, name, exercises, expected=None, error=None, append=None):
@@ -151,6 +152,90 @@ def offset_model():
     compile_model(doc, 'offset-buffer.tflite', 'a buffer placed by offset/size from the file start (the extension for models over 2 GB) beside an inline one', m.expected, append=append)
 
 
+def custom_model():
+    """Custom operators as Vela leaves them: an `ethos-u` operator whose constant inputs (command stream,
+    flash) are its private data; a constant it shares with a builtin ADD is kept; a nameless CUSTOM
+    code counts as any other operator."""
+    m = Model()
+    m.operator_codes = [{'deprecated_builtin_code': 32, 'custom_code': 'ethos-u', 'builtin_code': 32},
+                        {'deprecated_builtin_code': 0, 'builtin_code': 0},
+                        {'deprecated_builtin_code': 32, 'builtin_code': 32}]
+    main = m.subgraph('main')
+    m.tensor(main, 'input', 'INT8', [1, 4])
+    m.tensor(main, 'command_stream', 'UINT8', [6], np.array([1, 2, 3, 4, 5, 6], np.uint8))  # left out
+    m.tensor(main, 'flash', 'UINT8', [4], np.array([9, 8, 7, 6], np.uint8))  # left out
+    shared = np.array([1, -1, 2, -2], np.int8)
+    m.tensor(main, 'shared', 'INT8', [4], shared, quant={'scale': [0.5], 'zero_point': [0]}, out_name='shared', dtype='I8')
+    nameless = np.array([0.25, 4], np.float32)
+    m.tensor(main, 'nameless_custom_input', 'FLOAT32', [2], nameless, out_name='nameless_custom_input', dtype='F32')
+    m.tensor(main, 'output', 'INT8', [1, 4])
+    main['operators'] = [
+        {'opcode_index': 0, 'inputs': [0, 1, 2, 3, -1], 'outputs': [5]},
+        {'opcode_index': 1, 'inputs': [5, 3], 'outputs': [5]},
+        {'opcode_index': 2, 'inputs': [4], 'outputs': [5]},
+    ]
+    main['inputs'], main['outputs'] = [0], [5]
+    compile_model(m.json(), 'custom-op.tflite',
+                  'constant inputs only a custom operator (ethos-u) reads left out as its opaque data; one it shares with a builtin operator kept; a nameless CUSTOM operator\'s input kept',
+                  m.expected)
+
+
+def dequantize_tensor_tflite(q, scale, zero_point, axis=None):
+    """TFLite's DEQUANTIZE (tensorflow/lite/kernels/internal/reference/dequantize.h) in numpy: per tensor
+    `static_cast<float>(double(scale) * (q - zero_point))`; per axis `float scale[c] * float(q - zero_point[c])`."""
+    diff = q.astype(np.int64)
+    if axis is None:
+        return (np.float64(np.float32(scale[0])) * (diff - zero_point[0])).astype(np.float32)
+    shape = [1] * q.ndim
+    shape[axis] = -1
+    s = np.array(scale, np.float32).reshape(shape)
+    z = np.array(zero_point, np.int64).reshape(shape)
+    return (s * (diff - z).astype(np.float32)).astype(np.float32)
+
+
+def dequantize_model():
+    """Quantized constants for --dequantize: per tensor INT8, UINT8, INT16, INT32 (a bias whose values need
+    the float64 product); per axis INT8 (dimension 1) and UINT8 (dimension 0); a FLOAT32 and an INT4 kept.
+    The expected F32 values go to test/fixtures/tflite-dequantized.json."""
+    m = Model()
+    main = m.subgraph('main')
+    rng = np.random.default_rng(7)
+    dq = {}
+
+    def quantized(name, ttype, q, scale, zero_point, axis=None):
+        quant = {'scale': scale, 'zero_point': zero_point}
+        if axis is not None:
+            quant['quantized_dimension'] = axis
+        dtype = {'INT8': 'I8', 'UINT8': 'U8', 'INT16': 'I16', 'INT32': 'I32'}[ttype]
+        m.tensor(main, name, ttype, list(q.shape), q, quant=quant, out_name=name, dtype=dtype)
+        v = dequantize_tensor_tflite(q, scale, zero_point, axis)
+        dq[name] = {'dtype': 'F32', 'shape': list(q.shape), 'sha256': hashlib.sha256(v.astype('<f4').tobytes()).hexdigest(),
+                    'values': [float(x) for x in v.reshape(-1)]}
+        return v
+
+    f32 = lambda x: float(np.float32(x))
+    quantized('i8', 'INT8', rng.integers(-128, 128, (3, 5), dtype=np.int8), [f32(0.0123456)], [-3])
+    quantized('u8', 'UINT8', np.arange(256, dtype=np.uint8).reshape(16, 16), [f32(0.00392157)], [128])
+    quantized('i16', 'INT16', np.array([-32768, -1, 0, 1, 12345, 32767], np.int16), [f32(3.0517578e-05 * 1.1)], [0])
+    bias = np.array([2**31 - 1, -2**31 + 1, 16777217, -16777219, 123456789, 0, 7], np.int32)
+    v = quantized('bias', 'INT32', bias, [f32(1.1e-4)], [0])
+    # The per-tensor product is float64: for this bias, a float32 product would give other values.
+    assert not np.array_equal(v, dequantize_tensor_tflite(bias, [f32(1.1e-4)], [0], axis=0)), 'the fixture cannot tell the two formulas apart'
+    quantized('i8_axis1', 'INT8', rng.integers(-128, 128, (2, 3, 4), dtype=np.int8), [f32(0.1), f32(0.0271), f32(1.7e-3)], [0, 5, -7], axis=1)
+    quantized('u8_axis0', 'UINT8', rng.integers(0, 256, (2, 3), dtype=np.uint8), [f32(0.5), f32(0.0123)], [1, 200], axis=0)
+    # Per-axis scales for a dimension the tensor does not have (as old converters wrote biases): kept as stored.
+    m.tensor(main, 'odd_axis', 'INT32', [2], np.array([5, -5], np.int32), quant={'scale': [0.5, 0.25], 'zero_point': [0, 0], 'quantized_dimension': 3}, out_name='odd_axis', dtype='I32')
+    m.tensor(main, 'f32', 'FLOAT32', [2], np.array([1.5, -2], np.float32), quant={'scale': [0.5], 'zero_point': [0]}, out_name='f32', dtype='F32')
+    m.tensor(main, 'int4', 'INT4', [2], bytes([0x7f]), quant={'scale': [0.5], 'zero_point': [0]}, out_name='int4', dtype='I8',
+             expect=np.array([-1, 7], np.int8), encoding={'layout': 'decoded', 'decoder': 'int4-unpack'})
+    compile_model(m.json(), 'dequantize.tflite',
+                  'quantized constants per tensor (INT8, UINT8, INT16, INT32 bias) and per axis (INT8 dimension 1, UINT8 dimension 0), a quantized FLOAT32 and INT4, an INT32 whose quantized dimension it lacks; read as stored here, dequantized in test/tflite.test.ts',
+                  m.expected)
+    with open(os.path.join(ROOT, 'test', 'fixtures', 'tflite-dequantized.json'), 'w') as f:
+        json.dump({'producer': f'numpy {np.__version__}, TFLite reference dequantize formulas in float32/float64', 'tensors': dq}, f, indent=1)
+        f.write('\n')
+
+
 def error_models():
     m = Model()
     main = m.subgraph('main')
@@ -171,5 +256,7 @@ if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     types_model()
     offset_model()
+    custom_model()
+    dequantize_model()
     error_models()
     print('wrote', sorted(os.listdir(OUT)), file=sys.stderr)

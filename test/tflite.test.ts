@@ -42,6 +42,17 @@ describe('TFLite reader', () => {
     expect(tensors.notes.join('\n')).toContain('INT4 unpacked to I8');
   });
 
+  it('leaves out the constant inputs only a named custom operator reads, naming it; keeps those a builtin or nameless CUSTOM operator reads', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('custom-op.tflite'));
+    expect(tensors.leftOut).toEqual([
+      { path: 'command_stream', what: 'opaque data of custom operator "ethos-u" (a constant input no builtin operator reads, not a weight) (tensor 1 of subgraph 0)' },
+      { path: 'flash', what: 'opaque data of custom operator "ethos-u" (a constant input no builtin operator reads, not a weight) (tensor 2 of subgraph 0)' },
+    ]);
+    expect(tensors.tensors.map((t) => t.name)).toEqual(['shared', 'nameless_custom_input']);
+    expect(tensors.notes).toContain('2 constant inputs of custom operators left out as opaque data (listed with the operator): `command_stream`, `flash`');
+    expect(tensors.metadata).toEqual({ 'tflite.quantization.shared': JSON.stringify({ scale: [0.5], zero_point: [0], quantized_dimension: 0 }) });
+  });
+
   it('describes the model for inspect', async () => {
     const parsed = await tfliteReader.open!(fixture('offset-buffer.tflite'));
     const view = tfliteReader.describe!(parsed);
@@ -83,6 +94,70 @@ describe('TFLite reader', () => {
   });
 });
 
+const dequantized = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/tflite-dequantized.json'), 'utf8')) as {
+  tensors: Record<string, { dtype: string; shape: number[]; sha256: string; values: number[] }>;
+};
+
+async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe('TFLite --dequantize', () => {
+  it('writes quantized INT8, UINT8, INT16 and INT32 constants as F32, bit for bit as TFLite\'s reference kernels (numpy in float32/float64)', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('dequantize.tflite'), { dequantize: true });
+    const byName = new Map(tensors.tensors.map((t) => [t.name, t]));
+    expect(Object.keys(dequantized.tensors).sort()).toEqual(['bias', 'i16', 'i8', 'i8_axis1', 'u8', 'u8_axis0']);
+    for (const [name, want] of Object.entries(dequantized.tensors)) {
+      const t = byName.get(name)!;
+      expect([name, t.dtype, t.shape, t.fidelity, t.encoding]).toEqual([name, 'F32', want.shape, 'derived', { layout: 'decoded', decoder: 'tflite-dequantize' }]);
+      // Whole, and in chunks of 8 bytes (two floats): a per-axis channel must carry across chunks.
+      for (const chunk of [undefined, 8]) {
+        const bytes = await bytesOf(t.chunks(chunk));
+        expect([name, chunk, bytes.length]).toEqual([name, chunk, t.byteLength]);
+        expect([name, chunk, createHash('sha256').update(bytes).digest('hex')]).toEqual([name, chunk, want.sha256]);
+        expect([name, Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))]).toEqual([name, want.values]);
+      }
+    }
+    // Not dequantized: a FLOAT32 and an INT4 tensor, which keep their quantization metadata.
+    expect([byName.get('f32')!.dtype, byName.get('int4')!.dtype, byName.get('odd_axis')!.dtype]).toEqual(['F32', 'I8', 'I32']);
+    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.int4', 'tflite.quantization.odd_axis']);
+    expect(tensors.notes).toContain('`odd_axis` is not dequantized (kept as stored, its parameters in the metadata): 2 scales for quantized dimension 3 of shape [2]');
+    expect(tensors.notes).toContain("6 quantized tensors dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): `i8`, `u8`, `i16`, `bias`, `i8_axis1`, `u8_axis0`");
+  });
+
+  it('without the option keeps the stored integers', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('dequantize.tflite'));
+    expect(tensors.tensors.find((t) => t.name === 'bias')!.dtype).toBe('I32');
+    expect(tensors.metadata?.['tflite.quantization.bias']).toBeDefined();
+  });
+
+  it('convert --dequantize writes the F32 values; other formats and --recursive refuse it as a usage error', async () => {
+    const dir = tempDir('tflite-dequantize');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const converted = await runCli('convert', src, '--dequantize');
+    expect([converted.code, converted.stderr]).toEqual([0, '']);
+    const written = await openModel(path.join(dir, 'dequantize.safetensors'));
+    try {
+      const bias = written.tensors.find((t) => t.name === 'bias')!;
+      expect(bias.dtype).toBe('F32');
+      expect(createHash('sha256').update(await bytesOf(bias.chunks())).digest('hex')).toBe(dequantized.tensors['bias']!.sha256);
+      expect(written.metadata?.['tflite.quantization.bias']).toBeUndefined();
+    } finally {
+      await written.close();
+    }
+    const other = path.join(dir, 'weights.safetensors');
+    fs.copyFileSync(path.join(dir, 'dequantize.safetensors'), other);
+    fs.rmSync(path.join(dir, 'dequantize.safetensors'));
+    const refused = await runCli('convert', other, '-o', path.join(dir, 'again.safetensors'), '--dequantize');
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--dequantize applies to TFLite models')]);
+    expect(fs.existsSync(path.join(dir, 'again.safetensors'))).toBe(false);
+    expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
+  });
+});
+
 const BASE = path.join(CORPUS, 'formats', 'tflite');
 const HAVE = fs.existsSync(BASE);
 interface CorpusTensor {
@@ -104,6 +179,44 @@ if (!HAVE) console.log(`TFLite corpus tests skipped: ${BASE} is absent`);
 
 describe.skipIf(!HAVE)('shared corpus: TFLite files', () => {
   const files = HAVE ? tfliteFiles(BASE).sort() : [];
+
+  it('--dequantize on a real int8 model: each quantized tensor is F32, or kept as stored with a note saying why', async () => {
+    const file = path.join(BASE, 'tflite-micro', 'person_detect.tflite');
+    const plain = await openModelFile(file);
+    const opened = await openModelFile(file, { dequantize: true });
+    try {
+      const dq = new Map(opened.tensors.tensors.map((t) => [t.name, t]));
+      let floats = 0;
+      for (const t of plain.tensors.tensors) {
+        if (plain.tensors.metadata?.[`tflite.quantization.${t.name}`] === undefined) continue;
+        const d = dq.get(t.name)!;
+        if (d.dtype === 'F32') {
+          floats++;
+          expect([t.name, (await bytesOf(d.chunks())).length]).toEqual([t.name, d.byteLength]);
+        } else {
+          expect([t.name, opened.tensors.notes.some((n) => n.startsWith(`\`${t.name}\` is not dequantized`))]).toEqual([t.name, true]);
+        }
+      }
+      expect(floats).toBeGreaterThan(10);
+    } finally {
+      await plain.tensors.close();
+      await opened.tensors.close();
+    }
+  });
+
+  it('leaves out the Ethos-U command stream and flash of a Vela-compiled model, naming the custom operator', async () => {
+    const opened = await openModelFile(path.join(BASE, 'tflite-micro', 'person_detect_vela.tflite'));
+    try {
+      expect(opened.tensors.tensors).toEqual([]);
+      const why = expect.stringMatching(/^opaque data of custom operator "ethos-u" \(a constant input no builtin operator reads, not a weight\) \(tensor \d+ of subgraph 0\)$/);
+      expect(opened.tensors.leftOut).toEqual([
+        { path: '_split_1_command_stream', what: why },
+        { path: '_split_1_flash', what: why },
+      ]);
+    } finally {
+      await opened.tensors.close();
+    }
+  });
 
   it('has the files the expected values were made from', () => {
     expect(files.map((f) => path.relative(CORPUS, f))).toEqual(Object.keys(expected.files).sort());

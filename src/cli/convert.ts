@@ -18,7 +18,8 @@ export const convertCommand: Command = {
   name: 'convert',
   help: `Usage: tensorsafe convert SRC [-o OUT] [--to FORMAT] [--allow-raw]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
-                        [--force] [--sha256] [--dtype f32|f16|bf16] [--json]
+                        [--force] [--sha256] [--dtype f32|f16|bf16]
+                        [--dequantize] [--json]
        tensorsafe convert SRC --to gguf [--quantize TYPE] [--arch NAME]
                         [-o OUT] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
@@ -106,6 +107,12 @@ Options:
                          .to() does; every other tensor keeps its dtype
                          (the summary says how many were cast);
                          safetensors output only
+  --dequantize           TFLite: write quantized INT8, UINT8, INT16 and INT32
+                         constants as F32, (q - zero_point) * scale as
+                         TFLite's DEQUANTIZE kernel computes it, per tensor
+                         or per axis (default: the stored integers, their
+                         scales and zero points in the metadata); other
+                         formats refuse it
   --json                 print one summary object instead of text
   -h, --help             show this help
 
@@ -180,6 +187,7 @@ Examples:
           report: { type: 'string' },
           quantize: { type: 'string' },
           arch: { type: 'string' },
+          dequantize: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -210,6 +218,7 @@ Examples:
       if (values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--dtype chooses the dtype of dequantized tensors in safetensors output; --to ${values.to} takes none`);
       if (values.recursive) throw new UsageError('--dtype goes with one SRC');
     }
+    if (values.dequantize && values.recursive) throw new UsageError('--dequantize goes with one SRC (a TFLite model)');
     if (values.recursive && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id) throw new UsageError(`--recursive writes safetensors; --to ${values.to} goes with one SRC`);
     if (values['allow-raw'] && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('allowRaw')) throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
     if (values.recursive) return runBatch(positionals[0]!, values, io);
@@ -229,6 +238,7 @@ Examples:
         quantize: values.quantize,
         arch: values.arch,
         dtype: values.dtype,
+        dequantize: values.dequantize,
         onProgress: (p) => bar.update(p.phase === 'write' ? 'writing  ' : 'verifying', p.bytesDone, p.bytesTotal),
       });
     } catch (e) {

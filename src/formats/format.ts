@@ -28,6 +28,8 @@ export interface FormatDescriptor {
    * files when asked, and convert scans whatever it converts (a file can be two formats at once).
    */
   readonly inert?: boolean;
+  /** Its reader takes the open option `dequantize` (convert --dequantize); other formats refuse it. */
+  readonly dequantizes?: boolean;
   /** Ends of file names of this format, lower case (`.gguf`; TF.js's `model.json`), most usual first (model discovery in folders). */
   readonly extensions: readonly string[];
   /**
@@ -91,6 +93,8 @@ export interface OpenOptions {
   readonly openSibling?: (relativePath: string) => Promise<ByteSource>;
   /** Decodes quantized blocks off this thread (node/decode-workers.ts); absent: decoded in place. */
   readonly blockDecoder?: BlockDecoder;
+  /** Quantized tensors as their float values (a format whose descriptor has `dequantizes`: TFLite). */
+  readonly dequantize?: boolean;
 }
 
 /** One parse of a file: the tensors, and the structure the scanner checks, made by the same parse. */

@@ -32,6 +32,8 @@ export interface ConvertOptions {
   force?: boolean;
   /** Keep unknown (not dangerous) objects as inert placeholders instead of refusing the file. */
   skipUnknown?: boolean;
+  /** Quantized tensors written as float32 values (TFLite: `(q - zero_point) * scale`); a UsageError for other formats. */
+  dequantize?: boolean;
   /**
    * NumPy outputs (`to: 'npz' | 'npy'`): store BF16 and F8_* tensors, which NumPy has no dtype for, as
    * unsigned integers of their width (`<u2`, `|u1`), bits unchanged, named in the notes; without it they are refused.
@@ -131,7 +133,9 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   let opened: OpenedFile[] = [];
   const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
-    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: pool?.available ? pool : undefined });
+    opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, blockDecoder: pool?.available ? pool : undefined });
+    const fixed = options.dequantize ? opened.find((o) => !o.format.dequantizes) : undefined;
+    if (fixed) throw new TensorsafeError('UsageError', `--dequantize applies to TFLite models; ${fixed.file} is ${fixed.format.name}`, { location: fixed.file });
     // Workers only for enough quantized data to pay for their start; they start while the plan is made.
     const decodedBytes = opened.reduce((n, o) => n + o.tensors.tensors.reduce((m, t) => m + (t.encoding.layout === 'decoded' ? t.byteLength : 0), 0), 0);
     if (pool?.available && decodedBytes >= MIN_DECODE_WORKER_BYTES) pool.start().catch(() => undefined);

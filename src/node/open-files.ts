@@ -64,7 +64,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     let failure: unknown;
     if (reader.open) {
       try {
-        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: options.blockDecoder, openSibling: (relative) => openInsideFolder(dir, relative) });
+        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: options.blockDecoder, dequantize: options.dequantize, openSibling: (relative) => openInsideFolder(dir, relative) });
       } catch (e) {
         failure = e;
       }

@@ -5,6 +5,7 @@ export const tfliteFormat: FormatDescriptor = {
   id: 'tflite',
   name: 'TFLite (.tflite)',
   extensions: ['.tflite'],
+  dequantizes: true,
   detect: (probe) => probe.container === 'tflite',
   load: () => import('./reader.js').then((m) => m.tfliteReader),
 };

@@ -43,10 +43,19 @@ export interface TfliteBuffer {
   readonly outside: boolean;
 }
 
+export interface TfliteOperator {
+  /** Index into the model's operator codes. */
+  readonly opcode: number;
+  /** Tensor indices of its inputs (-1: an optional input left out). */
+  readonly inputs: number[];
+}
+
 export interface TfliteSubgraph {
   readonly name: string;
   readonly tensors: TfliteTensor[];
   readonly operators: number;
+  /** Each operator's code and inputs, to tell the constants only custom operators consume. */
+  readonly ops: TfliteOperator[];
 }
 
 export interface TfliteModel {
@@ -108,8 +117,17 @@ export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel>
       const externalBuffer = await fb.scalarU32(t, 10, `the external buffer of ${what}`);
       tensors.push({ subgraph: s, index: i, name, type, shape, buffer, quantization, sparse, externalBuffer, at: t.pos });
     }
-    const operators = (await fb.vector(sg, 3, 4, `subgraph ${s} operators`))?.[1] ?? 0;
-    subgraphs.push({ name: (await fb.string(sg, 4, `the name of subgraph ${s}`)) ?? '', tensors, operators });
+    const ops: TfliteOperator[] = [];
+    for await (const [op, i] of fb.tablesOf(sg, 3, `subgraph ${s} operators`)) {
+      const what = `operator ${i} of subgraph ${s}`;
+      const opcode = await fb.scalarU32(op, 0, `the opcode index of ${what}`);
+      if (opcode >= operatorCodes.length) throw malformed(`${what} uses operator code ${opcode}, but there are ${operatorCodes.length}`, op.pos);
+      const inputs = await int32s(fb, op, 1, `the inputs of ${what}`);
+      const bad = inputs.find((t) => t < -1 || t >= tensors.length);
+      if (bad !== undefined) throw malformed(`${what} has input tensor ${bad}, but there are ${tensors.length}`, op.pos);
+      ops.push({ opcode, inputs });
+    }
+    subgraphs.push({ name: (await fb.string(sg, 4, `the name of subgraph ${s}`)) ?? '', tensors, operators: ops.length, ops });
   }
   if (subgraphs.length === 0) throw malformed('the model has no subgraph', model.pos);
   return { version, description, subgraphs, buffers, operatorCodes };

@@ -3,7 +3,8 @@ import { FormatProblem } from '../../io/format-problem.js';
 import { readChunks } from '../../io/read-chunks.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
-import type { FormatReader, ParsedModel } from '../format.js';
+import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
 import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
 import { TfliteError } from './errors.js';
 import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
@@ -21,11 +22,17 @@ import { describeTflite } from './view.js';
  *  - a name still taken gets `#2`, `#3`, … and a note.
  * Types are kept as their safetensors dtypes; INT4 is unpacked to I8 (low nibble first, sign-extended)
  * as it streams. STRING, COMPLEX128, RESOURCE, VARIANT and sparse tensors, and tensors whose data is in
- * an external buffer file, are left out with a reason.
+ * an external buffer file, are left out with a reason; so are the constant inputs only custom operators
+ * read (their opaque data, see customOnlyInputs).
  * A buffer whose size is not shape × dtype is `InvalidTflite`, naming the tensor.
  * Quantization (scale, zero point, quantized dimension) is kept in the metadata, one key per quantized
- * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`.
+ * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`;
+ * with the open option `dequantize`, quantized INT8, UINT8, INT16 and INT32 tensors are F32 values
+ * instead (dequantize.ts), without that key.
  */
+
+/** BuiltinOperator CUSTOM (schema.fbs). */
+const BUILTIN_CUSTOM = 32;
 
 export const TFLITE_QUANTIZATION_KEY_PREFIX = 'tflite.quantization.';
 
@@ -34,7 +41,7 @@ export interface TfliteStructure {
 }
 
 export const tfliteReader: FormatReader<TfliteStructure> = {
-  async open(source: ByteSource): Promise<ParsedModel<TfliteStructure>> {
+  async open(source: ByteSource, options?: OpenOptions): Promise<ParsedModel<TfliteStructure>> {
     let model: TfliteModel;
     try {
       model = await parseTfliteModel(source);
@@ -49,7 +56,10 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
     let metadataBytes = 0;
     const taken = new Set<string>();
     const unpacked: string[] = [];
+    const dequantized: string[] = [];
+    const opaque: string[] = [];
     for (const [s, sg] of model.subgraphs.entries()) {
+      const customOnly = customOnlyInputs(model, sg);
       const prefix = s === 0 ? '' : `${sg.name === '' ? String(s) : sg.name}/`;
       for (const t of sg.tensors) {
         const buffer = model.buffers[t.buffer];
@@ -60,6 +70,12 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
           continue;
         }
         if (buffer === undefined || buffer.length === 0) continue; // not a constant: an input, an activation
+        const custom = customOnly.get(t.index);
+        if (custom !== undefined) {
+          leftOut.push({ path: wanted, what: `opaque data of custom operator ${custom} (a constant input no builtin operator reads, not a weight) (${where})` });
+          opaque.push(`\`${wanted}\``);
+          continue;
+        }
         const d = TFLITE_DTYPES.get(t.type);
         if (d === undefined || t.sparse) {
           const why = t.sparse ? 'a sparse tensor (densifying is not supported yet)' : `a ${tfliteTypeName(t.type)} tensor: safetensors holds numbers only`;
@@ -70,9 +86,15 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
         for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
         taken.add(name);
-        tensors.push(entry(t, name, d, buffer, source, file));
+        let dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
+        if (typeof dequantize === 'string') {
+          notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
+          dequantize = undefined;
+        }
+        tensors.push(entry(t, name, d, buffer, source, file, dequantize));
         if (d.int4) unpacked.push(`\`${name}\``);
-        if (t.quantization !== undefined) {
+        if (dequantize) dequantized.push(`\`${name}\``);
+        else if (t.quantization !== undefined) {
           const value = JSON.stringify(t.quantization);
           metadataBytes += value.length;
           if (metadataBytes > MAX_TFLITE_QUANTIZATION_METADATA_BYTES) {
@@ -82,6 +104,8 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
         }
       }
     }
+    if (opaque.length > 0) notes.push(`${opaque.length} constant input${opaque.length === 1 ? '' : 's'} of custom operators left out as opaque data (listed with the operator): ${opaque.join(', ')}`);
+    if (dequantized.length > 0) notes.push(`${dequantized.length} quantized tensor${dequantized.length === 1 ? '' : 's'} dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): ${dequantized.join(', ')}`);
     if (unpacked.length > 0) notes.push(`INT4 unpacked to I8 (one sign-extended byte per element): ${unpacked.join(', ')}`);
     if (Object.keys(metadata).length > 0) notes.push(`quantization parameters kept in the metadata as \`${TFLITE_QUANTIZATION_KEY_PREFIX}<tensor>\` (values are the stored integers, not dequantized)`);
     if (model.subgraphs.length > 1) notes.push('tensors of subgraphs other than the first are named `<subgraph name or index>/<tensor name>`');
@@ -94,7 +118,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
   describe: (parsed) => describeTflite(parsed.structure.model, parsed.tensors),
 };
 
-function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string): TensorEntry {
+function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): TensorEntry {
   const where = `${file}@${t.at}`;
   const what = `tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
   if (t.shape.some((n) => n < 0)) throw new TfliteError('InvalidTflite', `${file}: ${what} has a negative dimension`, { location: where });
@@ -106,6 +130,19 @@ function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof T
   }
   const unit = d.size;
   const step = (n: number): number => Math.max(unit, Math.floor(n / unit) * unit);
+  if (dequantize) {
+    const values = dequantize;
+    return {
+      name,
+      dtype: 'F32',
+      shape: [...t.shape],
+      byteLength: count * 4,
+      encoding: { layout: 'decoded', decoder: 'tflite-dequantize' },
+      fidelity: 'derived',
+      // Source chunks of a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
+      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => values(readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit)))),
+    };
+  }
   return {
     name,
     dtype: d.dtype,
@@ -116,6 +153,30 @@ function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof T
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
       d.int4 ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 1)), true, count) : readChunks(source, buffer.start, buffer.length, step(chunkBytes)),
   };
+}
+
+/**
+ * The constant inputs that only custom operators consume, each with the custom operators' names
+ * (quoted, joined): a tensor counts when it is an input of an operator whose code is CUSTOM with a
+ * custom_code, and of no other operator (builtin, or CUSTOM without a name). Such a buffer is the
+ * operator's private data (Ethos-U's command stream and flash, for example), not a weight of the model:
+ * converting it as numbers would be misleading. A constant any builtin operator reads is kept.
+ */
+function customOnlyInputs(model: TfliteModel, sg: TfliteModel['subgraphs'][number]): Map<number, string> {
+  const custom = new Map<number, Set<string>>();
+  const builtin = new Set<number>();
+  for (const op of sg.ops) {
+    const code = model.operatorCodes[op.opcode]!;
+    const name = code.builtin === BUILTIN_CUSTOM ? code.custom : undefined;
+    for (const i of op.inputs) {
+      if (i < 0) continue;
+      if (name === undefined) builtin.add(i);
+      else custom.set(i, (custom.get(i) ?? new Set()).add(JSON.stringify(name)));
+    }
+  }
+  const only = new Map<number, string>();
+  for (const [i, names] of custom) if (!builtin.has(i)) only.set(i, [...names].join(', '));
+  return only;
 }
 
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */
