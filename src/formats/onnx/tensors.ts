@@ -1,6 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { readChunks } from '../../io/read-chunks.js';
-import { DEFAULT_CHUNK_BYTES, STORED, type TensorEntry } from '../../tensor/tensor-set.js';
+import { DEFAULT_CHUNK_BYTES, readEntry, STORED, type TensorEntry } from '../../tensor/tensor-set.js';
 import { DOUBLE_DATA, FLOAT_DATA, INT32_DATA, INT64_DATA, ONNX_DTYPES, onnxDtypeName, REFUSED_ONNX_DTYPES, UINT64_DATA, type OnnxDtype } from './dtype.js';
 import { OnnxError } from './errors.js';
 import { countVarints, eachVarint } from '../protobuf/wire.js';
@@ -139,7 +139,7 @@ async function sparseEntry(t: TensorRecord, values: TensorRecord, indices: Tenso
     throw new OnnxError('OnnxLimit', `${file}: sparse tensor ${JSON.stringify(t.name)} (${t.where}) has ${indexEntry.byteLength} bytes of indices, more than MAX_ONNX_SPARSE_DENSE_BYTES (${MAX_ONNX_SPARSE_DENSE_BYTES})`, { location: where });
   }
   // The indices are checked on open, so a bad one refuses the model before anything is written.
-  const idx = new BigInt64Array((await collect(indexEntry)).slice().buffer);
+  const idx = new BigInt64Array((await readEntry(indexEntry)).buffer);
   const positions = new Float64Array(nnz);
   const strides = t.dims.map((_, i) => t.dims.slice(i + 1).reduce((a, b) => a * b, 1));
   let previous = -1;
@@ -159,7 +159,7 @@ async function sparseEntry(t: TensorRecord, values: TensorRecord, indices: Tenso
     positions[i] = at;
   }
   const densify = async (): Promise<Uint8Array> => {
-    const vals = await collect(valueEntry);
+    const vals = await readEntry(valueEntry);
     const out = new Uint8Array(byteLength);
     for (let i = 0; i < nnz; i++) out.set(vals.subarray(i * d.size, (i + 1) * d.size), positions[i]! * d.size);
     return out;
@@ -173,17 +173,6 @@ async function sparseEntry(t: TensorRecord, values: TensorRecord, indices: Tenso
     fidelity: 'lossless',
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => decodedChunks(densify, chunkBytes, d.size),
   };
-}
-
-/** All of an entry's bytes (a sparse tensor's values or indices: bounded by its dense size). */
-async function collect(e: TensorEntry): Promise<Uint8Array> {
-  const out = new Uint8Array(e.byteLength);
-  let o = 0;
-  for await (const c of e.chunks()) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
 }
 
 /**
