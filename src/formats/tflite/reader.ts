@@ -4,6 +4,7 @@ import { readChunks } from '../../io/read-chunks.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import { claimName } from '../tensor-names.js';
 import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
 import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
 import { TfliteError } from './errors.js';
@@ -82,10 +83,8 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
           leftOut.push({ path: wanted, what: `${why} (${where})` });
           continue;
         }
-        let name = wanted;
-        for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
+        const name = claimName(taken, wanted);
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
-        taken.add(name);
         let dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
         if (typeof dequantize === 'string') {
           notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
