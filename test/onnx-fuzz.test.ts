@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { onnxReader } from '../src/formats/onnx/reader.js';
-import { EDITS, exerciseReader } from './helpers/fuzz.js';
+import { exerciseReader, mutationOutcomes } from './helpers/fuzz.js';
 import { pb } from './fixtures/scan/craft.js';
 
 /**
@@ -30,20 +30,7 @@ describe('ONNX reader fuzz', () => {
   });
 
   it('mutated files: a TensorSet that streams its byte lengths, or a coded error', async () => {
-    const outcomes = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 0, max: SEEDS.length - 1 }),
-        EDITS,
-        async (i, edits) => {
-          const b = SEEDS[i]!.slice();
-          for (const [at, value, xor] of edits) b[at % b.length] = xor ? b[at % b.length]! ^ (1 << (value % 8)) : value;
-          const o = await exercise(b);
-          outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
-        },
-      ),
-      { numRuns: 1500 },
-    );
+    const outcomes = await mutationOutcomes(SEEDS, exercise, 1500);
     // The mutations reach both sides: some files still open, some are refused.
     expect(outcomes.get('opened') ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('InvalidOnnx') ?? 0).toBeGreaterThan(0);

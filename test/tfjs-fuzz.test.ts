@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { TensorsafeError } from '../src/errors.js';
 import { tfjsReader } from '../src/formats/tfjs/reader.js';
 import { BoundedSource } from './helpers/assertions.js';
-import { EDITS } from './helpers/fuzz.js';
+import { mutationOutcomes } from './helpers/fuzz.js';
 
 /**
  * Fuzzing the TF.js reader: mutated model.json files and mutated or cut shards (tfjs-core's own, from
@@ -49,16 +49,7 @@ describe('TF.js reader fuzz', () => {
   });
 
   it('mutated model.json: a TensorSet that streams its byte lengths, or a coded error', async () => {
-    const outcomes = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: SEEDS.length - 1 }), EDITS, async (i, edits) => {
-        const b = SEEDS[i]!.slice();
-        for (const [at, value, xor] of edits) b[at % b.length] = xor ? b[at % b.length]! ^ (1 << (value % 8)) : value;
-        const o = await exercise(b, SHARDS);
-        outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
-      }),
-      { numRuns: 1500 },
-    );
+    const outcomes = await mutationOutcomes(SEEDS, (b) => exercise(b, SHARDS), 1500);
     expect(outcomes.get('opened') ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('InvalidTfjs') ?? 0).toBeGreaterThan(0);
   }, 120_000);

@@ -55,3 +55,22 @@ export async function exerciseReader(reader: FormatReader, bytes: Uint8Array, na
     if (checks.caseMs !== undefined) expect(Date.now() - started).toBeLessThan(checks.caseMs);
   }
 }
+
+/**
+ * Runs a mutation property over seed files: each case copies a seed and applies EDITS (an edit either
+ * flips one bit of, or sets, the byte at its position modulo the length), then `exercise`s it. Returns
+ * how often each outcome (`opened` or an error code) was seen, for the caller's assertions.
+ */
+export async function mutationOutcomes(seeds: readonly Uint8Array[], exercise: (bytes: Uint8Array) => Promise<string>, numRuns: number): Promise<Map<string, number>> {
+  const outcomes = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: seeds.length - 1 }), EDITS, async (i, edits) => {
+      const b = seeds[i]!.slice();
+      for (const [at, value, xor] of edits) b[at % b.length] = xor ? b[at % b.length]! ^ (1 << (value % 8)) : value;
+      const o = await exercise(b);
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+    }),
+    { numRuns },
+  );
+  return outcomes;
+}

@@ -4,6 +4,7 @@ import { FormatProblem } from '../../io/format-problem.js';
 import type { LeftOut, TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { pathEscape } from '../scan-rules.js';
+import { claimName } from '../tensor-names.js';
 import { OnnxError } from './errors.js';
 import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
@@ -63,10 +64,8 @@ export const onnxReader: FormatReader<OnnxStructure> = {
           leftOut.push({ path: t.name, what: `a STRING tensor (${t.where}): safetensors holds numbers only` });
           continue;
         }
-        let name = t.name;
-        for (let i = 2; taken.has(name); i++) name = `${t.name}#${i}`;
+        const name = claimName(taken, t.name);
         if (name !== t.name) notes.push(`\`${t.name}\` (${t.where}) is named \`${name}\`: its name was taken`);
-        taken.add(name);
         const entry = await tensorEntry({ ...t, name }, source, source.name, openExternal);
         if (entry.encoding.decoder === 'int4-unpack') unpacked.push(`\`${name}\` (${onnxDtypeName(t.dataType)} → ${entry.dtype})`);
         if (entry.encoding.decoder === 'sparse-densify') densified.push(`\`${name}\``);

@@ -70,10 +70,7 @@ export interface TfliteModel {
 export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel> {
   const size = source.size;
   const fb = new FlatBuffer(new PagedReader(source), TFLITE_LIMITS);
-  if (size < 8) throw malformed('too short for a FlatBuffer', 0);
-  const ident = String.fromCharCode(...(await fb.r.bytes(4, 4, 'the file identifier')));
-  if (ident !== 'TFL3') throw malformed(`the file identifier is ${show(ident)}, not "TFL3"`, 4);
-  const model = await fb.table(await fb.ref(0, 'the root offset'), 'Model');
+  const model = await modelTable(fb, size);
   const version = await fb.scalarU32(model, 0, 'Model.version');
   const description = (await fb.string(model, 3, 'Model.description')) ?? '';
 
@@ -96,9 +93,7 @@ export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel>
 
   const operatorCodes: TfliteModel['operatorCodes'] = [];
   for await (const [c, i] of fb.tablesOf(model, 1, 'Model.operator_codes')) {
-    const deprecated = await fb.scalarI8(c, 0, `OperatorCode ${i}.deprecated_builtin_code`);
-    const custom = await fb.string(c, 1, `OperatorCode ${i}.custom_code`);
-    operatorCodes.push({ builtin: Math.max(deprecated, await fb.scalarI32(c, 3, `OperatorCode ${i}.builtin_code`)), custom });
+    operatorCodes.push(await operatorCode(fb, c, i));
   }
 
   const subgraphs: TfliteSubgraph[] = [];
@@ -131,6 +126,21 @@ export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel>
   }
   if (subgraphs.length === 0) throw malformed('the model has no subgraph', model.pos);
   return { version, description, subgraphs, buffers, operatorCodes };
+}
+
+/** The root Model table of a file `size` bytes long, after its `TFL3` identifier is checked (the reader's parse and the scan both start here). */
+export async function modelTable(fb: FlatBuffer, size: number): Promise<Table> {
+  if (size < 8) throw malformed('too short for a FlatBuffer', 0);
+  const ident = String.fromCharCode(...(await fb.r.bytes(4, 4, 'the file identifier')));
+  if (ident !== 'TFL3') throw malformed(`the file identifier is ${show(ident)}, not "TFL3"`, 4);
+  return fb.table(await fb.ref(0, 'the root offset'), 'Model');
+}
+
+/** OperatorCode `i`: its builtin code (the larger of the deprecated int8 field and the int32 one) and custom name. */
+export async function operatorCode(fb: FlatBuffer, c: Table, i: number): Promise<{ builtin: number; custom: string | undefined }> {
+  const deprecated = await fb.scalarI8(c, 0, `OperatorCode ${i}.deprecated_builtin_code`);
+  const custom = await fb.string(c, 1, `OperatorCode ${i}.custom_code`);
+  return { builtin: Math.max(deprecated, await fb.scalarI32(c, 3, `OperatorCode ${i}.builtin_code`)), custom };
 }
 
 async function int32s(fb: FlatBuffer, t: Table, index: number, what: string): Promise<number[]> {

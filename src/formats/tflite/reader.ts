@@ -4,8 +4,9 @@ import { readChunks } from '../../io/read-chunks.js';
 import { unpackNibbleChunks } from '../../tensor/nibbles.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import { claimName } from '../tensor-names.js';
 import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
-import { TFLITE_DTYPES, tfliteTypeName } from './dtype.js';
+import { TFLITE_DTYPES, tfliteTypeName, type TfliteDtype } from './dtype.js';
 import { TfliteError } from './errors.js';
 import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
 import { parseTfliteModel, type TfliteModel, type TfliteTensor } from './model.js';
@@ -82,10 +83,8 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
           leftOut.push({ path: wanted, what: `${why} (${where})` });
           continue;
         }
-        let name = wanted;
-        for (let i = 2; taken.has(name); i++) name = `${wanted}#${i}`;
+        const name = claimName(taken, wanted);
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
-        taken.add(name);
         let dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
         if (typeof dequantize === 'string') {
           notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
@@ -118,7 +117,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
   describe: (parsed) => describeTflite(parsed.structure.model, parsed.tensors),
 };
 
-function entry(t: TfliteTensor, name: string, d: NonNullable<ReturnType<typeof TFLITE_DTYPES.get>>, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): TensorEntry {
+function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): TensorEntry {
   const where = `${file}@${t.at}`;
   const what = `tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
   if (t.shape.some((n) => n < 0)) throw new TfliteError('InvalidTflite', `${file}: ${what} has a negative dimension`, { location: where });

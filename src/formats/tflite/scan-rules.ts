@@ -3,6 +3,7 @@ import type { ScanContext } from '../findings.js';
 import { PagedReader } from '../../io/cursor.js';
 import { FlatBuffer } from '../flatbuffers/tables.js';
 import { TFLITE_LIMITS as LIMITS } from './limits.js';
+import { modelTable, operatorCode } from './model.js';
 import { malformed } from '../../io/format-problem.js';
 import { at, Findings, guarded, pathEscape, show } from '../scan-rules.js';
 
@@ -37,10 +38,7 @@ export async function scanTflite(source: ByteSource, ctx: ScanContext): Promise<
 }
 
 async function scan(fb: FlatBuffer, size: number, file: string, findings: Findings): Promise<string> {
-  if (size < 8) throw malformed('too short for a FlatBuffer', 0);
-  const ident = await fb.r.bytes(4, 4, 'the file identifier');
-  if (String.fromCharCode(...ident) !== 'TFL3') throw malformed(`the file identifier is ${show(String.fromCharCode(...ident))}, not "TFL3"`, 4);
-  const model = await fb.table(await fb.ref(0, 'the root offset'), 'Model');
+  const model = await modelTable(fb, size);
   const version = await fb.scalarU32(model, 0, 'Model.version');
 
   const bufferCount = (await fb.vector(model, 4, 4, 'Model.buffers'))?.[1] ?? 0;
@@ -55,9 +53,7 @@ async function scan(fb: FlatBuffer, size: number, file: string, findings: Findin
 
   const codes: { builtin: number; custom: string | undefined }[] = [];
   for await (const [c, i] of fb.tablesOf(model, 1, 'Model.operator_codes')) {
-    const deprecated = await fb.scalarI8(c, 0, `OperatorCode ${i}.deprecated_builtin_code`);
-    const custom = await fb.string(c, 1, `OperatorCode ${i}.custom_code`);
-    const builtin = Math.max(deprecated, await fb.scalarI32(c, 3, `OperatorCode ${i}.builtin_code`));
+    const { builtin, custom } = await operatorCode(fb, c, i);
     codes.push({ builtin, custom });
     if (builtin === CUSTOM) {
       const name = custom ?? '';
