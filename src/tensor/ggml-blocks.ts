@@ -1,5 +1,5 @@
 import { iq1_m, iq1_s, iq2_s, iq2_xs, iq2_xxs, iq3_s, iq3_xxs, iq4_nl, iq4_xs, mxfp4, nvfp4 } from './ggml-codebook-blocks.js';
-import { f16Values, u16At } from './ggml-f16.js';
+import { f16Values, u16At, u32At } from './ggml-f16.js';
 
 /**
  * ggml's quantized blocks decoded to float32, written from the block layouts of ggml's format
@@ -55,7 +55,7 @@ function q5_0(s: Uint8Array, blocks: number, out: Float32Array): void {
   const t = f16();
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 22, o += 32) {
     const d = t[h(s, p)]!;
-    const qh = (s[p + 2]! | (s[p + 3]! << 8) | (s[p + 4]! << 16) | (s[p + 5]! << 24)) >>> 0;
+    const qh = u32At(s, p + 2);
     for (let j = 0; j < 16; j++) {
       const q = s[p + 6 + j]!;
       out[o + j] = (((q & 15) | (((qh >>> j) & 1) << 4)) - 16) * d;
@@ -70,7 +70,7 @@ function q5_1(s: Uint8Array, blocks: number, out: Float32Array): void {
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 24, o += 32) {
     const d = t[h(s, p)]!;
     const m = t[h(s, p + 2)]!;
-    const qh = (s[p + 4]! | (s[p + 5]! << 8) | (s[p + 6]! << 16) | (s[p + 7]! << 24)) >>> 0;
+    const qh = u32At(s, p + 4);
     for (let j = 0; j < 16; j++) {
       const q = s[p + 8 + j]!;
       out[o + j] = fr(((q & 15) | (((qh >>> j) & 1) << 4)) * d) + m;
