@@ -106,7 +106,7 @@ const kScales = new Float32Array(16);
  * A Q4_K/Q5_K block's 8 sub-block scales d·sc (in 0–7) and mins dmin·m (in 8–15), each rounded to
  * float32 as ggml rounds them, from the 12 bytes of 6-bit scales and mins at `at`: once per block.
  */
-function kScalesMins(s: Uint8Array, at: number, d: number, dmin: number, out: Float32Array): void {
+export function kScalesMins(s: Uint8Array, at: number, d: number, dmin: number, out: Float32Array): void {
   for (let j = 0; j < 8; j++) {
     const sc = j < 4 ? s[at + j]! & 63 : (s[at + j + 4]! & 15) | ((s[at + j - 4]! >> 6) << 4);
     const m = j < 4 ? s[at + j + 4]! & 63 : (s[at + j + 4]! >> 4) | ((s[at + j]! >> 6) << 4);
