@@ -48,7 +48,7 @@ const scratchBits = new Uint32Array(scratch.buffer);
  * ggml_fp32_to_fp16 of float32 bits: torch's rounding (dtype/float-codecs.ts: to nearest even, overflow
  * to ±inf, subnormals), except that every NaN becomes sign | 0x7E00, its payload dropped.
  */
-export function f32BitsToGgmlF16(w: number): number {
+function f32BitsToGgmlF16(w: number): number {
   return (w & 0x7fffffff) > 0x7f800000 ? ((w >>> 16) & 0x8000) | 0x7e00 : f32BitsToF16(w);
 }
 
