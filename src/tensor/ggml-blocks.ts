@@ -1,5 +1,6 @@
 import { iq1_m, iq1_s, iq2_s, iq2_xs, iq2_xxs, iq3_s, iq3_xxs, iq4_nl, iq4_xs, mxfp4, nvfp4 } from './ggml-codebook-blocks.js';
-import { f16Values, u16At } from './ggml-f16.js';
+import { f16Values, u16At, u32At } from './ggml-f16.js';
+import { GGML_TYPES } from './gguf-types.js';
 
 /**
  * ggml's quantized blocks decoded to float32, written from the block layouts of ggml's format
@@ -55,7 +56,7 @@ function q5_0(s: Uint8Array, blocks: number, out: Float32Array): void {
   const t = f16();
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 22, o += 32) {
     const d = t[h(s, p)]!;
-    const qh = (s[p + 2]! | (s[p + 3]! << 8) | (s[p + 4]! << 16) | (s[p + 5]! << 24)) >>> 0;
+    const qh = u32At(s, p + 2);
     for (let j = 0; j < 16; j++) {
       const q = s[p + 6 + j]!;
       out[o + j] = (((q & 15) | (((qh >>> j) & 1) << 4)) - 16) * d;
@@ -70,7 +71,7 @@ function q5_1(s: Uint8Array, blocks: number, out: Float32Array): void {
   for (let b = 0, p = 0, o = 0; b < blocks; b++, p += 24, o += 32) {
     const d = t[h(s, p)]!;
     const m = t[h(s, p + 2)]!;
-    const qh = (s[p + 4]! | (s[p + 5]! << 8) | (s[p + 6]! << 16) | (s[p + 7]! << 24)) >>> 0;
+    const qh = u32At(s, p + 4);
     for (let j = 0; j < 16; j++) {
       const q = s[p + 8 + j]!;
       out[o + j] = fr(((q & 15) | (((qh >>> j) & 1) << 4)) * d) + m;
@@ -106,7 +107,7 @@ const kScales = new Float32Array(16);
  * A Q4_K/Q5_K block's 8 sub-block scales d·sc (in 0–7) and mins dmin·m (in 8–15), each rounded to
  * float32 as ggml rounds them, from the 12 bytes of 6-bit scales and mins at `at`: once per block.
  */
-function kScalesMins(s: Uint8Array, at: number, d: number, dmin: number, out: Float32Array): void {
+export function kScalesMins(s: Uint8Array, at: number, d: number, dmin: number, out: Float32Array): void {
   for (let j = 0; j < 8; j++) {
     const sc = j < 4 ? s[at + j]! & 63 : (s[at + j + 4]! & 15) | ((s[at + j - 4]! >> 6) << 4);
     const m = j < 4 ? s[at + j + 4]! & 63 : (s[at + j + 4]! >> 4) | ((s[at + j]! >> 6) << 4);
@@ -311,30 +312,37 @@ function tq2_0(s: Uint8Array, blocks: number, out: Float32Array): void {
   }
 }
 
-export const GGML_BLOCK_FORMATS: ReadonlyMap<string, GgmlBlockFormat> = new Map<string, GgmlBlockFormat>([
-  ['Q4_0', { elements: 32, bytes: 18, decode: q4_0 }],
-  ['Q4_1', { elements: 32, bytes: 20, decode: q4_1 }],
-  ['Q5_0', { elements: 32, bytes: 22, decode: q5_0 }],
-  ['Q5_1', { elements: 32, bytes: 24, decode: q5_1 }],
-  ['Q8_0', { elements: 32, bytes: 34, decode: q8_0 }],
-  ['Q2_K', { elements: 256, bytes: 84, decode: q2_K }],
-  ['Q3_K', { elements: 256, bytes: 110, decode: q3_K }],
-  ['Q4_K', { elements: 256, bytes: 144, decode: q4_K }],
-  ['Q5_K', { elements: 256, bytes: 176, decode: q5_K }],
-  ['Q6_K', { elements: 256, bytes: 210, decode: q6_K }],
-  ['IQ2_XXS', { elements: 256, bytes: 66, decode: iq2_xxs }],
-  ['IQ2_XS', { elements: 256, bytes: 74, decode: iq2_xs }],
-  ['IQ2_S', { elements: 256, bytes: 82, decode: iq2_s }],
-  ['IQ3_XXS', { elements: 256, bytes: 98, decode: iq3_xxs }],
-  ['IQ3_S', { elements: 256, bytes: 110, decode: iq3_s }],
-  ['IQ1_S', { elements: 256, bytes: 50, decode: iq1_s }],
-  ['IQ1_M', { elements: 256, bytes: 56, decode: iq1_m }],
-  ['IQ4_NL', { elements: 32, bytes: 18, decode: iq4_nl }],
-  ['IQ4_XS', { elements: 256, bytes: 136, decode: iq4_xs }],
-  ['TQ1_0', { elements: 256, bytes: 54, decode: tq1_0 }],
-  ['TQ2_0', { elements: 256, bytes: 66, decode: tq2_0 }],
-  ['MXFP4', { elements: 32, bytes: 17, decode: mxfp4 }],
-  ['NVFP4', { elements: 64, bytes: 36, decode: nvfp4 }],
-  ['Q1_0', { elements: 128, bytes: 18, decode: q1_0 }],
-  ['Q2_0', { elements: 64, bytes: 18, decode: q2_0 }],
-]);
+/** Each decoder by ggml's type name; its block sizes are GGML_TYPES' (gguf-types.ts), stated once. */
+const DECODERS: Readonly<Record<string, GgmlBlockFormat['decode']>> = {
+  Q4_0: q4_0,
+  Q4_1: q4_1,
+  Q5_0: q5_0,
+  Q5_1: q5_1,
+  Q8_0: q8_0,
+  Q2_K: q2_K,
+  Q3_K: q3_K,
+  Q4_K: q4_K,
+  Q5_K: q5_K,
+  Q6_K: q6_K,
+  IQ2_XXS: iq2_xxs,
+  IQ2_XS: iq2_xs,
+  IQ2_S: iq2_s,
+  IQ3_XXS: iq3_xxs,
+  IQ3_S: iq3_s,
+  IQ1_S: iq1_s,
+  IQ1_M: iq1_m,
+  IQ4_NL: iq4_nl,
+  IQ4_XS: iq4_xs,
+  TQ1_0: tq1_0,
+  TQ2_0: tq2_0,
+  MXFP4: mxfp4,
+  NVFP4: nvfp4,
+  Q1_0: q1_0,
+  Q2_0: q2_0,
+};
+
+const SIZES_BY_NAME = new Map([...GGML_TYPES.values()].map(([elements, bytes, name]) => [name, { elements, bytes }]));
+
+export const GGML_BLOCK_FORMATS: ReadonlyMap<string, GgmlBlockFormat> = new Map(
+  Object.entries(DECODERS).map(([name, decode]): [string, GgmlBlockFormat] => [name, { ...SIZES_BY_NAME.get(name)!, decode }]),
+);

@@ -81,6 +81,11 @@ const ue4m3Half = once(() => {
   return out;
 });
 
+/** IQ2's sub-block scale for 4-bit s: (d·(0.5+s))/4, each step rounded to float32 as ggml rounds it. */
+function iq2Scale(d: number, s: number): number {
+  return fr(fr(d * (0.5 + s)) * 0.25);
+}
+
 /** Eight elements at y: the scale times the 4 table values at a, then the 4 at c (unrolled: the hot loop). */
 function eight(out: Float32Array, y: number, db: number, T: Float32Array, a: number, c: number): void {
   out[y] = db * T[a]!;
@@ -106,7 +111,7 @@ export function iq2_xxs(s: Uint8Array, blocks: number, out: Float32Array): void 
     for (let ib = 0; ib < 8; ib++) {
       const q = p + 2 + 8 * ib;
       const aux = u32At(s, q + 4);
-      const db = fr(fr(d * (0.5 + (aux >>> 28))) * 0.25);
+      const db = iq2Scale(d, aux >>> 28);
       for (let l = 0; l < 4; l++, y += 8) {
         const g = s[q + l]! * 128;
         const sg = K[(aux >>> (7 * l)) & 127]!;
@@ -125,8 +130,8 @@ export function iq2_xs(s: Uint8Array, blocks: number, out: Float32Array): void {
     const d = d16[u16At(s, p)]!;
     for (let ib = 0; ib < 8; ib++) {
       const sc = s[p + 66 + ib]!;
-      const db0 = fr(fr(d * (0.5 + (sc & 15))) * 0.25);
-      const db1 = fr(fr(d * (0.5 + (sc >> 4))) * 0.25);
+      const db0 = iq2Scale(d, sc & 15);
+      const db1 = iq2Scale(d, sc >> 4);
       for (let l = 0; l < 4; l++, y += 8) {
         const q = u16At(s, p + 2 + 2 * (4 * ib + l));
         const g = (q & 511) * 128;
@@ -146,8 +151,8 @@ export function iq2_s(s: Uint8Array, blocks: number, out: Float32Array): void {
     for (let ib = 0; ib < 8; ib++) {
       const sc = s[p + 74 + ib]!;
       const qh = s[p + 66 + ib]!;
-      const db0 = fr(fr(d * (0.5 + (sc & 15))) * 0.25);
-      const db1 = fr(fr(d * (0.5 + (sc >> 4))) * 0.25);
+      const db0 = iq2Scale(d, sc & 15);
+      const db1 = iq2Scale(d, sc >> 4);
       for (let l = 0; l < 4; l++, y += 8) {
         const g = (s[p + 2 + 4 * ib + l]! | ((qh << (8 - 2 * l)) & 0x300)) * 128;
         const sg = s[p + 34 + 4 * ib + l]!;

@@ -1,7 +1,7 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { f32BitsToBf16, f32BitsToF16 } from '../dtype/float-codecs.js';
 import { TensorsafeError } from '../errors.js';
-import type { GgmlBlockFormat } from './ggml-blocks.js';
+import { kScalesMins, type GgmlBlockFormat } from './ggml-blocks.js';
 import { f16Values } from './ggml-f16.js';
 import type { TensorEntry } from './tensor-set.js';
 
@@ -48,13 +48,17 @@ const scratchBits = new Uint32Array(scratch.buffer);
  * ggml_fp32_to_fp16 of float32 bits: torch's rounding (dtype/float-codecs.ts: to nearest even, overflow
  * to ±inf, subnormals), except that every NaN becomes sign | 0x7E00, its payload dropped.
  */
-export function f32BitsToGgmlF16(w: number): number {
+function f32BitsToGgmlF16(w: number): number {
   return (w & 0x7fffffff) > 0x7f800000 ? ((w >>> 16) & 0x8000) | 0x7e00 : f32BitsToF16(w);
 }
 
-function f16Code(x: number): number {
+/** Writes float32 `x` as ggml's F16 at `out[at]` (little-endian); returns the code written. */
+function putF16(out: Uint8Array, at: number, x: number): number {
   scratch[0] = x;
-  return f32BitsToGgmlF16(scratchBits[0]!);
+  const code = f32BitsToGgmlF16(scratchBits[0]!);
+  out[at] = code & 0xff;
+  out[at + 1] = code >>> 8;
+  return code;
 }
 
 function checkFinite(src: Float32Array, from: number, to: number): void {
@@ -111,9 +115,7 @@ const q8_0: GgmlQuantizer = {
       }
       const d = fr(amax / 127);
       const id = d !== 0 ? fr(1 / d) : 0;
-      const dc = f16Code(d);
-      out[p] = dc & 0xff;
-      out[p + 1] = dc >>> 8;
+      putF16(out, p, d);
       for (let j = 0; j < 32; j++) out[p + 2 + j] = roundHalfAway(fr(src[x + j]! * id)) & 0xff;
     }
   },
@@ -136,9 +138,7 @@ const q4_0: GgmlQuantizer = {
       }
       const d = fr(max / -8);
       const id = d !== 0 ? fr(1 / d) : 0;
-      const dc = f16Code(d);
-      out[p] = dc & 0xff;
-      out[p + 1] = dc >>> 8;
+      putF16(out, p, d);
       for (let j = 0; j < 16; j++) {
         const q0 = Math.min(15, Math.trunc(fr(fr(src[x + j]! * id) + 8.5)));
         const q1 = Math.min(15, Math.trunc(fr(fr(src[x + 16 + j]! * id) + 8.5)));
@@ -155,6 +155,7 @@ const kWeights = new Float32Array(32);
 const kScales = new Float32Array(8);
 const kMins = new Float32Array(8);
 const kSc = new Uint8Array(12);
+const kDecoded = new Float32Array(16);
 
 /**
  * ggml's make_qkx2_quants for one 32-element sub-block of `x` at `at` (nmax 15, rmin -1, rdelta 0.1,
@@ -270,21 +271,15 @@ const q4_K: GgmlQuantizer = {
           kSc[j]! |= (lm >> 4) << 6;
         }
       }
-      const dCode = f16Code(fr(maxScale / 63));
-      const mCode = f16Code(fr(maxMin / 63));
-      out[p] = dCode & 0xff;
-      out[p + 1] = dCode >>> 8;
-      out[p + 2] = mCode & 0xff;
-      out[p + 3] = mCode >>> 8;
+      const dCode = putF16(out, p, fr(maxScale / 63));
+      const mCode = putF16(out, p + 2, fr(maxMin / 63));
       out.set(kSc, p + 4);
-      const dAll = f16Values()[dCode]!;
-      const mAll = f16Values()[mCode]!;
+      // The levels are refitted to the scales and mins as the decoder will read them back.
+      kScalesMins(kSc, 0, f16Values()[dCode]!, f16Values()[mCode]!, kDecoded);
       for (let j = 0; j < 8; j++) {
-        const sc = j < 4 ? kSc[j]! & 63 : (kSc[j + 4]! & 0xf) | ((kSc[j - 4]! >> 6) << 4);
-        const m = j < 4 ? kSc[j + 4]! & 63 : (kSc[j + 4]! >> 4) | ((kSc[j]! >> 6) << 4);
-        const d = fr(dAll * sc);
+        const d = kDecoded[j]!;
         if (d === 0) continue;
-        const dm = fr(mAll * m);
+        const dm = kDecoded[j + 8]!;
         for (let i = 0; i < 32; i++) {
           const l = nearestInt(fr(fr(src[x + 32 * j + i]! + dm) / d));
           kL[32 * j + i] = Math.max(0, Math.min(15, l));

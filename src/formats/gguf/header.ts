@@ -2,7 +2,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import { Cursor } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { TensorsafeError } from '../../errors.js';
-import type { GgufMetadataValue } from '../../tensor/gguf-metadata.js';
+import { ggufArrayType, type GgufMetadataValue } from '../../tensor/gguf-metadata.js';
 import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES, type GgufValueType } from '../../tensor/gguf-types.js';
 import { VIEW_ARRAY_ITEMS } from '../format.js';
 import { show, utf8Lossy, utf8OrUndefined } from '../scan-rules.js';
@@ -308,7 +308,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
     const length = Number(n);
     let value: GgufValue[] | undefined = length <= limits.keptArray ? [] : undefined;
     if (elementType !== STRING && elementType !== ARRAY) {
-      const typeName = `ARRAY[${GGUF_VALUE_TYPES[elementType]}]`;
+      const typeName = ggufArrayType(GGUF_VALUE_TYPES[elementType]!);
       const elements = `the ${n} elements of array ${what}`;
       if (value === undefined) {
         // Walked past, its first few kept for inspect (only when the whole array is in the file: else the skip says it is not).
@@ -325,7 +325,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
       for (let k = 0; k < length; k++) value.push(scalar(elementType));
       return { elementType, typeName, value, length };
     }
-    let typeName: string | undefined = elementType === STRING ? 'ARRAY[STRING]' : undefined;
+    let typeName: string | undefined = elementType === STRING ? ggufArrayType('STRING') : undefined;
     let lossy = false;
     const head: GgufValue[] = [];
     for (let k = 0; k < length; k++) {
@@ -342,7 +342,7 @@ function valueReader(c: Cursor, width: number, limits: ValueLimits) {
         if (inner.value === undefined) value = undefined;
         value?.push(inner.value!);
         lossy ||= inner.lossy === true;
-        const innerType = inner.typeName === undefined ? undefined : `ARRAY[${inner.typeName}]`;
+        const innerType = inner.typeName === undefined ? undefined : ggufArrayType(inner.typeName);
         if (k === 0) typeName = innerType;
         else if (typeName !== innerType) typeName = undefined;
       }
