@@ -1,7 +1,6 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { formatById, readerOf } from '../formats/registry.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
 import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_PLAIN_TYPE_IDS, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES } from '../tensor/gguf-types.js';
@@ -9,7 +8,7 @@ import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KE
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
 import { CHECKED_CHUNK_BYTES, type CheckedSink, type WrittenFile } from './write-checked.js';
-import { writeThenCheck } from './write-then-check.js';
+import { openWritten, writeThenCheck } from './write-then-check.js';
 
 /**
  * GGUF (version 3, little-endian) as the pipeline's output: one file, as llama.cpp loads it. Tensor
@@ -307,14 +306,7 @@ function settingsOf(options: OutputOptions): Settings {
 
 /** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked). */
 async function reopenGguf(source: ByteSource, modelKeys: ReadonlySet<string>): Promise<WrittenFile> {
-  let tensors: TensorSet;
-  try {
-    const reader = await readerOf(formatById('gguf')!);
-    tensors = (await reader.open!(source)).tensors;
-  } catch (e) {
-    await source.close?.();
-    throw e;
-  }
+  const { tensors } = await openWritten('gguf', source);
   const metadata = Object.fromEntries(Object.entries(tensors.metadata ?? {}).filter(([k]) => !modelKeys.has(k) && k !== GGUF_TYPES_KEY));
   const seen = Object.create(tensors, { metadata: { value: metadata, enumerable: true } }) as TensorSet;
   return { tensors: seen, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
