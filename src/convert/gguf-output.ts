@@ -304,11 +304,15 @@ function settingsOf(options: OutputOptions): Settings {
   return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }
 
-/** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked). */
+/** A read-back's tensors (as reopenGguf gives them) → every metadata key the reader read from the file, left out and sidecar keys included. */
+const keysAsRead = new WeakMap<TensorSet, ReadonlySet<string>>();
+
+/** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked, through keysAsRead). */
 async function reopenGguf(source: ByteSource, modelKeys: ReadonlySet<string>): Promise<WrittenFile> {
   const { tensors } = await openWritten('gguf', source);
   const metadata = Object.fromEntries(Object.entries(tensors.metadata ?? {}).filter(([k]) => !modelKeys.has(k) && k !== GGUF_TYPES_KEY));
   const seen = Object.create(tensors, { metadata: { value: metadata, enumerable: true } }) as TensorSet;
+  keysAsRead.set(seen, new Set([...Object.keys(tensors.metadata ?? {}), ...tensors.leftOut.map((l) => l.path), ...(tensors.companions ?? []).flatMap((c) => c.keys)]));
   return { tensors: seen, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
 }
 
@@ -363,8 +367,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
       const missing: string[] = [];
       const reopenAndSee = async (): Promise<WrittenFile> => {
         const file = await reopen();
-        const reader = Object.getPrototypeOf(file.tensors) as TensorSet;
-        const present = new Set([...Object.keys(reader.metadata ?? {}), ...reader.leftOut.map((l) => l.path), ...(reader.companions ?? []).flatMap((c) => c.keys)]);
+        const present = keysAsRead.get(file.tensors) ?? new Set();
         missing.push(...kvs.filter((e) => modelKeys.has(e.key) && !present.has(e.key)).map((e) => e.key));
         return file;
       };
