@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { convertModel } from '../src/node/convert.js';
 import { parseGgufSidecar } from '../src/tensor/gguf-metadata.js';
+import { smallGguf } from './helpers/gguf.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -56,25 +57,3 @@ describe('the GGUF metadata sidecar within its limits', () => {
     expect(sidecar.keys.get('bad.long')!.value).toBe('b'.repeat(40) + '\ufffd');
   });
 });
-
-/** A GGUF v3 of string values and one F32 tensor of one element. */
-function smallGguf(kvs: [string, string | Buffer][]): Uint8Array {
-  const parts: Buffer[] = [];
-  const u32 = (v: number): Buffer => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v);
-    return b;
-  };
-  const u64 = (v: number): Buffer => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(v));
-    return b;
-  };
-  const str = (s: string | Buffer): Buffer => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
-  parts.push(Buffer.from('GGUF'), u32(3), u64(1), u64(kvs.length));
-  for (const [k, v] of kvs) parts.push(str(k), u32(8), str(v));
-  parts.push(str('t'), u32(1), u64(1), u32(0), u64(0));
-  let head = Buffer.concat(parts);
-  head = Buffer.concat([head, Buffer.alloc((32 - (head.length % 32)) % 32)]);
-  return Buffer.concat([head, Buffer.from(new Float32Array([1.5]).buffer)]);
-}

@@ -26,8 +26,8 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
 
-Converts a model to safetensors (or NumPy or GGUF, --to) without executing
-anything in it. The format is found from the bytes: a PyTorch checkpoint
+Converts a model to safetensors (or NumPy, GGUF or TF.js, --to) without
+executing anything in it. The format is found from the bytes: a PyTorch checkpoint
 (.bin, .pt, .pth, .ckpt: zip, legacy, tar or TorchScript), NumPy arrays
 (.npy, .npz), a GGUF (.gguf: quantized tensors dequantized to F32, see
 --dtype), a legacy GGML file, an ONNX model (.onnx, its external data read

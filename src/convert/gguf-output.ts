@@ -1,7 +1,6 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { formatById, readerOf } from '../formats/registry.js';
 import { GGML_BLOCK_FORMATS } from '../tensor/ggml-blocks.js';
 import { ENCODABLE_DTYPES, GGML_QUANTIZERS, encodedChunks, type GgmlQuantizer } from '../tensor/ggml-quantize.js';
 import { GGML_MAX_DIMS, GGML_MAX_NAME_BYTES, GGML_PLAIN_TYPE_IDS, GGUF_DEFAULT_ALIGNMENT, GGUF_VALUE_BYTES, GGUF_VALUE_TYPES } from '../tensor/gguf-types.js';
@@ -9,7 +8,7 @@ import { entriesFromMetadata, entriesFromSidecar, ggufElementType, GGUF_TYPES_KE
 import type { TensorEntry, TensorSet } from '../tensor/tensor-set.js';
 import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
 import { CHECKED_CHUNK_BYTES, type CheckedSink, type WrittenFile } from './write-checked.js';
-import { writeThenCheck } from './write-then-check.js';
+import { openWritten, writeThenCheck } from './write-then-check.js';
 
 /**
  * GGUF (version 3, little-endian) as the pipeline's output: one file, as llama.cpp loads it. Tensor
@@ -305,18 +304,15 @@ function settingsOf(options: OutputOptions): Settings {
   return { ...(quantize ? { quantize } : {}), ...(arch !== undefined ? { arch } : {}), entries: all.filter((e) => !nested(e)), ...(sidecar ? { sidecar } : {}), leftOut };
 }
 
-/** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked). */
+/** A read-back's tensors (as reopenGguf gives them) → every metadata key the reader read from the file, left out and sidecar keys included. */
+const keysAsRead = new WeakMap<TensorSet, ReadonlySet<string>>();
+
+/** A written GGUF parsed again by the GGUF reader; its metadata as the pipeline checks it: the records only (the model's keys are checked by writeChecked, through keysAsRead). */
 async function reopenGguf(source: ByteSource, modelKeys: ReadonlySet<string>): Promise<WrittenFile> {
-  let tensors: TensorSet;
-  try {
-    const reader = await readerOf(formatById('gguf')!);
-    tensors = (await reader.open!(source)).tensors;
-  } catch (e) {
-    await source.close?.();
-    throw e;
-  }
+  const { tensors } = await openWritten('gguf', source);
   const metadata = Object.fromEntries(Object.entries(tensors.metadata ?? {}).filter(([k]) => !modelKeys.has(k) && k !== GGUF_TYPES_KEY));
   const seen = Object.create(tensors, { metadata: { value: metadata, enumerable: true } }) as TensorSet;
+  keysAsRead.set(seen, new Set([...Object.keys(tensors.metadata ?? {}), ...tensors.leftOut.map((l) => l.path), ...(tensors.companions ?? []).flatMap((c) => c.keys)]));
   return { tensors: seen, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
 }
 
@@ -371,8 +367,7 @@ function ggufOutputWith(settings: Settings): OutputFormat {
       const missing: string[] = [];
       const reopenAndSee = async (): Promise<WrittenFile> => {
         const file = await reopen();
-        const reader = Object.getPrototypeOf(file.tensors) as TensorSet;
-        const present = new Set([...Object.keys(reader.metadata ?? {}), ...reader.leftOut.map((l) => l.path), ...(reader.companions ?? []).flatMap((c) => c.keys)]);
+        const present = keysAsRead.get(file.tensors) ?? new Set();
         missing.push(...kvs.filter((e) => modelKeys.has(e.key) && !present.has(e.key)).map((e) => e.key));
         return file;
       };

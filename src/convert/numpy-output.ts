@@ -1,14 +1,13 @@
 import { unsafeNameReason } from '../formats/zip/names.js';
 import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { formatById, readerOf } from '../formats/registry.js';
 import { crc32 } from '../formats/zip/index.js';
 import type { Dtype } from '../dtype/dtypes.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import { NPY_RAW_DESCR, npyDescr, npyHeader } from './npy-header.js';
 import type { OutputFormat } from './output-format.js';
 import type { WrittenFile } from './write-checked.js';
-import { dataWriter, writeThenCheck } from './write-then-check.js';
+import { dataWriter, openWritten, writeThenCheck } from './write-then-check.js';
 import { centralDirectory, localHeader, type ZipMember } from './zip-layout.js';
 
 /**
@@ -31,15 +30,7 @@ function refuseSharding(id: string): never {
 
 /** A written NumPy file parsed again by the NumPy reader. */
 async function reopenNumpy(source: ByteSource): Promise<WrittenFile> {
-  let parsed;
-  try {
-    const reader = await readerOf(formatById('numpy')!);
-    parsed = await reader.open!(source);
-  } catch (e) {
-    await source.close?.();
-    throw e;
-  }
-  const tensors = parsed.tensors;
+  const { tensors } = await openWritten('numpy', source);
   // The check runs on the whole file, once written: every tensor ends within it.
   return { tensors, dataStart: 0, endOf: () => source.size, close: () => tensors.close() };
 }

@@ -1,11 +1,10 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
 import { MemorySource, type ByteSource } from '../io/byte-source.js';
-import { formatById, readerOf } from '../formats/registry.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import type { OutputFormat } from './output-format.js';
 import type { WrittenFile } from './write-checked.js';
-import { dataWriter, writeThenCheck } from './write-then-check.js';
+import { dataWriter, openWritten, writeThenCheck } from './write-then-check.js';
 
 /**
  * TF.js as the pipeline's output: weight shards `group1-shard1of3.bin`, … (tfjs-converter's names)
@@ -68,16 +67,10 @@ function tfjsOutputInstance(): OutputFormat {
     }
     bySource.set(source.name, specs);
     pending = undefined;
-    let parsed;
-    try {
-      const reader = await readerOf(formatById('tfjs')!);
+    const { tensors } = await openWritten('tfjs', source, (reader) => {
       const manifest = new MemorySource(new TextEncoder().encode(manifestJson(['shard.bin'], specs)), `${source.name} (manifest)`);
-      parsed = await reader.open!(manifest, { openSibling: async () => source });
-    } catch (e) {
-      await source.close?.();
-      throw e;
-    }
-    const tensors = parsed.tensors;
+      return reader.open!(manifest, { openSibling: async () => source });
+    });
     const ends = new Map<string, number>();
     let at = 0;
     for (const t of tensors.tensors) ends.set(t.name, (at += t.byteLength));

@@ -1,4 +1,7 @@
 import type { Dtype } from '../dtype/dtypes.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { formatById, readerOf } from '../formats/registry.js';
+import type { FormatReader, ParsedModel } from '../formats/format.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import { checkOutput } from './check-output.js';
 import type { OutputWriteOptions } from './output-format.js';
@@ -9,6 +12,20 @@ import { CHECKED_CHUNK_BYTES, type CheckedSink, type CheckedWrite, type WrittenF
  * its end; a GGUF's quantized tensors are compared with their encoder's output): write everything,
  * close, read the file back with the format's reader (not the writer), compare with the sources.
  */
+
+/**
+ * Parses a written file with its format's reader (`open` when the reader needs more than the file, as
+ * TF.js its manifest); the source is closed if the parse fails.
+ */
+export async function openWritten(formatId: string, source: ByteSource, open?: (reader: FormatReader) => Promise<ParsedModel>): Promise<ParsedModel> {
+  try {
+    const reader = await readerOf(formatById(formatId)!);
+    return await (open ? open(reader) : reader.open!(source));
+  } catch (e) {
+    await source.close?.();
+    throw e;
+  }
+}
 
 /** Streams one tensor's data after another onto the sink, counting progress; `seen` gets each chunk before it is written. */
 export function dataWriter(sink: CheckedSink, options: OutputWriteOptions): (entry: TensorEntry, seen?: (chunk: Uint8Array) => void) => Promise<void> {
