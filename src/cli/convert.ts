@@ -27,11 +27,12 @@ export const convertCommand: Command = {
                         [--force] [--sha256] [--json]
 
 Converts a model to safetensors (or NumPy, GGUF or TF.js, --to) without
-executing anything in it. The format is found from the bytes: a PyTorch checkpoint
-(.bin, .pt, .pth, .ckpt: zip, legacy, tar or TorchScript), NumPy arrays
-(.npy, .npz), a GGUF (.gguf: quantized tensors dequantized to F32, see
---dtype), a legacy GGML file, an ONNX model (.onnx, its external data read
-from its folder only), or any other format whose tensors tensorsafe reads.
+executing anything in it. The format is found from the bytes: a PyTorch
+checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or TorchScript), NumPy
+arrays (.npy, .npz), a GGUF (.gguf: quantized tensors dequantized to F32,
+see --dtype), a legacy GGML file, an ONNX model (.onnx, its external data
+read from its folder only), or any other format whose tensors tensorsafe
+reads.
 Each file is parsed once and scanned first; one that would run code is
 refused. A pickle is read by a data-only machine: anything that is not plain
 data (classes and functions other than the tensor types it understands)

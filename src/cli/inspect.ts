@@ -27,10 +27,10 @@ types, tensor types; ONNX: ir_version, opsets, producer, graph counts,
 external data; NumPy: each array's dtype, byte order, order, shape, format
 version; legacy GGML: magic, version, hparams, vocabulary, tensor types).
 Only the structure is read, never tensor data, so this is instant even for
-huge files and costs one or two range requests for a URL. A file that is not safetensors is scanned
-first and refused when it would run code; nothing in it is run. Accepts a
-file, a sharded set's index, a folder holding a model, or an http(s) URL of
-a safetensors file or index.
+huge files and costs one or two range requests for a URL. A file that is
+not safetensors is scanned first and refused when it would run code;
+nothing in it is run. Accepts a file, a sharded set's index, a folder
+holding a model, or an http(s) URL of a safetensors file or index.
 
 Options:
   --json      print one JSON object:

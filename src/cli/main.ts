@@ -10,7 +10,7 @@ import { VERSION } from './version.js';
  * converter, the verifier and the signer. The specifiers are literals of this package's own files.
  */
 export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
-  { name: 'convert', summary: 'convert a model to safetensors (or NumPy, GGUF) without running it', load: async () => (await import('./convert.js')).convertCommand },
+  { name: 'convert', summary: 'convert to safetensors, NumPy, GGUF or TF.js; runs nothing', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'scan', summary: 'scan model files for code that would run when loaded', load: async () => (await import('./scan.js')).scanCommand },
   { name: 'verify', summary: 'prove two models hold the same tensors (or within tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'validate', summary: 'check safetensors files exactly as the reference reader does', load: async () => (await import('./validate.js')).validateCommand },

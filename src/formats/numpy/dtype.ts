@@ -36,7 +36,7 @@ const NAMED_DTYPES: Record<string, string> = {
 /** The dtype a header's `descr` value describes. Throws LiteralError for what numpy would not read (or this reader does not know). */
 export function dtypeOf(v: PyValue, depth = 0): NpyDtype {
   if (depth > MAX_NPY_LITERAL_DEPTH) throw new LiteralError('structured dtype nested too deeply', 0);
-  if (v.kind === 'str') return dtypeString(v.value);
+  if (v.kind === 'str') return dtypeString(v.value, depth);
   if (v.kind === 'list') {
     let itemsize = 0n;
     let hasObject = false;
@@ -66,7 +66,8 @@ export function dtypeOf(v: PyValue, depth = 0): NpyDtype {
 }
 
 /** A descr string: a typestr, a type name, or the comma form of a structured dtype. */
-function dtypeString(s: string): NpyDtype {
+function dtypeString(s: string, depth: number): NpyDtype {
+  if (depth > MAX_NPY_LITERAL_DEPTH) throw new LiteralError('structured dtype nested too deeply', 0);
   const t = s.trim();
   if (t.includes(',')) {
     const fields = splitTopLevel(t).filter((f, i, all) => f.trim() !== '' || i < all.length - 1);
@@ -77,7 +78,9 @@ function dtypeString(s: string): NpyDtype {
       const dims = (m[1] ?? m[2] ?? '1').split(',').filter((d) => d.trim() !== '');
       let n = 1n;
       for (const d of dims) n *= BigInt(d.trim());
-      const sub = dtypeString(m[3]!);
+      // A field that is the whole string again (unbalanced brackets keep its comma inside) would recurse forever.
+      if (m[3]!.trim() === t) throw new LiteralError(`unrecognised dtype ${show(t)}`, 0);
+      const sub = dtypeString(m[3]!, depth + 1);
       itemsize += sub.itemsize * n;
       hasObject ||= sub.hasObject;
     }
