@@ -8,8 +8,9 @@ import type { TfliteQuantization } from './model.js';
  *    once to float32;
  *  - several scales (per axis, one per index of `quantized_dimension`):
  *    `float(scale[c]) * float(q - zero_point[c])`, a float32 product.
- * TFLite's DEQUANTIZE kernel takes INT8, UINT8 and INT16 (per axis: INT8 and UINT8); INT16 per axis and
- * INT32 (biases) follow the same two formulas.
+ * TFLite's DEQUANTIZE kernel takes INT8, UINT8 and INT16 (per axis: INT8 and UINT8), and INT4, which it
+ * unpacks to INT8 first (the reader gives it unpacked, as I8); INT16 per axis and INT32 (biases) follow
+ * the same two formulas.
  */
 
 /** The stored dtypes --dequantize turns into F32. */

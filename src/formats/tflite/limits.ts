@@ -17,3 +17,7 @@ export const TFLITE_LIMITS: FlatBufferLimits = {
   vectorLength: { value: MAX_TFLITE_VECTOR_LENGTH, name: 'MAX_TFLITE_VECTOR_LENGTH' },
   stringBytes: { value: MAX_TFLITE_STRING_BYTES, name: 'MAX_TFLITE_STRING_BYTES' },
 };
+/** Bytes of the dense tensor a sparse one expands to: it is built in memory, and a few index entries can describe a huge one. */
+export const MAX_TFLITE_SPARSE_DENSE_BYTES = 256 * 1024 * 1024;
+/** Entries of a sparse tensor's segment and index vectors, read into memory (4 bytes each) to densify it. */
+export const MAX_TFLITE_SPARSE_INDEX_ENTRIES = 16 * 1024 * 1024;

@@ -4,6 +4,7 @@ import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { FlatBuffer, type Table } from '../flatbuffers/tables.js';
 import { show } from '../scan-rules.js';
 import { MAX_TFLITE_QUANTIZATION_PARAMS, TFLITE_LIMITS } from './limits.js';
+import { sparsityOf, type TfliteSparsity } from './sparsity.js';
 
 /**
  * The parts of a TFLite Model (tensorflow/compiler/mlir/lite/schema/schema.fbs) the reader needs, read
@@ -27,8 +28,8 @@ export interface TfliteTensor {
   readonly shape: number[];
   readonly buffer: number;
   readonly quantization?: TfliteQuantization;
-  /** The tensor has SparsityParameters: its buffer is not the dense tensor. */
-  readonly sparse: boolean;
+  /** Its SparsityParameters, when it has them: its buffer then holds the stored values, not the dense tensor. */
+  readonly sparsity?: TfliteSparsity;
   /** Its data is in an external buffer (schema 3d: a file the model names), 0 when none. */
   readonly externalBuffer: number;
   /** Position of its table in the file, for messages. */
@@ -108,9 +109,10 @@ export async function parseTfliteModel(source: ByteSource): Promise<TfliteModel>
       const name = (await fb.string(t, 3, `the name of ${what}`)) ?? '';
       const q = await fb.field(t, 4, `the quantization of ${what}`);
       const quantization = q === undefined ? undefined : await quantizationOf(fb, await fb.table(await fb.ref(q, what), `the quantization of ${what}`), what);
-      const sparse = (await fb.field(t, 6, `the sparsity of ${what}`)) !== undefined;
+      const sp = await fb.field(t, 6, `the sparsity of ${what}`);
+      const sparsity = sp === undefined ? undefined : await sparsityOf(fb, await fb.table(await fb.ref(sp, what), `the sparsity of ${what}`), what, (table, index, w) => int32s(fb, table, index, w));
       const externalBuffer = await fb.scalarU32(t, 10, `the external buffer of ${what}`);
-      tensors.push({ subgraph: s, index: i, name, type, shape, buffer, quantization, sparse, externalBuffer, at: t.pos });
+      tensors.push({ subgraph: s, index: i, name, type, shape, buffer, quantization, sparsity, externalBuffer, at: t.pos });
     }
     const ops: TfliteOperator[] = [];
     for await (const [op, i] of fb.tablesOf(sg, 3, `subgraph ${s} operators`)) {

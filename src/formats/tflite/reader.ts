@@ -6,11 +6,13 @@ import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { claimName } from '../tensor-names.js';
 import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
+import { densePositions, densified, inChunks, type Refuse } from './densify.js';
 import { TFLITE_DTYPES, tfliteTypeName, type TfliteDtype } from './dtype.js';
 import { TfliteError } from './errors.js';
 import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
 import { parseTfliteModel, type TfliteModel, type TfliteTensor } from './model.js';
 import { scanTflite } from './scan-rules.js';
+import type { TfliteSparsity } from './sparsity.js';
 import { describeTflite } from './view.js';
 
 /**
@@ -22,14 +24,15 @@ import { describeTflite } from './view.js';
  *  - a tensor without a name is `#<tensor index>`;
  *  - a name still taken gets `#2`, `#3`, … and a note.
  * Types are kept as their safetensors dtypes; INT4 is unpacked to I8 (low nibble first, sign-extended)
- * as it streams. STRING, COMPLEX128, RESOURCE, VARIANT and sparse tensors, and tensors whose data is in
- * an external buffer file, are left out with a reason; so are the constant inputs only custom operators
- * read (their opaque data, see customOnlyInputs).
+ * as it streams. Sparse tensors (SparsityParameters) are densified (densify.ts). STRING, COMPLEX128,
+ * RESOURCE, VARIANT and sparse INT4 tensors, and tensors whose data is in an external buffer file, are
+ * left out with a reason; so are the constant inputs only custom operators read (their opaque data, see
+ * customOnlyInputs).
  * A buffer whose size is not shape × dtype is `InvalidTflite`, naming the tensor.
  * Quantization (scale, zero point, quantized dimension) is kept in the metadata, one key per quantized
  * tensor: `tflite.quantization.<name>` = `{"scale":[…],"zero_point":[…],"quantized_dimension":n}`;
- * with the open option `dequantize`, quantized INT8, UINT8, INT16 and INT32 tensors are F32 values
- * instead (dequantize.ts), without that key.
+ * with the open option `dequantize`, quantized INT4 (unpacked first), INT8, UINT8, INT16 and INT32
+ * tensors, sparse ones densified first, are F32 values instead (dequantize.ts), without that key.
  */
 
 /** BuiltinOperator CUSTOM (schema.fbs). */
@@ -59,6 +62,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
     const unpacked: string[] = [];
     const dequantized: string[] = [];
     const opaque: string[] = [];
+    const densifiedNames: string[] = [];
     for (const [s, sg] of model.subgraphs.entries()) {
       const customOnly = customOnlyInputs(model, sg);
       const prefix = s === 0 ? '' : `${sg.name === '' ? String(s) : sg.name}/`;
@@ -78,20 +82,21 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
           continue;
         }
         const d = TFLITE_DTYPES.get(t.type);
-        if (d === undefined || t.sparse) {
-          const why = t.sparse ? 'a sparse tensor (densifying is not supported yet)' : `a ${tfliteTypeName(t.type)} tensor: safetensors holds numbers only`;
+        if (d === undefined || (t.sparsity !== undefined && d.int4)) {
+          const why = d === undefined ? `a ${tfliteTypeName(t.type)} tensor: safetensors holds numbers only` : 'a sparse INT4 tensor: packed 4-bit values are not densified';
           leftOut.push({ path: wanted, what: `${why} (${where})` });
           continue;
         }
         const name = claimName(taken, wanted);
         if (name !== wanted) notes.push(`\`${wanted}\` (${where}) is named \`${name}\`: its name was taken`);
-        let dequantize = options?.dequantize === true && t.quantization !== undefined && !d.int4 && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
+        let dequantize = options?.dequantize === true && t.quantization !== undefined && DEQUANTIZABLE.has(d.dtype) ? dequantizer(t.quantization, d.dtype, t.shape) : undefined;
         if (typeof dequantize === 'string') {
           notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
           dequantize = undefined;
         }
-        tensors.push(entry(t, name, d, buffer, source, file, dequantize));
+        tensors.push(t.sparsity === undefined ? entry(t, name, d, buffer, source, file, dequantize) : await sparseEntry(t, t.sparsity, name, d, buffer, source, file, dequantize));
         if (d.int4) unpacked.push(`\`${name}\``);
+        if (t.sparsity !== undefined) densifiedNames.push(`\`${name}\``);
         if (dequantize) dequantized.push(`\`${name}\``);
         else if (t.quantization !== undefined) {
           const value = JSON.stringify(t.quantization);
@@ -105,6 +110,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
     }
     if (opaque.length > 0) notes.push(`${opaque.length} constant input${opaque.length === 1 ? '' : 's'} of custom operators left out as opaque data (listed with the operator): ${opaque.join(', ')}`);
     if (dequantized.length > 0) notes.push(`${dequantized.length} quantized tensor${dequantized.length === 1 ? '' : 's'} dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): ${dequantized.join(', ')}`);
+    if (densifiedNames.length > 0) notes.push(`${densifiedNames.length} sparse tensor${densifiedNames.length === 1 ? '' : 's'} densified as TFLite's FormatConverter does (SparsityParameters: traversal order, block map, DENSE and SPARSE_CSR dimensions): ${densifiedNames.join(', ')}`);
     if (unpacked.length > 0) notes.push(`INT4 unpacked to I8 (one sign-extended byte per element): ${unpacked.join(', ')}`);
     if (Object.keys(metadata).length > 0) notes.push(`quantization parameters kept in the metadata as \`${TFLITE_QUANTIZATION_KEY_PREFIX}<tensor>\` (values are the stored integers, not dequantized)`);
     if (model.subgraphs.length > 1) notes.push('tensors of subgraphs other than the first are named `<subgraph name or index>/<tensor name>`');
@@ -136,10 +142,15 @@ function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: n
       dtype: 'F32',
       shape: [...t.shape],
       byteLength: count * 4,
-      encoding: { layout: 'decoded', decoder: 'tflite-dequantize' },
+      encoding: { layout: 'decoded', decoder: d.int4 ? 'int4-unpack+tflite-dequantize' : 'tflite-dequantize' },
       fidelity: 'derived',
-      // Source chunks of a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
-      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => values(readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit)))),
+      // Source chunks of an eighth (INT4), a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
+      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
+        values(
+          d.int4
+            ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 3)), true, count)
+            : readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit))),
+        ),
     };
   }
   return {
@@ -151,6 +162,44 @@ function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: n
     fidelity: d.int4 ? 'lossless' : 'exact',
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
       d.int4 ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 1)), true, count) : readChunks(source, buffer.start, buffer.length, step(chunkBytes)),
+  };
+}
+
+/**
+ * A sparse tensor (SparsityParameters), densified as it is read (densify.ts), in memory: at most
+ * MAX_TFLITE_SPARSE_DENSE_BYTES. Its sparsity is checked on open, so a bad one refuses the model before
+ * anything is written; the positions are worked out again when it is read rather than kept.
+ */
+async function sparseEntry(t: TfliteTensor, sp: TfliteSparsity, name: string, d: TfliteDtype, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): Promise<TensorEntry> {
+  const where = `${file}@${t.at}`;
+  const what = `sparse tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
+  const refuse: Refuse = (why, limit) => new TfliteError(limit === true ? 'TfliteLimit' : 'InvalidTflite', `${file}: ${what} ${why}`, { location: where });
+  if (t.shape.some((n) => n < 0)) throw refuse('has a negative dimension');
+  if (buffer.length % d.size !== 0) throw refuse(`stores ${buffer.length} bytes in buffer ${t.buffer}, not a whole number of ${d.size}-byte values`);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  const values = buffer.length / d.size;
+  await densePositions(source, t.shape, sp, d.size, values, refuse);
+  const dense = async (): Promise<Uint8Array> => densified(source, buffer.start, buffer.length, await densePositions(source, t.shape, sp, d.size, values, refuse), d.size, count);
+  if (dequantize) {
+    const values = dequantize;
+    return {
+      name,
+      dtype: 'F32',
+      shape: [...t.shape],
+      byteLength: count * 4,
+      encoding: { layout: 'decoded', decoder: 'sparse-densify+tflite-dequantize' },
+      fidelity: 'derived',
+      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => values(inChunks(dense, Math.floor(chunkBytes / 4) * d.size, d.size)),
+    };
+  }
+  return {
+    name,
+    dtype: d.dtype,
+    shape: [...t.shape],
+    byteLength: count * d.size,
+    encoding: { layout: 'decoded', decoder: 'sparse-densify' },
+    fidelity: 'lossless',
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => inChunks(dense, chunkBytes, d.size),
   };
 }
 
