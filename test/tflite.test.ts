@@ -30,12 +30,11 @@ describe('TFLite reader', () => {
     });
   });
 
-  it('leaves out STRING, sparse and external-buffer tensors with a reason, skips tensors without data, and notes renames', async () => {
+  it('leaves out STRING and external-buffer tensors with a reason, skips tensors without data, and notes renames', async () => {
     const { tensors } = await tfliteReader.open!(fixture('types.tflite'));
     expect(tensors.leftOut).toEqual([
       { path: 'strings', what: 'a STRING tensor: safetensors holds numbers only (tensor 15 of subgraph 0)' },
-      { path: 'sparse', what: 'a sparse tensor (densifying is not supported yet) (tensor 18 of subgraph 0)' },
-      { path: 'elsewhere', what: 'data in external buffer 1, a file the model names (not read) (tensor 19 of subgraph 0)' },
+      { path: 'elsewhere', what: 'data in external buffer 1, a file the model names (not read) (tensor 18 of subgraph 0)' },
     ]);
     expect(tensors.tensors.map((t) => t.name)).not.toContain('input');
     expect(tensors.notes.join('\n')).toContain('`i8` (tensor 17 of subgraph 0) is named `i8#2`');
@@ -105,13 +104,14 @@ async function bytesOf(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 }
 
 describe('TFLite --dequantize', () => {
-  it('writes quantized INT8, UINT8, INT16 and INT32 constants as F32, bit for bit as TFLite\'s reference kernels (numpy in float32/float64)', async () => {
+  it('writes quantized INT4, INT8, UINT8, INT16 and INT32 constants as F32, bit for bit as TFLite\'s reference kernels (numpy in float32/float64)', async () => {
     const { tensors } = await tfliteReader.open!(fixture('dequantize.tflite'), { dequantize: true });
     const byName = new Map(tensors.tensors.map((t) => [t.name, t]));
-    expect(Object.keys(dequantized.tensors).sort()).toEqual(['bias', 'i16', 'i8', 'i8_axis1', 'u8', 'u8_axis0']);
+    expect(Object.keys(dequantized.tensors).sort()).toEqual(['bias', 'i16', 'i8', 'i8_axis1', 'int4', 'int4_axis0', 'u8', 'u8_axis0']);
     for (const [name, want] of Object.entries(dequantized.tensors)) {
       const t = byName.get(name)!;
-      expect([name, t.dtype, t.shape, t.fidelity, t.encoding]).toEqual([name, 'F32', want.shape, 'derived', { layout: 'decoded', decoder: 'tflite-dequantize' }]);
+      const decoder = name.startsWith('int4') ? 'int4-unpack+tflite-dequantize' : 'tflite-dequantize';
+      expect([name, t.dtype, t.shape, t.fidelity, t.encoding]).toEqual([name, 'F32', want.shape, 'derived', { layout: 'decoded', decoder }]);
       // Whole, and in chunks of 8 bytes (two floats): a per-axis channel must carry across chunks.
       for (const chunk of [undefined, 8]) {
         const bytes = await bytesOf(t.chunks(chunk));
@@ -120,11 +120,11 @@ describe('TFLite --dequantize', () => {
         expect([name, Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))]).toEqual([name, want.values]);
       }
     }
-    // Not dequantized: a FLOAT32 and an INT4 tensor, which keep their quantization metadata.
-    expect([byName.get('f32')!.dtype, byName.get('int4')!.dtype, byName.get('odd_axis')!.dtype]).toEqual(['F32', 'I8', 'I32']);
-    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.int4', 'tflite.quantization.odd_axis']);
+    // Not dequantized: a FLOAT32 tensor and an INT32 whose parameters do not fit it, which keep their quantization metadata.
+    expect([byName.get('f32')!.dtype, byName.get('odd_axis')!.dtype]).toEqual(['F32', 'I32']);
+    expect(Object.keys(tensors.metadata ?? {}).sort()).toEqual(['tflite.quantization.f32', 'tflite.quantization.odd_axis']);
     expect(tensors.notes).toContain('`odd_axis` is not dequantized (kept as stored, its parameters in the metadata): 2 scales for quantized dimension 3 of shape [2]');
-    expect(tensors.notes).toContain("6 quantized tensors dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): `i8`, `u8`, `i16`, `bias`, `i8_axis1`, `u8_axis0`");
+    expect(tensors.notes).toContain("8 quantized tensors dequantized to F32 as TFLite's DEQUANTIZE kernel computes (q - zero_point) * scale (--dequantize): `i8`, `u8`, `i16`, `bias`, `i8_axis1`, `u8_axis0`, `int4`, `int4_axis0`");
   });
 
   it('without the option keeps the stored integers', async () => {
@@ -155,6 +155,84 @@ describe('TFLite --dequantize', () => {
     expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('--dequantize applies to TFLite models')]);
     expect(fs.existsSync(path.join(dir, 'again.safetensors'))).toBe(false);
     expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
+  });
+});
+
+const sparseDequantized = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/tflite-sparse-dequantized.json'), 'utf8')) as typeof dequantized;
+
+/**
+ * Sparse tensors: test/formats.test.ts checks each densified tensor of sparse.tflite against the numpy
+ * array the generator sparsified (and its own reference densifier gave back); here, reading in chunks,
+ * what is left out and noted, --dequantize after densifying, and what is refused.
+ */
+describe('TFLite sparse tensors', () => {
+  const names = ['csr_2d', 'block_1x4', 'block_4x4', 'permuted_3d', 'blocked_4d', 'c64'];
+  const want = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'sparse.tflite.expected.json'), 'utf8')) as { tensors: { name: string; sha256: string }[] };
+
+  it('densifies in chunks of any whole number of elements, the same bytes', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('sparse.tflite'));
+    expect(tensors.tensors.map((t) => t.name)).toEqual(names);
+    for (const t of tensors.tensors) {
+      const sha = want.tensors.find((w) => w.name === t.name)!.sha256;
+      for (const chunk of [1, 8, 24, undefined]) {
+        const parts: number[] = [];
+        const all: Uint8Array[] = [];
+        for await (const c of t.chunks(chunk)) {
+          parts.push(c.length);
+          all.push(c.slice());
+        }
+        expect([t.name, chunk, createHash('sha256').update(Buffer.concat(all)).digest('hex')]).toEqual([t.name, chunk, sha]);
+        if (chunk !== undefined) expect(Math.max(...parts)).toBeLessThanOrEqual(Math.max(chunk, t.byteLength / t.shape.reduce((a, b) => a * b, 1)));
+      }
+    }
+  });
+
+  it('leaves out a sparse INT4 tensor and notes the densified ones', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('sparse.tflite'));
+    expect(tensors.leftOut).toEqual([{ path: 'int4_sparse', what: 'a sparse INT4 tensor: packed 4-bit values are not densified (tensor 6 of subgraph 0)' }]);
+    expect(tensors.notes).toContain(
+      "6 sparse tensors densified as TFLite's FormatConverter does (SparsityParameters: traversal order, block map, DENSE and SPARSE_CSR dimensions): `csr_2d`, `block_1x4`, `block_4x4`, `permuted_3d`, `blocked_4d`, `c64`",
+    );
+  });
+
+  it('--dequantize densifies, then dequantizes per axis (INT8 1x4 blocks), bit for bit as numpy from the dense array', async () => {
+    const { tensors } = await tfliteReader.open!(fixture('sparse.tflite'), { dequantize: true });
+    const t = tensors.tensors.find((e) => e.name === 'block_1x4')!;
+    const w = sparseDequantized.tensors['block_1x4']!;
+    expect([t.dtype, t.shape, t.fidelity, t.encoding]).toEqual(['F32', w.shape, 'derived', { layout: 'decoded', decoder: 'sparse-densify+tflite-dequantize' }]);
+    for (const chunk of [undefined, 12]) {
+      const bytes = await bytesOf(t.chunks(chunk));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(w.sha256);
+      expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(w.values);
+    }
+  });
+
+  it('refuses decreasing segments, an index outside its dimension and a dense size over the limit, naming the tensor', async () => {
+    await expect(tfliteReader.open!(fixture('sparse-unsorted.tflite'))).rejects.toMatchObject({
+      code: 'InvalidTflite',
+      message: expect.stringContaining('sparse tensor "bad" (tensor 0 of subgraph 0, FLOAT32 [3, 3]) has unsorted segments for SPARSE_CSR dimension metadata 1: segment 2 (1) is before segment 1 (2)'),
+    });
+    await expect(tfliteReader.open!(fixture('sparse-index-range.tflite'))).rejects.toMatchObject({
+      code: 'InvalidTflite',
+      message: expect.stringContaining('sparse tensor "bad" (tensor 0 of subgraph 0, FLOAT32 [3, 3]) has index 3 (entry 1 of SPARSE_CSR dimension metadata 1), outside its dimension of size 3'),
+    });
+    await expect(tfliteReader.open!(fixture('sparse-dense-limit.tflite'))).rejects.toMatchObject({
+      code: 'TfliteLimit',
+      message: expect.stringContaining('sparse tensor "huge" (tensor 0 of subgraph 0, FLOAT32 [65536, 65536]) is 17179869184 bytes dense, more than MAX_TFLITE_SPARSE_DENSE_BYTES'),
+    });
+  });
+
+  it('convert and verify through the CLI', async () => {
+    const dir = tempDir('tflite-sparse');
+    const src = path.join(dir, 'sparse.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'sparse.tflite'), src);
+    const converted = await runCli('convert', src);
+    expect([converted.code, converted.stderr]).toEqual([0, '']);
+    expect((await runCli('verify', src, path.join(dir, 'sparse.safetensors'))).code).toBe(0);
+    const bad = path.join(dir, 'sparse-unsorted.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'sparse-unsorted.tflite'), bad);
+    expect((await runCli('convert', bad)).code).toBe(3);
+    expect(fs.existsSync(path.join(dir, 'sparse-unsorted.safetensors'))).toBe(false);
   });
 });
 
