@@ -10,6 +10,7 @@ const groups = {
   verify: () => import('./verify.js'),
   integrity: () => import('./integrity.js'),
   startup: () => import('./startup.js'),
+  formats: () => import('./formats.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

@@ -55,11 +55,16 @@ export function dequantizer(q: TfliteQuantization, dtype: Dtype, shape: readonly
   return (chunks) => {
     let index = 0; // elements done, across the chunks of this reading
     return mapped(chunks, view, (v, out) => {
-      for (let i = 0; i < v.length; i++, index++) {
+      // A run of `inner` elements shares a channel: its scale and zero point are looked up once.
+      for (let i = 0; i < v.length; ) {
         const c = Math.floor(index / inner) % channels;
+        const end = i + Math.min(v.length - i, inner - (index % inner));
+        const scale = scales[c]!;
+        const z = zs[c]!;
+        index += end - i;
         // q - zero_point is an int32 converted to float32; the float64 product of two float32s is exact,
         // so storing it rounds as C's float32 product does.
-        out[i] = scales[c]! * Math.fround(v[i]! - zs[c]!);
+        for (; i < end; i++) out[i] = scale * Math.fround(v[i]! - z);
       }
     });
   };
