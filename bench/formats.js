@@ -15,7 +15,7 @@ const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tfli
 
 const sizeOf = (files) => files.reduce((a, f) => a + fs.statSync(f).size, 0);
 
-export async function run({ sizeMiB = 64, runs = 5 } = {}) {
+export async function run({ sizeMiB = 128, runs = 5 } = {}) {
   const tmp = path.join(ensureTmp(), 'formats');
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
@@ -30,6 +30,9 @@ export async function run({ sizeMiB = 64, runs = 5 } = {}) {
     cases.push({ name: 'TFLite: MobileNet v2 int8 (shared corpus, inline buffers)', input: 'tflite-micro\'s `mobilenet_v2_quantized_1x3x224x224.tflite`: 127 constants, per-axis scales of 106 kept as metadata (an 830 KiB header)', src, files: [src], runs: runs * 3, note: 'for reference (a small file: fixed costs dominate)' });
   } else skip('TFLite: MobileNet v2 int8 (shared corpus)', `${CORPUS_TFLITE} is absent`);
 
+  // A quantized model's output is 4× its input: it is also measured against converting the float
+  // model of the same output size (`peer`), which isolates the cost of dequantizing.
+  let peer;
   for (const int8 of [false, true]) {
     const name = int8 ? 'TFLite: INT8 per-axis, `--dequantize`' : 'TFLite: FLOAT32';
     const src = path.join(tmp, int8 ? 'int8.tflite' : 'f32.tflite');
@@ -37,7 +40,8 @@ export async function run({ sizeMiB = 64, runs = 5 } = {}) {
     if (made.skipped) skip(name, made.skipped);
     else {
       const what = int8 ? `${made.tensors} INT8 tensors of 4 MiB, one scale per row → F32 (4× the bytes)` : `${made.tensors} FLOAT32 tensors of 4 MiB`;
-      cases.push({ name, input: `${what}, buffers placed by offset/size (flatc)`, src, files: [src], options: int8 ? { dequantize: true } : {}, target: int8 ? undefined : 2 });
+      cases.push({ name, input: `${what}, buffers placed by offset/size (flatc)`, src, files: [src], options: int8 ? { dequantize: true } : {}, target: int8 ? undefined : 2, peer: int8 ? peer : undefined });
+      if (!int8) peer = { name: 'the FLOAT32 model', src };
     }
   }
 
@@ -45,7 +49,8 @@ export async function run({ sizeMiB = 64, runs = 5 } = {}) {
     const dir = path.join(tmp, uint8 ? 'tfjs-uint8' : 'tfjs-f32');
     const made = writeBenchTfjs(dir, { bytes, uint8 });
     const what = uint8 ? `${made.tensors} float32 weights quantized to uint8 (dequantized to F32: 4× the bytes)` : `${made.tensors} float32 weights`;
-    cases.push({ name: `TF.js: ${uint8 ? 'uint8-quantized' : 'float32'} graph model`, input: `${what}, model.json and ${made.files.length - 1} shards of 4 MB`, src: made.files[0], files: made.files, target: uint8 ? undefined : 2 });
+    cases.push({ name: `TF.js: ${uint8 ? 'uint8-quantized' : 'float32'} graph model`, input: `${what}, model.json and ${made.files.length - 1} shards of 4 MB`, src: made.files[0], files: made.files, target: uint8 ? undefined : 2, peer: uint8 ? peer : undefined });
+    if (!uint8) peer = { name: 'the float32 model', src: made.files[0] };
   }
 
   for (const [kind, name, ext] of [['generic', 'HDF5: contiguous datasets', 'h5'], ['chunked', 'HDF5: chunked, deflated (level 1)', 'h5'], ['keras', 'Keras 2 legacy `.h5`', 'h5']]) {
@@ -78,7 +83,8 @@ export async function run({ sizeMiB = 64, runs = 5 } = {}) {
     }
     const outBytes = fs.statSync(out).size;
     const copy = () => c.files.forEach((f, i) => fs.copyFileSync(f, path.join(copies, `${i}-${path.basename(f)}`)));
-    const [tCopy, tConvert] = await compare(c.runs ?? runs, [copy, convert], clean);
+    const convertPeer = () => convertModel(c.peer.src, { output: out, force: true });
+    const [tCopy, tConvert, tPeer] = await compare(c.runs ?? runs, c.peer ? [copy, convert, convertPeer] : [copy, convert], clean);
     clean();
     const r = tConvert / tCopy;
     rows.push([
@@ -88,6 +94,9 @@ export async function run({ sizeMiB = 64, runs = 5 } = {}) {
       ratio(r),
       c.note ?? (c.target === undefined ? 'for reference (the output is larger than the input)' : verdict(r, c.target)),
     ]);
+    if (c.peer) {
+      rows.push([`${c.name}: convert vs converting ${c.peer.name} (the same output size)`, 'the cost of dequantizing (twice: once written, once to compare the output with)', `${fmtMs(tConvert)} vs ${fmtMs(tPeer)}`, ratio(tConvert / tPeer), 'for reference']);
+    }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   return [

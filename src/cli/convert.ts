@@ -108,8 +108,8 @@ Options:
                          .to() does; every other tensor keeps its dtype
                          (the summary says how many were cast);
                          safetensors output only
-  --dequantize           TFLite: write quantized INT8, UINT8, INT16 and INT32
-                         constants as F32, (q - zero_point) * scale as
+  --dequantize           TFLite: write quantized INT4, INT8, UINT8, INT16 and
+                         INT32 constants as F32, (q - zero_point) * scale as
                          TFLite's DEQUANTIZE kernel computes it, per tensor
                          or per axis (default: the stored integers, their
                          scales and zero points in the metadata); other
