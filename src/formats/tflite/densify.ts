@@ -1,5 +1,5 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import { MAX_TFLITE_SPARSE_DENSE_BYTES, MAX_TFLITE_SPARSE_INDEX_ENTRIES } from './limits.js';
+import { MAX_TFLITE_SPARSE_DENSE_BYTES, MAX_TFLITE_SPARSE_EXPANSION, MAX_TFLITE_SPARSE_FREE_BYTES, MAX_TFLITE_SPARSE_INDEX_ENTRIES, MAX_TFLITE_SPARSE_MODEL_ENTRIES } from './limits.js';
 import type { TfliteIndexVector, TfliteSparsity } from './sparsity.js';
 
 /**
@@ -26,7 +26,7 @@ import type { TfliteIndexVector, TfliteSparsity } from './sparsity.js';
 export type Refuse = (why: string, limit?: boolean) => Error;
 
 /** The dense element index of each stored value, in storage order; checked throughout. */
-export async function densePositions(source: ByteSource, shape: readonly number[], sp: TfliteSparsity, size: number, values: number, refuse: Refuse): Promise<Int32Array> {
+export async function densePositions(source: ByteSource, shape: readonly number[], sp: TfliteSparsity, size: number, values: number, refuse: Refuse, budget?: { left: number }): Promise<Int32Array> {
   const n = shape.length;
   const k = sp.blockMap.length;
   const rank = n + k;
@@ -80,6 +80,14 @@ export async function densePositions(source: ByteSource, shape: readonly number[
     nodes = meta.indices!.count;
   }
   if (nodes !== values) throw refuse(`stores ${values} values, but its sparsity describes ${nodes}`);
+  const stored = values * size + sp.dims.reduce((a, m) => a + (m.sparse ? m.segments!.count * m.segments!.width + m.indices!.count * m.indices!.width : 0), 0);
+  if (count * size > Math.max(MAX_TFLITE_SPARSE_FREE_BYTES, stored * MAX_TFLITE_SPARSE_EXPANSION)) {
+    throw refuse(`is ${count * size} bytes dense from ${stored} bytes of values and indices, more than MAX_TFLITE_SPARSE_EXPANSION (${MAX_TFLITE_SPARSE_EXPANSION}) times as many (past MAX_TFLITE_SPARSE_FREE_BYTES, ${MAX_TFLITE_SPARSE_FREE_BYTES})`, true);
+  }
+  if (budget !== undefined) {
+    budget.left -= entries + values;
+    if (budget.left < 0) throw refuse(`brings the model's sparse tensors past MAX_TFLITE_SPARSE_MODEL_ENTRIES (${MAX_TFLITE_SPARSE_MODEL_ENTRIES}) segment and index entries and stored values`, true);
+  }
 
   // Dense offsets of the nodes of each level, from the root down; the last level's are the values'.
   let offsets = new Int32Array(1);
@@ -99,11 +107,14 @@ export async function densePositions(source: ByteSource, shape: readonly number[
     if (segments[0] !== 0 || segments[segments.length - 1] !== indices.length) {
       throw refuse(`has segments [${segments[0]}, …, ${segments[segments.length - 1]}] for SPARSE_CSR dimension metadata ${p}: they must run from 0 to its ${indices.length} indices`);
     }
+    // Ascending from 0 to the index count: every segment then lies among the indices.
+    for (let i = 0; i < offsets.length; i++) {
+      if (segments[i + 1]! < segments[i]!) throw refuse(`has unsorted segments for SPARSE_CSR dimension metadata ${p}: segment ${i + 1} (${segments[i + 1]}) is before segment ${i} (${segments[i]})`);
+    }
     const next = new Int32Array(indices.length);
     for (let i = 0; i < offsets.length; i++) {
       const from = segments[i]!;
       const to = segments[i + 1]!;
-      if (to < from) throw refuse(`has unsorted segments for SPARSE_CSR dimension metadata ${p}: segment ${i + 1} (${to}) is before segment ${i} (${from})`);
       for (let e = from, last = -1; e < to; e++) {
         const x = indices[e]!;
         if (x < 0 || x >= size) throw refuse(`has index ${x} (entry ${e} of SPARSE_CSR dimension metadata ${p}), outside its dimension of size ${size}`);

@@ -19,5 +19,18 @@ export const TFLITE_LIMITS: FlatBufferLimits = {
 };
 /** Bytes of the dense tensor a sparse one expands to: it is built in memory, and a few index entries can describe a huge one. */
 export const MAX_TFLITE_SPARSE_DENSE_BYTES = 256 * 1024 * 1024;
+/**
+ * Dense bytes per byte a sparse tensor occupies (its values, segments and indices), past the first
+ * MAX_TFLITE_SPARSE_FREE_BYTES: a few bytes must not expand to hundreds of MiB (real sparse weights are
+ * at most a few hundred times smaller than dense).
+ */
+export const MAX_TFLITE_SPARSE_EXPANSION = 1024;
+/** Dense bytes of a sparse tensor allowed whatever its size. */
+export const MAX_TFLITE_SPARSE_FREE_BYTES = 1024 * 1024;
 /** Entries of a sparse tensor's segment and index vectors, read into memory (4 bytes each) to densify it. */
 export const MAX_TFLITE_SPARSE_INDEX_ENTRIES = 16 * 1024 * 1024;
+/**
+ * Segment and index entries and stored values of all the sparse tensors of a model, walked on open to
+ * check them: tensors may share one sparsity and one buffer, so the per-tensor limits alone do not bound the time.
+ */
+export const MAX_TFLITE_SPARSE_MODEL_ENTRIES = 128 * 1024 * 1024;

@@ -9,7 +9,7 @@ import { DEQUANTIZABLE, dequantizer, type Dequantizer } from './dequantize.js';
 import { densePositions, densified, inChunks, type Refuse } from './densify.js';
 import { TFLITE_DTYPES, tfliteTypeName, type TfliteDtype } from './dtype.js';
 import { TfliteError } from './errors.js';
-import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES } from './limits.js';
+import { MAX_TFLITE_QUANTIZATION_METADATA_BYTES, MAX_TFLITE_SPARSE_MODEL_ENTRIES } from './limits.js';
 import { parseTfliteModel, type TfliteModel, type TfliteTensor } from './model.js';
 import { scanTflite } from './scan-rules.js';
 import type { TfliteSparsity } from './sparsity.js';
@@ -63,6 +63,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
     const dequantized: string[] = [];
     const opaque: string[] = [];
     const densifiedNames: string[] = [];
+    const sparseBudget = { left: MAX_TFLITE_SPARSE_MODEL_ENTRIES };
     for (const [s, sg] of model.subgraphs.entries()) {
       const customOnly = customOnlyInputs(model, sg);
       const prefix = s === 0 ? '' : `${sg.name === '' ? String(s) : sg.name}/`;
@@ -94,7 +95,7 @@ export const tfliteReader: FormatReader<TfliteStructure> = {
           notes.push(`\`${name}\` is not dequantized (kept as stored, its parameters in the metadata): ${dequantize}`);
           dequantize = undefined;
         }
-        tensors.push(t.sparsity === undefined ? entry(t, name, d, buffer, source, file, dequantize) : await sparseEntry(t, t.sparsity, name, d, buffer, source, file, dequantize));
+        tensors.push(t.sparsity === undefined ? entry(t, name, d, buffer, source, file, dequantize) : await sparseEntry(t, t.sparsity, name, d, buffer, source, file, dequantize, sparseBudget));
         if (d.int4) unpacked.push(`\`${name}\``);
         if (t.sparsity !== undefined) densifiedNames.push(`\`${name}\``);
         if (dequantize) dequantized.push(`\`${name}\``);
@@ -167,10 +168,21 @@ function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: n
 
 /**
  * A sparse tensor (SparsityParameters), densified as it is read (densify.ts), in memory: at most
- * MAX_TFLITE_SPARSE_DENSE_BYTES. Its sparsity is checked on open, so a bad one refuses the model before
- * anything is written; the positions are worked out again when it is read rather than kept.
+ * MAX_TFLITE_SPARSE_DENSE_BYTES. Its sparsity is checked on open (all of a model's within
+ * MAX_TFLITE_SPARSE_MODEL_ENTRIES), so a bad one refuses the model before anything is written; the
+ * positions are worked out again when it is read rather than kept.
  */
-async function sparseEntry(t: TfliteTensor, sp: TfliteSparsity, name: string, d: TfliteDtype, buffer: { start: number; length: number }, source: ByteSource, file: string, dequantize: Dequantizer | undefined): Promise<TensorEntry> {
+async function sparseEntry(
+  t: TfliteTensor,
+  sp: TfliteSparsity,
+  name: string,
+  d: TfliteDtype,
+  buffer: { start: number; length: number },
+  source: ByteSource,
+  file: string,
+  dequantize: Dequantizer | undefined,
+  budget: { left: number },
+): Promise<TensorEntry> {
   const where = `${file}@${t.at}`;
   const what = `sparse tensor ${JSON.stringify(name)} (tensor ${t.index} of subgraph ${t.subgraph}, ${tfliteTypeName(t.type)} [${t.shape.join(', ')}])`;
   const refuse: Refuse = (why, limit) => new TfliteError(limit === true ? 'TfliteLimit' : 'InvalidTflite', `${file}: ${what} ${why}`, { location: where });
@@ -178,7 +190,7 @@ async function sparseEntry(t: TfliteTensor, sp: TfliteSparsity, name: string, d:
   if (buffer.length % d.size !== 0) throw refuse(`stores ${buffer.length} bytes in buffer ${t.buffer}, not a whole number of ${d.size}-byte values`);
   const count = t.shape.reduce((a, b) => a * b, 1);
   const values = buffer.length / d.size;
-  await densePositions(source, t.shape, sp, d.size, values, refuse);
+  await densePositions(source, t.shape, sp, d.size, values, refuse, budget);
   const dense = async (): Promise<Uint8Array> => densified(source, buffer.start, buffer.length, await densePositions(source, t.shape, sp, d.size, values, refuse), d.size, count);
   if (dequantize) {
     const values = dequantize;
