@@ -187,8 +187,10 @@ describe('TFLite sparse tensors', () => {
     }
   });
 
-  it('leaves out a sparse INT4 tensor and notes the densified ones', async () => {
-    const { tensors } = await tfliteReader.open!(fixture('sparse.tflite'));
+  it('leaves out a sparse INT4 tensor and notes the densified ones; inspect counts the sparse tensors', async () => {
+    const parsed = await tfliteReader.open!(fixture('sparse.tflite'));
+    const { tensors } = parsed;
+    expect(tfliteReader.describe!(parsed)[0]!.rows).toContainEqual({ key: 'sparse tensors', value: '7' });
     expect(tensors.leftOut).toEqual([{ path: 'int4_sparse', what: 'a sparse INT4 tensor: packed 4-bit values are not densified (tensor 6 of subgraph 0)' }]);
     expect(tensors.notes).toContain(
       "6 sparse tensors densified as TFLite's FormatConverter does (SparsityParameters: traversal order, block map, DENSE and SPARSE_CSR dimensions): `csr_2d`, `block_1x4`, `block_4x4`, `permuted_3d`, `blocked_4d`, `c64`",
