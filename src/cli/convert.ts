@@ -205,8 +205,12 @@ Examples:
     if (values.to !== undefined && !outputFormatById(values.to)) {
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
     }
-    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
-      throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
+    const takes = outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions ?? [];
+    if (values.quantize !== undefined && !takes.includes('quantize')) {
+      throw new UsageError(`--quantize goes with --to gguf or --to tfjs${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
+    }
+    if (values.arch !== undefined && !takes.includes('arch')) {
+      throw new UsageError(`--arch goes with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
     if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id && !outputFormatById(values.to)?.defaultShardSize) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);

@@ -121,8 +121,11 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const why = output.noMetadata !== undefined ? `${output.noMetadata} files hold no metadata` : `a ${output.id} output records its sources without digests`;
     throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors output only; ${why}`, { location: output.id });
   }
-  if ((options.quantize !== undefined || options.arch !== undefined) && !takes('quantize')) {
-    throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
+  if (options.quantize !== undefined && !takes('quantize')) {
+    throw new TensorsafeError('InvalidArgument', `--quantize is an option of the GGUF and TF.js writers (--to gguf, --to tfjs), not of ${output.id}`, { location: output.id });
+  }
+  if (options.arch !== undefined && !takes('arch')) {
+    throw new TensorsafeError('InvalidArgument', `--arch is an option of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
   if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
   const dtype = dtypeOption(options.dtype, output);
