@@ -237,3 +237,50 @@ describe('TF.js through the CLI', () => {
     expect(v.code).toBe(0);
   });
 });
+
+describe('TF.js embedded form (weightSpecs + base64 weightData)', () => {
+  /** tfjs-core's own encoding of some weights, as ModelArtifacts hold them. */
+  async function artifacts(): Promise<{ specs: Spec[]; data: Uint8Array }> {
+    const named = { 'dense/kernel': tf.tensor2d([1.5, -2, 3.25, 1e-30, -0, 7], [2, 3]), ids: tf.tensor1d([1, -5, 70000], 'int32'), mask: tf.tensor1d([1, 0, 1], 'bool') };
+    const { data, specs } = await tf.io.encodeWeights(named);
+    tf.dispose(Object.values(named));
+    return { specs, data: new Uint8Array(data) };
+  }
+  const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+  it('reads weightData (one string, or a list of them concatenated) equal to tfjs-core decodeWeights', async () => {
+    const { specs, data } = await artifacts();
+    const want = await tfjsDecoded(data, specs);
+    await expectSameAsTfjs(await openMemory({ modelTopology: { class_name: 'Sequential' }, format: 'layers-model', weightSpecs: specs, weightData: base64(data) }, {}), want);
+    // WeightData may be a list of buffers: split inside a weight.
+    await expectSameAsTfjs(await openMemory({ weightSpecs: specs, weightData: [base64(data.subarray(0, 5)), base64(data.subarray(5, 5)), base64(data.subarray(5))] }, {}), want);
+  });
+
+  it('refuses data that is not base64, data of the wrong length, and both forms at once', async () => {
+    const { specs, data } = await artifacts();
+    const open = (json: unknown): Promise<unknown> => openMemory(json, {});
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data).slice(0, -4) }))).toBe('TfjsShardMismatch');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(Buffer.concat([data, new Uint8Array(4)])) }))).toBe('TfjsShardMismatch');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data).replace(/.$/, '*') }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: ` ${base64(data)}` }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: {} }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: 'x', weightData: '' }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data), weightsManifest: [] }))).toBe('InvalidTfjs');
+  });
+
+  it('the CLI inspects, scans and converts an embedded model.json (no shard opened)', async () => {
+    const { specs, data } = await artifacts();
+    const dir = tempDir('tfjs-embedded');
+    const file = path.join(dir, 'model.json');
+    fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', generatedBy: 'TensorFlow.js tfjs-layers v4.22.0', weightSpecs: specs, weightData: base64(data) }));
+    const i = await runCli('inspect', file, '--json');
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout).toContain('embedded, base64');
+    const s = await runCli('scan', file);
+    expect(s.code, s.stdout).toBe(0);
+    const c = await runCli('convert', file);
+    expect(c.code, c.stderr).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'model.safetensors']);
+    expect((await runCli('verify', file, path.join(dir, 'model.safetensors'))).code).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import type { ByteSource } from '../../io/byte-source.js';
+import { MemorySource, type ByteSource } from '../../io/byte-source.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
@@ -6,7 +6,7 @@ import { pathEscape } from '../scan-rules.js';
 import { dequantize, quantizedBytes } from './dequantize.js';
 import { TfjsError } from './errors.js';
 import { MAX_TFJS_STRING_ELEMENTS } from './limits.js';
-import { parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';
+import { decodeBase64, parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';
 import { MAX_TFJS_JSON_BYTES, scanTfjsModelJson } from './scan-rules.js';
 import { ShardSequence } from './shards.js';
 import { describeTfjs } from './view.js';
@@ -20,7 +20,8 @@ import { describeTfjs } from './view.js';
  * float16 ones widened to float32 (lossless), as tfjs-core's `io.decodeWeights` does, bit for bit.
  * Shard paths are opened through `openSibling`, inside the model's folder only: an absolute path, a
  * URL, `..` or a link out is `ExternalDataRefused`. A group whose shards hold more or fewer bytes than
- * its weights need is `TfjsShardMismatch`. String weights are left out with a reason.
+ * its weights need is `TfjsShardMismatch`. String weights are left out with a reason. The embedded
+ * form (`weightSpecs` and base64 `weightData` in the JSON) is read as one group whose data it holds.
  */
 
 export interface TfjsShard {
@@ -67,6 +68,15 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
   const parts: ByteSource[] = [];
   const shards: TfjsShard[] = [];
   const open = options?.openSibling;
+  if (manifest.embedded) {
+    // The embedded form: one group, its data in the JSON itself (the buffers of WeightData, in order).
+    for (const [i, text] of manifest.embedded.entries()) {
+      const name = manifest.embedded.length === 1 ? 'weightData' : `weightData[${i}]`;
+      const part = new MemorySource(decodeBase64(text), `${file}:${name}`);
+      parts.push(part);
+      shards.push({ path: `${name} (embedded)`, size: part.size, group: 0 });
+    }
+  }
   for (const [g, group] of manifest.groups.entries()) {
     for (const path of group.paths) {
       const escape = pathEscape(path);
