@@ -7,7 +7,7 @@ import { isTensorsafeError } from '../src/errors.js';
 import type { ByteSource } from '../src/io/byte-source.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { tfjsReader } from '../src/formats/tfjs/reader.js';
-import { MAX_TFJS_DIMS } from '../src/formats/tfjs/limits.js';
+import { MAX_TFJS_DIMS, MAX_TFJS_STRING_METADATA_BYTES } from '../src/formats/tfjs/limits.js';
 import { findModels } from '../src/node/batch.js';
 import { safetensorsNameFor } from '../src/node/convert.js';
 import { openInsideFolder } from '../src/node/inside-folder.js';
@@ -79,8 +79,15 @@ describe('TF.js reader against tfjs-core decodeWeights', () => {
       const { tensors } = await tfjsReader.open!(source, { openSibling: (r) => openInsideFolder(DIR, r) });
       try {
         await expectSameAsTfjs(tensors, want);
-        // Stored weights are exact; the string weight of the graph-model is left out, with its reason.
-        if (file === 'graph-model.json') expect(tensors.leftOut).toEqual([{ path: 'labels', what: expect.stringContaining('string weight') }]);
+        // The graph-model's small string weight is kept in the metadata: the strings tfjs-core decodes.
+        if (file === 'graph-model.json') {
+          expect(tensors.leftOut).toEqual([]);
+          const spec = manifest.flatMap((g) => g.weights).find((w) => w.name === 'labels')!;
+          const decoded = tf.io.decodeWeights(new Uint8Array(data).slice().buffer, manifest.flatMap((g) => g.weights));
+          const labels = (await decoded['labels']!.data()) as unknown as string[];
+          tf.dispose(Object.values(decoded));
+          expect(JSON.parse(tensors.metadata!['tfjs.string.labels']!)).toEqual({ shape: spec.shape, values: labels });
+        }
       } finally {
         await tensors.close();
       }
@@ -282,5 +289,41 @@ describe('TF.js embedded form (weightSpecs + base64 weightData)', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'model.safetensors']);
     expect((await runCli('verify', file, path.join(dir, 'model.safetensors'))).code).toBe(0);
+  });
+});
+
+describe('TF.js string weights', () => {
+  const encode = (values: string[]): Uint8Array => {
+    const parts = values.map((v) => new TextEncoder().encode(v));
+    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      new DataView(out.buffer).setUint32(at, p.length, true);
+      out.set(p, at + 4);
+      at += 4 + p.length;
+    }
+    return out;
+  };
+
+  it(`keeps UTF-8 ones up to MAX_TFJS_STRING_METADATA_BYTES in the metadata, leaves larger or binary ones out with the reason`, async () => {
+    const small = encode(['a', 'ü', '']);
+    const large = encode(['x'.repeat(MAX_TFJS_STRING_METADATA_BYTES)]);
+    const binary = Uint8Array.of(2, 0, 0, 0, 0xff, 0xfe);
+    const w = Float32Array.of(1.5);
+    const shard = Buffer.concat([small, large, binary, new Uint8Array(w.buffer)]);
+    const weights = [
+      { name: 'small', shape: [3], dtype: 'string' },
+      { name: 'large', shape: [1], dtype: 'string' },
+      { name: 'binary', shape: [1], dtype: 'string' },
+      { name: 'w', shape: [1], dtype: 'float32' },
+    ];
+    const set = await openMemory([{ paths: ['a.bin'], weights }], { 'a.bin': new Uint8Array(shard) });
+    expect(set.tensors.map((t) => t.name)).toEqual(['w']);
+    expect(set.metadata).toEqual({ 'tfjs.string.small': JSON.stringify({ shape: [3], values: ['a', 'ü', ''] }) });
+    expect(set.leftOut).toEqual([
+      { path: 'large', what: expect.stringContaining('more than MAX_TFJS_STRING_METADATA_BYTES') },
+      { path: 'binary', what: expect.stringContaining('not UTF-8') },
+    ]);
+    expect(set.notes.join('\n')).toContain('tfjs.string.<name>');
   });
 });
