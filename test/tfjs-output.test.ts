@@ -181,18 +181,20 @@ describe('--to tfjs', () => {
         const src = path.join(dir, 'model.safetensors');
         const sym = caseValues('symmetric');
         const pos = caseValues('positive');
+        // min 0: the nudged min is -0, which tfjs-converter writes as -0.0 (and JSON.stringify as 0).
+        const zero = caseValues('zero-min');
         const ids = Int32Array.of(5, -7, 1 << 30);
-        await saveFile({ a: { dtype: 'F32', shape: [sym.values.length], data: sym.values }, b: { dtype: 'F32', shape: [10, pos.values.length / 10], data: pos.values }, ids: { dtype: 'I32', shape: [3], data: ids }, empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) } }, src);
+        await saveFile({ a: { dtype: 'F32', shape: [sym.values.length], data: sym.values }, b: { dtype: 'F32', shape: [10, pos.values.length / 10], data: pos.values }, z: { dtype: 'F32', shape: [zero.values.length], data: zero.values }, ids: { dtype: 'I32', shape: [3], data: ids }, empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) } }, src);
         const r = await runCli('convert', src, '--to', 'tfjs', '--quantize', type, '--json');
         expect(r.code, r.stderr).toBe(0);
         const summary = JSON.parse(r.stdout) as { notes: string[] };
-        expect(summary.notes.join('\n')).toMatch(new RegExp(`2 float32 weights quantized to ${type}`));
+        expect(summary.notes.join('\n')).toMatch(new RegExp(`3 float32 weights quantized to ${type}`));
         const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
         const specs = manifest.weightsManifest[0]!.weights;
         const shard = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
         const per = type === 'uint8' ? 1 : 2;
         let at = 0;
-        for (const [name, c] of [['a', sym], ['b', pos]] as const) {
+        for (const [name, c] of [['a', sym], ['b', pos], ['z', zero]] as const) {
           const spec = specs.find((w) => w.name === name)!;
           expect(spec.dtype).toBe('float32');
           const want = c.types[type]!;

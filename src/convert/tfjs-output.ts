@@ -146,7 +146,16 @@ function specBytes(s: WeightSpec): number {
 
 /** A manifest listing `paths` with `weights`, as model.json holds it. */
 function manifestJson(paths: readonly string[], weights: readonly WeightSpec[]): string {
-  return JSON.stringify({ generatedBy: 'tensorsafe', weightsManifest: [{ paths, weights }] });
+  return `{"generatedBy":"tensorsafe","weightsManifest":[{"paths":${JSON.stringify(paths)},"weights":[${weights.map(specJson).join(',')}]}]}`;
+}
+
+/** A weight spec's JSON; a quantization's min of -0 written `-0` (JSON.stringify writes 0), as tfjs-converter writes `-0.0`. */
+function specJson(s: WeightSpec): string {
+  const { quantization: q, ...plain } = s;
+  if (q === undefined) return JSON.stringify(plain);
+  const num = (x: number): string => (Object.is(x, -0) ? '-0' : JSON.stringify(x));
+  const fields = [`"dtype":${JSON.stringify(q.dtype)}`, ...(q.min !== undefined ? [`"min":${num(q.min)}`, `"scale":${num(q.scale!)}`] : []), `"original_dtype":"float32"`];
+  return `${JSON.stringify(plain).slice(0, -1)},"quantization":{${fields.join(',')}}}`;
 }
 
 /**
