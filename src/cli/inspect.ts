@@ -30,7 +30,8 @@ Only the structure is read, never tensor data, so this is instant even for
 huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;
 nothing in it is run. Accepts a file, a sharded set's index, a folder
-holding a model, or an http(s) URL of a safetensors file or index.
+holding a model, or an http(s) URL of a safetensors file or index or of a
+TF.js model.json (its shards fetched relative to it, inside its folder).
 
 Options:
   --json      print one JSON object:
