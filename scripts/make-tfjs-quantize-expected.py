@@ -5,7 +5,7 @@ other) and expected.json (per case and type: the manifest's min and scale as tfj
 them, and the SHA-256 of the codes). The codes come from tfjs-converter's quantization.py itself
 (`quantize_weights`), imported from a tfjs checkout, never copied here; NumPy 1.x (Debian's 1.24),
 whose value-based casting is what tfjs-converter's float32 arithmetic was written under.
-test/tfjs-quantize.test.ts checks src/formats/tfjs/quantize.ts against these, bit for bit.
+test/tfjs-quantize.test.ts checks src/tensor/tfjs-quantize.ts against these, bit for bit.
 
 Run: git -C <tfjs checkout> show HEAD:tfjs-converter/python/tensorflowjs/quantization.py > /tmp/quantization.py
      /usr/bin/python3 scripts/make-tfjs-quantize-expected.py /tmp/quantization.py

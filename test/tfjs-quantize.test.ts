@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { affineQuantization, NoAffineRange, quantizeAffine, quantizeFloat16, valueRange } from '../src/formats/tfjs/quantize.js';
+import { affineQuantization, NoAffineRange, quantizeAffine, quantizeFloat16, valueRange } from '../src/tensor/tfjs-quantize.js';
 
 /**
  * The TF.js quantizers against tfjs-converter's own quantization.py (run by

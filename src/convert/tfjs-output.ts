@@ -1,7 +1,7 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
-import { dequantize } from '../formats/tfjs/dequantize.js';
-import { affineQuantization, manifestQuantization, NoAffineRange, quantizeAffine, quantizeFloat16, TFJS_QUANTIZE_TYPES, valueRange, type AffineQuantization, type TfjsQuantizeType } from '../formats/tfjs/quantize.js';
+import { dequantize } from '../tensor/tfjs-dequantize.js';
+import { affineQuantization, manifestQuantization, NoAffineRange, quantizeAffine, quantizeFloat16, TFJS_QUANTIZE_TYPES, valueRange, type AffineQuantization, type TfjsQuantizeType } from '../tensor/tfjs-quantize.js';
 import { MemorySource, type ByteSource } from '../io/byte-source.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
 import type { OutputFormat, OutputOptions, OutputWriteOptions } from './output-format.js';
@@ -20,7 +20,7 @@ import { openWritten, writeThenCheck } from './write-then-check.js';
  * refused by name before a byte is written (tfjs has no type for it: convert it first).
  *
  * `--quantize uint8|uint16|float16` quantizes the float32 weights (not empty ones) as tfjs-converter
- * does (formats/tfjs/quantize.ts: its nudged affine range and rounding, or NumPy's float16), and
+ * does (tensor/tfjs-quantize.ts: its nudged affine range and rounding, or NumPy's float16), and
  * writes its manifest fields (`{"dtype", "min", "scale", "original_dtype": "float32"}`); int32, bool
  * and complex64 weights are written as they are, as tfjs-converter leaves them. A float32 weight
  * holding NaN or infinity has no affine range: uint8/uint16 refuse it by name. Shards are filled by

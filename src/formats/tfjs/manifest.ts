@@ -1,3 +1,4 @@
+import type { TfjsQuantization } from '../../tensor/tfjs-dequantize.js';
 import { TfjsError } from './errors.js';
 import { MAX_TFJS_DIMS, MAX_TFJS_NAME_CHARS, MAX_TFJS_SHARDS, MAX_TFJS_WEIGHTS } from './limits.js';
 
@@ -17,9 +18,7 @@ import { MAX_TFJS_DIMS, MAX_TFJS_NAME_CHARS, MAX_TFJS_SHARDS, MAX_TFJS_WEIGHTS }
  */
 
 export type TfjsDtype = 'float32' | 'int32' | 'bool' | 'complex64' | 'string';
-export type TfjsQuantization =
-  | { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number }
-  | { readonly dtype: 'float16' };
+export type { TfjsQuantization };
 
 export interface TfjsWeightSpec {
   readonly name: string;

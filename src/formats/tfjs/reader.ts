@@ -3,7 +3,7 @@ import type { Dtype } from '../../dtype/dtypes.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { pathEscape } from '../scan-rules.js';
-import { dequantize, quantizedBytes } from './dequantize.js';
+import { dequantize, quantizedBytes } from '../../tensor/tfjs-dequantize.js';
 import { TfjsError } from './errors.js';
 import { MAX_TFJS_STRING_ELEMENTS, MAX_TFJS_STRING_METADATA_BYTES, MAX_TFJS_STRING_METADATA_TOTAL } from './limits.js';
 import { decodeBase64, parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';

@@ -1,4 +1,4 @@
-import type { TfjsQuantization } from './manifest.js';
+import type { TfjsQuantization } from './tfjs-dequantize.js';
 
 /**
  * tfjs-converter's weight quantization (tensorflowjs/quantization.py `quantize_weights`, as
@@ -39,7 +39,10 @@ export interface AffineQuantization {
   readonly step: number;
 }
 
-/** Why the values of a tensor have no affine quantization, or undefined. */
+/**
+ * Why a tensor's values have no affine quantization. Internal control flow: the TF.js writer
+ * (convert/tfjs-output.ts) turns it into InvalidTensor naming the tensor; none escapes.
+ */
 export class NoAffineRange extends Error {}
 
 /** Min and max of float32 values, or a NoAffineRange for a NaN or an infinity (its index). */
