@@ -50,6 +50,7 @@ export interface ConvertOptions {
   /**
    * GGUF output: the type tensors are written as: f32, f16, bf16 (every float tensor), q8_0, q4_0,
    * q4_k (ggml's reference quantizers, for float tensors of 2+ dimensions whose rows are whole blocks).
+   * TF.js output: uint8, uint16 or float16, of the float32 weights, as tfjs-converter quantizes them.
    */
   quantize?: string;
   /** GGUF output: the model architecture (general.architecture), when the source's metadata does not name it. */
