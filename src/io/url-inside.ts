@@ -21,7 +21,7 @@ export function resolveInsideUrl(base: string, relative: string): string {
   if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(relative)) throw refuse('is an absolute URL');
   if (relative.startsWith('/')) throw refuse(relative.startsWith('//') ? 'is a URL to another host' : 'is an absolute path');
   if (relative.includes('\\')) throw refuse('contains a backslash');
-  if (relative.split(/[/?#]/)[0]!.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) throw refuse("has '.' or '..' segments");
+  if (relative.split(/[?#]/)[0]!.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) throw refuse("has '.' or '..' segments");
   const from = new URL(base);
   let to: URL;
   try {
