@@ -215,6 +215,32 @@ describe('--to tfjs', () => {
       });
     }
 
+    it('F16 weights: widened to float32 first, as tfjs-converter does; float16 writes their bits unchanged', async () => {
+      const dir = tempDir('tfjs-q-f16');
+      const src = path.join(dir, 'model.safetensors');
+      // Normal, subnormal, zero, -0, infinity and NaN codes (a NaN with a payload).
+      const half = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x0000, 0x8000, 0x7bff, 0x7c00, 0x7e01, 0x3555, 0xb3ff]);
+      const finite = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x0000, 0x8000, 0x7bff, 0x3555, 0xb3ff]);
+      for (const type of ['float16', 'uint8', 'uint16'] as const) {
+        const codes = type === 'float16' ? half : finite;
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir);
+        await saveFile({ h: { dtype: 'F16', shape: [codes.length], data: codes } }, src);
+        const r = await runCli('convert', src, '--to', 'tfjs', '--quantize', type, '--json');
+        expect(r.code, r.stderr).toBe(0);
+        expect((JSON.parse(r.stdout) as { notes: string[] }).notes.join('\n')).toMatch(/1 of them F16 in the source, widened to float32 first/);
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
+        const spec = manifest.weightsManifest[0]!.weights[0]!;
+        expect([spec.dtype, spec.quantization?.dtype]).toEqual(['float32', type]);
+        const shard = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
+        if (type === 'float16') expect(shard.equals(asBytes(half))).toBe(true);
+        const tfjs = await loadWithTfjs(dir);
+        const ours = await readWithTensorsafe(dir);
+        expect(Buffer.from(ours.get('h')!).equals(Buffer.from(tfjs.values.get('h')!)), type).toBe(true);
+      }
+      // Without --quantize, TF.js has no type for F16: refused (the test above).
+    });
+
     it('fills shards by the bytes written: uint8 weights of 3 MB each as floats share a 4 MB shard', async () => {
       const dir = tempDir('tfjs-q-shards');
       const src = path.join(dir, 'model.safetensors');

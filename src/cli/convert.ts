@@ -88,9 +88,11 @@ Options:
                          With --to tfjs: uint8 or uint16 (tfjs-converter's
                          affine quantization, its range nudged to hold 0,
                          its rounding) or float16 (rounded to nearest
-                         even), of float32 weights; other weights are
-                         written as they are. The check compares with
-                         tfjs-core's decoding of the quantizer's output
+                         even), of float32 weights and of float16 ones
+                         (widened first, as tfjs-converter does: float16
+                         keeps their bits); other weights are written as
+                         they are. The check compares with tfjs-core's
+                         decoding of the quantizer's output
   --arch NAME            with --to gguf: general.architecture (llama,
                          qwen2, …); required when the source's metadata
                          has no general.architecture

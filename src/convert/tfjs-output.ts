@@ -1,6 +1,6 @@
 import type { Dtype } from '../dtype/dtypes.js';
 import { TensorsafeError } from '../errors.js';
-import { dequantize } from '../tensor/tfjs-dequantize.js';
+import { dequantize, type TfjsQuantization } from '../tensor/tfjs-dequantize.js';
 import { affineQuantization, manifestQuantization, NoAffineRange, quantizeAffine, quantizeFloat16, TFJS_QUANTIZE_TYPES, valueRange, type AffineQuantization, type TfjsQuantizeType } from '../tensor/tfjs-quantize.js';
 import { MemorySource, type ByteSource } from '../io/byte-source.js';
 import type { TensorEntry } from '../tensor/tensor-set.js';
@@ -19,7 +19,8 @@ import { openWritten, writeThenCheck } from './write-then-check.js';
  * float32, int32, bool and complex64 (F32, I32, BOOL, C64) are written as they are; any other dtype is
  * refused by name before a byte is written (tfjs has no type for it: convert it first).
  *
- * `--quantize uint8|uint16|float16` quantizes the float32 weights (not empty ones) as tfjs-converter
+ * `--quantize uint8|uint16|float16` quantizes the float32 weights (not empty ones), and the F16 ones
+ * widened to float32 first (as tfjs-converter widens float16 arrays; float16 then keeps their bits), as tfjs-converter
  * does (tensor/tfjs-quantize.ts: its nudged affine range and rounding, or NumPy's float16), and
  * writes its manifest fields (`{"dtype", "min", "scale", "original_dtype": "float32"}`); int32, bool
  * and complex64 weights are written as they are, as tfjs-converter leaves them. A float32 weight
@@ -51,7 +52,8 @@ type WeightQuantization = 'float16' | AffineQuantization;
 const SHARD_NAME = /^group(\d+)-shard(\d+)of(\d+)\.bin$/;
 
 function specOf(e: TensorEntry, q?: WeightQuantization): WeightSpec {
-  const dtype = TFJS_DTYPE[e.dtype];
+  // A float16 tensor is a float32 weight stored quantized (tfjs-converter widens float16 arrays to float32).
+  const dtype = q !== undefined && e.dtype === 'F16' ? 'float32' : TFJS_DTYPE[e.dtype];
   if (dtype === undefined) {
     throw new TensorsafeError('UnsupportedTensor', `tensor \`${e.name}\` is ${e.dtype}, which TF.js has no type for (it holds float32, int32, bool and complex64): write safetensors, or convert it to one of those first`, { location: e.name });
   }
@@ -60,28 +62,36 @@ function specOf(e: TensorEntry, q?: WeightQuantization): WeightSpec {
   return { ...spec, quantization: q === 'float16' ? { dtype: 'float16', original_dtype: 'float32' } : { dtype: q.dtype, min: q.min, scale: q.scale, original_dtype: 'float32' } };
 }
 
-/** Whether `--quantize` applies to `e`: float32 weights holding a value (tfjs-converter quantizes float32 only). */
+/**
+ * Whether `--quantize` applies to `e`: float32 weights holding a value (tfjs-converter quantizes float32
+ * only), and float16 ones, which tfjs-converter widens to float32 first (exactly) and TF.js has no other type for.
+ */
 function quantizable(e: TensorEntry, type: TfjsQuantizeType | undefined): type is TfjsQuantizeType {
-  return type !== undefined && e.dtype === 'F32' && e.byteLength > 0;
+  return type !== undefined && (e.dtype === 'F32' || e.dtype === 'F16') && e.byteLength > 0;
 }
 
 /** Bytes of `e` in a shard. */
 function storedBytes(e: TensorEntry, type: TfjsQuantizeType | undefined): number {
-  return quantizable(e, type) ? (e.byteLength / 4) * (type === 'uint8' ? 1 : 2) : e.byteLength;
+  return quantizable(e, type) ? (e.byteLength / (e.dtype === 'F16' ? 2 : 4)) * (type === 'uint8' ? 1 : 2) : e.byteLength;
 }
 
-/** The float32 values of an F32 tensor, chunk by chunk (whole elements, aligned copies). */
+const WIDEN: TfjsQuantization = { dtype: 'float16' };
+
+/** The float32 values of an F32 (or, widened exactly, F16) tensor, chunk by chunk (whole elements, aligned copies). */
 async function* float32Chunks(e: TensorEntry, chunkBytes: number): AsyncGenerator<Float32Array> {
+  const unit = e.dtype === 'F16' ? 2 : 4;
   let carry = new Uint8Array(0);
   for await (const chunk of e.chunks(chunkBytes)) {
     const bytes = carry.length === 0 ? chunk : concat(carry, chunk);
-    const whole = bytes.byteLength - (bytes.byteLength % 4);
-    const values = new Float32Array(whole / 4);
-    new Uint8Array(values.buffer).set(bytes.subarray(0, whole));
+    const whole = bytes.byteLength - (bytes.byteLength % unit);
     carry = bytes.slice(whole);
-    if (values.length > 0) yield values;
+    if (whole === 0) continue;
+    const f32 = unit === 2 ? dequantize(WIDEN, 'float32', bytes.subarray(0, whole)) : bytes.subarray(0, whole);
+    const values = new Float32Array(f32.byteLength / 4);
+    new Uint8Array(values.buffer).set(f32);
+    yield values;
   }
-  if (carry.length > 0) throw new TensorsafeError('InternalError', `tensor \`${e.name}\`: its data is not a whole number of float32 elements`, { location: e.name });
+  if (carry.length > 0) throw new TensorsafeError('InternalError', `tensor \`${e.name}\`: its data is not a whole number of ${e.dtype} elements`, { location: e.name });
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -105,6 +115,11 @@ async function affineOf(e: TensorEntry, type: 'uint8' | 'uint16'): Promise<Affin
 
 /** The codes of `e` as written. */
 async function* quantizedChunks(e: TensorEntry, q: WeightQuantization, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  // float16 of a float16 tensor: its bits (NumPy's float16 of their exact widening gives them back, NaN payloads too).
+  if (q === 'float16' && e.dtype === 'F16') {
+    yield* e.chunks(chunkBytes);
+    return;
+  }
   for await (const values of float32Chunks(e, chunkBytes)) yield q === 'float16' ? quantizeFloat16(values) : quantizeAffine(q, values);
 }
 
@@ -115,7 +130,7 @@ function expectedEntry(source: TensorEntry, q: WeightQuantization): TensorEntry 
     name: source.name,
     shape: source.shape,
     dtype: 'F32',
-    byteLength: source.byteLength,
+    byteLength: source.shape.reduce((n, d) => n * d, 1) * 4,
     fidelity: 'derived',
     encoding: { layout: 'decoded', decoder: `tfjs-${mq.dtype}` },
     ...(source.aliasKey !== undefined ? { aliasKey: source.aliasKey } : {}),
@@ -243,8 +258,10 @@ function tfjsOutputInstance(type?: TfjsQuantizeType): OutputFormat {
     notes: (kept) => {
       if (type === undefined) return [];
       const n = kept.filter((e) => quantizable(e, type)).length;
+      const halves = kept.filter((e) => quantizable(e, type) && e.dtype === 'F16').length;
       const what = type === 'float16' ? 'rounded to nearest even, as NumPy does for tfjs-converter' : "tfjs-converter's affine quantization, its range nudged to hold 0";
       const notes = [`${n} float32 weight${n === 1 ? '' : 's'} quantized to ${type} (derived, lossy: ${what}); the check compares the output with what tfjs-core decodes the quantizer's output to, not with the source's values`];
+      if (halves > 0) notes.push(`${halves} of them F16 in the source, widened to float32 first as tfjs-converter does${type === 'float16' ? ' (so written with their bits unchanged: tfjs-core reads them back as float32, exactly)' : ''}`);
       const others = kept.length - n;
       if (others > 0) notes.push(`${others} weight${others === 1 ? '' : 's'} not float32 (or empty) written as ${others === 1 ? 'it is' : 'they are'}, as tfjs-converter leaves them`);
       return notes;
@@ -258,7 +275,7 @@ async function writeData(sink: CheckedSink, entries: readonly TensorEntry[], qua
   let done = options.progressBase;
   for (const e of entries) {
     const q = quantized.get(e.name);
-    const ratio = q === undefined ? 1 : q !== 'float16' && q.dtype === 'uint8' ? 4 : 2;
+    const ratio = q === undefined ? 1 : e.byteLength / storedBytes(e, q === 'float16' ? 'float16' : q.dtype);
     for await (const chunk of q === undefined ? e.chunks(CHECKED_CHUNK_BYTES) : quantizedChunks(e, q, CHECKED_CHUNK_BYTES)) {
       await sink.write(chunk);
       written += chunk.byteLength;
