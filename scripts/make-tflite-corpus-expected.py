@@ -47,7 +47,7 @@ def custom_only(model, sg):
     return custom - builtin
 
 
-def expected(path):
+def expected(path, mark_sparse=False):
     model = dump(path)
     blob = open(path, 'rb').read()
     tensors, taken = {}, set()
@@ -75,6 +75,8 @@ def expected(path):
             if t['type'] == 'INT4':
                 raw = unpack_int4(raw, count)
             e = {'dtype': DTYPES[t['type']], 'shape': shape, 'sha256': hashlib.sha256(raw).hexdigest()}
+            if mark_sparse and t.get('sparsity') is not None:
+                e['sparse'] = True  # the buffer holds the sparse (compressed) form: its SHA-256 is of that
             q = t.get('quantization') or {}
             if q.get('scale'):
                 # Counts, the first scale (flatc prints 6 significant digits) and the zero points' sum: small, and enough to tell per-axis from per-tensor.
@@ -84,13 +86,14 @@ def expected(path):
     return tensors
 
 
-files = {}
-for dirpath, _, names in os.walk(BASE):
-    for n in sorted(names):
-        if n.endswith('.tflite'):
-            p = os.path.join(dirpath, n)
-            files[os.path.relpath(p, CORPUS)] = expected(p)
-flatc = subprocess.run(['flatc', '--version'], capture_output=True, text=True).stdout.strip()
-with open(OUT, 'w') as f:
-    json.dump({'producer': flatc, 'files': dict(sorted(files.items()))}, f, indent=0)
-    f.write('\n')
+if __name__ == '__main__':  # scripts/make-npm-models-expected.py imports expected()
+    files = {}
+    for dirpath, _, names in os.walk(BASE):
+        for n in sorted(names):
+            if n.endswith('.tflite'):
+                p = os.path.join(dirpath, n)
+                files[os.path.relpath(p, CORPUS)] = expected(p)
+    flatc = subprocess.run(['flatc', '--version'], capture_output=True, text=True).stdout.strip()
+    with open(OUT, 'w') as f:
+        json.dump({'producer': flatc, 'files': dict(sorted(files.items()))}, f, indent=0)
+        f.write('\n')

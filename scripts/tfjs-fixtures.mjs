@@ -168,7 +168,7 @@ function writeJson(file, value) {
   ];
   const topology = { node: [{ name: 'x', op: 'Placeholder' }, { name: 'conv/weights_u8', op: 'Const' }], library: {}, versions: {} };
   writeJson('graph-model.json', { format: 'graph-model', generatedBy: '2.15.0', convertedBy: 'TensorFlow.js Converter v4.22.0', modelTopology: topology, weightsManifest: manifest });
-  await expectedOf(manifest, 'graph-model: two groups; uint8, uint16 and float16 quantization of float32, uint8 and uint16 of int32 (rounded as tfjs rounds); a string weight left out', 'graph-model.json');
+  await expectedOf(manifest, 'graph-model: two groups; uint8, uint16 and float16 quantization of float32, uint8 and uint16 of int32 (rounded as tfjs rounds); a string weight (kept in the metadata)', 'graph-model.json');
 }
 
 // 3. A bare weights manifest (a JSON array of groups), as npm packages ship them.

@@ -248,7 +248,7 @@ describe('tensorsafe convert --to gguf', () => {
   it('usage errors: an unknown type, --quantize without --to gguf, --max-shard-size', async () => {
     const dir = tempDir('gguf-cli');
     const src = model(dir);
-    expect((await runCli('convert', src, '--to', 'gguf', '--arch', 'llama', '--quantize', 'q3_k')).stderr).toMatch(/--quantize q3_k: the types are f32, f16, bf16, q8_0, q4_0, q4_k/);
+    expect((await runCli('convert', src, '--to', 'gguf', '--arch', 'llama', '--quantize', 'q3_k')).stderr).toMatch(/--quantize q3_k: --to gguf takes f32, f16, bf16, q8_0, q4_0, q4_k/);
     expect((await runCli('convert', src, '--quantize', 'q8_0')).code).toBe(2);
     expect((await runCli('convert', src, '--to', 'npz', '--arch', 'llama')).code).toBe(2);
     const sharded = await runCli('convert', src, '--to', 'gguf', '--arch', 'llama', '--max-shard-size', '1KB');

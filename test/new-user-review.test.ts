@@ -428,13 +428,25 @@ describe('a URL given to a command that reads local files', () => {
   // convert, verify, hash, sign and verify-signature said "http://…: no such file", as if the server had answered 404.
   const url = 'http://127.0.0.1:9/model.safetensors';
   it.each([
-    ['convert', [url]],
-    ['verify', [url, good]],
     ['hash', [url]],
     ['sign', [url, '--key', key]],
   ])('%s says it reads local files only', async (command, args) => {
     const r = await runCli(command, ...args);
     expect(r.code).toBe(EXIT_BAD_INPUT);
     expect(r.stderr).toMatch(/NotFound: http:\/\/127\.0\.0\.1:9\/model\.safetensors is a URL: .*local files/);
+  });
+
+  // convert and verify read a model over HTTP (a TF.js model.json and its shards): they go to the server
+  // and say what it answered, never "no such file"; convert asks for -o first, having no folder to write beside.
+  it('convert asks for -o; convert -o and verify say what the server answered', async () => {
+    const noOut = await runCli('convert', url);
+    expect(noOut.code).toBe(EXIT_BAD_INPUT);
+    expect(noOut.stderr).toMatch(/is a URL: name the output .* with -o/);
+    for (const args of [['convert', url, '-o', `${at('url-out')}/`], ['verify', url, good]]) {
+      const r = await runCli(...args);
+      expect(r.code, args[0]).toBe(EXIT_BAD_INPUT);
+      expect(r.stderr).toMatch(/IoError: http:\/\/127\.0\.0\.1:9\/model\.safetensors: network error/);
+      expect(r.stderr).not.toMatch(/no such file/i);
+    }
   });
 });

@@ -17,6 +17,13 @@ import { mutationOutcomes } from './helpers/fuzz.js';
 const DIR = path.join(import.meta.dirname, 'fixtures', 'formats', 'tfjs');
 const SHARDS = new Map(fs.readdirSync(path.join(DIR, 'shards')).map((f) => [`shards/${f}`, new Uint8Array(fs.readFileSync(path.join(DIR, 'shards', f)))]));
 const SEEDS = ['layers-model.json', 'graph-model.json', 'weights-manifest.json'].map((f) => new Uint8Array(fs.readFileSync(path.join(DIR, f))));
+/** The embedded form of the graph-model's first group: its specs, and its shards as base64 weightData (two strings). */
+function embeddedSeed(): Uint8Array<ArrayBuffer> {
+  const group = (JSON.parse(fs.readFileSync(path.join(DIR, 'graph-model.json'), 'utf8')) as { weightsManifest: { paths: string[]; weights: unknown[] }[] }).weightsManifest[0]!;
+  const weightData = group.paths.map((p) => Buffer.from(SHARDS.get(p)!).toString('base64'));
+  return Uint8Array.from(new TextEncoder().encode(JSON.stringify({ format: 'graph-model', weightSpecs: group.weights, weightData })));
+}
+SEEDS.push(embeddedSeed());
 
 async function exercise(json: Uint8Array, shards: ReadonlyMap<string, Uint8Array>): Promise<string> {
   const started = Date.now();

@@ -3,7 +3,12 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { TFJS_DEFAULT_SHARD_BYTES } from '../src/convert/tfjs-output.js';
+import { tfjsReader } from '../src/formats/tfjs/reader.js';
+import { FileSource } from '../src/node/file-source.js';
+import { openInsideFolder } from '../src/node/inside-folder.js';
+import { readEntry } from '../src/tensor/tensor-set.js';
 import { convertModel } from '../src/node/convert.js';
 import { saveFile } from '../src/node/files.js';
 import { runCli } from './helpers/cli.js';
@@ -149,5 +154,138 @@ describe('--to tfjs', () => {
       expect(r.code, args.join(' ')).toBe(2);
     }
     expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+  });
+
+  describe('--quantize', () => {
+    const QDIR = path.join(import.meta.dirname, 'fixtures', 'tfjs-quantize');
+    const expected = JSON.parse(fs.readFileSync(path.join(QDIR, 'expected.json'), 'utf8')) as { cases: { name: string; offset: number; count: number; types: Record<string, { sha256: string; min?: number; scale?: number }> }[] };
+    const inputs = fs.readFileSync(path.join(QDIR, 'inputs.bin'));
+    const caseValues = (name: string): { values: Float32Array; types: Record<string, { sha256: string; min?: number; scale?: number }> } => {
+      const c = expected.cases.find((x) => x.name === name)!;
+      return { values: new Float32Array(inputs.buffer.slice(inputs.byteOffset + c.offset, inputs.byteOffset + c.offset + 4 * c.count)), types: c.types };
+    };
+
+    /** tensorsafe's own reading of the output folder: each weight's decoded bytes. */
+    async function readWithTensorsafe(dir: string): Promise<Map<string, Uint8Array>> {
+      const source = await FileSource.open(path.join(dir, 'model.json'));
+      const parsed = await tfjsReader.open!(source, { openSibling: (p) => openInsideFolder(dir, p) });
+      const out = new Map<string, Uint8Array>();
+      for (const t of parsed.tensors.tensors) out.set(t.name, await readEntry(t));
+      await parsed.tensors.close();
+      return out;
+    }
+
+    for (const type of ['uint8', 'uint16', 'float16'] as const) {
+      it(`${type}: the shard holds tfjs-converter's codes and the manifest its min and scale; tfjs-core decodes what tensorsafe reads`, async () => {
+        const dir = tempDir(`tfjs-q-${type}`);
+        const src = path.join(dir, 'model.safetensors');
+        const sym = caseValues('symmetric');
+        const pos = caseValues('positive');
+        // min 0: the nudged min is -0, which tfjs-converter writes as -0.0 (and JSON.stringify as 0).
+        const zero = caseValues('zero-min');
+        const ids = Int32Array.of(5, -7, 1 << 30);
+        await saveFile({ a: { dtype: 'F32', shape: [sym.values.length], data: sym.values }, b: { dtype: 'F32', shape: [10, pos.values.length / 10], data: pos.values }, z: { dtype: 'F32', shape: [zero.values.length], data: zero.values }, ids: { dtype: 'I32', shape: [3], data: ids }, empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) } }, src);
+        const r = await runCli('convert', src, '--to', 'tfjs', '--quantize', type, '--json');
+        expect(r.code, r.stderr).toBe(0);
+        const summary = JSON.parse(r.stdout) as { notes: string[] };
+        expect(summary.notes.join('\n')).toMatch(new RegExp(`3 float32 weights quantized to ${type}`));
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
+        const specs = manifest.weightsManifest[0]!.weights;
+        const shard = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
+        const per = type === 'uint8' ? 1 : 2;
+        let at = 0;
+        for (const [name, c] of [['a', sym], ['b', pos], ['z', zero]] as const) {
+          const spec = specs.find((w) => w.name === name)!;
+          expect(spec.dtype).toBe('float32');
+          const want = c.types[type]!;
+          expect(spec.quantization).toEqual(type === 'float16' ? { dtype: 'float16', original_dtype: 'float32' } : { dtype: type, min: want.min, scale: want.scale, original_dtype: 'float32' });
+          const codes = shard.subarray(at, at + c.values.length * per);
+          expect(createHash('sha256').update(codes).digest('hex'), name).toBe(want.sha256);
+          at += codes.length;
+        }
+        // int32 and empty weights as they are, as tfjs-converter leaves them.
+        expect(specs.find((w) => w.name === 'ids')!.quantization).toBeUndefined();
+        expect(specs.find((w) => w.name === 'empty')!.quantization).toBeUndefined();
+        expect(shard.length).toBe(at + 12);
+        const tfjs = await loadWithTfjs(dir);
+        const ours = await readWithTensorsafe(dir);
+        expect([...ours.keys()].sort()).toEqual([...tfjs.values.keys()].sort());
+        for (const [name, v] of tfjs.values) expect(Buffer.from(ours.get(name)!).equals(Buffer.from(v)), name).toBe(true);
+        expect(Buffer.from(tfjs.values.get('ids')!).equals(asBytes(ids))).toBe(true);
+      });
+    }
+
+    it('F16 weights: widened to float32 first, as tfjs-converter does; float16 writes their bits unchanged', async () => {
+      const dir = tempDir('tfjs-q-f16');
+      const src = path.join(dir, 'model.safetensors');
+      // Normal, subnormal, zero, -0, infinity and NaN codes (a NaN with a payload).
+      const half = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x0000, 0x8000, 0x7bff, 0x7c00, 0x7e01, 0x3555, 0xb3ff]);
+      const finite = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x0000, 0x8000, 0x7bff, 0x3555, 0xb3ff]);
+      for (const type of ['float16', 'uint8', 'uint16'] as const) {
+        const codes = type === 'float16' ? half : finite;
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir);
+        await saveFile({ h: { dtype: 'F16', shape: [codes.length], data: codes } }, src);
+        const r = await runCli('convert', src, '--to', 'tfjs', '--quantize', type, '--json');
+        expect(r.code, r.stderr).toBe(0);
+        expect((JSON.parse(r.stdout) as { notes: string[] }).notes.join('\n')).toMatch(/1 of them F16 in the source, widened to float32 first/);
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
+        const spec = manifest.weightsManifest[0]!.weights[0]!;
+        expect([spec.dtype, spec.quantization?.dtype]).toEqual(['float32', type]);
+        const shard = fs.readFileSync(path.join(dir, 'group1-shard1of1.bin'));
+        if (type === 'float16') expect(shard.equals(asBytes(half))).toBe(true);
+        const tfjs = await loadWithTfjs(dir);
+        const ours = await readWithTensorsafe(dir);
+        expect(Buffer.from(ours.get('h')!).equals(Buffer.from(tfjs.values.get('h')!)), type).toBe(true);
+      }
+      // Without --quantize, TF.js has no type for F16: refused (the test above).
+    });
+
+    it('fills shards by the bytes written: uint8 weights of 3 MB each as floats share a 4 MB shard', async () => {
+      const dir = tempDir('tfjs-q-shards');
+      const src = path.join(dir, 'model.safetensors');
+      const big = floats((TFJS_DEFAULT_SHARD_BYTES / 4) * 0.75, 9);
+      await saveFile({ a: { dtype: 'F32', shape: [big.length], data: big }, b: { dtype: 'F32', shape: [big.length], data: big.map((v) => v * 2) } }, src);
+      const summary = await convertModel(src, { to: 'tfjs', quantize: 'uint8' });
+      expect(summary.outputs.map((f) => path.basename(f))).toEqual(['group1-shard1of1.bin']);
+      expect(fs.statSync(summary.outputs[0]!).size).toBe(2 * big.length);
+      const f16 = tempDir('tfjs-q-shards16');
+      fs.copyFileSync(src, path.join(f16, 'model.safetensors'));
+      const half = await convertModel(path.join(f16, 'model.safetensors'), { to: 'tfjs', quantize: 'float16', maxShardSize: '2MiB' });
+      expect(half.outputs.map((f) => path.basename(f))).toEqual(['group1-shard1of2.bin', 'group1-shard2of2.bin']);
+    });
+
+    it('refuses NaN or infinity for uint8/uint16 by name, with nothing written; float16 keeps them', async () => {
+      const dir = tempDir('tfjs-q-nan');
+      const src = path.join(dir, 'model.safetensors');
+      await saveFile({ ok: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) }, bad: { dtype: 'F32', shape: [3], data: Float32Array.of(1, Infinity, 0) } }, src);
+      const r = await runCli('convert', src, '--to', 'tfjs', '--quantize', 'uint16');
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/`bad`: element 1 is Infinity/);
+      expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+      const ok = await runCli('convert', src, '--to', 'tfjs', '--quantize', 'float16');
+      expect(ok.code, ok.stderr).toBe(0);
+      const { values } = await loadWithTfjs(dir);
+      expect(Array.from(new Float32Array(values.get('bad')!.slice().buffer))).toEqual([1, Infinity, 0]);
+    });
+
+    it('names the types each output takes (usage errors)', async () => {
+      const dir = tempDir('tfjs-q-usage');
+      const src = path.join(dir, 'model.safetensors');
+      await saveFile({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, src);
+      const tfjs = await runCli('convert', src, '--to', 'tfjs', '--quantize', 'q8_0');
+      expect(tfjs.code).toBe(2);
+      expect(tfjs.stderr).toMatch(/--quantize q8_0: --to tfjs takes uint8, uint16, float16/);
+      const gguf = await runCli('convert', src, '--to', 'gguf', '--arch', 'llama', '--quantize', 'uint8');
+      expect(gguf.code).toBe(2);
+      expect(gguf.stderr).toMatch(/--quantize uint8: --to gguf takes f32/);
+      const st = await runCli('convert', src, '--quantize', 'uint8');
+      expect(st.code).toBe(2);
+      expect(st.stderr).toMatch(/--quantize goes with --to gguf or --to tfjs/);
+      const arch = await runCli('convert', src, '--to', 'tfjs', '--arch', 'llama');
+      expect(arch.code).toBe(2);
+      expect(arch.stderr).toMatch(/--arch goes with --to gguf, not --to tfjs/);
+      expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+    });
   });
 });

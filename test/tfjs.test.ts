@@ -7,7 +7,7 @@ import { isTensorsafeError } from '../src/errors.js';
 import type { ByteSource } from '../src/io/byte-source.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { tfjsReader } from '../src/formats/tfjs/reader.js';
-import { MAX_TFJS_DIMS } from '../src/formats/tfjs/limits.js';
+import { MAX_TFJS_DIMS, MAX_TFJS_STRING_METADATA_BYTES } from '../src/formats/tfjs/limits.js';
 import { findModels } from '../src/node/batch.js';
 import { safetensorsNameFor } from '../src/node/convert.js';
 import { openInsideFolder } from '../src/node/inside-folder.js';
@@ -79,8 +79,15 @@ describe('TF.js reader against tfjs-core decodeWeights', () => {
       const { tensors } = await tfjsReader.open!(source, { openSibling: (r) => openInsideFolder(DIR, r) });
       try {
         await expectSameAsTfjs(tensors, want);
-        // Stored weights are exact; the string weight of the graph-model is left out, with its reason.
-        if (file === 'graph-model.json') expect(tensors.leftOut).toEqual([{ path: 'labels', what: expect.stringContaining('string weight') }]);
+        // The graph-model's small string weight is kept in the metadata: the strings tfjs-core decodes.
+        if (file === 'graph-model.json') {
+          expect(tensors.leftOut).toEqual([]);
+          const spec = manifest.flatMap((g) => g.weights).find((w) => w.name === 'labels')!;
+          const decoded = tf.io.decodeWeights(new Uint8Array(data).slice().buffer, manifest.flatMap((g) => g.weights));
+          const labels = (await decoded['labels']!.data()) as unknown as string[];
+          tf.dispose(Object.values(decoded));
+          expect(JSON.parse(tensors.metadata!['tfjs.string.labels']!)).toEqual({ shape: spec.shape, values: labels });
+        }
       } finally {
         await tensors.close();
       }
@@ -235,5 +242,88 @@ describe('TF.js through the CLI', () => {
     expect(written).toEqual(['graph-model.safetensors']);
     const v = await runCli('verify', file, path.join(out, written[0]!));
     expect(v.code).toBe(0);
+  });
+});
+
+describe('TF.js embedded form (weightSpecs + base64 weightData)', () => {
+  /** tfjs-core's own encoding of some weights, as ModelArtifacts hold them. */
+  async function artifacts(): Promise<{ specs: Spec[]; data: Uint8Array }> {
+    const named = { 'dense/kernel': tf.tensor2d([1.5, -2, 3.25, 1e-30, -0, 7], [2, 3]), ids: tf.tensor1d([1, -5, 70000], 'int32'), mask: tf.tensor1d([1, 0, 1], 'bool') };
+    const { data, specs } = await tf.io.encodeWeights(named);
+    tf.dispose(Object.values(named));
+    return { specs, data: new Uint8Array(data) };
+  }
+  const base64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+  it('reads weightData (one string, or a list of them concatenated) equal to tfjs-core decodeWeights', async () => {
+    const { specs, data } = await artifacts();
+    const want = await tfjsDecoded(data, specs);
+    await expectSameAsTfjs(await openMemory({ modelTopology: { class_name: 'Sequential' }, format: 'layers-model', weightSpecs: specs, weightData: base64(data) }, {}), want);
+    // WeightData may be a list of buffers: split inside a weight.
+    await expectSameAsTfjs(await openMemory({ weightSpecs: specs, weightData: [base64(data.subarray(0, 5)), base64(data.subarray(5, 5)), base64(data.subarray(5))] }, {}), want);
+  });
+
+  it('refuses data that is not base64, data of the wrong length, and both forms at once', async () => {
+    const { specs, data } = await artifacts();
+    const open = (json: unknown): Promise<unknown> => openMemory(json, {});
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data).slice(0, -4) }))).toBe('TfjsShardMismatch');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(Buffer.concat([data, new Uint8Array(4)])) }))).toBe('TfjsShardMismatch');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data).replace(/.$/, '*') }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: ` ${base64(data)}` }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: {} }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: 'x', weightData: '' }))).toBe('InvalidTfjs');
+    expect(await codeOf(open({ weightSpecs: specs, weightData: base64(data), weightsManifest: [] }))).toBe('InvalidTfjs');
+  });
+
+  it('the CLI inspects, scans and converts an embedded model.json (no shard opened)', async () => {
+    const { specs, data } = await artifacts();
+    const dir = tempDir('tfjs-embedded');
+    const file = path.join(dir, 'model.json');
+    fs.writeFileSync(file, JSON.stringify({ format: 'layers-model', generatedBy: 'TensorFlow.js tfjs-layers v4.22.0', weightSpecs: specs, weightData: base64(data) }));
+    const i = await runCli('inspect', file, '--json');
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout).toContain('embedded, base64');
+    const s = await runCli('scan', file);
+    expect(s.code, s.stdout).toBe(0);
+    const c = await runCli('convert', file);
+    expect(c.code, c.stderr).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'model.safetensors']);
+    expect((await runCli('verify', file, path.join(dir, 'model.safetensors'))).code).toBe(0);
+  });
+});
+
+describe('TF.js string weights', () => {
+  const encode = (values: string[]): Uint8Array => {
+    const parts = values.map((v) => new TextEncoder().encode(v));
+    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      new DataView(out.buffer).setUint32(at, p.length, true);
+      out.set(p, at + 4);
+      at += 4 + p.length;
+    }
+    return out;
+  };
+
+  it(`keeps UTF-8 ones up to MAX_TFJS_STRING_METADATA_BYTES in the metadata, leaves larger or binary ones out with the reason`, async () => {
+    const small = encode(['a', 'ü', '']);
+    const large = encode(['x'.repeat(MAX_TFJS_STRING_METADATA_BYTES)]);
+    const binary = Uint8Array.of(2, 0, 0, 0, 0xff, 0xfe);
+    const w = Float32Array.of(1.5);
+    const shard = Buffer.concat([small, large, binary, new Uint8Array(w.buffer)]);
+    const weights = [
+      { name: 'small', shape: [3], dtype: 'string' },
+      { name: 'large', shape: [1], dtype: 'string' },
+      { name: 'binary', shape: [1], dtype: 'string' },
+      { name: 'w', shape: [1], dtype: 'float32' },
+    ];
+    const set = await openMemory([{ paths: ['a.bin'], weights }], { 'a.bin': new Uint8Array(shard) });
+    expect(set.tensors.map((t) => t.name)).toEqual(['w']);
+    expect(set.metadata).toEqual({ 'tfjs.string.small': JSON.stringify({ shape: [3], values: ['a', 'ü', ''] }) });
+    expect(set.leftOut).toEqual([
+      { path: 'large', what: expect.stringContaining('more than MAX_TFJS_STRING_METADATA_BYTES') },
+      { path: 'binary', what: expect.stringContaining('not UTF-8') },
+    ]);
+    expect(set.notes.join('\n')).toContain('tfjs.string.<name>');
   });
 });

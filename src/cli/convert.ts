@@ -22,6 +22,8 @@ export const convertCommand: Command = {
                         [--dequantize] [--json]
        tensorsafe convert SRC --to gguf [--quantize TYPE] [--arch NAME]
                         [-o OUT] [--force] [--json]
+       tensorsafe convert SRC --to tfjs [--quantize uint8|uint16|float16]
+                        [--max-shard-size SIZE] [-o OUT] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
                         [--force] [--sha256] [--json]
@@ -46,7 +48,9 @@ and only then is it put in place. A refused or failed conversion leaves
 nothing behind.
 
 SRC is a model file, a sharded set's index (pytorch_model.bin.index.json),
-or a model folder (sharded or not).
+or a model folder (sharded or not); or an http(s) URL of a TF.js
+model.json (with -o: its shards are fetched relative to it, inside its
+folder only).
 
 Options:
   -o, --output OUT       for a file: the output file (or a folder for it: an
@@ -80,7 +84,15 @@ Options:
                          tensors (norms, biases), other rows and integer
                          tensors are written as they are. Quantized
                          tensors are derived (lossy): the check compares
-                         the file with the quantizer's output
+                         the file with the quantizer's output.
+                         With --to tfjs: uint8 or uint16 (tfjs-converter's
+                         affine quantization, its range nudged to hold 0,
+                         its rounding) or float16 (rounded to nearest
+                         even), of float32 weights and of float16 ones
+                         (widened first, as tfjs-converter does: float16
+                         keeps their bits); other weights are written as
+                         they are. The check compares with tfjs-core's
+                         decoding of the quantizer's output
   --arch NAME            with --to gguf: general.architecture (llama,
                          qwen2, …); required when the source's metadata
                          has no general.architecture
@@ -89,7 +101,8 @@ Options:
                          named in the summary), instead of refusing them
   --max-shard-size SIZE  shard the output (also a single input), e.g. 5GB,
                          500MB, 2GiB; with --to tfjs, the shard size
-                         (default 4MB, as tfjs-converter)
+                         (default 4MB: tfjs-converter's
+                         --weight_shard_size_bytes), of bytes as written
   --key PATH             where the weights are in a training checkpoint, e.g.
                          state_dict, model, model.ema (found automatically:
                          the checkpoint itself, or state_dict, model,
@@ -205,8 +218,12 @@ Examples:
     if (values.to !== undefined && !outputFormatById(values.to)) {
       throw new UsageError(`--to ${values.to}: the outputs are ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`);
     }
-    if ((values.quantize !== undefined || values.arch !== undefined) && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('quantize')) {
-      throw new UsageError(`--quantize and --arch go with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
+    const takes = outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions ?? [];
+    if (values.quantize !== undefined && !takes.includes('quantize')) {
+      throw new UsageError(`--quantize goes with --to gguf or --to tfjs${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
+    }
+    if (values.arch !== undefined && !takes.includes('arch')) {
+      throw new UsageError(`--arch goes with --to gguf${values.to !== undefined ? `, not --to ${values.to}` : ''}`);
     }
     if (values['max-shard-size'] !== undefined && values.to !== undefined && values.to !== DEFAULT_OUTPUT.id && !outputFormatById(values.to)?.defaultShardSize) {
       throw new UsageError(`a ${values.to} output is one file: --max-shard-size does not apply`);

@@ -30,7 +30,8 @@ Only the structure is read, never tensor data, so this is instant even for
 huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;
 nothing in it is run. Accepts a file, a sharded set's index, a folder
-holding a model, or an http(s) URL of a safetensors file or index.
+holding a model, or an http(s) URL of a safetensors file or index or of a
+TF.js model.json (its shards fetched relative to it, inside its folder).
 
 Options:
   --json      print one JSON object:
@@ -94,7 +95,9 @@ export interface InspectReport {
  * a model of any other registered format through openModel (found from its bytes, scanned, parsed once).
  */
 async function inspectTarget(target: string): Promise<InspectReport> {
-  if (/^https?:\/\//i.test(target) || (await findModel(target)).format === 'safetensors') {
+  // A URL of another format (a TF.js model.json) is opened through the registry, its shards relative to it.
+  const url = /^https?:\/\//i.test(target);
+  if (url ? /\.safetensors(\.index\.json)?$/i.test(new URL(target).pathname) : (await findModel(target)).format === 'safetensors') {
     const handle = await safeOpen(target);
     try {
       return describe(target, handle);
@@ -104,21 +107,21 @@ async function inspectTarget(target: string): Promise<InspectReport> {
   }
   const set = await openModel(target);
   try {
-    return describeSet(target, set, set.model.files, set.model.weightMap, set.views());
+    return describeSet(target, set, set.model.files, set.model.weightMap, set.views(), set.sizes);
   } finally {
     await set.close();
   }
 }
 
 /** Any TensorSet: names, dtypes, shapes, sizes, and what the file held besides. */
-export function describeSet(target: string, set: TensorSet, files: readonly string[], weightMap?: ReadonlyMap<string, string>, views: readonly { file: string; view: FormatView }[] = []): InspectReport {
+export function describeSet(target: string, set: TensorSet, files: readonly string[], weightMap?: ReadonlyMap<string, string>, views: readonly { file: string; view: FormatView }[] = [], sizes?: readonly number[]): InspectReport {
   const sharded = files.length > 1;
   const view = views.flatMap((v) => (sharded ? v.view.map((s) => ({ ...s, title: `${s.title} (${path.basename(v.file)})` })) : v.view));
   const tensors = set.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, ...(sharded && weightMap?.has(t.name) ? { shard: weightMap.get(t.name)! } : {}) }));
   return {
     file: target,
     format: set.format,
-    size: files.reduce((n, f) => n + fs.statSync(f).size, 0),
+    size: sizes ? sizes.reduce((n, b) => n + b, 0) : files.reduce((n, f) => n + fs.statSync(f).size, 0),
     ...(sharded ? { shards: files.map((f) => path.basename(f)) } : {}),
     metadata: set.metadata ?? null,
     tensors,

@@ -16,7 +16,8 @@ export const verifyCommand: Command = {
 
 Compares every tensor of two models, matched by name. A and B are files,
 sharded sets or model folders of any format tensorsafe reads (PyTorch,
-NumPy, safetensors, …: each file's format is found from its bytes), read
+NumPy, safetensors, …: each file's format is found from its bytes), or
+http(s) URLs of TF.js model.json files, read
 without running anything; dangerous files are refused. Tied
 weights recorded by a converter (metadata "removed -> kept") are matched
 through their kept name. Both models are streamed in chunks: memory stays

@@ -280,7 +280,7 @@ function checkEntry(e: GgufEntry, where: string): void {
 
 function settingsOf(options: OutputOptions): Settings {
   const quantize = options.quantize === undefined ? undefined : GGML_QUANTIZERS.get(options.quantize.toLowerCase());
-  if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: the types are ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
+  if (options.quantize !== undefined && quantize === undefined) throw usage(`--quantize ${options.quantize}: --to gguf takes ${[...GGML_QUANTIZERS.keys()].join(', ')}`, options.quantize);
   const metadata = options.sourceMetadata ?? {};
   const fromMetadata = entriesFromMetadata(metadata, notCarried);
   const seen = new Set(fromMetadata.map((e) => e.key));

@@ -54,6 +54,8 @@ export interface OutputFormat {
   readonly noMetadata?: string;
   /** Every tensor goes to one file, whatever the inputs' sharding (a GGUF). */
   readonly oneFile?: boolean;
+  /** Bytes a tensor takes in the output when that is not its source's (TF.js quantized): what shards are filled by. */
+  storedBytes?(entry: TensorEntry): number;
   /** The shard size when the caller gives none (TF.js: 4 MB, tfjs-converter's). */
   readonly defaultShardSize?: number;
   /** The output is always shards and an index, even of one shard (TF.js: the shards and model.json). */
@@ -72,7 +74,7 @@ export interface OutputOptions {
    * the same width, bits unchanged (`--allow-raw`), instead of refusing them.
    */
   readonly allowRaw?: boolean;
-  /** The type tensors are written as (GGUF: f32, f16, bf16, q8_0, q4_0, q4_k). */
+  /** The type tensors are written as (GGUF: f32, f16, bf16, q8_0, q4_0, q4_k; TF.js: uint8, uint16, float16). */
   readonly quantize?: string;
   /** The model's architecture (GGUF's general.architecture), when the sources do not say it. */
   readonly arch?: string;

@@ -171,7 +171,7 @@ export function planConversion(inputs: readonly ConvertInput[], options: PlanOpt
   // Which tensors go to which output file.
   let groups: TensorEntry[][];
   const maxShardSize = options.maxShardSize ?? options.output.defaultShardSize;
-  if (maxShardSize !== undefined) groups = planShards(kept, maxShardSize);
+  if (maxShardSize !== undefined) groups = planShards(kept, maxShardSize, options.output.storedBytes?.bind(options.output));
   else if (inputs.length > 1 && !options.output.oneFile) {
     // Keep the input's sharding: output file k holds what input file k held.
     const fileOf = new Map(inputs.flatMap((input, i) => input.tensors.tensors.map((t) => [t.name, i] as const)));

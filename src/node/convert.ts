@@ -11,6 +11,7 @@ import { ggufSidecarName, MAX_GGUF_SIDECAR_BYTES } from '../tensor/gguf-metadata
 import { parseSize } from '../util/sizes.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
 import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
@@ -49,6 +50,7 @@ export interface ConvertOptions {
   /**
    * GGUF output: the type tensors are written as: f32, f16, bf16 (every float tensor), q8_0, q4_0,
    * q4_k (ggml's reference quantizers, for float tensors of 2+ dimensions whose rows are whole blocks).
+   * TF.js output: uint8, uint16 or float16, of the float32 weights, as tfjs-converter quantizes them.
    */
   quantize?: string;
   /** GGUF output: the model architecture (general.architecture), when the source's metadata does not name it. */
@@ -121,19 +123,27 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const why = output.noMetadata !== undefined ? `${output.noMetadata} files hold no metadata` : `a ${output.id} output records its sources without digests`;
     throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors output only; ${why}`, { location: output.id });
   }
-  if ((options.quantize !== undefined || options.arch !== undefined) && !takes('quantize')) {
-    throw new TensorsafeError('InvalidArgument', `--quantize and --arch are options of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
+  if (options.quantize !== undefined && !takes('quantize')) {
+    throw new TensorsafeError('InvalidArgument', `--quantize is an option of the GGUF and TF.js writers (--to gguf, --to tfjs), not of ${output.id}`, { location: output.id });
+  }
+  if (options.arch !== undefined && !takes('arch')) {
+    throw new TensorsafeError('InvalidArgument', `--arch is an option of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
   }
   if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
   const dtype = dtypeOption(options.dtype, output);
+  // A model opened from a URL (a TF.js model.json: its shards fetched relative to it) is written to a local -o.
+  const remote = isHttpUrl(src);
+  if (remote && options.sourceSha256) throw new TensorsafeError('InvalidArgument', '--sha256 hashes local sources; a model opened from a URL has none', { location: src });
   const input = await resolveInput(src, options.output, output);
-  const records = pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
+  // A URL's record (its size as the server gives it) is made once it is open.
+  let records = remote ? [] : pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
   const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, blockDecoder: pool?.available ? pool : undefined });
+    if (remote) records = opened.map((o) => ({ file: sourceName(o.file, input.outDir), size: o.size, mtime: '' }));
     const fixed = options.dequantize ? opened.find((o) => !o.format.dequantizes) : undefined;
     if (fixed) throw new TensorsafeError('UsageError', `--dequantize applies to TFLite models; ${fixed.file} is ${fixed.format.name}`, { location: fixed.file });
     // Workers only for enough quantized data to pay for their start; they start while the plan is made.
@@ -149,7 +159,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
           quantize: options.quantize,
           arch: options.arch,
           // Only a writer that carries the sources' metadata itself is given it (and the sidecar is read only for one).
-          ...(output.typedMetadata ? { sourceMetadata: mergedMetadata(opened), sidecar: readSidecar(input.files[0]!) } : {}),
+          ...(output.typedMetadata ? { sourceMetadata: mergedMetadata(opened), sidecar: remote ? undefined : readSidecar(input.files[0]!) } : {}),
         }) ?? output,
         stem: input.stem,
         single: path.basename(input.single),
@@ -190,7 +200,11 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     // sharded set, shards of an earlier shard count) would be loaded in its place: stale ones of this
     // source are removed once the new output is in place; anything else stops the conversion.
     const shadows = shadowingFiles(input.outDir, input.stem, targets, output);
-    if (!options.force) {
+    if (!options.force && remote) {
+      // Nothing local tells whether an output is of this URL's current bytes: one that exists is kept.
+      const present = [...targets, ...companions].find((f) => fs.existsSync(f));
+      if (present !== undefined) throw new IoError('OutputExists', `${present} already exists; a model opened from a URL replaces nothing without --force`, { location: present });
+    } else if (!options.force) {
       await checkShadows(shadows, input.files, input.outDir, output);
       // A companion (the GGUF metadata sidecar) is replaced only with outputs tensorsafe wrote from these
       // sources (existingOutputs refuses any other); alone, it is someone else's file.
@@ -408,6 +422,13 @@ export function outputNameFor(file: string, output: OutputFormat): string {
 }
 
 async function resolveInput(src: string, output: string | undefined, format: OutputFormat): Promise<Input> {
+  if (isHttpUrl(src)) {
+    if (output === undefined) throw new TensorsafeError('InvalidArgument', `${src} is a URL: name the output (a file, or a folder for it) with -o`, { location: src });
+    const name = outputNameFor(decodeURIComponent(new URL(src).pathname.split('/').pop() || 'model'), format);
+    const single = namesFolder(output) ? path.join(output, name) : output;
+    const base = path.basename(single);
+    return { files: [src], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };
+  }
   let model: Awaited<ReturnType<typeof findModel>>;
   try {
     // A folder holding both a model and its converted output converts the model.

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { describeFormat, detectFormat } from '../formats/detect.js';
 import type { FormatDescriptor } from '../formats/format.js';
 import { FORMATS, formatsByExtension, formatsClaiming, probeSource } from '../formats/registry.js';
@@ -46,6 +47,8 @@ export interface FindModelOptions {
  */
 export async function findModel(target: string, options: FindModelOptions | string = {}): Promise<ModelFiles> {
   const { prefer, avoid, detect = true } = typeof options === 'string' ? { prefer: options } : options;
+  // A URL is one file (a TF.js model.json: its shards are opened relative to it); its format is found from its bytes when opened.
+  if (isHttpUrl(target)) return { format: 'unknown', files: [target], weightMap: undefined, index: undefined };
   let stat: fs.Stats;
   try {
     stat = fs.statSync(target);

@@ -4,10 +4,16 @@ import type { ScanReport } from '../formats/findings.js';
 import type { FormatDescriptor, FormatView, OpenOptions, ParsedModel } from '../formats/format.js';
 import { scanSource } from '../scan/scan.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
+import type { ByteSource } from '../io/byte-source.js';
+import { HttpSource } from '../io/http-source.js';
 import { ReusedReadsSource } from '../io/reused-reads.js';
+import { isHttpUrl, resolveInsideUrl } from '../io/url-inside.js';
 import { openInsideFolder } from './inside-folder.js';
 import { FileSource } from './file-source.js';
 import { formatOfFile } from './model-files.js';
+
+/** First bytes fetched when a model opened over HTTP opens a file it references (a TF.js shard): its size is what is needed first, its data is read when a tensor is. */
+export const SIBLING_PREFETCH_BYTES = 4096;
 
 /** A file the scanner judged dangerous: refused (not converted, inspected or compared) before any tensor byte in it was read. */
 export class UnsafeFileError extends TensorsafeError {
@@ -30,6 +36,8 @@ export class UnsafeFileError extends TensorsafeError {
 /** A model file opened through the registry: its format, its tensors (no byte read yet) and the structure they came from. */
 export interface OpenedFile {
   readonly file: string;
+  /** Its size in bytes (of a URL, as the server gives it). */
+  readonly size: number;
   readonly format: FormatDescriptor;
   readonly tensors: TensorSet;
   readonly structure: unknown;
@@ -55,8 +63,11 @@ export interface OpenFileOptions extends OpenOptions {
  */
 export async function openModelFile(file: string, options: OpenFileOptions = {}): Promise<OpenedFile> {
   // The reader and the scan read the same structure (a pickle, a zip directory): from disk once.
-  const source = new ReusedReadsSource(await FileSource.open(file));
-  const dir = path.dirname(path.resolve(file));
+  const remote = isHttpUrl(file);
+  const source = new ReusedReadsSource(remote ? await HttpSource.open(file) : await FileSource.open(file));
+  // Over HTTP, the files a model references are URLs inside its URL's folder; each opened learns its size (and first bytes) in one request.
+  const dir = remote ? undefined : path.dirname(path.resolve(file));
+  const openSibling = (relative: string): Promise<ByteSource> => (dir === undefined ? HttpSource.open(resolveInsideUrl(file, relative), { prefetchBytes: SIBLING_PREFETCH_BYTES }) : openInsideFolder(dir, relative));
   let parsed: ParsedModel | undefined;
   try {
     const format = await formatOfFile(source, file);
@@ -64,7 +75,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     let failure: unknown;
     if (reader.open) {
       try {
-        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: options.blockDecoder, dequantize: options.dequantize, openSibling: (relative) => openInsideFolder(dir, relative) });
+        parsed = await reader.open(source, { key: options.key, skipUnknown: options.skipUnknown, blockDecoder: options.blockDecoder, dequantize: options.dequantize, openSibling });
       } catch (e) {
         failure = e;
       }
@@ -73,7 +84,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     let suspicious: string[] = [];
     if (scan) {
       source.freeze();
-      const report = await scanSource(source, { dir, parsed });
+      const report = await scanSource(source, { ...(dir !== undefined ? { dir } : {}), parsed });
       if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
       suspicious = report.findings.filter((f) => f.severity === 'suspicious').map((f) => `[${f.rule}] ${f.message}`);
     }
@@ -84,7 +95,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     if (failure !== undefined) throw failure;
     const done = parsed!;
     const describe = reader.describe?.bind(reader);
-    return { file, format, tensors: done.tensors, structure: done.structure, suspicious, ...(describe ? { describe: () => describe(done) } : {}) };
+    return { file, size: source.size, format, tensors: done.tensors, structure: done.structure, suspicious, ...(describe ? { describe: () => describe(done) } : {}) };
   } catch (e) {
     if (parsed) await parsed.tensors.close();
     else await source.close();

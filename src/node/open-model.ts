@@ -23,6 +23,8 @@ export interface OpenModelOptions {
 /** A model opened by openModel: one TensorSet over its files, the files, and each file's own view. */
 export interface OpenedModel extends TensorSet {
   readonly model: ModelFiles;
+  /** The size of each of model.files, in order (a URL's as its server gives it). */
+  readonly sizes: readonly number[];
   /** The formats' own views of the files, in order (inspect), for the files whose format has one; made from the parse already done. */
   views(): { file: string; view: FormatView }[];
 }
@@ -46,6 +48,7 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
     leftOut: sets.flatMap((s) => s.leftOut),
     notes: [...new Set(sets.flatMap((s) => s.notes))],
     model,
+    sizes: opened.map((o) => o.size),
     views: () => opened.flatMap((o) => (o.describe ? [{ file: o.file, view: o.describe() }] : [])),
     close: async () => {
       await Promise.all(sets.map((s) => s.close()));

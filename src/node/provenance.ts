@@ -47,6 +47,11 @@ export function provenanceValue(records: readonly SourceRecord[]): string {
  * when the output is beside it). Two sources of one name in different folders are two sources.
  */
 export function sourceName(file: string, outDir: string): string {
+  // A URL is named by itself, without credentials, query or fragment (a signed URL's token is no name).
+  if (/^https?:\/\//i.test(file)) {
+    const u = new URL(file);
+    return `${u.origin}${u.pathname}`;
+  }
   return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
 }
 

@@ -163,14 +163,15 @@ export function shardFileName(base: string, index: number, count: number): strin
 /**
  * Splits tensors, in the given order, into shards of at most `maxShardSize` bytes of tensor
  * data, the way huggingface_hub's `split_state_dict_into_shards` does: a tensor that does not
- * fit starts a new shard, and a tensor larger than the limit gets a shard of its own.
+ * fit starts a new shard, and a tensor larger than the limit gets a shard of its own. `bytesOf`: a
+ * tensor's bytes in the output when they are not its dtype's (a quantizing writer).
  */
-export function planShards<T extends TensorSpec>(tensors: readonly T[], maxShardSize: number): T[][] {
+export function planShards<T extends TensorSpec>(tensors: readonly T[], maxShardSize: number, bytesOf?: (t: T) => number): T[][] {
   const shards: T[][] = [];
   let current: T[] = [];
   let size = 0;
   for (const t of tensors) {
-    const bytes = (elementCount(t.shape) * DTYPE_INFO[t.dtype].bits) / 8;
+    const bytes = bytesOf ? bytesOf(t) : (elementCount(t.shape) * DTYPE_INFO[t.dtype].bits) / 8;
     if (bytes > maxShardSize) {
       shards.push([t]);
       continue;

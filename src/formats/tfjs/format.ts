@@ -1,7 +1,7 @@
 import type { FormatDescriptor } from '../format.js';
 
-/** The keys that make a JSON document a TF.js model.json (a layers- or graph-model, or a bare weights manifest). */
-const TFJS_KEYS = /"modelTopology"|"weightsManifest"/;
+/** The keys that make a JSON document a TF.js model.json (a layers- or graph-model, a bare weights manifest, or the embedded form). */
+const TFJS_KEYS = /"modelTopology"|"weightsManifest"|"weightSpecs"/;
 
 /**
  * A bare weights manifest (a JSON array of groups, as npm packages ship them) by its start: tfjs-core and

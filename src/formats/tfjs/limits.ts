@@ -10,3 +10,7 @@ export const MAX_TFJS_DIMS = 32;
 export const MAX_TFJS_STRING_ELEMENTS = 100_000;
 /** Characters of a weight name (real names are below 200): bounds names carried into reports and outputs. */
 export const MAX_TFJS_NAME_CHARS = 4096;
+/** Bytes of one string weight kept as metadata (vocabularies, labels; real ones are KiB): a larger one is left out, bounding the output's header. */
+export const MAX_TFJS_STRING_METADATA_BYTES = 64 * 1024;
+/** Bytes of all string weights kept as metadata in one model: bounds the output's header however many there are. */
+export const MAX_TFJS_STRING_METADATA_TOTAL = 1024 * 1024;

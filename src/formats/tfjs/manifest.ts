@@ -1,3 +1,4 @@
+import type { TfjsQuantization } from '../../tensor/tfjs-dequantize.js';
 import { TfjsError } from './errors.js';
 import { MAX_TFJS_DIMS, MAX_TFJS_NAME_CHARS, MAX_TFJS_SHARDS, MAX_TFJS_WEIGHTS } from './limits.js';
 
@@ -9,12 +10,15 @@ import { MAX_TFJS_DIMS, MAX_TFJS_NAME_CHARS, MAX_TFJS_SHARDS, MAX_TFJS_WEIGHTS }
  * file handlers) fetches every group's paths in manifest order, concatenates them into one buffer and
  * decodes the weights of all groups in order from it, each right after the one before: packed, with
  * no alignment.
+ *
+ * The embedded form: tfjs-core's ModelArtifacts saved as one JSON object, `weightSpecs` (the specs of
+ * one group) and `weightData` in it as base64 (a string, or an array of strings concatenated in order,
+ * as WeightData may be a list of buffers), instead of a manifest of shards: read as one group whose
+ * one shard is the decoded data.
  */
 
 export type TfjsDtype = 'float32' | 'int32' | 'bool' | 'complex64' | 'string';
-export type TfjsQuantization =
-  | { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number }
-  | { readonly dtype: 'float16' };
+export type { TfjsQuantization };
 
 export interface TfjsWeightSpec {
   readonly name: string;
@@ -37,6 +41,8 @@ export interface TfjsManifest {
   readonly generatedBy?: string;
   readonly convertedBy?: string;
   readonly groups: readonly TfjsGroup[];
+  /** The embedded form's weightData, base64 (one group, no paths). */
+  readonly embedded?: readonly string[];
 }
 
 const DTYPES: readonly string[] = ['float32', 'int32', 'bool', 'complex64', 'string'];
@@ -52,12 +58,19 @@ export function parseTfjsManifest(text: string, file: string): TfjsManifest {
   }
   let manifest: unknown;
   let kind = 'weights manifest';
+  let embedded: string[] | undefined;
   const extra: { format?: string; generatedBy?: string; convertedBy?: string } = {};
   if (Array.isArray(json)) {
     manifest = json;
   } else if (isObject(json)) {
     manifest = json['weightsManifest'];
-    if (manifest === undefined) throw bad(json['weightData'] !== undefined || json['weightSpecs'] !== undefined ? 'embedded weightSpecs/weightData are not read (only a weightsManifest with shard paths)' : 'no weightsManifest');
+    if (json['weightSpecs'] !== undefined || json['weightData'] !== undefined) {
+      // Which weights would a loader take? Neither is guessed.
+      if (manifest !== undefined) throw bad('both a weightsManifest and embedded weightSpecs/weightData');
+      embedded = embeddedData(json, bad);
+      manifest = [{ paths: [], weights: json['weightSpecs'] }];
+    }
+    if (manifest === undefined) throw bad('no weightsManifest (nor embedded weightSpecs and weightData)');
     for (const key of ['format', 'generatedBy', 'convertedBy'] as const) if (typeof json[key] === 'string') extra[key] = json[key] as string;
     const topology = json['modelTopology'];
     if (extra.format !== undefined) kind = extra.format;
@@ -91,7 +104,30 @@ export function parseTfjsManifest(text: string, file: string): TfjsManifest {
     }
     groups.push({ paths: paths as string[], weights: parsed });
   }
-  return { kind, ...extra, groups };
+  return { kind, ...extra, groups, ...(embedded ? { embedded } : {}) };
+}
+
+/** The embedded form's weightData as base64 strings, or why it is not one. */
+function embeddedData(json: Record<string, unknown>, bad: (what: string) => TfjsError): string[] {
+  if (!Array.isArray(json['weightSpecs'])) throw bad('embedded weightData without a weightSpecs array');
+  const data = json['weightData'];
+  const parts = typeof data === 'string' ? [data] : Array.isArray(data) ? data : undefined;
+  if (parts === undefined) throw bad(`weightData is ${data === undefined ? 'missing' : 'not a base64 string (nor an array of them)'}: the embedded form holds the weights as base64`);
+  for (const [i, p] of parts.entries()) {
+    if (typeof p !== 'string' || !BASE64.test(p)) throw bad(`weightData${Array.isArray(data) ? `[${i}]` : ''} is not base64 (A-Z, a-z, 0-9, +, /, padded with = to a multiple of 4)`);
+  }
+  return parts as string[];
+}
+
+/** Standard base64, padded, nothing else (no whitespace, no URL alphabet): what tfjs-core's encoder writes. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The bytes of base64 text (already checked against BASE64). */
+export function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
 }
 
 function weightSpec(s: unknown, at: string, group: number, file: string, bad: (what: string) => TfjsError): TfjsWeightSpec {

@@ -1,12 +1,12 @@
-import type { ByteSource } from '../../io/byte-source.js';
+import { MemorySource, type ByteSource } from '../../io/byte-source.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
 import { pathEscape } from '../scan-rules.js';
-import { dequantize, quantizedBytes } from './dequantize.js';
+import { dequantize, quantizedBytes } from '../../tensor/tfjs-dequantize.js';
 import { TfjsError } from './errors.js';
-import { MAX_TFJS_STRING_ELEMENTS } from './limits.js';
-import { parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';
+import { MAX_TFJS_STRING_ELEMENTS, MAX_TFJS_STRING_METADATA_BYTES, MAX_TFJS_STRING_METADATA_TOTAL } from './limits.js';
+import { decodeBase64, parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';
 import { MAX_TFJS_JSON_BYTES, scanTfjsModelJson } from './scan-rules.js';
 import { ShardSequence } from './shards.js';
 import { describeTfjs } from './view.js';
@@ -20,7 +20,10 @@ import { describeTfjs } from './view.js';
  * float16 ones widened to float32 (lossless), as tfjs-core's `io.decodeWeights` does, bit for bit.
  * Shard paths are opened through `openSibling`, inside the model's folder only: an absolute path, a
  * URL, `..` or a link out is `ExternalDataRefused`. A group whose shards hold more or fewer bytes than
- * its weights need is `TfjsShardMismatch`. String weights are left out with a reason.
+ * its weights need is `TfjsShardMismatch`. A string weight of at most MAX_TFJS_STRING_METADATA_BYTES
+ * whose strings are UTF-8 is kept in the metadata (TFJS_STRING_KEY_PREFIX + its name: JSON of its
+ * shape and values); any other is left out with the reason. The embedded
+ * form (`weightSpecs` and base64 `weightData` in the JSON) is read as one group whose data it holds.
  */
 
 export interface TfjsShard {
@@ -33,6 +36,9 @@ export interface TfjsStructure {
   readonly manifest: TfjsManifest;
   readonly shards: readonly TfjsShard[];
 }
+
+/** Metadata keys of string weights kept: `tfjs.string.<weight name>`. */
+export const TFJS_STRING_KEY_PREFIX = 'tfjs.string.';
 
 const DTYPE_OF: Record<'float32' | 'int32' | 'bool' | 'complex64', Dtype> = { float32: 'F32', int32: 'I32', bool: 'BOOL', complex64: 'C64' };
 const BYTES_OF: Record<'float32' | 'int32' | 'bool' | 'complex64', number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
@@ -67,6 +73,15 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
   const parts: ByteSource[] = [];
   const shards: TfjsShard[] = [];
   const open = options?.openSibling;
+  if (manifest.embedded) {
+    // The embedded form: one group, its data in the JSON itself (the buffers of WeightData, in order).
+    for (const [i, text] of manifest.embedded.entries()) {
+      const name = manifest.embedded.length === 1 ? 'weightData' : `weightData[${i}]`;
+      const part = new MemorySource(decodeBase64(text), `${file}:${name}`);
+      parts.push(part);
+      shards.push({ path: `${name} (embedded)`, size: part.size, group: 0 });
+    }
+  }
   for (const [g, group] of manifest.groups.entries()) {
     for (const path of group.paths) {
       const escape = pathEscape(path);
@@ -87,6 +102,9 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
   const leftOut: LeftOut[] = [];
   const dequantized: string[] = [];
   const widened: string[] = [];
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+  const kept: string[] = [];
+  let stringTotal = 0;
   let at = 0;
   for (const [g, group] of manifest.groups.entries()) {
     const groupStart = at;
@@ -95,7 +113,15 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
     for (const spec of group.weights) {
       if (spec.dtype === 'string') {
         const length = await stringBytes(spec, data, at, groupEnd, file);
-        leftOut.push({ path: spec.name, what: `a string weight of ${length} bytes: safetensors holds numbers only` });
+        const why = length > MAX_TFJS_STRING_METADATA_BYTES ? `more than MAX_TFJS_STRING_METADATA_BYTES (${MAX_TFJS_STRING_METADATA_BYTES}) to keep as metadata` : stringTotal + length > MAX_TFJS_STRING_METADATA_TOTAL ? `past MAX_TFJS_STRING_METADATA_TOTAL (${MAX_TFJS_STRING_METADATA_TOTAL}) of string weights kept as metadata` : undefined;
+        const values = why === undefined ? stringValues(await data.read(at, length), spec.shape.reduce((n, d) => n * d, 1)) : undefined;
+        if (values === undefined) {
+          leftOut.push({ path: spec.name, what: `a string weight of ${length} bytes, ${why ?? 'not UTF-8 text'}: tensors hold numbers only` });
+        } else {
+          metadata[`${TFJS_STRING_KEY_PREFIX}${spec.name}`] = JSON.stringify({ shape: spec.shape, values });
+          kept.push(`\`${spec.name}\``);
+          stringTotal += length;
+        }
         at += length;
         continue;
       }
@@ -116,12 +142,14 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
   const notes: string[] = [];
   if (dequantized.length > 0) notes.push(`dequantized as tfjs-core does (q * scale + min): ${dequantized.join(', ')}`);
   if (widened.length > 0) notes.push(`float16 weights widened to float32: ${widened.join(', ')}`);
+  if (kept.length > 0) notes.push(`string weights kept in the metadata as \`${TFJS_STRING_KEY_PREFIX}<name>\` (JSON of shape and values): ${kept.join(', ')}`);
   return {
     tensors: {
       format: 'tfjs',
       tensors,
       leftOut,
       notes,
+      ...(kept.length > 0 ? { metadata } : {}),
       close: async () => {
         for (const s of opened.values()) await s.close?.();
         opened.clear();
@@ -165,6 +193,24 @@ function weightEntry(spec: TfjsWeightSpec, data: ShardSequence, start: number): 
     },
   };
   return { tensor, stored };
+}
+
+/** The strings of a string weight's bytes (each a uint32 length and its bytes), or undefined when one is not UTF-8. */
+function stringValues(bytes: Uint8Array, elements: number): string[] | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const values: string[] = [];
+  let at = 0;
+  try {
+    for (let i = 0; i < elements; i++) {
+      const n = view.getUint32(at, true);
+      values.push(utf8.decode(bytes.subarray(at + 4, at + 4 + n)));
+      at += 4 + n;
+    }
+  } catch {
+    return undefined;
+  }
+  return values;
 }
 
 /** Bytes of a string weight: each element a uint32 length (little-endian) and that many bytes, as tfjs-core walks them. */

@@ -74,7 +74,7 @@ function scan(text: string, ctx: ScanContext, location: string, findings: Findin
     }
     const training = m['trainingConfig'];
     if (typeof training === 'object' && training !== null) walkKerasConfig(training, findings, `${location}:trainingConfig`);
-    if (manifest === undefined && topology === undefined) {
+    if (manifest === undefined && topology === undefined && !Array.isArray(m['weightSpecs'])) {
       findings.add('suspicious', 'tfjs/malformed', 'neither modelTopology nor weightsManifest: not a TF.js model.json', location);
       return;
     }
@@ -120,8 +120,10 @@ function scan(text: string, ctx: ScanContext, location: string, findings: Findin
       }
     }
   }
+  const specs = !Array.isArray(json) && manifest === undefined ? (json as Record<string, unknown>)['weightSpecs'] : undefined;
   if (!findings.has('suspicious', 'dangerous')) {
-    findings.add('info', 'tfjs/valid', `TF.js ${format}: ${groups} weight group${groups === 1 ? '' : 's'}, ${paths} shard path${paths === 1 ? '' : 's'}, ${weights} weights`, location);
+    const held = Array.isArray(specs) ? `${specs.length} weights embedded (weightSpecs, base64 weightData)` : `${groups} weight group${groups === 1 ? '' : 's'}, ${paths} shard path${paths === 1 ? '' : 's'}, ${weights} weights`;
+    findings.add('info', 'tfjs/valid', `TF.js ${format}: ${held}`, location);
   }
 }
 

@@ -9,7 +9,8 @@ export function describeTfjs(s: TfjsStructure): FormatView {
   if (m.generatedBy !== undefined) rows.push({ key: 'generatedBy', value: viewValue(m.generatedBy) });
   if (m.convertedBy !== undefined) rows.push({ key: 'convertedBy', value: viewValue(m.convertedBy) });
   rows.push({ key: 'groups', value: String(m.groups.length) });
-  rows.push({ key: 'shards', value: `${s.shards.length} (${s.shards.reduce((n, x) => n + x.size, 0)} bytes)` });
+  const bytes = s.shards.reduce((n, x) => n + x.size, 0);
+  rows.push(m.embedded ? { key: 'weightData', value: `embedded, base64 (${bytes} bytes)` } : { key: 'shards', value: `${s.shards.length} (${bytes} bytes)` });
   const kinds = new Map<string, number>();
   for (const g of m.groups) for (const w of g.weights) {
     const k = w.quantization ? `${w.dtype} as ${w.quantization.dtype}` : w.dtype;

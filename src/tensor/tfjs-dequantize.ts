@@ -1,4 +1,8 @@
-import type { TfjsQuantization } from './manifest.js';
+/** A weight's quantization as a TF.js manifest gives it (formats/tfjs/manifest.ts parses it). */
+export type TfjsQuantization =
+  | { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number }
+  | { readonly dtype: 'float16' };
+
 
 /**
  * TF.js's dequantization, as tfjs-core's `io.decodeWeights` computes it, bit for bit:
