@@ -47,7 +47,7 @@ def custom_only(model, sg):
     return custom - builtin
 
 
-def expected(path, mark_sparse=False):
+def expected(path, mark_sparse=False, densify=None):
     model = dump(path)
     blob = open(path, 'rb').read()
     tensors, taken = {}, set()
@@ -77,6 +77,9 @@ def expected(path, mark_sparse=False):
             e = {'dtype': DTYPES[t['type']], 'shape': shape, 'sha256': hashlib.sha256(raw).hexdigest()}
             if mark_sparse and t.get('sparsity') is not None:
                 e['sparse'] = True  # the buffer holds the sparse (compressed) form: its SHA-256 is of that
+                if densify is not None:
+                    # The dense values, from a reference densifier the caller gives (not tensorsafe's).
+                    e['dense_sha256'] = hashlib.sha256(densify(shape, t['sparsity'], raw, DTYPES[t['type']])).hexdigest()
             q = t.get('quantization') or {}
             if q.get('scale'):
                 # Counts, the first scale (flatc prints 6 significant digits) and the zero points' sum: small, and enough to tell per-axis from per-tensor.
