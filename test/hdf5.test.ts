@@ -8,6 +8,7 @@ import { hdf5Reader } from '../src/formats/hdf5/reader.js';
 import { lookup3 } from '../src/formats/hdf5/lookup3.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
+import * as limits from '../src/formats/hdf5/limits.js';
 
 /**
  * The HDF5 structure reader against h5py's own reading of the same files (scripts/make-hdf5-fixtures.py):
@@ -168,14 +169,14 @@ describe('HDF5 damage is refused with a code', () => {
 
   it('a superblock whose checksum fails', async () => {
     const b = base.slice();
-    b[8 + 4] ^= 1;
+    b[12] = b[12]! ^ 1; // the base address, covered by the checksum
     expect(await outcome(b)).toBe('InvalidHdf5');
   });
 
   it('an object header whose checksum fails', async () => {
     const b = base.slice();
     const ohdr = Buffer.from(b).indexOf('OHDR');
-    b[ohdr + 8] ^= 0x40;
+    b[ohdr + 8] = b[ohdr + 8]! ^ 0x40;
     expect(await outcome(b)).toBe('InvalidHdf5');
   });
 
@@ -197,5 +198,22 @@ describe('HDF5 damage is refused with a code', () => {
     for (const n of [0, 7, 100, 500, 1000, 2000, 5000, base.length - 1]) {
       expect(['InvalidHdf5', 'Hdf5Limit', 'opened']).toContain(await outcome(base.subarray(0, n)));
     }
+  });
+});
+
+describe('README', () => {
+  it('the HDF5 limits row gives each named constant its value', () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('| HDF5: '))!;
+    const [, values, where] = line.split(/\s\|\s?/);
+    const names = [...where!.matchAll(/`(MAX_HDF5_[A-Z_]+)`/g)].map((m) => m[1]!);
+    const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2 };
+    const numbers = values!.split(' / ').map((v) => {
+      const [n, u] = v.trim().split(' ');
+      return Number(n!.replace(/,/g, '')) * (unit[u ?? ''] ?? 1);
+    });
+    const exported = Object.keys(limits).filter((k) => k.startsWith('MAX_HDF5_')).sort();
+    expect([...names].sort()).toEqual(exported);
+    expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
   });
 });

@@ -4,6 +4,7 @@ import { PagedReader, view } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { at, Findings, show, utf8Lossy } from '../scan-rules.js';
 import { scanKerasConfig } from '../keras/config-rules.js';
+import { MAX_HDF5_CONTINUATIONS, MAX_HDF5_HEADER_MESSAGES, MAX_HDF5_HEAP_OBJECTS, MAX_HDF5_USERBLOCK_BYTES } from './limits.js';
 
 /**
  * Legacy Keras HDF5 (`model.save('x.h5')`): the model is rebuilt from the root group's `model_config`
@@ -26,16 +27,8 @@ import { scanKerasConfig } from '../keras/config-rules.js';
  * links, virtual datasets: the bytes of another file read as weights): the datasets are not walked.
  */
 
-/** Offsets searched for the signature (user blocks are 512, 1024, 2048… bytes): bounds the search. */
-export const MAX_HDF5_USERBLOCK_BYTES = 64 * 1024 * 1024;
-/** Header messages decoded in the root object header (all its continuation blocks together). */
-export const MAX_HDF5_HEADER_MESSAGES = 65_536;
-/** Continuation blocks followed: a loop of continuations would never end. */
-export const MAX_HDF5_CONTINUATIONS = 1024;
 /** Bytes of one config attribute read (real configs are KiB to a few MiB). */
 export const MAX_HDF5_CONFIG_BYTES = 64 * 1024 * 1024;
-/** Objects walked in one global heap collection to find a string. */
-export const MAX_HDF5_HEAP_OBJECTS = 1_048_576;
 /** Bytes of the file scanned for attribute messages by name when the root header could not be used. */
 export const MAX_HDF5_SCAN_BYTES = 256 * 1024 * 1024;
 /** Attribute messages found by the name scan that are decoded. */
