@@ -217,3 +217,26 @@ describe('README', () => {
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
   });
 });
+
+describe('scan rules with the reader\'s parse', () => {
+  async function findings(name: string, withParsed: boolean): Promise<string[]> {
+    const source = load(name);
+    const out: string[] = [];
+    const ctx = { file: name, dir: undefined, report: (f: { rule: string; message: string }) => void out.push(`${f.rule}: ${f.message}`), scanPickle: () => undefined };
+    const parsed = withParsed ? await hdf5Reader.open!(load(name)) : undefined;
+    await hdf5Reader.scan!(source, ctx as never, parsed);
+    return out;
+  }
+
+  it('a model_config in dense root attributes: the same findings, from the decoded attributes instead of a search by name', async () => {
+    const without = await findings('dense-keras-config', false);
+    const given = await findings('dense-keras-config', true);
+    expect(given).toEqual(without);
+    expect(given.some((f) => f.startsWith('keras/lambda-layer'))).toBe(true);
+    expect(given.some((f) => f.startsWith('hdf5/keras-config') && f.includes('keras_version "2.4.0"'))).toBe(true);
+  });
+
+  it('files without a config: the same findings', async () => {
+    for (const name of ['everything-earliest', 'many-latest']) expect(await findings(name, true)).toEqual(await findings(name, false));
+  });
+});
