@@ -59,6 +59,8 @@ def walk(f):
                     tensors.append((path, obj))
                 else:
                     left.append(path)
+            else:
+                left.append(path)  # a committed datatype
 
     visit(f, '')
     return tensors, left
@@ -200,6 +202,22 @@ def dense_keras_config(name):
         write_expected(name, f, ['/'], EXTRA)
 
 
+def types(name):
+    """A committed (named) datatype and a dataset that uses it (a shared datatype message), a non-bool enum, attributes that are not decoded."""
+    path = os.path.join(FORMATS, f'{name}.h5')
+    with h5py.File(path, 'w', libver='earliest') as f:
+        f['named_f4'] = np.dtype('>f4')
+        f.create_dataset('uses_named', data=np.arange(4, dtype='>f4'), dtype=f['named_f4'])
+        colors = h5py.enum_dtype({'RED': 0, 'GREEN': 1, 'BLUE': 2}, basetype='i2')
+        f.create_dataset('colors', data=np.array([0, 2, 1], dtype='i2'), dtype=colors)
+        f.attrs.create('compound', np.array([(1, 2.0)], dtype=[('a', 'i4'), ('b', 'f8')]))
+        f.attrs['empty'] = h5py.Empty('f4')
+        f.attrs['bools'] = np.array([True, False])
+        f.attrs['f2'] = np.array([1.5, -2.0], dtype='>f2')
+    with h5py.File(path, 'r') as f:
+        write_expected(name, f)
+
+
 def main():
     os.makedirs(FORMATS, exist_ok=True)
     os.makedirs(EXTRA, exist_ok=True)
@@ -212,6 +230,7 @@ def main():
     many('userblock-1024-latest', 'latest', 1024)
     track_order('track-order')
     dense_keras_config('dense-keras-config')
+    types('types')
 
 
 if __name__ == '__main__':

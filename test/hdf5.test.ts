@@ -6,6 +6,7 @@ import { isTensorsafeError } from '../src/errors.js';
 import { Hdf5Dataset, Hdf5Group, openHdf5 } from '../src/formats/hdf5/file.js';
 import { hdf5Reader } from '../src/formats/hdf5/reader.js';
 import { lookup3 } from '../src/formats/hdf5/lookup3.js';
+import { sharedAddress } from '../src/formats/hdf5/object-header.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import * as limits from '../src/formats/hdf5/limits.js';
@@ -142,6 +143,26 @@ describe('HDF5 structure, against h5py', () => {
     const attrs = hdf5Reader.describe!(everything)[1]!;
     expect(attrs.title).toBe('root attributes');
     expect(attrs.rows.find((r) => r.key === 'vlen')!.value).toBe('"variable text é"');
+  });
+
+  it('a committed datatype is followed (a shared datatype message); other enums are their base integers; attributes not decoded say why', async () => {
+    const file = await openHdf5(load('types'));
+    const used = (await file.get('uses_named')) as Hdf5Dataset;
+    expect([used.dtype, used.byteSwap]).toEqual(['F32', 4]);
+    expect(((await file.get('colors')) as Hdf5Dataset).datatype.description).toBe('enum (<i2)');
+    expect((await file.get('named_f4'))!.kind).toBe('datatype');
+    const attrs = Object.fromEntries((await file.root.attributes()).map((a) => [a.name, a]));
+    expect(attrs['compound']!.value).toBeUndefined();
+    expect(attrs['compound']!.why).toMatch(/compound/);
+    expect([attrs['empty']!.value, attrs['empty']!.dataspace.kind]).toEqual([undefined, 'null']);
+    expect(attrs['bools']!.value).toEqual([true, false]);
+    expect(attrs['f2']!.value).toEqual([1.5, -2]);
+  });
+
+  it('shared messages in the shared-message heap (SOHM) are refused by name; committed ones are followed', () => {
+    const g = { base: 0, offsetSize: 8, lengthSize: 8 };
+    expect(() => sharedAddress(Uint8Array.of(3, 1, 1, 2, 3, 4, 5, 6, 7, 8), 100, g, 'datatype')).toThrow(/shared message heap \(SOHM\)/);
+    expect(sharedAddress(Uint8Array.of(3, 2, 0x20, 0, 0, 0, 0, 0, 0, 0), 100, g, 'datatype')).toBe(0x20);
   });
 
   it('lookup3 (hashlittle) known values', () => {

@@ -96,7 +96,8 @@ export async function readObjectHeader(r: PagedReader, g: Hdf5Geometry, address:
   const headerBytes = version === 2 ? 4 + (trackOrder ? 2 : 0) : 8;
   for (let k = 0; k < blocks.length; k++) {
     const { from, to } = blocks[k]!;
-    const bytes = await r.bytes(from, to - from, 'an object header block');
+    // A copy: the messages outlive the reader's pages (an object's header is kept while the file is open).
+    const bytes = (await r.bytes(from, to - from, 'an object header block')).slice();
     let p = 0;
     while (p + headerBytes <= bytes.length) {
       if (messages.length >= MAX_HDF5_HEADER_MESSAGES) throw limitExceeded(`more than MAX_HDF5_HEADER_MESSAGES (${MAX_HDF5_HEADER_MESSAGES}) header messages in one object header`, from + p);
