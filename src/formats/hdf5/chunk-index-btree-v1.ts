@@ -1,7 +1,7 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import type { ChunkIndexContext } from './chunk-index.js';
 import { FieldReader } from './storage-fields.js';
-import { MAX_HDF5_BTREE_DEPTH } from './storage-limits.js';
+import { MAX_HDF5_BTREE_DEPTH } from './limits.js';
 
 /** Most entries a v1 B-tree node can hold (2K, K a 16-bit field of the superblock). */
 const MAX_V1_NODE_ENTRIES = 2 * 0xffff;

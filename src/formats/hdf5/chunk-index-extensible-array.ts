@@ -116,8 +116,8 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
     const prefix = blockHead + arrayOffsetSize;
     const b = await readBlock(ctx, address, prefix + (paging ? 0 : n * entrySize) + 4, 'EADB', 'extensible array data block');
     checkOwner(b);
-    const offset = b.uint(arrayOffsetSize, 'block offset');
-    if (offset !== first - indexElements) throw malformed(`${b.what}: block offset ${offset}, not ${first - indexElements}`, b.offsetOf());
+    // The block's offset in the array is not checked: HDF5 writes a wrong one for the index block's data blocks past the first (and never reads it).
+    b.skip(arrayOffsetSize, 'block offset');
     if (!paging) {
       for (let i = 0; i < n && first + i < end; i++) emit(first + i, readArrayElement(b, ctx, entrySize, `element ${first + i}`));
       return;
@@ -157,8 +157,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
     const bitmapBytes = paged ? Math.ceil(pagesPerBlock / 8) : 0;
     const sb = await readBlock(ctx, address, blockHead + arrayOffsetSize + s.dataBlocks * (bitmapBytes + os) + 4, 'EASB', 'extensible array super block');
     checkOwner(sb);
-    const offset = sb.uint(arrayOffsetSize, 'block offset');
-    if (offset !== s.startIndex) throw malformed(`${sb.what}: block offset ${offset}, not ${s.startIndex}`, sb.offsetOf());
+    sb.skip(arrayOffsetSize, 'block offset');
     const bitmap = sb.take(s.dataBlocks * bitmapBytes, 'page bitmaps');
     const blocks: (number | undefined)[] = [];
     for (let d = 0; d < s.dataBlocks; d++) blocks.push(sb.address(os, `data block address ${d}`));

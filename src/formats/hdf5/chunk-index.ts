@@ -3,7 +3,7 @@ import type { PagedReader } from '../../io/cursor.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import type { Hdf5Geometry } from './geometry.js';
 import type { Layout } from './layout-message.js';
-import { lookup3 } from './storage-checksums.js';
+import { lookup3 } from './lookup3.js';
 import { FieldReader } from './storage-fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
 
