@@ -114,3 +114,97 @@ describe('layout messages versions 1 and 2 (HDF5 1.10 writes 3 and 4: made by ha
     expect((e as Error).message).toMatch(/\/old: data layout message: version 9/);
   });
 });
+
+describe('hostile chunks and limits', () => {
+  const g = { base: 0, offsetSize: 8, lengthSize: 8 };
+  const u64 = (n: number): number[] => Array.from({ length: 8 }, (_, i) => Math.floor(n / 2 ** (8 * i)) % 256);
+  const u32 = (n: number): number[] => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+  /** A version 4 single-chunk layout (filtered: its stored size and mask in the message) for a 6×7 float32 dataset. */
+  const singleLayout = (address: number, storedSize: number, chunk = [6, 7]): Uint8Array =>
+    Uint8Array.of(4, 2, 0x02, 3, 4, ...chunk.flatMap(u32), ...u32(4), 1, ...u64(storedSize), ...u32(0), ...u64(address));
+  const deflateFilter = Uint8Array.of(2, 1, 1, 0, 0, 0, 1, 0, 6, 0, 0, 0);
+  const m: { dims: number[]; elementSize: number; where: string; filters: Uint8Array } = { dims: [6, 7], elementSize: 4, where: '/hostile', filters: deflateFilter };
+
+  async function read(file: Uint8Array, layout: Uint8Array, extra: Partial<typeof m> = {}): Promise<unknown> {
+    const source = new MemorySource(file);
+    try {
+      const s = await openDatasetStorage(source, new PagedReader(source), g, { ...m, ...extra, layout });
+      for await (const c of s.chunks()) void c;
+      return 'ok';
+    } catch (e) {
+      return e;
+    }
+  }
+
+  it('a deflate bomb in a chunk stops at the chunk size', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const bomb = new Uint8Array(deflateSync(new Uint8Array(64 << 20)));
+    const file = new Uint8Array(16 + bomb.length);
+    file.set(bomb, 16);
+    const e = await read(file, singleLayout(16, bomb.length));
+    expect(e).toBeInstanceOf(FormatProblem);
+    expect((e as Error).message).toMatch(/\/hostile: chunk \[0, 0\].*inflates to more than the chunk's 168 bytes/);
+  });
+
+  it('a chunk that inflates short, or is not zlib, or fails its Adler-32, is malformed', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const cases: [Uint8Array, RegExp][] = [
+      [new Uint8Array(deflateSync(new Uint8Array(100))), /inflates to fewer than the chunk's 168 bytes/],
+      [Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), /not a zlib stream/],
+      [(() => { const z = new Uint8Array(deflateSync(new Uint8Array(168).fill(1))); z[z.length - 1]! ^= 1; return z; })(), /Adler-32/],
+    ];
+    for (const [stored, why] of cases) {
+      const file = new Uint8Array(16 + stored.length);
+      file.set(stored, 16);
+      const e = await read(file, singleLayout(16, stored.length));
+      expect(e).toBeInstanceOf(FormatProblem);
+      expect((e as Error).message).toMatch(why);
+    }
+  });
+
+  it('a changed byte in a fletcher32-checked chunk is caught', async () => {
+    const fixture = FIXTURES.find((f) => f.name === 'storage-latest')!;
+    const d = fixture.datasets.find((x) => x.path === 'single_shuffle_gzip_fletcher')!;
+    const bytes = fixture.bytes.slice();
+    const { messages, g: geometry } = await storageMessagesOf(bytes, d);
+    const layout = (await import('../src/formats/hdf5/layout-message.js')).parseLayoutMessage(messages.layout, geometry, messages.where);
+    if (layout.kind !== 'chunked' || layout.address === undefined) throw new Error('not a written chunked dataset');
+    bytes[layout.address + 10]! ^= 0x40;
+    const source = new MemorySource(bytes);
+    const e = await openDatasetStorage(source, new PagedReader(source), geometry, messages)
+      .then(async (s) => {
+        for await (const c of s.chunks()) void c;
+      })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FormatProblem);
+    expect((e as Error).message).toMatch(/\/single_shuffle_gzip_fletcher: chunk \[0, 0\].*Fletcher-32 checksum/);
+  });
+
+  it('chunks larger than MAX_HDF5_CHUNK_BYTES are refused before anything is read', async () => {
+    const e = await read(new Uint8Array(64), singleLayout(16, 10, [1 << 20, 1 << 20]), { dims: [6, 7] });
+    expect(e).toBeInstanceOf(FormatProblem);
+    expect((e as FormatProblem).kind).toBe('limit');
+    expect((e as Error).message).toContain('MAX_HDF5_CHUNK_BYTES');
+  });
+
+  it('a chunk past the end of the file is malformed, with its offset', async () => {
+    const e = await read(new Uint8Array(64), singleLayout(40, 100));
+    expect(e).toBeInstanceOf(FormatProblem);
+    expect((e as Error).message).toMatch(/\/hostile: chunk \[0, 0\] \(100 bytes at offset 40\): runs past the end of the file/);
+    expect((e as FormatProblem).offset).toBe(40);
+  });
+
+  it('every refused filter is named with its id', async () => {
+    const body = (id: number, name = ''): Uint8Array => {
+      const nm = new TextEncoder().encode(name);
+      return id >= 256 ? Uint8Array.of(2, 1, id & 255, id >> 8, nm.length, 0, 0, 0, 0, 0, ...nm) : Uint8Array.of(2, 1, id, 0, 0, 0, 0, 0);
+    };
+    for (const [id, label] of [[4, 'szip (4)'], [5, 'nbit (5)'], [6, 'scaleoffset (6)'], [32000, 'lzf (32000)'], [32001, 'blosc (32001)'], [32004, 'lz4 (32004)'], [32008, 'bitshuffle (32008)'], [32015, 'zstd (32015)']] as const) {
+      const e = await read(new Uint8Array(64), singleLayout(16, 10), { filters: body(id) });
+      expect(e).toBeInstanceOf(UnsupportedStorage);
+      expect((e as Error).message).toContain(`/hostile: filter ${label} is not decoded`);
+    }
+    const e = await read(new Uint8Array(64), singleLayout(16, 10), { filters: body(40000, 'my_codec') });
+    expect((e as Error).message).toContain('filter my_codec (40000)');
+  });
+});
