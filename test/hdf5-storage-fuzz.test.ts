@@ -19,7 +19,8 @@ import { loadStorageFixture, storageMessagesOf } from './helpers/hdf5-storage-me
 const FIXTURES = ['storage-earliest', 'storage-latest'].map(loadStorageFixture);
 /** Bytes changed from the start of a chunk index (its header, or its first node). */
 const INDEX_SPAN = 2048;
-const CASE_MS = 3000;
+/** A case slower than this is a hang (generous: the suite shares a loaded machine). */
+const CASE_MS = 15_000;
 
 interface Target {
   readonly bytes: Uint8Array;
@@ -59,7 +60,7 @@ async function exercise(t: Target, bytes: Uint8Array): Promise<string> {
   const started = Date.now();
   try {
     const storage = await openDatasetStorage(source, new PagedReader(source), { base: 0, offsetSize: 8, lengthSize: 8 }, messages);
-    for (const piece of [undefined, 5]) {
+    for (const piece of [undefined, 61]) {
       let total = 0;
       for await (const c of storage.chunks(piece)) {
         if (piece !== undefined) expect(c.byteLength).toBeLessThanOrEqual(piece);
@@ -97,11 +98,11 @@ describe('HDF5 storage fuzz', () => {
         const outcome = await exercise(t, bytes);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }),
-      { numRuns: Number(process.env.HDF5_FUZZ_RUNS ?? 700) },
+      { numRuns: Number(process.env.HDF5_FUZZ_RUNS ?? 400) },
     );
     expect(outcomes.get('malformed') ?? 0).toBeGreaterThan(0);
     expect(outcomes.get('ok') ?? 0).toBeGreaterThan(0);
-  }, 120_000);
+  }, 300_000);
 
   it('files cut short: the data, or a FormatProblem', async () => {
     await fc.assert(
@@ -110,7 +111,7 @@ describe('HDF5 storage fuzz', () => {
         const end = t.layout[1] + (cut % (t.bytes.length - t.layout[1]));
         await exercise(t, t.bytes.slice(0, end));
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
-  }, 120_000);
+  }, 300_000);
 });

@@ -34,6 +34,7 @@ export async function openChunkedStorage(source: ByteSource, r: PagedReader, g: 
   if (layout.chunkElementSize !== es) throw malformed(`${what}: chunks of ${layout.chunkElementSize}-byte elements for a datatype of ${es} bytes`);
   const maxDims = m.maxDims ?? dims;
   if (maxDims.length !== rank) throw malformed(`${what}: ${maxDims.length} maximum dimensions for a dataspace of ${rank}`);
+  if (maxDims.some((d, k) => d < dims[k]!)) throw malformed(`${what}: maximum dimensions ${maxDims.join('×')} smaller than its dimensions ${dims.join('×')}`);
   const filters = m.filters ? parseFilterPipeline(m.filters, m.where) : [];
   const chunkDims = layout.chunkDims;
   const chunkBytes = chunkDims.reduce((a, b) => a * b, es);
