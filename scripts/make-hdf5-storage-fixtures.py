@@ -15,6 +15,7 @@ is one chunk; implicit for early allocation, no filters, no unlimited dimension;
 dimension; extensible array for exactly one unlimited dimension; v2 B-tree for more. libver='earliest' always
 writes the v1 B-tree (layout message version 3).
 """
+import ctypes
 import hashlib
 import json
 import os
@@ -38,12 +39,22 @@ def values(shape, dtype, seed):
     return a.reshape(shape)
 
 
-def dcpl_with(alloc_early=False, chunks=None, layout=None, fill=None, dtype=None):
+# H5Pset_chunk_opts is not in h5py: called in the HDF5 library h5py itself is linked with (Debian's).
+HDF5_LIB = ctypes.CDLL('libhdf5_serial.so.103')
+H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS = 0x0002
+
+
+def dcpl_with(alloc_early=False, chunks=None, layout=None, fill=None, dtype=None, unfiltered_edges=False, gzip=None):
     dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
     if layout is not None:
         dcpl.set_layout(layout)
     if chunks is not None:
         dcpl.set_chunk(chunks)
+    if unfiltered_edges:
+        HDF5_LIB.H5Pset_chunk_opts.restype = ctypes.c_int
+        assert HDF5_LIB.H5Pset_chunk_opts(ctypes.c_int64(dcpl.id), ctypes.c_uint(H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS)) >= 0
+    if gzip is not None:
+        dcpl.set_deflate(gzip)
     if alloc_early:
         dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
     if fill is not None:
@@ -216,6 +227,17 @@ def latest():
     fx.add('earray_super_part', 'extensible-array')
     f.create_dataset('earray_unlimited_last', data=values((5, 30), '<i2', 612), chunks=(2, 3), maxshape=(8, None))
     fx.add('earray_unlimited_last', 'extensible-array')
+    # Partial edge chunks stored unfiltered (layout flag bit 0, H5Pset_chunk_opts), fixed and extensible arrays.
+    # Made with h5py's low-level API: create_dataset calls H5Pset_chunk again, which clears the option.
+    for name, maxshape in [('edges_unfiltered_farray', (13, 10)), ('edges_unfiltered_earray', (h5py.h5s.UNLIMITED, 10))]:
+        dcpl = dcpl_with(chunks=(4, 3), unfiltered_edges=True)
+        dcpl.set_shuffle()
+        dcpl.set_deflate(6)
+        dcpl.set_fletcher32()
+        space = h5py.h5s.create_simple((13, 10), maxshape)
+        d = h5py.h5d.create(f.id, name.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=dcpl)
+        d.write(h5py.h5s.ALL, h5py.h5s.ALL, values((13, 10), '<f4', 640))
+        fx.add(name, 'fixed-array' if maxshape[0] == 13 else 'extensible-array')
     # Paged extensible array data blocks (more than 1024 elements: super block 13 on, past element 131,060),
     # only a few chunks written: the rest of the array is never allocated, the file stays small.
     d = f.create_dataset('earray_paged', shape=(140000,), dtype='<i2', chunks=(1,), maxshape=(None,), fillvalue=-2)

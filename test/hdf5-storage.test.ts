@@ -252,3 +252,24 @@ describe('end to end through the structure reader (openHdf5)', () => {
     }
   });
 });
+
+describe('partial edge chunks stored unfiltered (layout flag bit 0, H5Pset_chunk_opts)', () => {
+  const fixture = FIXTURES.find((f) => f.name === 'storage-latest')!;
+  it.each(['edges_unfiltered_farray', 'edges_unfiltered_earray'])('%s: the flag is set, and without it the edge chunks would not decode', async (name) => {
+    const d = fixture.datasets.find((x) => x.path === name)!;
+    const { messages, g } = await storageMessagesOf(fixture.bytes, d);
+    const { parseLayoutMessage } = await import('../src/formats/hdf5/layout-message.js');
+    const layout = parseLayoutMessage(messages.layout, g, messages.where);
+    expect(layout.kind === 'chunked' && layout.flags & 1).toBe(1);
+    const source = new MemorySource(fixture.bytes);
+    // Flags are the byte after version and class in a version 4 layout message.
+    const cleared = messages.layout.slice();
+    cleared[2]! &= ~1;
+    const e = await openDatasetStorage(source, new PagedReader(source), g, { ...messages, layout: cleared })
+      .then(async (s) => {
+        for await (const c of s.chunks()) void c;
+      })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FormatProblem);
+  });
+});
