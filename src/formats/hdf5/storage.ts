@@ -88,13 +88,13 @@ export function unallocatedStorage(byteLength: number, m: StorageMessages, descr
     async *chunks(chunkBytes = HDF5_STREAM_PIECE_BYTES) {
       if (byteLength === 0) return;
       const es = m.elementSize;
-      // Pieces a whole number of elements long, so each starts at an element boundary of the pattern.
-      const piece = Math.max(es, Math.min(byteLength, MAX_HDF5_SLAB_BYTES, Math.floor(Math.max(1, chunkBytes) / es) * es));
-      const buf = new Uint8Array(Math.min(piece, byteLength));
+      const step = Math.max(1, Math.min(chunkBytes, MAX_HDF5_SLAB_BYTES));
+      // The pattern repeats every element: the piece at output offset `at` starts at `at % es` of a buffer one element longer than a piece.
+      const buf = new Uint8Array(Math.min(byteLength + es, (Math.ceil(step / es) + 1) * es));
       fillWith(buf, m.fillValue);
-      for (let at = 0; at < byteLength; at += buf.length) {
-        const n = Math.min(buf.length, byteLength - at);
-        yield n === buf.length ? buf : buf.subarray(0, n);
+      for (let at = 0; at < byteLength; at += step) {
+        const from = at % es;
+        yield buf.subarray(from, from + Math.min(step, byteLength - at));
       }
     },
   };
