@@ -147,7 +147,7 @@ export class Hdf5File {
     let node: Hdf5Node = path.startsWith('/') ? this.root : from;
     for (const part of parts) {
       if (!(node instanceof Hdf5Group)) return undefined;
-      const link = (await node.links()).find((l) => l.name === part);
+      const link = await node.link(part);
       if (!link) return undefined;
       const next = await this.follow(node, link, hops);
       if (!next.node) return undefined;
@@ -212,6 +212,7 @@ abstract class Hdf5ObjectBase {
 export class Hdf5Group extends Hdf5ObjectBase {
   readonly kind = 'group';
   private cachedLinks: Promise<Hdf5Link[]> | undefined;
+  private byName: Map<string, Hdf5Link> | undefined;
 
   /** Its links, sorted by name (byte order), read once. */
   links(): Promise<Hdf5Link[]> {
@@ -222,6 +223,12 @@ export class Hdf5Group extends Hdf5ObjectBase {
         throw coded(e, this.file.name, `the links of group ${this.path}`);
       });
     return this.cachedLinks;
+  }
+
+  /** The link of this name, or undefined. */
+  async link(name: string): Promise<Hdf5Link | undefined> {
+    this.byName ??= new Map((await this.links()).map((l) => [l.name, l]));
+    return this.byName.get(name);
   }
 
   /** Its links with what each leads to (hard and soft links resolved; external links never followed). */

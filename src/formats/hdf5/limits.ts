@@ -9,6 +9,8 @@ export const MAX_HDF5_USERBLOCK_BYTES = 64 * 1024 * 1024;
 export const MAX_HDF5_OBJECTS = 1_000_000;
 /** Links of one group: bounds the memory of one listing. */
 export const MAX_HDF5_LINKS_PER_GROUP = 1_000_000;
+/** Links followed in one walk of the file (every path of every alias): a small file of hard links can name millions of paths. */
+export const MAX_HDF5_LINKS_WALKED = 10_000_000;
 /** Header messages of one object (all its continuation blocks together): bounds a header's walk. */
 export const MAX_HDF5_HEADER_MESSAGES = 65_536;
 /** Continuation blocks of one object header: a chain of continuations would be walked for ever. */

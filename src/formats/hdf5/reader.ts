@@ -4,7 +4,7 @@ import type { FormatReader, ParsedModel } from '../format.js';
 import type { Hdf5Attribute } from './attributes.js';
 import { Hdf5Error } from './errors.js';
 import { datasetTensor, Hdf5Dataset, Hdf5Group, openHdf5, type Hdf5File } from './file.js';
-import { MAX_HDF5_PATH_DEPTH } from './limits.js';
+import { MAX_HDF5_LINKS_WALKED, MAX_HDF5_PATH_DEPTH } from './limits.js';
 import { scanHdf5 } from './scan-rules.js';
 import { UnsupportedStorage } from './storage-problem.js';
 import { describeHdf5 } from './view.js';
@@ -44,11 +44,13 @@ export const hdf5Reader: FormatReader<Hdf5Structure> = {
     const walked = new Set<number>();
     const named = new Map<number, string>();
     let groups = 0;
+    let linksWalked = 0;
     const walk = async (group: Hdf5Group, depth: number): Promise<void> => {
       if (depth > MAX_HDF5_PATH_DEPTH) throw new Hdf5Error('Hdf5Limit', `${source.name}: groups nested more than MAX_HDF5_PATH_DEPTH (${MAX_HDF5_PATH_DEPTH}) deep at ${group.path}`, { location: source.name });
       walked.add(group.address);
       groups++;
       for (const child of await group.children()) {
+        if (++linksWalked > MAX_HDF5_LINKS_WALKED) throw new Hdf5Error('Hdf5Limit', `${source.name}: more than MAX_HDF5_LINKS_WALKED (${MAX_HDF5_LINKS_WALKED}) links walked (at ${child.path})`, { location: source.name });
         const name = child.path.slice(1);
         const node = child.node;
         if (node === undefined) {
