@@ -218,6 +218,18 @@ def types(name):
         write_expected(name, f)
 
 
+def deep_symbol_table(name):
+    """An old-style group of 600 soft links (cheap: a name and a path in the local heap each): a group B-tree of more than one level."""
+    path = os.path.join(EXTRA, f'{name}.h5')
+    with h5py.File(path, 'w', libver='earliest') as f:
+        g = f.create_group('g')
+        g.create_dataset('data', data=np.arange(3, dtype='u2'))
+        for i in range(600):
+            g[f'link{i:03d}'] = h5py.SoftLink('/g/data' if i % 100 == 0 else f'/missing{i}')
+    with h5py.File(path, 'r') as f:
+        write_expected(name, f, [], EXTRA)
+
+
 def main():
     os.makedirs(FORMATS, exist_ok=True)
     os.makedirs(EXTRA, exist_ok=True)
@@ -231,6 +243,7 @@ def main():
     track_order('track-order')
     dense_keras_config('dense-keras-config')
     types('types')
+    deep_symbol_table('deep-symbol-table')
 
 
 if __name__ == '__main__':
