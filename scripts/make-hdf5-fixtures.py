@@ -12,6 +12,7 @@ attributes). test/fixtures/hdf5/<name>.json: what test/hdf5.test.ts checks besid
 user block are there too (with their .expected.json), since detection does not look past byte 512.
 The storage side (layouts, chunk indexes, filters) has its own fixtures (make-hdf5-storage-fixtures).
 """
+import ctypes
 import hashlib
 import json
 import os
@@ -230,6 +231,49 @@ def deep_symbol_table(name):
         write_expected(name, f, [], EXTRA)
 
 
+# H5Pset_istore_k and the shared-message (SOHM) settings are not in h5py: called in the HDF5 library h5py is linked with.
+HDF5_LIB = ctypes.CDLL('libhdf5_serial.so.103')
+H5O_SHMESG_ALL_FLAG = 0x01 | 0x02 | 0x04 | 0x08 | 0x10  # dataspace, datatype, fill value, filter pipeline, attribute
+
+
+def with_fcpl(path, fcpl, libver, fill):
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(*{'earliest': (h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST), 'latest': (h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)}[libver])
+    fid = h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
+    with h5py.File(fid) as f:
+        fill(f)
+
+
+def superblock_v1(name):
+    """Superblock version 1: written when the chunk B-tree's K is not the default (H5Pset_istore_k)."""
+    path = os.path.join(FORMATS, f'{name}.h5')
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    assert HDF5_LIB.H5Pset_istore_k(ctypes.c_int64(fcpl.id), ctypes.c_uint(64)) >= 0
+
+    def fill(f):
+        f.create_dataset('w', data=np.arange(6, dtype='f4').reshape(2, 3))
+        f.attrs['note'] = 'superblock 1'
+    with_fcpl(path, fcpl, 'earliest', fill)
+    with h5py.File(path, 'r') as f:
+        write_expected(name, f, ['/'])
+
+
+def shared_messages(name):
+    """Datatypes, dataspaces and attributes kept in the file's shared-message heap (SOHM): refused by name."""
+    path = os.path.join(FORMATS, f'{name}.h5')
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    assert HDF5_LIB.H5Pset_shared_mesg_nindexes(ctypes.c_int64(fcpl.id), ctypes.c_uint(1)) >= 0
+    assert HDF5_LIB.H5Pset_shared_mesg_index(ctypes.c_int64(fcpl.id), ctypes.c_uint(0), ctypes.c_uint(H5O_SHMESG_ALL_FLAG), ctypes.c_uint(1)) >= 0
+
+    def fill(f):
+        for i in range(3):
+            f.create_dataset(f'w{i}', data=np.arange(4, dtype='f4'))
+    with_fcpl(path, fcpl, 'latest', fill)
+    with open(os.path.join(FORMATS, f'{name}.h5.expected.json'), 'w') as out:
+        json.dump({'format': 'hdf5', 'error': 'Hdf5Unsupported'}, out, indent=1)
+        out.write('\n')
+
+
 def main():
     os.makedirs(FORMATS, exist_ok=True)
     os.makedirs(EXTRA, exist_ok=True)
@@ -244,6 +288,8 @@ def main():
     dense_keras_config('dense-keras-config')
     types('types')
     deep_symbol_table('deep-symbol-table')
+    superblock_v1('superblock-v1')
+    shared_messages('shared-messages')
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ import { groupLinks } from './group.js';
 import { GlobalHeap } from './heaps.js';
 import { MAX_HDF5_OBJECTS, MAX_HDF5_PATH_DEPTH, MAX_HDF5_SOFT_LINKS } from './limits.js';
 import { decodeDataspace, decodeFillValue, type Hdf5Dataspace, type Hdf5Link } from './messages.js';
-import { isShared, MSG, readObjectHeader, sharedAddress, type HeaderMessage, type ObjectHeader } from './object-header.js';
+import { isShared, messageName, MSG, readObjectHeader, sharedAddress, type HeaderMessage, type ObjectHeader } from './object-header.js';
 import { openDatasetStorage } from './storage.js';
 import type { DatasetStorage, StorageMessages } from './storage-contract.js';
 import { readSuperblock, type Hdf5Superblock } from './superblock.js';
@@ -127,7 +127,7 @@ export class Hdf5File {
 
   /** The body of a shared message (a committed datatype, a message in another object's header). */
   async sharedMessage(type: number, body: Uint8Array, at: number): Promise<{ body: Uint8Array; at: number }> {
-    const address = sharedAddress(body, at, this.geometry, type === MSG.datatype ? 'datatype' : `type ${type}`);
+    const address = sharedAddress(body, at, this.geometry, messageName(type));
     const header = await readObjectHeader(this.reader, this.geometry, address);
     const m = header.messages.find((x) => x.type === type);
     if (!m) throw malformed(`a shared message points to an object without a message of type ${type}`, at);

@@ -36,6 +36,12 @@ export const MSG = {
 
 const KNOWN_TYPES = new Set<number>(Object.values(MSG));
 
+/** A message type's name for messages (`dataspace`, `datatype`), or `message type N`. */
+export function messageName(type: number): string {
+  const names: Record<number, string> = { 1: 'dataspace', 3: 'datatype', 4: 'fill value', 5: 'fill value', 8: 'data layout', 11: 'filter pipeline', 12: 'attribute' };
+  return names[type] ?? `message type ${type}`;
+}
+
 /** Message flag bits. */
 const FLAG_SHARED = 0x02;
 const FLAG_FAIL_IF_UNKNOWN = 0x80;
