@@ -204,6 +204,14 @@ export type TfliteErrorCode =
   | 'InvalidTflite'
   /** A named limit stopped the read (tables, vector lengths, strings, quantization parameters). */
   | 'TfliteLimit';
+/** HDF5 files (src/formats/hdf5): the structure (superblock, object headers, groups, attributes) and the storage of datasets. */
+export type Hdf5ErrorCode =
+  /** The file is damaged or not HDF5: a bad signature, checksum or structure, an address outside the file, a cycle. */
+  | 'InvalidHdf5'
+  /** A named limit stopped the read (objects, links, header messages, heap objects, B-tree depth, attribute bytes, chunk bytes). */
+  | 'Hdf5Limit'
+  /** Valid HDF5 that is not read: a message marked "must understand" that is unknown, shared messages in a heap, a filter other than deflate, shuffle and fletcher32. */
+  | 'Hdf5Unsupported';
 /** Keras models (src/formats/keras): `.keras` archives, `.weights.h5` and legacy `.h5` files; a damaged HDF5 structure is the HDF5 reader's code. */
 export type KerasErrorCode =
   /** The Keras layout is damaged: config.json or metadata.json not JSON, a name attribute that is not strings, weights in neither `model.weights.h5` nor `model.weights.npz`. */
@@ -332,6 +340,7 @@ export type ErrorCode =
   | GgufErrorCode
   | OnnxErrorCode
   | TfliteErrorCode
+  | Hdf5ErrorCode
   | TfjsErrorCode
   | KerasErrorCode
   | ZipErrorCode

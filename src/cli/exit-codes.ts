@@ -55,6 +55,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidOnnx: B, OnnxLimit: B, ExternalDataRefused: B, ExternalDataChecksum: B,
   // TFLite
   InvalidTflite: B, TfliteLimit: B,
+  // HDF5
+  InvalidHdf5: B, Hdf5Limit: B, Hdf5Unsupported: B,
   // TF.js
   InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
   // Keras

@@ -14,6 +14,11 @@ export interface StorageMessages {
   readonly fillValue?: Uint8Array;
   /** The dataspace's current dimensions ([] for a scalar). */
   readonly dims: readonly number[];
+  /**
+   * The dataspace's maximum dimensions (an unlimited one as Infinity); absent: the current ones. The
+   * implicit, fixed array and extensible array chunk indexes number chunks over the maximum extent.
+   */
+  readonly maxDims?: readonly number[];
   /** Bytes per element (the datatype's size). */
   readonly elementSize: number;
   /** The dataset's path, for messages (`/model_weights/dense/dense/kernel:0`). */

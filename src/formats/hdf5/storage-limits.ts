@@ -1,0 +1,19 @@
+/**
+ * Limits of the storage side of the HDF5 reader (layouts, chunk indexes, filters). Each guards against a
+ * file that would make reading it cost more than its data.
+ */
+
+/** One chunk's bytes, stored or decoded: a deflate bomb in a chunk cannot decode past this (nor past its own expected size). */
+export const MAX_HDF5_CHUNK_BYTES = 256 * 1024 * 1024;
+/** A slab (one row of chunks along dimension 0) assembled in memory before it is streamed out. */
+export const MAX_HDF5_SLAB_BYTES = 512 * 1024 * 1024;
+/** Chunks one dataset's index may list: bounds the walk over B-trees, fixed and extensible arrays. */
+export const MAX_HDF5_CHUNKS = 4_000_000;
+/** Depth of a chunk index's B-tree (v1 or v2): a cycle or a forged level cannot recurse without end. */
+export const MAX_HDF5_BTREE_DEPTH = 32;
+/** Filters in one pipeline (HDF5's own H5Z_MAX_NFILTERS). */
+export const MAX_HDF5_FILTERS = 32;
+/** Dimensions of a chunk (HDF5's own H5O_LAYOUT_NDIMS: 32 plus the element's). */
+export const MAX_HDF5_LAYOUT_DIMS = 33;
+/** Default size of the pieces a dataset's bytes are streamed in. */
+export const HDF5_STREAM_PIECE_BYTES = 8 * 1024 * 1024;
