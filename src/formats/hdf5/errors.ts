@@ -1,5 +1,6 @@
 import { TensorsafeError, type Hdf5ErrorCode as Hdf5Code } from '../../errors.js';
 import { FormatProblem } from '../../io/format-problem.js';
+import { UnsupportedStorage } from './storage-problem.js';
 
 /** HDF5's own codes (src/errors.ts). */
 export type Hdf5ErrorCode = Hdf5Code;
@@ -25,6 +26,7 @@ export function coded(e: unknown, file: string, where?: string): unknown {
   const context = where === undefined ? '' : ` (${where})`;
   if (e instanceof FormatProblem) {
     const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+    if (e instanceof UnsupportedStorage) return new Hdf5Error('Hdf5Unsupported', `${file}: ${e.message}${context}`, { location, cause: e });
     return new Hdf5Error(e.kind === 'limit' ? 'Hdf5Limit' : 'InvalidHdf5', `${file}: not a readable HDF5 file${context}: ${e.message}`, { location, cause: e });
   }
   if (e instanceof Hdf5Error && !e.message.startsWith(`${file}: `)) {

@@ -7,7 +7,7 @@ import type { FormatDescriptor } from '../format.js';
  */
 export const hdf5Format: FormatDescriptor = {
   id: 'hdf5',
-  name: 'HDF5 (legacy Keras .h5)',
+  name: 'HDF5 (.h5, .hdf5)',
   extensions: ['.h5', '.hdf5'],
   detect: (probe) => probe.container === 'hdf5',
   load: () => import('./reader.js').then((m) => m.hdf5Reader),

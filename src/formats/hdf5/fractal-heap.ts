@@ -20,7 +20,6 @@ export class FractalHeap {
   private constructor(
     private readonly r: PagedReader,
     private readonly g: Hdf5Geometry,
-    private readonly address: number,
     private readonly idLength: number,
     private readonly checksummed: boolean,
     private readonly hugeBtree: number | undefined,
@@ -65,7 +64,7 @@ export class FractalHeap {
     const maxDirectRows = log2(maxDirect) - log2(startBlock) + 2;
     const offsetSize = Math.ceil(maxHeapBits / 8);
     const lengthSize = Math.min(Math.ceil(log2(maxDirect) / 8), encodedSize(maxManaged));
-    return new FractalHeap(r, g, address, idLength, (flags & 0x02) !== 0, hugeBtree, width, startBlock, maxDirectRows, offsetSize, lengthSize, root, rootRows, what);
+    return new FractalHeap(r, g, idLength, (flags & 0x02) !== 0, hugeBtree, width, startBlock, maxDirectRows, offsetSize, lengthSize, root, rootRows, what);
   }
 
   /** The object a heap ID names. */

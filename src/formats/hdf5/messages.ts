@@ -7,6 +7,8 @@ import { MAX_HDF5_RANK } from './limits.js';
 export interface Hdf5Dataspace {
   readonly kind: 'scalar' | 'simple' | 'null';
   readonly dims: readonly number[];
+  /** Maximum dimensions (an unlimited one as Infinity), when the message has them. */
+  readonly maxDims?: readonly number[];
 }
 
 export function decodeDataspace(body: Uint8Array, at: number, g: Hdf5Geometry): Hdf5Dataspace {
@@ -29,8 +31,10 @@ export function decodeDataspace(body: Uint8Array, at: number, g: Hdf5Geometry): 
   if (kind !== 'simple') return { kind, dims: [] };
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(f.length(g));
-  void flags; // maximum dimensions and permutation indexes follow; not needed to read
-  return { kind, dims };
+  if ((flags & 0x01) === 0) return { kind, dims };
+  const maxDims: number[] = [];
+  for (let i = 0; i < rank; i++) maxDims.push(f.maybe(g.lengthSize) ?? Infinity);
+  return { kind, dims, maxDims };
 }
 
 /** One element's fill value, from the Fill Value message (new) or the old one; undefined: none defined (zeros). */

@@ -1,7 +1,101 @@
-import type { FormatReader } from '../format.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import type { LeftOut, TensorEntry } from '../../tensor/tensor-set.js';
+import type { FormatReader, ParsedModel } from '../format.js';
+import type { Hdf5Attribute } from './attributes.js';
+import { Hdf5Error } from './errors.js';
+import { datasetTensor, Hdf5Dataset, Hdf5Group, openHdf5, type Hdf5File } from './file.js';
+import { MAX_HDF5_PATH_DEPTH } from './limits.js';
 import { scanHdf5 } from './scan-rules.js';
+import { UnsupportedStorage } from './storage-problem.js';
+import { describeHdf5 } from './view.js';
 
-/** HDF5 (legacy Keras): scan rules only so far (a TensorSet reader comes with issue 12). */
-export const hdf5Reader: FormatReader = {
+/**
+ * Any HDF5 file as a TensorSet: every numeric dataset (integers, IEEE floats of 16, 32 and 64 bits,
+ * h5py's bool enum) is a tensor named by its path without the leading `/`
+ * (`model_weights/dense/dense/kernel:0`), walked depth first with each group's links in name order, as
+ * h5py's visititems lists them. A dataset reached by several paths (hard links, soft links) is a
+ * tensor at each, with one aliasKey; a group reached again (an alias or a cycle) is walked once.
+ * Big-endian datasets are byte-swapped as they stream; scalars have shape []. Left out, with a reason:
+ * empty datasets (null dataspace, h5py.Empty), non-numeric ones (strings, compound, references, …),
+ * virtual datasets and data in external files, external and dangling soft links, committed datatypes.
+ * Keras files are read by formats/keras on top of the same API (file.ts).
+ */
+
+export interface Hdf5Structure {
+  readonly file: Hdf5File;
+  readonly groups: number;
+  readonly datasets: number;
+  /** Datasets per storage layout (`contiguous`, `chunked`, …). */
+  readonly layouts: ReadonlyMap<string, number>;
+  /** Filters seen in datasets' pipelines. */
+  readonly filters: ReadonlySet<string>;
+  readonly rootAttributes: readonly Hdf5Attribute[];
+}
+
+export const hdf5Reader: FormatReader<Hdf5Structure> = {
+  async open(source: ByteSource): Promise<ParsedModel<Hdf5Structure>> {
+    const file = await openHdf5(source);
+    const tensors: TensorEntry[] = [];
+    const leftOut: LeftOut[] = [];
+    const swapped: string[] = [];
+    const aliases: string[] = [];
+    const layouts = new Map<string, number>();
+    const filters = new Set<string>();
+    const walked = new Set<number>();
+    const named = new Map<number, string>();
+    let groups = 0;
+    const walk = async (group: Hdf5Group, depth: number): Promise<void> => {
+      if (depth > MAX_HDF5_PATH_DEPTH) throw new Hdf5Error('Hdf5Limit', `${source.name}: groups nested more than MAX_HDF5_PATH_DEPTH (${MAX_HDF5_PATH_DEPTH}) deep at ${group.path}`, { location: source.name });
+      walked.add(group.address);
+      groups++;
+      for (const child of await group.children()) {
+        const name = child.path.slice(1);
+        const node = child.node;
+        if (node === undefined) {
+          leftOut.push({ path: name, what: child.why ?? 'nothing' });
+        } else if (node instanceof Hdf5Group) {
+          if (!walked.has(node.address)) await walk(node, depth + 1);
+        } else if (node instanceof Hdf5Dataset) {
+          const why = node.why;
+          if (why !== undefined) {
+            leftOut.push({ path: name, what: `${why} (${node.datatype.description}${node.shape ? ` [${node.shape.join(', ')}]` : ''})` });
+            continue;
+          }
+          let made: Awaited<ReturnType<typeof datasetTensor>>;
+          try {
+            made = await datasetTensor(node, name);
+          } catch (e) {
+            if (e instanceof Hdf5Error && e.cause instanceof UnsupportedStorage && e.cause.feature === 'virtual layout') {
+              leftOut.push({ path: name, what: 'a virtual dataset: its data lives in other datasets or files (never read)' });
+              continue;
+            }
+            throw e;
+          }
+          const first = named.get(node.address);
+          if (first === undefined) {
+            named.set(node.address, name);
+            layouts.set(made.storage.kind, (layouts.get(made.storage.kind) ?? 0) + 1);
+            for (const f of made.storage.filters) filters.add(f);
+          } else {
+            aliases.push(`\`${name}\` is \`${first}\``);
+          }
+          tensors.push(made.entry);
+          if (made.entry.encoding.byteSwap) swapped.push(`\`${name}\``);
+        } else {
+          leftOut.push({ path: name, what: node.kind === 'datatype' ? 'a committed datatype (not data)' : 'an object that is neither a group nor a dataset' });
+        }
+      }
+    };
+    await walk(file.root, 0);
+    const notes: string[] = [];
+    if (swapped.length > 0) notes.push(`big-endian datasets byte-swapped to little-endian: ${swapped.join(', ')}`);
+    if (aliases.length > 0) notes.push(`datasets reached by more than one path (hard or soft links), the same bytes: ${aliases.join(', ')}`);
+    const rootAttributes = await file.root.attributes();
+    return {
+      tensors: { format: 'hdf5', tensors, leftOut, notes, close: async () => source.close?.() },
+      structure: { file, groups, datasets: named.size, layouts, filters, rootAttributes },
+    };
+  },
   scan: (source, ctx) => scanHdf5(source, ctx),
+  describe: (parsed) => describeHdf5(parsed.structure, parsed.tensors),
 };
