@@ -50,7 +50,7 @@ function dataset(node: Node, path: string): H5Dataset {
     path,
     shape: node.shape!,
     attribute: async (name) => node.attrs?.[name],
-    tensor: (name, as): TensorEntry => ({ name, dtype: as ?? 'F32', shape: node.shape!, byteLength: 0, encoding: STORED, fidelity: 'exact', chunks: async function* () {} }),
+    tensor: async (name, as): Promise<TensorEntry> => ({ name, dtype: as ?? 'F32', shape: node.shape!, byteLength: 0, encoding: STORED, fidelity: 'exact', chunks: async function* () {} }),
   };
 }
 

@@ -15,7 +15,7 @@ export interface H5Dataset {
   readonly path: string;
   readonly shape: readonly number[];
   /** The dataset as a tensor named `name`; `as` overrides the element type (`BF16` for Keras 3's bfloat16, stored as 2-byte opaque). */
-  tensor(name: string, as?: 'BF16'): TensorEntry;
+  tensor(name: string, as?: 'BF16'): Promise<TensorEntry>;
   attribute(name: string): Promise<H5AttributeValue | undefined>;
 }
 

@@ -106,7 +106,7 @@ async function openArchive(source: ByteSource, closers: (() => Promise<void>)[])
   closers.push(() => h5.close());
   const read = await readKeras3(h5.root, `${file}:${WEIGHTS_H5_ENTRY}`, config);
   const structure: KerasStructure = { ...base, layout: 'keras3-h5', namedByIndex: read.namedByIndex };
-  return { tensors: tensorSet(structure, entries(read.weights), [...archive.leftOut, ...read.leftOut], notesOf(structure), closers), structure };
+  return { tensors: tensorSet(structure, await entries(read.weights), [...archive.leftOut, ...read.leftOut], notesOf(structure), closers), structure };
 }
 
 async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): Promise<ParsedModel<KerasStructure>> {
@@ -127,18 +127,20 @@ async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): P
   const legacy = await readLegacy(root, file, kerasVersion, config?.name);
   if (legacy !== undefined) {
     const structure: KerasStructure = { ...base, layout: legacy.kind, layerNames: legacy.layerNames, namedByIndex: [] };
-    return { tensors: tensorSet(structure, entries(legacy.weights), legacy.leftOut, notesOf(structure), closers), structure };
+    return { tensors: tensorSet(structure, await entries(legacy.weights), legacy.leftOut, notesOf(structure), closers), structure };
   }
   if (await isKeras3Weights(root)) {
     const read = await readKeras3(root, file, config);
     const structure: KerasStructure = { ...base, layout: 'keras3-h5', namedByIndex: read.namedByIndex };
-    return { tensors: tensorSet(structure, entries(read.weights), read.leftOut, notesOf(structure), closers), structure };
+    return { tensors: tensorSet(structure, await entries(read.weights), read.leftOut, notesOf(structure), closers), structure };
   }
   throw new KerasError('InvalidKeras', `${file}: an HDF5 file with no Keras weights: no /model_weights group, no layer_names attribute on the root, no /vars or /layers group`, { location: file });
 }
 
-function entries(weights: readonly KerasWeight[]): TensorEntry[] {
-  return weights.map((w) => w.dataset.tensor(w.name, w.bf16 ? 'BF16' : undefined));
+async function entries(weights: readonly KerasWeight[]): Promise<TensorEntry[]> {
+  const out: TensorEntry[] = [];
+  for (const w of weights) out.push(await w.dataset.tensor(w.name, w.bf16 ? 'BF16' : undefined));
+  return out;
 }
 
 function notesOf(s: KerasStructure): string[] {
