@@ -185,6 +185,21 @@ def track_order(name):
         write_expected(name, f, ['ordered'])
 
 
+def dense_keras_config(name):
+    """A root group whose model_config (with a Lambda layer) sits in dense attribute storage, behind 40 other attributes."""
+    path = os.path.join(EXTRA, f'{name}.h5')
+    config = json.dumps({'class_name': 'Sequential', 'config': {'layers': [
+        {'class_name': 'Lambda', 'config': {'name': 'lambda', 'function': ['4wEAAAAAAAAA', None, None]}}]}})
+    with h5py.File(path, 'w', libver='latest') as f:
+        for i in range(40):
+            f.attrs[f'padding{i:02d}'] = np.int32(i)
+        f.attrs['model_config'] = config
+        f.attrs['keras_version'] = '2.4.0'
+        f.create_dataset('w', data=np.ones(2, dtype='f4'))
+    with h5py.File(path, 'r') as f:
+        write_expected(name, f, ['/'], EXTRA)
+
+
 def main():
     os.makedirs(FORMATS, exist_ok=True)
     os.makedirs(EXTRA, exist_ok=True)
@@ -196,6 +211,7 @@ def main():
     many('userblock-512', 'earliest', 512)
     many('userblock-1024-latest', 'latest', 1024)
     track_order('track-order')
+    dense_keras_config('dense-keras-config')
 
 
 if __name__ == '__main__':

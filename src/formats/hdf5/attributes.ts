@@ -19,6 +19,8 @@ export type Hdf5Value = Hdf5Scalar | readonly Hdf5Scalar[];
 
 export interface Hdf5Attribute {
   readonly name: string;
+  /** Absolute offset of its attribute message (in the object header, or in the fractal heap of dense storage). */
+  readonly at: number;
   readonly datatype: Hdf5Datatype;
   readonly dataspace: Hdf5Dataspace;
   /** Decoded: scalar dataspace, one value; simple, an array (even of one element); undefined for a null dataspace or when `why` says. */
@@ -55,8 +57,8 @@ export async function readAttributes(ctx: AttributeContext, header: ObjectHeader
       for (const record of await btree2Records(ctx.r, ctx.g, info.nameIndex, 8, `the attributes of ${where}`)) {
         if (record.length < ATTRIBUTE_NAME_RECORD) throw malformed(`an attribute name record of ${where} is too short`, info.nameIndex);
         const flags = record[8]!;
-        const body = await heap.object(record.subarray(0, 8), info.nameIndex);
-        add(await attributeMessage(ctx, { type: MSG.attribute, flags, body, at: info.heap }, where), info.heap);
+        const object = await heap.object(record.subarray(0, 8), info.nameIndex);
+        add(await attributeMessage(ctx, { type: MSG.attribute, flags, body: object.bytes, at: object.at }, where), object.at);
       }
     }
   }
@@ -71,14 +73,14 @@ async function attributeMessage(ctx: AttributeContext, m: HeaderMessage, where: 
   const ds = parts.dataspaceShared ? await ctx.shared(MSG.dataspace, parts.dataspace, parts.dataspaceAt) : { body: parts.dataspace, at: parts.dataspaceAt };
   const datatype = decodeDatatype(dt.body, dt.at);
   const dataspace = decodeDataspace(ds.body, ds.at, ctx.g);
-  if (dataspace.kind === 'null') return { name: parts.name, datatype, dataspace };
+  if (dataspace.kind === 'null') return { name: parts.name, at: m.at, datatype, dataspace };
   const count = dataspace.dims.reduce((a, b) => a * b, 1);
   if (count > MAX_HDF5_ATTRIBUTE_ELEMENTS) throw limitExceeded(`${what} has ${count} elements, more than MAX_HDF5_ATTRIBUTE_ELEMENTS (${MAX_HDF5_ATTRIBUTE_ELEMENTS})`, m.at);
   const bytes = count * datatype.size;
   if (bytes > MAX_HDF5_ATTRIBUTE_BYTES) throw limitExceeded(`${what} is ${bytes} bytes, more than MAX_HDF5_ATTRIBUTE_BYTES (${MAX_HDF5_ATTRIBUTE_BYTES})`, m.at);
   if (parts.data.length < bytes) throw malformed(`${what}: its value (${parts.data.length} bytes) is shorter than ${count} elements of ${datatype.size} bytes`, parts.dataAt);
   const decode = elementDecoder(ctx, datatype, what, parts.dataAt);
-  if (typeof decode === 'string') return { name: parts.name, datatype, dataspace, why: decode };
+  if (typeof decode === 'string') return { name: parts.name, at: m.at, datatype, dataspace, why: decode };
   const values: Hdf5Scalar[] = [];
   let total = 0;
   for (let i = 0; i < count; i++) {
@@ -89,7 +91,7 @@ async function attributeMessage(ctx: AttributeContext, m: HeaderMessage, where: 
     }
     values.push(v);
   }
-  return { name: parts.name, datatype, dataspace, value: dataspace.kind === 'scalar' ? values[0]! : values };
+  return { name: parts.name, at: m.at, datatype, dataspace, value: dataspace.kind === 'scalar' ? values[0]! : values };
 }
 
 type Decoder = (b: Uint8Array) => Hdf5Scalar | Promise<Hdf5Scalar>;

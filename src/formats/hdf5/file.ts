@@ -321,10 +321,13 @@ export class Hdf5Other extends Hdf5ObjectBase {
 
 /** Names in byte order of their UTF-8 (HDF5's name index order, as h5py lists them). */
 export function compareNames(a: string, b: string): number {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return Buffer.compare(x, y);
+  const x = ENCODER.encode(a);
+  const y = ENCODER.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
 }
+
+const ENCODER = new TextEncoder();
 
 /**
  * A dataset as a TensorEntry named `name`: its dtype and shape, big-endian elements byte-swapped as

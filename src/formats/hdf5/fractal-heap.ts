@@ -67,8 +67,8 @@ export class FractalHeap {
     return new FractalHeap(r, g, idLength, (flags & 0x02) !== 0, hugeBtree, width, startBlock, maxDirectRows, offsetSize, lengthSize, root, rootRows, what);
   }
 
-  /** The object a heap ID names. */
-  async object(id: Uint8Array, at: number): Promise<Uint8Array> {
+  /** The object a heap ID names: its bytes, and their absolute offset (a tiny object's: `at`, where its ID is). */
+  async object(id: Uint8Array, at: number): Promise<{ bytes: Uint8Array; at: number }> {
     if (id.length < 1) throw malformed(`an empty heap ID in ${this.what}`, at);
     const b0 = id[0]!;
     if (b0 >> 6 !== 0) throw malformed(`heap ID version ${b0 >> 6} in ${this.what} is unknown`, at);
@@ -85,13 +85,13 @@ export class FractalHeap {
       const length = extended ? (((b0 & 0x0f) << 8) | (id[1] ?? 0)) + 1 : (b0 & 0x0f) + 1;
       const from = extended ? 2 : 1;
       if (from + length > id.length) throw malformed(`a tiny heap object in ${this.what} longer than its ID`, at);
-      return id.subarray(from, from + length);
+      return { bytes: id.subarray(from, from + length), at };
     }
     if (kind === 1) return this.huge(id, at);
     throw malformed(`heap ID type ${kind} in ${this.what} is unknown`, at);
   }
 
-  private async huge(id: Uint8Array, at: number): Promise<Uint8Array> {
+  private async huge(id: Uint8Array, at: number): Promise<{ bytes: Uint8Array; at: number }> {
     const O = this.g.offsetSize;
     const L = this.g.lengthSize;
     let address: number | undefined;
@@ -113,7 +113,7 @@ export class FractalHeap {
     }
     if (address === undefined) throw malformed(`a huge object of ${this.what} at an undefined address`, at);
     if (length > MAX_HDF5_ATTRIBUTE_BYTES) throw limitExceeded(`a heap object of ${length} bytes in ${this.what}, more than MAX_HDF5_ATTRIBUTE_BYTES (${MAX_HDF5_ATTRIBUTE_BYTES})`, at);
-    return this.r.bytes(address, length, `a huge object of ${this.what}`);
+    return { bytes: await this.r.bytes(address, length, `a huge object of ${this.what}`), at: address };
   }
 
   private rowSize(row: number): number {
@@ -124,7 +124,7 @@ export class FractalHeap {
     return row === 0 ? 0 : this.width * this.startBlock * 2 ** (row - 1);
   }
 
-  private async managed(offset: number, length: number, at: number): Promise<Uint8Array> {
+  private async managed(offset: number, length: number, at: number): Promise<{ bytes: Uint8Array; at: number }> {
     if (this.root === undefined) throw malformed(`a managed object in ${this.what}, whose heap is empty`, at);
     if (this.rootRows === 0) return this.direct(this.root, 0, this.startBlock, offset, length, at);
     let block = this.root;
@@ -157,12 +157,12 @@ export class FractalHeap {
     }
   }
 
-  private async direct(address: number, base: number, size: number, offset: number, length: number, at: number): Promise<Uint8Array> {
+  private async direct(address: number, base: number, size: number, offset: number, length: number, at: number): Promise<{ bytes: Uint8Array; at: number }> {
     const header = 4 + 1 + this.g.offsetSize + this.offsetSize + (this.checksummed ? 4 : 0);
     const head = await this.r.bytes(address, 4, `a direct block of ${this.what}`);
     if (latin(head) !== 'FHDB') throw malformed(`no fractal heap direct block (FHDB) in ${this.what}`, address);
     const within = offset - base;
     if (within < header || within + length > size) throw malformed(`heap object at offset ${offset} (${length} bytes) is outside its direct block in ${this.what}`, at);
-    return this.r.bytes(address + within, length, `a heap object of ${this.what}`);
+    return { bytes: await this.r.bytes(address + within, length, `a heap object of ${this.what}`), at: address + within };
   }
 }

@@ -36,8 +36,8 @@ export async function groupLinks(r: PagedReader, g: Hdf5Geometry, header: Object
       const heap = await FractalHeap.open(r, g, info.heap, `the links of ${where}`);
       for (const record of await btree2Records(r, g, info.nameIndex, 5, `the links of ${where}`)) {
         if (record.length < LINK_NAME_RECORD) throw malformed(`a link name record of ${where} is too short`, info.nameIndex);
-        const body = await heap.object(record.subarray(4, LINK_NAME_RECORD), info.nameIndex);
-        add(decodeLink(body, info.heap, g), info.heap);
+        const object = await heap.object(record.subarray(4, LINK_NAME_RECORD), info.nameIndex);
+        add(decodeLink(object.bytes, object.at, g), object.at);
       }
     }
   }

@@ -13,7 +13,7 @@ export const MAX_HDF5_LINKS_PER_GROUP = 1_000_000;
 export const MAX_HDF5_HEADER_MESSAGES = 65_536;
 /** Continuation blocks of one object header: a chain of continuations would be walked for ever. */
 export const MAX_HDF5_CONTINUATIONS = 1024;
-/** Bytes of one object header block read at once: a header claims its own size. */
+/** Bytes of one metadata block read at once (an object header block, a heap, a B-tree node): each claims its own size. */
 export const MAX_HDF5_HEADER_BLOCK_BYTES = 64 * 1024 * 1024;
 /** Objects walked in one global heap collection, or a local heap's names: bounds a heap's walk. */
 export const MAX_HDF5_HEAP_OBJECTS = 1_048_576;

@@ -96,6 +96,11 @@ export const hdf5Reader: FormatReader<Hdf5Structure> = {
       structure: { file, groups, datasets: named.size, layouts, filters, rootAttributes },
     };
   },
-  scan: (source, ctx) => scanHdf5(source, ctx),
+  // With an open() of the same source: its decoded root attributes (dense ones too), no second parse.
+  scan: (source, ctx, parsed) => scanHdf5(source, ctx, isHdf5Structure(parsed?.structure) ? parsed.structure.rootAttributes : undefined),
   describe: (parsed) => describeHdf5(parsed.structure, parsed.tensors),
 };
+
+function isHdf5Structure(s: unknown): s is Hdf5Structure {
+  return typeof s === 'object' && s !== null && 'rootAttributes' in s && Array.isArray((s as Hdf5Structure).rootAttributes) && 'file' in s;
+}

@@ -4,6 +4,8 @@ import { PagedReader, view } from '../../io/cursor.js';
 import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem.js';
 import { at, Findings, show, utf8Lossy } from '../scan-rules.js';
 import { scanKerasConfig } from '../keras/config-rules.js';
+import type { Hdf5Attribute } from './attributes.js';
+import { MAX_HDF5_CONTINUATIONS, MAX_HDF5_HEADER_MESSAGES, MAX_HDF5_HEAP_OBJECTS, MAX_HDF5_USERBLOCK_BYTES } from './limits.js';
 
 /**
  * Legacy Keras HDF5 (`model.save('x.h5')`): the model is rebuilt from the root group's `model_config`
@@ -26,16 +28,8 @@ import { scanKerasConfig } from '../keras/config-rules.js';
  * links, virtual datasets: the bytes of another file read as weights): the datasets are not walked.
  */
 
-/** Offsets searched for the signature (user blocks are 512, 1024, 2048… bytes): bounds the search. */
-export const MAX_HDF5_USERBLOCK_BYTES = 64 * 1024 * 1024;
-/** Header messages decoded in the root object header (all its continuation blocks together). */
-export const MAX_HDF5_HEADER_MESSAGES = 65_536;
-/** Continuation blocks followed: a loop of continuations would never end. */
-export const MAX_HDF5_CONTINUATIONS = 1024;
 /** Bytes of one config attribute read (real configs are KiB to a few MiB). */
 export const MAX_HDF5_CONFIG_BYTES = 64 * 1024 * 1024;
-/** Objects walked in one global heap collection to find a string. */
-export const MAX_HDF5_HEAP_OBJECTS = 1_048_576;
 /** Bytes of the file scanned for attribute messages by name when the root header could not be used. */
 export const MAX_HDF5_SCAN_BYTES = 256 * 1024 * 1024;
 /** Attribute messages found by the name scan that are decoded. */
@@ -61,13 +55,32 @@ interface FoundAttr {
   offset: number;
 }
 
-export async function scanHdf5(source: ByteSource, ctx: ScanContext): Promise<void> {
+/**
+ * `parsedAttributes`: the root group's attributes as the HDF5 reader decoded them (an open() of the same
+ * source, compact and dense storage alike): checked instead of reading the root header again.
+ */
+export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttributes?: readonly Hdf5Attribute[]): Promise<void> {
   const findings = new Findings(ctx);
   const r = new PagedReader(source);
   const found: FoundAttr[] = [];
   let geometry: Geometry | undefined;
   let why = '';
-  try {
+  if (parsedAttributes !== undefined) {
+    for (const a of parsedAttributes) {
+      if (!(ATTRIBUTE_NAMES as readonly string[]).includes(a.name) || a.value === undefined) continue;
+      const value = Array.isArray(a.value) ? a.value[0] : a.value;
+      if (value === undefined) continue;
+      if (typeof value !== 'string') {
+        findings.add('suspicious', 'hdf5/malformed', `attribute ${a.name} is not a string (datatype ${a.datatype.description}); Keras could not read it`, at(ctx.file, a.at));
+        continue;
+      }
+      if (value.length > MAX_HDF5_CONFIG_BYTES) {
+        findings.add('suspicious', 'hdf5/limit-exceeded', `attribute ${a.name} is ${value.length} characters, more than MAX_HDF5_CONFIG_BYTES`, at(ctx.file, a.at));
+        continue;
+      }
+      found.push({ name: a.name as AttrName, text: value, offset: a.at });
+    }
+  } else try {
     geometry = await superblock(r);
     const root = await rootAddress(r, geometry);
     const result = await rootAttributes(r, geometry, root, found, findings, ctx.file);
@@ -77,7 +90,7 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext): Promise<vo
     findings.problem('hdf5', e, ctx.file, 'the HDF5 structure');
     why = 'the root object header could not be read';
   }
-  if (!found.some((f) => f.name === 'model_config') && source.size > 0) {
+  if (parsedAttributes === undefined && !found.some((f) => f.name === 'model_config') && source.size > 0) {
     // The structured walk missed it (dense or shared attributes, damage): look for the messages by name.
     try {
       await scanForAttributes(r, geometry, found, findings, ctx.file);
