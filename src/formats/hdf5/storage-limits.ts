@@ -9,8 +9,6 @@ export const MAX_HDF5_CHUNK_BYTES = 256 * 1024 * 1024;
 export const MAX_HDF5_SLAB_BYTES = 512 * 1024 * 1024;
 /** Chunks one dataset's index may list: bounds the walk over B-trees, fixed and extensible arrays. */
 export const MAX_HDF5_CHUNKS = 4_000_000;
-/** Depth of a chunk index's B-tree (v1 or v2): a cycle or a forged level cannot recurse without end. */
-export const MAX_HDF5_BTREE_DEPTH = 32;
 /** Filters in one pipeline (HDF5's own H5Z_MAX_NFILTERS). */
 export const MAX_HDF5_FILTERS = 32;
 /** Dimensions of a chunk (HDF5's own H5O_LAYOUT_NDIMS: 32 plus the element's). */
