@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as limits from '../src/formats/keras/limits.js';
 import { kerasReader } from '../src/formats/keras/reader.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import { openModelFile } from '../src/node/open-files.js';
@@ -127,5 +128,15 @@ describe('Keras reader', () => {
       const verified = await runCli('verify', fixture(file), target);
       expect([file, verified.code]).toEqual([file, 0]);
     }
+  });
+
+  it("README's limits row for Keras gives each named constant's value", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| Keras: '))!;
+    const [, values, where] = row.split(' | ');
+    const names = [...where!.matchAll(/`(MAX_KERAS_[A-Z_]+)`/g)].map((m) => m[1]!);
+    const numbers = values!.split(' / ').map((v) => Number(v.replace(/,/g, '')));
+    expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
+    expect(names.sort()).toEqual(Object.keys(limits).sort());
   });
 });
