@@ -216,6 +216,16 @@ def latest():
     fx.add('earray_super_part', 'extensible-array')
     f.create_dataset('earray_unlimited_last', data=values((5, 30), '<i2', 612), chunks=(2, 3), maxshape=(8, None))
     fx.add('earray_unlimited_last', 'extensible-array')
+    # Paged extensible array data blocks (more than 1024 elements: super block 13 on, past element 131,060),
+    # only a few chunks written: the rest of the array is never allocated, the file stays small.
+    d = f.create_dataset('earray_paged', shape=(140000,), dtype='<i2', chunks=(1,), maxshape=(None,), fillvalue=-2)
+    d[131050:131070] = np.arange(20, dtype='<i2')
+    d[132200:132210] = np.arange(10, dtype='<i2') + 100
+    d[139999] = 5
+    fx.add('earray_paged', 'extensible-array')
+    d = f.create_dataset('earray_paged_gzip', shape=(140000, 2), dtype='<i2', chunks=(1, 2), maxshape=(None, 2), compression='gzip', shuffle=True, fletcher32=True)
+    d[133000:133020] = np.arange(40, dtype='<i2').reshape(20, 2)
+    fx.add('earray_paged_gzip', 'extensible-array')
     # v2 B-trees deeper than one node.
     f.create_dataset('btree2_deep', data=values((60, 50), '<u1', 620), chunks=(2, 2), maxshape=(None, None))
     fx.add('btree2_deep', 'btree-v2')

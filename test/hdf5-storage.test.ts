@@ -208,3 +208,45 @@ describe('hostile chunks and limits', () => {
     expect((e as Error).message).toContain('filter my_codec (40000)');
   });
 });
+
+describe('README', () => {
+  it('the HDF5 storage limits row gives each named constant of storage-limits.ts its value', async () => {
+    const fs = await import('node:fs');
+    const limits = await import('../src/formats/hdf5/storage-limits.js');
+    const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('| HDF5 storage: '))!;
+    const [, values, where] = line.split(/\s\|\s?/);
+    const names = [...where!.matchAll(/`(MAX_HDF5_[A-Z_]+)`/g)].map((m) => m[1]!);
+    const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2 };
+    const numbers = values!.split(' / ').map((v) => {
+      const [n, u] = v.trim().split(' ');
+      return Number(n!.replace(/,/g, '')) * (unit[u ?? ''] ?? 1);
+    });
+    const exported = Object.keys(limits).filter((k) => k.startsWith('MAX_HDF5_')).sort();
+    expect([...names].sort()).toEqual(exported);
+    expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
+  });
+});
+
+describe('end to end through the structure reader (openHdf5)', () => {
+  it.each(FIXTURES)('$name: every dataset, found by the structure side, equals h5py (refused ones: Hdf5Unsupported)', async (fixture) => {
+    const { openHdf5 } = await import('../src/formats/hdf5/file.js');
+    const { Hdf5Dataset } = await import('../src/formats/hdf5/file.js');
+    const file = await openHdf5(new MemorySource(fixture.bytes, `${fixture.name}.h5`));
+    for (const d of fixture.datasets) {
+      const node = await file.object(file.geometry.base + d.objectHeader, `/${d.path}`);
+      expect(node).toBeInstanceOf(Hdf5Dataset);
+      const ds = node as InstanceType<typeof Hdf5Dataset>;
+      // The structure side hands over the dataspace's maximum dimensions (unlimited: Infinity).
+      expect([d.path, ds.storageMessages.maxDims ?? ds.storageMessages.dims]).toEqual([d.path, (d.maxShape ?? d.shape).map((x) => (x === null ? Infinity : x))]);
+      if (d.refused) {
+        const e = await ds.storage().catch((x: unknown) => x);
+        expect([d.path, (e as { code?: string }).code]).toEqual([d.path, 'Hdf5Unsupported']);
+        expect((e as Error).message).toContain(`filter ${d.refused}`);
+        continue;
+      }
+      const storage = await ds.storage();
+      expect([d.path, await sha256Of(storage.chunks())]).toEqual([d.path, { hash: d.sha256, length: d.byteLength }]);
+    }
+  });
+});

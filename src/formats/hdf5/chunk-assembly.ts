@@ -1,3 +1,6 @@
+/** Runs this short (a chunk one element wide) are copied byte by byte: cheaper than a view and a set per run. */
+const SHORT_RUN = 32;
+
 /**
  * Copies one decoded chunk into a slab (the rows of the dataset that one row of chunks along dimension 0
  * covers), cutting it at the dataset's edges. Copies are runs: along the last dimension, or longer where
@@ -37,7 +40,8 @@ export function copyChunkIntoSlab(slab: Uint8Array, chunk: Uint8Array, scaled: r
       src += index[k]! * chunkStride[k]!;
       dst += (index[k]! + origin[k]!) * slabStride[k]!;
     }
-    slab.set(chunk.subarray(src, src + run), dst);
+    if (run <= SHORT_RUN) for (let i = 0; i < run; i++) slab[dst + i] = chunk[src + i]!;
+    else slab.set(chunk.subarray(src, src + run), dst);
     let k = j - 1;
     while (k >= 0 && ++index[k]! >= extent[k]!) {
       index[k] = 0;

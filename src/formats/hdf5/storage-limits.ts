@@ -7,8 +7,8 @@
 export const MAX_HDF5_CHUNK_BYTES = 256 * 1024 * 1024;
 /** A slab (one row of chunks along dimension 0) assembled in memory before it is streamed out. */
 export const MAX_HDF5_SLAB_BYTES = 512 * 1024 * 1024;
-/** Chunks one dataset's index may list: bounds the walk over B-trees, fixed and extensible arrays. */
-export const MAX_HDF5_CHUNKS = 4_000_000;
+/** Chunks one dataset's index may list (each is kept in memory until it is copied): bounds the walk over B-trees, fixed and extensible arrays. */
+export const MAX_HDF5_CHUNKS = 1_000_000;
 /** Filters in one pipeline (HDF5's own H5Z_MAX_NFILTERS). */
 export const MAX_HDF5_FILTERS = 32;
 /** Dimensions of a chunk (HDF5's own H5O_LAYOUT_NDIMS: 32 plus the element's). */
