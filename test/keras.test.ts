@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as limits from '../src/formats/keras/limits.js';
 import { kerasReader } from '../src/formats/keras/reader.js';
 import { MemorySource } from '../src/io/byte-source.js';
+import { scanSource } from '../src/scan/scan.js';
 import { openModelFile } from '../src/node/open-files.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import { runCli } from './helpers/cli.js';
@@ -138,5 +139,15 @@ describe('Keras reader', () => {
     const numbers = values!.split(' / ').map((v) => Number(v.replace(/,/g, '')));
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
     expect(names.sort()).toEqual(Object.keys(limits).sort());
+  });
+
+  it('scan given the parse of a legacy .h5 checks its decoded root attributes: the same report as a scan alone', async () => {
+    for (const file of ['keras2-model.h5', 'keras3-model.h5', 'tf_model.h5', 'model.weights.h5']) {
+      const bytes = new Uint8Array(fs.readFileSync(fixture(file)));
+      const without = await scanSource(new MemorySource(bytes, file));
+      const parsed = await kerasReader.open!(new MemorySource(bytes, file));
+      expect(parsed.structure.rootAttributes?.length).toBeGreaterThanOrEqual(file === 'model.weights.h5' ? 0 : 2);
+      expect([file, await scanSource(new MemorySource(bytes, file), { parsed })]).toEqual([file, without]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { TensorEntry } from '../../tensor/tensor-set.js';
+import type { Hdf5Attribute } from '../hdf5/attributes.js';
 
 /**
  * What the Keras reader needs of an HDF5 file: groups to walk, attributes to read, datasets as tensors.
@@ -34,6 +35,8 @@ export interface H5Group {
 
 export interface H5File {
   readonly root: H5Group;
+  /** The root group's attributes as formats/hdf5 decodes them, for its scan rules (the same parse). */
+  rootAttributes(): Promise<readonly Hdf5Attribute[]>;
   readonly source: ByteSource;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type { H5AttributeValue, H5Dataset, H5File, H5Group } from './h5-access.j
  */
 export async function openH5(source: ByteSource): Promise<H5File> {
   const file = await openHdf5(source);
-  return { root: group(file.root), source, close: async () => source.close?.() };
+  return { root: group(file.root), rootAttributes: () => file.root.attributes(), source, close: async () => source.close?.() };
 }
 
 function group(g: Hdf5Group): H5Group {

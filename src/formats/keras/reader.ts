@@ -1,6 +1,7 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import type { LeftOut, TensorEntry, TensorSet } from '../../tensor/tensor-set.js';
 import type { FormatReader, ParsedModel } from '../format.js';
+import type { Hdf5Attribute } from '../hdf5/attributes.js';
 import { decodeJsonBytes } from '../scan-rules.js';
 import { isZip } from '../zip/index.js';
 import { CONFIG_ENTRY, openKerasArchive, WEIGHTS_H5_ENTRY } from './archive.js';
@@ -38,6 +39,8 @@ export interface KerasStructure {
   readonly layerNames?: readonly string[];
   /** Tensors named by index (`<path>/<i>`): objects whose class or variable count is not in the table. */
   readonly namedByIndex: readonly string[];
+  /** An HDF5 file's root attributes, decoded: the HDF5 scan rules check them instead of parsing again. */
+  readonly rootAttributes?: readonly Hdf5Attribute[];
 }
 
 /** Keys of what a loader needs, kept in the output's metadata. */
@@ -57,9 +60,9 @@ export const kerasReader: FormatReader<KerasStructure> = {
     }
   },
 
-  async scan(source, ctx) {
+  async scan(source, ctx, parsed) {
     const { scanHdf5 } = await import('../hdf5/scan-rules.js');
-    await scanHdf5(source, ctx);
+    await scanHdf5(source, ctx, parsed?.structure.rootAttributes);
     return 'hdf5';
   },
 
@@ -120,6 +123,7 @@ async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): P
   const config = configText === undefined ? undefined : parseModelConfig(configText, `${file} (model_config)`);
   const base = {
     container: 'hdf5' as const,
+    rootAttributes: await h5.rootAttributes(),
     ...(kerasVersion !== undefined ? { kerasVersion } : {}),
     ...(backend !== undefined ? { backend } : {}),
     ...(config !== undefined ? { config } : {}),
