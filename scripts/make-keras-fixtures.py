@@ -245,6 +245,19 @@ def hf_tf_model():
               [(w.split("/", 1)[1], f"bert/{w}") for w, _ in ws])
 
 
+def hf_tf_shard():
+    """save_pretrained(max_shard_size=…): each shard's datasets at the weight name without the model's name, listed in the root's layer_names."""
+    fname = "tf_model-00001-of-00002.h5"
+    ws = [("bert/embeddings/word_embeddings/weight:0", weights(12, 4)), ("bert/embeddings/LayerNorm/gamma:0", weights(4))]
+    with h5py.File(os.path.join(OUT, fname), "w", libver="earliest") as f:
+        names = []
+        for name, value in sorted(ws):
+            f.create_dataset(name, value.shape, dtype=value.dtype)[:] = value
+            names.append(name.encode("utf8"))
+        f.attrs["layer_names"] = np.array(names)
+    expect_h5(fname, "a shard of a sharded Hugging Face tf_model.h5: layer_names lists datasets, named as listed", [(n.decode(), n.decode()) for n in sorted(w.encode() for w, _ in ws)])
+
+
 # ---------------------------------------------------------------------------------------------------
 # Keras 3: .weights.h5 and .keras
 # ---------------------------------------------------------------------------------------------------
@@ -458,7 +471,7 @@ def missing_layer():
 def main():
     os.makedirs(OUT, exist_ok=True)
     for make in [keras1, keras2, keras3_legacy, split_names, weights_only, hf_tf_model, weights_h5, dot_keras_h5, dot_keras_deflated,
-                 dot_keras_npz, dot_keras_npz_plain, dot_keras_duplicate, missing_weight, missing_layer]:
+                 dot_keras_npz, dot_keras_npz_plain, dot_keras_duplicate, missing_weight, missing_layer, hf_tf_shard]:
         make()
     print("wrote", len(os.listdir(OUT)), "files in", OUT)
 

@@ -77,6 +77,7 @@ describe('Keras reader', () => {
       ['keras2-model.h5', { 'keras.layout': 'legacy-model', 'keras.version': '2.2.4', 'keras.backend': 'tensorflow' }],
       ['weights-only.h5', { 'keras.layout': 'legacy-weights', 'keras.version': '2.13.1' }],
       ['tf_model.h5', { 'keras.layout': 'hf-tf', format: 'tf' }],
+      ['tf_model-00001-of-00002.h5', { 'keras.layout': 'hf-tf-shard', format: 'tf' }],
       ['model.weights.h5', { 'keras.layout': 'keras3-h5' }],
     ];
     for (const [file, meta] of cases) {

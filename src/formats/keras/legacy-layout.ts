@@ -14,14 +14,16 @@ import { readNamesAttribute } from './names-attribute.js';
  *    Keras 3 adds `/model_weights/top_level_model_weights`; `/optimizer_weights` is left out;
  *  - `legacy-weights` (`save_weights('x.h5')`): the same with the layer groups at the root;
  *  - `hf-tf`: Hugging Face's `tf_model.h5` (transformers' TFPreTrainedModel.save_pretrained calls Keras 2's
- *    save_weights): a `legacy-weights` file whose every weight is `<tf_… model name>/<its layer>/…`.
+ *    save_weights): a `legacy-weights` file whose every weight is `<tf_… model name>/<its layer>/…`;
+ *  - `hf-tf-shard`: a shard of a sharded one (`tf_model-00001-of-00002.h5`, save_pretrained with
+ *    max_shard_size): the root's `layer_names` lists datasets, each at its (already stripped) weight name.
  * Names: the weight name without its `:0`, and for Keras 3 without the model's name in front
  * (`sequential/dense/kernel` → `dense/kernel`, as a `.keras` of the same model names it); `hf-tf`: as
  * transformers names TF weights in safetensors (`strip_model_name_and_prefix`: the model's name
  * dropped, `:0` kept: `bert/embeddings/word_embeddings/weight:0`), which its TF loader reads back.
  */
 
-export type LegacyKind = 'legacy-model' | 'legacy-weights' | 'hf-tf';
+export type LegacyKind = 'legacy-model' | 'legacy-weights' | 'hf-tf' | 'hf-tf-shard';
 
 export interface KerasWeight {
   readonly name: string;
@@ -65,6 +67,8 @@ export async function readLegacy(root: H5Group, file: string, kerasVersion: stri
     throw new KerasError('KerasLimit', `${file}: ${group.path} lists ${layerNames.length} layers, more than MAX_KERAS_LAYERS (${MAX_KERAS_LAYERS})`, { location: `${file}:${group.path}` });
   }
   checkUnique(layerNames, `${file}: ${group.path} attribute layer_names`, 'layer');
+  const first = layerNames[0];
+  if (!model && first !== undefined && (await group.group(first)) === undefined && (await group.dataset(first)) !== undefined) return readShard(group, file, layerNames);
   const listed: Listed[] = [];
   const layerGroups = [...layerNames];
   // Keras 3 keeps the model's own variables (not a layer's) in top_level_model_weights.
@@ -101,6 +105,20 @@ export async function readLegacy(root: H5Group, file: string, kerasVersion: stri
     leftOut.push({ path: optimizer.path, what: `optimizer state (${names.length} weight${names.length === 1 ? '' : 's'}): not model weights` });
   }
   return { kind, layerNames, weights, leftOut };
+}
+
+/** A Hugging Face shard: every name in `layer_names` is a dataset, named as it is (transformers wrote it stripped, with `:0`). */
+async function readShard(root: H5Group, file: string, names: readonly string[]): Promise<LegacyRead> {
+  const weights: KerasWeight[] = [];
+  for (const name of names) {
+    if (weights.length >= MAX_KERAS_WEIGHTS) throw new KerasError('KerasLimit', `${file}: more than MAX_KERAS_WEIGHTS (${MAX_KERAS_WEIGHTS}) weights listed`, { location: file });
+    const dataset = await root.dataset(name);
+    if (dataset === undefined) {
+      throw new KerasError('KerasWeightMissing', `${file}: weight ${JSON.stringify(name)}, listed in the root's layer_names (a Hugging Face shard), has no dataset /${name}`, { location: `${file}:/${name}` });
+    }
+    weights.push({ name, dataset });
+  }
+  return { kind: 'hf-tf-shard', layerNames: [], weights, leftOut: [] };
 }
 
 /** Every weight is `<tf_…>/<its layer>/…`, all under one model name: what transformers' TF models save. */

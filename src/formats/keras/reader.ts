@@ -152,7 +152,7 @@ function notesOf(s: KerasStructure): string[] {
   if (s.layout === 'keras3-h5') {
     notes.push(`Keras 3 variables named <layer>/<variable> in each layer's build order${s.config ? ', layer classes from the config' : ''}`);
     if (s.namedByIndex.length > 0) notes.push(`named by index (class or variable count not known): ${list(s.namedByIndex)}`);
-  } else if (s.layout === 'hf-tf') {
+  } else if (s.layout === 'hf-tf' || s.layout === 'hf-tf-shard') {
     notes.push('Hugging Face tf_model.h5: weights named as transformers names TF weights in safetensors (model name dropped, :0 kept); metadata format "tf"');
   } else {
     notes.push(`legacy Keras HDF5 (${s.layout === 'legacy-model' ? 'model.save' : 'save_weights'}): weights named by weight_names without :0${s.kerasVersion?.startsWith('3.') ? ' and without the model name' : ''}`);
@@ -170,7 +170,7 @@ function tensorSet(s: KerasStructure, tensors: readonly TensorEntry[], leftOut: 
   if (s.kerasVersion !== undefined) metadata[KERAS_VERSION_KEY] = s.kerasVersion;
   if (s.backend !== undefined) metadata[KERAS_BACKEND_KEY] = s.backend;
   // transformers reads TF weights from safetensors whose metadata says format "tf".
-  if (s.layout === 'hf-tf') metadata['format'] = 'tf';
+  if (s.layout === 'hf-tf' || s.layout === 'hf-tf-shard') metadata['format'] = 'tf';
   return { format: s.container === 'keras' ? `keras-${s.layout === 'keras3-npz' ? 'npz' : 'h5'}` : `keras-${s.layout}`, tensors, metadata, leftOut, notes, close: () => closeAll(closers) };
 }
 

@@ -8,6 +8,7 @@ const LAYOUTS: Readonly<Record<KerasStructure['layout'], string>> = {
   'legacy-model': 'legacy HDF5, model.save (/model_weights, layer_names, weight_names)',
   'legacy-weights': 'legacy HDF5, save_weights (layer groups at the root)',
   'hf-tf': 'Hugging Face tf_model.h5 (Keras 2 save_weights)',
+  'hf-tf-shard': 'Hugging Face tf_model-NNNNN-of-NNNNN.h5 shard (layer_names lists datasets)',
 };
 
 /**
