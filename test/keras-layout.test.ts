@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { TensorsafeError } from '../src/errors.js';
 import type { H5AttributeValue, H5Dataset, H5Group } from '../src/formats/keras/h5-access.js';
 import { readLegacy } from '../src/formats/keras/legacy-layout.js';
 import { parseModelConfig } from '../src/formats/keras/model-config.js';
@@ -260,5 +262,33 @@ describe('model config', () => {
     // Keras 1/2 Sequential: the config is the list of layers.
     expect(parseModelConfig('{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "d"}}]}', 'x').layers).toEqual([{ name: 'd', className: 'Dense' }]);
     expect(() => parseModelConfig('{', 'x.keras:config.json')).toThrow(expect.objectContaining({ code: 'InvalidKeras' }));
+  });
+});
+
+describe('layouts over random trees', () => {
+  /** A random tree: groups with Keras's names and others, attributes of every kind, datasets. */
+  const value = fc.oneof(fc.constantFrom<H5AttributeValue>('dense', 'a/b:0', '', 'bfloat16'), fc.array(fc.constantFrom('a', 'b', 'a/w:0', 'b/w:0', 'w:0', 'x'), { maxLength: 4 }), fc.integer(), fc.array(fc.integer(), { maxLength: 3 }));
+  const attrs = fc.dictionary(fc.constantFrom('layer_names', 'layer_names0', 'layer_names1', 'weight_names', 'weight_names0', 'name', 'dtype', 'keras_version'), value, { maxKeys: 3 });
+  const tree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.record({ shape: fc.array(fc.nat({ max: 3 }), { maxLength: 2 }), attrs }),
+      fc.record({ attrs, children: fc.dictionary(fc.constantFrom('a', 'b', 'w:0', 'vars', 'layers', 'model_weights', 'optimizer', '0', '1', 'top_level_model_weights'), tie('node'), { maxKeys: 4 }) }),
+    ),
+  })).node;
+
+  it('give weights or coded errors, never another exception', async () => {
+    await fc.assert(
+      fc.asyncProperty(tree, async (root) => {
+        for (const read of [() => readLegacy(group(root, '/'), 'r.h5', '3.1', 'a'), () => readKeras3(group(root, '/'), 'r.h5', undefined)]) {
+          try {
+            await read();
+          } catch (e) {
+            expect(e).toBeInstanceOf(TensorsafeError);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
