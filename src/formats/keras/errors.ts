@@ -1,8 +1,6 @@
-import { TensorsafeError, type KerasErrorCode as KerasCode } from '../../errors.js';
+import { TensorsafeError, type KerasErrorCode } from '../../errors.js';
 
-/** Keras's own codes (src/errors.ts), and a dtype safetensors cannot hold, and a model with no weight. */
-export type KerasErrorCode = KerasCode | 'UnsupportedTensor' | 'NoTensors';
-
+/** Keras's own codes (src/errors.ts): a damaged layout, a limit, a listed layer or weight missing or listed twice. */
 export class KerasError extends TensorsafeError {
   constructor(code: KerasErrorCode, message: string, options?: { cause?: unknown; location?: string }) {
     super(code, message, options);
