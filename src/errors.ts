@@ -212,6 +212,18 @@ export type Hdf5ErrorCode =
   | 'Hdf5Limit'
   /** Valid HDF5 that is not read: a message marked "must understand" that is unknown, shared messages in a heap, a filter other than deflate, shuffle and fletcher32. */
   | 'Hdf5Unsupported';
+/** Keras models (src/formats/keras): `.keras` archives, `.weights.h5` and legacy `.h5` files; a damaged HDF5 structure is the HDF5 reader's code. */
+export type KerasErrorCode =
+  /** The Keras layout is damaged: config.json or metadata.json not JSON, a name attribute that is not strings, weights in neither `model.weights.h5` nor `model.weights.npz`. */
+  | 'InvalidKeras'
+  /** A named limit stopped the read (layers, weights, name attributes, nesting, a deflated weights entry). */
+  | 'KerasLimit'
+  /** A layer that `layer_names` lists has no group in the file. */
+  | 'KerasLayerMissing'
+  /** A weight that a layer's `weight_names` lists has no dataset in the file. */
+  | 'KerasWeightMissing'
+  /** A layer or weight listed twice (`layer_names`, `weight_names`): which one a loader would take is ambiguous. */
+  | 'KerasDuplicate';
 /** TF.js model.json files and their weight shards (src/formats/tfjs); a string weight is `UnsupportedTensor`. */
 export type TfjsErrorCode =
   /** The model.json or its weights manifest is damaged: not JSON, a group or weight spec of the wrong shape, an unknown dtype or quantization. */
@@ -330,6 +342,7 @@ export type ErrorCode =
   | TfliteErrorCode
   | Hdf5ErrorCode
   | TfjsErrorCode
+  | KerasErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode
