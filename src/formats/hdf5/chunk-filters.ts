@@ -1,5 +1,5 @@
 import { malformed } from '../../io/format-problem.js';
-import { InflateProblem, inflateRawExact } from '../zip/inflate.js';
+import { InflateProblem, inflateRawExact, inflateZlibExactNative } from '../zip/inflate.js';
 import { adler32, fletcher32 } from './storage-checksums.js';
 import { FILTER_DEFLATE, FILTER_FLETCHER32, FILTER_SHUFFLE, type Filter } from './filter-pipeline.js';
 
@@ -81,8 +81,11 @@ function inflateZlib(data: Uint8Array, expected: number, what: string, offset: n
   if ((cmf & 0x0f) !== 8 || cmf >>> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 0x20) {
     throw malformed(`${what}: not a zlib stream (header 0x${cmf.toString(16)} 0x${flg.toString(16)})`, offset);
   }
-  let out: Uint8Array;
+  let out: Uint8Array | undefined;
   try {
+    // The platform's zlib (Node) checks the Adler-32 itself; elsewhere the raw data is inflated and checked here.
+    out = inflateZlibExactNative(data, expected);
+    if (out) return out;
     out = inflateRawExact(data.subarray(2, data.length - 4), expected);
   } catch (e) {
     if (e instanceof InflateProblem) {
