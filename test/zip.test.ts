@@ -19,7 +19,7 @@ import {
   type ZipArchive,
   type ZipErrorCode,
 } from '../src/formats/zip/index.js';
-import { BoundedInflater, inflateRawExact, inflateRawExactPortable, inflateZlibExactNative, InflateProblem, nativeInflateRaw } from '../src/formats/zip/inflate.js';
+import { BoundedInflater, inflateRawExact, inflateRawExactPortable, inflateZlibExactNative, inflateZlibExactNativeAsync, InflateProblem, nativeInflateRaw } from '../src/formats/zip/inflate.js';
 import { buildZip, buildZipParts, concat, type CraftEntry, type Part } from './helpers/zip-writer.js';
 import { ROOT } from './helpers/paths.js';
 
@@ -287,6 +287,21 @@ describe('inflate (fflate, and the platform zlib) against Node zlib', () => {
     expect(() => inflateZlibExactNative(bad, data.length)).toThrow(/Adler-32/);
     const bomb = new Uint8Array(zlib.deflateSync(new Uint8Array(50_000_000)));
     expect(kindOf(() => inflateZlibExactNative(bomb, 1000))).toBe('TooLong');
+  });
+
+  it('zlib streams on the thread pool: the same output and the same bounds', async () => {
+    const data = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+    const z = new Uint8Array(zlib.deflateSync(data));
+    expect(Buffer.from((await inflateZlibExactNativeAsync(z, data.length))!).equals(data)).toBe(true);
+    const kind = (p: Promise<Uint8Array> | undefined): Promise<string> => p!.then(() => 'none', (e: unknown) => (e instanceof InflateProblem ? e.kind : 'other'));
+    expect(await kind(inflateZlibExactNativeAsync(z, data.length + 1))).toBe('TooShort');
+    expect(await kind(inflateZlibExactNativeAsync(z, data.length - 1))).toBe('TooLong');
+    const bad = z.slice();
+    bad[bad.length - 1]! ^= 1;
+    await expect(inflateZlibExactNativeAsync(bad, data.length)).rejects.toThrow(/Adler-32/);
+    expect(await kind(inflateZlibExactNativeAsync(z.subarray(0, 50), data.length))).toBe('BadDeflate');
+    const bomb = new Uint8Array(zlib.deflateSync(new Uint8Array(50_000_000)));
+    expect(await kind(inflateZlibExactNativeAsync(bomb, 1000))).toBe('TooLong');
   });
 });
 

@@ -88,9 +88,13 @@ export function inflateRawExactPortable(data: Uint8Array, expectedSize: number, 
 /** Node's zlib.inflateRawSync / inflateSync (RFC 1951 / RFC 1950): the options used. */
 export type NativeInflate = (data: Uint8Array, options: { maxOutputLength: number; chunkSize: number }) => Uint8Array;
 
+/** Node's zlib.inflate: the same, on libuv's thread pool (several chunks inflate at once, off the main thread). */
+export type NativeInflateAsync = (data: Uint8Array, options: { maxOutputLength: number; chunkSize: number }, done: (error: Error | null, out: Uint8Array) => void) => void;
+
 interface NativeZlib {
   inflateRawSync: NativeInflate;
   inflateSync: NativeInflate;
+  inflate: NativeInflateAsync;
 }
 
 let nativeZlib: NativeZlib | null | undefined;
@@ -102,8 +106,8 @@ function platformZlib(): NativeZlib | undefined {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     try {
       const zlib = typeof proc?.getBuiltinModule === 'function' ? (proc.getBuiltinModule('node:zlib') as Partial<NativeZlib> | undefined) : undefined;
-      if (typeof zlib?.inflateRawSync === 'function' && typeof zlib.inflateSync === 'function') {
-        nativeZlib = { inflateRawSync: zlib.inflateRawSync.bind(zlib), inflateSync: zlib.inflateSync.bind(zlib) };
+      if (typeof zlib?.inflateRawSync === 'function' && typeof zlib.inflateSync === 'function' && typeof zlib.inflate === 'function') {
+        nativeZlib = { inflateRawSync: zlib.inflateRawSync.bind(zlib), inflateSync: zlib.inflateSync.bind(zlib), inflate: zlib.inflate.bind(zlib) };
       }
     } catch {
       nativeZlib = null;
@@ -129,6 +133,25 @@ export function inflateZlibExactNative(data: Uint8Array, expectedSize: number): 
 }
 
 /**
+ * inflateZlibExactNative on the platform's thread pool: resolves to exactly `expectedSize` bytes (the
+ * same bounds), rejects with InflateProblem; undefined where there is no platform zlib.
+ */
+export function inflateZlibExactNativeAsync(data: Uint8Array, expectedSize: number): Promise<Uint8Array> | undefined {
+  const zlib = platformZlib();
+  if (!zlib || expectedSize === 0) return undefined;
+  return new Promise((resolve, reject) => {
+    zlib.inflate(data, nativeOptions(data, expectedSize), (error, out) => {
+      try {
+        if (error) throw inflateProblemOf(error, expectedSize);
+        resolve(exactOutput(out, expectedSize));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/**
  * inflateRawExact through a native zlib: it stops (ERR_BUFFER_TOO_LARGE) once its output passes
  * `expectedSize` by one output chunk, so a bomb never grows; output buffers start no larger than four
  * times the input, so a small stream declaring a large size allocates little before it is found short.
@@ -136,19 +159,27 @@ export function inflateZlibExactNative(data: Uint8Array, expectedSize: number): 
 export function inflateExactWith(inflate: NativeInflate, data: Uint8Array, expectedSize: number): Uint8Array {
   let out: Uint8Array;
   try {
-    out = inflate(data, { maxOutputLength: expectedSize, chunkSize: Math.max(64, Math.min(expectedSize, Math.max(65536, data.length * 4))) });
+    out = inflate(data, nativeOptions(data, expectedSize));
   } catch (e) {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new InflateProblem('TooLong', `inflates to more than the declared ${expectedSize} bytes`, { cause: e });
-    }
-    // zlib's words for a failed Adler-32 (RFC 1950 streams only).
-    if (message === 'incorrect data check') throw new InflateProblem('BadDeflate', 'the zlib Adler-32 does not match the data', { cause: e });
-    throw new InflateProblem('BadDeflate', `invalid deflate data (${typeof message === 'string' ? message : String(e)})`, { cause: e });
+    throw inflateProblemOf(e, expectedSize);
   }
-  if (out.length !== expectedSize) {
-    throw new InflateProblem('TooShort', `inflates to ${out.length} bytes, not the declared ${expectedSize}`);
-  }
+  return exactOutput(out, expectedSize);
+}
+
+function nativeOptions(data: Uint8Array, expectedSize: number): { maxOutputLength: number; chunkSize: number } {
+  return { maxOutputLength: expectedSize, chunkSize: Math.max(64, Math.min(expectedSize, Math.max(65536, data.length * 4))) };
+}
+
+function inflateProblemOf(e: unknown, expectedSize: number): InflateProblem {
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  if (code === 'ERR_BUFFER_TOO_LARGE') return new InflateProblem('TooLong', `inflates to more than the declared ${expectedSize} bytes`, { cause: e });
+  // zlib's words for a failed Adler-32 (RFC 1950 streams only).
+  if (message === 'incorrect data check') return new InflateProblem('BadDeflate', 'the zlib Adler-32 does not match the data', { cause: e });
+  return new InflateProblem('BadDeflate', `invalid deflate data (${typeof message === 'string' ? message : String(e)})`, { cause: e });
+}
+
+function exactOutput(out: Uint8Array, expectedSize: number): Uint8Array {
+  if (out.length !== expectedSize) throw new InflateProblem('TooShort', `inflates to ${out.length} bytes, not the declared ${expectedSize}`);
   // A plain Uint8Array over the Buffer's bytes: callers may slice() it and expect a copy.
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
