@@ -19,7 +19,7 @@ import {
   type ZipArchive,
   type ZipErrorCode,
 } from '../src/formats/zip/index.js';
-import { BoundedInflater, inflateRawExact, InflateProblem } from '../src/formats/zip/inflate.js';
+import { BoundedInflater, inflateRawExact, inflateRawExactPortable, inflateZlibExactNative, inflateZlibExactNativeAsync, InflateProblem, nativeInflateRaw } from '../src/formats/zip/inflate.js';
 import { buildZip, buildZipParts, concat, type CraftEntry, type Part } from './helpers/zip-writer.js';
 import { ROOT } from './helpers/paths.js';
 
@@ -214,7 +214,18 @@ describe('isZip and crc32', () => {
   });
 });
 
-describe('inflate (fflate) against Node zlib', () => {
+/** The kind of InflateProblem `f` throws; fails the test when it throws anything else or nothing. */
+function kindOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof InflateProblem) return e.kind;
+    throw e;
+  }
+  throw new Error('no InflateProblem thrown');
+}
+
+describe('inflate (fflate, and the platform zlib) against Node zlib', () => {
   const compressible = fc
     .array(fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.record({ byte: fc.integer({ min: 0, max: 255 }), n: fc.integer({ min: 1, max: 5000 }) })), {
       maxLength: 40,
@@ -225,9 +236,10 @@ describe('inflate (fflate) against Node zlib', () => {
     fc.assert(
       fc.property(compressible, fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 70_000 }), (data, level, chunk) => {
         const compressed = new Uint8Array(zlib.deflateRawSync(data, { level }));
-        const ours = inflateRawExact(compressed, data.length, chunk);
-        expect(Buffer.from(ours).equals(zlib.inflateRawSync(compressed))).toBe(true);
-        expect(Buffer.from(ours).equals(data)).toBe(true);
+        for (const ours of [inflateRawExactPortable(compressed, data.length, chunk), inflateRawExact(compressed, data.length, chunk)]) {
+          expect(Buffer.from(ours).equals(zlib.inflateRawSync(compressed))).toBe(true);
+          expect(Buffer.from(ours).equals(data)).toBe(true);
+        }
       }),
       { numRuns: 300 },
     );
@@ -237,6 +249,7 @@ describe('inflate (fflate) against Node zlib', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 20_000 }), fc.constantFrom(zlib.constants.Z_DEFAULT_STRATEGY, zlib.constants.Z_HUFFMAN_ONLY, zlib.constants.Z_RLE, zlib.constants.Z_FIXED), (data, strategy) => {
         const compressed = new Uint8Array(zlib.deflateRawSync(data, { strategy }));
+        expect(Buffer.from(inflateRawExactPortable(compressed, data.length)).equals(zlib.inflateRawSync(compressed))).toBe(true);
         expect(Buffer.from(inflateRawExact(compressed, data.length)).equals(zlib.inflateRawSync(compressed))).toBe(true);
       }),
       { numRuns: 200 },
@@ -248,14 +261,47 @@ describe('inflate (fflate) against Node zlib', () => {
     expect(bomb.length).toBeLessThan(60_000);
     const inflater = new BoundedInflater(1000);
     expect(() => inflater.push(bomb, true)).toThrow(InflateProblem);
-    try {
-      inflateRawExact(bomb, 1000);
-    } catch (e) {
-      expect((e as InflateProblem).kind).toBe('TooLong');
-    }
     const small = new Uint8Array(zlib.deflateRawSync(enc.encode('hello')));
-    expect(() => inflateRawExact(small, 6)).toThrow(/not the declared 6/);
-    expect(() => inflateRawExact(small.subarray(0, 3), 5)).toThrow(InflateProblem);
+    for (const inflate of [inflateRawExactPortable, inflateRawExact]) {
+      expect(kindOf(() => inflate(bomb, 1000))).toBe('TooLong');
+      expect(kindOf(() => inflate(small, 6))).toBe('TooShort');
+      expect(() => inflate(small, 6)).toThrow(/not the declared 6/);
+      expect(kindOf(() => inflate(small, 4))).toBe('TooLong');
+      expect(kindOf(() => inflate(small.subarray(0, 3), 5))).toBe('BadDeflate');
+      expect(Buffer.from(inflate(small, 5)).toString()).toBe('hello');
+    }
+  });
+
+  it("Node's zlib is the one used here (the portable decoder is what browsers run)", () => {
+    expect(nativeInflateRaw()).toBeTypeOf('function');
+  });
+
+  it('zlib streams through the platform zlib: exact size, Adler-32 checked, a bomb stops at the size', () => {
+    const data = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+    const z = new Uint8Array(zlib.deflateSync(data));
+    expect(Buffer.from(inflateZlibExactNative(z, data.length)!).equals(data)).toBe(true);
+    expect(kindOf(() => inflateZlibExactNative(z, data.length + 1))).toBe('TooShort');
+    expect(kindOf(() => inflateZlibExactNative(z, data.length - 1))).toBe('TooLong');
+    const bad = z.slice();
+    bad[bad.length - 1]! ^= 1;
+    expect(() => inflateZlibExactNative(bad, data.length)).toThrow(/Adler-32/);
+    const bomb = new Uint8Array(zlib.deflateSync(new Uint8Array(50_000_000)));
+    expect(kindOf(() => inflateZlibExactNative(bomb, 1000))).toBe('TooLong');
+  });
+
+  it('zlib streams on the thread pool: the same output and the same bounds', async () => {
+    const data = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+    const z = new Uint8Array(zlib.deflateSync(data));
+    expect(Buffer.from((await inflateZlibExactNativeAsync(z, data.length))!).equals(data)).toBe(true);
+    const kind = (p: Promise<Uint8Array> | undefined): Promise<string> => p!.then(() => 'none', (e: unknown) => (e instanceof InflateProblem ? e.kind : 'other'));
+    expect(await kind(inflateZlibExactNativeAsync(z, data.length + 1))).toBe('TooShort');
+    expect(await kind(inflateZlibExactNativeAsync(z, data.length - 1))).toBe('TooLong');
+    const bad = z.slice();
+    bad[bad.length - 1]! ^= 1;
+    await expect(inflateZlibExactNativeAsync(bad, data.length)).rejects.toThrow(/Adler-32/);
+    expect(await kind(inflateZlibExactNativeAsync(z.subarray(0, 50), data.length))).toBe('BadDeflate');
+    const bomb = new Uint8Array(zlib.deflateSync(new Uint8Array(50_000_000)));
+    expect(await kind(inflateZlibExactNativeAsync(bomb, 1000))).toBe('TooLong');
   });
 });
 

@@ -15,7 +15,7 @@ import { describeFilters, parseFilterPipeline, type Filter } from './filter-pipe
 import type { Hdf5Geometry } from './geometry.js';
 import { CHUNK_INDEX_NAMES, LAYOUT_DONT_FILTER_PARTIAL_EDGE_CHUNKS, type Layout } from './layout-message.js';
 import type { DatasetStorage, StorageMessages } from './storage-contract.js';
-import { HDF5_STREAM_PIECE_BYTES, MAX_HDF5_CHUNK_BYTES, MAX_HDF5_SLAB_BYTES } from './storage-limits.js';
+import { HDF5_DECODE_AHEAD_BYTES, HDF5_DECODE_AHEAD_CHUNKS, HDF5_STREAM_PIECE_BYTES, MAX_HDF5_CHUNK_BYTES, MAX_HDF5_SLAB_BYTES } from './storage-limits.js';
 
 type ChunkedLayout = Extract<Layout, { kind: 'chunked' }>;
 
@@ -72,6 +72,18 @@ export async function openChunkedStorage(source: ByteSource, r: PagedReader, g: 
       if (byteLength === 0) return;
       const step = Math.max(1, pieceBytes);
       const buffer = new Uint8Array(slabBytes);
+      // Chunks are decoded a few ahead, in file order, so that several inflate at once (off the main
+      // thread where the platform has a zlib); a failure surfaces when its chunk's turn comes.
+      const ahead: Promise<Uint8Array>[] = [];
+      const most = Math.max(1, Math.min(HDF5_DECODE_AHEAD_CHUNKS, Math.floor(HDF5_DECODE_AHEAD_BYTES / chunkBytes)));
+      let queued = 0;
+      const decodeAhead = (): void => {
+        while (queued < records.length && ahead.length < most) {
+          const p = decode(records[queued++]!);
+          p.catch(() => undefined); // rejections are handled when awaited; this one marks them so until then
+          ahead.push(p);
+        }
+      };
       let next = 0;
       for (let s = 0; s < grid[0]!; s++) {
         const rows = Math.min(chunkDims[0]!, dims[0]! - s * chunkDims[0]!);
@@ -79,7 +91,10 @@ export async function openChunkedStorage(source: ByteSource, r: PagedReader, g: 
         fillWith(slab, m.fillValue);
         for (; next < records.length && records[next]!.scaled[0] === s; next++) {
           const record = records[next]!;
-          copyChunkIntoSlab(slab, await decode(record), record.scaled, dims, chunkDims, es);
+          decodeAhead();
+          const chunk = await ahead.shift()!;
+          decodeAhead();
+          copyChunkIntoSlab(slab, chunk, record.scaled, dims, chunkDims, es);
         }
         for (let at = 0; at < slab.length; at += step) yield slab.subarray(at, Math.min(slab.length, at + step));
       }

@@ -13,5 +13,9 @@ export const MAX_HDF5_CHUNKS = 1_000_000;
 export const MAX_HDF5_FILTERS = 32;
 /** Dimensions of a chunk (HDF5's own H5O_LAYOUT_NDIMS: 32 plus the element's). */
 export const MAX_HDF5_LAYOUT_DIMS = 33;
+/** Decoded chunks held ahead of the one being copied (so that several inflate at once): bounds the memory the look-ahead holds. */
+export const HDF5_DECODE_AHEAD_BYTES = 16 * 1024 * 1024;
+/** Chunks decoded ahead at most, whatever their size: more than the platform's inflate threads gains nothing. */
+export const HDF5_DECODE_AHEAD_CHUNKS = 8;
 /** Default size of the pieces a dataset's bytes are streamed in. */
 export const HDF5_STREAM_PIECE_BYTES = 8 * 1024 * 1024;
