@@ -1,6 +1,6 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { bitSet, checkChecksum, checkEntrySize, chunksAlong, readArrayElement, readBlock, type ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
 
 /** Extensible array client ids: chunk addresses, or filtered chunks (address, size, mask). */
@@ -43,7 +43,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   for (let i = 0; i < 4; i++) h.uint(ls, 'statistics');
   const maxIndexSet = h.uint(ls, 'maximum index set');
   h.uint(ls, 'elements realized');
-  const indexBlockAddress = h.address(os, 'index block address');
+  const indexBlockAddress = h.relativeAddress(os, 'index block address');
   const log2 = (n: number): number => Math.log2(n);
   if (maxBits === 0 || maxBits > 64 || pageBits === 0 || pageBits > 32 || !isPow2(minBlockElements) || !isPow2(minPointers) || log2(minBlockElements) > maxBits) {
     throw malformed(`${h.what}: parameters ${maxBits}/${indexElements}/${minBlockElements}/${minPointers}/${pageBits} out of range`, h.offsetOf());
@@ -94,12 +94,12 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   const pageElements = 2 ** pageBits;
   const blockHead = 4 + 1 + 1 + os;
 
-  const checkOwner = (b: FieldReader): void => {
+  const checkOwner = (b: Fields): void => {
     const v = b.u8('version');
     if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
     const c = b.u8('client id');
     if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
-    const owner = b.address(os, 'header address');
+    const owner = b.relativeAddress(os, 'header address');
     if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
   };
 
@@ -107,9 +107,9 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   checkOwner(ib);
   for (let i = 0; i < indexElements; i++) emit(i, readArrayElement(ib, ctx, entrySize, `index block element ${i}`));
   const dataBlockAddresses: (number | undefined)[] = [];
-  for (let i = 0; i < indexDataBlocks; i++) dataBlockAddresses.push(ib.address(os, `data block address ${i}`));
+  for (let i = 0; i < indexDataBlocks; i++) dataBlockAddresses.push(ib.relativeAddress(os, `data block address ${i}`));
   const superBlockAddresses: (number | undefined)[] = [];
-  for (let i = 0; i < superBlockPointers; i++) superBlockAddresses.push(ib.address(os, `super block address ${i}`));
+  for (let i = 0; i < superBlockPointers; i++) superBlockAddresses.push(ib.relativeAddress(os, `super block address ${i}`));
 
   /** One data block of `n` elements whose first is element `first`; paged: its pages' written bits start at `firstBit` of `bitmap`. */
   const readDataBlock = async (address: number, n: number, first: number, paging?: { bitmap: Uint8Array; firstBit: number }): Promise<void> => {
@@ -130,7 +130,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
       const name = `${ctx.what}: extensible array data block page at offset ${at}`;
       const bytes = await ctx.r.bytes(at, pageBytes, name);
       checkChecksum(bytes, name, at);
-      const f = new FieldReader(bytes, name, at);
+      const f = new Fields(bytes, at, name);
       for (let i = 0; i < pageElements; i++) emit(first + p * pageElements + i, readArrayElement(f, ctx, entrySize, `element ${first + p * pageElements + i}`));
     }
   };
@@ -160,7 +160,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
     sb.skip(arrayOffsetSize, 'block offset');
     const bitmap = sb.take(s.dataBlocks * bitmapBytes, 'page bitmaps');
     const blocks: (number | undefined)[] = [];
-    for (let d = 0; d < s.dataBlocks; d++) blocks.push(sb.address(os, `data block address ${d}`));
+    for (let d = 0; d < s.dataBlocks; d++) blocks.push(sb.relativeAddress(os, `data block address ${d}`));
     for (let d = 0; d < s.dataBlocks; d++) {
       const first = base + d * s.elementsPerBlock;
       if (first >= end) break;

@@ -1,6 +1,6 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { bitSet, checkChecksum, checkEntrySize, chunksAlong, readArrayElement, readBlock, unravel, type ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
 
 /** Fixed array client ids: chunk addresses, or filtered chunks (address, size, mask). */
@@ -26,7 +26,7 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   const pageBits = h.u8('page bits');
   if (pageBits === 0 || pageBits > 32) throw malformed(`${h.what}: page bits ${pageBits} out of range`, h.offsetOf());
   const count = h.uint(ls, 'number of elements');
-  const blockAddress = h.address(os, 'data block address');
+  const blockAddress = h.relativeAddress(os, 'data block address');
 
   const max = chunksAlong(ctx.maxDims, ctx.chunkDims);
   if (max.some((n) => n === Infinity)) throw malformed(`${ctx.what}: a fixed array chunk index on a dataspace with an unlimited dimension`);
@@ -35,7 +35,7 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   if (count > MAX_HDF5_CHUNKS) throw limitExceeded(`${h.what}: ${count} elements, more than ${MAX_HDF5_CHUNKS} (MAX_HDF5_CHUNKS)`, h.offsetOf());
   if (blockAddress === undefined || count === 0) return;
 
-  const emit = (f: FieldReader, first: number, n: number): void => {
+  const emit = (f: Fields, first: number, n: number): void => {
     for (let i = 0; i < n; i++) {
       const e = readArrayElement(f, ctx, entrySize, `element ${first + i}`);
       if (e.address !== undefined) ctx.add({ scaled: unravel(first + i, max), address: e.address, size: e.size, filterMask: e.filterMask });
@@ -43,12 +43,12 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   };
   const headerBytes = 4 + 1 + 1 + os;
   const pageElements = 2 ** pageBits;
-  const checkOwner = (b: FieldReader): void => {
+  const checkOwner = (b: Fields): void => {
     const v = b.u8('version');
     if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
     const c = b.u8('client id');
     if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
-    const owner = b.address(os, 'header address');
+    const owner = b.relativeAddress(os, 'header address');
     if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
   };
   if (count <= pageElements) {
@@ -70,6 +70,6 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
     const pageAt = ctx.g.base + blockAddress + prefix + p * pageBytes;
     const bytes = await ctx.r.bytes(pageAt, n * entrySize + 4, `${ctx.what}: fixed array page ${p}`);
     checkChecksum(bytes, `${ctx.what}: fixed array page ${p} at offset ${pageAt}`, pageAt);
-    emit(new FieldReader(bytes, `${ctx.what}: fixed array page ${p}`, pageAt), p * pageElements, n);
+    emit(new Fields(bytes, pageAt, `${ctx.what}: fixed array page ${p}`), p * pageElements, n);
   }
 }

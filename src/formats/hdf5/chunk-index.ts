@@ -4,7 +4,7 @@ import { limitExceeded, malformed } from '../../io/format-problem.js';
 import type { Hdf5Geometry } from './geometry.js';
 import type { Layout } from './layout-message.js';
 import { lookup3 } from './lookup3.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
 
 /** One chunk a chunk index lists: where it is stored, how many bytes, which filters were skipped. */
@@ -70,7 +70,7 @@ export function chunksAlong(extent: readonly number[], chunkDims: readonly numbe
 }
 
 /** Reads `length` bytes of a metadata block at `address`, checks its 4-byte signature and (when it has one) its trailing lookup3 checksum. */
-export async function readBlock(ctx: ChunkIndexContext, address: number, length: number, signature: string, name: string, checksummed = true): Promise<FieldReader> {
+export async function readBlock(ctx: ChunkIndexContext, address: number, length: number, signature: string, name: string, checksummed = true): Promise<Fields> {
   const at = ctx.g.base + address;
   const what = `${ctx.what}: ${name} at offset ${at}`;
   if (!Number.isSafeInteger(length) || length < 8) throw malformed(`${what}: a block of ${length} bytes`, at);
@@ -78,7 +78,7 @@ export async function readBlock(ctx: ChunkIndexContext, address: number, length:
   const sig = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
   if (sig !== signature) throw malformed(`${what}: signature ${JSON.stringify(sig)}, not ${JSON.stringify(signature)}`, at);
   if (checksummed) checkChecksum(bytes, what, at);
-  const f = new FieldReader(bytes, what, at);
+  const f = new Fields(bytes, at, what);
   f.pos = 4;
   return f;
 }
@@ -106,9 +106,9 @@ export function unravel(index: number, counts: readonly number[]): number[] {
  * One element of a fixed or extensible array of chunk addresses: the address, then (filtered chunks)
  * the stored size in `entrySize - offsetSize - 4` bytes and the filter mask.
  */
-export function readArrayElement(f: FieldReader, ctx: ChunkIndexContext, entrySize: number, field: string): { address: number | undefined; size: number; filterMask: number } {
+export function readArrayElement(f: Fields, ctx: ChunkIndexContext, entrySize: number, field: string): { address: number | undefined; size: number; filterMask: number } {
   const os = ctx.g.offsetSize;
-  const address = f.address(os, `${field} address`);
+  const address = f.relativeAddress(os, `${field} address`);
   if (!ctx.filtered) return { address, size: ctx.chunkBytes, filterMask: 0 };
   const size = f.uint(entrySize - os - 4, `${field} size`);
   const filterMask = f.uint(4, `${field} filter mask`);
