@@ -1,11 +1,7 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { bitSet, checkChecksum, checkEntrySize, chunksAlong, readArrayElement, readBlock, type ChunkIndexContext } from './chunk-index.js';
+import { bitSet, checkArrayBlockOwner, checkChecksum, chunksAlong, readArrayElement, readArrayHeaderStart, readBlock, type ChunkIndexContext } from './chunk-index.js';
 import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
-
-/** Extensible array client ids: chunk addresses, or filtered chunks (address, size, mask). */
-const CLIENT_CHUNKS = 0;
-const CLIENT_FILTERED_CHUNKS = 1;
 
 /** Where the elements of one super block's data blocks start, and how they are split. */
 interface SuperBlockInfo {
@@ -29,12 +25,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   const os = ctx.g.offsetSize;
   const ls = ctx.g.lengthSize;
   const h = await readBlock(ctx, headerAddress, 12 + 6 * ls + os + 4, 'EAHD', 'extensible array header');
-  const version = h.u8('version');
-  if (version !== 0) throw malformed(`${h.what}: version ${version}, not 0`, h.offsetOf());
-  const client = h.u8('client id');
-  if (client !== (ctx.filtered ? CLIENT_FILTERED_CHUNKS : CLIENT_CHUNKS)) throw malformed(`${h.what}: client ${client} for a dataset ${ctx.filtered ? 'with' : 'without'} filters`, h.offsetOf());
-  const entrySize = h.u8('element size');
-  checkEntrySize(ctx, entrySize, 'extensible array', h.offsetOf());
+  const { client, entrySize } = readArrayHeaderStart(ctx, h, 'extensible array');
   const maxBits = h.u8('maximum elements bits');
   const indexElements = h.u8('index block elements');
   const minBlockElements = h.u8('minimum data block elements');
@@ -94,14 +85,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   const pageElements = 2 ** pageBits;
   const blockHead = 4 + 1 + 1 + os;
 
-  const checkOwner = (b: Fields): void => {
-    const v = b.u8('version');
-    if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
-    const c = b.u8('client id');
-    if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
-    const owner = b.relativeAddress(os, 'header address');
-    if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
-  };
+  const checkOwner = (b: Fields): void => checkArrayBlockOwner(b, client, headerAddress, os);
 
   const ib = await readBlock(ctx, indexBlockAddress, blockHead + indexElements * entrySize + (indexDataBlocks + superBlockPointers) * os + 4, 'EAIB', 'extensible array index block');
   checkOwner(ib);

@@ -115,11 +115,34 @@ export function readArrayElement(f: Fields, ctx: ChunkIndexContext, entrySize: n
   return { address, size, filterMask };
 }
 
-/** Checks an array's element size against what its client (filtered chunks or not) stores. */
-export function checkEntrySize(ctx: ChunkIndexContext, entrySize: number, name: string, at: number | undefined): void {
+/** Client ids of the fixed and extensible array indexes: chunk addresses, or filtered chunks (address, size, mask). */
+const CLIENT_CHUNKS = 0;
+const CLIENT_FILTERED_CHUNKS = 1;
+
+/**
+ * The fields after a fixed or extensible array header's signature: version 0, the client id the
+ * dataset's filters call for, and the element size that client stores. Returns the client and element size.
+ */
+export function readArrayHeaderStart(ctx: ChunkIndexContext, h: Fields, name: string): { client: number; entrySize: number } {
+  const version = h.u8('version');
+  if (version !== 0) throw malformed(`${h.what}: version ${version}, not 0`, h.offsetOf());
+  const client = h.u8('client id');
+  if (client !== (ctx.filtered ? CLIENT_FILTERED_CHUNKS : CLIENT_CHUNKS)) throw malformed(`${h.what}: client ${client} for a dataset ${ctx.filtered ? 'with' : 'without'} filters`, h.offsetOf());
+  const entrySize = h.u8('element size');
   const os = ctx.g.offsetSize;
   const ok = ctx.filtered ? entrySize > os + 4 && entrySize <= os + 12 : entrySize === os;
-  if (!ok) throw malformed(`${ctx.what}: ${name} elements of ${entrySize} bytes do not hold ${ctx.filtered ? 'a filtered chunk' : 'a chunk address'}`, at);
+  if (!ok) throw malformed(`${ctx.what}: ${name} elements of ${entrySize} bytes do not hold ${ctx.filtered ? 'a filtered chunk' : 'a chunk address'}`, h.offsetOf());
+  return { client, entrySize };
+}
+
+/** The fields after an array block's signature (index, super or data block): version 0, then the header's client id and address. */
+export function checkArrayBlockOwner(b: Fields, client: number, headerAddress: number, offsetSize: number): void {
+  const v = b.u8('version');
+  if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
+  const c = b.u8('client id');
+  if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
+  const owner = b.relativeAddress(offsetSize, 'header address');
+  if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
 }
 
 /** MSB-first bit of a bitmap (HDF5's H5VM_bit_get). */
