@@ -11,6 +11,7 @@ import { sharedAddress } from '../src/formats/hdf5/object-header.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import * as limits from '../src/formats/hdf5/limits.js';
+import { limitRow } from './helpers/readme-limits.js';
 
 /**
  * The HDF5 structure reader against h5py's own reading of the same files (scripts/make-hdf5-fixtures.py):
@@ -227,15 +228,8 @@ describe('HDF5 damage is refused with a code', () => {
 
 describe('README', () => {
   it('the HDF5 limits row gives each named constant its value', () => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    const line = readme.split('\n').find((l) => l.startsWith('| HDF5: '))!;
-    const [, values, where] = line.split(/\s\|\s?/);
-    const names = [...where!.matchAll(/`(MAX_HDF5_[A-Z_]+)`/g)].map((m) => m[1]!);
-    const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2 };
-    const numbers = values!.split(' / ').map((v) => {
-      const [n, u] = v.trim().split(' ');
-      return Number(n!.replace(/,/g, '')) * (unit[u ?? ''] ?? 1);
-    });
+    const { values: numbers, constants } = limitRow('HDF5: ');
+    const names = constants.map((c) => c.name);
     const exported = Object.keys(limits).filter((k) => k.startsWith('MAX_HDF5_')).sort();
     expect([...names].sort()).toEqual(exported);
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
