@@ -7,6 +7,7 @@ import { openDatasetStorage } from '../src/formats/hdf5/storage.js';
 import { UnsupportedStorage } from '../src/formats/hdf5/storage-problem.js';
 import { CHUNK_INDEX_NAMES } from '../src/formats/hdf5/layout-message.js';
 import { loadStorageFixture, storageMessagesOf } from './helpers/hdf5-storage-messages.js';
+import { limitRow } from './helpers/readme-limits.js';
 
 /**
  * The storage side of the HDF5 reader against h5py: every dataset of the storage fixtures (contiguous,
@@ -213,17 +214,9 @@ describe('hostile chunks and limits', () => {
 
 describe('README', () => {
   it('the HDF5 storage limits row gives each named constant of storage-limits.ts its value', async () => {
-    const fs = await import('node:fs');
     const limits = await import('../src/formats/hdf5/storage-limits.js');
-    const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const line = readme.split('\n').find((l) => l.startsWith('| HDF5 storage: '))!;
-    const [, values, where] = line.split(/\s\|\s?/);
-    const names = [...where!.matchAll(/`(MAX_HDF5_[A-Z_]+)`/g)].map((m) => m[1]!);
-    const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2 };
-    const numbers = values!.split(' / ').map((v) => {
-      const [n, u] = v.trim().split(' ');
-      return Number(n!.replace(/,/g, '')) * (unit[u ?? ''] ?? 1);
-    });
+    const { values: numbers, constants } = limitRow('HDF5 storage: ');
+    const names = constants.map((c) => c.name);
     const exported = Object.keys(limits).filter((k) => k.startsWith('MAX_HDF5_')).sort();
     expect([...names].sort()).toEqual(exported);
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);

@@ -5,11 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { isTensorsafeError } from '../src/errors.js';
 import { Hdf5Dataset, Hdf5Group, openHdf5 } from '../src/formats/hdf5/file.js';
 import { hdf5Reader } from '../src/formats/hdf5/reader.js';
+import { Fields } from '../src/formats/hdf5/fields.js';
 import { lookup3 } from '../src/formats/hdf5/lookup3.js';
 import { sharedAddress } from '../src/formats/hdf5/object-header.js';
 import { MemorySource } from '../src/io/byte-source.js';
 import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import * as limits from '../src/formats/hdf5/limits.js';
+import { limitRow } from './helpers/readme-limits.js';
 
 /**
  * The HDF5 structure reader against h5py's own reading of the same files (scripts/make-hdf5-fixtures.py):
@@ -226,15 +228,8 @@ describe('HDF5 damage is refused with a code', () => {
 
 describe('README', () => {
   it('the HDF5 limits row gives each named constant its value', () => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
-    const line = readme.split('\n').find((l) => l.startsWith('| HDF5: '))!;
-    const [, values, where] = line.split(/\s\|\s?/);
-    const names = [...where!.matchAll(/`(MAX_HDF5_[A-Z_]+)`/g)].map((m) => m[1]!);
-    const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2 };
-    const numbers = values!.split(' / ').map((v) => {
-      const [n, u] = v.trim().split(' ');
-      return Number(n!.replace(/,/g, '')) * (unit[u ?? ''] ?? 1);
-    });
+    const { values: numbers, constants } = limitRow('HDF5: ');
+    const names = constants.map((c) => c.name);
     const exported = Object.keys(limits).filter((k) => k.startsWith('MAX_HDF5_')).sort();
     expect([...names].sort()).toEqual(exported);
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
@@ -261,5 +256,27 @@ describe('scan rules with the reader\'s parse', () => {
 
   it('files without a config: the same findings', async () => {
     for (const name of ['everything-earliest', 'many-latest']) expect(await findings(name, true)).toEqual(await findings(name, false));
+  });
+});
+
+describe('Fields (the one field reader of the structure and storage sides)', () => {
+  it('all ones is a value in a size field and the undefined address in an address field', () => {
+    // A 1-byte link name length of 255 (h5py writes it for a 255-byte name) was once refused as "undefined".
+    expect(new Fields(Uint8Array.of(0xff), 0, 'a link message').uint(1)).toBe(255);
+    expect(new Fields(Uint8Array.of(0xff, 0xff), undefined, 'a layout message').relativeAddress(2)).toBeUndefined();
+    expect(new Fields(Uint8Array.of(1, 0), undefined, 'a layout message').address({ base: 512, offsetSize: 2, lengthSize: 2 })).toBe(513);
+  });
+
+  it('a value past 2^53, or a field past the end, is malformed (where known)', () => {
+    const e = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    };
+    expect(e(() => new Fields(new Uint8Array(8).fill(0x7f), 100, 'a heap').uint(8))).toMatchObject({ kind: 'malformed', offset: 100 });
+    expect(e(() => new Fields(Uint8Array.of(1), undefined, 'a layout message').uint(2, 'data size'))).toMatchObject({ kind: 'malformed', offset: undefined, message: expect.stringContaining('a layout message: data size is cut short') });
   });
 });

@@ -11,6 +11,7 @@ import type { TensorEntry } from '../src/tensor/tensor-set.js';
 import { runCli } from './helpers/cli.js';
 import { CORPUS } from './helpers/corpus.js';
 import { ROOT } from './helpers/paths.js';
+import { limitRow } from './helpers/readme-limits.js';
 import { tempDir } from './helpers/temp.js';
 
 /**
@@ -133,11 +134,8 @@ describe('Keras reader', () => {
   });
 
   it("README's limits row for Keras gives each named constant's value", () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const row = readme.split('\n').find((l) => l.startsWith('| Keras: '))!;
-    const [, values, where] = row.split(' | ');
-    const names = [...where!.matchAll(/`(MAX_KERAS_[A-Z_]+)`/g)].map((m) => m[1]!);
-    const numbers = values!.split(' / ').map((v) => Number(v.replace(/,/g, '')));
+    const { values: numbers, constants } = limitRow('Keras: ');
+    const names = constants.map((c) => c.name);
     expect(names.map((n) => (limits as Record<string, number>)[n])).toEqual(numbers);
     expect(names.sort()).toEqual(Object.keys(limits).sort());
   });

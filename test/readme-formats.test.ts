@@ -5,12 +5,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { ROOT } from './helpers/paths.js';
+import { limitRow } from './helpers/readme-limits.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { FORMATS } from '../src/formats/registry.js';
 
 /**
- * What the README says about the formats of issue 11 is what the code does: the limits table's values
+ * What the README says about the formats (issues 11 and 12) is what the code does: the limits table's values
  * and files are the named constants', the Formats section's transcript is what `convert` prints, and the
  * results its examples show in comments are what they give. (test/docs.test.ts runs every example; this
  * checks what the comments claim they return.)
@@ -23,28 +24,6 @@ function blocks(lang: string): string[] {
   return [...README.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === lang).map((m) => m[2]!);
 }
 
-/** `4 MiB`, `1,000,000`, `64 bytes` → the number. */
-function parseValue(text: string): number {
-  const m = /^([\d,]+)\s*(KiB|MiB|GiB|bytes|B)?$/.exec(text.trim());
-  if (!m) throw new Error(`not a value: ${JSON.stringify(text)}`);
-  const n = Number(m[1]!.replace(/,/g, ''));
-  const unit: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-  return n * (unit[m[2] ?? ''] ?? 1);
-}
-
-/** A limits-table row by its first cell's beginning: its values and the constants it names, in order, with their files. */
-function limitRow(start: string): { values: number[]; constants: { name: string; file: string }[] } {
-  const line = README.split('\n').find((l) => l.startsWith(`| ${start}`));
-  if (!line) throw new Error(`no limits row starting ${start}`);
-  const [, values, where] = line.split(/\s\|\s?/);
-  const constants: { name: string; file: string }[] = [];
-  // Each group of constants is followed by the file (or folder) that holds it, in parentheses.
-  for (const group of where!.matchAll(/((?:(?:ggml's )?`[A-Z_]+`,?\s*)+)\(`([^`]+)`\)/g)) {
-    for (const c of group[1]!.matchAll(/`([A-Z_]+)`/g)) constants.push({ name: c[1]!, file: group[2]! });
-  }
-  return { values: values!.split(/ \/ | and /).map(parseValue), constants };
-}
-
 /** The value a constant has in the file (or any file of the folder) the README names for it. */
 async function constantIn(file: string, name: string): Promise<unknown> {
   const full = path.join(ROOT, file);
@@ -55,8 +34,8 @@ async function constantIn(file: string, name: string): Promise<unknown> {
   return mod[name];
 }
 
-describe('the limits table for GGUF, GGML, NumPy and ONNX', () => {
-  it.each(['NumPy:', 'GGUF:', 'GGUF metadata:', 'GGML (legacy):', 'ONNX:', 'TF.js:'])('%s each value is its named constant, in the file named', async (row) => {
+describe('the limits table for the formats', () => {
+  it.each(['NumPy:', 'GGUF:', 'GGUF metadata:', 'GGML (legacy):', 'ONNX:', 'TF.js:', 'TFLite:', 'HDF5:', 'HDF5 storage:', 'Keras:'])('%s each value is its named constant, in the file named', async (row) => {
     const { values, constants } = limitRow(row);
     expect(constants.length).toBe(values.length);
     for (const [i, c] of constants.entries()) {

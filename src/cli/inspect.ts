@@ -3,6 +3,7 @@ import { elementCount } from '../dtype/tensor.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { inFile, IoError, TensorsafeError } from '../errors.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { findModel } from '../node/model-files.js';
 import { openModel } from '../node/open-model.js';
 import { safeOpen } from '../node/open-path.js';
@@ -96,7 +97,7 @@ export interface InspectReport {
  */
 async function inspectTarget(target: string): Promise<InspectReport> {
   // A URL of another format (a TF.js model.json) is opened through the registry, its shards relative to it.
-  const url = /^https?:\/\//i.test(target);
+  const url = isHttpUrl(target);
   if (url ? /\.safetensors(\.index\.json)?$/i.test(new URL(target).pathname) : (await findModel(target)).format === 'safetensors') {
     const handle = await safeOpen(target);
     try {

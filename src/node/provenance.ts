@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { IoError, isTensorsafeError, TensorsafeError, type IoErrorCode } from '../errors.js';
 import type { OutputFormat } from '../convert/output-format.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
@@ -48,7 +49,7 @@ export function provenanceValue(records: readonly SourceRecord[]): string {
  */
 export function sourceName(file: string, outDir: string): string {
   // A URL is named by itself, without credentials, query or fragment (a signed URL's token is no name).
-  if (/^https?:\/\//i.test(file)) {
+  if (isHttpUrl(file)) {
     const u = new URL(file);
     return `${u.origin}${u.pathname}`;
   }

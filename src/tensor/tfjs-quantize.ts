@@ -1,3 +1,4 @@
+import { f32BitsToF16 } from '../dtype/float-codecs.js';
 import type { TfjsQuantization } from './tfjs-dequantize.js';
 
 /**
@@ -107,28 +108,15 @@ export function quantizeFloat16(values: Float32Array): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-/** NumPy's float32 → float16 (npy_floatbits_to_halfbits): round to nearest even. */
+/**
+ * NumPy's float32 → float16 (npy_floatbits_to_halfbits): round to nearest even as f32BitsToF16, but
+ * NaN keeps the top 10 payload bits unquieted (a payload that would vanish becomes 1).
+ */
 function numpyHalfBits(u: number): number {
-  const sign = (u >>> 16) & 0x8000;
   const a = u & 0x7fffffff;
-  if (a >= 0x7f800000) {
-    if (a === 0x7f800000) return sign | 0x7c00;
-    const h = 0x7c00 + ((a & 0x7fffff) >>> 13);
-    return sign | (h === 0x7c00 ? 0x7c01 : h);
-  }
-  if (a >= 0x38800000) {
-    if (a >= 0x47800000) return sign | 0x7c00; // 65536 and more; a carry past 65504 below gives 0x7c00 too
-    return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
-  }
-  if (a < 0x33000000) return sign; // at most half the smallest subnormal: 0 (a tie rounds to even)
-  const e = a >>> 23;
-  const sig = (a & 0x7fffff) | 0x800000;
-  const shift = 126 - e;
-  let r = sig >>> shift;
-  const rem = sig & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  if (rem > half || (rem === half && (r & 1) === 1)) r++;
-  return sign | r;
+  if (a <= 0x7f800000) return f32BitsToF16(u);
+  const h = 0x7c00 + ((a & 0x7fffff) >>> 13);
+  return ((u >>> 16) & 0x8000) | (h === 0x7c00 ? 0x7c01 : h);
 }
 
 /** NumPy's np.round for one value: to nearest, ties to even. */

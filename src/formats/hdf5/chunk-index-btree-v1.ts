@@ -1,6 +1,6 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import type { ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_BTREE_DEPTH } from './limits.js';
 
 /** Most entries a v1 B-tree node can hold (2K, K a 16-bit field of the superblock). */
@@ -27,7 +27,7 @@ export async function readBtreeV1Index(ctx: ChunkIndexContext, root: number): Pr
     if (depth > MAX_HDF5_BTREE_DEPTH) throw limitExceeded(`${name}: deeper than ${MAX_HDF5_BTREE_DEPTH} levels (MAX_HDF5_BTREE_DEPTH)`, at);
     if (visited.has(address)) throw malformed(`${name}: reached twice (the tree has a cycle)`, at);
     visited.add(address);
-    const head = new FieldReader(await ctx.r.bytes(at, headerSize, name), name, at);
+    const head = new Fields(await ctx.r.bytes(at, headerSize, name), at, name);
     const sig = head.take(4, 'signature');
     if (String.fromCharCode(...sig) !== 'TREE') throw malformed(`${name}: signature is not TREE`, at);
     const type = head.u8('node type');
@@ -38,7 +38,7 @@ export async function readBtreeV1Index(ctx: ChunkIndexContext, root: number): Pr
     const entries = head.uint(2, 'entries used');
     if (entries > MAX_V1_NODE_ENTRIES) throw malformed(`${name}: ${entries} entries`, at);
     const bodyLength = entries * (keySize + os) + keySize;
-    const f = new FieldReader(await ctx.r.bytes(at + headerSize, bodyLength, name), name, at + headerSize);
+    const f = new Fields(await ctx.r.bytes(at + headerSize, bodyLength, name), at + headerSize, name);
     for (let i = 0; i < entries; i++) {
       const size = f.uint(4, `key ${i} chunk size`);
       const filterMask = f.uint(4, `key ${i} filter mask`);
@@ -52,7 +52,7 @@ export async function readBtreeV1Index(ctx: ChunkIndexContext, root: number): Pr
           scaled.push(offset / ctx.chunkDims[k]!);
         }
       }
-      const child = f.address(os, `child ${i}`);
+      const child = f.relativeAddress(os, `child ${i}`);
       if (child === undefined) throw malformed(`${name}: child ${i} has the undefined address`, f.offsetOf());
       if (level === 0) {
         if (!ctx.filtered && size !== ctx.chunkBytes) throw malformed(`${name}: unfiltered chunk of ${size} bytes, not ${ctx.chunkBytes}`, f.offsetOf());

@@ -1,7 +1,7 @@
 import { malformed } from '../../io/format-problem.js';
 import { btree2Records } from './btree2.js';
 import type { ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 
 /** v2 B-tree record types of chunk indexes. */
 const RECORD_CHUNKS = 10;
@@ -22,8 +22,8 @@ export async function readBtreeV2Index(ctx: ChunkIndexContext, headerAddress: nu
     if (ctx.filtered ? sizeBytes < 1 || sizeBytes > 8 : sizeBytes !== 0) {
       throw malformed(`${ctx.what}: v2 B-tree chunk records of ${bytes.length} bytes do not fit a rank-${rank} ${ctx.filtered ? 'filtered ' : ''}chunk`);
     }
-    const f = new FieldReader(bytes, `${ctx.what}: v2 B-tree chunk record ${i}`);
-    const address = f.address(os, 'address');
+    const f = new Fields(bytes, undefined, `${ctx.what}: v2 B-tree chunk record ${i}`);
+    const address = f.relativeAddress(os, 'address');
     const size = ctx.filtered ? f.uint(sizeBytes, 'chunk size') : ctx.chunkBytes;
     const filterMask = ctx.filtered ? f.uint(4, 'filter mask') : 0;
     const scaled: number[] = [];

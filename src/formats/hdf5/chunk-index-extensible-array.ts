@@ -1,11 +1,7 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { bitSet, checkChecksum, checkEntrySize, chunksAlong, readArrayElement, readBlock, type ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { bitSet, checkArrayBlockOwner, checkChecksum, chunksAlong, readArrayElement, readArrayHeaderStart, readBlock, type ChunkIndexContext } from './chunk-index.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
-
-/** Extensible array client ids: chunk addresses, or filtered chunks (address, size, mask). */
-const CLIENT_CHUNKS = 0;
-const CLIENT_FILTERED_CHUNKS = 1;
 
 /** Where the elements of one super block's data blocks start, and how they are split. */
 interface SuperBlockInfo {
@@ -29,12 +25,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   const os = ctx.g.offsetSize;
   const ls = ctx.g.lengthSize;
   const h = await readBlock(ctx, headerAddress, 12 + 6 * ls + os + 4, 'EAHD', 'extensible array header');
-  const version = h.u8('version');
-  if (version !== 0) throw malformed(`${h.what}: version ${version}, not 0`, h.offsetOf());
-  const client = h.u8('client id');
-  if (client !== (ctx.filtered ? CLIENT_FILTERED_CHUNKS : CLIENT_CHUNKS)) throw malformed(`${h.what}: client ${client} for a dataset ${ctx.filtered ? 'with' : 'without'} filters`, h.offsetOf());
-  const entrySize = h.u8('element size');
-  checkEntrySize(ctx, entrySize, 'extensible array', h.offsetOf());
+  const { client, entrySize } = readArrayHeaderStart(ctx, h, 'extensible array');
   const maxBits = h.u8('maximum elements bits');
   const indexElements = h.u8('index block elements');
   const minBlockElements = h.u8('minimum data block elements');
@@ -43,7 +34,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   for (let i = 0; i < 4; i++) h.uint(ls, 'statistics');
   const maxIndexSet = h.uint(ls, 'maximum index set');
   h.uint(ls, 'elements realized');
-  const indexBlockAddress = h.address(os, 'index block address');
+  const indexBlockAddress = h.relativeAddress(os, 'index block address');
   const log2 = (n: number): number => Math.log2(n);
   if (maxBits === 0 || maxBits > 64 || pageBits === 0 || pageBits > 32 || !isPow2(minBlockElements) || !isPow2(minPointers) || log2(minBlockElements) > maxBits) {
     throw malformed(`${h.what}: parameters ${maxBits}/${indexElements}/${minBlockElements}/${minPointers}/${pageBits} out of range`, h.offsetOf());
@@ -94,22 +85,15 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
   const pageElements = 2 ** pageBits;
   const blockHead = 4 + 1 + 1 + os;
 
-  const checkOwner = (b: FieldReader): void => {
-    const v = b.u8('version');
-    if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
-    const c = b.u8('client id');
-    if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
-    const owner = b.address(os, 'header address');
-    if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
-  };
+  const checkOwner = (b: Fields): void => checkArrayBlockOwner(b, client, headerAddress, os);
 
   const ib = await readBlock(ctx, indexBlockAddress, blockHead + indexElements * entrySize + (indexDataBlocks + superBlockPointers) * os + 4, 'EAIB', 'extensible array index block');
   checkOwner(ib);
   for (let i = 0; i < indexElements; i++) emit(i, readArrayElement(ib, ctx, entrySize, `index block element ${i}`));
   const dataBlockAddresses: (number | undefined)[] = [];
-  for (let i = 0; i < indexDataBlocks; i++) dataBlockAddresses.push(ib.address(os, `data block address ${i}`));
+  for (let i = 0; i < indexDataBlocks; i++) dataBlockAddresses.push(ib.relativeAddress(os, `data block address ${i}`));
   const superBlockAddresses: (number | undefined)[] = [];
-  for (let i = 0; i < superBlockPointers; i++) superBlockAddresses.push(ib.address(os, `super block address ${i}`));
+  for (let i = 0; i < superBlockPointers; i++) superBlockAddresses.push(ib.relativeAddress(os, `super block address ${i}`));
 
   /** One data block of `n` elements whose first is element `first`; paged: its pages' written bits start at `firstBit` of `bitmap`. */
   const readDataBlock = async (address: number, n: number, first: number, paging?: { bitmap: Uint8Array; firstBit: number }): Promise<void> => {
@@ -130,7 +114,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
       const name = `${ctx.what}: extensible array data block page at offset ${at}`;
       const bytes = await ctx.r.bytes(at, pageBytes, name);
       checkChecksum(bytes, name, at);
-      const f = new FieldReader(bytes, name, at);
+      const f = new Fields(bytes, at, name);
       for (let i = 0; i < pageElements; i++) emit(first + p * pageElements + i, readArrayElement(f, ctx, entrySize, `element ${first + p * pageElements + i}`));
     }
   };
@@ -160,7 +144,7 @@ export async function readExtensibleArrayIndex(ctx: ChunkIndexContext, headerAdd
     sb.skip(arrayOffsetSize, 'block offset');
     const bitmap = sb.take(s.dataBlocks * bitmapBytes, 'page bitmaps');
     const blocks: (number | undefined)[] = [];
-    for (let d = 0; d < s.dataBlocks; d++) blocks.push(sb.address(os, `data block address ${d}`));
+    for (let d = 0; d < s.dataBlocks; d++) blocks.push(sb.relativeAddress(os, `data block address ${d}`));
     for (let d = 0; d < s.dataBlocks; d++) {
       const first = base + d * s.elementsPerBlock;
       if (first >= end) break;

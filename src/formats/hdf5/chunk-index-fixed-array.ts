@@ -1,11 +1,7 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
-import { bitSet, checkChecksum, checkEntrySize, chunksAlong, readArrayElement, readBlock, unravel, type ChunkIndexContext } from './chunk-index.js';
-import { FieldReader } from './storage-fields.js';
+import { bitSet, checkArrayBlockOwner, checkChecksum, chunksAlong, readArrayElement, readArrayHeaderStart, readBlock, unravel, type ChunkIndexContext } from './chunk-index.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
-
-/** Fixed array client ids: chunk addresses, or filtered chunks (address, size, mask). */
-const CLIENT_CHUNKS = 0;
-const CLIENT_FILTERED_CHUNKS = 1;
 
 /**
  * The fixed array chunk index (layout version 4, no unlimited dimension): a header `FAHD` and one data
@@ -17,16 +13,11 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   const os = ctx.g.offsetSize;
   const ls = ctx.g.lengthSize;
   const h = await readBlock(ctx, headerAddress, 4 + 4 + ls + os + 4, 'FAHD', 'fixed array header');
-  const version = h.u8('version');
-  if (version !== 0) throw malformed(`${h.what}: version ${version}, not 0`, h.offsetOf());
-  const client = h.u8('client id');
-  if (client !== (ctx.filtered ? CLIENT_FILTERED_CHUNKS : CLIENT_CHUNKS)) throw malformed(`${h.what}: client ${client} for a dataset ${ctx.filtered ? 'with' : 'without'} filters`, h.offsetOf());
-  const entrySize = h.u8('element size');
-  checkEntrySize(ctx, entrySize, 'fixed array', h.offsetOf());
+  const { client, entrySize } = readArrayHeaderStart(ctx, h, 'fixed array');
   const pageBits = h.u8('page bits');
   if (pageBits === 0 || pageBits > 32) throw malformed(`${h.what}: page bits ${pageBits} out of range`, h.offsetOf());
   const count = h.uint(ls, 'number of elements');
-  const blockAddress = h.address(os, 'data block address');
+  const blockAddress = h.relativeAddress(os, 'data block address');
 
   const max = chunksAlong(ctx.maxDims, ctx.chunkDims);
   if (max.some((n) => n === Infinity)) throw malformed(`${ctx.what}: a fixed array chunk index on a dataspace with an unlimited dimension`);
@@ -35,7 +26,7 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   if (count > MAX_HDF5_CHUNKS) throw limitExceeded(`${h.what}: ${count} elements, more than ${MAX_HDF5_CHUNKS} (MAX_HDF5_CHUNKS)`, h.offsetOf());
   if (blockAddress === undefined || count === 0) return;
 
-  const emit = (f: FieldReader, first: number, n: number): void => {
+  const emit = (f: Fields, first: number, n: number): void => {
     for (let i = 0; i < n; i++) {
       const e = readArrayElement(f, ctx, entrySize, `element ${first + i}`);
       if (e.address !== undefined) ctx.add({ scaled: unravel(first + i, max), address: e.address, size: e.size, filterMask: e.filterMask });
@@ -43,14 +34,7 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
   };
   const headerBytes = 4 + 1 + 1 + os;
   const pageElements = 2 ** pageBits;
-  const checkOwner = (b: FieldReader): void => {
-    const v = b.u8('version');
-    if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
-    const c = b.u8('client id');
-    if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
-    const owner = b.address(os, 'header address');
-    if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
-  };
+  const checkOwner = (b: Fields): void => checkArrayBlockOwner(b, client, headerAddress, os);
   if (count <= pageElements) {
     const b = await readBlock(ctx, blockAddress, headerBytes + count * entrySize + 4, 'FADB', 'fixed array data block');
     checkOwner(b);
@@ -70,6 +54,6 @@ export async function readFixedArrayIndex(ctx: ChunkIndexContext, headerAddress:
     const pageAt = ctx.g.base + blockAddress + prefix + p * pageBytes;
     const bytes = await ctx.r.bytes(pageAt, n * entrySize + 4, `${ctx.what}: fixed array page ${p}`);
     checkChecksum(bytes, `${ctx.what}: fixed array page ${p} at offset ${pageAt}`, pageAt);
-    emit(new FieldReader(bytes, `${ctx.what}: fixed array page ${p}`, pageAt), p * pageElements, n);
+    emit(new Fields(bytes, pageAt, `${ctx.what}: fixed array page ${p}`), p * pageElements, n);
   }
 }

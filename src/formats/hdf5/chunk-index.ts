@@ -4,7 +4,7 @@ import { limitExceeded, malformed } from '../../io/format-problem.js';
 import type { Hdf5Geometry } from './geometry.js';
 import type { Layout } from './layout-message.js';
 import { lookup3 } from './lookup3.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_CHUNKS } from './storage-limits.js';
 
 /** One chunk a chunk index lists: where it is stored, how many bytes, which filters were skipped. */
@@ -70,7 +70,7 @@ export function chunksAlong(extent: readonly number[], chunkDims: readonly numbe
 }
 
 /** Reads `length` bytes of a metadata block at `address`, checks its 4-byte signature and (when it has one) its trailing lookup3 checksum. */
-export async function readBlock(ctx: ChunkIndexContext, address: number, length: number, signature: string, name: string, checksummed = true): Promise<FieldReader> {
+export async function readBlock(ctx: ChunkIndexContext, address: number, length: number, signature: string, name: string, checksummed = true): Promise<Fields> {
   const at = ctx.g.base + address;
   const what = `${ctx.what}: ${name} at offset ${at}`;
   if (!Number.isSafeInteger(length) || length < 8) throw malformed(`${what}: a block of ${length} bytes`, at);
@@ -78,7 +78,7 @@ export async function readBlock(ctx: ChunkIndexContext, address: number, length:
   const sig = String.fromCharCode(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
   if (sig !== signature) throw malformed(`${what}: signature ${JSON.stringify(sig)}, not ${JSON.stringify(signature)}`, at);
   if (checksummed) checkChecksum(bytes, what, at);
-  const f = new FieldReader(bytes, what, at);
+  const f = new Fields(bytes, at, what);
   f.pos = 4;
   return f;
 }
@@ -106,20 +106,43 @@ export function unravel(index: number, counts: readonly number[]): number[] {
  * One element of a fixed or extensible array of chunk addresses: the address, then (filtered chunks)
  * the stored size in `entrySize - offsetSize - 4` bytes and the filter mask.
  */
-export function readArrayElement(f: FieldReader, ctx: ChunkIndexContext, entrySize: number, field: string): { address: number | undefined; size: number; filterMask: number } {
+export function readArrayElement(f: Fields, ctx: ChunkIndexContext, entrySize: number, field: string): { address: number | undefined; size: number; filterMask: number } {
   const os = ctx.g.offsetSize;
-  const address = f.address(os, `${field} address`);
+  const address = f.relativeAddress(os, `${field} address`);
   if (!ctx.filtered) return { address, size: ctx.chunkBytes, filterMask: 0 };
   const size = f.uint(entrySize - os - 4, `${field} size`);
   const filterMask = f.uint(4, `${field} filter mask`);
   return { address, size, filterMask };
 }
 
-/** Checks an array's element size against what its client (filtered chunks or not) stores. */
-export function checkEntrySize(ctx: ChunkIndexContext, entrySize: number, name: string, at: number | undefined): void {
+/** Client ids of the fixed and extensible array indexes: chunk addresses, or filtered chunks (address, size, mask). */
+const CLIENT_CHUNKS = 0;
+const CLIENT_FILTERED_CHUNKS = 1;
+
+/**
+ * The fields after a fixed or extensible array header's signature: version 0, the client id the
+ * dataset's filters call for, and the element size that client stores. Returns the client and element size.
+ */
+export function readArrayHeaderStart(ctx: ChunkIndexContext, h: Fields, name: string): { client: number; entrySize: number } {
+  const version = h.u8('version');
+  if (version !== 0) throw malformed(`${h.what}: version ${version}, not 0`, h.offsetOf());
+  const client = h.u8('client id');
+  if (client !== (ctx.filtered ? CLIENT_FILTERED_CHUNKS : CLIENT_CHUNKS)) throw malformed(`${h.what}: client ${client} for a dataset ${ctx.filtered ? 'with' : 'without'} filters`, h.offsetOf());
+  const entrySize = h.u8('element size');
   const os = ctx.g.offsetSize;
   const ok = ctx.filtered ? entrySize > os + 4 && entrySize <= os + 12 : entrySize === os;
-  if (!ok) throw malformed(`${ctx.what}: ${name} elements of ${entrySize} bytes do not hold ${ctx.filtered ? 'a filtered chunk' : 'a chunk address'}`, at);
+  if (!ok) throw malformed(`${ctx.what}: ${name} elements of ${entrySize} bytes do not hold ${ctx.filtered ? 'a filtered chunk' : 'a chunk address'}`, h.offsetOf());
+  return { client, entrySize };
+}
+
+/** The fields after an array block's signature (index, super or data block): version 0, then the header's client id and address. */
+export function checkArrayBlockOwner(b: Fields, client: number, headerAddress: number, offsetSize: number): void {
+  const v = b.u8('version');
+  if (v !== 0) throw malformed(`${b.what}: version ${v}, not 0`, b.offsetOf());
+  const c = b.u8('client id');
+  if (c !== client) throw malformed(`${b.what}: client ${c}, not the header's ${client}`, b.offsetOf());
+  const owner = b.relativeAddress(offsetSize, 'header address');
+  if (owner !== headerAddress) throw malformed(`${b.what}: belongs to the array at ${owner}, not ${headerAddress}`, b.offsetOf());
 }
 
 /** MSB-first bit of a bitmap (HDF5's H5VM_bit_get). */

@@ -39,7 +39,7 @@ export function decodeDatatype(body: Uint8Array, at: number): Hdf5Datatype {
 }
 
 function datatype(f: Fields, depth: number): Hdf5Datatype {
-  if (depth > MAX_HDF5_DATATYPE_DEPTH) throw limitExceeded(`datatypes nested more than MAX_HDF5_DATATYPE_DEPTH (${MAX_HDF5_DATATYPE_DEPTH}) deep`, f.at + f.pos);
+  if (depth > MAX_HDF5_DATATYPE_DEPTH) throw limitExceeded(`datatypes nested more than MAX_HDF5_DATATYPE_DEPTH (${MAX_HDF5_DATATYPE_DEPTH}) deep`, f.offsetOf());
   const start = f.pos;
   const b0 = f.u8();
   const cls = b0 & 0x0f;
@@ -47,7 +47,7 @@ function datatype(f: Fields, depth: number): Hdf5Datatype {
   const bits = f.u8() | (f.u8() << 8) | (f.u8() << 16);
   const size = f.u32();
   const className = CLASS_NAMES[cls] ?? `class ${cls}`;
-  if (version < 1 || version > 4) throw malformed(`datatype version ${version} is unknown`, f.at + start);
+  if (version < 1 || version > 4) throw malformed(`datatype version ${version} is unknown`, f.offsetOf(start));
   const bigEndian = (bits & 1) === 1;
   const order = bigEndian ? '>' : '<';
   switch (cls) {

@@ -1,5 +1,5 @@
 import { malformed } from '../../io/format-problem.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_FILTERS } from './storage-limits.js';
 import { UnsupportedStorage } from './storage-problem.js';
 
@@ -40,7 +40,7 @@ const SUPPORTED = new Set([FILTER_DEFLATE, FILTER_SHUFFLE, FILTER_FLETCHER32]);
 
 /** Decodes a Filter Pipeline message body (versions 1 and 2); any filter but deflate, shuffle and fletcher32 is refused by name. */
 export function parseFilterPipeline(body: Uint8Array, where: string): Filter[] {
-  const f = new FieldReader(body, `dataset ${where}: filter pipeline message`);
+  const f = new Fields(body, undefined, `dataset ${where}: filter pipeline message`);
   const version = f.u8('version');
   if (version !== 1 && version !== 2) throw malformed(`${f.what}: version ${version} is not one HDF5 defines (1 or 2)`);
   const count = f.u8('number of filters');

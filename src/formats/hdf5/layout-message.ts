@@ -1,6 +1,6 @@
 import { malformed } from '../../io/format-problem.js';
 import type { Hdf5Geometry } from './geometry.js';
-import { FieldReader } from './storage-fields.js';
+import { Fields } from './fields.js';
 import { MAX_HDF5_LAYOUT_DIMS } from './storage-limits.js';
 
 /** How a version 4 chunked layout finds its chunks (the layout message's `Chunk Indexing Type`). */
@@ -58,7 +58,7 @@ const CLASS_VIRTUAL = 3;
 
 /** Decodes a Data Layout message body (versions 1 to 4). */
 export function parseLayoutMessage(body: Uint8Array, g: Hdf5Geometry, where: string): Layout {
-  const f = new FieldReader(body, `dataset ${where}: data layout message`);
+  const f = new Fields(body, undefined, `dataset ${where}: data layout message`);
   const version = f.u8('version');
   if (version < 1 || version > 4) throw malformed(`${f.what}: version ${version} is not one HDF5 defines (1 to 4)`);
   if (version < 3) return parseOldLayout(f, version, g);
@@ -69,7 +69,7 @@ export function parseLayoutMessage(body: Uint8Array, g: Hdf5Geometry, where: str
       return { kind: 'compact', version, data: f.take(size, 'compact data') };
     }
     case CLASS_CONTIGUOUS: {
-      const address = f.address(g.offsetSize, 'data address');
+      const address = f.relativeAddress(g.offsetSize, 'data address');
       const size = f.uint(g.lengthSize, 'data size');
       return { kind: 'contiguous', version, address, size };
     }
@@ -84,7 +84,7 @@ export function parseLayoutMessage(body: Uint8Array, g: Hdf5Geometry, where: str
 }
 
 /** Versions 1 and 2: dimensionality, class, then dimensions that include the element's (chunked) or are ignored. */
-function parseOldLayout(f: FieldReader, version: number, g: Hdf5Geometry): Layout {
+function parseOldLayout(f: Fields, version: number, g: Hdf5Geometry): Layout {
   const ndims = f.u8('dimensionality');
   if (ndims < 1 || ndims > MAX_HDF5_LAYOUT_DIMS) throw malformed(`${f.what}: dimensionality ${ndims} is out of range (1 to ${MAX_HDF5_LAYOUT_DIMS})`);
   const cls = f.u8('layout class');
@@ -95,27 +95,27 @@ function parseOldLayout(f: FieldReader, version: number, g: Hdf5Geometry): Layou
     return { kind: 'compact', version, data: f.take(size, 'compact data') };
   }
   if (cls === CLASS_CONTIGUOUS) {
-    const address = f.address(g.offsetSize, 'data address');
+    const address = f.relativeAddress(g.offsetSize, 'data address');
     f.skip(ndims * 4, 'dimension sizes');
     // The size is the dataspace's: these versions stored dimensions truncated to 32 bits.
     return { kind: 'contiguous', version, address, size: undefined };
   }
   if (cls === CLASS_CHUNKED) {
-    const address = f.address(g.offsetSize, 'B-tree address');
+    const address = f.relativeAddress(g.offsetSize, 'B-tree address');
     const dims = chunkDims(f, ndims, 4);
     return { kind: 'chunked', version, chunkDims: dims.slice(0, -1), chunkElementSize: dims[dims.length - 1]!, flags: 0, index: { type: 'btree-v1' }, address };
   }
   throw malformed(`${f.what}: layout class ${cls} is not one version ${version} defines (0 compact, 1 contiguous, 2 chunked)`);
 }
 
-function parseChunkedV3(f: FieldReader, g: Hdf5Geometry): Layout {
+function parseChunkedV3(f: Fields, g: Hdf5Geometry): Layout {
   const ndims = f.u8('dimensionality');
-  const address = f.address(g.offsetSize, 'B-tree address');
+  const address = f.relativeAddress(g.offsetSize, 'B-tree address');
   const dims = chunkDims(f, ndims, 4);
   return { kind: 'chunked', version: 3, chunkDims: dims.slice(0, -1), chunkElementSize: dims[dims.length - 1]!, flags: 0, index: { type: 'btree-v1' }, address };
 }
 
-function parseChunkedV4(f: FieldReader, g: Hdf5Geometry): Layout {
+function parseChunkedV4(f: Fields, g: Hdf5Geometry): Layout {
   const flags = f.u8('flags');
   if (flags & ~0x03) throw malformed(`${f.what}: flags 0x${flags.toString(16)} set bits HDF5 does not define`);
   const ndims = f.u8('dimensionality');
@@ -166,11 +166,11 @@ function parseChunkedV4(f: FieldReader, g: Hdf5Geometry): Layout {
     default:
       throw malformed(`${f.what}: chunk indexing type ${indexType} is not one HDF5 defines (1 to 5)`);
   }
-  const address = f.address(g.offsetSize, 'chunk index address');
+  const address = f.relativeAddress(g.offsetSize, 'chunk index address');
   return { kind: 'chunked', version: 4, chunkDims: dims.slice(0, -1), chunkElementSize: dims[dims.length - 1]!, flags, index, address };
 }
 
-function chunkDims(f: FieldReader, ndims: number, size: number): number[] {
+function chunkDims(f: Fields, ndims: number, size: number): number[] {
   if (ndims < 2 || ndims > MAX_HDF5_LAYOUT_DIMS) throw malformed(`${f.what}: chunk dimensionality ${ndims} is out of range (2 to ${MAX_HDF5_LAYOUT_DIMS}, the element's included)`);
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) {

@@ -205,7 +205,8 @@ function checkObject(o: Record<string, unknown>, item: Item, layer: string | und
   return false;
 }
 
-function isKerasModule(mod: string): boolean {
+/** A module of Keras's own packages (`keras.layers`, `tf_keras`, …). */
+export function isKerasModule(mod: string): boolean {
   return KERAS_MODULE_PREFIXES.some((p) => mod === p || mod.startsWith(`${p}.`));
 }
 

@@ -1,4 +1,4 @@
-import { KERAS_MODULE_PREFIXES, MAX_KERAS_CONFIG_CHARS, MAX_KERAS_CONFIG_DEPTH, MAX_KERAS_CONFIG_NODES } from './config-rules.js';
+import { isKerasModule, MAX_KERAS_CONFIG_CHARS, MAX_KERAS_CONFIG_DEPTH, MAX_KERAS_CONFIG_NODES } from './config-rules.js';
 import { KerasError } from './errors.js';
 
 /**
@@ -89,8 +89,7 @@ function summarize(root: Json): KerasModelConfig {
 function customOrigin(o: Json): string | undefined {
   const mod = typeof o['module'] === 'string' ? o['module'] : undefined;
   const registered = typeof o['registered_name'] === 'string' ? o['registered_name'] : undefined;
-  const keras = (m: string): boolean => KERAS_MODULE_PREFIXES.some((p) => m === p || m.startsWith(`${p}.`));
-  if (mod !== undefined && !keras(mod)) return `module ${mod}`;
-  if (registered?.includes('>') && !keras(registered.slice(0, registered.indexOf('>')))) return `registered as ${registered}`;
+  if (mod !== undefined && !isKerasModule(mod)) return `module ${mod}`;
+  if (registered?.includes('>') && !isKerasModule(registered.slice(0, registered.indexOf('>')))) return `registered as ${registered}`;
   return undefined;
 }
