@@ -231,6 +231,35 @@ def deep_symbol_table(name):
         write_expected(name, f, [], EXTRA)
 
 
+def keras_lookalikes():
+    """Plain HDF5 files whose head shows what Keras detection looks for (datasets named `layers` and `vars`; an
+    attribute whose text holds `layer_names`): no Keras layout, so read as HDF5 (test/keras.test.ts)."""
+    path = os.path.join(EXTRA, 'keras-lookalike-links.h5')
+    with h5py.File(path, 'w', libver='earliest') as f:
+        f.create_dataset('layers', data=np.arange(3, dtype='f4'))
+        f.create_dataset('vars', data=np.arange(2, dtype='<i2'))
+    with h5py.File(path, 'r') as f:
+        write_expected('keras-lookalike-links', f, [], EXTRA)
+    path = os.path.join(EXTRA, 'keras-lookalike-attr.h5')
+    with h5py.File(path, 'w', libver='latest') as f:
+        f.attrs['description'] = 'columns: layer_names, depth'
+        f.create_dataset('x', data=np.arange(3, dtype='>f8'))
+    with h5py.File(path, 'r') as f:
+        write_expected('keras-lookalike-attr', f, ['/'], EXTRA)
+
+
+def deflate_chunks(name):
+    """Chunks of odd shapes, deflated at level 9, with shuffle and fletcher32: the data test/hdf5-fuzz.test.ts
+    damages (a bad chunk must fail while streaming with a coded error)."""
+    path = os.path.join(EXTRA, f'{name}.h5')
+    rng = np.random.default_rng(12)
+    with h5py.File(path, 'w', libver='earliest') as f:
+        f.create_dataset('a', data=rng.random((37, 53)).astype('f4'), chunks=(7, 11), compression='gzip', compression_opts=9)
+        f.create_dataset('b', data=np.arange(1000, dtype='>i8').reshape(10, 10, 10), chunks=(3, 4, 5), shuffle=True, fletcher32=True, compression='gzip')
+    with h5py.File(path, 'r') as f:
+        write_expected(name, f, [], EXTRA)
+
+
 # H5Pset_istore_k and the shared-message (SOHM) settings are not in h5py: called in the HDF5 library h5py is linked with.
 HDF5_LIB = ctypes.CDLL('libhdf5_serial.so.103')
 H5O_SHMESG_ALL_FLAG = 0x01 | 0x02 | 0x04 | 0x08 | 0x10  # dataspace, datatype, fill value, filter pipeline, attribute
@@ -290,6 +319,8 @@ def main():
     deep_symbol_table('deep-symbol-table')
     superblock_v1('superblock-v1')
     shared_messages('shared-messages')
+    keras_lookalikes()
+    deflate_chunks('deflate-chunks')
 
 
 if __name__ == '__main__':

@@ -111,3 +111,27 @@ describe('batch conversion', () => {
     });
   });
 });
+
+describe('TF.js models in a folder: their shards are their parts, whatever the JSON file is named', () => {
+  /** A float32 TF.js model: its JSON (`json`, a model.json or a bare manifest) and one shard `shard`. */
+  const tfjsModel = (dir: string, jsonName: string, shard: string, bare: boolean): void => {
+    fs.mkdirSync(dir, { recursive: true });
+    const group = { paths: [shard], weights: [{ name: 'dense/kernel', shape: [2], dtype: 'float32' }] };
+    const json = bare ? [group] : { format: 'layers-model', modelTopology: {}, weightsManifest: [group] };
+    fs.writeFileSync(path.join(dir, jsonName), JSON.stringify(json));
+    // Bytes no format claims: a shard is neither a pickle nor anything else, only floats.
+    fs.writeFileSync(path.join(dir, shard), new Uint8Array(new Float32Array([1.5, -2.25]).buffer));
+  };
+
+  it('findModels and convertFolder take the JSON (model.json, a bare weights_manifest.json, a model saved as bundle.json), never a shard .bin', async () => {
+    const root = tempDir('batch-tfjs');
+    tfjsModel(path.join(root, 'a'), 'model.json', 'group1-shard1of1.bin', false);
+    tfjsModel(path.join(root, 'b'), 'weights_manifest.json', 'group1-shard1of1.bin', true);
+    tfjsModel(path.join(root, 'c'), 'bundle.json', 'bundle_weights.bin', false);
+    fs.writeFileSync(path.join(root, 'c', 'config.json'), '{"hidden_size": 4}');
+    expect(findModels(root).map((m) => path.relative(root, m.path))).toEqual(['a/model.json', 'b/weights_manifest.json', 'c/bundle.json']);
+    const report = await convertFolder(root, { jobs: 1 });
+    expect(report.summary).toMatchObject({ models: 3, converted: 3, failed: 0 });
+    expect(fs.readdirSync(path.join(root, 'b')).sort()).toEqual(['group1-shard1of1.bin', 'weights_manifest.json', 'weights_manifest.safetensors']);
+  });
+});

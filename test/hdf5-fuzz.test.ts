@@ -41,6 +41,19 @@ describe('HDF5 reader fuzz', () => {
     expect(outcomes.get('InvalidHdf5') ?? 0).toBeGreaterThan(0);
   }, 180_000);
 
+  it('damaged chunk data (deflated, shuffled, fletcher32) fails while streaming with a coded error, never an internal one', async () => {
+    const seed = new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'hdf5', 'deflate-chunks.h5')));
+    const outcomes = new Map<string, number>();
+    for (let at = 1024; at + 4 <= seed.length; at += 97) {
+      const b = seed.slice();
+      b.fill(0xa5, at, at + 4);
+      const o = await exercise(b);
+      outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+    }
+    for (const o of outcomes.keys()) expect(CODES).toContain(o);
+    expect(outcomes.get('InvalidHdf5') ?? 0).toBeGreaterThan(50);
+  }, 60_000);
+
   it('truncated files', async () => {
     for (const s of SEEDS) for (let n = 0; n < s.length; n += 97) expect(CODES).toContain(await exercise(s.subarray(0, n)));
   }, 120_000);

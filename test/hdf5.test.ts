@@ -142,6 +142,8 @@ describe('HDF5 structure, against h5py', () => {
     expect(rows['superblock version']).toBe('3');
     expect(rows['sizes of offsets, lengths']).toBe('8, 8 bytes');
     expect(rows['datasets']).toBe('40');
+    const types = await hdf5Reader.open!(load('types'));
+    expect(hdf5Reader.describe!(types)[0]!.rows.find((r) => r.key === 'datasets')!.value).toBe('2 (and 1 path left out: not tensors)');
     expect(rows['layouts']).toMatch(/contiguous|compact/);
     const everything = await hdf5Reader.open!(load('everything-earliest'));
     const attrs = hdf5Reader.describe!(everything)[1]!;

@@ -99,6 +99,16 @@ describe('findModel', () => {
     expect(model.index).toBe(path.join(dir, 'pytorch_model.bin.index.json'));
   });
 
+  it('a TF.js folder: the JSON (model.json or another name) is the model, its one shard .bin is no checkpoint', async () => {
+    for (const [dir, json, shard] of [['tfjs-one', 'model.json', 'group1-shard1of1.bin'], ['tfjs-named', 'bundle.json', 'bundle_weights.bin']] as const) {
+      fs.mkdirSync(at(dir));
+      const group = { paths: [shard], weights: [{ name: 'w', shape: [1], dtype: 'float32' }] };
+      fs.writeFileSync(at(dir, json), JSON.stringify({ modelTopology: {}, weightsManifest: [group] }));
+      fs.writeFileSync(at(dir, shard), new Uint8Array(new Float32Array([3]).buffer));
+      expect(await findModel(at(dir))).toMatchObject({ format: 'tfjs', files: [at(dir, json)] });
+    }
+  });
+
   it('an empty folder is NotFound, naming every registered extension', async () => {
     fs.mkdirSync(at('empty'));
     await expect(findModel(at('empty'))).rejects.toMatchObject({ code: 'NotFound', message: expect.stringMatching(/\.safetensors.*\.pt/) });

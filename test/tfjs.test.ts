@@ -245,6 +245,17 @@ describe('TF.js through the CLI', () => {
   });
 });
 
+describe('TF.js notes', () => {
+  it('a model of many quantized weights gets a short note: a count, ten names and how many more', async () => {
+    const weights = Array.from({ length: 25 }, (_, i) => ({ name: `w${i}`, shape: [1], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } }));
+    const set = await openMemory({ weightsManifest: [{ paths: ['g.bin'], weights }] }, { 'g.bin': new Uint8Array(25).fill(3) });
+    const note = set.notes.find((n) => n.includes('dequantized as tfjs-core does'))!;
+    expect(note).toMatch(/^25 weights dequantized as tfjs-core does \(q \* scale \+ min\): `w0` \(uint8 → float32\), .*`w9` \(uint8 → float32\) and 15 more$/);
+    expect(note).not.toContain('`w10`');
+    await set.close();
+  });
+});
+
 describe('TF.js embedded form (weightSpecs + base64 weightData)', () => {
   /** tfjs-core's own encoding of some weights, as ModelArtifacts hold them. */
   async function artifacts(): Promise<{ specs: Spec[]; data: Uint8Array }> {

@@ -33,8 +33,11 @@ executing anything in it. The format is found from the bytes: a PyTorch
 checkpoint (.bin, .pt, .pth, .ckpt: zip, legacy, tar or TorchScript), NumPy
 arrays (.npy, .npz), a GGUF (.gguf: quantized tensors dequantized to F32,
 see --dtype), a legacy GGML file, an ONNX model (.onnx, its external data
-read from its folder only), or any other format whose tensors tensorsafe
-reads.
+read from its folder only), a TFLite model (.tflite: quantized tensors kept
+as stored, or see --dequantize), a Keras model (.keras, .h5, .weights.h5:
+named as Keras names them, dense/kernel), any other HDF5 file (.h5, .hdf5:
+every numeric dataset, named by its path) or a TF.js model (model.json, or
+a bare weights manifest, with its shards).
 Each file is parsed once and scanned first; one that would run code is
 refused. A pickle is read by a data-only machine: anything that is not plain
 data (classes and functions other than the tensor types it understands)
@@ -179,7 +182,9 @@ Examples:
   tensorsafe convert model.gguf --dtype f16
   tensorsafe convert model.onnx -o model.safetensors
   tensorsafe convert model.safetensors --to npz
-  tensorsafe convert model.safetensors --to gguf --quantize q8_0 --arch llama`,
+  tensorsafe convert model.safetensors --to gguf --quantize q8_0 --arch llama
+  tensorsafe convert model.tflite --dequantize
+  tensorsafe convert model.keras --to tfjs --quantize uint8 -o web/`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>

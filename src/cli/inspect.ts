@@ -26,7 +26,11 @@ checkpoints, …: the format is found from the bytes), and the format's own
 view where it has one (GGUF: version, byte order, alignment, metadata with
 types, tensor types; ONNX: ir_version, opsets, producer, graph counts,
 external data; NumPy: each array's dtype, byte order, order, shape, format
-version; legacy GGML: magic, version, hparams, vocabulary, tensor types).
+version; legacy GGML: magic, version, hparams, vocabulary, tensor types;
+TFLite: schema version, operators, subgraphs, quantized and sparse tensors;
+Keras: version, container, layout, model class, layers, custom objects;
+HDF5: superblock, groups, datasets, layouts, filters, root attributes;
+TF.js: kind, generatedBy, groups, shards, weights by quantization).
 Only the structure is read, never tensor data, so this is instant even for
 huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;
@@ -42,7 +46,8 @@ Options:
               (offsets and headerLength for safetensors; "leftOut" and
               "notes" for formats whose files hold more than tensors;
               "view":[{"title","rows":[{"key","value"}]}] for formats
-              with a view of their own: GGUF, ONNX, NumPy, legacy GGML)
+              with a view of their own: GGUF, ONNX, NumPy, legacy GGML,
+              TFLite, Keras, HDF5, TF.js)
   -h, --help  show this help
 
 ${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when loaded', badInput: 'the file missing, unreadable or not a valid model (the code says why)' })}

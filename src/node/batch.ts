@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { isTensorsafeError, type ErrorCode } from '../errors.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { DEFAULT_OUTPUT } from '../convert/outputs.js';
-import { MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
+import type { FormatDescriptor } from '../formats/format.js';
 import { formatById } from '../formats/registry.js';
 import { convertModel, outputNameFor, type ConvertOptions, type ConvertSummary } from './convert.js';
 import { trackWorkerDir, untrackWorkerDir } from './atomic-file.js';
 import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
-import { indexFormat, modelFileFormat } from './model-files.js';
+import { indexFormat, modelFileFormat, modelsNamingParts } from './model-files.js';
 import { startWorker } from './worker-argv.js';
 
 /** One model found under a folder: a model file, or a sharded set by its index. */
@@ -77,10 +77,8 @@ export function findModels(root: string): FoundModel[] {
     const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     const kinds = new Map(entries.map((e) => [e, entryKind(path.join(dir, e.name), e)]));
     const shards = new Set<string>();
-    for (const e of entries) {
-      const format = kinds.get(e) === 'file' ? modelFileFormat(e.name) : undefined;
-      if (format?.referencedFiles) for (const f of referencedFiles(format, path.join(dir, e.name))) parts.add(f);
-    }
+    const named = modelsNamingParts(dir, entries.filter((e) => kinds.get(e) === 'file').map((e) => e.name));
+    for (const f of named.parts) parts.add(f);
     for (const e of entries) {
       if (kinds.get(e) !== 'file' || inputId(indexFormat(e.name)) === undefined) continue;
       const indexPath = path.join(dir, e.name);
@@ -96,29 +94,13 @@ export function findModels(root: string): FoundModel[] {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
-      else if (kinds.get(e) === 'file' && !shards.has(p) && !parts.has(p) && inputId(modelFileFormat(e.name)) !== undefined) {
+      else if (kinds.get(e) === 'file' && !shards.has(p) && !parts.has(p) && inputId(named.models.get(e.name) ?? modelFileFormat(e.name)) !== undefined) {
         models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
     }
   };
   walk(root);
   return models;
-}
-
-/** The files `file` names as its parts, resolved in its folder; those that would leave it (absolute, `..`) are not its parts. */
-function referencedFiles(format: FormatDescriptor, file: string): string[] {
-  let bytes: Uint8Array;
-  try {
-    if (fs.statSync(file).size > MAX_DETECT_JSON_BYTES) return [];
-    bytes = fs.readFileSync(file);
-  } catch {
-    return [];
-  }
-  const dir = path.dirname(file);
-  return format
-    .referencedFiles!(bytes)
-    .filter((p) => p !== '' && !path.isAbsolute(p) && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) && !p.split(/[\\/]/).includes('..'))
-    .map((p) => path.join(dir, p));
 }
 
 /**
@@ -269,10 +251,16 @@ export async function convertFolder(root: string, options: BatchOptions = {}): P
  * conversion's input). Only the readers of the formats found are loaded.
  */
 async function convertibleOnly(models: FoundModel[]): Promise<FoundModel[]> {
-  const formatOf = new Map(models.map((m) => [m, inputId(indexFormat(path.basename(m.path)) ?? modelFileFormat(path.basename(m.path)))!]));
+  const formatOf = new Map(models.map((m) => [m, inputId(formatOfFound(m.path))!]));
   const readable = new Set<string>();
   for (const id of new Set(formatOf.values())) if ((await formatById(id)!.load()).open) readable.add(id);
   return models.filter((m) => readable.has(formatOf.get(m)!));
+}
+
+/** A found model's format, as findModels found it: by its name, or for a `.json` that names parts, by its bytes. */
+function formatOfFound(file: string): FormatDescriptor | undefined {
+  const name = path.basename(file);
+  return indexFormat(name) ?? modelFileFormat(name) ?? modelsNamingParts(path.dirname(file), [name]).models.get(name);
 }
 
 /** The bytes of a model's files that exist (a shard its index names may be missing: it fails later, by name). */

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { isHttpUrl } from '../io/url-inside.js';
-import { describeFormat, detectFormat } from '../formats/detect.js';
-import type { FormatDescriptor } from '../formats/format.js';
+import { describeFormat, detectContainer, detectFormat } from '../formats/detect.js';
+import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
 import { FORMATS, formatsByExtension, formatsClaiming, probeSource } from '../formats/registry.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError, FileSource } from './file-source.js';
@@ -102,14 +102,59 @@ export function indexFormat(name: string): FormatDescriptor | undefined {
   return name.endsWith(INDEX_SUFFIX) ? formatOfName(name.slice(0, -INDEX_SUFFIX.length)) : undefined;
 }
 
+/**
+ * The model files of a folder that name other files as their parts (a TF.js model.json, or a bare weights
+ * manifest and a model.json saved under another name, `weights_manifest.json`, found by their bytes: a
+ * `.json` file is read, at most MAX_DETECT_JSON_BYTES), by name with their format, and the parts they
+ * name (their weight shards, resolved in `dir`; names that would leave it are not parts): those are not
+ * models of their own, whatever their extension (a shard `.bin` is not a PyTorch checkpoint).
+ */
+export function modelsNamingParts(dir: string, names: readonly string[]): { models: Map<string, FormatDescriptor>; parts: Set<string> } {
+  const models = new Map<string, FormatDescriptor>();
+  const parts = new Set<string>();
+  for (const name of names) {
+    const byName = modelFileFormat(name);
+    const isJson = name.toLowerCase().endsWith('.json') && !name.endsWith(INDEX_SUFFIX);
+    if (!byName?.referencedFiles && !isJson) continue;
+    const file = path.join(dir, name);
+    let bytes: Uint8Array;
+    try {
+      const stat = fs.statSync(file);
+      if (!stat.isFile() || stat.size > MAX_DETECT_JSON_BYTES) continue;
+      bytes = fs.readFileSync(file);
+    } catch {
+      continue;
+    }
+    const format = byName?.referencedFiles ? byName : jsonFormat(bytes);
+    if (format?.referencedFiles === undefined) continue;
+    models.set(name, format);
+    for (const p of format.referencedFiles(bytes)) {
+      if (p === '' || path.isAbsolute(p) || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) || p.split(/[\\/]/).includes('..')) continue;
+      parts.add(path.join(dir, p));
+    }
+  }
+  return { models, parts };
+}
+
+/** The format that claims a JSON document's bytes, as the probe of an opened file shows them to detectors. */
+function jsonFormat(bytes: Uint8Array): FormatDescriptor | undefined {
+  const head = bytes.subarray(0, DETECT_HEAD_BYTES);
+  const container = detectContainer(head, bytes.length);
+  const text = container === 'json' ? new TextDecoder().decode(bytes) : undefined;
+  return formatsClaiming({ head, size: bytes.length, container, ...(text !== undefined ? { text } : {}) })[0];
+}
+
 function findInFolder(target: string, prefer: string | undefined, avoid: string | undefined): ModelFiles {
-  const entries = fs.readdirSync(target).sort();
-  checkNotShadowed(target, entries);
+  const all = fs.readdirSync(target).sort();
+  checkNotShadowed(target, all);
+  // A TF.js model's shards are its parts, not models: `group1-shard1of1.bin` beside model.json is no checkpoint.
+  const named = modelsNamingParts(target, all);
+  const entries = all.filter((e) => !named.parts.has(path.join(target, e)));
   const candidates: string[] = [];
   const found = new Map<string, ModelFiles>();
   for (const format of FORMATS) {
     const index = entries.find((e) => indexFormat(e) === format);
-    const files = entries.filter((e) => modelFileFormat(e) === format);
+    const files = entries.filter((e) => (named.models.get(e) ?? modelFileFormat(e)) === format);
     candidates.push(...files);
     const chosen = files.length === 1 ? files[0] : files.find((f) => CONVENTIONAL_NAMES.has(f));
     const model = index ? fromIndex(path.join(target, index)) : chosen ? single(format.id, path.join(target, chosen)) : undefined;

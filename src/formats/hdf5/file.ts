@@ -306,11 +306,28 @@ export class Hdf5Dataset extends Hdf5ObjectBase {
   /** Its bytes, found (layout, chunk index, filters): row-major, in the file's byte order. */
   async storage(): Promise<DatasetStorage> {
     if (this.layout.flags & 0x02) throw new Hdf5Error('Hdf5Unsupported', `${this.file.name}: dataset ${this.path}: its layout is a shared message, which is not read`, { location: `${this.file.name}@${this.layout.at}` });
+    const where = `dataset ${this.path}`;
+    let storage: DatasetStorage;
     try {
-      return await openDatasetStorage(this.file.source, this.file.reader, this.file.geometry, this.storageMessages);
+      storage = await openDatasetStorage(this.file.source, this.file.reader, this.file.geometry, this.storageMessages);
     } catch (e) {
-      throw coded(e, this.file.name, `dataset ${this.path}`);
+      throw coded(e, this.file.name, where);
     }
+    // A damaged chunk (bad deflate data, a checksum) is found while streaming: coded there too, not a bug.
+    const file = this.file.name;
+    return {
+      kind: storage.kind,
+      description: storage.description,
+      filters: storage.filters,
+      byteLength: storage.byteLength,
+      async *chunks(chunkBytes?: number) {
+        try {
+          yield* storage.chunks(chunkBytes);
+        } catch (e) {
+          throw coded(e, file, e instanceof Error && e.message.includes(where) ? undefined : where);
+        }
+      },
+    };
   }
 }
 

@@ -90,8 +90,8 @@ export const hdf5Reader: FormatReader<Hdf5Structure> = {
     };
     await walk(file.root, 0);
     const notes: string[] = [];
-    if (swapped.length > 0) notes.push(`big-endian datasets byte-swapped to little-endian: ${swapped.join(', ')}`);
-    if (aliases.length > 0) notes.push(`datasets reached by more than one path (hard or soft links), the same bytes: ${aliases.join(', ')}`);
+    if (swapped.length > 0) notes.push(`big-endian datasets byte-swapped to little-endian: ${listed(swapped)}`);
+    if (aliases.length > 0) notes.push(`datasets reached by more than one path (hard or soft links), the same bytes: ${listed(aliases)}`);
     const rootAttributes = await file.root.attributes();
     return {
       tensors: { format: 'hdf5', tensors, leftOut, notes, close: async () => source.close?.() },
@@ -105,4 +105,12 @@ export const hdf5Reader: FormatReader<Hdf5Structure> = {
 
 function isHdf5Structure(s: unknown): s is Hdf5Structure {
   return typeof s === 'object' && s !== null && 'rootAttributes' in s && Array.isArray((s as Hdf5Structure).rootAttributes) && 'file' in s;
+}
+
+/** Names listed in one note, at most: a file of thousands of big-endian datasets gets a note, not a page. */
+const MAX_NAMES_IN_NOTE = 10;
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_NAMES_IN_NOTE).join(', ');
+  return names.length > MAX_NAMES_IN_NOTE ? `${shown} and ${names.length - MAX_NAMES_IN_NOTE} more` : shown;
 }

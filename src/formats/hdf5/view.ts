@@ -18,7 +18,7 @@ export function describeHdf5(s: Hdf5Structure, tensors: TensorSet): FormatView {
         { key: 'sizes of offsets, lengths', value: `${sb.geometry.offsetSize}, ${sb.geometry.lengthSize} bytes` },
         ...(sb.signatureAt > 0 ? [{ key: 'user block', value: `${sb.signatureAt} bytes` }] : []),
         { key: 'groups', value: String(s.groups) },
-        { key: 'datasets', value: `${s.datasets}${tensors.leftOut.length > 0 ? ` (${tensors.leftOut.length} paths left out)` : ''}` },
+        { key: 'datasets', value: `${s.datasets}${tensors.leftOut.length > 0 ? ` (and ${tensors.leftOut.length} ${tensors.leftOut.length === 1 ? 'path' : 'paths'} left out: not tensors)` : ''}` },
         { key: 'layouts', value: layouts === '' ? 'none' : layouts },
         { key: 'filters', value: s.filters.size === 0 ? 'none' : [...s.filters].join(', ') },
       ],

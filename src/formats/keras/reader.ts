@@ -2,6 +2,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import type { LeftOut, TensorEntry, TensorSet } from '../../tensor/tensor-set.js';
 import type { FormatReader, ParsedModel } from '../format.js';
 import type { Hdf5Attribute } from '../hdf5/attributes.js';
+import { hdf5Reader, type Hdf5Structure } from '../hdf5/reader.js';
 import { decodeJsonBytes } from '../scan-rules.js';
 import { isZip } from '../zip/index.js';
 import { CONFIG_ENTRY, openKerasArchive, WEIGHTS_H5_ENTRY } from './archive.js';
@@ -48,8 +49,14 @@ export const KERAS_VERSION_KEY = 'keras.version';
 export const KERAS_LAYOUT_KEY = 'keras.layout';
 export const KERAS_BACKEND_KEY = 'keras.backend';
 
-export const kerasReader: FormatReader<KerasStructure> = {
-  async open(source: ByteSource): Promise<ParsedModel<KerasStructure>> {
+/**
+ * Detection claims an HDF5 file from bytes in its head (`layer_names`, `layers` and `vars`), which a plain
+ * HDF5 file may show too (a dataset named `layers`, an attribute's text): one with no Keras layout and
+ * no Keras attribute (`model_config`, `keras_version`) is read as the HDF5 reader reads it (every numeric
+ * dataset by its path), as if detection had not claimed it, and that parse is the one returned.
+ */
+export const kerasReader: FormatReader<KerasStructure | Hdf5Structure> = {
+  async open(source: ByteSource): Promise<ParsedModel<KerasStructure | Hdf5Structure>> {
     const head = await source.read(0, Math.min(source.size, 8));
     const closers: (() => Promise<void>)[] = [async () => source.close?.()];
     try {
@@ -77,8 +84,12 @@ export const kerasReader: FormatReader<KerasStructure> = {
           },
         },
 
-  describe: (parsed) => describeKeras(parsed.structure),
+  describe: (parsed) => (isKerasStructure(parsed.structure) ? describeKeras(parsed.structure) : hdf5Reader.describe!({ tensors: parsed.tensors, structure: parsed.structure })),
 };
+
+function isKerasStructure(s: KerasStructure | Hdf5Structure): s is KerasStructure {
+  return 'layout' in s;
+}
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   for (const close of closers.reverse()) await close();
@@ -112,7 +123,7 @@ async function openArchive(source: ByteSource, closers: (() => Promise<void>)[])
   return { tensors: tensorSet(structure, await entries(read.weights), [...archive.leftOut, ...read.leftOut], notesOf(structure), closers), structure };
 }
 
-async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): Promise<ParsedModel<KerasStructure>> {
+async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): Promise<ParsedModel<KerasStructure | Hdf5Structure>> {
   const file = source.name;
   const h5: H5File = await openH5(source);
   closers.push(() => h5.close());
@@ -138,6 +149,8 @@ async function openHdf5(source: ByteSource, closers: (() => Promise<void>)[]): P
     const structure: KerasStructure = { ...base, layout: 'keras3-h5', namedByIndex: read.namedByIndex };
     return { tensors: tensorSet(structure, await entries(read.weights), read.leftOut, notesOf(structure), closers), structure };
   }
+  // Nothing Keras about it: the bytes detection saw were a plain file's names. The source stays open for that parse.
+  if (configText === undefined && kerasVersion === undefined) return hdf5Reader.open!(source);
   throw new KerasError('InvalidKeras', `${file}: an HDF5 file with no Keras weights: no /model_weights group, no layer_names attribute on the root, no /vars or /layers group`, { location: file });
 }
 

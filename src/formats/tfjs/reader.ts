@@ -140,9 +140,9 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
     }
   }
   const notes: string[] = [];
-  if (dequantized.length > 0) notes.push(`dequantized as tfjs-core does (q * scale + min): ${dequantized.join(', ')}`);
-  if (widened.length > 0) notes.push(`float16 weights widened to float32: ${widened.join(', ')}`);
-  if (kept.length > 0) notes.push(`string weights kept in the metadata as \`${TFJS_STRING_KEY_PREFIX}<name>\` (JSON of shape and values): ${kept.join(', ')}`);
+  if (dequantized.length > 0) notes.push(`${dequantized.length} ${dequantized.length === 1 ? 'weight' : 'weights'} dequantized as tfjs-core does (q * scale + min): ${listed(dequantized)}`);
+  if (widened.length > 0) notes.push(`${widened.length} float16 ${widened.length === 1 ? 'weight' : 'weights'} widened to float32: ${listed(widened)}`);
+  if (kept.length > 0) notes.push(`string weights kept in the metadata as \`${TFJS_STRING_KEY_PREFIX}<name>\` (JSON of shape and values): ${listed(kept)}`);
   return {
     tensors: {
       format: 'tfjs',
@@ -227,4 +227,12 @@ async function stringBytes(spec: TfjsWeightSpec, data: ShardSequence, start: num
     if (at > end) throw new TfjsError('TfjsShardMismatch', `${file}: string weight ${JSON.stringify(spec.name)} runs past the end of its group's shards`, { location: file });
   }
   return at - start;
+}
+
+/** Names listed in one note, at most: a model of 600 quantized weights gets a note, not a page. */
+const MAX_NAMES_IN_NOTE = 10;
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_NAMES_IN_NOTE).join(', ');
+  return names.length > MAX_NAMES_IN_NOTE ? `${shown} and ${names.length - MAX_NAMES_IN_NOTE} more` : shown;
 }
