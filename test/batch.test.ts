@@ -135,3 +135,20 @@ describe('TF.js models in a folder: their shards are their parts, whatever the J
     expect(fs.readdirSync(path.join(root, 'b')).sort()).toEqual(['group1-shard1of1.bin', 'weights_manifest.json', 'weights_manifest.safetensors']);
   });
 });
+
+describe('a model with no weights in a folder', () => {
+  it('is skipped with its reason (NoTensors), not failed: the run exits 0', async () => {
+    const root = tempDir('batch-weightless');
+    fs.mkdirSync(path.join(root, 'graph'));
+    fs.writeFileSync(path.join(root, 'graph', 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/formats/tflite/types.tflite'), path.join(root, 'types.tflite'));
+    const report = await convertFolder(root, { jobs: 1 });
+    expect(report.summary).toMatchObject({ models: 2, converted: 1, skipped: 1, failed: 0 });
+    const weightless = report.models.find((m) => m.path.endsWith('model.json'))!;
+    expect(weightless).toMatchObject({ status: 'skipped', code: 'NoTensors', outputs: [] });
+    expect(weightless.reason).toMatch(/no tensors to convert/);
+    expect(fs.readdirSync(path.join(root, 'graph'))).toEqual(['model.json']);
+    const cli = spawnSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', root, '--recursive', '--force'], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+  });
+});

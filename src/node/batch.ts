@@ -161,13 +161,16 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
   } catch (e) {
     const code: ErrorCode = isTensorsafeError(e) ? e.code : 'InternalError';
     const message = e instanceof Error ? e.message : String(e);
-    return { ...base, status: REFUSED.has(code) ? 'refused' : 'failed', reason: `${code}: ${message}`, code, seconds: (Date.now() - started) / 1000 };
+    // A model with no weights (a TFLite graph of operators only) is not broken: there is nothing to convert.
+    const status: BatchStatus = code === 'NoTensors' ? 'skipped' : REFUSED.has(code) ? 'refused' : 'failed';
+    return { ...base, status, reason: `${code}: ${message}`, code, seconds: (Date.now() - started) / 1000 };
   }
 }
 
 /**
  * Converts every model under a folder, in worker threads: each is scanned, converted and verified;
- * one already converted is skipped; a dangerous one is refused; a broken one fails with its reason.
+ * one already converted, or with no weights to convert, is skipped; a dangerous one is refused; a broken
+ * one fails with its reason.
  * None of these stops the rest, and none leaves a partial file.
  */
 export async function convertFolder(root: string, options: BatchOptions = {}): Promise<BatchReport> {
