@@ -140,9 +140,8 @@ async function superblock(r: PagedReader): Promise<Geometry> {
   const geometry = (offsetSize: number, lengthSize: number, baseAt: number): Geometry => {
     if (![2, 4, 8].includes(offsetSize) || ![2, 4, 8].includes(lengthSize)) throw malformed(`unsupported sizes of offsets (${offsetSize}) and lengths (${lengthSize})`, sig + 9);
     if (head.length < baseAt + offsetSize) throw malformed('the superblock is cut short', sig);
-    const base = readUint(head, baseAt, offsetSize);
-    if (base === undefined || base > r.size) throw malformed(`the base address ${base ?? 'undefined'} is outside the file`, sig + baseAt);
-    return { base, offsetSize, lengthSize };
+    // The HDF5 library counts addresses from the signature, whatever base address is stored (H5F__super_read).
+    return { base: sig, offsetSize, lengthSize };
   };
   if (version === 0 || version === 1) return geometry(head[13]!, head[14]!, version === 0 ? 24 : 28);
   if (version === 2 || version === 3) return geometry(head[9]!, head[10]!, 12);
