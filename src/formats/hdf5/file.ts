@@ -10,7 +10,7 @@ import { coded, Hdf5Error } from './errors.js';
 import type { Hdf5Geometry } from './geometry.js';
 import { groupLinks } from './group.js';
 import { GlobalHeap } from './heaps.js';
-import { MAX_HDF5_OBJECTS, MAX_HDF5_PATH_DEPTH, MAX_HDF5_SOFT_LINKS } from './limits.js';
+import { MAX_HDF5_OBJECTS, MAX_HDF5_PATH_DEPTH, MAX_HDF5_SOFT_LINKS, MAX_HDF5_UNWRITTEN_BYTES } from './limits.js';
 import { decodeDataspace, decodeFillValue, type Hdf5Dataspace, type Hdf5Link } from './messages.js';
 import { isShared, messageName, MSG, readObjectHeader, sharedAddress, type HeaderMessage, type ObjectHeader } from './object-header.js';
 import { openDatasetStorage } from './storage.js';
@@ -57,6 +57,8 @@ export class Hdf5File {
   readonly globalHeap: GlobalHeap;
   private readonly nodes = new Map<number, Hdf5Node>();
   private softLinks = 0;
+  private readonly unwritten = new Map<number, number>();
+  private unwrittenTotal = 0;
   private readonly attributeContext: AttributeContext;
 
   constructor(
@@ -71,6 +73,16 @@ export class Hdf5File {
 
   get name(): string {
     return this.source.name;
+  }
+
+  /** Counts a dataset's never-written bytes (once per object) against MAX_HDF5_UNWRITTEN_BYTES. */
+  countUnwritten(address: number, bytes: number, path: string): void {
+    if (bytes === 0 || this.unwritten.has(address)) return;
+    this.unwritten.set(address, bytes);
+    this.unwrittenTotal += bytes;
+    if (this.unwrittenTotal > MAX_HDF5_UNWRITTEN_BYTES) {
+      throw new Hdf5Error('Hdf5Limit', `${this.name}: dataset ${path} brings the bytes never written (read as fill values) to ${this.unwrittenTotal}, more than MAX_HDF5_UNWRITTEN_BYTES (${MAX_HDF5_UNWRITTEN_BYTES}): data the file does not hold`, { location: this.name });
+    }
   }
 
   get root(): Hdf5Group {
@@ -306,11 +318,14 @@ export class Hdf5Dataset extends Hdf5ObjectBase {
   /** Its bytes, found (layout, chunk index, filters): row-major, in the file's byte order. */
   async storage(): Promise<DatasetStorage> {
     if (this.layout.flags & 0x02) throw new Hdf5Error('Hdf5Unsupported', `${this.file.name}: dataset ${this.path}: its layout is a shared message, which is not read`, { location: `${this.file.name}@${this.layout.at}` });
+    let storage: DatasetStorage;
     try {
-      return await openDatasetStorage(this.file.source, this.file.reader, this.file.geometry, this.storageMessages);
+      storage = await openDatasetStorage(this.file.source, this.file.reader, this.file.geometry, this.storageMessages);
     } catch (e) {
       throw coded(e, this.file.name, `dataset ${this.path}`);
     }
+    this.file.countUnwritten(this.address, storage.unwrittenBytes, this.path);
+    return storage;
   }
 }
 

@@ -5,6 +5,9 @@ import { FormatProblem, limitExceeded, malformed } from '../../io/format-problem
 import { at, Findings, show, utf8Lossy } from '../scan-rules.js';
 import { scanKerasConfig } from '../keras/config-rules.js';
 import type { Hdf5Attribute } from './attributes.js';
+import { findExternalData, type ExternalData } from './external-data.js';
+import { openHdf5, type Hdf5File } from './file.js';
+import { IoError, isTensorsafeError } from '../../errors.js';
 import { MAX_HDF5_CONTINUATIONS, MAX_HDF5_HEADER_MESSAGES, MAX_HDF5_HEAP_OBJECTS, MAX_HDF5_USERBLOCK_BYTES } from './limits.js';
 
 /**
@@ -59,12 +62,13 @@ interface FoundAttr {
  * `parsedAttributes`: the root group's attributes as the HDF5 reader decoded them (an open() of the same
  * source, compact and dense storage alike): checked instead of reading the root header again.
  */
-export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttributes?: readonly Hdf5Attribute[]): Promise<void> {
+export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttributes?: readonly Hdf5Attribute[], parsedFile?: Hdf5File): Promise<void> {
   const findings = new Findings(ctx);
   const r = new PagedReader(source);
   const found: FoundAttr[] = [];
   let geometry: Geometry | undefined;
   let why = '';
+  let structureReported = false;
   if (parsedAttributes !== undefined) {
     for (const a of parsedAttributes) {
       if (!(ATTRIBUTE_NAMES as readonly string[]).includes(a.name) || a.value === undefined) continue;
@@ -89,6 +93,7 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
     if (!(e instanceof FormatProblem)) throw e;
     findings.problem('hdf5', e, ctx.file, 'the HDF5 structure');
     why = 'the root object header could not be read';
+    structureReported = true;
   }
   if (parsedAttributes === undefined && !found.some((f) => f.name === 'model_config') && source.size > 0) {
     // The structured walk missed it (dense or shared attributes, damage): look for the messages by name.
@@ -119,7 +124,28 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
     );
   }
   for (const c of configs) scanKerasConfig(c.text, ctx, `${ctx.file}:${c.name}@${c.offset}`);
+  await scanExternalData(source, ctx.file, findings, parsedFile, structureReported);
   findings.flush();
+}
+
+/**
+ * Links and datasets that read another file's bytes (external links, external raw storage, virtual
+ * datasets): h5py follows them when Keras loads the weights, or a script reads the dataset, so the
+ * "model" discloses or depends on files outside it. Walked over the reader's parse when there is one.
+ */
+async function scanExternalData(source: ByteSource, file: string, findings: Findings, parsedFile: Hdf5File | undefined, structureReported: boolean): Promise<void> {
+  let external: ExternalData[];
+  try {
+    external = await findExternalData(parsedFile ?? (await openHdf5(source)));
+  } catch (e) {
+    if (!isTensorsafeError(e) || (e instanceof IoError && e.code !== 'OutOfRange')) throw e;
+    // Already reported when the root header itself could not be read.
+    if (!structureReported) findings.add('suspicious', 'hdf5/malformed', `the groups could not be walked for links to other files (${e.code}): ${e.message}`, file);
+    return;
+  }
+  for (const x of external) {
+    findings.add('suspicious', 'hdf5/external-data', `${x.path} is ${x.what}: reading it reads another file's bytes (h5py follows it when Keras loads weights or a script reads the dataset)`, file);
+  }
 }
 
 // --- superblock and root object header ------------------------------------------------------------

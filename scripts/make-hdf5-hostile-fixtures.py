@@ -1,0 +1,32 @@
+#!/usr/bin/python3
+"""Hostile HDF5 files for test/hdf5-hostile.test.ts, written by h5py (Debian python3-h5py).
+
+external-data.h5: an external link, a dataset in an external raw file, a virtual dataset whose source
+is another file (h5py reads other files' bytes through each), beside one plain dataset.
+Run: /usr/bin/python3 scripts/make-hdf5-hostile-fixtures.py
+"""
+import os
+import h5py
+import numpy as np
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'hdf5', 'hostile')
+os.makedirs(OUT, exist_ok=True)
+os.chdir(OUT)
+
+with h5py.File('external-data.h5', 'w') as f:
+    f['w'] = np.ones(3, 'f4')
+    f['link'] = h5py.ExternalLink('/etc/hostname', '/s')
+    f.create_dataset('raw', shape=(4,), dtype='f4', external=[('/etc/hostname', 0, 16)])
+    layout = h5py.VirtualLayout(shape=(2,), dtype='f4')
+    layout[:] = h5py.VirtualSource('/etc/other.h5', 's', shape=(2,))
+    f.create_virtual_dataset('vds', layout)
+
+# Terabytes never written: a chunked dataset none of whose chunks exist, a contiguous one never
+# allocated, and one whose few written chunks leave the rest to its fill value.
+with h5py.File('fill-bomb-chunked.h5', 'w') as f:
+    f.create_dataset('h', shape=(2**40,), dtype='f4', chunks=(1 << 20,), fillvalue=1.0)
+with h5py.File('fill-bomb-contiguous.h5', 'w') as f:
+    f.create_dataset('h', shape=(2**38,), dtype='f4', fillvalue=2.0)
+with h5py.File('fill-bomb-partial.h5', 'w', libver='latest') as f:
+    d = f.create_dataset('h', shape=(2**32,), dtype="f4", chunks=(1 << 10,), maxshape=(None,), fillvalue=3.0)
+    d[0:4] = 1

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { scanBytes } from '../src/scan/scan.js';
+import { ROOT } from './helpers/paths.js';
+
+/** Hostile HDF5 files (scripts/make-hdf5-hostile-fixtures.py): what h5py would read that the model does not hold. */
+
+const HOSTILE = path.join(ROOT, 'test/fixtures/hdf5/hostile');
+const hostile = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(HOSTILE, name)));
+
+describe('HDF5 data in other files', () => {
+  it('external links, external raw storage and virtual datasets are suspicious, each named', async () => {
+    const report = await scanBytes(hostile('external-data.h5'), 'external-data.h5');
+    expect(report.verdict).toBe('suspicious');
+    const external = report.findings.filter((f) => f.rule === 'hdf5/external-data');
+    expect(external.map((f) => f.message.split(' ')[0])).toEqual(['/link', '/raw', '/vds']);
+    expect(external[0]!.message).toContain('/etc/hostname');
+  });
+});
+
+describe('data the file does not hold', () => {
+  it.each(['fill-bomb-chunked.h5', 'fill-bomb-contiguous.h5', 'fill-bomb-partial.h5'])('%s: terabytes of fill value are refused by MAX_HDF5_UNWRITTEN_BYTES', async (name) => {
+    const { hdf5Reader } = await import('../src/formats/hdf5/reader.js');
+    const { MemorySource } = await import('../src/io/byte-source.js');
+    await expect(hdf5Reader.open!(new MemorySource(hostile(name), name))).rejects.toMatchObject({ code: 'Hdf5Limit', message: expect.stringContaining('MAX_HDF5_UNWRITTEN_BYTES') });
+  });
+});
