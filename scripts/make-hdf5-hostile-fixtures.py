@@ -30,3 +30,12 @@ with h5py.File('fill-bomb-contiguous.h5', 'w') as f:
 with h5py.File('fill-bomb-partial.h5', 'w', libver='latest') as f:
     d = f.create_dataset('h', shape=(2**32,), dtype="f4", chunks=(1 << 10,), maxshape=(None,), fillvalue=3.0)
     d[0:4] = 1
+
+# A Fletcher-32 chunk changed after it was written: refused as a coded error while its bytes stream.
+with h5py.File('fletcher32-damaged.h5', 'w') as f:
+    f.create_dataset('f', data=np.arange(64, dtype='f4'), chunks=(16,), fletcher32=True)
+with h5py.File('fletcher32-damaged.h5', 'r') as f:
+    at = f['f'].id.get_chunk_info(1).byte_offset
+data = bytearray(open('fletcher32-damaged.h5', 'rb').read())
+data[at + 5] ^= 1
+open('fletcher32-damaged.h5', 'wb').write(bytes(data))

@@ -26,3 +26,15 @@ describe('data the file does not hold', () => {
     await expect(hdf5Reader.open!(new MemorySource(hostile(name), name))).rejects.toMatchObject({ code: 'Hdf5Limit', message: expect.stringContaining('MAX_HDF5_UNWRITTEN_BYTES') });
   });
 });
+
+describe('damage found while the bytes stream', () => {
+  it('a Fletcher-32 mismatch is a coded InvalidHdf5, not an internal error', async () => {
+    const { hdf5Reader } = await import('../src/formats/hdf5/reader.js');
+    const { MemorySource } = await import('../src/io/byte-source.js');
+    const parsed = await hdf5Reader.open!(new MemorySource(hostile('fletcher32-damaged.h5'), 'f.h5'));
+    const read = async (): Promise<void> => {
+      for await (const piece of parsed.tensors.tensors[0]!.chunks()) void piece;
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'InvalidHdf5', message: expect.stringContaining('Fletcher-32') });
+  });
+});

@@ -325,7 +325,20 @@ export class Hdf5Dataset extends Hdf5ObjectBase {
       throw coded(e, this.file.name, `dataset ${this.path}`);
     }
     this.file.countUnwritten(this.address, storage.unwrittenBytes, this.path);
-    return storage;
+    // A chunk found damaged while the bytes stream (a checksum, a filter) is a coded error like any other.
+    const { name } = this.file;
+    const where = `dataset ${this.path}`;
+    const stream = storage.chunks.bind(storage);
+    return {
+      ...storage,
+      async *chunks(chunkBytes?: number) {
+        try {
+          yield* stream(chunkBytes);
+        } catch (e) {
+          throw coded(e, name, where);
+        }
+      },
+    };
   }
 }
 
