@@ -39,3 +39,18 @@ with h5py.File('fletcher32-damaged.h5', 'r') as f:
 data = bytearray(open('fletcher32-damaged.h5', 'rb').read())
 data[at + 5] ^= 1
 open('fletcher32-damaged.h5', 'wb').write(bytes(data))
+
+# A Lambda config among dense root attributes whose fractal heap says it is filtered (as if compressed):
+# the name is blanked so that no byte scan finds it; the HDF5 library would decompress the heap.
+import json
+LAMBDA = {"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["YWJj", None, None], "function_type": "lambda"}}]}}
+with h5py.File('dense-attributes-filtered-heap.h5', 'w', libver='latest') as f:
+    for i in range(20):
+        f.attrs['a%d' % i] = 'x' * 10
+    f.attrs['model_config'] = json.dumps(LAMBDA)
+data = bytearray(open('dense-attributes-filtered-heap.h5', 'rb').read())
+heap = data.find(b'FRHP')
+data[heap + 7] = 8  # I/O filters' encoded length: filtered
+name = data.find(b'model_config\0')
+data[name:name + 12] = bytes(12)
+open('dense-attributes-filtered-heap.h5', 'wb').write(bytes(data))

@@ -38,3 +38,11 @@ describe('damage found while the bytes stream', () => {
     await expect(read()).rejects.toMatchObject({ code: 'InvalidHdf5', message: expect.stringContaining('Fletcher-32') });
   });
 });
+
+describe('attributes the scan cannot read', () => {
+  it('dense root attributes in a filtered fractal heap are not "safe": the config Keras would load there is not scanned', async () => {
+    const report = await scanBytes(hostile('dense-attributes-filtered-heap.h5'), 'f.h5');
+    expect(report.verdict).toBe('suspicious');
+    expect(report.findings.map((f) => f.rule)).toContain('hdf5/unread-attributes');
+  });
+});

@@ -23,12 +23,12 @@ import { MAX_HDF5_CONTINUATIONS, MAX_HDF5_HEADER_MESSAGES, MAX_HDF5_HEAP_OBJECTS
  *     (`model_config\0` preceded by an attribute message header), decoded the same way.
  * Tensor data is never read. Each config found goes to scanKerasConfig.
  *
- * Rules: `hdf5/keras-config`, `hdf5/no-keras-config` (info); `hdf5/malformed`, `hdf5/limit-exceeded`
- * (suspicious); plus the keras/* rules on the configs.
- * Misses: attributes in dense storage whose fractal heap is filtered (compressed; h5py never does this
- * for attributes); configs past MAX_HDF5_SCAN_BYTES in files whose root header could not be read;
- * datasets whose storage is an external file or a link to another file (HDF5 external storage, external
- * links, virtual datasets: the bytes of another file read as weights): the datasets are not walked.
+ * Rules: `hdf5/keras-config`, `hdf5/no-keras-config` (info); `hdf5/malformed`, `hdf5/limit-exceeded`,
+ * `hdf5/unread-attributes` (dense or shared root attributes neither the name scan nor the reader could
+ * read), `hdf5/external-data` (links and datasets that read other files) (suspicious); plus the keras/*
+ * rules on the configs.
+ * Misses: what attributes in a filtered (compressed) fractal heap hold (reported as hdf5/unread-attributes,
+ * not decoded); configs past MAX_HDF5_SCAN_BYTES in files whose root header could not be read.
  */
 
 /** Bytes of one config attribute read (real configs are KiB to a few MiB). */
@@ -102,6 +102,19 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
     } catch (e) {
       if (!(e instanceof FormatProblem)) throw e;
       findings.problem('hdf5', e, ctx.file, 'the HDF5 attribute scan');
+    }
+  }
+  if (parsedAttributes === undefined && why !== '' && !structureReported && !found.some((f) => f.name === 'model_config')) {
+    // Dense or shared attributes the name scan did not find: read them as the reader does; a heap it
+    // cannot read (a filtered one: the HDF5 library decompresses it) may hide a config.
+    try {
+      for (const a of await (await openHdf5(source)).root.attributes()) {
+        const value = Array.isArray(a.value) ? a.value[0] : a.value;
+        if ((ATTRIBUTE_NAMES as readonly string[]).includes(a.name) && typeof value === 'string') found.push({ name: a.name as AttrName, text: value, offset: a.at });
+      }
+    } catch (e) {
+      if (!isTensorsafeError(e) || (e instanceof IoError && e.code !== 'OutOfRange')) throw e;
+      findings.add('suspicious', 'hdf5/unread-attributes', `the root group's attributes (${why}) cannot be read (${e.code}: ${e.message}): a model_config among them, which Keras would load, is not scanned`, ctx.file);
     }
   }
   const attr = (name: AttrName): FoundAttr | undefined => found.find((f) => f.name === name);
