@@ -46,3 +46,17 @@ describe('attributes the scan cannot read', () => {
     expect(report.findings.map((f) => f.rule)).toContain('hdf5/unread-attributes');
   });
 });
+
+describe('a .keras archive whose weights file reads other files', () => {
+  it('external links in model.weights.h5 are suspicious', async () => {
+    const { buildZip } = await import('./helpers/zip-writer.js');
+    const archive = buildZip([
+      { name: 'config.json', data: JSON.stringify({ class_name: 'Sequential', config: { name: 's', layers: [] } }) },
+      { name: 'metadata.json', data: '{"keras_version": "3.0.0"}' },
+      { name: 'model.weights.h5', data: hostile('external-data.h5') },
+    ]);
+    const report = await scanBytes(archive, 'm.keras');
+    expect(report.verdict).toBe('suspicious');
+    expect(report.findings.filter((f) => f.rule === 'hdf5/external-data').map((f) => f.message.split(' ')[0])).toEqual(['/link', '/raw', '/vds']);
+  });
+});
