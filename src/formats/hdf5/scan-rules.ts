@@ -153,7 +153,7 @@ async function scanExternalData(source: ByteSource, file: string, findings: Find
   } catch (e) {
     if (!isTensorsafeError(e) || (e instanceof IoError && e.code !== 'OutOfRange')) throw e;
     // Already reported when the root header itself could not be read.
-    if (!structureReported) findings.add('suspicious', 'hdf5/malformed', `the groups could not be walked for links to other files (${e.code}): ${e.message}`, file);
+    if (!structureReported) findings.add('suspicious', e.code === 'Hdf5Limit' ? 'hdf5/limit-exceeded' : 'hdf5/malformed', `the groups could not be walked for links to other files (${e.code}): ${e.message}`, file);
     return;
   }
   for (const x of external) {
