@@ -33,6 +33,8 @@ const PICKLE_NAMES = /\.(pkl|pickle|joblib|dill|dat|data)$/i;
 export interface ScanOptions {
   /** The folder of the file (local files), for references to other files (ONNX external data). */
   dir?: string;
+  /** Local files: whether a referenced path escapes the folder through a symbolic link (ScanContext.escapesFolder). */
+  escapesFolder?: (relative: string) => Promise<string | undefined>;
   /**
    * An open() of this same source already made by the format's reader: its scan rules check that
    * structure instead of parsing again (a file is parsed once per command). What the scan reports is
@@ -59,6 +61,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     {
       file: source.name,
       dir: options.dir,
+      ...(options.escapesFolder !== undefined ? { escapesFolder: options.escapesFolder } : {}),
       report: (f: Finding) => {
         dangerous ||= f.severity === 'dangerous';
         listed.add(f);
