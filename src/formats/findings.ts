@@ -52,6 +52,12 @@ export interface ScanContext {
   readonly file: string;
   /** The folder the file is in, when it is a local file (ONNX external data, TF.js weight paths). */
   readonly dir: string | undefined;
+  /**
+   * Local files: why a path the file references (a TF.js shard) would be read from outside its folder
+   * once symbolic links are resolved (a link out, a device or FIFO), or undefined (inside, missing, or a
+   * path the format's rules judge themselves: absolute, `..`).
+   */
+  readonly escapesFolder?: (relative: string) => Promise<string | undefined>;
   report(finding: Finding): void;
   /** Whether a dangerous finding was reported for this file so far (absent: unknown). */
   readonly hasDangerous?: () => boolean;

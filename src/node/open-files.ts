@@ -8,7 +8,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { HttpSource } from '../io/http-source.js';
 import { ReusedReadsSource } from '../io/reused-reads.js';
 import { isHttpUrl, resolveInsideUrl } from '../io/url-inside.js';
-import { openInsideFolder } from './inside-folder.js';
+import { escapesFolder, openInsideFolder } from './inside-folder.js';
 import { FileSource } from './file-source.js';
 import { formatOfFile } from './model-files.js';
 
@@ -84,7 +84,7 @@ export async function openModelFile(file: string, options: OpenFileOptions = {})
     let suspicious: string[] = [];
     if (scan) {
       source.freeze();
-      const report = await scanSource(source, { ...(dir !== undefined ? { dir } : {}), parsed });
+      const report = await scanSource(source, { ...(dir !== undefined ? { dir, escapesFolder: (relative: string) => escapesFolder(dir, relative) } : {}), parsed });
       if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
       suspicious = report.findings.filter((f) => f.severity === 'suspicious').map((f) => `[${f.rule}] ${f.message}`);
     }

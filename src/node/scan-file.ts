@@ -3,12 +3,14 @@ import type { ByteSource } from '../io/byte-source.js';
 import type { ScanReport } from '../formats/findings.js';
 import { scanSource } from '../scan/scan.js';
 import { FileSource } from './file-source.js';
+import { escapesFolder } from './inside-folder.js';
 
 /** Scans a local file (see scanSource); its folder is given for references to other files. */
 export async function scanFile(file: string): Promise<ScanReport> {
   const source = await FileSource.open(file);
   try {
-    return await scanSource(source, { dir: path.dirname(path.resolve(file)) });
+    const dir = path.dirname(path.resolve(file));
+    return await scanSource(source, { dir, escapesFolder: (relative) => escapesFolder(dir, relative) });
   } finally {
     await source.close();
   }
@@ -21,7 +23,8 @@ export async function scanTargetHere(target: string): Promise<ScanReport> {
     const remote = /^https?:\/\//i.test(target);
     // The HTTP reader is loaded only for URLs.
     source = remote ? await (await import('../io/http-source.js')).HttpSource.open(target) : await FileSource.open(target);
-    return await scanSource(source, { dir: remote ? undefined : path.dirname(path.resolve(target)) });
+    const dir = remote ? undefined : path.dirname(path.resolve(target));
+    return await scanSource(source, dir === undefined ? {} : { dir, escapesFolder: (relative) => escapesFolder(dir, relative) });
   } catch (e) {
     return {
       file: target,

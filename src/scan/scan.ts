@@ -33,6 +33,8 @@ const PICKLE_NAMES = /\.(pkl|pickle|joblib|dill|dat|data)$/i;
 export interface ScanOptions {
   /** The folder of the file (local files), for references to other files (ONNX external data). */
   dir?: string;
+  /** Local files: whether a referenced path escapes the folder through a symbolic link (ScanContext.escapesFolder). */
+  escapesFolder?: (relative: string) => Promise<string | undefined>;
   /**
    * An open() of this same source already made by the format's reader: its scan rules check that
    * structure instead of parsing again (a file is parsed once per command). What the scan reports is
@@ -59,6 +61,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions = {}):
     {
       file: source.name,
       dir: options.dir,
+      ...(options.escapesFolder !== undefined ? { escapesFolder: options.escapesFolder } : {}),
       report: (f: Finding) => {
         dangerous ||= f.severity === 'dangerous';
         listed.add(f);
@@ -112,6 +115,39 @@ const isWalked = (kind: ContainerKind): kind is WalkedContainer => (WALKED_CONTA
 async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<string> {
   const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
   const container = detectContainer(head, source.size);
+  const label = await scanAsContainer(source, head, container, ctx, depth);
+  if (container !== 'hdf5' && container !== 'empty') await scanHdf5AfterUserBlock(source, ctx);
+  return label;
+}
+
+/** The HDF5 signature (what the HDF5 library looks for at byte 0, 512, 1024, 2048…). */
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * A file of another format with an HDF5 file inside it at 512, 1024, 2048… bytes: the HDF5 library
+ * (h5py, Keras's legacy `.h5` loader) searches every such offset up to the end of the file and reads
+ * what follows the first signature as the file, the bytes before it as a user block. A safetensors
+ * file or a zip archive named `model.h5` is then a Keras model with a config of its own. Reported,
+ * and scanned by the rules of the formats that claim HDF5.
+ */
+async function scanHdf5AfterUserBlock(source: ByteSource, ctx: Walk): Promise<void> {
+  for (let at = 512; at + HDF5_SIGNATURE.length <= source.size; at *= 2) {
+    const bytes = await source.read(at, HDF5_SIGNATURE.length);
+    if (!HDF5_SIGNATURE.every((b, i) => bytes[i] === b)) continue;
+    ctx.report({
+      severity: 'suspicious',
+      rule: 'format/hdf5-user-block',
+      message: `an HDF5 file starts at byte ${at}: the HDF5 library (h5py, Keras's .h5 loader) reads the file from there, whatever the bytes before it are: a file that is two formats at once; the HDF5 file is scanned`,
+      location: `${source.name}@${at}`,
+    });
+    const tail = await source.read(at, Math.min(source.size - at, DETECT_HEAD_BYTES));
+    const claim = await formatScanning({ head: tail, size: source.size - at, container: 'hdf5' });
+    if (claim !== undefined) await claim.scan(source, ctx, undefined);
+    return;
+  }
+}
+
+async function scanAsContainer(source: ByteSource, head: Uint8Array, container: ContainerKind, ctx: Walk, depth: number): Promise<string> {
   if (container === 'empty') {
     ctx.report({ severity: 'info', rule: 'format/empty', message: 'an empty file', location: source.name });
     return 'empty';
@@ -139,9 +175,14 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
         return container;
     }
   }
-  if (claim !== undefined) return scanAsFormat(source, ctx, claim);
+  if (claim !== undefined) {
+    const label = await scanAsFormat(source, ctx, claim);
+    await scanAppendedZip(source, head, ctx, depth, claim.format.name);
+    return label;
+  }
   if (container === 'json') {
     ctx.report({ severity: 'info', rule: 'format/json', message: 'a JSON file, which cannot carry code', location: source.name });
+    await scanAppendedZip(source, head, ctx, depth, 'a JSON file');
     return 'json';
   }
   // Everything else is read as a pickle, as loaders do (a pickle named .bin must not escape: CVE-2025-10155).
@@ -170,6 +211,30 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
   }
   ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
   return 'unknown';
+}
+
+/**
+ * A file of another format that is also a zip archive read from its end (its end record in the last
+ * bytes): Python's zipfile.is_zipfile accepts it, and Keras's load_model opens any such `.keras` file as
+ * an archive, whatever its first bytes are (an HDF5 file with a `.keras` archive appended is loaded
+ * from its config.json). The archive is reported and its entries scanned as any archive's.
+ */
+async function scanAppendedZip(source: ByteSource, head: Uint8Array, ctx: Walk, depth: number, what: string): Promise<void> {
+  let zip: ZipArchive;
+  try {
+    zip = await openZip(source, { strict: false });
+  } catch (e) {
+    if (!isTensorsafeError(e)) throw e;
+    return; // no end record, or none a reader accepts: not a zip
+  }
+  if (zip.entries.length === 0) return;
+  ctx.report({
+    severity: 'suspicious',
+    rule: 'format/appended-zip',
+    message: `${what} that is also a zip archive of ${zip.entries.length} entries (from byte ${zip.leadingBytes}): Python's zipfile reads it from its end, and Keras loads a .keras file that is a zip as that archive; its entries are scanned`,
+    location: `${source.name}@${zip.leadingBytes}`,
+  });
+  await scanZipEntries(zip, source, head, ctx, depth + 1);
 }
 
 /** A format that scans a file with rules of its own, and those rules. */

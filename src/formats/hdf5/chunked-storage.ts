@@ -62,12 +62,16 @@ export async function openChunkedStorage(source: ByteSource, r: PagedReader, g: 
   const records = [...collector.records.entries()].sort((a, b) => a[0] - b[0]).map(([, rec]) => rec);
   const total = grid.reduce((a, b) => a * b, 1);
   const description = `${head}, ${records.length} of ${total} chunks written`;
+  // The bytes the written chunks cover inside the dataset (edge chunks are cut at its edges); the rest is fill.
+  let written = 0;
+  for (const rec of records) written += rec.scaled.reduce((n, s, k) => n * Math.max(0, Math.min(chunkDims[k]!, dims[k]! - s * chunkDims[k]!)), es);
   const decode = chunkDecoder(source, g, layout, filters, dims, chunkDims, chunkBytes, what);
   return {
     kind: 'chunked',
     description,
     filters: filterNames,
     byteLength,
+    unwrittenBytes: Math.max(0, byteLength - written),
     async *chunks(pieceBytes = HDF5_STREAM_PIECE_BYTES) {
       if (byteLength === 0) return;
       const step = Math.max(1, pieceBytes);

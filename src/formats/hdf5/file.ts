@@ -10,7 +10,7 @@ import { coded, Hdf5Error } from './errors.js';
 import type { Hdf5Geometry } from './geometry.js';
 import { groupLinks } from './group.js';
 import { GlobalHeap } from './heaps.js';
-import { MAX_HDF5_OBJECTS, MAX_HDF5_PATH_DEPTH, MAX_HDF5_SOFT_LINKS } from './limits.js';
+import { MAX_HDF5_OBJECTS, MAX_HDF5_PATH_DEPTH, MAX_HDF5_SOFT_LINKS, MAX_HDF5_UNWRITTEN_BYTES } from './limits.js';
 import { decodeDataspace, decodeFillValue, type Hdf5Dataspace, type Hdf5Link } from './messages.js';
 import { isShared, messageName, MSG, readObjectHeader, sharedAddress, type HeaderMessage, type ObjectHeader } from './object-header.js';
 import { openDatasetStorage } from './storage.js';
@@ -57,6 +57,8 @@ export class Hdf5File {
   readonly globalHeap: GlobalHeap;
   private readonly nodes = new Map<number, Hdf5Node>();
   private softLinks = 0;
+  private readonly unwritten = new Map<number, number>();
+  private unwrittenTotal = 0;
   private readonly attributeContext: AttributeContext;
 
   constructor(
@@ -71,6 +73,16 @@ export class Hdf5File {
 
   get name(): string {
     return this.source.name;
+  }
+
+  /** Counts a dataset's never-written bytes (once per object) against MAX_HDF5_UNWRITTEN_BYTES. */
+  countUnwritten(address: number, bytes: number, path: string): void {
+    if (bytes === 0 || this.unwritten.has(address)) return;
+    this.unwritten.set(address, bytes);
+    this.unwrittenTotal += bytes;
+    if (this.unwrittenTotal > MAX_HDF5_UNWRITTEN_BYTES) {
+      throw new Hdf5Error('Hdf5Limit', `${this.name}: dataset ${path} brings the bytes never written (read as fill values) to ${this.unwrittenTotal}, more than MAX_HDF5_UNWRITTEN_BYTES (${MAX_HDF5_UNWRITTEN_BYTES}): data the file does not hold`, { location: this.name });
+    }
   }
 
   get root(): Hdf5Group {
@@ -313,18 +325,17 @@ export class Hdf5Dataset extends Hdf5ObjectBase {
     } catch (e) {
       throw coded(e, this.file.name, where);
     }
-    // A damaged chunk (bad deflate data, a checksum) is found while streaming: coded there too, not a bug.
-    const file = this.file.name;
+    this.file.countUnwritten(this.address, storage.unwrittenBytes, this.path);
+    // A chunk found damaged while the bytes stream (a checksum, a filter) is a coded error like any other.
+    const { name } = this.file;
+    const stream = storage.chunks.bind(storage);
     return {
-      kind: storage.kind,
-      description: storage.description,
-      filters: storage.filters,
-      byteLength: storage.byteLength,
+      ...storage,
       async *chunks(chunkBytes?: number) {
         try {
-          yield* storage.chunks(chunkBytes);
+          yield* stream(chunkBytes);
         } catch (e) {
-          throw coded(e, file, e instanceof Error && e.message.includes(where) ? undefined : where);
+          throw coded(e, name, e instanceof Error && e.message.includes(where) ? undefined : where);
         }
       },
     };

@@ -33,6 +33,8 @@ export const MAX_HDF5_ATTRIBUTES_PER_OBJECT = 65_536;
 export const MAX_HDF5_PATH_DEPTH = 256;
 /** Soft links resolved in one file (each resolution walks a path): bounds the work of many soft links. */
 export const MAX_HDF5_SOFT_LINKS = 100_000;
+/** Bytes of a file's datasets never written, read as their fill value: a KiB file can declare terabytes of such data, which a conversion would write out. */
+export const MAX_HDF5_UNWRITTEN_BYTES = 1024 * 1024 * 1024;
 /** Dimensions of a dataspace (HDF5 itself allows 32). */
 export const MAX_HDF5_RANK = 32;
 /** Bytes of a datatype message decoded (nested compound types): bounds recursion over a type. */

@@ -99,7 +99,7 @@ export const hdf5Reader: FormatReader<Hdf5Structure> = {
     };
   },
   // With an open() of the same source: its decoded root attributes (dense ones too), no second parse.
-  scan: (source, ctx, parsed) => scanHdf5(source, ctx, isHdf5Structure(parsed?.structure) ? parsed.structure.rootAttributes : undefined),
+  scan: (source, ctx, parsed) => (isHdf5Structure(parsed?.structure) ? scanHdf5(source, ctx, parsed.structure.rootAttributes, parsed.structure.file) : scanHdf5(source, ctx)),
   describe: (parsed) => describeHdf5(parsed.structure, parsed.tensors),
 };
 

@@ -7,7 +7,9 @@ import { scanKerasConfig } from '../keras/config-rules.js';
 import type { Hdf5Attribute } from './attributes.js';
 import { Hdf5Error } from './errors.js';
 import { align8, uintAt } from './fields.js';
-import { Hdf5File } from './file.js';
+import { Hdf5File, openHdf5 } from './file.js';
+import { findExternalData, type ExternalData } from './external-data.js';
+import { IoError, isTensorsafeError } from '../../errors.js';
 import type { Hdf5Geometry } from './geometry.js';
 import { GlobalHeap } from './heaps.js';
 import { readSuperblock } from './superblock.js';
@@ -23,12 +25,12 @@ import { readSuperblock } from './superblock.js';
  *     (`model_config\0` preceded by an attribute message header), decoded here.
  * Tensor data is never read. Each config found goes to scanKerasConfig.
  *
- * Rules: `hdf5/keras-config`, `hdf5/no-keras-config` (info); `hdf5/malformed`, `hdf5/limit-exceeded`
- * (suspicious); plus the keras/* rules on the configs.
- * Misses: attributes in dense storage whose fractal heap is filtered (compressed; h5py never does this
- * for attributes); configs past MAX_HDF5_SCAN_BYTES in files whose root header could not be read;
- * datasets whose storage is an external file or a link to another file (HDF5 external storage, external
- * links, virtual datasets: the bytes of another file read as weights): the datasets are not walked.
+ * Rules: `hdf5/keras-config`, `hdf5/no-keras-config` (info); `hdf5/malformed`, `hdf5/limit-exceeded`,
+ * `hdf5/unread-attributes` (dense or shared root attributes neither the name scan nor the reader could
+ * read), `hdf5/external-data` (links and datasets that read other files) (suspicious); plus the keras/*
+ * rules on the configs.
+ * Misses: what attributes in a filtered (compressed) fractal heap hold (reported as hdf5/unread-attributes,
+ * not decoded); configs past MAX_HDF5_SCAN_BYTES in files whose root header could not be read.
  */
 
 /** Bytes of one config attribute read (real configs are KiB to a few MiB). */
@@ -55,24 +57,28 @@ interface FoundAttr {
  * source, compact and dense storage alike): checked instead of reading the root header again. Without
  * them, the reader's superblock and root object (file.ts) are read here, nothing more.
  */
-export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttributes?: readonly Hdf5Attribute[]): Promise<void> {
+export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttributes?: readonly Hdf5Attribute[], parsedFile?: Hdf5File): Promise<void> {
   const findings = new Findings(ctx);
   const r = new PagedReader(source);
   const found: FoundAttr[] = [];
   let geometry: Hdf5Geometry | undefined;
   let why = '';
+  let structureReported = false;
+  let file = parsedFile;
   let attributes = parsedAttributes;
   if (attributes === undefined) {
     try {
       const superblock = await readSuperblock(r);
       geometry = superblock.geometry;
-      const root = await new Hdf5File(source, r, superblock).object(superblock.root, '/');
+      file ??= new Hdf5File(source, r, superblock);
+      const root = await file.object(superblock.root, '/');
       attributes = await root.attributes();
     } catch (e) {
       const problem = e instanceof Hdf5Error ? e.cause : e;
       if (problem instanceof FormatProblem) {
         findings.problem('hdf5', problem, ctx.file, 'the HDF5 structure');
         why = 'the root object header could not be read';
+        structureReported = true;
       } else if (e instanceof Hdf5Error && e.code === 'Hdf5Unsupported') {
         // Valid HDF5 this reader leaves (a shared attribute, a filtered heap): not a finding, the name scan looks.
         why = e.message;
@@ -102,6 +108,19 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
       findings.problem('hdf5', e, ctx.file, 'the HDF5 attribute scan');
     }
   }
+  if (parsedAttributes === undefined && why !== '' && !structureReported && !found.some((f) => f.name === 'model_config')) {
+    // Dense or shared attributes the name scan did not find: read them as the reader does; a heap it
+    // cannot read (a filtered one: the HDF5 library decompresses it) may hide a config.
+    try {
+      for (const a of await (await openHdf5(source)).root.attributes()) {
+        const value = Array.isArray(a.value) ? a.value[0] : a.value;
+        if ((ATTRIBUTE_NAMES as readonly string[]).includes(a.name) && typeof value === 'string') found.push({ name: a.name as AttrName, text: value, offset: a.at });
+      }
+    } catch (e) {
+      if (!isTensorsafeError(e) || (e instanceof IoError && e.code !== 'OutOfRange')) throw e;
+      findings.add('suspicious', 'hdf5/unread-attributes', `the root group's attributes (${why}) cannot be read (${e.code}: ${e.message}): a model_config among them, which Keras would load, is not scanned`, ctx.file);
+    }
+  }
   const attr = (name: AttrName): FoundAttr | undefined => found.find((f) => f.name === name);
   const configs = found.filter((f) => f.name === 'model_config' || f.name === 'training_config');
   if (configs.some((f) => f.name === 'model_config')) {
@@ -122,7 +141,28 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
     );
   }
   for (const c of configs) scanKerasConfig(c.text, ctx, `${ctx.file}:${c.name}@${c.offset}`);
+  await scanExternalData(source, ctx.file, findings, file, structureReported);
   findings.flush();
+}
+
+/**
+ * Links and datasets that read another file's bytes (external links, external raw storage, virtual
+ * datasets): h5py follows them when Keras loads the weights, or a script reads the dataset, so the
+ * "model" discloses or depends on files outside it. Walked over the reader's parse when there is one.
+ */
+async function scanExternalData(source: ByteSource, file: string, findings: Findings, parsedFile: Hdf5File | undefined, structureReported: boolean): Promise<void> {
+  let external: ExternalData[];
+  try {
+    external = await findExternalData(parsedFile ?? (await openHdf5(source)));
+  } catch (e) {
+    if (!isTensorsafeError(e) || (e instanceof IoError && e.code !== 'OutOfRange')) throw e;
+    // Already reported when the root header itself could not be read.
+    if (!structureReported) findings.add('suspicious', e.code === 'Hdf5Limit' ? 'hdf5/limit-exceeded' : 'hdf5/malformed', `the groups could not be walked for links to other files (${e.code}): ${e.message}`, file);
+    return;
+  }
+  for (const x of external) {
+    findings.add('suspicious', 'hdf5/external-data', `${x.path} is ${x.what}: reading it reads another file's bytes (h5py follows it when Keras loads weights or a script reads the dataset)`, file);
+  }
 }
 
 // --- attribute messages --------------------------------------------------------------------------

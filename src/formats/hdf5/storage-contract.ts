@@ -34,6 +34,8 @@ export interface DatasetStorage {
   readonly filters: readonly string[];
   /** dims × elementSize. */
   readonly byteLength: number;
+  /** Bytes of it never written (read as the fill value): made from nothing the file stores. */
+  readonly unwrittenBytes: number;
   /** The bytes, row-major, in pieces of at most `chunkBytes`; a piece may be a reused buffer. */
   chunks(chunkBytes?: number): AsyncIterable<Uint8Array>;
 }

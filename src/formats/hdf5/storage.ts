@@ -53,6 +53,7 @@ function compactStorage(layout: Extract<Layout, { kind: 'compact' }>, byteLength
     description: `compact, ${byteLength} bytes in the object header`,
     filters: [],
     byteLength,
+    unwrittenBytes: 0,
     async *chunks(chunkBytes = HDF5_STREAM_PIECE_BYTES) {
       const step = Math.max(1, chunkBytes);
       for (let at = 0; at < data.length; at += step) yield data.subarray(at, Math.min(data.length, at + step));
@@ -74,6 +75,7 @@ function contiguousStorage(source: ByteSource, g: Hdf5Geometry, layout: Extract<
     description: `contiguous, ${byteLength} bytes at offset ${start}`,
     filters: [],
     byteLength,
+    unwrittenBytes: 0,
     chunks: (chunkBytes = HDF5_STREAM_PIECE_BYTES) => readChunks(source, start, byteLength, chunkBytes),
   };
 }
@@ -85,6 +87,7 @@ export function unallocatedStorage(byteLength: number, m: StorageMessages, descr
     description,
     filters: [],
     byteLength,
+    unwrittenBytes: byteLength,
     async *chunks(chunkBytes = HDF5_STREAM_PIECE_BYTES) {
       if (byteLength === 0) return;
       const es = m.elementSize;

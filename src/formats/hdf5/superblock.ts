@@ -42,9 +42,9 @@ export async function readSuperblock(r: PagedReader): Promise<Hdf5Superblock> {
     const lengthSize = f.u8();
     f.skip(1 + 2 + 2 + 4 + (version === 1 ? 4 : 0)); // reserved, group K values, flags, indexed storage K
     sizes(offsetSize, lengthSize, sig);
-    const base = f.uint(offsetSize);
+    f.uint(offsetSize); // the stored base address: the library uses the signature's offset (addressBase)
+    const base = addressBase(sig);
     const g: Hdf5Geometry = { base, offsetSize, lengthSize };
-    checkBase(base, sig, r.size);
     f.skip(3 * offsetSize); // free-space info, end of file, driver info addresses
     f.skip(offsetSize); // the root entry's link name offset
     const root = f.address(g);
@@ -63,8 +63,8 @@ export async function readSuperblock(r: PagedReader): Promise<Hdf5Superblock> {
     const lengthSize = f.u8();
     f.skip(1); // file consistency flags
     sizes(offsetSize, lengthSize, sig);
-    const base = f.uint(offsetSize);
-    checkBase(base, sig, r.size);
+    f.uint(offsetSize); // the stored base address (addressBase)
+    const base = addressBase(sig);
     const g: Hdf5Geometry = { base, offsetSize, lengthSize };
     f.skip(2 * offsetSize); // superblock extension, end of file
     const root = f.address(g);
@@ -81,6 +81,11 @@ function sizes(offsetSize: number, lengthSize: number, sig: number): void {
   if (![2, 4, 8].includes(offsetSize) || ![2, 4, 8].includes(lengthSize)) throw malformed(`sizes of offsets (${offsetSize}) and lengths (${lengthSize}) other than 2, 4 or 8`, sig + 13);
 }
 
-function checkBase(base: number, sig: number, size: number): void {
-  if (base > size) throw malformed(`the base address ${base} is outside the file`, sig);
+/**
+ * Addresses count from the superblock: the HDF5 library replaces a stored base address that differs
+ * from where it found the signature by that offset (H5F__super_read), so a file moved behind a user
+ * block, or placed inside another file, reads as the library reads it.
+ */
+function addressBase(sig: number): number {
+  return sig;
 }

@@ -13,6 +13,9 @@ import { Findings, show } from '../scan-rules.js';
  *  - a Keras 3 function object (`class_name: "function"`) or `__lambda__` anywhere (an activation, a
  *    loss) is the same as a Lambda;
  *  - a lookup layer whose `vocabulary` is a path or URL reads that file when built (CVE-2025-12058).
+ *  - a tf.keras `TFOpLambda`/`SlicingOpLambda` layer calls `tf.<function>` by its config's name when the
+ *    model is called: names under tf.io, tf.raw_ops, tf.numpy_function, … (DANGEROUS_TF_SYMBOL_PREFIXES) write,
+ *    read or delete files or run Python.
  * Every object in the JSON is visited (nested Functional/Sequential models, wrappers such as
  * TimeDistributed and Bidirectional, `config.layers`, `config.layer`, dicts of layers…), without recursion.
  *
@@ -42,6 +45,21 @@ export const DANGEROUS_MODULES: ReadonlySet<string> = new Set([
   'operator', 'functools', 'inspect', 'linecache', 'pydoc', 'platform', 'ssl', 'ftplib', 'smtplib', 'telnetlib', 'zipimport',
   'pkgutil', 'dill', 'cloudpickle', 'joblib', 'numpy.f2py', 'torch.hub', 'tensorflow.io', 'tensorflow.python.platform', 'tensorflow.compat',
 ]);
+/**
+ * TensorFlow API names (`tf.<name>`) that touch files, run Python, or load code: a tf.keras
+ * `TFOpLambda`/`SlicingOpLambda` layer calls `tf.<function>` by the name in its config when the model
+ * is called (tf_keras looks it up in TensorFlow's exported API, no safe mode): `io.write_file` writes
+ * a file, `io.gfile.rmtree` deletes a tree, `numpy_function` runs Python, `load_library` loads a
+ * shared object. Matched as a dotted prefix, with or without `compat.v1.`/`compat.v2.`.
+ */
+export const DANGEROUS_TF_SYMBOL_PREFIXES: readonly string[] = [
+  'io', 'gfile', 'raw_ops', 'saved_model', 'summary', 'data', 'debugging', 'print', 'Print', 'py_function', 'numpy_function', 'py_func',
+  'load_library', 'load_op_library', 'load_file_system_library', 'sysconfig', 'train', 'config', 'distribute', 'experimental', 'keras',
+  'lookup', 'feature_column', 'estimator', 'autograph', 'function', 'tpu', 'queue',
+];
+/** tf.keras layers whose config names a TensorFlow function called with the layer's inputs. */
+const TF_OP_LAYERS: ReadonlySet<string> = new Set(['TFOpLambda', 'SlicingOpLambda']);
+
 /** Keras functions that undo protections or fetch files when a config names them. */
 export const DANGEROUS_KERAS_FUNCTIONS: ReadonlySet<string> = new Set(['enable_unsafe_deserialization', 'get_file', 'load_model', 'load_weights', 'set_session']);
 
@@ -172,6 +190,17 @@ function checkObject(o: Record<string, unknown>, item: Item, layer: string | und
     );
     return true;
   }
+  if (TF_OP_LAYERS.has(cls)) {
+    const c = typeof config === 'object' && config !== null && !Array.isArray(config) ? (config as Record<string, unknown>) : {};
+    const fn = c['function'];
+    const danger = typeof fn === 'string' ? dangerousTfSymbol(fn) : undefined;
+    if (danger !== undefined) {
+      findings.add('dangerous', 'keras/dangerous-function', `${here} is a ${cls} layer calling tf.${fn} (${danger}) when the model is called: TensorFlow functions that read, write or delete files, or run Python`, location);
+    } else if (typeof fn !== 'string') {
+      findings.add('suspicious', 'keras/custom-object', `${here} is a ${cls} layer whose function is not a TensorFlow name (${show(JSON.stringify(fn) ?? 'missing')})`, location);
+    }
+    return false;
+  }
   if (cls === '__lambda__' && !item.inLambda) {
     findings.add('dangerous', 'keras/lambda-function', `${here} is a Python lambda (${describeFunction(o, 'lambda', undefined)}): Keras runs it when the model is used`, location);
   }
@@ -203,6 +232,13 @@ function checkObject(o: Record<string, unknown>, item: Item, layer: string | und
     );
   }
   return false;
+}
+
+/** The dangerous prefix `name` (a tf.* API name) falls under, or undefined. */
+function dangerousTfSymbol(name: string): string | undefined {
+  const bare = name.trim().replace(/^(tf\.)?(compat\.v[12]\.)?/, '');
+  const prefix = DANGEROUS_TF_SYMBOL_PREFIXES.find((p) => bare === p || bare.startsWith(`${p}.`));
+  return prefix === undefined ? undefined : `under tf.${prefix}`;
 }
 
 /** A module of Keras's own packages (`keras.layers`, `tf_keras`, …). */

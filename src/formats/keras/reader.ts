@@ -82,6 +82,11 @@ export const kerasReader: FormatReader<KerasStructure | Hdf5Structure> = {
             matches: (entry) => entry === CONFIG_ENTRY,
             scan: (bytes, ctx, location) => scanKerasConfig(decodeJsonBytes(bytes), ctx, location),
           },
+          // Keras loads the weights with h5py, which follows external links and external storage in them.
+          after: async (source, ctx) => {
+            const { scanKerasWeightsLinks } = await import('./weights-links.js');
+            await scanKerasWeightsLinks(source, ctx);
+          },
         },
 
   describe: (parsed) => (isKerasStructure(parsed.structure) ? describeKeras(parsed.structure) : hdf5Reader.describe!({ tensors: parsed.tensors, structure: parsed.structure })),

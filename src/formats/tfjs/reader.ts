@@ -2,12 +2,13 @@ import { MemorySource, type ByteSource } from '../../io/byte-source.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
+import type { ScanContext } from '../findings.js';
 import { pathEscape } from '../scan-rules.js';
 import { dequantize, quantizedBytes } from '../../tensor/tfjs-dequantize.js';
 import { TfjsError } from './errors.js';
 import { MAX_TFJS_STRING_ELEMENTS, MAX_TFJS_STRING_METADATA_BYTES, MAX_TFJS_STRING_METADATA_TOTAL } from './limits.js';
 import { decodeBase64, parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec } from './manifest.js';
-import { MAX_TFJS_JSON_BYTES, scanTfjsModelJson } from './scan-rules.js';
+import { MAX_TFJS_JSON_BYTES, MAX_TFJS_PATHS, scanTfjsModelJson } from './scan-rules.js';
 import { ShardSequence } from './shards.js';
 import { describeTfjs } from './view.js';
 
@@ -63,6 +64,7 @@ export const tfjsReader: FormatReader<TfjsStructure> = {
   async scan(source, ctx) {
     const text = new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_TFJS_JSON_BYTES)));
     scanTfjsModelJson(text, ctx, source.name);
+    if (ctx.escapesFolder !== undefined) await scanShardLinks(text, ctx, ctx.escapesFolder);
   },
 
   describe: (parsed) => describeTfjs(parsed.structure),
@@ -235,4 +237,32 @@ const MAX_NAMES_IN_NOTE = 10;
 function listed(names: readonly string[]): string {
   const shown = names.slice(0, MAX_NAMES_IN_NOTE).join(', ');
   return names.length > MAX_NAMES_IN_NOTE ? `${shown} and ${names.length - MAX_NAMES_IN_NOTE} more` : shown;
+}
+
+/**
+ * A local model's shard paths that the rules found inside its folder but that lead out of it on disk (a
+ * symbolic link to /etc/shadow named group1-shard1of1.bin): tfjs-node's file loader reads them.
+ */
+async function scanShardLinks(text: string, ctx: ScanContext, escapes: (relative: string) => Promise<string | undefined>): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return; // reported by the rules
+  }
+  const manifest = Array.isArray(json) ? json : typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['weightsManifest'] : undefined;
+  if (!Array.isArray(manifest)) return;
+  let checked = 0;
+  for (const [g, group] of manifest.entries()) {
+    const paths = typeof group === 'object' && group !== null ? (group as Record<string, unknown>)['paths'] : undefined;
+    if (!Array.isArray(paths)) continue;
+    for (const [k, p] of paths.entries()) {
+      if (typeof p !== 'string' || p === '') continue;
+      if (++checked > MAX_TFJS_PATHS) return;
+      const why = await escapes(p);
+      if (why !== undefined) {
+        ctx.report({ severity: 'suspicious', rule: 'tfjs/weights-path-outside', message: `weightsManifest[${g}].paths[${k}] = ${JSON.stringify(p)} ${why}: the loader would read it as weights`, location: ctx.file });
+      }
+    }
+  }
 }

@@ -15,7 +15,8 @@ import { walkKerasConfig } from '../keras/config-rules.js';
  * Rules: `tfjs/valid` (info); `tfjs/weights-path-outside`, `tfjs/malformed`, `tfjs/limit-exceeded`
  * (suspicious); the keras/* rules on layers-model topologies.
  * Misses: graph-model ops are not judged (TF.js runs only its own kernels; custom ops need code the
- * application registers); whether the shard files exist and match the manifest's sizes.
+ * application registers); whether the shard files exist and match the manifest's sizes. Shards of a local
+ * model that are symbolic links out of its folder are reported by the reader's scan (ctx.escapesFolder).
  */
 
 /** model.json bytes read for the scan (real ones are KiB to a few MiB): bounds memory. */

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { scanBytes } from '../src/scan/scan.js';
+import { ROOT } from './helpers/paths.js';
+
+/** Hostile HDF5 files (scripts/make-hdf5-hostile-fixtures.py): what h5py would read that the model does not hold. */
+
+const HOSTILE = path.join(ROOT, 'test/fixtures/hdf5/hostile');
+const hostile = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(HOSTILE, name)));
+
+describe('HDF5 data in other files', () => {
+  it('external links, external raw storage and virtual datasets are suspicious, each named', async () => {
+    const report = await scanBytes(hostile('external-data.h5'), 'external-data.h5');
+    expect(report.verdict).toBe('suspicious');
+    const external = report.findings.filter((f) => f.rule === 'hdf5/external-data');
+    expect(external.map((f) => f.message.split(' ')[0])).toEqual(['/link', '/raw', '/vds']);
+    expect(external[0]!.message).toContain('/etc/hostname');
+  });
+});
+
+describe('data the file does not hold', () => {
+  it.each(['fill-bomb-chunked.h5', 'fill-bomb-contiguous.h5', 'fill-bomb-partial.h5'])('%s: terabytes of fill value are refused by MAX_HDF5_UNWRITTEN_BYTES', async (name) => {
+    const { hdf5Reader } = await import('../src/formats/hdf5/reader.js');
+    const { MemorySource } = await import('../src/io/byte-source.js');
+    await expect(hdf5Reader.open!(new MemorySource(hostile(name), name))).rejects.toMatchObject({ code: 'Hdf5Limit', message: expect.stringContaining('MAX_HDF5_UNWRITTEN_BYTES') });
+  });
+});
+
+describe('damage found while the bytes stream', () => {
+  it('a Fletcher-32 mismatch is a coded InvalidHdf5, not an internal error', async () => {
+    const { hdf5Reader } = await import('../src/formats/hdf5/reader.js');
+    const { MemorySource } = await import('../src/io/byte-source.js');
+    const parsed = await hdf5Reader.open!(new MemorySource(hostile('fletcher32-damaged.h5'), 'f.h5'));
+    const read = async (): Promise<void> => {
+      for await (const piece of parsed.tensors.tensors[0]!.chunks()) void piece;
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'InvalidHdf5', message: expect.stringContaining('Fletcher-32') });
+  });
+});
+
+describe('attributes the scan cannot read', () => {
+  it('dense root attributes in a filtered fractal heap are not "safe": the config Keras would load there is not scanned', async () => {
+    const report = await scanBytes(hostile('dense-attributes-filtered-heap.h5'), 'f.h5');
+    expect(report.verdict).toBe('suspicious');
+    expect(report.findings.map((f) => f.rule)).toContain('hdf5/unread-attributes');
+  });
+});
+
+describe('a .keras archive whose weights file reads other files', () => {
+  it('external links in model.weights.h5 are suspicious', async () => {
+    const { buildZip } = await import('./helpers/zip-writer.js');
+    const archive = buildZip([
+      { name: 'config.json', data: JSON.stringify({ class_name: 'Sequential', config: { name: 's', layers: [] } }) },
+      { name: 'metadata.json', data: '{"keras_version": "3.0.0"}' },
+      { name: 'model.weights.h5', data: hostile('external-data.h5') },
+    ]);
+    const report = await scanBytes(archive, 'm.keras');
+    expect(report.verdict).toBe('suspicious');
+    expect(report.findings.filter((f) => f.rule === 'hdf5/external-data').map((f) => f.message.split(' ')[0])).toEqual(['/link', '/raw', '/vds']);
+  });
+});
