@@ -60,3 +60,23 @@ describe('a .keras archive whose weights file reads other files', () => {
     expect(report.findings.filter((f) => f.rule === 'hdf5/external-data').map((f) => f.message.split(' ')[0])).toEqual(['/link', '/raw', '/vds']);
   });
 });
+
+describe('a root that is not a group', () => {
+  it('a superblock whose root entry points at a dataset: InvalidHdf5 on open, a finding from scan (was a TypeError in the external-data walk)', async () => {
+    const { openHdf5, Hdf5Dataset } = await import('../src/formats/hdf5/file.js');
+    const { MemorySource } = await import('../src/io/byte-source.js');
+    const bytes = new Uint8Array(fs.readFileSync(path.join(ROOT, 'test/fixtures/formats/keras/keras2-model.h5')));
+    const file = await openHdf5(new MemorySource(bytes, 'k.h5'));
+    expect(file.superblock.version).toBe(0);
+    const dataset = await file.get('/model_weights/dense_1/dense_1/kernel:0');
+    expect(dataset).toBeInstanceOf(Hdf5Dataset);
+    // Superblock v0 with 8-byte offsets: the root symbol table entry's object header address is at byte 64.
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    expect(Number(view.getBigUint64(64, true))).toBe(file.root.address);
+    view.setBigUint64(64, BigInt(dataset!.address), true);
+    await expect(openHdf5(new MemorySource(bytes, 'k.h5'))).rejects.toMatchObject({ code: 'InvalidHdf5', message: expect.stringContaining('not a group') });
+    const report = await scanBytes(bytes, 'k.h5');
+    expect(report.verdict).not.toBe('safe');
+    expect(report.findings.some((f) => f.rule === 'hdf5/malformed')).toBe(true);
+  });
+});

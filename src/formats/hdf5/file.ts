@@ -45,7 +45,8 @@ export async function openHdf5(source: ByteSource): Promise<Hdf5File> {
   try {
     const superblock = await readSuperblock(r);
     const f = new Hdf5File(source, r, superblock);
-    await f.object(superblock.root, '/');
+    const root = await f.object(superblock.root, '/');
+    if (!(root instanceof Hdf5Group)) throw malformed(`the root object (header at ${superblock.root}) is a ${root.kind}, not a group`, superblock.root);
     return f;
   } catch (e) {
     throw coded(e, file, 'the superblock and root group');

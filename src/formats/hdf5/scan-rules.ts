@@ -7,7 +7,7 @@ import { scanKerasConfig } from '../keras/config-rules.js';
 import type { Hdf5Attribute } from './attributes.js';
 import { Hdf5Error } from './errors.js';
 import { align8, uintAt } from './fields.js';
-import { Hdf5File, openHdf5 } from './file.js';
+import { Hdf5File, Hdf5Group, openHdf5 } from './file.js';
 import { findExternalData, type ExternalData } from './external-data.js';
 import { IoError, isTensorsafeError } from '../../errors.js';
 import type { Hdf5Geometry } from './geometry.js';
@@ -70,8 +70,10 @@ export async function scanHdf5(source: ByteSource, ctx: ScanContext, parsedAttri
     try {
       const superblock = await readSuperblock(r);
       geometry = superblock.geometry;
-      file ??= new Hdf5File(source, r, superblock);
-      const root = await file.object(superblock.root, '/');
+      const opened = new Hdf5File(source, r, superblock);
+      const root = await opened.object(superblock.root, '/');
+      // Kept for the external-data walk only once its root group reads (a damaged root is reported here).
+      if (root instanceof Hdf5Group) file ??= opened;
       attributes = await root.attributes();
     } catch (e) {
       const problem = e instanceof Hdf5Error ? e.cause : e;
