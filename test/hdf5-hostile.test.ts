@@ -80,3 +80,21 @@ describe('a root that is not a group', () => {
     expect(report.findings.some((f) => f.rule === 'hdf5/malformed')).toBe(true);
   });
 });
+
+describe('a user block', () => {
+  it("h5py's own user block (zeros) is info, the HDF5 file scanned; another format's bytes before the signature stay suspicious", async () => {
+    const plain = await scanBytes(new Uint8Array(fs.readFileSync(path.join(ROOT, 'test/fixtures/hdf5/userblock-512.h5'))), 'u.h5');
+    const finding = plain.findings.find((f) => f.rule === 'format/hdf5-user-block')!;
+    expect(finding.severity).toBe('info');
+    expect(plain.verdict).toBe('safe');
+    const h5 = new Uint8Array(fs.readFileSync(path.join(ROOT, 'test/fixtures/hdf5/userblock-512.h5')));
+    // The same file with a safetensors header in its user block: two formats at once.
+    const header = new TextEncoder().encode('{"__metadata__":{"a":"b"}}');
+    const dual = h5.slice();
+    dual.fill(0x20, 0, 512);
+    new DataView(dual.buffer).setBigUint64(0, BigInt(504), true);
+    dual.set(header, 8);
+    const report = await scanBytes(dual, 'u.h5');
+    expect(report.findings.find((f) => f.rule === 'format/hdf5-user-block')!.severity).toBe('suspicious');
+  });
+});

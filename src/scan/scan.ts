@@ -116,7 +116,7 @@ async function scanAny(source: ByteSource, ctx: Walk, depth: number): Promise<st
   const head = await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES));
   const container = detectContainer(head, source.size);
   const label = await scanAsContainer(source, head, container, ctx, depth);
-  if (container !== 'hdf5' && container !== 'empty') await scanHdf5AfterUserBlock(source, ctx);
+  if (container !== 'hdf5' && container !== 'empty') await scanHdf5AfterUserBlock(source, container, ctx);
   return label;
 }
 
@@ -127,17 +127,22 @@ const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
  * A file of another format with an HDF5 file inside it at 512, 1024, 2048… bytes: the HDF5 library
  * (h5py, Keras's legacy `.h5` loader) searches every such offset up to the end of the file and reads
  * what follows the first signature as the file, the bytes before it as a user block. A safetensors
- * file or a zip archive named `model.h5` is then a Keras model with a config of its own. Reported,
- * and scanned by the rules of the formats that claim HDF5.
+ * file or a zip archive named `model.h5` is then a Keras model with a config of its own: suspicious.
+ * A user block of no format (h5py's `userblock_size` writes zeros; some tools put text there) is the
+ * HDF5 feature used as meant: info. Either way the HDF5 file is scanned by the rules of the formats
+ * that claim HDF5 (the bytes before it were checked as a pickle like any file of no format).
  */
-async function scanHdf5AfterUserBlock(source: ByteSource, ctx: Walk): Promise<void> {
+async function scanHdf5AfterUserBlock(source: ByteSource, container: ContainerKind, ctx: Walk): Promise<void> {
   for (let at = 512; at + HDF5_SIGNATURE.length <= source.size; at *= 2) {
     const bytes = await source.read(at, HDF5_SIGNATURE.length);
     if (!HDF5_SIGNATURE.every((b, i) => bytes[i] === b)) continue;
+    const plain = container === 'unknown' || container === 'text';
     ctx.report({
-      severity: 'suspicious',
+      severity: plain ? 'info' : 'suspicious',
       rule: 'format/hdf5-user-block',
-      message: `an HDF5 file starts at byte ${at}: the HDF5 library (h5py, Keras's .h5 loader) reads the file from there, whatever the bytes before it are: a file that is two formats at once; the HDF5 file is scanned`,
+      message: plain
+        ? `an HDF5 file after a user block of ${at} bytes (no format of their own); the HDF5 file is scanned`
+        : `an HDF5 file starts at byte ${at}: the HDF5 library (h5py, Keras's .h5 loader) reads the file from there, whatever the bytes before it are: a file that is two formats at once (${containerName(container)}); the HDF5 file is scanned`,
       location: `${source.name}@${at}`,
     });
     const tail = await source.read(at, Math.min(source.size - at, DETECT_HEAD_BYTES));
