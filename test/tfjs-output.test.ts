@@ -47,8 +47,8 @@ interface Manifest {
 }
 
 /** What tfjs-core decodes from the output folder: each weight's values as bytes. */
-async function loadWithTfjs(dir: string): Promise<{ manifest: Manifest; values: Map<string, Uint8Array> }> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as Manifest;
+async function loadWithTfjs(dir: string, json = 'model.json'): Promise<{ manifest: Manifest; values: Map<string, Uint8Array> }> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, json), 'utf8')) as Manifest;
   const values = new Map<string, Uint8Array>();
   for (const group of manifest.weightsManifest) {
     const data = Buffer.concat(group.paths.map((p) => fs.readFileSync(path.join(dir, p))));
@@ -128,6 +128,25 @@ describe('--to tfjs', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/`half` is F16, which TF.js has no type for/);
     expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+  });
+
+  it('-o without .json names the output folder (as tfjs-converter takes one): two models never share shard files', async () => {
+    const dir = tempDir('tfjs-folder');
+    const a = path.join(dir, 'a.safetensors');
+    const b = path.join(dir, 'b.safetensors');
+    await saveFile({ w: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, a);
+    await saveFile({ v: { dtype: 'F32', shape: [3], data: Float32Array.of(3, 4, 5) } }, b);
+    const ra = await runCli('convert', a, '--to', 'tfjs', '-o', path.join(dir, 'web_a'));
+    expect(ra.code, ra.stderr).toBe(0);
+    const rb = await runCli('convert', b, '--to', 'tfjs', '-o', path.join(dir, 'web_b'));
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'web_a')).sort()).toEqual(['a.json', 'group1-shard1of1.bin']);
+    expect(fs.readdirSync(path.join(dir, 'web_b')).sort()).toEqual(['b.json', 'group1-shard1of1.bin']);
+    expect((await loadWithTfjs(path.join(dir, 'web_a'), 'a.json')).values.get('w')).toBeDefined();
+    // A path ending in .json is the model.json itself, the shards beside it.
+    const rc = await runCli('convert', a, '--to', 'tfjs', '-o', path.join(dir, 'c', 'named.json'));
+    expect(rc.code, rc.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'c')).sort()).toEqual(['group1-shard1of1.bin', 'named.json']);
   });
 
   it('keeps existing outputs without --force, and replaces them with it', async () => {

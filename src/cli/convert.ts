@@ -58,7 +58,8 @@ folder only).
 Options:
   -o, --output OUT       for a file: the output file (or a folder for it: an
                          existing one, or a path ending with /, created);
-                         for a folder: the output folder.
+                         for a folder: the output folder. With --to tfjs,
+                         any path not ending in .json is a folder.
                          Default: beside the source, with the conventional
                          names (pytorch_model.bin -> model.safetensors,
                          pytorch_model-00001-of-00002.bin ->

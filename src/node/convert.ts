@@ -421,11 +421,20 @@ export function outputNameFor(file: string, output: OutputFormat): string {
   return output.fileName(base.slice(0, base.length - ext.length).replace(/^pytorch_model/, 'model'));
 }
 
+/**
+ * Whether `-o` names the folder to write in: an existing folder or a path ending in a separator; and for
+ * an output that is always several files (TF.js: model.json and its shards, which tfjs-converter writes
+ * into an output folder), any path not ending in the format's extension (`-o web_model` is a folder).
+ */
+function outputNamesFolder(output: string, format: OutputFormat): boolean {
+  return namesFolder(output) || (format.alwaysIndexed === true && !output.toLowerCase().endsWith(format.extension));
+}
+
 async function resolveInput(src: string, output: string | undefined, format: OutputFormat): Promise<Input> {
   if (isHttpUrl(src)) {
     if (output === undefined) throw new TensorsafeError('InvalidArgument', `${src} is a URL: name the output (a file, or a folder for it) with -o`, { location: src });
     const name = outputNameFor(decodeURIComponent(new URL(src).pathname.split('/').pop() || 'model'), format);
-    const single = namesFolder(output) ? path.join(output, name) : output;
+    const single = outputNamesFolder(output, format) ? path.join(output, name) : output;
     const base = path.basename(single);
     return { files: [src], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };
   }
@@ -448,7 +457,7 @@ async function resolveInput(src: string, output: string | undefined, format: Out
   const file = model.files[0]!;
   const name = outputNameFor(file, format);
   let single = path.join(isDir ? (output ?? src) : path.dirname(file), name);
-  if (!isDir && output !== undefined) single = namesFolder(output) ? path.join(output, name) : output;
+  if (!isDir && output !== undefined) single = outputNamesFolder(output, format) ? path.join(output, name) : output;
   const base = path.basename(single);
   return { files: [file], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };
 }
