@@ -149,6 +149,14 @@ describe('--to tfjs', () => {
     expect(fs.readdirSync(path.join(dir, 'c')).sort()).toEqual(['group1-shard1of1.bin', 'named.json']);
   });
 
+  it("tfjs-converter's spellings of options get tensorsafe's named (usage error, exit 2)", async () => {
+    for (const [theirs, ours] of [['--shard-size', '--max-shard-size'], ['--weight_shard_size_bytes', '--max-shard-size'], ['--quantize_uint8', '--quantize uint8']] as const) {
+      const r = await runCli('convert', 'model.safetensors', '--to', 'tfjs', theirs, ...(theirs.startsWith('--quantize') ? [] : ['1MB']));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`Unknown option '${theirs}': tensorsafe's is ${ours}`);
+    }
+  });
+
   it('keeps existing outputs without --force, and replaces them with it', async () => {
     const dir = tempDir('tfjs-exists');
     const src = path.join(dir, 'model.safetensors');

@@ -22,6 +22,19 @@ export function parsing<T>(parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const message = (e as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    const ours = unknown === undefined ? undefined : OTHER_TOOLS_SPELLINGS[unknown];
+    throw new UsageError(ours === undefined ? message : `Unknown option '${unknown}': tensorsafe's is ${ours}`);
   }
 }
+
+/** Options as other converters spell them (tfjs-converter, the issue texts), and tensorsafe's spelling. */
+const OTHER_TOOLS_SPELLINGS: Readonly<Record<string, string>> = {
+  '--shard-size': '--max-shard-size',
+  '--weight_shard_size_bytes': '--max-shard-size',
+  '--quantize_uint8': '--quantize uint8',
+  '--quantize_uint16': '--quantize uint16',
+  '--quantize_float16': '--quantize float16',
+  '--output_dir': '-o',
+};
