@@ -56,6 +56,12 @@ export const DANGEROUS_TF_SYMBOL_PREFIXES: readonly string[] = [
   'io', 'gfile', 'raw_ops', 'saved_model', 'summary', 'data', 'debugging', 'print', 'Print', 'py_function', 'numpy_function', 'py_func',
   'load_library', 'load_op_library', 'load_file_system_library', 'sysconfig', 'train', 'config', 'distribute', 'experimental', 'keras',
   'lookup', 'feature_column', 'estimator', 'autograph', 'function', 'tpu', 'queue',
+  // tf.lite (Interpreter(model_path=) reads a file, experimental.load_delegate loads a shared library),
+  // profilers and tf.test (write files, exit, open ports), tf.mlir (reads saved models), and TF 1
+  // top-level aliases reachable as compat.v1.<name>: read_file, write_file, matching_files (tf.io's),
+  // python_io (TFRecord files), resource_loader (reads files), app.run (exits), Session (connects to a target).
+  'lite', 'profiler', 'test', 'mlir', 'read_file', 'write_file', 'matching_files', 'python_io', 'resource_loader', 'app', 'Session',
+  'InteractiveSession', 'WholeFileReader', 'TFRecordReader', 'TextLineReader', 'FixedLengthRecordReader', 'IdentityReader', 'LMDBReader',
 ];
 /** tf.keras layers whose config names a TensorFlow function called with the layer's inputs. */
 const TF_OP_LAYERS: ReadonlySet<string> = new Set(['TFOpLambda', 'SlicingOpLambda']);
