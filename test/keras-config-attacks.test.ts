@@ -31,3 +31,13 @@ describe('tf.keras TFOpLambda layers call tf.<function> by name', () => {
     expect(scan(tfOp({ class_name: 'function', config: 'x' }))).toMatchObject([{ severity: 'suspicious', rule: 'keras/custom-object' }]);
   });
 });
+
+describe('a dangerous Keras function named as a class_name', () => {
+  it.each([
+    { class_name: 'enable_unsafe_deserialization', module: 'keras.config', config: {} },
+    { class_name: 'get_file', module: 'keras.utils', registered_name: null, config: {} },
+    { class_name: 'Dense', module: 'keras.layers', config: { name: 'd', activation: { class_name: 'get_file', module: 'keras.utils', config: null } } },
+  ])('%j is dangerous (Keras returns the exported function for a class_name under a keras module)', (o) => {
+    expect(scan(functional(o))).toMatchObject([{ severity: 'dangerous', rule: 'keras/dangerous-function' }]);
+  });
+});

@@ -221,6 +221,12 @@ function checkObject(o: Record<string, unknown>, item: Item, layer: string | und
     findings.add('dangerous', 'keras/dangerous-function', `${here} is the function ${show(`${mod ?? ''}.${config}`)}, which disables safe loading or fetches files when the config is deserialized (CVE-2025-9906)`, location);
     return false;
   }
+  // Keras 3 resolves a class_name under a keras module through its exported API, and returns a function
+  // it finds there as the object: {"class_name": "get_file", "module": "keras.utils"} is that function.
+  if (DANGEROUS_KERAS_FUNCTIONS.has(cls)) {
+    findings.add('dangerous', 'keras/dangerous-function', `${here} names ${show(`${mod ?? ''}.${cls}`)} as its class: Keras resolves it to that function, which disables safe loading or fetches files (CVE-2025-9906)`, location);
+    return false;
+  }
   if (registered !== undefined && DANGEROUS_KERAS_FUNCTIONS.has(registered.split(/[>.]/).pop()!)) {
     findings.add('dangerous', 'keras/dangerous-function', `${here} is registered as ${show(registered)}, which disables safe loading or fetches files`, location);
     return false;
