@@ -672,7 +672,7 @@ describe('scanTfjsModelJson', () => {
     expect(rules(scan(model(['https://cdn.example/models/m/w.bin']), 'https://cdn.example/models/m/model.json'))).toEqual(['tfjs/valid']);
   });
 
-  it.each(['../secrets.bin', '/etc/passwd', 'C:\\Users\\u\\w.bin', 'https://tracker.example/w.bin', '//evil.example/w.bin', 'sub/../../x.bin', 'a/%2e%2e/%2e%2e/x', 'file:///etc/passwd', 'data:application/octet-stream;base64,AAAA'])(
+  it.each(['../secrets.bin', '/etc/passwd', 'C:\\Users\\u\\w.bin', 'https://tracker.example/w.bin', '//evil.example/w.bin', 'sub/../../x.bin', 'a/%2e%2e/%2e%2e/x', '..%2fsecrets.bin', '%2E%2E%2Fsecrets.bin', 'a%2f..%5C..%5Cx.bin', 'file:///etc/passwd', 'data:application/octet-stream;base64,AAAA'])(
     'weight path %j is outside the model folder',
     (p) => {
       const findings = scan(model(['ok.bin', p]));

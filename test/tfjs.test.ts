@@ -198,6 +198,12 @@ describe('TF.js limits and malformed manifests', () => {
     });
   }
 
+  it.each(['"scale": 1e400, "min": 0', '"scale": 0.5, "min": -1e400'])('a quantization whose JSON number overflows to infinity (%s): InvalidTfjs', async (q) => {
+    const text = `[{"paths": [], "weights": [{"name": "w", "shape": [1], "dtype": "float32", "quantization": {"dtype": "uint8", ${q}}}]}]`;
+    const source = new MemorySource(new TextEncoder().encode(text), 'model.json');
+    expect(await codeOf(tfjsReader.open!(source, { openSibling: async () => new MemorySource(new Uint8Array(0)) }))).toBe('InvalidTfjs');
+  });
+
   it('a string weight whose lengths run past its shards is a shard mismatch', async () => {
     const shards = { 'a.bin': new Uint8Array([200, 0, 0, 0, 1]) };
     const set = openMemory([{ paths: ['a.bin'], weights: [{ name: 's', shape: [1], dtype: 'string' }] }], shards);

@@ -56,6 +56,12 @@ export const DANGEROUS_TF_SYMBOL_PREFIXES: readonly string[] = [
   'io', 'gfile', 'raw_ops', 'saved_model', 'summary', 'data', 'debugging', 'print', 'Print', 'py_function', 'numpy_function', 'py_func',
   'load_library', 'load_op_library', 'load_file_system_library', 'sysconfig', 'train', 'config', 'distribute', 'experimental', 'keras',
   'lookup', 'feature_column', 'estimator', 'autograph', 'function', 'tpu', 'queue',
+  // tf.lite (Interpreter(model_path=) reads a file, experimental.load_delegate loads a shared library),
+  // profilers and tf.test (write files, exit, open ports), tf.mlir (reads saved models), and TF 1
+  // top-level aliases reachable as compat.v1.<name>: read_file, write_file, matching_files (tf.io's),
+  // python_io (TFRecord files), resource_loader (reads files), app.run (exits), Session (connects to a target).
+  'lite', 'profiler', 'test', 'mlir', 'read_file', 'write_file', 'matching_files', 'python_io', 'resource_loader', 'app', 'Session',
+  'InteractiveSession', 'WholeFileReader', 'TFRecordReader', 'TextLineReader', 'FixedLengthRecordReader', 'IdentityReader', 'LMDBReader',
 ];
 /** tf.keras layers whose config names a TensorFlow function called with the layer's inputs. */
 const TF_OP_LAYERS: ReadonlySet<string> = new Set(['TFOpLambda', 'SlicingOpLambda']);
@@ -213,6 +219,12 @@ function checkObject(o: Record<string, unknown>, item: Item, layer: string | und
   }
   if (cls === 'function' && typeof config === 'string' && DANGEROUS_KERAS_FUNCTIONS.has(config.split('.').pop()!)) {
     findings.add('dangerous', 'keras/dangerous-function', `${here} is the function ${show(`${mod ?? ''}.${config}`)}, which disables safe loading or fetches files when the config is deserialized (CVE-2025-9906)`, location);
+    return false;
+  }
+  // Keras 3 resolves a class_name under a keras module through its exported API, and returns a function
+  // it finds there as the object: {"class_name": "get_file", "module": "keras.utils"} is that function.
+  if (DANGEROUS_KERAS_FUNCTIONS.has(cls)) {
+    findings.add('dangerous', 'keras/dangerous-function', `${here} names ${show(`${mod ?? ''}.${cls}`)} as its class: Keras resolves it to that function, which disables safe loading or fetches files (CVE-2025-9906)`, location);
     return false;
   }
   if (registered !== undefined && DANGEROUS_KERAS_FUNCTIONS.has(registered.split(/[>.]/).pop()!)) {

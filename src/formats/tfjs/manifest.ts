@@ -153,6 +153,8 @@ function weightSpec(s: unknown, at: string, group: number, file: string, bad: (w
     if (dtype !== 'float32' && dtype !== 'int32') throw bad(`${where} is quantized to ${q}, which tfjs-core decodes for float32 and int32 weights only, not ${dtype}`);
     const { scale, min } = quantization;
     if (typeof scale !== 'number' || typeof min !== 'number') throw bad(`${where} is quantized to ${q} without numeric scale and min`);
+    // JSON has no Infinity, but 1e400 parses to it: every value would decode to ±Infinity or NaN.
+    if (!Number.isFinite(scale) || !Number.isFinite(min)) throw bad(`${where} is quantized to ${q} with scale ${scale} and min ${min}: not finite numbers (every value would decode to infinity or NaN)`);
     return { ...spec, quantization: { dtype: q, scale, min } };
   }
   throw bad(`${where}.quantization.dtype is ${JSON.stringify(q)}, not uint8, uint16 or float16`);

@@ -158,5 +158,8 @@ function outside(path: string, base: URL): string | undefined {
   if (!resolved.pathname.startsWith(folder)) return `resolves outside the model's folder (to ${show(resolved.pathname)})`;
   // Paths like "a/%2e%2e/x" are normalised by the URL parser; "..\\" on file systems is caught here.
   if (path.split(/[\\/]/).some((s) => s === '..' || /^(%2e|\.){2}$/i.test(s))) return "has '..' segments";
+  // "..%2fx.bin" stays one segment to the URL parser, but a server (or proxy) that decodes %2F / %5C
+  // before mapping the path to a file climbs out of the folder with it.
+  if (/%(2f|5c)/i.test(path) && path.split(/[\\/]|%2f|%5c/i).some((s) => /^(%2e|\.){2}$/i.test(s))) return "has '..' segments joined by a percent-encoded slash (%2F or %5C), which servers that decode it before mapping paths to files climb out with";
   return undefined;
 }
