@@ -156,6 +156,25 @@ describe('TFLite --dequantize', () => {
     expect(fs.existsSync(path.join(dir, 'again.safetensors'))).toBe(false);
     expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
   });
+
+  it('verify --dequantize compares a TFLite model, dequantized as convert --dequantize reads it, with its output', async () => {
+    // Found by a new user: the output of convert --dequantize could not be verified against its source
+    // (bit for bit: dtype mismatch; --allow-dtype-change: the stored integers against their floats).
+    const dir = tempDir('tflite-verify-dequantize');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    expect((await runCli('convert', src, '--dequantize')).code).toBe(0);
+    const out = path.join(dir, 'dequantize.safetensors');
+    expect((await runCli('verify', src, out)).code).toBe(1);
+    const verified = await runCli('verify', src, out, '--dequantize');
+    expect([verified.code, verified.stdout]).toEqual([0, expect.stringContaining('every tensor matches')]);
+    const a = await openModel(src, { dequantize: true });
+    try {
+      expect(a.tensors.find((t) => t.name === 'bias')!.dtype).toBe('F32');
+    } finally {
+      await a.close();
+    }
+  });
 });
 
 const sparseDequantized = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/tflite-sparse-dequantized.json'), 'utf8')) as typeof dequantized;
