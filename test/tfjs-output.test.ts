@@ -320,5 +320,11 @@ describe('--to tfjs --quantize of a model that is already TF.js', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/already TF\.js: nothing to convert .*convert it to safetensors first, then that with --to tfjs --quantize/);
     expect(fs.existsSync(path.join(dir, 'q'))).toBe(false);
+    // validate reads safetensors only: the refusal without --quantize points at inspect, and validate of a
+    // model.json says what it may be.
+    const again = await runCli('convert', path.join(dir, 'web', 'model.json'), '--to', 'tfjs', '-o', path.join(dir, 'q'));
+    expect(again.stderr).toMatch(/already TF\.js: nothing to convert \(tensorsafe inspect shows it\)/);
+    const validated = await runCli('validate', path.join(dir, 'web', 'model.json'));
+    expect([validated.code, validated.stdout + validated.stderr]).toEqual([1, expect.stringMatching(/a TF\.js model\.json \(tensorsafe inspect reads it\)/)]);
   });
 });

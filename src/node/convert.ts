@@ -405,7 +405,9 @@ function alreadyConverted(src: string, output: OutputFormat, quantize: string | 
   const name = formatById(output.id)?.name.replace(/ \(.*\)$/, '') ?? output.id;
   // Quantizing is a rewrite, not a copy: the writers take a model of another format, so say which way.
   const how = quantize === undefined ? '' : `; to quantize it, convert it to safetensors first, then that with --to ${output.id} --quantize ${quantize}`;
-  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (tensorsafe validate checks it${how})`, { location: src });
+  // validate reads safetensors only; inspect reads every format.
+  const check = output.id === 'safetensors' ? 'tensorsafe validate checks it' : 'tensorsafe inspect shows it';
+  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (${check}${how})`, { location: src });
 }
 
 /** The conventional safetensors name for a model file: pytorch_model.bin → model.safetensors, weights.npz → weights.safetensors. */
