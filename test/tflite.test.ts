@@ -157,6 +157,17 @@ describe('TFLite --dequantize', () => {
     expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
   });
 
+  it('convert --to tfjs of a quantized TFLite model names --dequantize as the way to write it', async () => {
+    // Found by a new user: "I8, which TF.js has no type for … convert it to one of those first" did not say how.
+    const dir = tempDir('tflite-to-tfjs');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const refused = await runCli('convert', src, '--to', 'tfjs', '-o', path.join(dir, 'web'));
+    expect([refused.code, refused.stderr]).toEqual([3, expect.stringMatching(/UnsupportedTensor: .*TF\.js has no type for.*: a quantized TFLite model is written as F32 with --dequantize/)]);
+    expect(fs.existsSync(path.join(dir, 'web'))).toBe(false);
+    expect((await runCli('convert', src, '--to', 'tfjs', '--dequantize', '-o', path.join(dir, 'web'))).code).toBe(0);
+  });
+
   it('verify --dequantize compares a TFLite model, dequantized as convert --dequantize reads it, with its output', async () => {
     // Found by a new user: the output of convert --dequantize could not be verified against its source
     // (bit for bit: dtype mismatch; --allow-dtype-change: the stored integers against their floats).

@@ -140,6 +140,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
+  let createdFolder: string | undefined;
   const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, blockDecoder: pool?.available ? pool : undefined });
@@ -220,10 +221,12 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         return summaryOf(true, current);
       }
     }
+    // A folder this conversion creates is removed again when nothing could be written into it.
+    if (!fs.existsSync(input.outDir)) createdFolder = input.outDir;
     makeFolder(input.outDir);
 
     let sources = records;
-    await writeOutputs(plan, {
+    await withDequantizeHint(opened, options.dequantize, () => writeOutputs(plan, {
       framework: opened[0]?.format.framework,
       records: { [PROVENANCE_KEY]: provenanceValue(records) },
       createSink: (i) => FileSink.create(outputs[i]!, { deferCommit: true, overwrite: true }),
@@ -242,7 +245,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       writeIndex: (name, bytes) => writeFileAtomicSync(path.join(input.outDir, name), [bytes], { overwrite: true }),
       createCompanionSink: (name) => FileSink.create(path.join(input.outDir, name), { deferCommit: true, overwrite: true }),
       onProgress: options.onProgress,
-    });
+    }));
     const summary = summaryOf(false, sources);
     for (const f of shadows) {
       fs.rmSync(f, { force: true });
@@ -251,6 +254,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     return summary;
   } catch (e) {
     hashing?.cancel();
+    if (createdFolder !== undefined) removeEmptyFolder(createdFolder);
     throw e;
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
@@ -399,6 +403,25 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   if (!allCurrentByName) return undefined;
   // Same names and sizes: the content decides (a source replaced by another of the same size is converted again).
   return (await sameContent()) ? recorded[0]! : undefined;
+}
+
+function removeEmptyFolder(dir: string): void {
+  try {
+    fs.rmdirSync(dir); // only ever removes an empty folder
+  } catch {
+    // not empty (something was written there meanwhile) or already gone: left as it is
+  }
+}
+
+/** A tensor the output has no type for, from a model that --dequantize reads as F32 (TFLite): say so. */
+async function withDequantizeHint<T>(opened: readonly OpenedFile[], dequantize: boolean | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    const from = dequantize ? undefined : opened.find((o) => o.format.dequantizes);
+    if (!(e instanceof TensorsafeError) || e.code !== 'UnsupportedTensor' || from === undefined) throw e;
+    throw new TensorsafeError(e.code, `${e.message}: a quantized ${from.format.name.replace(/ \(.*\)$/, '')} model is written as F32 with --dequantize`, { location: e.location, file: e.file, cause: e });
+  }
 }
 
 function alreadyConverted(src: string, output: OutputFormat, quantize: string | undefined): TensorsafeError {
