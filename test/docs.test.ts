@@ -289,3 +289,17 @@ describe('tensorsafe commands in the documentation', () => {
     }
   });
 });
+
+describe('convertModel options in the README', () => {
+  it("the paragraph listing convertModel's options names every field of ConvertOptions", () => {
+    // Found by a new user looking for `dequantize` (TFLite) and TF.js's `quantize` there: the list had neither.
+    const source = text('src/node/convert.ts');
+    const body = /export interface ConvertOptions \{([\s\S]*?)\n\}/.exec(source)![1]!;
+    const fields = [...body.matchAll(/^\s+(?:readonly )?(\w+)\??:/gm)].map((m) => m[1]!);
+    expect(fields.length).toBeGreaterThan(8);
+    const readme = text('README.md');
+    const start = readme.indexOf("`convertModel`'s options are");
+    const paragraph = readme.slice(start, readme.indexOf('\n\n', start));
+    expect(fields.filter((f) => !new RegExp(`\`${f}[\`:]`).test(paragraph))).toEqual([]);
+  });
+});

@@ -170,3 +170,22 @@ describe('Keras reader', () => {
     }
   });
 });
+
+describe('the format names inspect and convert show for Keras files', () => {
+  it('every one the fixtures give is explained in the README Keras section', async () => {
+    // Found by a new user: a .keras zip shown as `keras-h5`, a .weights.h5 as `keras-keras3-h5`, undocumented.
+    const dir = path.join(ROOT, 'test', 'fixtures', 'formats', 'keras');
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n### Keras\n'), readme.indexOf('\n### HDF5\n'));
+    const seen = new Set<string>();
+    for (const file of fs.readdirSync(dir).filter((f) => !f.endsWith('.json'))) {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(dir, file)));
+      const parsed = await kerasReader.open!(new MemorySource(bytes, file)).catch(() => undefined);
+      if (!parsed) continue;
+      seen.add(parsed.tensors.format);
+      await parsed.tensors.close();
+    }
+    expect(seen.size).toBeGreaterThan(4);
+    expect([...seen].filter((f) => !section.includes(`\`${f}\``))).toEqual([]);
+  });
+});

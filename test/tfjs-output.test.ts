@@ -316,3 +316,23 @@ describe('--to tfjs', () => {
     });
   });
 });
+
+describe('--to tfjs --quantize of a model that is already TF.js', () => {
+  it('is refused with the way to do it (through safetensors), nothing written', async () => {
+    // Found by a new user quantizing a TF.js model: "nothing to convert" alone did not say how.
+    const dir = tempDir('tfjs-requantize');
+    const src = path.join(dir, 'model.safetensors');
+    await saveFile({ w: { dtype: 'F32', shape: [4], data: floats(4, 5) } }, src);
+    expect((await runCli('convert', src, '--to', 'tfjs', '-o', path.join(dir, 'web'))).code).toBe(0);
+    const r = await runCli('convert', path.join(dir, 'web', 'model.json'), '--to', 'tfjs', '--quantize', 'uint8', '-o', path.join(dir, 'q'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/already TF\.js: nothing to convert .*convert it to safetensors first, then that with --to tfjs --quantize/);
+    expect(fs.existsSync(path.join(dir, 'q'))).toBe(false);
+    // validate reads safetensors only: the refusal without --quantize points at inspect, and validate of a
+    // model.json says what it may be.
+    const again = await runCli('convert', path.join(dir, 'web', 'model.json'), '--to', 'tfjs', '-o', path.join(dir, 'q'));
+    expect(again.stderr).toMatch(/already TF\.js: nothing to convert \(tensorsafe inspect shows it\)/);
+    const validated = await runCli('validate', path.join(dir, 'web', 'model.json'));
+    expect([validated.code, validated.stdout + validated.stderr]).toEqual([1, expect.stringMatching(/a TF\.js model\.json \(tensorsafe inspect reads it\)/)]);
+  });
+});

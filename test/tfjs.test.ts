@@ -159,6 +159,8 @@ describe('TF.js shard paths stay inside the model folder', () => {
   it('a model with no folder (no openSibling) reads no shard', async () => {
     const source = new MemorySource(new TextEncoder().encode(JSON.stringify([{ paths: ['w.bin'], weights: specs }])), 'model.json');
     expect(await codeOf(tfjsReader.open!(source))).toBe('ExternalDataRefused');
+    // A user who opened a model.json from disk with FileSource (README, Formats) is told how to read its shards.
+    await expect(tfjsReader.open!(source)).rejects.toThrow(/openModel from tensorsafe\/node, or pass the open option openSibling/);
   });
 
   it('a shard that is a symbolic link out of the folder is refused (CLI: exit 3, nothing written)', async () => {

@@ -156,6 +156,36 @@ describe('TFLite --dequantize', () => {
     expect(fs.existsSync(path.join(dir, 'again.safetensors'))).toBe(false);
     expect((await runCli('convert', dir, '--recursive', '--dequantize')).code).toBe(2);
   });
+
+  it('convert --to tfjs of a quantized TFLite model names --dequantize as the way to write it', async () => {
+    // Found by a new user: "I8, which TF.js has no type for … convert it to one of those first" did not say how.
+    const dir = tempDir('tflite-to-tfjs');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const refused = await runCli('convert', src, '--to', 'tfjs', '-o', path.join(dir, 'web'));
+    expect([refused.code, refused.stderr]).toEqual([3, expect.stringMatching(/UnsupportedTensor: .*TF\.js has no type for.*: a quantized TFLite model is written as F32 with --dequantize/)]);
+    expect(fs.existsSync(path.join(dir, 'web'))).toBe(false);
+    expect((await runCli('convert', src, '--to', 'tfjs', '--dequantize', '-o', path.join(dir, 'web'))).code).toBe(0);
+  });
+
+  it('verify --dequantize compares a TFLite model, dequantized as convert --dequantize reads it, with its output', async () => {
+    // Found by a new user: the output of convert --dequantize could not be verified against its source
+    // (bit for bit: dtype mismatch; --allow-dtype-change: the stored integers against their floats).
+    const dir = tempDir('tflite-verify-dequantize');
+    const src = path.join(dir, 'dequantize.tflite');
+    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    expect((await runCli('convert', src, '--dequantize')).code).toBe(0);
+    const out = path.join(dir, 'dequantize.safetensors');
+    expect((await runCli('verify', src, out)).code).toBe(1);
+    const verified = await runCli('verify', src, out, '--dequantize');
+    expect([verified.code, verified.stdout]).toEqual([0, expect.stringContaining('every tensor matches')]);
+    const a = await openModel(src, { dequantize: true });
+    try {
+      expect(a.tensors.find((t) => t.name === 'bias')!.dtype).toBe('F32');
+    } finally {
+      await a.close();
+    }
+  });
 });
 
 const sparseDequantized = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/tflite-sparse-dequantized.json'), 'utf8')) as typeof dequantized;

@@ -13,6 +13,7 @@ export const verifyCommand: Command = {
   name: 'verify',
   help: `Usage: tensorsafe verify A B [--atol X] [--rtol Y] [--allow-dtype-change]
                        [--json | --markdown] [--key PATH] [--skip-unknown]
+                       [--dequantize]
 
 Compares every tensor of two models, matched by name. A and B are files,
 sharded sets or model folders of any format tensorsafe reads (PyTorch,
@@ -37,6 +38,8 @@ Options:
   --markdown            a Markdown report for a pull-request comment
   --key PATH            where the weights are in a training checkpoint
   --skip-unknown        keep unknown objects in checkpoints as placeholders
+  --dequantize          read TFLite models' quantized tensors as F32, as
+                        convert --dequantize writes them
   -h, --help            show this help
 
 ${exitStatusHelp({ ok: 'every tensor matches under the rule', finding: 'the models differ (a tensor different, mismatched, missing or extra)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
@@ -58,6 +61,7 @@ Examples:
           markdown: { type: 'boolean' },
           key: { type: 'string' },
           'skip-unknown': { type: 'boolean' },
+          dequantize: { type: 'boolean' },
         },
         allowPositionals: true,
         strict: true,
@@ -76,7 +80,7 @@ Examples:
     const bar = new ProgressBar(process.stderr, !values.json && !values.markdown && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let report: VerifyReport;
     try {
-      const open = (target: string): ReturnType<typeof openModel> => openModel(target, { key: values.key, skipUnknown: values['skip-unknown'] }).catch((e: unknown) => Promise.reject(inFile(e, target)));
+      const open = (target: string): ReturnType<typeof openModel> => openModel(target, { key: values.key, skipUnknown: values['skip-unknown'], dequantize: values.dequantize }).catch((e: unknown) => Promise.reject(inFile(e, target)));
       const a = await open(aPath);
       opened.push(a);
       const b = await open(bPath);

@@ -134,12 +134,13 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   // A model opened from a URL (a TF.js model.json: its shards fetched relative to it) is written to a local -o.
   const remote = isHttpUrl(src);
   if (remote && options.sourceSha256) throw new TensorsafeError('InvalidArgument', '--sha256 hashes local sources; a model opened from a URL has none', { location: src });
-  const input = await resolveInput(src, options.output, output);
+  const input = await resolveInput(src, options.output, output, options.quantize);
   // A URL's record (its size as the server gives it) is made once it is open.
   let records = remote ? [] : pendingRecords(input.files, Boolean(options.sourceSha256), input.outDir);
   // Digests, when asked for, are computed while the conversion runs; they are needed only at the end.
   const hashing = options.sourceSha256 ? startHashing(input.files) : undefined;
   let opened: OpenedFile[] = [];
+  let createdFolder: string | undefined;
   const pool = options.decodeWorkers ? new DecodeWorkerPool(options.decodeWorkers) : undefined;
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, blockDecoder: pool?.available ? pool : undefined });
@@ -150,7 +151,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     const decodedBytes = opened.reduce((n, o) => n + o.tensors.tensors.reduce((m, t) => m + (t.encoding.layout === 'decoded' ? t.byteLength : 0), 0), 0);
     if (pool?.available && decodedBytes >= MIN_DECODE_WORKER_BYTES) pool.start().catch(() => undefined);
     // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
-    if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output);
+    if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output, options.quantize);
     const plan = planConversion(
       opened.map((o) => ({ name: o.file, tensors: o.tensors })),
       {
@@ -220,10 +221,12 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
         return summaryOf(true, current);
       }
     }
+    // A folder this conversion creates is removed again when nothing could be written into it.
+    if (!fs.existsSync(input.outDir)) createdFolder = input.outDir;
     makeFolder(input.outDir);
 
     let sources = records;
-    await writeOutputs(plan, {
+    await withDequantizeHint(opened, options.dequantize, () => writeOutputs(plan, {
       framework: opened[0]?.format.framework,
       records: { [PROVENANCE_KEY]: provenanceValue(records) },
       createSink: (i) => FileSink.create(outputs[i]!, { deferCommit: true, overwrite: true }),
@@ -242,7 +245,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
       writeIndex: (name, bytes) => writeFileAtomicSync(path.join(input.outDir, name), [bytes], { overwrite: true }),
       createCompanionSink: (name) => FileSink.create(path.join(input.outDir, name), { deferCommit: true, overwrite: true }),
       onProgress: options.onProgress,
-    });
+    }));
     const summary = summaryOf(false, sources);
     for (const f of shadows) {
       fs.rmSync(f, { force: true });
@@ -251,6 +254,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
     return summary;
   } catch (e) {
     hashing?.cancel();
+    if (createdFolder !== undefined) removeEmptyFolder(createdFolder);
     throw e;
   } finally {
     await Promise.all(opened.map((o) => o.tensors.close()));
@@ -401,9 +405,32 @@ async function existingOutputs(targets: readonly string[], files: readonly strin
   return (await sameContent()) ? recorded[0]! : undefined;
 }
 
-function alreadyConverted(src: string, output: OutputFormat): TensorsafeError {
+function removeEmptyFolder(dir: string): void {
+  try {
+    fs.rmdirSync(dir); // only ever removes an empty folder
+  } catch {
+    // not empty (something was written there meanwhile) or already gone: left as it is
+  }
+}
+
+/** A tensor the output has no type for, from a model that --dequantize reads as F32 (TFLite): say so. */
+async function withDequantizeHint<T>(opened: readonly OpenedFile[], dequantize: boolean | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    const from = dequantize ? undefined : opened.find((o) => o.format.dequantizes);
+    if (!(e instanceof TensorsafeError) || e.code !== 'UnsupportedTensor' || from === undefined) throw e;
+    throw new TensorsafeError(e.code, `${e.message}: a quantized ${from.format.name.replace(/ \(.*\)$/, '')} model is written as F32 with --dequantize`, { location: e.location, file: e.file, cause: e });
+  }
+}
+
+function alreadyConverted(src: string, output: OutputFormat, quantize: string | undefined): TensorsafeError {
   const name = formatById(output.id)?.name.replace(/ \(.*\)$/, '') ?? output.id;
-  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (tensorsafe validate checks it)`, { location: src });
+  // Quantizing is a rewrite, not a copy: the writers take a model of another format, so say which way.
+  const how = quantize === undefined ? '' : `; to quantize it, convert it to safetensors first, then that with --to ${output.id} --quantize ${quantize}`;
+  // validate reads safetensors only; inspect reads every format.
+  const check = output.id === 'safetensors' ? 'tensorsafe validate checks it' : 'tensorsafe inspect shows it';
+  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (${check}${how})`, { location: src });
 }
 
 /** The conventional safetensors name for a model file: pytorch_model.bin → model.safetensors, weights.npz → weights.safetensors. */
@@ -430,7 +457,7 @@ function outputNamesFolder(output: string, format: OutputFormat): boolean {
   return namesFolder(output) || (format.alwaysIndexed === true && !output.toLowerCase().endsWith(format.extension));
 }
 
-async function resolveInput(src: string, output: string | undefined, format: OutputFormat): Promise<Input> {
+async function resolveInput(src: string, output: string | undefined, format: OutputFormat, quantize?: string): Promise<Input> {
   if (isHttpUrl(src)) {
     if (output === undefined) throw new TensorsafeError('InvalidArgument', `${src} is a URL: name the output (a file, or a folder for it) with -o`, { location: src });
     const name = outputNameFor(decodeURIComponent(new URL(src).pathname.split('/').pop() || 'model'), format);
@@ -449,7 +476,7 @@ async function resolveInput(src: string, output: string | undefined, format: Out
   const isDir = fs.statSync(src).isDirectory();
   // A folder's model is found by its files' names: one that holds only outputs has nothing to convert.
   // A named file's format is its bytes' (openModelFiles, then the check in convertModel), never its name's.
-  if (isDir && model.format === format.id) throw alreadyConverted(src, format);
+  if (isDir && model.format === format.id) throw alreadyConverted(src, format, quantize);
   if (model.weightMap) {
     const outDir = output ?? (isDir ? src : path.dirname(src));
     return { files: model.files, index: model.weightMap, outDir, stem: 'model', single: path.join(outDir, format.fileName('model')) };

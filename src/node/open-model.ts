@@ -12,6 +12,8 @@ export interface OpenModelOptions {
   skipUnknown?: boolean;
   /** Which format (a registry id) a folder holding models of several formats opens as. */
   prefer?: string;
+  /** Quantized tensors as their float values, as `convertModel`'s `dequantize` writes them (TFLite); other formats ignore it. */
+  dequantize?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
   // The files' formats are found from their bytes as they are opened (each file read once).
   const model = await findModel(target, { prefer: options.prefer, detect: false });
   // Files of a format whose loaders run nothing are read without a scan first, as before the registry.
-  const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown, scan: (format) => !format.inert });
+  const opened = await openModelFiles(model.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, scan: (format) => !format.inert });
   try {
     if (model.weightMap) checkShards(model.index!, model.weightMap, opened);
   } catch (e) {

@@ -43,7 +43,7 @@ function notSafetensors(prefix: Uint8Array): string {
   if (prefix[0] === 0x80 && (prefix[1] ?? 9) <= 5) return 'it is a Python pickle, as legacy PyTorch checkpoints are: tensorsafe convert turns one into safetensors';
   if (head === 'version ') return 'it is a Git LFS pointer, not the file itself: run git lfs pull';
   if (/^\s*<(!doctyp|html)/i.test(head)) return 'it is an HTML page: a download that returned an error page?';
-  if (head.startsWith('{')) return 'it is a JSON file: a sharded set\'s index? Name one of its .safetensors files';
+  if (head.startsWith('{')) return 'it is a JSON file: a sharded set\'s index (name one of its .safetensors files) or a TF.js model.json (tensorsafe inspect reads it)?';
   if (head.startsWith('GGUF')) return 'it is a GGUF file';
   if (head.startsWith('\x89HDF')) return 'it is an HDF5 file';
   if (head.startsWith('\x93NUMPY')) return 'it is a NumPy .npy file';

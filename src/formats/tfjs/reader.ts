@@ -91,7 +91,7 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
         throw new TfjsError('ExternalDataRefused', `${file}: weight shard ${JSON.stringify(path)} (group ${g}) is refused: ${escape}; only files inside the model's folder are read`, { location: file });
       }
       if (!open) {
-        throw new TfjsError('ExternalDataRefused', `${file}: weight shard ${JSON.stringify(path)} cannot be read: the model has no folder to read it from`, { location: file });
+        throw new TfjsError('ExternalDataRefused', `${file}: weight shard ${JSON.stringify(path)} cannot be read: the model has no folder to read it from (open it with openModel from tensorsafe/node, or pass the open option openSibling)`, { location: file });
       }
       let s = opened.get(path);
       if (!s) opened.set(path, (s = await open(path)));
