@@ -137,22 +137,12 @@ function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: n
   const unit = d.size;
   const step = (n: number): number => Math.max(unit, Math.floor(n / unit) * unit);
   if (dequantize) {
-    const values = dequantize;
-    return {
-      name,
-      dtype: 'F32',
-      shape: [...t.shape],
-      byteLength: count * 4,
-      encoding: { layout: 'decoded', decoder: d.int4 ? 'int4-unpack+tflite-dequantize' : 'tflite-dequantize' },
-      fidelity: 'derived',
-      // Source chunks of an eighth (INT4), a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
-      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
-        values(
-          d.int4
-            ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 3)), true, count)
-            : readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit))),
-        ),
-    };
+    // Source chunks of an eighth (INT4), a quarter (I8, U8), half (I16) or the whole (I32) of the output's chunk size.
+    return dequantizedEntry(name, t, count, d.int4 ? 'int4-unpack+tflite-dequantize' : 'tflite-dequantize', dequantize, (chunkBytes) =>
+      d.int4
+        ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 3)), true, count)
+        : readChunks(source, buffer.start, buffer.length, step(Math.floor((chunkBytes / 4) * unit))),
+    );
   }
   return {
     name,
@@ -163,6 +153,26 @@ function entry(t: TfliteTensor, name: string, d: TfliteDtype, buffer: { start: n
     fidelity: d.int4 ? 'lossless' : 'exact',
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) =>
       d.int4 ? unpackNibbleChunks(readChunks(source, buffer.start, buffer.length, Math.max(1, chunkBytes >> 1)), true, count) : readChunks(source, buffer.start, buffer.length, step(chunkBytes)),
+  };
+}
+
+/** A quantized tensor read as F32 values (`dequantize`), its stored values coming from `stored` (dense or densified). */
+function dequantizedEntry(
+  name: string,
+  t: TfliteTensor,
+  count: number,
+  decoder: string,
+  dequantize: Dequantizer,
+  stored: (chunkBytes: number) => AsyncIterable<Uint8Array>,
+): TensorEntry {
+  return {
+    name,
+    dtype: 'F32',
+    shape: [...t.shape],
+    byteLength: count * 4,
+    encoding: { layout: 'decoded', decoder },
+    fidelity: 'derived',
+    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => dequantize(stored(chunkBytes)),
   };
 }
 
@@ -193,16 +203,7 @@ async function sparseEntry(
   await densePositions(source, t.shape, sp, d.size, values, refuse, budget);
   const dense = async (): Promise<Uint8Array> => densified(source, buffer.start, buffer.length, await densePositions(source, t.shape, sp, d.size, values, refuse), d.size, count);
   if (dequantize) {
-    const values = dequantize;
-    return {
-      name,
-      dtype: 'F32',
-      shape: [...t.shape],
-      byteLength: count * 4,
-      encoding: { layout: 'decoded', decoder: 'sparse-densify+tflite-dequantize' },
-      fidelity: 'derived',
-      chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => values(inChunks(dense, Math.floor(chunkBytes / 4) * d.size, d.size)),
-    };
+    return dequantizedEntry(name, t, count, 'sparse-densify+tflite-dequantize', dequantize, (chunkBytes) => inChunks(dense, Math.floor(chunkBytes / 4) * d.size, d.size));
   }
   return {
     name,
