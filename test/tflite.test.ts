@@ -20,6 +20,12 @@ import { tempDir } from './helpers/temp.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'formats', 'tflite');
 const fixture = (name: string): MemorySource => new MemorySource(new Uint8Array(fs.readFileSync(path.join(FIXTURES, name))), name);
+/** A copy of fixture `name` in `dir` (CLI runs write their output beside their input): its path. */
+const copyFixture = (name: string, dir: string): string => {
+  const copy = path.join(dir, name);
+  fs.copyFileSync(path.join(FIXTURES, name), copy);
+  return copy;
+};
 
 describe('TFLite reader', () => {
   it('keeps each quantized tensor\'s scale, zero point and quantized dimension as a JSON metadata value', async () => {
@@ -69,8 +75,7 @@ describe('TFLite reader', () => {
 
   it('inspect, convert and verify through the CLI; the quantization metadata reaches the safetensors file', async () => {
     const dir = tempDir('tflite-cli');
-    const src = path.join(dir, 'types.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'types.tflite'), src);
+    const src = copyFixture('types.tflite', dir);
     const inspected = await runCli('inspect', src);
     expect(inspected.code).toBe(0);
     expect(inspected.stdout).toContain('TFLite');
@@ -86,8 +91,7 @@ describe('TFLite reader', () => {
     }
     expect((await runCli('verify', src, out)).code).toBe(0);
     // A refused model: exit status 3, nothing written.
-    const bad = path.join(dir, 'size-mismatch.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'size-mismatch.tflite'), bad);
+    const bad = copyFixture('size-mismatch.tflite', dir);
     expect((await runCli('convert', bad)).code).toBe(3);
     expect(fs.existsSync(path.join(dir, 'size-mismatch.safetensors'))).toBe(false);
   });
@@ -135,8 +139,7 @@ describe('TFLite --dequantize', () => {
 
   it('convert --dequantize writes the F32 values; other formats and --recursive refuse it as a usage error', async () => {
     const dir = tempDir('tflite-dequantize');
-    const src = path.join(dir, 'dequantize.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const src = copyFixture('dequantize.tflite', dir);
     const converted = await runCli('convert', src, '--dequantize');
     expect([converted.code, converted.stderr]).toEqual([0, '']);
     const written = await openModel(path.join(dir, 'dequantize.safetensors'));
@@ -160,8 +163,7 @@ describe('TFLite --dequantize', () => {
   it('convert --to tfjs of a quantized TFLite model names --dequantize as the way to write it', async () => {
     // Found by a new user: "I8, which TF.js has no type for … convert it to one of those first" did not say how.
     const dir = tempDir('tflite-to-tfjs');
-    const src = path.join(dir, 'dequantize.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const src = copyFixture('dequantize.tflite', dir);
     const refused = await runCli('convert', src, '--to', 'tfjs', '-o', path.join(dir, 'web'));
     expect([refused.code, refused.stderr]).toEqual([3, expect.stringMatching(/UnsupportedTensor: .*TF\.js has no type for.*: a quantized TFLite model is written as F32 with --dequantize/)]);
     expect(fs.existsSync(path.join(dir, 'web'))).toBe(false);
@@ -172,8 +174,7 @@ describe('TFLite --dequantize', () => {
     // Found by a new user: the output of convert --dequantize could not be verified against its source
     // (bit for bit: dtype mismatch; --allow-dtype-change: the stored integers against their floats).
     const dir = tempDir('tflite-verify-dequantize');
-    const src = path.join(dir, 'dequantize.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'dequantize.tflite'), src);
+    const src = copyFixture('dequantize.tflite', dir);
     expect((await runCli('convert', src, '--dequantize')).code).toBe(0);
     const out = path.join(dir, 'dequantize.safetensors');
     expect((await runCli('verify', src, out)).code).toBe(1);
@@ -256,13 +257,11 @@ describe('TFLite sparse tensors', () => {
 
   it('convert and verify through the CLI', async () => {
     const dir = tempDir('tflite-sparse');
-    const src = path.join(dir, 'sparse.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'sparse.tflite'), src);
+    const src = copyFixture('sparse.tflite', dir);
     const converted = await runCli('convert', src);
     expect([converted.code, converted.stderr]).toEqual([0, '']);
     expect((await runCli('verify', src, path.join(dir, 'sparse.safetensors'))).code).toBe(0);
-    const bad = path.join(dir, 'sparse-unsorted.tflite');
-    fs.copyFileSync(path.join(FIXTURES, 'sparse-unsorted.tflite'), bad);
+    const bad = copyFixture('sparse-unsorted.tflite', dir);
     expect((await runCli('convert', bad)).code).toBe(3);
     expect(fs.existsSync(path.join(dir, 'sparse-unsorted.safetensors'))).toBe(false);
   });
