@@ -15,6 +15,11 @@ export class FormatProblem extends Error {
     super(message);
     this.name = 'FormatProblem';
   }
+
+  /** Where in `file` the problem is, as a reader's coded error names it: `file@offset`, or `file` without an offset. */
+  locationIn(file: string): string {
+    return this.offset === undefined ? file : `${file}@${this.offset}`;
+  }
 }
 
 export function malformed(message: string, offset?: number): FormatProblem {

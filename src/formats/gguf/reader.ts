@@ -61,7 +61,7 @@ function lossyNote(keys: readonly string[]): string {
 /** A FormatProblem of the parse as a coded error (anything else as it is). */
 function problemError(e: unknown, source: ByteSource): unknown {
   if (!(e instanceof FormatProblem)) return e;
-  const location = e.offset === undefined ? source.name : `${source.name}@${e.offset}`;
+  const location = e.locationIn(source.name);
   return new GgufError(e.kind === 'limit' ? 'GgufLimit' : 'InvalidGguf', `${source.name}: ${e.kind === 'limit' ? '' : 'not a valid GGUF file: '}${e.message}`, { location, cause: e });
 }
 

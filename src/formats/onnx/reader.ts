@@ -100,7 +100,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */
 function coded(e: unknown, file: string): unknown {
   if (!(e instanceof FormatProblem)) return e;
-  const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+  const location = e.locationIn(file);
   // Field 2 of a ModelProto is a string; of a TensorProto, a varint (data_type): ONNX's test data sets
   // and onnx.numpy_helper.from_array(...).SerializeToString() write such single tensors as `.pb` files.
   const tensorHint = e.message.startsWith('ModelProto.producer_name (field 2) has wire type varint')

@@ -243,6 +243,6 @@ function customOnlyInputs(model: TfliteModel, sg: TfliteModel['subgraphs'][numbe
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */
 function coded(e: unknown, file: string): unknown {
   if (!(e instanceof FormatProblem)) return e;
-  const location = e.offset === undefined ? file : `${file}@${e.offset}`;
+  const location = e.locationIn(file);
   return new TfliteError(e.kind === 'limit' ? 'TfliteLimit' : 'InvalidTflite', `${file}: not a readable TFLite model: ${e.message}`, { location, cause: e });
 }
