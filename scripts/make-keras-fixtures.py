@@ -440,14 +440,20 @@ def dot_keras_duplicate():
     write_expected(fname, {"exercises": "two zip entries named model.weights.h5: which one a reader takes is ambiguous, refused", "error": "DuplicateName"})
 
 
+def keras2_model_weights(f, dense_layers):
+    """A Keras 2 file's root attributes for a Sequential of Dense layers, and its model_weights group listing them (the layer groups are the caller's)."""
+    f.attrs["keras_version"] = b"2.2.4"
+    f.attrs["backend"] = b"tensorflow"
+    f.attrs["model_config"] = config_json("Sequential", "sequential", [layer("Dense", n) for n in dense_layers]).encode()
+    mw = f.create_group("model_weights")
+    mw.attrs["layer_names"] = strings(dense_layers, True)
+    return mw
+
+
 def missing_weight():
     fname = "missing-weight.h5"
     with h5py.File(os.path.join(OUT, fname), "w", libver="earliest") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = config_json("Sequential", "sequential", [layer("Dense", "dense")]).encode()
-        mw = f.create_group("model_weights")
-        mw.attrs["layer_names"] = strings(["dense"], True)
+        mw = keras2_model_weights(f, ["dense"])
         g = mw.create_group("dense")
         g.attrs["weight_names"] = strings(["dense/kernel:0", "dense/bias:0"], True)
         g.create_dataset("dense/kernel:0", data=weights(2, 2))
@@ -457,11 +463,7 @@ def missing_weight():
 def missing_layer():
     fname = "missing-layer.h5"
     with h5py.File(os.path.join(OUT, fname), "w", libver="earliest") as f:
-        f.attrs["keras_version"] = b"2.2.4"
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["model_config"] = config_json("Sequential", "sequential", [layer("Dense", "dense"), layer("Dense", "dense_1")]).encode()
-        mw = f.create_group("model_weights")
-        mw.attrs["layer_names"] = strings(["dense", "dense_1"], True)
+        mw = keras2_model_weights(f, ["dense", "dense_1"])
         g = mw.create_group("dense")
         g.attrs["weight_names"] = strings(["dense/kernel:0"], True)
         g.create_dataset("dense/kernel:0", data=weights(2, 2))

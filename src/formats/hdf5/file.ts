@@ -368,16 +368,18 @@ const ENCODER = new TextEncoder();
 /**
  * A dataset as a TensorEntry named `name`: its dtype and shape, big-endian elements byte-swapped as
  * they stream (encoding byteSwap), its bytes from its storage. Undefined dtype or shape: Hdf5Unsupported (check `why` first).
+ * `as` reads the elements as that dtype, bytes as they are (Keras 3's bfloat16, stored as 2-byte opaque:
+ * the caller checks the element size).
  */
-export async function datasetTensor(ds: Hdf5Dataset, name: string): Promise<{ entry: TensorEntry; storage: DatasetStorage }> {
-  const dtype = ds.dtype;
+export async function datasetTensor(ds: Hdf5Dataset, name: string, as?: Dtype): Promise<{ entry: TensorEntry; storage: DatasetStorage }> {
+  const dtype = as ?? ds.dtype;
   const shape = ds.shape;
-  const why = ds.why;
+  const why = as === undefined ? ds.why : undefined;
   if (dtype === undefined || shape === undefined || why !== undefined) {
     throw new Hdf5Error('Hdf5Unsupported', `${ds.file.name}: dataset ${ds.path} is not a tensor: ${why ?? 'no dtype'}`, { location: `${ds.file.name}@${ds.address}` });
   }
   const storage = await ds.storage();
-  const swap = ds.byteSwap;
+  const swap = as === undefined ? ds.byteSwap : undefined;
   const encoding: TensorEncoding = swap ? { layout: 'stored', byteSwap: swap } : STORED;
   const unit = ds.datatype.size;
   return {

@@ -114,20 +114,20 @@ export interface DenseStorage {
 }
 
 export function decodeLinkInfo(body: Uint8Array, at: number, g: Hdf5Geometry): DenseStorage {
-  const f = new Fields(body, at, 'a link info message');
-  const version = f.u8();
-  if (version !== 0) throw malformed(`link info message version ${version} is unknown`, at);
-  const flags = f.u8();
-  if (flags & 0x01) f.skip(8); // maximum creation index
-  return { heap: f.address(g), nameIndex: f.address(g) };
+  return decodeDenseStorageInfo(body, at, g, 'a', 'link info', 8);
 }
 
 export function decodeAttributeInfo(body: Uint8Array, at: number, g: Hdf5Geometry): DenseStorage {
-  const f = new Fields(body, at, 'an attribute info message');
+  return decodeDenseStorageInfo(body, at, g, 'an', 'attribute info', 2);
+}
+
+/** The two messages differ only in their name and the width of the maximum creation index they may carry. */
+function decodeDenseStorageInfo(body: Uint8Array, at: number, g: Hdf5Geometry, article: 'a' | 'an', message: string, creationIndexBytes: number): DenseStorage {
+  const f = new Fields(body, at, `${article} ${message} message`);
   const version = f.u8();
-  if (version !== 0) throw malformed(`attribute info message version ${version} is unknown`, at);
+  if (version !== 0) throw malformed(`${message} message version ${version} is unknown`, at);
   const flags = f.u8();
-  if (flags & 0x01) f.skip(2); // maximum creation index
+  if (flags & 0x01) f.skip(creationIndexBytes); // maximum creation index
   return { heap: f.address(g), nameIndex: f.address(g) };
 }
 

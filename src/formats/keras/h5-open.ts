@@ -1,5 +1,4 @@
 import type { ByteSource } from '../../io/byte-source.js';
-import { DEFAULT_CHUNK_BYTES, STORED, type TensorEntry } from '../../tensor/tensor-set.js';
 import { datasetTensor, Hdf5Dataset, Hdf5Group, openHdf5 } from '../hdf5/file.js';
 import type { H5AttributeValue, H5Dataset, H5File, H5Group } from './h5-access.js';
 
@@ -38,22 +37,8 @@ function dataset(ds: Hdf5Dataset): H5Dataset {
     shape: ds.shape ?? [],
     attribute: async (name) => (await ds.attributeValue(name)) as H5AttributeValue | undefined,
     async tensor(name, as) {
-      if (as === 'BF16' && ds.datatype.size === 2 && ds.shape !== undefined && !ds.externalStorage) return bf16Tensor(ds, name, ds.shape);
-      return (await datasetTensor(ds, name)).entry;
+      const bf16 = as === 'BF16' && ds.datatype.size === 2 && ds.shape !== undefined && !ds.externalStorage;
+      return (await datasetTensor(ds, name, bf16 ? 'BF16' : undefined)).entry;
     },
-  };
-}
-
-async function bf16Tensor(ds: Hdf5Dataset, name: string, shape: readonly number[]): Promise<TensorEntry> {
-  const storage = await ds.storage();
-  return {
-    name,
-    dtype: 'BF16',
-    shape: [...shape],
-    byteLength: storage.byteLength,
-    encoding: STORED,
-    fidelity: 'exact',
-    aliasKey: `hdf5@${ds.address}`,
-    chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => storage.chunks(Math.max(2, chunkBytes - (chunkBytes % 2))),
   };
 }
