@@ -234,6 +234,10 @@ describe('variable names', () => {
       'layers/dense', 'layers/dense/x', 'layers/dense_1', 'layers/dense_2', 'layers/dense_10', 'layers/depthwise_conv2d',
     ]);
   });
+
+  it('natural order of names holding a line break (any byte may be in an HDF5 link name; was a TypeError found by the fuzz)', () => {
+    expect(['a\nb_2', 'a\nb_10', 'a\nb'].sort(naturalCompare)).toEqual(['a\nb', 'a\nb_2', 'a\nb_10']);
+  });
 });
 
 describe('model config', () => {

@@ -155,6 +155,7 @@ export function naturalCompare(a: string, b: string): number {
 }
 
 function split(segment: string): [string, number] {
-  const m = /^(.*?)(?:_(\d+))?$/.exec(segment)!;
+  // `s`: a name may hold a line break (any byte in an HDF5 link name); without it the match fails.
+  const m = /^(.*?)(?:_(\d+))?$/s.exec(segment)!;
   return [m[1]!, m[2] === undefined ? -1 : Number(m[2])];
 }
