@@ -57,7 +57,9 @@ def clear(folder):
     path = os.path.join(OUT, folder)
     os.makedirs(path, exist_ok=True)
     for f in os.listdir(path):
-        os.remove(os.path.join(path, f))
+        # TorchScript fixtures are scripts/make-torchscript-fixtures.py's.
+        if not f.startswith("torchscript_"):
+            os.remove(os.path.join(path, f))
 
 
 # --- pytorch -------------------------------------------------------------------------------------

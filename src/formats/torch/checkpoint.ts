@@ -5,6 +5,7 @@ import { PickleError } from '../pickle/errors.js';
 import { isZip } from '../zip/index.js';
 import { describeFormat, detectFormat } from '../detect.js';
 import { CheckpointError } from './errors.js';
+import type { ScriptClass } from './script-classes.js';
 import { readLegacyOrPickle } from './legacy-checkpoint.js';
 import { isTar, readTarCheckpoint } from './tar-checkpoint.js';
 import { readZipCheckpoint } from './zip-checkpoint.js';
@@ -20,6 +21,16 @@ export interface TorchCheckpoint {
   /** Every global the pickle(s) named. */
   readonly globals: ReadonlySet<string>;
   readonly notes: readonly string[];
+  /** TorchScript archives: what besides data.pkl says which tensors are weights. */
+  readonly script?: TorchScriptParts;
+}
+
+/** A TorchScript archive's constants and class declarations (never its code as code). */
+export interface TorchScriptParts {
+  /** constants.pkl's object (a tuple: tensors and other values the code uses), when the archive has one. */
+  readonly constants: PyValue | undefined;
+  /** The `__torch__.*` classes the pickles name, as code/ declares them (script-classes.ts). */
+  readonly classes: ReadonlyMap<string, ScriptClass>;
 }
 
 const TORCH_FORMATS: ReadonlySet<string> = new Set<TorchFormat>(['pytorch-zip', 'torchscript', 'pytorch-legacy', 'pytorch-tar', 'pickle']);

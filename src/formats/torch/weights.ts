@@ -5,6 +5,7 @@ import { describe, PyDict, PyObject, PyOpaque, PyTuple, type PyValue } from '../
 import { readTorchCheckpoint, type ReadCheckpointOptions, type TorchCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './errors.js';
 import { moduleStateOf, moduleTensors, ModuleStates } from './modules.js';
+import { CONSTANTS_PREFIX, isDeclaredScriptModule, scriptConstants, scriptModuleTensors } from './script-modules.js';
 import { WalkBudget } from './visits.js';
 import { TorchStorage, TorchTensor, TorchUnsupported } from './values.js';
 
@@ -36,21 +37,50 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
   const budget = new WalkBudget(source.name);
   const graph = new Graph(root, budget);
   const leftOut: LeftOut[] = [];
-  let weights: PyValue;
   let weightsPath: string;
-  if (options.key !== undefined) {
-    weightsPath = options.key;
-    weights = resolvePath(root, options.key, source.name, graph);
-    for (const l of siblings(root, options.key, graph)) leftOut.push(l);
+  let found: { path: string; value: TorchTensor | TorchUnsupported }[];
+  let classes: string[];
+  const notes = [...checkpoint.notes];
+  const { script } = checkpoint;
+  if (options.key === undefined && script && isDeclaredScriptModule(root, script)) {
+    // A TorchScript module: its state_dict by its classes' declarations, then its constants.
+    const tree = scriptModuleTensors(root as PyObject, script, source.name, budget, (v) => graph.reachesTensor(v));
+    const constants = scriptConstants(script, budget);
+    weightsPath = '';
+    found = tree.found;
+    for (const c of constants) found.push(c);
+    for (const l of tree.leftOut) leftOut.push(l);
+    classes = tree.classes;
+    notes.push(
+      `TorchScript archive: a module tree of ${tree.modules} module(s) (${tree.classes.length} class(es)), named as torch.jit.load(...).state_dict() names it; ` +
+        `parameters and buffers told apart by the __parameters__ and __buffers__ lines of the classes' declarations in code/, read as text (the code is never run)`,
+    );
+    notes.push(`${constants.length} tensor constant(s) of constants.pkl, named ${CONSTANTS_PREFIX}.<index> (no state_dict lists them)`);
   } else {
-    const chosen = findWeights(root, graph);
-    weightsPath = chosen;
-    weights = chosen === '' ? root : (root as PyDict).get(chosen)!;
-    if (chosen !== '') for (const l of siblings(root, chosen, graph)) leftOut.push(l);
+    let weights: PyValue;
+    if (options.key !== undefined) {
+      weightsPath = options.key;
+      weights = resolvePath(root, options.key, source.name, graph);
+      for (const l of siblings(root, options.key, graph)) leftOut.push(l);
+    } else {
+      const chosen = findWeights(root, graph);
+      weightsPath = chosen;
+      weights = chosen === '' ? root : (root as PyDict).get(chosen)!;
+      if (chosen !== '') for (const l of siblings(root, chosen, graph)) leftOut.push(l);
+    }
+    const walked: Walk = { file: source.name, found: [], leftOut, classes: [], graph };
+    walk(weights, walked);
+    found = walked.found;
+    classes = walked.classes;
+    if (script && options.key === undefined) {
+      // No declarations to tell weights from other tensor attributes: every tensor by its attribute path.
+      for (const c of scriptConstants(script, budget)) found.push(c);
+      notes.push(`TorchScript archive whose classes code/ does not declare: tensors named by attribute path (tensor attributes outside the state_dict included); constants.pkl's as ${CONSTANTS_PREFIX}.<index>`);
+    } else if (script) notes.push('TorchScript archive read under --key: its code/ is never run');
+    if (classes.length > 0) {
+      notes.push(`the weights are a module tree, named as its state_dict() names them; module classes met (read as data, never imported): ${classes.join(', ')}`);
+    }
   }
-  const walked: Walk = { file: source.name, found: [], leftOut, classes: [], graph };
-  walk(weights, walked);
-  const { found, classes } = walked;
   if (found.length === 0) {
     throw new CheckpointError(
       'NoTensors',
@@ -79,10 +109,6 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
     return entry;
   });
   for (const p of checkpoint.placeholders) leftOut.push({ path: p.location, what: `placeholder for ${p.global}` });
-  const notes = [...checkpoint.notes];
-  if (classes.length > 0) {
-    notes.push(`the weights are a module tree, named as its state_dict() names them; module classes met (read as data, never imported): ${classes.join(', ')}`);
-  }
   return {
     format: checkpoint.format,
     tensors,
