@@ -26,7 +26,7 @@ export interface ScriptClass {
   readonly buffers: readonly string[] | undefined;
 }
 
-const CLASS_LINE = /^class ([A-Za-z_][A-Za-z0-9_]*)\(([A-Za-z_][A-Za-z0-9_.]*)?\):$/;
+const CLASS_LINE = /^class ([A-Za-z_][A-Za-z0-9_]*)(?:\(([A-Za-z_][A-Za-z0-9_.]*)?\))?:$/;
 const NAMES_LINE = /^ {2}(__parameters__|__buffers__) = \[((?:"[^"\\\n]*", )*)\]$/;
 const NAME = /"([^"\\\n]*)", /g;
 

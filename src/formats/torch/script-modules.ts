@@ -117,6 +117,12 @@ export function scriptModuleTensors(root: PyObject, script: TorchScriptParts, fi
         found(at, new TorchUnsupported(`a ${cls} module whose state is set by its own __setstate__ code${/quantized/.test(cls) ? ' (a quantized module)' : ''}`, at));
       }
       else if (v instanceof PyObject && v.cls.qualifiedName.startsWith(CUSTOM_CLASS)) found(at, customClassValue(v, at));
+      else if (v instanceof PyObject && v.cls.module.startsWith('__torch__') && !script.classes.has(v.cls.qualifiedName)) {
+        // torch.jit.load would find no such class: whether it is a module (and what its weights are) is unknown.
+        throw new CheckpointError('InvalidCheckpoint', `${file}: \`${clip(at)}\` is an object of class ${v.cls.qualifiedName}, which the archive's code/ does not declare`, {
+          location: clip(at),
+        });
+      }
       else if (isTensor(v)) {
         budget.name(at);
         out.leftOut.push({ path: at, what: 'tensor attribute (not in the state_dict)' });

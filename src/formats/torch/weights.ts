@@ -55,7 +55,7 @@ export async function openTorchTensorSet(source: ByteSource, options: OpenTorchO
       `TorchScript archive: a module tree of ${tree.modules} module(s) (${tree.classes.length} class(es)), named as torch.jit.load(...).state_dict() names it; ` +
         `parameters and buffers told apart by the __parameters__ and __buffers__ lines of the classes' declarations in code/, read as text (the code is never run)`,
     );
-    notes.push(`${constants.length} tensor constant(s) of constants.pkl, named ${CONSTANTS_PREFIX}.<index> (no state_dict lists them)`);
+    if (constants.length > 0) notes.push(`${constants.length} tensor constant(s) of constants.pkl, named ${CONSTANTS_PREFIX}.<index> (no state_dict lists them)`);
   } else {
     let weights: PyValue;
     if (options.key !== undefined) {
