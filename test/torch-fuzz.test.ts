@@ -13,6 +13,7 @@ import { TORCH_HANDLERS } from '../src/formats/torch/globals.js';
 import { MODULE_CLASSES } from '../src/formats/torch/modules.js';
 import { TensorsafeError } from '../src/errors.js';
 import { TORCH_FIXTURES } from './helpers/torch-fixtures.js';
+import { buildZip } from './helpers/zip-writer.js';
 
 /**
  * Fuzzing the checkpoint readers: mutated real checkpoints (zip, legacy, tar, TorchScript) and
@@ -45,6 +46,60 @@ async function pickleRange(bytes: Uint8Array): Promise<[number, number] | undefi
     return undefined;
   }
 }
+
+/** TorchScript archives with constants.pkl and constants/ records (traced constants, a frozen module), and module trees. */
+const scriptSeeds = ['constants_trace', 'frozen', 'nested_script', 'shared_trace', 'quantized_dynamic'].map(
+  (f) => new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'formats', 'pytorch', `torchscript_${f}.pt`))),
+);
+
+/** Byte range of a record inside a zip (constants.pkl, a stored code/ declaration), to aim mutations at it. */
+async function recordRange(bytes: Uint8Array, pattern: RegExp): Promise<[number, number] | undefined> {
+  try {
+    const zip = await openZip(new MemorySource(bytes));
+    const e = zip.entries.find((x) => pattern.test(x.name) && x.method === 0);
+    return e ? [e.dataOffset, e.dataOffset + e.size] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('TorchScript archive fuzz', () => {
+  it('mutated constants.pkl, data.pkl and archives', async () => {
+    const constants = await Promise.all(scriptSeeds.map((s) => recordRange(s, /\/constants\.pkl$/)));
+    const data = await Promise.all(scriptSeeds.map((s) => recordRange(s, /\/data\.pkl$/)));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: scriptSeeds.length - 1 }), fc.constantFrom('constants', 'data', 'anywhere'), EDITS, async (which, aim, edits) => {
+        const range = aim === 'constants' ? constants[which] : aim === 'data' ? data[which] : undefined;
+        await exercise(applyEdits(scriptSeeds[which]!.slice(), edits, range));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('mutated records in sound archives (CRCs recomputed): constants.pkl, data.pkl, code/ declarations', async () => {
+    // Each seed's records, decompressed, so that a mutation reaches the parsers rather than the CRC check.
+    const records = await Promise.all(
+      scriptSeeds.map(async (s) => {
+        const zip = await openZip(new MemorySource(s));
+        return Promise.all(zip.entries.map(async (e) => ({ name: e.name, data: await e.read() })));
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: scriptSeeds.length - 1 }), fc.nat(), EDITS, async (which, pick, edits) => {
+        const entries = records[which]!;
+        const targets = entries.filter((e) => /(constants|data)\.pkl$|code\/.*\.py$/.test(e.name));
+        const target = targets[pick % targets.length]!;
+        const edited = entries.map((e) => (e === target ? { name: e.name, data: applyEdits(e.data.slice(), edits) } : e));
+        await exercise(buildZip(edited));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('truncated archives', async () => {
+    for (const seed of scriptSeeds) for (let n = 0; n < seed.length; n += Math.max(1, seed.length >> 5)) await exercise(seed.subarray(0, n));
+  });
+});
 
 describe('checkpoint reader fuzz', () => {
   it('mutated checkpoints', async () => {
