@@ -154,3 +154,12 @@ describe('TorchScript archives edited to lie', () => {
     await expect(open(bytes)).rejects.toMatchObject({ code: 'CheckpointLimit', message: expect.stringMatching(/MAX_SCRIPT_CODE_BYTES/) });
   });
 });
+
+describe('TorchScript constants.pkl runs on the data-only machine', () => {
+  it('a dangerous global in constants.pkl refuses the archive', async () => {
+    // PROTO 2, GLOBAL os.system, 'ls', TUPLE1, REDUCE, TUPLE1, STOP.
+    const evil = new Uint8Array([0x80, 0x02, ...new TextEncoder().encode('cos\nsystem\nX'), 2, 0, 0, 0, 0x6c, 0x73, 0x85, 0x52, 0x85, 0x2e]);
+    const bytes = await rewrite(fixture('constants_trace'), (n) => (n.endsWith('/constants.pkl') ? evil : undefined));
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'UnsafeGlobal', message: expect.stringMatching(/os\.system/) });
+  });
+});
