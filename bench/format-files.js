@@ -1,7 +1,7 @@
 // Writes the models of the `formats` benchmarks (bench/formats.js) at bench time, never committed:
 // TFLite with flatc (Debian flatbuffers-compiler) and scripts/tflite-schema-subset.fbs, TF.js in plain
 // JavaScript (model.json + 4 MB shards, as tfjs-converter lays them out), HDF5 and Keras .h5 with
-// /usr/bin/python3's h5py. Each returns undefined with the reason when its tool is missing.
+// /usr/bin/python3's h5py, TorchScript with its torch. Each returns undefined with the reason when its tool is missing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -151,4 +151,31 @@ with h5py.File(file, 'w') as f:
 `;
   execFileSync(PYTHON, ['-c', script, file, String(count), String(tensorBytes / 4), kind]);
   return { tensors: count };
+}
+
+/**
+ * A TorchScript archive (torch.jit.save of a scripted module) of `bytes` of float32 weights: a
+ * ModuleList of bias-free Linear layers of `tensorBytes` each, plus a BatchNorm's buffers, written by
+ * /usr/bin/python3's torch. Its weights are read by their state_dict names (code/ declarations).
+ */
+export function writeBenchTorchScript(file, { bytes, tensorBytes = 4 << 20 }) {
+  if (!have(PYTHON, ['-c', 'import torch'])) return { skipped: `torch not importable by ${PYTHON}` };
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const script = `
+import sys, torch
+file, count, elements = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(1)
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(1024, elements // 1024, bias=False) for _ in range(count)])
+        self.norm = torch.nn.BatchNorm1d(1024)
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+torch.jit.save(torch.jit.script(Net()), file)
+`;
+  execFileSync(PYTHON, ['-c', script, file, String(count), String(tensorBytes / 4)]);
+  return { tensors: count + 5 };
 }

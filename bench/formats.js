@@ -1,14 +1,15 @@
 // Benchmarks of the TensorFlow-world formats (issue 12): `convert` to safetensors (parse, write, and
 // the output read back and compared with the source bit for bit) against copying the same source bytes
 // with fs.copyFileSync in the same run, for TFLite (a real model of the shared corpus, a generated
-// FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models) and
-// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5) when this build has
-// their readers. The models are generated here (bench/format-files.js), never committed.
+// FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models),
+// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5) and TorchScript (a
+// scripted module saved by torch.jit.save) when this build has their readers. The models are
+// generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchHdf5, writeBenchTflite, writeBenchTfjs } from './format-files.js';
+import { writeBenchHdf5, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -73,6 +74,14 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
       optional: true,
     });
     if (kind === 'generic') contiguous = src;
+  }
+
+  {
+    const src = path.join(tmp, 'scripted.pt');
+    const made = writeBenchTorchScript(src, { bytes });
+    const name = 'TorchScript: scripted module (`torch.jit.save`)';
+    if (made.skipped) skip(name, made.skipped);
+    else cases.push({ name, input: `${made.tensors} float32 tensors (Linear weights of 4 MiB, BatchNorm buffers) named by state_dict from the code/ declarations`, src, files: [src], target: 2, optional: true });
   }
 
   for (const c of cases) {

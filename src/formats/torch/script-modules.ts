@@ -39,16 +39,18 @@ const CUSTOM_CLASS = '__torch__.torch.classes.';
 
 const isTensor = (v: PyValue | undefined): v is TorchTensor | TorchUnsupported => v instanceof TorchTensor || v instanceof TorchUnsupported;
 
-/** The declared module class of `v`, when `v` is an object of one. */
+/** The declared module class of `v` (its lists of parameters and buffers possibly unreadable), when `v` is an object of one. */
 function moduleClass(v: PyValue | undefined, classes: ReadonlyMap<string, ScriptClass>): ScriptClass | undefined {
   if (!(v instanceof PyObject)) return undefined;
   const decl = classes.get(v.cls.qualifiedName);
-  return decl?.module && decl.parameters && decl.buffers ? decl : undefined;
+  return decl?.module ? decl : undefined;
 }
+
+const hasLists = (decl: ScriptClass | undefined): boolean => decl?.parameters !== undefined && decl.buffers !== undefined;
 
 /** True when the root of data.pkl is a module whose class code/ declares: the walk below applies. */
 export function isDeclaredScriptModule(root: PyValue, script: TorchScriptParts): boolean {
-  return moduleClass(root, script.classes) !== undefined && (root as PyObject).state instanceof PyDict;
+  return hasLists(moduleClass(root, script.classes)) && (root as PyObject).state instanceof PyDict;
 }
 
 function customClassValue(v: PyObject, location: string): TorchUnsupported {
@@ -62,6 +64,7 @@ function customClassValue(v: PyObject, location: string): TorchUnsupported {
 export function scriptModuleTensors(root: PyObject, script: TorchScriptParts, file: string, budget: WalkBudget, holdsTensor: (v: PyValue) => boolean): ScriptTensors {
   const out: ScriptTensors = { found: [], leftOut: [], modules: 0, classes: [] };
   const classNames = new Set<string>();
+  const nameSets = new Map<ScriptClass, { params: Set<string>; buffers: Set<string> }>();
   const ancestors = new Set<object>();
   const join = (p: string, name: string): string => (p === '' ? name : `${p}.${name}`);
   const found = (path: string, value: TorchTensor | TorchUnsupported): void => {
@@ -90,8 +93,15 @@ export function scriptModuleTensors(root: PyObject, script: TorchScriptParts, fi
     }
     const state = m.state as PyDict;
     budget.visit(1 + state.size);
-    const params = new Set(decl.parameters);
-    const buffers = new Set(decl.buffers);
+    // One set per class, however many modules share it (a hostile archive may list many names).
+    let sets = nameSets.get(decl);
+    if (!sets) {
+      budget.visit(decl.parameters!.length + decl.buffers!.length);
+      sets = { params: new Set(decl.parameters), buffers: new Set(decl.buffers) };
+      nameSets.set(decl, sets);
+    }
+    const { params, buffers } = sets;
+    budget.visit(2 * state.size);
     const declared = (kind: Set<string>, what: string): void => {
       for (const [k, v] of state.entries()) {
         if (typeof k !== 'string' || !kind.has(k) || v === null) continue;
@@ -110,7 +120,12 @@ export function scriptModuleTensors(root: PyObject, script: TorchScriptParts, fi
       if (typeof k !== 'string' || params.has(k) || buffers.has(k)) continue;
       const at = join(path, k);
       const childDecl = moduleClass(v, script.classes);
-      if (childDecl && (v as PyObject).state instanceof PyDict) children.push({ child: v as PyObject, decl: childDecl, path: at });
+      if (childDecl && !hasLists(childDecl)) {
+        // Which attributes are weights is unknown: refused rather than guessed.
+        throw new CheckpointError('InvalidCheckpoint', `${file}: \`${clip(at)}\` is a module of class ${(v as PyObject).cls.qualifiedName}, whose declaration in code/ has no __parameters__ and __buffers__ lines as torch writes them`, {
+          location: clip(at),
+        });
+      } else if (childDecl && (v as PyObject).state instanceof PyDict) children.push({ child: v as PyObject, decl: childDecl, path: at });
       else if (childDecl) {
         // Its pickled state is what its own __getstate__ made; only its __setstate__ code (never run) knows the attributes.
         const cls = (v as PyObject).cls.qualifiedName;
