@@ -163,3 +163,10 @@ describe('TorchScript constants.pkl runs on the data-only machine', () => {
     await expect(open(bytes)).rejects.toMatchObject({ code: 'UnsafeGlobal', message: expect.stringMatching(/os\.system/) });
   });
 });
+
+describe('TorchScript declarations not as torch writes them', () => {
+  it('a submodule whose class lists no parameters and buffers exactly is refused, not guessed', async () => {
+    const bytes = await rewrite(fixture('nested_script'), (n, d) => (/code\/.*batchnorm.*\.py$/.test(n) ? text(d).replace(/ {2}__buffers__ = .*\n/, '') : undefined));
+    await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringMatching(/`seq\.2` is a module of class \S*BatchNorm1d, whose declaration in code\/ has no __parameters__ and __buffers__ lines/) });
+  });
+});
