@@ -176,6 +176,10 @@ class Net(torch.nn.Module):
         return self.norm(x)
 torch.jit.save(torch.jit.script(Net()), file)
 `;
-  execFileSync(PYTHON, ['-c', script, file, String(count), String(tensorBytes / 4)]);
+  // torch.jit.script reads the module's source with inspect: it must be a file, not `-c`.
+  const generator = path.join(path.dirname(file), 'make-torchscript.py');
+  fs.writeFileSync(generator, script);
+  execFileSync(PYTHON, [generator, file, String(count), String(tensorBytes / 4)]);
+  fs.rmSync(generator);
   return { tensors: count + 5 };
 }
