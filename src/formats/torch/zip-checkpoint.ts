@@ -10,7 +10,7 @@ import { MODULE_CLASSES } from './modules.js';
 import { codeRecordOf, MAX_SCRIPT_CODE_BYTES, readClassDeclarations, type ScriptClass } from './script-classes.js';
 import { TorchStorage } from './values.js';
 
-/** Largest data.pkl read into memory: the pickle holds structure only, tensor bytes are elsewhere. */
+/** Largest data.pkl (or TorchScript constants.pkl) read into memory: the pickle holds structure only, tensor bytes are elsewhere. */
 export const MAX_DATA_PKL_BYTES = 1 << 30;
 
 /**
@@ -75,7 +75,7 @@ export async function readZipCheckpoint(source: ByteSource, options: ReadCheckpo
       if (numel * dtype.size !== entry.size) {
         return ctx.fail('InvalidPickle', `storage ${key} declares ${numel} × ${dtype.size} bytes but its record ${entry.name} holds ${entry.size}`);
       }
-      const storage = new TorchStorage(`${dir}/${key}`, dtype, numel, typeof location === 'string' ? location : 'cpu', bigEndian);
+      const storage = new TorchStorage(dir === 'data' ? key : `${dir}/${key}`, dtype, numel, typeof location === 'string' ? location : 'cpu', bigEndian);
       storages.set(key, { storage, entry });
       return storage;
     };
