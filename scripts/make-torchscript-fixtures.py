@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Write the TorchScript fixtures of the format loop: test/fixtures/formats/pytorch/torchscript_*.pt,
-archives written by torch.jit.save (scripted, traced, frozen, quantized modules), and beside each
+archives written by torch.jit.save (scripted, traced, frozen, quantized modules; one by _save_for_lite_interpreter), and beside each
 `<file>.expected.json` (see test/formats.test.ts and scripts/make-format-fixtures.py for the shape).
 
 Run with Debian's torch (python3-torch 1.13):
@@ -15,7 +15,8 @@ The expected tensors are what torch itself reads back, in order:
   and constants/ records copied into a plain torch zip as data.pkl and data/, loaded by torch.load.
 Quantized modules (packed parameters, custom classes set by __setstate__) are refused: expected error.
 
-The SHA-256 is that of each tensor's t.contiguous() bytes (bf16 as int16, bool as uint8). Seeded.
+The SHA-256 is that of each tensor's t.contiguous() bytes (bf16 as int16, bool as uint8). Seeded: the values
+are the same on every run, the archives' bytes are not (zip times, the numbers of mangled class names).
 """
 
 import hashlib
@@ -80,9 +81,12 @@ def constants_by_torch_load(path):
     return torch.load(buf)
 
 
-def save(fname, module, exercises, error=None):
+def save(fname, module, exercises, error=None, lite=False):
     path = os.path.join(OUT, fname)
-    torch.jit.save(module, path)
+    if lite:
+        module._save_for_lite_interpreter(path)
+    else:
+        torch.jit.save(module, path)
     if error:
         write_expected(fname, {"format": "pytorch", "producer": f"torch {torch.__version__} (torch.jit.save)", "exercises": exercises, "error": error})
         return
@@ -198,6 +202,7 @@ def main():
     save(PREFIX + "shared_script.pt", torch.jit.script(shared), "a parameter shared by two modules (listed under both names)")
     save(PREFIX + "shared_trace.pt", torch.jit.trace(shared, torch.randn(2, 4)), "the same module traced")
     save(PREFIX + "constants_trace.pt", torch.jit.trace(WithConstants(), x3), "tensor constants in the traced code: constants.pkl and constants/ records, named constants.<index>")
+    save(PREFIX + "lite_trace.pt", torch.jit.trace(WithConstants(), x3), "_save_for_lite_interpreter: bytecode.pkl beside data.pkl, constants in constants/<key>.storage records", lite=True)
     frozen = torch.jit.freeze(torch.jit.script(nested))
     save(PREFIX + "frozen.pt", frozen, "torch.jit.freeze: no state_dict, every weight a constant (constants.<index>)")
     save(PREFIX + "dtypes_script.pt", torch.jit.script(Dtypes()), "float16, bfloat16, float64, int64, int32, int8, uint8, bool parameters and buffers; a transposed buffer")
