@@ -144,6 +144,20 @@ class Shared(torch.nn.Module):
         return self.out(self.inner(self.embed(x)))
 
 
+class SharedModule(torch.nn.Module):
+    """One submodule under two names, and a ParameterList (parameters named 0, 1)."""
+
+    def __init__(self):
+        super().__init__()
+        lin = torch.nn.Linear(2, 2)
+        self.first = lin
+        self.second = lin
+        self.extra = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.full((3,), -0.5))])
+
+    def forward(self, x):
+        return self.second(self.first(x)) + self.extra[0].sum()
+
+
 class WithConstants(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -214,6 +228,7 @@ def main():
     prepared(torch.randn(1, 2, 3, 3))
     static = torch.quantization.convert(prepared)
     save(PREFIX + "quantized_conv.pt", torch.jit.script(static), "static quantized Conv2d: Conv2dPackedParamsBase refused by name", error="UnsupportedTensor")
+    save(PREFIX + "shared_module_script.pt", torch.jit.script(SharedModule()), "one submodule under two names (listed under both), a ParameterList")
     print("wrote", OUT)
 
 

@@ -92,6 +92,14 @@ describe('TorchScript archives as torch.jit.load reads them', () => {
     }
   });
 
+  it('a submodule under two names is listed under both, its tensors one each', async () => {
+    const set = await open(fixture('shared_module_script'));
+    const alias = new Map(set.tensors.map((t) => [t.name, t.aliasKey]));
+    expect(alias.get('second.weight')).toBe(alias.get('first.weight'));
+    expect(alias.get('second.bias')).toBe(alias.get('first.bias'));
+    expect(set.notes.join('\n')).toMatch(/a module tree of 4 module\(s\)/);
+  });
+
   it('frozen modules: only constants, named constants.<index>', async () => {
     const set = await open(fixture('frozen'));
     expect(set.tensors.map((t) => t.name)).toEqual(Array.from({ length: 14 }, (_, i) => `constants.${i}`));
