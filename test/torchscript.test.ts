@@ -7,6 +7,8 @@ import { openTorchTensorSet } from '../src/formats/torch/weights.js';
 import { MAX_SCRIPT_CODE_BYTES, readClassDeclarations, type ScriptClass } from '../src/formats/torch/script-classes.js';
 import { readEntry } from '../src/tensor/tensor-set.js';
 import { buildZip, type CraftEntry } from './helpers/zip-writer.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 
 /**
  * TorchScript archives beyond what the fixture loop (test/formats.test.ts over
@@ -176,5 +178,35 @@ describe('TorchScript declarations not as torch writes them', () => {
   it('a submodule whose class lists no parameters and buffers exactly is refused, not guessed', async () => {
     const bytes = await rewrite(fixture('nested_script'), (n, d) => (/code\/.*batchnorm.*\.py$/.test(n) ? text(d).replace(/ {2}__buffers__ = .*\n/, '') : undefined));
     await expect(open(bytes)).rejects.toMatchObject({ code: 'InvalidCheckpoint', message: expect.stringMatching(/`seq\.2` is a module of class \S*BatchNorm1d, whose declaration in code\/ has no __parameters__ and __buffers__ lines/) });
+  });
+});
+
+describe('TorchScript archives from the command line', () => {
+  const file = (name: string): string => path.join(DIR, `torchscript_${name}.pt`);
+
+  it('inspect says TorchScript and the size of the module tree', async () => {
+    const r = await runCli('inspect', file('nested_trace'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(torchscript, /);
+    expect(r.stdout).toMatch(/note: TorchScript archive: a module tree of 13 module\(s\)/);
+  });
+
+  it('convert, then verify the output against the archive', async () => {
+    const out = path.join(tempDir('torchscript-cli'), 'frozen.safetensors');
+    const c = await runCli('convert', file('frozen'), '-o', out);
+    expect([c.code, c.stderr]).toEqual([0, '']);
+    const v = await runCli('verify', file('frozen'), out);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/14 tensors: 14 identical/);
+  });
+
+  it('scan reports the code, and the quantized archive is refused by convert with nothing written', async () => {
+    const s = await runCli('scan', '--json', file('quantized_dynamic'));
+    expect(JSON.parse(s.stdout)).toMatchObject({ verdict: 'suspicious', findings: expect.arrayContaining([expect.objectContaining({ rule: 'torchscript/code' })]) });
+    const dir = tempDir('torchscript-cli-refused');
+    const c = await runCli('convert', file('quantized_dynamic'), '-o', path.join(dir, 'q.safetensors'));
+    expect(c.code).toBe(3);
+    expect(c.stderr).toMatch(/UnsupportedTensor.*`0\._packed_params\._packed_params`/);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
