@@ -28,6 +28,7 @@ import tempfile
 import zipfile
 
 import torch
+from typing import Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "fixtures", "formats", "pytorch")
@@ -158,6 +159,30 @@ class SharedModule(torch.nn.Module):
         return self.second(self.first(x)) + self.extra[0].sum()
 
 
+class Attributes(torch.nn.Module):
+    """Typed attributes TorchScript pickles with torch.jit._pickle (restore_type_tag, build_intlist, build_tensorlist)."""
+
+    table: Dict[str, torch.Tensor]
+    sizes: List[int]
+    pair: Tuple[int, str]
+    maybe: Optional[torch.Tensor]
+    tensors: List[torch.Tensor]
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+        self.table = {"a": torch.ones(2), "b": torch.zeros(1)}
+        self.sizes = [1, 2, 3]
+        self.pair = (4, "x")
+        self.maybe = None
+        self.tensors = [torch.arange(3.0)]
+        self.flag = True
+        self.rate = 0.5
+
+    def forward(self, x):
+        return self.lin(x) + self.table["a"] + self.tensors[0][:2] + float(self.sizes[0])
+
+
 class WithConstants(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -229,6 +254,7 @@ def main():
     static = torch.quantization.convert(prepared)
     save(PREFIX + "quantized_conv.pt", torch.jit.script(static), "static quantized Conv2d: Conv2dPackedParamsBase refused by name", error="UnsupportedTensor")
     save(PREFIX + "shared_module_script.pt", torch.jit.script(SharedModule()), "one submodule under two names (listed under both), a ParameterList")
+    save(PREFIX + "attributes_script.pt", torch.jit.script(Attributes()), "typed non-tensor and tensor-holding attributes (Dict[str, Tensor], List[int], List[Tensor], a tuple, None, bool, float): only the Linear's weights are in the state_dict")
     print("wrote", OUT)
 
 

@@ -85,6 +85,13 @@ describe('TorchScript archives as torch.jit.load reads them', () => {
     expect(set.notes.join('\n')).toMatch(/TorchScript archive: a module tree of 13 module\(s\)/);
   });
 
+  it('typed attributes are read as data: the ones holding tensors are left out, listed', async () => {
+    const set = await open(fixture('attributes_script'));
+    expect(set.tensors.map((t) => t.name)).toEqual(['lin.weight', 'lin.bias']);
+    expect(set.leftOut.map((l) => l.path).sort()).toEqual(['table', 'tensors']);
+    expect(set.leftOut.find((l) => l.path === 'table')?.what).toMatch(/^dict\(2\) holding tensors/);
+  });
+
   it('a parameter shared by two modules is one tensor under both names', async () => {
     for (const name of ['shared_script', 'shared_trace']) {
       const set = await open(fixture(name));

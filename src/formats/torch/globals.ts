@@ -1,6 +1,6 @@
 import type { CallContext, GlobalHandler } from '../pickle/machine.js';
 import { BUILTIN_HANDLERS } from '../pickle/builtins.js';
-import { asInt, describe, PyGlobal, PyObject, PyTuple, sequenceItems, type PyValue } from '../pickle/values.js';
+import { asInt, describe, PyDict, PyGlobal, PyObject, PyTuple, sequenceItems, type PyValue } from '../pickle/values.js';
 import { torchDtype, type TorchDtype } from './dtypes.js';
 import { torchModuleHandler } from './modules.js';
 import { TorchStorage, TorchTensor, TorchUnsupported } from './values.js';
@@ -102,6 +102,13 @@ handlers.set('torch._utils._rebuild_meta_tensor_no_storage', unsupported('a meta
 handlers.set('torch._utils._rebuild_wrapper_subclass', unsupported('a tensor wrapper subclass'));
 handlers.set('torch._utils._rebuild_nested_tensor', unsupported('a nested tensor'));
 handlers.set('torch._utils._rebuild_device_tensor_from_numpy', unsupported('a device tensor stored as a numpy array'));
+// TorchScript's typed containers (torch/jit/_pickle.py): each returns the list or dict it is given.
+handlers.set('torch.jit._pickle.restore_type_tag', {
+  call: ([value], ctx) => (Array.isArray(value) || value instanceof PyDict ? value : ctx.fail('InvalidPickle', `restore_type_tag of ${describe(value)}, not a list or dict`)),
+});
+for (const f of ['build_intlist', 'build_tensorlist', 'build_doublelist', 'build_boollist']) {
+  handlers.set(`torch.jit._pickle.${f}`, { call: ([value], ctx) => (Array.isArray(value) ? value : ctx.fail('InvalidPickle', `${f} of ${describe(value)}, not a list`)) });
+}
 handlers.set('torch.Size', {
   call: ([dims], ctx) => new PyTuple(ints(dims ?? new PyTuple([]), 'torch.Size', ctx)),
 });
