@@ -123,8 +123,13 @@ async function openModel(source: ByteSource, options: OpenOptions | undefined, o
     index = source;
     indexPath = baseName(file);
     prefix = indexPath.endsWith('.index') ? indexPath.slice(0, -'.index'.length) : indexPath;
+  } else if (/\.index$/i.test(file)) {
+    // Named as an index but without the table's footer: cut short, or not a table (readTable says which).
+    readTable(await source.read(Math.max(0, source.size - TABLE_FOOTER_BYTES), Math.min(source.size, TABLE_FOOTER_BYTES)));
+    throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a tensor bundle index`, { location: file });
   } else {
     savedModel = await readSavedModel(source);
+    if (savedModel.metaGraphs.length === 0) throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a SavedModel (no meta graph) nor a tensor bundle index (no LevelDB table footer)`, { location: file });
     prefix = SAVED_MODEL_VARIABLES;
     indexPath = `${prefix}.index`;
     index = await sibling(indexPath, "the SavedModel's variables index");
