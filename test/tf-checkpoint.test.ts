@@ -153,3 +153,20 @@ describe('TensorFlow SavedModels written by TensorFlow (tfjs-node test models)',
     });
   }
 });
+
+describe('TensorFlow detection beside ONNX', () => {
+  function onnxFiles(dir: string): string[] {
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f));
+  }
+
+  it('every ONNX model of the fixtures and the corpus is still ONNX; SavedModels and indexes (past the head too) are TensorFlow', async () => {
+    const onnx = [...onnxFiles(path.join(import.meta.dirname, 'fixtures')), ...onnxFiles(path.join(CORPUS, '..', '..', 'onnx'))];
+    expect(onnx.length).toBeGreaterThan(0);
+    for (const f of onnx) expect([f, (await detectSourceFormat(source(f)))?.id]).toEqual([f, 'onnx']);
+    for (const f of ['saved_model.pb', 'dtypes.index', 'snappy.index', 'collision.index']) {
+      expect([f, (await detectSourceFormat(source(path.join(FORMAT, f))))?.id]).toEqual([f, 'tf-checkpoint']);
+    }
+    expect(fs.statSync(path.join(FORMAT, 'dtypes.index')).size).toBeGreaterThan(512);
+  });
+});
