@@ -22,5 +22,3 @@ export const MAX_TF_OBJECT_GRAPH_BYTES = 64 << 20;
 export const MAX_TF_SAVED_MODEL_BYTES = 2 ** 31;
 /** Protobuf fields visited in one SavedModel or object graph: bounds the walk's time. */
 export const MAX_TF_PROTO_FIELDS = 50_000_000;
-/** Nesting of function libraries and messages walked: bounds recursion. */
-export const MAX_TF_NESTING = 64;
