@@ -51,6 +51,9 @@ export const tfCheckpointFormat: FormatDescriptor = {
     'tf/asset-path-outside': "a SavedModel asset file name points outside the model's folder",
     'tf/saver-op': "checkpoint ops in the saver's own functions (info)",
   },
+  // A SavedModel's variables are its part, not a checkpoint of their own (batch conversion); a bundle's
+  // data shards have no model extension. The bytes are not needed: the path is fixed.
+  referencedFiles: (bytes) => (hasTableMagic(bytes.subarray(Math.max(0, bytes.length - 8))) ? [] : ['variables/variables.index']),
   detect: (probe) => (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) || (probe.container === 'onnx-or-protobuf' && isSavedModel(probe)),
   load: () => import('./reader.js').then((m) => m.tfCheckpointReader),
 };
