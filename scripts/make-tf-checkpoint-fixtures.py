@@ -246,8 +246,12 @@ write_expected(index, 'every dtype safetensors holds (F32 F64 F16 BF16 I8 I16 I3
 b = Bundle(shards=3)
 for i in range(6):
     b.add(f'dense_{i}/kernel', 'F32', sample('F32', [4, 3], 10 + i), shard=i % 3)
+b.add('dense_0/kernel/Adam', 'F32', sample('F32', [4, 3], 20), shard=1, expect=False)
+b.add('dense_0/kernel/Adam_1', 'F32', sample('F32', [4, 3], 21), shard=2, expect=False)
+b.add('beta1_power', 'F32', np.array(0.9, dtype=np.float32), expect=False)
+b.add('global_step', 'I64', np.array(1000, dtype=np.int64), expect=False)
 index, parts = b.write(FORMAT_DIR, 'model.ckpt-1000')
-write_expected(index, 'a TF1-style checkpoint (model.ckpt-1000.index) of three data shards', b.tensors(), parts=parts)
+write_expected(index, 'a TF1-style checkpoint (model.ckpt-1000.index) of three data shards; the Adam slots, beta1_power and global_step left out', b.tensors(), parts=parts)
 
 # 3. big-endian
 b = Bundle(big=True)

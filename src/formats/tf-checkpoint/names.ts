@@ -11,11 +11,21 @@ export const VARIABLE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE';
 /** The string tensor holding the TrackableObjectGraph. */
 export const OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH';
 
-/** Keys that are training state, not the model: optimizer slots (`…/.OPTIMIZER_SLOT/…`), the optimizer's own variables, the save counter. */
+/** The last segment of a TF1 optimizer's slot variables (`dense/kernel/Adam_1`), as tf.compat.v1.train optimizers name them. */
+const TF1_SLOT = /\/(Adam(_1)?|Momentum|RMSProp(_1)?|Adagrad|AdagradDA|Adadelta(_1)?|Ftrl(_1)?|ProximalAdagrad)$/;
+/** TF1 optimizers' and trainers' own variables. */
+const TF1_STATE = new Set(['beta1_power', 'beta2_power', 'global_step']);
+
+/**
+ * Keys that are training state, not the model: TF2 optimizer slots (`…/.OPTIMIZER_SLOT/…`), the
+ * optimizer's own variables (`optimizer/…`), the save counter; TF1 optimizer slots (`…/Adam`,
+ * `…/Adam_1`, `…/Momentum`, …), `beta1_power`, `beta2_power` and `global_step`.
+ */
 export function trainingState(key: string): string | undefined {
-  if (key.includes('/.OPTIMIZER_SLOT/')) return 'an optimizer slot variable (training state)';
-  if (key.startsWith('optimizer/')) return "the optimizer's state (training state)";
+  if (key.includes('/.OPTIMIZER_SLOT/') || TF1_SLOT.test(key)) return 'an optimizer slot variable (training state)';
+  if (key.startsWith('optimizer/') || key === 'beta1_power' || key === 'beta2_power') return "the optimizer's state (training state)";
   if (key === 'save_counter/.ATTRIBUTES/VARIABLE_VALUE' || key === 'save_counter') return "the checkpoint's save counter";
+  if (TF1_STATE.has(key)) return 'the training step counter';
   return undefined;
 }
 
