@@ -8,7 +8,7 @@ import { malformed } from '../../io/format-problem.js';
 export interface SmallField {
   readonly no: number;
   readonly wire: number;
-  /** Varint and fixed fields: the value (varints exact up to 2^53, saturated above; negative int64 as two's complement). */
+  /** Varint and fixed fields: the value (varints exact up to 2^53, saturated above: a negative int64 reads as 2^53). */
   readonly value: number;
   /** Length-delimited fields: the payload. */
   readonly bytes: Uint8Array;
@@ -59,11 +59,6 @@ export function smallFields(b: Uint8Array, at: number, what: string): SmallField
     }
   }
   return out;
-}
-
-/** A varint value read as int64 (two's complement above 2^63 gives a negative number; exact for |v| < 2^53). */
-export function asInt64(value: number): number {
-  return value >= 2 ** 63 ? value - 2 ** 64 : value;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -124,9 +124,8 @@ async function openModel(source: ByteSource, options: OpenOptions | undefined, o
     indexPath = baseName(file);
     prefix = indexPath.endsWith('.index') ? indexPath.slice(0, -'.index'.length) : indexPath;
   } else if (/\.index$/i.test(file)) {
-    // Named as an index but without the table's footer: cut short, or not a table (readTable says which).
-    readTable(await source.read(Math.max(0, source.size - TABLE_FOOTER_BYTES), Math.min(source.size, TABLE_FOOTER_BYTES)));
-    throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a tensor bundle index`, { location: file });
+    // Named as an index but without the table's footer: cut short, or not a table.
+    throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: its last 8 bytes are not the LevelDB table magic 0xdb4775248b80fb57: not a tensor bundle index, or cut short (${source.size} bytes)`, { location: file });
   } else {
     savedModel = await readSavedModel(source);
     if (savedModel.metaGraphs.length === 0) throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a SavedModel (no meta graph) nor a tensor bundle index (no LevelDB table footer)`, { location: file });
@@ -213,7 +212,6 @@ async function openBundle(
 
   // The data shards: each one a tensor lies in is opened (and must exist) before any byte is read.
   const shards = new Map<number, ByteSource>();
-  const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
   const shardOf = async (id: number, what: string): Promise<ByteSource> => {
     if (id >= header.numShards) throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: ${what} is in data shard ${id}, but the header declares ${header.numShards}`, { location: file });
     let s = shards.get(id);
@@ -286,7 +284,6 @@ async function openBundle(
   if (partitioned > 0) notes.push(`${partitioned} partitioned ${partitioned === 1 ? 'variable' : 'variables'} assembled from ${partitioned === 1 ? 'its' : 'their'} slices`);
   if (suffixKept.length > 0) notes.push(`kept the whole checkpoint key of ${suffixKept.map((k) => JSON.stringify(k)).join(', ')}: without /.ATTRIBUTES/VARIABLE_VALUE it would be another variable's name`);
   const shardList = [...shards.entries()].sort((a, b) => a[0] - b[0]).map(([id, s]) => ({ path: dataFileName(prefix, id, header.numShards), size: s.size }));
-  void dir;
   return {
     tensors: {
       format: 'tf-checkpoint',
