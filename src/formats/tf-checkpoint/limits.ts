@@ -4,6 +4,8 @@
 export const MAX_TF_INDEX_BYTES = 256 << 20;
 /** Bytes of one table block once decompressed (TF writes 256 KiB blocks): bounds a Snappy bomb. */
 export const MAX_TF_BLOCK_BYTES = 64 << 20;
+/** Bytes of all of an index's blocks once decompressed (Snappy expands up to ~20×): bounds the memory a small index can take. */
+export const MAX_TF_TABLE_BYTES = 1 << 30;
 /** Entries of one index (one per variable and slice; real models: thousands): bounds the parse's time and memory. */
 export const MAX_TF_ENTRIES = 1_000_000;
 /** Bytes of one key (a variable's checkpoint key; real ones below 300): bounds names carried into reports and outputs. */

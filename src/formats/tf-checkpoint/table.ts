@@ -1,6 +1,6 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { crc32c, unmaskCrc } from './crc32c.js';
-import { MAX_TF_BLOCK_BYTES, MAX_TF_ENTRIES, MAX_TF_KEY_BYTES } from './limits.js';
+import { MAX_TF_BLOCK_BYTES, MAX_TF_ENTRIES, MAX_TF_KEY_BYTES, MAX_TF_TABLE_BYTES } from './limits.js';
 import { varintAt } from './proto.js';
 import { unsnappy } from './snappy.js';
 
@@ -63,7 +63,7 @@ export function readTable(file: Uint8Array): TableRead {
   };
   handle('the footer’s metaindex handle'); // the metaindex is empty or filters: nothing TF reads from it
   const indexHandle = handle('the footer’s index handle');
-  const counts = { snappy: 0 };
+  const counts = { snappy: 0, bytes: 0 };
   const index = readBlock(file, indexHandle, footerAt, 'the index block', counts);
   const entries: TableEntry[] = [];
   let dataBlocks = 0;
@@ -87,7 +87,7 @@ export function readTable(file: Uint8Array): TableRead {
 }
 
 /** A block's contents, its trailer's CRC checked and Snappy undone. */
-function readBlock(file: Uint8Array, h: Handle, end: number, what: string, counts: { snappy: number }): Uint8Array {
+function readBlock(file: Uint8Array, h: Handle, end: number, what: string, counts: { snappy: number; bytes: number }): Uint8Array {
   if (h.offset + h.size + TRAILER_BYTES > end) throw malformed(`${what} [${h.offset}, +${h.size}) and its trailer run past the table's data (${end} bytes)`, h.offset);
   const raw = file.subarray(h.offset, h.offset + h.size);
   const type = file[h.offset + h.size]!;
@@ -99,7 +99,10 @@ function readBlock(file: Uint8Array, h: Handle, end: number, what: string, count
   if (type === 0) return raw;
   if (type === 1) {
     counts.snappy++;
-    return unsnappy(raw, MAX_TF_BLOCK_BYTES, 'MAX_TF_BLOCK_BYTES', h.offset);
+    const block = unsnappy(raw, MAX_TF_BLOCK_BYTES, 'MAX_TF_BLOCK_BYTES', h.offset);
+    counts.bytes += block.length;
+    if (counts.bytes > MAX_TF_TABLE_BYTES) throw limitExceeded(`the index's blocks decompress to more than MAX_TF_TABLE_BYTES (${MAX_TF_TABLE_BYTES})`, h.offset);
+    return block;
   }
   throw malformed(`${what}: compression type ${type} is not known (0 none, 1 Snappy)`, h.offset + h.size);
 }
