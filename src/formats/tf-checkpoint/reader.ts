@@ -105,8 +105,9 @@ async function openModel(source: ByteSource, options: OpenOptions | undefined, o
     try {
       s = await open(path);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'ExternalDataRefused' && /cannot be found/.test(String((e as Error).message))) {
+      // Not found: in a local folder (the folder's check could not resolve it), or over HTTP.
+      const { code, cause } = e as { code?: string; cause?: { code?: string } };
+      if ((code === 'ExternalDataRefused' && cause?.code === 'ENOENT') || code === 'NotFound') {
         throw new TfCheckpointError('TfCheckpointFileMissing', `${file}: ${what} ${JSON.stringify(path)} is missing from the model's folder`, { location: file, cause: e });
       }
       throw e;
