@@ -42,6 +42,16 @@ describe('CRC-32C, Snappy and ordered codes', () => {
     const long = new Uint8Array(1000).map((_, i) => (i * 7) & 0xff);
     expect(crc32c(long.subarray(300), crc32c(long.subarray(0, 300)))).toBe(crc32c(long));
     expect(unmaskCrc(maskCrc(0xdeadbeef))).toBe(0xdeadbeef);
+    // Every alignment and length around the 16-byte steps, against a bitwise CRC-32C.
+    const bitwise = (b: Uint8Array): number => {
+      let c = 0xffffffff;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    for (let start = 0; start < 5; start++) for (let n = 0; n < 40; n++) expect([start, n, crc32c(long.subarray(start, start + n))]).toEqual([start, n, bitwise(long.subarray(start, start + n))]);
   });
 
   it('Snappy: literals and overlapping copies decode; a copy before the start, a length past the bound, are refused', () => {
