@@ -182,4 +182,88 @@ torch.jit.save(torch.jit.script(Net()), file)
   execFileSync(PYTHON, [generator, file, String(count), String(tensorBytes / 4)]);
   fs.rmSync(generator);
   return { tensors: count + 5 };
+/** Protobuf varint bytes of a non-negative integer. */
+function pbVarint(n) {
+  const out = [];
+  for (let v = n; ; v = Math.floor(v / 128)) {
+    if (v < 128) {
+      out.push(v);
+      return out;
+    }
+    out.push((v % 128) | 0x80);
+  }
+}
+
+/** A length-delimited protobuf field. */
+function pbBytes(field, bytes) {
+  return [...pbVarint(field * 8 + 2), ...pbVarint(bytes.length), ...bytes];
+}
+
+/**
+ * A TensorFlow checkpoint in `dir` (`ckpt-1.index` and one data shard), float32 variables of
+ * `tensorBytes` each under TF2 keys, written here in plain JavaScript: a LevelDB table of one
+ * uncompressed data block (restart interval 16, as TensorFlow writes), its index block, an empty
+ * metaindex and the footer, every block's masked CRC-32C and every tensor's from the built reader's
+ * crc32c (the bench measures the reader, it is not a test of it).
+ */
+export async function writeBenchTfCheckpoint(dir, { bytes, tensorBytes = 4 << 20 }) {
+  const { crc32c, maskCrc } = await import(path.join(ROOT, 'dist/formats/tf-checkpoint/crc32c.js'));
+  fs.mkdirSync(dir, { recursive: true });
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const elements = tensorBytes / 4;
+  const shard = fs.openSync(path.join(dir, 'ckpt-1.data-00000-of-00001'), 'w');
+  const entries = [[Buffer.alloc(0), Buffer.from([0x08, 0x01, 0x1a, 0x02, 0x08, 0x01])]]; // num_shards 1, version { producer 1 }
+  const keyed = [];
+  for (let i = 0; i < count; i++) {
+    const w = Buffer.from(weights(elements, i + 1).buffer);
+    fs.writeSync(shard, w);
+    const shape = [...pbBytes(2, pbVarint(0x08).concat(pbVarint(elements / 1024))), ...pbBytes(2, pbVarint(0x08).concat(pbVarint(1024)))];
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(maskCrc(crc32c(w)));
+    const entry = Buffer.from([0x08, 0x01, ...pbBytes(2, shape), 0x20, ...pbVarint(i * tensorBytes), 0x28, ...pbVarint(tensorBytes), 0x35, ...crc]);
+    keyed.push([Buffer.from(`model/layer${String(i).padStart(4, '0')}/kernel/.ATTRIBUTES/VARIABLE_VALUE`), entry]);
+  }
+  fs.closeSync(shard);
+  entries.push(...keyed);
+  const block = (kvs) => {
+    const parts = [];
+    const restarts = [];
+    let at = 0;
+    let prev = Buffer.alloc(0);
+    kvs.forEach(([k, v], i) => {
+      let shared = 0;
+      if (i % 16 === 0) restarts.push(at);
+      else while (shared < Math.min(prev.length, k.length) && prev[shared] === k[shared]) shared++;
+      const head = Buffer.from([...pbVarint(shared), ...pbVarint(k.length - shared), ...pbVarint(v.length)]);
+      const piece = Buffer.concat([head, k.subarray(shared), v]);
+      parts.push(piece);
+      at += piece.length;
+      prev = k;
+    });
+    if (restarts.length === 0) restarts.push(0); // an empty block, as LevelDB writes one: one restart at 0
+    const tail = Buffer.alloc(4 * restarts.length + 4);
+    restarts.forEach((r, i) => tail.writeUInt32LE(r, 4 * i));
+    tail.writeUInt32LE(restarts.length, 4 * restarts.length);
+    return Buffer.concat([...parts, tail]);
+  };
+  const out = [];
+  let offset = 0;
+  const put = (contents) => {
+    const handle = { offset, size: contents.length };
+    const trailer = Buffer.alloc(5);
+    trailer.writeUInt32LE(maskCrc(crc32c(Buffer.from([0]), crc32c(contents))), 1);
+    out.push(contents, trailer);
+    offset += contents.length + 5;
+    return handle;
+  };
+  const data = put(block(entries));
+  const meta = put(block([]));
+  const lastKey = entries[entries.length - 1][0];
+  const index = put(block([[lastKey, Buffer.from([...pbVarint(data.offset), ...pbVarint(data.size)])]]));
+  const footer = Buffer.alloc(48);
+  Buffer.from([...pbVarint(meta.offset), ...pbVarint(meta.size), ...pbVarint(index.offset), ...pbVarint(index.size)]).copy(footer);
+  Buffer.from([0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb]).copy(footer, 40);
+  out.push(footer);
+  fs.writeFileSync(path.join(dir, 'ckpt-1.index'), Buffer.concat(out));
+  return { tensors: count, files: [path.join(dir, 'ckpt-1.index'), path.join(dir, 'ckpt-1.data-00000-of-00001')] };
 }

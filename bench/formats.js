@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchHdf5, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
+import { writeBenchHdf5, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -52,6 +52,11 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
     const what = uint8 ? `${made.tensors} float32 weights quantized to uint8 (dequantized to F32: 4× the bytes)` : `${made.tensors} float32 weights`;
     cases.push({ name: `TF.js: ${uint8 ? 'uint8-quantized' : 'float32'} graph model`, input: `${what}, model.json and ${made.files.length - 1} shards of 4 MB`, src: made.files[0], files: made.files, target: uint8 ? undefined : 2, peer: uint8 ? peer : undefined });
     if (!uint8) peer = { name: 'the float32 model', src: made.files[0] };
+  }
+
+  {
+    const made = await writeBenchTfCheckpoint(path.join(tmp, 'tf-checkpoint'), { bytes });
+    cases.push({ name: 'TensorFlow checkpoint (tensor bundle)', input: `${made.tensors} float32 variables of 4 MiB under TF2 keys, ckpt-1.index and one data shard (every tensor's CRC-32C checked)`, src: made.files[0], files: made.files, target: 2 });
   }
 
   let contiguous;

@@ -232,6 +232,16 @@ export type TfjsErrorCode =
   | 'TfjsLimit'
   /** A weight shard is shorter or longer than the weights its group lists in the manifest. */
   | 'TfjsShardMismatch';
+/** TensorFlow SavedModels and checkpoints (src/formats/tf-checkpoint): the .index table, its entries and the data shards. */
+export type TfCheckpointErrorCode =
+  /** The index or saved_model.pb is damaged: a bad footer, block CRC-32C, entry or slice, a tensor past its shard's end. */
+  | 'InvalidTfCheckpoint'
+  /** A named limit stopped the read (index bytes, entries, block bytes, dimensions, shards, slices). */
+  | 'TfCheckpointLimit'
+  /** A tensor's bytes do not match the CRC-32C its index entry holds (changed or damaged data). */
+  | 'TfCheckpointChecksum'
+  /** A file the checkpoint needs (a data shard, a SavedModel's variables index) is not in the model's folder. */
+  | 'TfCheckpointFileMissing';
 
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
@@ -342,6 +352,7 @@ export type ErrorCode =
   | TfliteErrorCode
   | Hdf5ErrorCode
   | TfjsErrorCode
+  | TfCheckpointErrorCode
   | KerasErrorCode
   | ZipErrorCode
   | IntegrityErrorCode

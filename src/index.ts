@@ -24,6 +24,7 @@ export {
   type OnnxErrorCode,
   type TfliteErrorCode,
   type TfjsErrorCode,
+  type TfCheckpointErrorCode,
   type KerasErrorCode,
   type ZipErrorCode,
   type IntegrityErrorCode,

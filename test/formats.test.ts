@@ -37,6 +37,8 @@ interface Expected {
   format: string;
   tensors?: ExpectedTensor[];
   error?: string;
+  /** Files beside the fixture that it reads (not fixtures of their own). */
+  parts?: string[];
 }
 
 /** A chunk size that cuts every dtype's elements at odd places in a file (a multiple of 8 bytes). */
@@ -74,8 +76,10 @@ describe('format fixtures', () => {
         for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.expected.json'))) {
           expect(fs.existsSync(path.join(dir, f.slice(0, -'.expected.json'.length))), f).toBe(true);
         }
-        // Sub-folders hold what fixtures reference (TF.js weight shards), not fixtures.
-        const unpaired = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && !files.includes(f) && fs.statSync(path.join(dir, f)).isFile());
+        // Sub-folders hold what fixtures reference (TF.js weight shards), not fixtures; so do the files a
+        // fixture's expected file lists as its `parts` (a TF checkpoint's data shards, named after its index).
+        const parts = new Set(files.flatMap((f) => (JSON.parse(fs.readFileSync(path.join(dir, `${f}.expected.json`), 'utf8')) as Expected).parts ?? []));
+        const unpaired = fs.readdirSync(dir).filter((f) => !f.endsWith('.expected.json') && !files.includes(f) && !parts.has(f) && fs.statSync(path.join(dir, f)).isFile());
         expect(unpaired, `fixtures without a .expected.json in test/fixtures/formats/${id}`).toEqual([]);
       });
 

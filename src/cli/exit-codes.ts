@@ -59,6 +59,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidHdf5: B, Hdf5Limit: B, Hdf5Unsupported: B,
   // TF.js
   InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
+  // TensorFlow checkpoints
+  InvalidTfCheckpoint: B, TfCheckpointLimit: B, TfCheckpointChecksum: B, TfCheckpointFileMissing: B,
   // Keras
   InvalidKeras: B, KerasLimit: B, KerasLayerMissing: B, KerasWeightMissing: B, KerasDuplicate: B,
   // zip archives

@@ -75,7 +75,15 @@ export interface DetectProbe {
    * MAX_DETECT_JSON_BYTES (a model.json's telling keys may follow megabytes of topology).
    */
   readonly text?: string;
+  /**
+   * The last DETECT_TAIL_BYTES of a file that is no archive and is longer than its head (a LevelDB
+   * table, a TensorFlow checkpoint's .index, has its magic in its footer); undefined otherwise.
+   */
+  readonly tail?: Uint8Array;
 }
+
+/** Bytes read from a file's end for detection: a LevelDB table's magic (TensorFlow checkpoint indexes). */
+export const DETECT_TAIL_BYTES = 8;
 
 /** JSON text shown to detectors: a format's keys may come after a long value; bounds the memory of a probe. */
 export const MAX_DETECT_JSON_BYTES = 64 << 20;

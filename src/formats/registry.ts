@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
+import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
 import { detectContainer, type ContainerKind } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { numpyFormat } from './numpy/format.js';
@@ -11,6 +11,7 @@ import { tfliteFormat } from './tflite/format.js';
 import { kerasFormat } from './keras/format.js';
 import { hdf5Format } from './hdf5/format.js';
 import { tfjsFormat } from './tfjs/format.js';
+import { tfCheckpointFormat } from './tf-checkpoint/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -26,6 +27,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     pytorchFormat,
     ggufFormat,
     ggmlFormat,
+    tfCheckpointFormat,
     onnxFormat,
     tfliteFormat,
     kerasFormat,
@@ -96,6 +98,7 @@ export async function probeSource(source: ByteSource): Promise<DetectProbe> {
 export async function fileProbe(source: ByteSource, head: Uint8Array, container: ContainerKind): Promise<DetectProbe> {
   if (container === 'json') return { head, size: source.size, container, text: await readJsonText(source) };
   if (container === 'hdf5' && source.size > head.length) return { head: await source.read(0, Math.min(source.size, DETECT_HDF5_HEAD_BYTES)), size: source.size, container };
+  if (source.size > head.length) return { head, size: source.size, container, tail: await source.read(source.size - DETECT_TAIL_BYTES, DETECT_TAIL_BYTES) };
   return { head, size: source.size, container };
 }
 

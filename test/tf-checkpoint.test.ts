@@ -1,0 +1,182 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemorySource } from '../src/io/byte-source.js';
+import { isTensorsafeError } from '../src/errors.js';
+import { detectSourceFormat } from '../src/formats/registry.js';
+import { tfCheckpointReader } from '../src/formats/tf-checkpoint/reader.js';
+import { crc32c, maskCrc, unmaskCrc } from '../src/formats/tf-checkpoint/crc32c.js';
+import { unsnappy } from '../src/formats/tf-checkpoint/snappy.js';
+import { sliceKey } from '../src/formats/tf-checkpoint/bundle.js';
+import { readEntry } from '../src/tensor/tensor-set.js';
+import { openInsideFolder } from '../src/node/inside-folder.js';
+import { scanFile } from '../src/node/scan-file.js';
+import { convertModel } from '../src/node/convert.js';
+import { FormatProblem } from '../src/io/format-problem.js';
+import { tempDir } from './helpers/temp.js';
+
+const OWN = path.join(import.meta.dirname, 'fixtures', 'tf-checkpoint');
+const FORMAT = path.join(import.meta.dirname, 'fixtures', 'formats', 'tf-checkpoint');
+const CORPUS = path.join(import.meta.dirname, '..', '..', 'shared', 'corpus', 'formats', 'tf-savedmodel', 'tfjs-node');
+
+function source(file: string): MemorySource {
+  return new MemorySource(new Uint8Array(fs.readFileSync(file)), file);
+}
+
+async function open(file: string) {
+  return tfCheckpointReader.open!(source(file), { openSibling: (r) => openInsideFolder(path.dirname(file), r) });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'ok',
+    (e: unknown) => (isTensorsafeError(e) ? e.code : `not coded: ${String(e)}`),
+  );
+}
+
+describe('CRC-32C, Snappy and ordered codes', () => {
+  it('CRC-32C matches the standard check value, chunk by chunk, and masks round-trip', () => {
+    const text = new TextEncoder().encode('123456789');
+    expect(crc32c(text)).toBe(0xe3069283);
+    expect(crc32c(text.subarray(5), crc32c(text.subarray(0, 5)))).toBe(0xe3069283);
+    const long = new Uint8Array(1000).map((_, i) => (i * 7) & 0xff);
+    expect(crc32c(long.subarray(300), crc32c(long.subarray(0, 300)))).toBe(crc32c(long));
+    expect(unmaskCrc(maskCrc(0xdeadbeef))).toBe(0xdeadbeef);
+    // Every alignment and length around the 16-byte steps, against a bitwise CRC-32C.
+    const bitwise = (b: Uint8Array): number => {
+      let c = 0xffffffff;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    for (let start = 0; start < 5; start++) for (let n = 0; n < 40; n++) expect([start, n, crc32c(long.subarray(start, start + n))]).toEqual([start, n, bitwise(long.subarray(start, start + n))]);
+  });
+
+  it('Snappy: literals and overlapping copies decode; a copy before the start, a length past the bound, are refused', () => {
+    // length 10; literal "ab"; copy (1-byte offset form) of 8 bytes at offset 2.
+    const ok = Uint8Array.of(10, (2 - 1) << 2, 0x61, 0x62, 0x01 | ((8 - 4) << 2), 2);
+    expect(new TextDecoder().decode(unsnappy(ok, 100, 'MAX', 0))).toBe('ababababab');
+    expect(() => unsnappy(Uint8Array.of(4, 0x01 | (0 << 2), 5), 100, 'MAX', 0)).toThrow(FormatProblem);
+    expect(() => unsnappy(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x01), 100, 'MAX', 0)).toThrow(/MAX/);
+    expect(() => unsnappy(Uint8Array.of(3, 0x00, 0x61), 100, 'MAX', 0)).toThrow(FormatProblem);
+  });
+
+  it('slice keys are TensorFlow ordered codes', () => {
+    const key = sliceKey(new TextEncoder().encode('a\u0000'), [{ start: 0, length: undefined }, { start: 64, length: 2 }]);
+    expect([...key]).toEqual([0x00, 0x61, 0x00, 0xff, 0x00, 0x01, 0x01, 0x02, 0x80, 0x7f, 0xc0, 0x40, 0x82]);
+  });
+});
+
+describe('TensorFlow checkpoints: refusals', () => {
+  it('a tensor whose bytes do not match their CRC-32C fails as it streams (the convert keeps nothing)', async () => {
+    const { tensors } = await open(path.join(OWN, 'bad-data-crc.index'));
+    await expect(readEntry(tensors.tensors[0]!)).rejects.toMatchObject({ code: 'TfCheckpointChecksum', message: expect.stringContaining('bad-data-crc.data-00000-of-00001') });
+    await tensors.close();
+    const out = tempDir('tf-bad-crc');
+    await expect(convertModel(path.join(OWN, 'bad-data-crc.index'), { output: out })).rejects.toMatchObject({ code: 'TfCheckpointChecksum' });
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('a truncated index is not detected as one, and its reader refuses it by name', async () => {
+    const s = source(path.join(OWN, 'truncated.index'));
+    expect((await detectSourceFormat(s))?.id).not.toBe('tf-checkpoint');
+    expect(await codeOf(tfCheckpointReader.open!(s, {}))).toBe('InvalidTfCheckpoint');
+    for (let n = 0; n < 48; n += 7) expect(await codeOf(tfCheckpointReader.open!(new MemorySource(new Uint8Array(fs.readFileSync(path.join(FORMAT, 'dtypes.index'))).subarray(0, n), 'cut.index'), {}))).toBe('InvalidTfCheckpoint');
+  });
+
+  it('a data shard that is a symbolic link out of the folder is refused', async () => {
+    const dir = tempDir('tf-link');
+    const outside = tempDir('tf-link-outside');
+    fs.copyFileSync(path.join(FORMAT, 'collision.index'), path.join(dir, 'collision.index'));
+    fs.copyFileSync(path.join(FORMAT, 'collision.data-00000-of-00001'), path.join(outside, 'secret'));
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(dir, 'collision.data-00000-of-00001'));
+    expect(await codeOf(open(path.join(dir, 'collision.index')))).toBe('ExternalDataRefused');
+  });
+
+  it('without a folder, data shards are not read', async () => {
+    expect(await codeOf(tfCheckpointReader.open!(source(path.join(FORMAT, 'collision.index')), {}))).toBe('ExternalDataRefused');
+  });
+
+  it('a SavedModel whose variables are missing says so', async () => {
+    const dir = tempDir('tf-no-variables');
+    fs.copyFileSync(path.join(FORMAT, 'saved_model.pb'), path.join(dir, 'saved_model.pb'));
+    expect(await codeOf(open(path.join(dir, 'saved_model.pb')))).toBe('TfCheckpointFileMissing');
+  });
+});
+
+describe('TensorFlow SavedModels: scan', () => {
+  const cases: [string, string][] = [
+    ['read-file', 'tf/file-op'],
+    ['write-file', 'tf/file-op'],
+    ['matching-files', 'tf/file-op'],
+    ['py-func', 'tf/python-op'],
+    ['eager-py-func', 'tf/python-op'],
+    ['save-outside-saver', 'tf/checkpoint-op'],
+    ['debug-url', 'tf/debug-url'],
+    ['asset-escape', 'tf/asset-path-outside'],
+  ];
+  for (const [name, rule] of cases) {
+    it(`${name}: dangerous (${rule}), and convert refuses it`, async () => {
+      const report = await scanFile(path.join(OWN, name, 'saved_model.pb'));
+      expect(report.verdict).toBe('dangerous');
+      expect(report.findings.map((f) => f.rule)).toContain(rule);
+      const out = tempDir(`tf-${name}`);
+      await expect(convertModel(path.join(OWN, name), { output: out })).rejects.toMatchObject({ code: 'UnsafeFile' });
+      expect(fs.readdirSync(out)).toEqual([]);
+    });
+  }
+
+  it("the saver's own functions are info, and the model converts", async () => {
+    const report = await scanFile(path.join(OWN, 'safe-saver', 'saved_model.pb'));
+    expect(report.verdict).toBe('safe');
+    expect(report.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['tf/saver-op', 'tf/valid']));
+    const out = tempDir('tf-safe-saver');
+    const summary = await convertModel(path.join(OWN, 'safe-saver'), { output: out });
+    expect(summary.verified).toBe(true);
+  });
+
+  it('an index with a damaged block is a suspicious scan finding', async () => {
+    const report = await scanFile(path.join(FORMAT, 'bad-block-crc.index'));
+    expect(report.verdict).toBe('suspicious');
+    expect(report.findings).toMatchObject([{ rule: 'tf/malformed', message: expect.stringContaining('CRC-32C') }]);
+  });
+});
+
+describe('TensorFlow SavedModels written by TensorFlow (tfjs-node test models)', () => {
+  const expected: Record<string, [string, string, number[]][]> = {
+    int64_multiply: [['v1', 'I64', [3]], ['v2', 'I64', [2]]],
+    times_three_float: [['v', 'F32', [3]]],
+    uint8_multiply: [['v1', 'I32', [3]], ['v2', 'I32', [2]]],
+  };
+  for (const [model, tensors] of Object.entries(expected)) {
+    it.skipIf(!fs.existsSync(CORPUS))(`${model}: its variables, named and valued`, async () => {
+      const file = path.join(CORPUS, model, 'saved_model.pb');
+      expect((await detectSourceFormat(source(file)))?.id).toBe('tf-checkpoint');
+      const { tensors: set, structure } = await open(file);
+      expect(structure.objectGraph?.nodes).toBeGreaterThan(0);
+      const got = await Promise.all(set.tensors.map(async (t) => [t.name, t.dtype, [...(t.dtype === 'F32' ? new Float32Array((await readEntry(t)).slice().buffer) : t.dtype === 'I64' ? Array.from(new BigInt64Array((await readEntry(t)).slice().buffer), Number) : new Int32Array((await readEntry(t)).slice().buffer))]]));
+      expect(got).toEqual(tensors);
+      await set.close();
+      expect((await scanFile(file)).verdict).toBe('safe');
+    });
+  }
+});
+
+describe('TensorFlow detection beside ONNX', () => {
+  function onnxFiles(dir: string): string[] {
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f));
+  }
+
+  it('every ONNX model of the fixtures and the corpus is still ONNX; SavedModels and indexes (past the head too) are TensorFlow', async () => {
+    const onnx = [...onnxFiles(path.join(import.meta.dirname, 'fixtures')), ...onnxFiles(path.join(CORPUS, '..', '..', 'onnx'))];
+    expect(onnx.length).toBeGreaterThan(0);
+    for (const f of onnx) expect([f, (await detectSourceFormat(source(f)))?.id]).toEqual([f, 'onnx']);
+    for (const f of ['saved_model.pb', 'dtypes.index', 'snappy.index', 'collision.index']) {
+      expect([f, (await detectSourceFormat(source(path.join(FORMAT, f))))?.id]).toEqual([f, 'tf-checkpoint']);
+    }
+    expect(fs.statSync(path.join(FORMAT, 'dtypes.index')).size).toBeGreaterThan(512);
+  });
+});
