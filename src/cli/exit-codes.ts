@@ -59,6 +59,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidHdf5: B, Hdf5Limit: B, Hdf5Unsupported: B,
   // TF.js
   InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
+  // Core ML
+  InvalidCoreml: B, CoremlLimit: B, CoremlBlobInvalid: B, CoremlUnsupported: B,
   // Keras
   InvalidKeras: B, KerasLimit: B, KerasLayerMissing: B, KerasWeightMissing: B, KerasDuplicate: B,
   // zip archives
