@@ -195,7 +195,7 @@ def nn_weights():
     set_floats(dup.batchnorm.gamma, a)
     ex.append(expect('bn.gamma#2', 'F32', a.shape, a))
 
-    data = m.SerializeToString()
+    data = m.SerializeToString(deterministic=True)
     fixture('nn-weights.mlmodel', data, 'a NeuralNetwork: floatValue, float16Value, shapes of convolution, deconvolution, innerProduct, embedding, embeddingND, batchedMatmul, batchnorm weights; nested PReLU and LSTM weights; a loop body; an unquantized rawValue (left out); a repeated layer name', ex)
     fixture('truncated.mlmodel', data[: len(data) * 2 // 3], 'nn-weights.mlmodel cut at two thirds', error='InvalidCoreml')
 
@@ -206,7 +206,7 @@ def nn_weights():
     l.innerProduct.outputChannels = 1
     l.innerProduct.weights.floatValue.append(1.0)
     l.innerProduct.weights.float16Value = np.array([1], np.float16).tobytes()
-    fixture('nn-two-kinds.mlmodel', two.SerializeToString(), 'a WeightParams with both floatValue and float16Value (Core ML refuses it)', error='InvalidCoreml')
+    fixture('nn-two-kinds.mlmodel', two.SerializeToString(deterministic=True), 'a WeightParams with both floatValue and float16Value (Core ML refuses it)', error='InvalidCoreml')
 
     cu = M.Model(specificationVersion=4)
     description(cu)
@@ -215,7 +215,7 @@ def nn_weights():
     a, b2 = f32((3,)), f32((2,))
     set_floats(l.custom.weights.add(), a)
     set_floats(l.custom.weights.add(), b2)
-    fixture('nn-custom.mlmodel', cu.SerializeToString(), 'a custom layer (scan: coreml/custom-layer) with two weights', [expect('mine.weights.0', 'F32', a.shape, a), expect('mine.weights.1', 'F32', b2.shape, b2)])
+    fixture('nn-custom.mlmodel', cu.SerializeToString(deterministic=True), 'a custom layer (scan: coreml/custom-layer) with two weights', [expect('mine.weights.0', 'F32', a.shape, a), expect('mine.weights.1', 'F32', b2.shape, b2)])
 
 
 def nn_quant():
@@ -283,7 +283,7 @@ def nn_quant():
     ex.append(expect('int8.weights', 'I8', q.shape, q))
     deq['int8.weights'] = (q.astype('float') * 0.125).astype(np.float32)
 
-    fixture('nn-quant.mlmodel', m.SerializeToString(), 'quantized WeightParams: linear 1 to 8 bits per channel (and one scale), a deconvolution per channel on axis 1, lookup tables of 1, 2, 5 and 8 bits, int8RawValue; read as stored, dequantized in test/coreml.test.ts', ex)
+    fixture('nn-quant.mlmodel', m.SerializeToString(deterministic=True), 'quantized WeightParams: linear 1 to 8 bits per channel (and one scale), a deconvolution per channel on axis 1, lookup tables of 1, 2, 5 and 8 bits, int8RawValue; read as stored, dequantized in test/coreml.test.ts', ex)
     with open(os.path.join(EXTRA, 'nn-quant.dequantized.json'), 'w') as fh:
         json.dump({k: {'shape': list(v.shape), 'sha256': sha(v)} for k, v in deq.items()}, fh, indent=1)
         fh.write('\n')
@@ -295,7 +295,7 @@ def nn_quant():
     l.innerProduct.weights.quantization.numberOfBits = 2
     l.innerProduct.weights.quantization.lookupTableQuantization.floatValue.extend([1.0, 2.0])
     l.innerProduct.weights.rawValue = b'\xff'
-    fixture('nn-lut-short.mlmodel', bad.SerializeToString(), 'a 2-bit lookup table of 2 values (4 needed)', error='InvalidCoreml')
+    fixture('nn-lut-short.mlmodel', bad.SerializeToString(deterministic=True), 'a 2-bit lookup table of 2 values (4 needed)', error='InvalidCoreml')
 
 
 def pipeline():
@@ -325,7 +325,7 @@ def pipeline():
     w = f32((1, 2))
     set_floats(l.innerProduct.weights, w)
     ex.append(expect('3.0.head.weights', 'F32', w.shape, w))
-    fixture('pipeline.mlmodel', m.SerializeToString(), 'a pipeline classifier of a NeuralNetwork, a GLM regressor (left out), a NeuralNetworkClassifier and a nested pipeline regressor, two layers of the same name told apart by their model index', ex)
+    fixture('pipeline.mlmodel', m.SerializeToString(deterministic=True), 'a pipeline classifier of a NeuralNetwork, a GLM regressor (left out), a NeuralNetworkClassifier and a nested pipeline regressor, two layers of the same name told apart by their model index', ex)
 
 
 # ------------------------------------------------------------------ ML programs
@@ -464,7 +464,7 @@ class Program:
         b.operations.extend(self.ops)
         b.outputs.append('y')
         m.mlProgram.version = 1
-        return m.SerializeToString()
+        return m.SerializeToString(deterministic=True)
 
 
 def prog_types():
@@ -759,6 +759,24 @@ def extras(types_prog):
     write(os.path.join(nn, 'model.espresso.weights'), b'\0' * 64)
 
 
+def scan_models():
+    # Models whose loading needs code or files beyond them (scan rules), and no weights.
+    m = M.Model(specificationVersion=4)
+    description(m)
+    m.linkedModel.linkedModelFile.linkedModelFileName.defaultValue = 'other.mlmodelc'
+    m.linkedModel.linkedModelFile.linkedModelSearchPath.defaultValue = '$BUNDLE_MAIN'
+    write(os.path.join(EXTRA, 'linked.mlmodel'), m.SerializeToString(deterministic=True))
+    m = M.Model(specificationVersion=4)
+    description(m)
+    m.customModel.className = 'MyCustomModel'
+    write(os.path.join(EXTRA, 'custom-model.mlmodel'), m.SerializeToString(deterministic=True))
+    m = M.Model(specificationVersion=4)
+    description(m)
+    m.serializedModel.identifier = 'com.example.private'
+    m.serializedModel.model = b'opaque'
+    write(os.path.join(EXTRA, 'serialized.mlmodel'), m.SerializeToString(deterministic=True))
+
+
 def mc_dir(d):
     os.makedirs(d, exist_ok=True)
     return d
@@ -773,4 +791,5 @@ fixture('prog-constexpr.mlmodel', p.model('CoreML8'), 'compressed ML program wei
 prog_errors()
 text_program()
 extras(types_prog)
+scan_models()
 print('written', OUT, EXTRA)
