@@ -69,13 +69,22 @@ export function parseMilText(text: string): MilTextProgram {
     if (path !== null) {
       const offset = BLOB_OFFSET.exec(val);
       if (offset === null) throw malformed(`line ${i + 1}: BLOBFILE of ${JSON.stringify(name)} without a uint64 offset`, undefined);
-      consts.push({ ...base, blob: { fileName: JSON.parse(`"${path[1]!}"`) as string, offset: Number(offset[1]) } });
+      consts.push({ ...base, blob: { fileName: unescaped(path[1]!, i + 1), offset: Number(offset[1]) } });
       continue;
     }
     const values = immediateValues(val);
     consts.push(values === undefined ? { ...base, unread: 'an immediate value that is not a list of numbers' } : { ...base, values });
   }
   return { version: head[1]!.trim(), consts, ops, constexprs };
+}
+
+/** A MIL text string's contents with its escapes read (as JSON's), or malformed. */
+function unescaped(text: string, line: number): string {
+  try {
+    return JSON.parse(`"${text}"`) as string;
+  } catch {
+    throw malformed(`line ${line}: a BLOBFILE path that is not a valid string`, undefined);
+  }
 }
 
 function parseDims(dims: string): number[] | undefined {
