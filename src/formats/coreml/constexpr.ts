@@ -21,6 +21,7 @@ export interface Dense {
   readonly values: Float64Array;
 }
 
+/** A compile-time operation that cannot be decoded: internal control flow, never escapes the reader (it becomes InvalidCoreml). */
 export class ConstexprProblem extends Error {}
 
 const FP16 = 10;
