@@ -2,13 +2,14 @@
 // the output read back and compared with the source bit for bit) against copying the same source bytes
 // with fs.copyFileSync in the same run, for TFLite (a real model of the shared corpus, a generated
 // FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models) and
-// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5) when this build has
+// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5), Core ML (an .mlpackage
+// of fp16 blobs) when this build has
 // their readers. The models are generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchHdf5, writeBenchTflite, writeBenchTfjs } from './format-files.js';
+import { writeBenchCoreml, writeBenchHdf5, writeBenchTflite, writeBenchTfjs } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -51,6 +52,11 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
     const what = uint8 ? `${made.tensors} float32 weights quantized to uint8 (dequantized to F32: 4× the bytes)` : `${made.tensors} float32 weights`;
     cases.push({ name: `TF.js: ${uint8 ? 'uint8-quantized' : 'float32'} graph model`, input: `${what}, model.json and ${made.files.length - 1} shards of 4 MB`, src: made.files[0], files: made.files, target: uint8 ? undefined : 2, peer: uint8 ? peer : undefined });
     if (!uint8) peer = { name: 'the float32 model', src: made.files[0] };
+  }
+
+  {
+    const made = writeBenchCoreml(path.join(tmp, 'model.mlpackage'), { bytes });
+    cases.push({ name: 'Core ML: `.mlpackage` ML program', input: `${made.tensors} fp16 const blobs of 4 MiB in weights/weight.bin (MILBlob layout)`, src: path.join(tmp, 'model.mlpackage'), files: made.files, target: 2 });
   }
 
   let contiguous;

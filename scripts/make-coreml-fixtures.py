@@ -674,6 +674,16 @@ def prog_errors():
     p.const('w', blob_value('int16', (12,), p.file, off))
     write(os.path.join(OUT, 'weights', 'dtype-mismatch.bin'), p.blob.bytes())
     fixture('prog-dtype-mismatch.mlmodel', p.model(), 'a const typed int16 whose blob is Float16', error='CoremlBlobInvalid')
+    # a shape parameter that is not the output's (a huge one must not be allocated)
+    p = Program('@model_path/weights/unused.bin')
+    lut = np.arange(4, dtype=np.float32)
+    p.op('constexpr_lut_to_dense', 'w', 'fp32', (3, 5), attributes={'indices': immediate('uint8', [4], np.zeros(4, np.uint8)), 'lut': immediate('fp32', [4], lut), 'shape': immediate('uint32', [2], np.array([1 << 30, 1 << 20], np.uint32))})
+    fixture('prog-shape-mismatch.mlmodel', p.model(), 'constexpr_lut_to_dense whose shape parameter is [2^30, 2^20] for an output typed [3, 5]', error='InvalidCoreml')
+    # compile-time operations reading each other
+    p = Program('@model_path/weights/unused.bin')
+    p.op('constexpr_cast', 'a', 'fp32', (2,), inputs={'source_val': 'b'})
+    p.op('constexpr_cast', 'b', 'fp32', (2,), inputs={'source_val': 'a'})
+    fixture('prog-cycle.mlmodel', p.model(), 'two constexpr_cast operations reading each other', error='InvalidCoreml')
     # escaping file names
     for name, path in (('prog-escape.mlmodel', '@model_path/../secret.bin'), ('prog-absolute.mlmodel', '/etc/passwd'), ('prog-no-model-path.mlmodel', 'weights/weight.bin')):
         p = Program(path)

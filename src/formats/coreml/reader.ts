@@ -506,6 +506,7 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
   for (const op of model.ops) for (const [index, out] of op.outputs.entries()) producers.set(out.name, { op, index, type: out.type });
   const dense = new Map<string, (chain: readonly string[]) => Promise<Dense>>();
   const undecoded = new Map<string, string>();
+  const acyclic = new Set<string>();
   const decoded: string[] = [];
   for (const op of model.ops) {
     const out = op.outputs[0];
@@ -556,6 +557,16 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
       const count = outShape.reduce((a, b) => a * b, 1);
       const bytesOut = count * (isSubByte(info) ? 1 : info.bits / 8);
       checkDecodeBytes(ctx, what, count * 8, op.at);
+      // Checked on open, so that a bad one refuses the model before anything is written: what it reads
+      // by name (no cycle), and a shape parameter (a few numbers) against its declared output.
+      noCycle(o.name, []);
+      const shape = param(op, 'shape');
+      if (shape !== undefined && 'value' in shape) {
+        const declared = shape.value.type?.shape;
+        if (declared === undefined || declared.length !== 1 || declared[0] !== outShape.length) throw invalid(ctx, `${what}: its shape parameter is not a vector of ${outShape.length} dimensions`, op.at);
+        const dims = await valueDense(ctx, source, shape.value, undefined, `shape of ${what}`);
+        if ([...dims.values].some((d, i) => d !== outShape[i])) throw invalid(ctx, `${what}: its shape parameter [${[...dims.values].join(', ')}] is not its output's [${outShape.join(', ')}]`, op.at);
+      }
       const compute = async (chain: readonly string[] = []): Promise<Dense> => {
         if (chain.includes(o.name) || chain.length > MAX_COREML_NESTING) throw invalid(ctx, `${what} depends on itself, or on a chain of more than MAX_COREML_NESTING (${MAX_COREML_NESTING}) compile-time operations`, op.at);
         const get = async (p: string): Promise<Dense | undefined> => {
@@ -593,6 +604,16 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
   for (const [name, why] of undecoded) ctx.leftOut.push({ path: name, what: why });
   if (decoded.length > 0) ctx.notes.push(`${decoded.length} compressed weight${decoded.length === 1 ? '' : 's'} decoded as coremltools' numpy reference decodes them: ${decoded.join(', ')}`);
 
+  /** Throws when the compile-time operation making `name` reads its own output, directly or through others. */
+  function noCycle(name: string, chain: readonly string[]): void {
+    const p = producers.get(name);
+    if (p === undefined || !p.op.type.startsWith('constexpr_') || acyclic.has(name)) return;
+    if (chain.includes(name) || chain.length > MAX_COREML_NESTING) throw invalid(ctx, `${p.op.type} ${JSON.stringify(name)} depends on itself, or on a chain of more than MAX_COREML_NESTING (${MAX_COREML_NESTING}) compile-time operations`, p.op.at);
+    for (const bindings of p.op.inputs.values()) for (const b of bindings) if ('name' in b) noCycle(b.name, [...chain, name]);
+    // Each operation is walked once: a lattice of operations reading two others is not walked path by path.
+    acyclic.add(name);
+  }
+
   async function constDense(ref: string, chain: readonly string[]): Promise<Dense> {
     const computed = dense.get(ref);
     if (computed !== undefined) return computed(chain);
@@ -627,26 +648,32 @@ async function constexpr(type: string, get: (p: string) => Promise<Dense | undef
     if (d.values.length !== 1) throw new ConstexprProblem(`${p} is not a scalar`);
     return d.values[0]!;
   };
+  // A shape parameter must be the declared output's before anything of that size is made.
+  const shapeParam = async (): Promise<number[] | undefined> => {
+    const shape = await get('shape');
+    if (shape === undefined) return undefined;
+    const dims = [...shape.values];
+    if (dims.length !== outShape.length || dims.some((d, i) => d !== outShape[i])) throw new ConstexprProblem(`its shape parameter [${dims.join(', ')}] is not its output's [${outShape.join(', ')}]`);
+    return dims;
+  };
   switch (type) {
     case 'constexpr_affine_dequantize':
       return affineDequantize(await need('quantized_data'), await need('zero_point'), await need('scale'), scalar(await need('axis'), 'axis'), out);
     case 'constexpr_blockwise_shift_scale':
       return blockwiseShiftScale(await need('data'), await need('scale'), await get('offset'), out);
     case 'constexpr_lut_to_dense': {
-      const shape = await get('shape');
-      if (shape !== undefined) return lutToDense16(await need('indices'), await need('lut'), [...shape.values]);
+      const shape = await shapeParam();
+      if (shape !== undefined) return lutToDense16(await need('indices'), await need('lut'), shape);
       const vectorAxis = await get('vector_axis');
       if (vectorAxis !== undefined) throw new ConstexprProblem('vector palettization (vector_axis) is not decoded');
       return lutToDense18(await need('indices'), await need('lut'));
     }
     case 'constexpr_sparse_to_dense': {
-      const shape = await get('shape');
-      return sparseToDense(await need('nonzero_data'), await need('mask'), shape === undefined ? undefined : [...shape.values]);
+      return sparseToDense(await need('nonzero_data'), await need('mask'), await shapeParam());
     }
     case 'constexpr_cast':
       return cast(await need('source_val'), out);
   }
-  void outShape;
   throw new ConstexprProblem(`${type} is not decoded`);
 }
 
