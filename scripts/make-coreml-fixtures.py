@@ -273,6 +273,21 @@ def nn_quant():
     for n in (1, 2, 5, 8):
         lut(f'lut{n}', n)
 
+    # A GRU's weight matrix [o_size, i_size] quantized per output channel (coremltools' shape for it);
+    # tensorsafe does not derive recurrent layers' shapes: a 1-D weight, its channels the rows.
+    l = net.layers.add(name='gru')
+    l.gru.inputVectorSize, l.gru.outputVectorSize = 3, 2
+    q = rng.integers(0, 16, size=(2, 3), dtype=np.uint8)
+    scale = rng.uniform(0.01, 0.5, 2).astype(np.float32)
+    bias = rng.uniform(-1, 1, 2).astype(np.float32)
+    wp = l.gru.updateGateWeightMatrix
+    wp.quantization.numberOfBits = 4
+    wp.quantization.linearQuantization.scale.extend(scale.tolist())
+    wp.quantization.linearQuantization.bias.extend(bias.tolist())
+    wp.rawValue = nbit_msb(q.flatten(), 4)
+    ex.append(expect('gru.updateGateWeightMatrix', 'U8', (6,), q.flatten(), {'layout': 'decoded', 'decoder': 'uint4-unpack'}, 'lossless'))
+    deq['gru.updateGateWeightMatrix'] = (q.astype('float') * np.array(scale.tolist()).reshape(2, 1) + np.array(bias.tolist()).reshape(2, 1)).astype(np.float32).flatten()
+
     l = net.layers.add(name='int8')
     l.innerProduct.outputChannels, l.innerProduct.inputChannels = 2, 3
     l.innerProduct.int8DynamicQuantize = True

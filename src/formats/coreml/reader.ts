@@ -272,8 +272,13 @@ function nnEntry(ctx: Ctx, w: NnWeight, source: ByteSource, r: PagedReader): voi
   if (shape.length === 1 && bits < 8 && (bytes * 8) % bits !== 0) ctx.notes.push(`\`${w.name}\`: ${bits}-bit values of a layer whose weights' shape tensorsafe does not derive: ${count} values, all the ${bytes} bytes hold (Core ML's layer parameters say how many are used)`);
   const scale = q.scale;
   const bias = q.bias ?? [];
-  const channels = shape.length > w.axis ? shape[w.axis]! : 1;
+  // Per-channel parameters run along the weight's axis; a weight whose shape is not derived (1-D) is read
+  // as [channels, count / channels], row-major, as coremltools quantizes the layers it knows (axis 0).
+  const derived = shape.length > 1;
+  const channels = derived ? shape[w.axis]! : (q.scale?.length ?? 1);
+  if (!derived && count % Math.max(1, channels) !== 0) throw invalid(ctx, `WeightParams ${JSON.stringify(w.name)} has ${channels} scales for ${count} values, not a whole number per channel`, w.at);
   if (scale !== undefined) {
+    if (scale.length === 0) throw invalid(ctx, `WeightParams ${JSON.stringify(w.name)} has linear quantization without scales`, w.at);
     if (scale.length !== 1 && scale.length !== channels) throw invalid(ctx, `WeightParams ${JSON.stringify(w.name)} has ${scale.length} scales for ${channels} channels (dimension ${w.axis} of [${shape.join(', ')}])`, w.at);
     if (bias.length !== 0 && bias.length !== scale.length) throw invalid(ctx, `WeightParams ${JSON.stringify(w.name)} has ${scale.length} scales and ${bias.length} biases`, w.at);
   } else if (q.lut!.length !== 2 ** bits) {
@@ -286,7 +291,7 @@ function nnEntry(ctx: Ctx, w: NnWeight, source: ByteSource, r: PagedReader): voi
   };
   if (ctx.options?.dequantize === true) {
     checkDecodeBytes(ctx, `weight ${JSON.stringify(name)}`, count * 4, w.at);
-    const inner = shape.slice(w.axis + 1).reduce((a, b) => a * b, 1);
+    const inner = derived ? shape.slice(w.axis + 1).reduce((a, b) => a * b, 1) : count / Math.max(1, channels);
     ctx.tensors.push(
       inMemory(name, 'F32', shape, count * 4, { layout: 'decoded', decoder: scale ? 'coreml-linear-dequantize' : 'coreml-lut-dequantize' }, scale ? 'derived' : 'lossless', async () => {
         const stored = await read();
