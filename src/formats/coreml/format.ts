@@ -18,7 +18,6 @@ export const coremlFormat: FormatDescriptor = {
     'coreml/serialized-model': 'a Core ML model holds a serialized model of a private type: opaque bytes Core ML hands to its own loader',
     'coreml/blob-outside': 'a Core ML weight blob is read from a file outside the model folder',
     'coreml/root-outside': 'a Core ML package Manifest.json names a root model outside the package',
-    'coreml/compiled-network': 'a compiled Core ML neural network (espresso) whose weights tensorsafe does not read',
   },
   detect: (probe) => isMlmodel(probe) || isManifest(probe) || isMilText(probe),
   load: () => import('./reader.js').then((m) => m.coremlReader),

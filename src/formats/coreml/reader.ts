@@ -112,6 +112,7 @@ interface Ctx {
   readonly metadata: Record<string, string>;
   metadataBytes: number;
   readonly taken: Set<string>;
+  readonly dequantized: string[];
 }
 
 async function openCoreml(source: ByteSource, options: OpenOptions | undefined): Promise<ParsedModel<CoremlStructure>> {
@@ -152,6 +153,7 @@ async function openCoreml(source: ByteSource, options: OpenOptions | undefined):
       metadata: Object.create(null) as Record<string, string>,
       metadataBytes: 0,
       taken: new Set(),
+      dequantized: [],
     };
     if (structure.model) {
       const r = new PagedReader(modelSource);
@@ -166,6 +168,7 @@ async function openCoreml(source: ByteSource, options: OpenOptions | undefined):
       await textEntries(ctx, structure.program);
     }
     if (structure.model?.types.some((t) => t.type.startsWith('pipeline'))) ctx.notes.push('weights of the models of a pipeline are prefixed with the model\'s index in it (`0.`, `1.`, …)');
+    if (ctx.dequantized.length > 0) ctx.notes.push(`${ctx.dequantized.length} quantized weight${ctx.dequantized.length === 1 ? '' : 's'} dequantized to F32 as coremltools does (float64 q * scale + bias per channel rounded to float32, or the lookup table's value) (--dequantize): ${ctx.dequantized.join(', ')}`);
     if (Object.keys(ctx.metadata).length > 0) ctx.notes.push(`quantization parameters kept in the metadata as \`${COREML_QUANTIZATION_KEY_PREFIX}<tensor>\` (values are the stored integers; convert --dequantize gives F32)`);
     return { tensors: { format: `coreml-${structure.kind}`, tensors: ctx.tensors, metadata: ctx.metadata, leftOut: ctx.leftOut, notes: ctx.notes, close }, structure };
   } catch (e) {
@@ -291,6 +294,7 @@ function nnEntry(ctx: Ctx, w: NnWeight, source: ByteSource, r: PagedReader): voi
   };
   if (ctx.options?.dequantize === true) {
     checkDecodeBytes(ctx, `weight ${JSON.stringify(name)}`, count * 4, w.at);
+    ctx.dequantized.push(`\`${name}\``);
     const inner = derived ? shape.slice(w.axis + 1).reduce((a, b) => a * b, 1) : count / Math.max(1, channels);
     ctx.tensors.push(
       inMemory(name, 'F32', shape, count * 4, { layout: 'decoded', decoder: scale ? 'coreml-linear-dequantize' : 'coreml-lut-dequantize' }, scale ? 'derived' : 'lossless', async () => {
