@@ -646,11 +646,54 @@ def prog_constexpr():
 
     # A chain: constexpr_cast of an affine-dequantized fp16 constant, bound by name (iOS18 style).
     p.op('constexpr_cast', 'cast_of_affine', 'fp32', (4, 3), inputs={'source_val': 'affine_fp16'})
-    ex.append(expect('cast_of_affine', 'F32', (4, 3), values['affine_fp16'].astype(np.float32), {'layout': 'decoded', 'decoder': 'constexpr_cast'}, 'lossless'))
+    ex.append(expect('cast_of_affine', 'F32', (4, 3), values['affine_fp16'].astype(np.float32), {'layout': 'decoded', 'decoder': 'constexpr_cast'}, 'derived'))
 
-    # Left out by name: an operation not decoded, and one reading its output.
-    p.op('constexpr_lut_to_sparse', 'lut_sparse', 'fp16', (4,), inputs={'indices_mask': immediate('uint1', [4], np.array([1, 0, 1, 1], np.uint8))})
-    p.op('constexpr_cast', 'cast_of_unknown', 'fp32', (4,), inputs={'source_val': 'lut_sparse'})
+    # iOS18 joint compression: constexpr_lut_to_sparse and constexpr_sparse_blockwise_shift_scale (two
+    # outputs each: the mask and the nonzero values) read by constexpr_sparse_to_dense, by name.
+    def two_outputs(type, names, dts, shapes, inputs):
+        op = MIL.Operation(type=type)
+        op.attributes['name'].CopyFrom(scalar_string(names[1]))
+        for k, v in inputs.items():
+            op.inputs[k].arguments.add().value.CopyFrom(v)
+        for n, dt, sh in zip(names, dts, shapes):
+            op.outputs.add(name=n).type.CopyFrom(ttype(dt, sh))
+        p.ops.append(op)
+
+    shape = (4, 6)
+    mask = (rng.random(shape) < 0.5).astype(np.uint8)
+    k = int(mask.sum())
+    nzi = rng.integers(0, 4, k, dtype=np.uint8)
+    lut = rng.standard_normal((1, 1, 4, 1)).astype(np.float16)
+    two_outputs('constexpr_lut_to_sparse', ['ls_mask', 'ls_nonzero'], ['uint1', 'fp16'], [shape, (k,)], {'indices_mask': bv('uint1', mask), 'indices_nonzero_data': immediate('uint2', nzi.shape, nzi), 'lut': immediate('fp16', lut.shape, lut)})
+    p.op('constexpr_sparse_to_dense', 'lut_sparse_dense', 'fp16', shape, inputs={'nonzero_data': 'ls_nonzero', 'mask': 'ls_mask'})
+    indices = np.zeros(shape, np.uint8)
+    indices[mask != 0] = nzi
+    looked = lut.reshape(4)[indices]
+    out = np.zeros(shape, np.float16)
+    out[mask != 0] = looked[mask != 0]
+    ex.append(expect('lut_sparse_dense', 'F16', shape, out, {'layout': 'decoded', 'decoder': 'constexpr_sparse_to_dense'}, 'lossless'))
+
+    shape = (4, 4)
+    mask = (rng.random(shape) < 0.6).astype(np.uint8)
+    k = int(mask.sum())
+    nz = rng.integers(-128, 128, k).astype(np.int8)
+    scale = rng.uniform(0.01, 0.1, (2, 1)).astype(np.float16)
+    offset = rng.integers(-5, 5, (2, 1)).astype(np.int8)
+    two_outputs('constexpr_sparse_blockwise_shift_scale', ['sb_mask', 'sb_nonzero'], ['uint1', 'fp16'], [shape, (k,)], {'data_mask': bv('uint1', mask), 'nonzero_data': immediate('int8', nz.shape, nz), 'scale': immediate('fp16', scale.shape, scale), 'offset': immediate('int8', offset.shape, offset)})
+    p.op('constexpr_sparse_to_dense', 'blockwise_sparse_dense', 'fp16', shape, inputs={'nonzero_data': 'sb_nonzero', 'mask': 'sb_mask'})
+    data = np.zeros(shape, np.int8)
+    data[mask != 0] = nz
+    d = data.astype(np.float16) - repeat_as(offset, shape)
+    deq = repeat_as(scale, shape) * d
+    out = np.zeros(shape, np.float16)
+    out[mask != 0] = deq[mask != 0]
+    ex.append(expect('blockwise_sparse_dense', 'F16', shape, out, {'layout': 'decoded', 'decoder': 'constexpr_sparse_to_dense'}, 'derived'))
+
+    # Left out by name: vector palettization (not decoded), and an operation reading its output.
+    idx = rng.integers(0, 4, (4, 3), dtype=np.uint8)
+    lutv = rng.standard_normal((1, 1, 4, 2)).astype(np.float16)
+    p.op('constexpr_lut_to_dense', 'lut_vector', 'fp16', (8, 3), inputs={'indices': bv('uint2', idx), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(0))})
+    p.op('constexpr_cast', 'cast_of_vector', 'fp32', (8, 3), inputs={'source_val': 'lut_vector'})
     write(os.path.join(OUT, 'weights', 'constexpr.bin'), p.blob.bytes())
     return p, ex
 

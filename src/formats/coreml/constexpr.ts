@@ -159,6 +159,26 @@ export function sparseToDense(nonzero: Dense, mask: Dense, shape: readonly numbe
   return { code: nonzero.code, shape: outShape, values };
 }
 
+/** The values of `dense` where `mask` is set, in order (the nonzero data of a sparse output). */
+function masked(dense: Dense, mask: Dense): Dense {
+  if (dense.values.length !== mask.values.length) throw new ConstexprProblem(`the mask has ${mask.values.length} elements, the data ${dense.values.length}`);
+  const out: number[] = [];
+  for (let i = 0; i < mask.values.length; i++) if (mask.values[i] !== 0) out.push(dense.values[i]!);
+  return { code: dense.code, shape: [out.length], values: Float64Array.from(out) };
+}
+
+/** iOS18 constexpr_lut_to_sparse: its two outputs, the mask and the looked-up nonzero values (palettization on sparse data). */
+export function lutToSparse(indicesMask: Dense, indicesNonzero: Dense, lut: Dense): [Dense, Dense] {
+  const indices = sparseToDense(indicesNonzero, indicesMask, undefined);
+  return [indicesMask, masked(lutToDense18(indices, lut), indicesMask)];
+}
+
+/** iOS18 constexpr_sparse_blockwise_shift_scale: its two outputs, the mask and the dequantized nonzero values. */
+export function sparseBlockwiseShiftScale(dataMask: Dense, nonzero: Dense, scale: Dense, offset: Dense | undefined, out: number): [Dense, Dense] {
+  const data = sparseToDense(nonzero, dataMask, undefined);
+  return [dataMask, masked(blockwiseShiftScale(data, scale, offset, out), dataMask)];
+}
+
 /** constexpr_cast: fp16 to fp32 (every fp16 value is exact in fp32). */
 export function cast(source: Dense, out: number): Dense {
   if (source.code !== FP16 || out !== FP32) throw new ConstexprProblem(`a cast from ${milTypeName(source.code)} to ${milTypeName(out)}, not fp16 to fp32`);

@@ -9,7 +9,7 @@ import { claimName } from '../tensor-names.js';
 import { pathEscape } from '../scan-rules.js';
 import { checkBlobHeader, readBlobRecord, BLOB_DTYPE_NAMES } from './blob.js';
 import { unpackBits } from './bits.js';
-import { affineDequantize, blockwiseShiftScale, cast, ConstexprProblem, denseBytes, lutToDense16, lutToDense18, sparseToDense, type Dense } from './constexpr.js';
+import { affineDequantize, blockwiseShiftScale, cast, ConstexprProblem, denseBytes, lutToDense16, lutToDense18, lutToSparse, sparseBlockwiseShiftScale, sparseToDense, type Dense } from './constexpr.js';
 import { MIL_DTYPES, isSubByte, milTypeName, storedBytes, type MilDtypeInfo } from './dtype.js';
 import { CoremlError, type CoremlErrorCode } from './errors.js';
 import { MAX_COREML_NESTING, MAX_COREML_DECODE_BYTES, MAX_COREML_MANIFEST_BYTES, MAX_COREML_MIL_TEXT_BYTES, MAX_COREML_QUANTIZATION_METADATA_BYTES } from './limits.js';
@@ -510,12 +510,26 @@ const CONSTEXPR: Readonly<Record<string, { readonly params: readonly string[]; r
   constexpr_cast: { params: ['source_val'], optional: ['output_dtype'], fidelity: 'lossless' },
 };
 
+/**
+ * iOS18 compile-time operations with two outputs (a mask and nonzero values: compression on sparse
+ * data), read only by a constexpr_sparse_to_dense, whose dense output is the weight: decoded for it,
+ * not tensors themselves.
+ */
+/** Compile-time operations whose values are computed (dequantized), not looked up or moved. */
+const DEQUANTIZING: ReadonlySet<string> = new Set(['constexpr_affine_dequantize', 'constexpr_blockwise_shift_scale', 'constexpr_sparse_blockwise_shift_scale']);
+
+const SPARSE_PARTS: Readonly<Record<string, { readonly params: readonly string[]; readonly optional?: readonly string[] }>> = {
+  constexpr_lut_to_sparse: { params: ['indices_mask', 'indices_nonzero_data', 'lut'], optional: ['vector_axis'] },
+  constexpr_sparse_blockwise_shift_scale: { params: ['data_mask', 'nonzero_data', 'scale'], optional: ['offset'] },
+};
+
 async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource): Promise<void> {
   const producers = new Map<string, Producer>();
   for (const op of model.ops) for (const [index, out] of op.outputs.entries()) producers.set(out.name, { op, index, type: out.type });
   const dense = new Map<string, (chain: readonly string[]) => Promise<Dense>>();
   const undecoded = new Map<string, string>();
   const acyclic = new Set<string>();
+  const intermediate = new Map<string, string>();
   const decoded: string[] = [];
   for (const op of model.ops) {
     const out = op.outputs[0];
@@ -541,6 +555,51 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
       continue;
     }
     if (!op.type.startsWith('constexpr_')) continue;
+    const parts = SPARSE_PARTS[op.type];
+    if (parts !== undefined) {
+      const what = `${op.type} ${JSON.stringify(op.outputs[1]?.name ?? '')}`;
+      const bindings = [...parts.params, ...(parts.optional ?? [])].map((p) => [p, param(op, p)] as const);
+      const unresolved = bindings.find(([, b]) => b !== undefined && 'name' in b && (undecoded.has(b.name) || !producers.has(b.name)));
+      const why =
+        op.outputs.length !== 2 ? `an operation with ${op.outputs.length} outputs, not a mask and nonzero values` :
+        param(op, 'vector_axis') !== undefined ? 'vector palettization (vector_axis), not decoded' :
+        parts.params.find((p) => param(op, p) === undefined) !== undefined ? `no ${parts.params.find((p) => param(op, p) === undefined)}` :
+        unresolved !== undefined ? `its ${unresolved[0]} is not decoded` : undefined;
+      const outType = op.outputs[1]?.type?.dtype;
+      const all = async (chain: readonly string[]): Promise<Dense[]> => {
+        const get = async (p: string): Promise<Dense | undefined> => {
+          const b = param(op, p);
+          if (b === undefined) return undefined;
+          if ('value' in b) return valueDense(ctx, source, b.value, undefined, `${p} of ${what}`);
+          return constDense(b.name, [...chain, op.outputs[1]!.name]);
+        };
+        const need = async (p: string): Promise<Dense> => (await get(p))!;
+        try {
+          return op.type === 'constexpr_lut_to_sparse'
+            ? lutToSparse(await need('indices_mask'), await need('indices_nonzero_data'), await need('lut'))
+            : sparseBlockwiseShiftScale(await need('data_mask'), await need('nonzero_data'), await need('scale'), await get('offset'), outType ?? 0);
+        } catch (e) {
+          if (e instanceof ConstexprProblem) throw invalid(ctx, `${what}: ${e.message}`, op.at);
+          throw e;
+        }
+      };
+      for (const [index, o] of op.outputs.entries()) {
+        if (why !== undefined) {
+          undecoded.set(o.name, `the output of ${op.type}: ${why}`);
+          continue;
+        }
+        dense.set(o.name, async (chain) => {
+          if (chain.includes(o.name) || chain.length > MAX_COREML_NESTING) throw invalid(ctx, `${what} depends on itself, or on a chain of more than MAX_COREML_NESTING (${MAX_COREML_NESTING}) compile-time operations`, op.at);
+          return (await all(chain))[index]!;
+        });
+        intermediate.set(o.name, `${index === 0 ? 'the mask' : 'the nonzero values'} of a sparse compressed weight (${op.type}): its dense form is the output of the constexpr_sparse_to_dense that reads it`);
+      }
+      continue;
+    }
+    if (op.type === 'constexpr_lut_to_dense' && param(op, 'vector_axis') !== undefined) {
+      for (const o of op.outputs) undecoded.set(o.name, `the output of ${op.type} with vector palettization (vector_axis), not decoded`);
+      continue;
+    }
     for (const o of op.outputs) {
       const spec = CONSTEXPR[op.type];
       if (spec === undefined || op.outputs.length !== 1) {
@@ -599,7 +658,7 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
       dense.set(o.name, compute);
       const name = claim(ctx, o.name, what);
       decoded.push(`\`${name}\` (${op.type})`);
-      ctx.tensors.push(inMemory(name, info.dtype, outShape, bytesOut, { layout: 'decoded', decoder: op.type }, spec.fidelity, async () => {
+      ctx.tensors.push(inMemory(name, info.dtype, outShape, bytesOut, { layout: 'decoded', decoder: op.type }, spec.fidelity === 'derived' || derivesFromDequantized(op, new Set()) ? 'derived' : spec.fidelity, async () => {
         const d = await compute();
         try {
           return denseBytes(d);
@@ -611,7 +670,23 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
     }
   }
   for (const [name, why] of undecoded) ctx.leftOut.push({ path: name, what: why });
+  for (const [name, why] of intermediate) ctx.leftOut.push({ path: name, what: why });
   if (decoded.length > 0) ctx.notes.push(`${decoded.length} compressed weight${decoded.length === 1 ? '' : 's'} decoded as coremltools' numpy reference decodes them: ${decoded.join(', ')}`);
+
+  /** Whether an operation reads, directly or through others, values a dequantizing operation computed (its output is then derived, not lossless). */
+  function derivesFromDequantized(op: MilOp, seen: Set<MilOp>): boolean {
+    if (seen.has(op)) return false;
+    seen.add(op);
+    for (const bindings of op.inputs.values()) {
+      for (const b of bindings) {
+        if (!('name' in b)) continue;
+        const p = producers.get(b.name);
+        if (p === undefined || !p.op.type.startsWith('constexpr_')) continue;
+        if (DEQUANTIZING.has(p.op.type) || derivesFromDequantized(p.op, seen)) return true;
+      }
+    }
+    return false;
+  }
 
   /** Throws when the compile-time operation making `name` reads its own output, directly or through others. */
   function noCycle(name: string, chain: readonly string[]): void {
