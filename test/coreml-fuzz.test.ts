@@ -103,6 +103,16 @@ describe('Core ML reader fuzz', () => {
     for (let n = 0; n < bin.length; n += 7) expect(['CoremlBlobInvalid']).toContain(await exercise(types, new Map([...WEIGHTS, ['weights/types.bin', bin.subarray(0, n)]])));
   }, 60_000);
 
+  it('an immediate int32 value whose last varint runs past its field is InvalidCoreml (a fuzz counterexample)', async () => {
+    const b = SEEDS[FILES.indexOf('prog-types.mlmodel')]!.slice();
+    // i_int32's packed values: 1, -2 (ten bytes), 2^31 - 1 (five), -2^31 (ten): the very last byte loses its end.
+    const values = Uint8Array.of(0x01, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0xff, 0xff, 0xff, 0xff, 0x07, 0x80, 0x80, 0x80, 0x80, 0xf8, 0xff, 0xff, 0xff, 0xff, 0x01);
+    const at = Buffer.from(b).indexOf(Buffer.from(values));
+    expect(at).toBeGreaterThan(0);
+    b[at + values.length - 1] = 0x81;
+    expect(await exercise(b)).toBe('InvalidCoreml');
+  });
+
   it('random bytes, as a protobuf Model and as MIL text', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 400 }), fc.constantFrom('pb', 'text', 'json'), async (b, kind) => {

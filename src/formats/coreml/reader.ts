@@ -155,17 +155,10 @@ async function openCoreml(source: ByteSource, options: OpenOptions | undefined):
       taken: new Set(),
       dequantized: [],
     };
-    if (structure.model) {
-      const r = new PagedReader(modelSource);
-      for (const w of structure.model.nn) nnEntry(ctx, w, modelSource, r);
-      await programEntries(ctx, structure.model, modelSource);
-      for (const t of structure.model.types) {
-        if (!['neuralNetwork', 'neuralNetworkClassifier', 'neuralNetworkRegressor', 'mlProgram', 'pipeline', 'pipelineClassifier', 'pipelineRegressor'].includes(t.type)) {
-          ctx.leftOut.push({ path: t.prefix === '' ? t.type : `${t.prefix}${t.type}`, what: `a ${t.type} model: its parameters are not tensors tensorsafe reads` });
-        }
-      }
-    } else if (structure.program) {
-      await textEntries(ctx, structure.program);
+    try {
+      await entries(ctx, structure, modelSource);
+    } catch (e) {
+      throw coded(e, ctx.file);
     }
     if (structure.model?.types.some((t) => t.type.startsWith('pipeline'))) ctx.notes.push('weights of the models of a pipeline are prefixed with the model\'s index in it (`0.`, `1.`, …)');
     if (ctx.dequantized.length > 0) ctx.notes.push(`${ctx.dequantized.length} quantized weight${ctx.dequantized.length === 1 ? '' : 's'} dequantized to F32 as coremltools does (float64 q * scale + bias per channel rounded to float32, or the lookup table's value) (--dequantize): ${ctx.dequantized.join(', ')}`);
@@ -174,6 +167,22 @@ async function openCoreml(source: ByteSource, options: OpenOptions | undefined):
   } catch (e) {
     await close();
     throw e;
+  }
+}
+
+/** The tensors of a parsed model: its neural network weights, its ML program's constants, or its MIL text's. */
+async function entries(ctx: Ctx, structure: CoremlStructure, modelSource: ByteSource): Promise<void> {
+  if (structure.model) {
+    const r = new PagedReader(modelSource);
+    for (const w of structure.model.nn) nnEntry(ctx, w, modelSource, r);
+    await programEntries(ctx, structure.model, modelSource);
+    for (const t of structure.model.types) {
+      if (!['neuralNetwork', 'neuralNetworkClassifier', 'neuralNetworkRegressor', 'mlProgram', 'pipeline', 'pipelineClassifier', 'pipelineRegressor'].includes(t.type)) {
+        ctx.leftOut.push({ path: t.prefix === '' ? t.type : `${t.prefix}${t.type}`, what: `a ${t.type} model: its parameters are not tensors tensorsafe reads` });
+      }
+    }
+  } else if (structure.program) {
+    await textEntries(ctx, structure.program);
   }
 }
 
@@ -436,6 +445,7 @@ function immediateBytes(ctx: Ctx, raw: Uint8Array, field: number, info: MilDtype
       let i = 0;
       const wide = info.bits === 64;
       if (field === 3 ? info.dtype !== 'BOOL' : field === 5 ? !wide : wide || info.dtype.startsWith('F') || info.dtype === 'BOOL') throw wrong(`field ${field} of TensorValue given for it`);
+      if (!varintsEnd(raw)) throw wrong('a varint runs past the end of its field');
       eachVarintOf(raw, (lo, hi) => {
         if (i >= count) throw wrong('more values than its shape holds');
         if (wide) view.setBigUint64(i * 8, (BigInt(hi) << 32n) | BigInt(lo), true);
@@ -455,6 +465,16 @@ function immediateBytes(ctx: Ctx, raw: Uint8Array, field: number, info: MilDtype
     default:
       throw wrong(`TensorValue field ${field}`);
   }
+}
+
+/** Whether every varint of `b` ends inside it (at most 10 bytes each). */
+function varintsEnd(b: Uint8Array): boolean {
+  let n = 0;
+  for (const byte of b) {
+    n = byte & 0x80 ? n + 1 : 0;
+    if (n >= 10) return false;
+  }
+  return b.length === 0 || (b[b.length - 1]! & 0x80) === 0;
 }
 
 function eachVarintOf(b: Uint8Array, each: (lo: number, hi: number) => void): void {
