@@ -689,11 +689,39 @@ def prog_constexpr():
     out[mask != 0] = deq[mask != 0]
     ex.append(expect('blockwise_sparse_dense', 'F16', shape, out, {'layout': 'decoded', 'decoder': 'constexpr_sparse_to_dense'}, 'derived'))
 
-    # Left out by name: vector palettization (not decoded), and an operation reading its output.
-    idx = rng.integers(0, 4, (4, 3), dtype=np.uint8)
-    lutv = rng.standard_normal((1, 1, 4, 2)).astype(np.float16)
-    p.op('constexpr_lut_to_dense', 'lut_vector', 'fp16', (8, 3), inputs={'indices': bv('uint2', idx), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(0))})
-    p.op('constexpr_cast', 'cast_of_vector', 'fp32', (8, 3), inputs={'source_val': 'lut_vector'})
+    # iOS18 vector palettization: each index stands for a vector of values along vector_axis.
+    def lut_to_dense_ref(indices, lut, vector_axis):
+        # The reference's steps (coremltools optimize/_utils.py lut_to_dense): vector axis swapped last, looked up, swapped back.
+        palette_num, vector_size = lut.shape[-2], lut.shape[-1]
+        output_shape = list(indices.shape)
+        if vector_size > 1:
+            if vector_axis < 0:
+                vector_axis += len(output_shape)
+            indices = np.swapaxes(indices, -1, vector_axis)
+            lut = np.swapaxes(lut, -3, vector_axis)
+            output_shape = list(indices.shape)
+            output_shape[-1] *= vector_size
+        flat = indices.astype(np.uint8).flatten()
+        rep = repeat_as(lut, indices.shape).reshape(len(flat), palette_num, vector_size)
+        out = rep[np.arange(rep.shape[0]), flat.astype(np.int32)].reshape(output_shape)
+        if vector_size > 1:
+            out = np.swapaxes(out, -1, vector_axis)
+        return out
+
+    for name, ishape, lshape, axis, idt, bits in (('lut_vector_axis0', (4, 3), (1, 1, 4, 2), 0, 'uint2', 2), ('lut_vector_last', (2, 4), (2, 1, 2, 3), -1, 'uint1', 1), ('lut_vector_3d', (2, 3, 2), (1, 3, 1, 4, 2), 1, 'uint2', 2)):
+        idx = rng.integers(0, 2 ** bits, ishape, dtype=np.uint8)
+        lutv = rng.standard_normal(lshape).astype(np.float16)
+        out = lut_to_dense_ref(idx, lutv, axis)
+        p.op('constexpr_lut_to_dense', name, 'fp16', out.shape, inputs={'indices': bv(idt, idx) if idx.size >= 10 else immediate(idt, idx.shape, idx), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(axis))})
+        ex.append(expect(name, 'F16', out.shape, out, {'layout': 'decoded', 'decoder': 'constexpr_lut_to_dense'}, 'lossless'))
+
+    # Left out by name: palettization of sparse data in vectors (not decoded), and what reads it.
+    shape = (4, 2)
+    mask = np.array([[1, 0], [1, 1], [0, 0], [1, 0]], np.uint8)
+    nzi = rng.integers(0, 2, int(mask.sum()), dtype=np.uint8)
+    lutv = rng.standard_normal((1, 1, 2, 2)).astype(np.float16)
+    two_outputs('constexpr_lut_to_sparse', ['lsv_mask', 'lsv_nonzero'], ['uint1', 'fp16'], [(8, 2), (8,)], {'indices_mask': immediate('uint1', mask.shape, mask), 'indices_nonzero_data': immediate('uint1', nzi.shape, nzi), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(0))})
+    p.op('constexpr_sparse_to_dense', 'lut_sparse_vector', 'fp16', (8, 2), inputs={'nonzero_data': 'lsv_nonzero', 'mask': 'lsv_mask'})
     write(os.path.join(OUT, 'weights', 'constexpr.bin'), p.blob.bytes())
     return p, ex
 
@@ -855,7 +883,7 @@ nn_quant()
 pipeline()
 types_prog = prog_types()
 p, ex = prog_constexpr()
-fixture('prog-constexpr.mlmodel', p.model('CoreML8'), 'compressed ML program weights decoded as coremltools numpy decompress computes them: iOS16 affine_dequantize (fp16 and fp32 scales, per axis and scalar), lut_to_dense (4, 2, 6 bits), sparse_to_dense, cast; iOS18 blockwise_shift_scale (int4 with offset, uint8 without, int8 with float offset), lut_to_dense (uint3, per block), sparse_to_dense (uint1 mask); a cast bound to another constexpr by name; constexpr_lut_to_sparse and what reads it left out', ex)
+fixture('prog-constexpr.mlmodel', p.model('CoreML8'), 'compressed ML program weights decoded as coremltools numpy decompress computes them: iOS16 affine_dequantize (fp16 and fp32 scales, per axis and scalar), lut_to_dense (4, 2, 6 bits), sparse_to_dense, cast; iOS18 blockwise_shift_scale (int4 with offset, uint8 without, int8 with float offset), lut_to_dense (uint3, per block), sparse_to_dense (uint1 mask); a cast bound to another constexpr by name; lut_to_dense with vector palettization on axis 0, the last axis and a middle one; constexpr_lut_to_sparse with vector palettization and what reads it left out', ex)
 prog_errors()
 text_program()
 extras(types_prog)

@@ -124,21 +124,53 @@ export function lutToDense16(indices: Dense, lut: Dense, shape: readonly number[
   return { code: lut.code, shape, values };
 }
 
-/** iOS18 constexpr_lut_to_dense: per-block lookup tables (lut rank = indices rank + 2); vector palettes (last lut dimension > 1) are not decoded. */
-export function lutToDense18(indices: Dense, lut: Dense): Dense {
+/**
+ * iOS18 constexpr_lut_to_dense: per-block lookup tables (lut rank = indices rank + 2: blocks, palette,
+ * vector). With vector palettization (vector size V > 1, `vector_axis` a), each index stands for V
+ * consecutive values along axis a: out[…, c_a·V + v, …] = lut[block, index, v] (coremltools'
+ * `lut_to_dense` swaps axis a last, looks up, and swaps back: the same placement).
+ */
+export function lutToDense18(indices: Dense, lut: Dense, vectorAxis?: number): Dense {
   const rank = indices.shape.length;
   if (lut.shape.length !== rank + 2) throw new ConstexprProblem(`lut has rank ${lut.shape.length}, not the indices' rank + 2 (${rank + 2})`);
   const palette = lut.shape[rank]!;
-  if (lut.shape[rank + 1] !== 1) throw new ConstexprProblem(`vector palettization (vector size ${lut.shape[rank + 1]}) is not decoded`);
+  const vector = lut.shape[rank + 1]!;
+  let axis = rank - 1;
+  if (vector !== 1) {
+    if (vectorAxis === undefined) throw new ConstexprProblem(`lut has vectors of ${vector} values but no vector_axis`);
+    axis = vectorAxis < 0 ? vectorAxis + rank : vectorAxis;
+    if (!Number.isInteger(axis) || axis < 0 || axis >= rank) throw new ConstexprProblem(`vector_axis ${vectorAxis} is outside the indices' rank ${rank}`);
+  }
   const block = paramIndex(indices.shape, lut.shape.slice(0, rank), 'lut');
+  const outShape = indices.shape.map((d, a) => (a === axis ? d * vector : d));
   const n = count(indices.shape);
-  const values = new Float64Array(n);
+  const values = new Float64Array(n * vector);
+  // Strides of the output: an index's coordinate on `axis` becomes V coordinates there.
+  const strides: number[] = [];
+  let st = 1;
+  for (let a = rank - 1; a >= 0; a--) {
+    strides[a] = st;
+    st *= outShape[a]!;
+  }
   for (let i = 0; i < n; i++) {
     const k = indices.values[i]!;
     if (k >= palette) throw new ConstexprProblem(`index ${k} at element ${i} is past the palette's ${palette} entries`);
-    values[i] = lut.values[block(i) * palette + k]!;
+    const from = (block(i) * palette + k) * vector;
+    if (vector === 1) {
+      values[i] = lut.values[from]!;
+      continue;
+    }
+    let rest = i;
+    let at = 0;
+    for (let a = rank - 1; a >= 0; a--) {
+      const d = indices.shape[a]!;
+      const c = rest % d;
+      rest = (rest - c) / d;
+      at += (a === axis ? c * vector : c) * strides[a]!;
+    }
+    for (let v = 0; v < vector; v++) values[at + v * strides[axis]!] = lut.values[from + v]!;
   }
-  return { code: lut.code, shape: indices.shape, values };
+  return { code: lut.code, shape: outShape, values };
 }
 
 /** constexpr_sparse_to_dense: the mask's set bits, in order, take the nonzero values; the rest is 0. iOS16: mask bytes, LSB first, and a shape; iOS18: a uint1 mask of the output's shape. */

@@ -616,10 +616,6 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
       }
       continue;
     }
-    if (op.type === 'constexpr_lut_to_dense' && param(op, 'vector_axis') !== undefined) {
-      for (const o of op.outputs) undecoded.set(o.name, `the output of ${op.type} with vector palettization (vector_axis), not decoded`);
-      continue;
-    }
     for (const o of op.outputs) {
       const spec = CONSTEXPR[op.type];
       if (spec === undefined || op.outputs.length !== 1) {
@@ -769,8 +765,7 @@ async function constexpr(type: string, get: (p: string) => Promise<Dense | undef
       const shape = await shapeParam();
       if (shape !== undefined) return lutToDense16(await need('indices'), await need('lut'), shape);
       const vectorAxis = await get('vector_axis');
-      if (vectorAxis !== undefined) throw new ConstexprProblem('vector palettization (vector_axis) is not decoded');
-      return lutToDense18(await need('indices'), await need('lut'));
+      return lutToDense18(await need('indices'), await need('lut'), vectorAxis === undefined ? undefined : scalar(vectorAxis, 'vector_axis'));
     }
     case 'constexpr_sparse_to_dense': {
       return sparseToDense(await need('nonzero_data'), await need('mask'), await shapeParam());
