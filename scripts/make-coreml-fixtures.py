@@ -715,13 +715,25 @@ def prog_constexpr():
         p.op('constexpr_lut_to_dense', name, 'fp16', out.shape, inputs={'indices': bv(idt, idx) if idx.size >= 10 else immediate(idt, idx.shape, idx), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(axis))})
         ex.append(expect(name, 'F16', out.shape, out, {'layout': 'decoded', 'decoder': 'constexpr_lut_to_dense'}, 'lossless'))
 
-    # Left out by name: palettization of sparse data in vectors (not decoded), and what reads it.
+    # Palettization of sparse data in vectors: the mask repeated along the vector axis (coremltools'
+    # constexpr_lut_to_sparse.decompress), read by constexpr_sparse_to_dense.
     shape = (4, 2)
     mask = np.array([[1, 0], [1, 1], [0, 0], [1, 0]], np.uint8)
     nzi = rng.integers(0, 2, int(mask.sum()), dtype=np.uint8)
     lutv = rng.standard_normal((1, 1, 2, 2)).astype(np.float16)
     two_outputs('constexpr_lut_to_sparse', ['lsv_mask', 'lsv_nonzero'], ['uint1', 'fp16'], [(8, 2), (8,)], {'indices_mask': immediate('uint1', mask.shape, mask), 'indices_nonzero_data': immediate('uint1', nzi.shape, nzi), 'lut': immediate('fp16', lutv.shape, lutv), 'vector_axis': immediate('int32', [], np.int32(0))})
     p.op('constexpr_sparse_to_dense', 'lut_sparse_vector', 'fp16', (8, 2), inputs={'nonzero_data': 'lsv_nonzero', 'mask': 'lsv_mask'})
+    indices = np.zeros(shape, np.uint8)
+    indices[mask != 0] = nzi
+    dense = lut_to_dense_ref(indices, lutv, 0)
+    out_mask = np.repeat(mask, 2, axis=0)
+    out = np.zeros((8, 2), np.float16)
+    out[out_mask != 0] = dense[out_mask != 0]
+    ex.append(expect('lut_sparse_vector', 'F16', (8, 2), out, {'layout': 'decoded', 'decoder': 'constexpr_sparse_to_dense'}, 'lossless'))
+
+    # Left out by name: an operation tensorsafe does not know, and what reads it.
+    p.op('constexpr_future_op', 'future', 'fp16', (3,), inputs={'x': immediate('fp16', [3], np.zeros(3, np.float16))})
+    p.op('constexpr_cast', 'cast_of_future', 'fp32', (3,), inputs={'source_val': 'future'})
     write(os.path.join(OUT, 'weights', 'constexpr.bin'), p.blob.bytes())
     return p, ex
 
@@ -883,7 +895,7 @@ nn_quant()
 pipeline()
 types_prog = prog_types()
 p, ex = prog_constexpr()
-fixture('prog-constexpr.mlmodel', p.model('CoreML8'), 'compressed ML program weights decoded as coremltools numpy decompress computes them: iOS16 affine_dequantize (fp16 and fp32 scales, per axis and scalar), lut_to_dense (4, 2, 6 bits), sparse_to_dense, cast; iOS18 blockwise_shift_scale (int4 with offset, uint8 without, int8 with float offset), lut_to_dense (uint3, per block), sparse_to_dense (uint1 mask); a cast bound to another constexpr by name; lut_to_dense with vector palettization on axis 0, the last axis and a middle one; constexpr_lut_to_sparse with vector palettization and what reads it left out', ex)
+fixture('prog-constexpr.mlmodel', p.model('CoreML8'), 'compressed ML program weights decoded as coremltools numpy decompress computes them: iOS16 affine_dequantize (fp16 and fp32 scales, per axis and scalar), lut_to_dense (4, 2, 6 bits), sparse_to_dense, cast; iOS18 blockwise_shift_scale (int4 with offset, uint8 without, int8 with float offset), lut_to_dense (uint3, per block), sparse_to_dense (uint1 mask); a cast bound to another constexpr by name; lut_to_dense with vector palettization on axis 0, the last axis and a middle one; constexpr_lut_to_sparse with vector palettization; an unknown constexpr op and what reads it left out', ex)
 prog_errors()
 text_program()
 extras(types_prog)

@@ -200,9 +200,16 @@ function masked(dense: Dense, mask: Dense): Dense {
 }
 
 /** iOS18 constexpr_lut_to_sparse: its two outputs, the mask and the looked-up nonzero values (palettization on sparse data). */
-export function lutToSparse(indicesMask: Dense, indicesNonzero: Dense, lut: Dense): [Dense, Dense] {
+export function lutToSparse(indicesMask: Dense, indicesNonzero: Dense, lut: Dense, vectorAxis?: number): [Dense, Dense] {
   const indices = sparseToDense(indicesNonzero, indicesMask, undefined);
-  return [indicesMask, masked(lutToDense18(indices, lut), indicesMask)];
+  const dense = lutToDense18(indices, lut, vectorAxis);
+  const vector = lut.shape[lut.shape.length - 1]!;
+  if (vector === 1) return [indicesMask, masked(dense, indicesMask)];
+  // The mask repeated along the vector axis, each bit V times in place (numpy's repeat), as the output's.
+  const rank = indicesMask.shape.length;
+  const axis = vectorAxis! < 0 ? vectorAxis! + rank : vectorAxis!;
+  const repeated = lutToDense18(indicesMask, { code: indicesMask.code, shape: [...new Array<number>(rank).fill(1), 2, vector], values: Float64Array.from([...new Array<number>(vector).fill(0), ...new Array<number>(vector).fill(1)]) }, axis);
+  return [{ ...repeated, code: indicesMask.code }, masked(dense, repeated)];
 }
 
 /** iOS18 constexpr_sparse_blockwise_shift_scale: its two outputs, the mask and the dequantized nonzero values. */

@@ -535,6 +535,14 @@ const CONSTEXPR: Readonly<Record<string, { readonly params: readonly string[]; r
  * data), read only by a constexpr_sparse_to_dense, whose dense output is the weight: decoded for it,
  * not tensors themselves.
  */
+/** A vector_axis parameter's value, when there is one. */
+async function vectorAxisOf(get: (p: string) => Promise<Dense | undefined>): Promise<number | undefined> {
+  const d = await get('vector_axis');
+  if (d === undefined) return undefined;
+  if (d.values.length !== 1) throw new ConstexprProblem('vector_axis is not a scalar');
+  return d.values[0]!;
+}
+
 /** Compile-time operations whose values are computed (dequantized), not looked up or moved. */
 const DEQUANTIZING: ReadonlySet<string> = new Set(['constexpr_affine_dequantize', 'constexpr_blockwise_shift_scale', 'constexpr_sparse_blockwise_shift_scale']);
 
@@ -582,7 +590,6 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
       const unresolved = bindings.find(([, b]) => b !== undefined && 'name' in b && (undecoded.has(b.name) || !producers.has(b.name)));
       const why =
         op.outputs.length !== 2 ? `an operation with ${op.outputs.length} outputs, not a mask and nonzero values` :
-        param(op, 'vector_axis') !== undefined ? 'vector palettization (vector_axis), not decoded' :
         parts.params.find((p) => param(op, p) === undefined) !== undefined ? `no ${parts.params.find((p) => param(op, p) === undefined)}` :
         unresolved !== undefined ? `its ${unresolved[0]} is not decoded` : undefined;
       const outType = op.outputs[1]?.type?.dtype;
@@ -596,7 +603,7 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
         const need = async (p: string): Promise<Dense> => (await get(p))!;
         try {
           return op.type === 'constexpr_lut_to_sparse'
-            ? lutToSparse(await need('indices_mask'), await need('indices_nonzero_data'), await need('lut'))
+            ? lutToSparse(await need('indices_mask'), await need('indices_nonzero_data'), await need('lut'), await vectorAxisOf(get))
             : sparseBlockwiseShiftScale(await need('data_mask'), await need('nonzero_data'), await need('scale'), await get('offset'), outType ?? 0);
         } catch (e) {
           if (e instanceof ConstexprProblem) throw invalid(ctx, `${what}: ${e.message}`, op.at);
