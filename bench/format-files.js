@@ -266,4 +266,91 @@ export async function writeBenchTfCheckpoint(dir, { bytes, tensorBytes = 4 << 20
   out.push(footer);
   fs.writeFileSync(path.join(dir, 'ckpt-1.index'), Buffer.concat(out));
   return { tensors: count, files: [path.join(dir, 'ckpt-1.index'), path.join(dir, 'ckpt-1.data-00000-of-00001')] };
+// ---------------------------------------------------------------- Core ML
+
+/** Protobuf encoding, enough for a Core ML Model holding an ML program of const operations. */
+function pbVarint(n) {
+  const out = [];
+  let v = BigInt(n);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    out.push(b);
+  } while (v > 0n);
+  return Buffer.from(out);
+}
+const pbKey = (no, wire) => pbVarint(no * 8 + wire);
+const pbInt = (no, n) => Buffer.concat([pbKey(no, 0), pbVarint(n)]);
+const pbLen = (no, ...parts) => {
+  const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  return Buffer.concat([pbKey(no, 2), pbVarint(body.length), body]);
+};
+const tensorType = (dtype, shape) => pbLen(1, pbInt(1, dtype), pbInt(2, shape.length), ...shape.map((d) => pbLen(3, pbLen(1, pbInt(1, d)))));
+
+/**
+ * A `.mlpackage` of `bytes` of fp16 weights in const operations of `tensorBytes` each, their values in
+ * `weights/weight.bin` as coremltools' MILBlob writer lays it out (64-byte header, a 64-byte metadata
+ * record before each 64-aligned blob): the form coremltools writes every ML program in.
+ */
+export function writeBenchCoreml(dir, { bytes, tensorBytes = 4 << 20 }) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const data = path.join(dir, 'Data', 'com.apple.CoreML');
+  fs.mkdirSync(path.join(data, 'weights'), { recursive: true });
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const cols = 1024;
+  const rows = tensorBytes / 2 / cols;
+  const fd = fs.openSync(path.join(data, 'weights', 'weight.bin'), 'w');
+  const ops = [];
+  try {
+    const header = Buffer.alloc(64);
+    header.writeUInt32LE(count, 0);
+    header.writeUInt32LE(2, 4);
+    fs.writeSync(fd, header);
+    let at = 64;
+    for (let i = 0; i < count; i++) {
+      const meta = Buffer.alloc(64);
+      meta.writeUInt32LE(0xdeadbeef, 0);
+      meta.writeUInt32LE(1, 4); // Float16
+      meta.writeBigUInt64LE(BigInt(tensorBytes), 8);
+      meta.writeBigUInt64LE(BigInt(at + 64), 16);
+      fs.writeSync(fd, meta);
+      const w = weights(tensorBytes / 2, i + 1);
+      const h = new Uint16Array(w.length);
+      for (let j = 0; j < w.length; j++) h[j] = f16Bits(w[j]);
+      fs.writeSync(fd, new Uint8Array(h.buffer));
+      const offset = at;
+      at += 64 + tensorBytes;
+      const name = `layer_${i}_weight_to_fp16`;
+      const type = tensorType(10, [rows, cols]);
+      const nameValue = pbLen(2, pbLen(2, pbLen(1, pbInt(1, 2)), pbLen(3, pbLen(1, pbLen(4, pbLen(1, name))))));
+      ops.push(
+        pbLen(3, pbLen(1, 'const'), pbLen(3, pbLen(1, name), pbLen(2, type)), pbLen(5, pbLen(1, 'name'), nameValue), pbLen(5, pbLen(1, 'val'), pbLen(2, pbLen(2, type), pbLen(5, pbLen(1, '@model_path/weights/weight.bin'), pbInt(2, offset))))),
+      );
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  // Program { version 1, functions { "main": Function { opset, block_specializations { "CoreML6": Block { operations } } } } }
+  const fn = Buffer.concat([pbLen(2, 'CoreML6'), pbLen(3, pbLen(1, 'CoreML6'), pbLen(2, ...ops))]);
+  const program = Buffer.concat([pbInt(1, 1), pbLen(2, pbLen(1, 'main'), pbLen(2, fn))]);
+  const model = Buffer.concat([pbInt(1, 7), pbLen(2, pbLen(1, pbLen(1, 'x'))), pbLen(502, program)]);
+  fs.writeFileSync(path.join(data, 'model.mlmodel'), model);
+  const manifest = {
+    fileFormatVersion: '1.0.0',
+    itemInfoEntries: { A: { author: 'com.apple.CoreML', description: 'CoreML Model Specification', name: 'model.mlmodel', path: 'com.apple.CoreML/model.mlmodel' } },
+    rootModelIdentifier: 'A',
+  };
+  fs.writeFileSync(path.join(dir, 'Manifest.json'), JSON.stringify(manifest));
+  return { tensors: count, files: [path.join(dir, 'Manifest.json'), path.join(data, 'model.mlmodel'), path.join(data, 'weights', 'weight.bin')] };
+}
+
+/** A float's IEEE binary16 bits, rounded to nearest even (normal range; bench weights are small and finite). */
+function f16Bits(x) {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a < 0x38800000) return sign; // below fp16's normal range: zero (the bench does not need subnormals)
+  return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
 }

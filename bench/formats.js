@@ -2,14 +2,15 @@
 // the output read back and compared with the source bit for bit) against copying the same source bytes
 // with fs.copyFileSync in the same run, for TFLite (a real model of the shared corpus, a generated
 // FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models),
-// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5) and TorchScript (a
-// scripted module saved by torch.jit.save) when this build has their readers. The models are
+// a TensorFlow checkpoint, HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5),
+// Core ML (an .mlpackage of fp16 blobs) and TorchScript (a scripted module saved by torch.jit.save)
+// when this build has their readers. The models are
 // generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchHdf5, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
+import { writeBenchCoreml, writeBenchHdf5, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -57,6 +58,11 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
   {
     const made = await writeBenchTfCheckpoint(path.join(tmp, 'tf-checkpoint'), { bytes });
     cases.push({ name: 'TensorFlow checkpoint (tensor bundle)', input: `${made.tensors} float32 variables of 4 MiB under TF2 keys, ckpt-1.index and one data shard (every tensor's CRC-32C checked)`, src: made.files[0], files: made.files, target: 2 });
+  }
+
+  {
+    const made = writeBenchCoreml(path.join(tmp, 'model.mlpackage'), { bytes });
+    cases.push({ name: 'Core ML: `.mlpackage` ML program', input: `${made.tensors} fp16 const blobs of 4 MiB in weights/weight.bin (MILBlob layout)`, src: path.join(tmp, 'model.mlpackage'), files: made.files, target: 2 });
   }
 
   let contiguous;

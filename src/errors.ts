@@ -224,6 +224,16 @@ export type KerasErrorCode =
   | 'KerasWeightMissing'
   /** A layer or weight listed twice (`layer_names`, `weight_names`): which one a loader would take is ambiguous. */
   | 'KerasDuplicate';
+/** Core ML models (src/formats/coreml): `.mlmodel`, `.mlpackage` folders, compiled `.mlmodelc` folders; a blob file outside the package is `ExternalDataRefused`. */
+export type CoremlErrorCode =
+  /** The model is damaged or not Core ML: a truncated protobuf, a Manifest.json or MIL text that does not parse, a weight whose size or quantization does not fit. */
+  | 'InvalidCoreml'
+  /** A named limit stopped the read (protobuf fields, nesting, MIL text, blobs, decompressed weights). */
+  | 'CoremlLimit'
+  /** A weight blob is damaged: its metadata record's sentinel is not 0xDEADBEEF, an unknown blob dtype, an offset or size outside weight.bin. */
+  | 'CoremlBlobInvalid'
+  /** Weights that are not held in a form tensorsafe reads: a compiled neural network (`model.espresso.*`, `coremldata.bin`). */
+  | 'CoremlUnsupported';
 /** TF.js model.json files and their weight shards (src/formats/tfjs); a string weight is `UnsupportedTensor`. */
 export type TfjsErrorCode =
   /** The model.json or its weights manifest is damaged: not JSON, a group or weight spec of the wrong shape, an unknown dtype or quantization. */
@@ -353,6 +363,7 @@ export type ErrorCode =
   | Hdf5ErrorCode
   | TfjsErrorCode
   | TfCheckpointErrorCode
+  | CoremlErrorCode
   | KerasErrorCode
   | ZipErrorCode
   | IntegrityErrorCode

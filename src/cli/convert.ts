@@ -36,8 +36,10 @@ see --dtype), a legacy GGML file, an ONNX model (.onnx, its external data
 read from its folder only), a TFLite model (.tflite: quantized tensors kept
 as stored, or see --dequantize), a Keras model (.keras, .h5, .weights.h5:
 named as Keras names them, dense/kernel), any other HDF5 file (.h5, .hdf5:
-every numeric dataset, named by its path) or a TF.js model (model.json, or
-a bare weights manifest, with its shards).
+every numeric dataset, named by its path), a TF.js model (model.json, or
+a bare weights manifest, with its shards) or a Core ML model (.mlmodel, an
+.mlpackage or compiled .mlmodelc folder: weights named <layer>.<field> or
+by the MIL constant's name).
 Each file is parsed once and scanned first; one that would run code is
 refused. A pickle is read by a data-only machine: anything that is not plain
 data (classes and functions other than the tensor types it understands)
@@ -129,8 +131,10 @@ Options:
                          INT32 constants as F32, (q - zero_point) * scale as
                          TFLite's DEQUANTIZE kernel computes it, per tensor
                          or per axis (default: the stored integers, their
-                         scales and zero points in the metadata); other
-                         formats refuse it
+                         scales and zero points in the metadata); Core
+                         ML: quantized neural network weights as F32, as
+                         coremltools dequantizes them; other formats
+                         refuse it
   --json                 print one summary object instead of text
   -h, --help             show this help
 

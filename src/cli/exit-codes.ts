@@ -61,6 +61,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
   // TensorFlow checkpoints
   InvalidTfCheckpoint: B, TfCheckpointLimit: B, TfCheckpointChecksum: B, TfCheckpointFileMissing: B,
+  // Core ML
+  InvalidCoreml: B, CoremlLimit: B, CoremlBlobInvalid: B, CoremlUnsupported: B,
   // Keras
   InvalidKeras: B, KerasLimit: B, KerasLayerMissing: B, KerasWeightMissing: B, KerasDuplicate: B,
   // zip archives

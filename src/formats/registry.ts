@@ -7,6 +7,7 @@ import { pytorchFormat } from './torch/format.js';
 import { ggufFormat } from './gguf/format.js';
 import { ggmlFormat } from './ggml/format.js';
 import { onnxFormat } from './onnx/format.js';
+import { coremlFormat } from './coreml/format.js';
 import { tfliteFormat } from './tflite/format.js';
 import { kerasFormat } from './keras/format.js';
 import { hdf5Format } from './hdf5/format.js';
@@ -27,6 +28,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     pytorchFormat,
     ggufFormat,
     ggmlFormat,
+    coremlFormat,
     tfCheckpointFormat,
     onnxFormat,
     tfliteFormat,

@@ -16,7 +16,7 @@ import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, 
 import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, fileError, makeFolder, namesFolder, sameFile } from './file-source.js';
-import { findModel } from './model-files.js';
+import { bundleEntry, findModel } from './model-files.js';
 
 export { VerificationError } from '../convert/pipeline.js';
 
@@ -473,7 +473,9 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     if (e instanceof IoError && e.code === 'AmbiguousModel') e.message += ', or convert each with --recursive';
     throw e;
   }
-  const isDir = fs.statSync(src).isDirectory();
+  // A Core ML package or compiled model is a folder that is one model: converted beside it, named after it.
+  const bundle = fs.statSync(src).isDirectory() && bundleEntry(src) !== undefined;
+  const isDir = fs.statSync(src).isDirectory() && !bundle;
   // A folder's model is found by its files' names: one that holds only outputs has nothing to convert.
   // A named file's format is its bytes' (openModelFiles, then the check in convertModel), never its name's.
   if (isDir && model.format === format.id) throw alreadyConverted(src, format, quantize);
@@ -482,8 +484,8 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     return { files: model.files, index: model.weightMap, outDir, stem: 'model', single: path.join(outDir, format.fileName('model')) };
   }
   const file = model.files[0]!;
-  const name = outputNameFor(file, format);
-  let single = path.join(isDir ? (output ?? src) : path.dirname(file), name);
+  const name = outputNameFor(bundle ? src.replace(/[\\/]+$/, '') : file, format);
+  let single = path.join(isDir ? (output ?? src) : path.dirname(bundle ? path.resolve(src) : file), name);
   if (!isDir && output !== undefined) single = outputNamesFolder(output, format) ? path.join(output, name) : output;
   const base = path.basename(single);
   return { files: [file], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };

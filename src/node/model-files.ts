@@ -55,7 +55,10 @@ export async function findModel(target: string, options: FindModelOptions | stri
   } catch (cause) {
     throw fileError(target, cause);
   }
-  if (stat.isDirectory()) return findInFolder(target, prefer, avoid);
+  if (stat.isDirectory()) {
+    const entry = bundleEntry(target);
+    return entry !== undefined ? single('coreml', entry) : findInFolder(target, prefer, avoid);
+  }
   if (target.endsWith(INDEX_SUFFIX)) return fromIndex(target);
   if (!detect) return single(formatOfName(path.basename(target))?.id ?? 'unknown', target);
   const source = await FileSource.open(target);
@@ -173,6 +176,25 @@ function findInFolder(target: string, prefer: string | undefined, avoid: string 
   throw candidates.length === 0
     ? new IoError('NotFound', `${target} holds no model (${extensions})`, { location: target })
     : new IoError('AmbiguousModel', `${target} holds several models (${listed.join(', ')}); name the one to use`, { location: target });
+}
+
+/**
+ * The file that opens a folder which is one model (a bundle): a Core ML `.mlpackage` by its
+ * Manifest.json, a compiled `.mlmodelc` by its MIL text `model.mil`. A compiled neural network (no
+ * model.mil: `model.espresso.*` and `coremldata.bin`) is refused with CoremlUnsupported. Undefined for
+ * any other folder.
+ */
+export function bundleEntry(dir: string): string | undefined {
+  const lower = dir.replace(/[\\/]+$/, '').toLowerCase();
+  if (lower.endsWith('.mlpackage')) return path.join(dir, 'Manifest.json');
+  if (!lower.endsWith('.mlmodelc')) return undefined;
+  const mil = path.join(dir, 'model.mil');
+  if (fs.existsSync(mil)) return mil;
+  throw new TensorsafeError(
+    'CoremlUnsupported',
+    `${dir} is a compiled Core ML neural network (${fs.readdirSync(dir).filter((f) => f.startsWith('model.espresso') || f === 'coremldata.bin').join(', ') || 'no model.mil'}): its weights are in Core ML's private compiled form, which tensorsafe does not read; convert the .mlmodel or .mlpackage it was compiled from`,
+    { location: dir },
+  );
 }
 
 function single(format: string, file: string): ModelFiles {
