@@ -56,7 +56,7 @@ export async function scanPfa(source: ByteSource, ctx: ScanContext, parsed?: Pfa
       return findings.flush();
     }
   }
-  findings.add('info', 'pfa/valid', `PFA in ${syntax === 'yaml' ? 'YAML' : 'JSON'}: ${cells.cells.length} cells, ${cells.pools.length} pools; the action is data, never run`, file);
+  findings.add('info', 'pfa/valid', `PFA in ${syntax === 'yaml' ? 'YAML' : 'JSON'}: ${plural(cells.cells.length, 'cell')}, ${plural(cells.pools.length, 'pool')}; the action is data, never run`, file);
   for (const e of cells.external) {
     findings.add('suspicious', 'pfa/external-init', `${show(e.path)} takes its init from ${show(e.init)} (source ${e.source}): a PFA engine reads that file or URL when it loads the document; tensorsafe does not`, file);
   }
@@ -68,4 +68,8 @@ function tagFindings(tags: readonly string[], findings: Findings, file: string):
     if (PYTHON_TAG.test(tag)) findings.add('dangerous', 'pfa/yaml-python-tag', `YAML tag ${show(tag)}: PyYAML's unsafe loaders construct (and so call) the Python object it names`, file);
     else if (!/^tag:yaml\.org,2002:(?:map|seq|str|null|bool|int|float)$/.test(tag)) findings.add('suspicious', 'pfa/yaml-tag', `YAML tag ${show(tag)}: not one PFA uses; a YAML loader may make something other than data of it`, file);
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
