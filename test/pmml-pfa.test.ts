@@ -243,3 +243,20 @@ describe('PMML and PFA values', () => {
     await expect(pfaReader.open!(new MemorySource(enc(text), 'x.pfa'))).rejects.toThrow(/"w" is a ragged array: row \[1\]\[1\] has 1 elements where the first has 2/);
   });
 });
+
+describe('PMML at scale', () => {
+  it('a scan of 100,000 Extension URLs takes linear time (byte offsets only for the findings listed)', async () => {
+    const ext = Array.from({ length: 100_000 }, (_, i) => `<Extension name="e${i}" value="http://x.example/${i}"/>`).join('');
+    const found: Finding[] = [];
+    const started = Date.now();
+    await pmmlReader.scan!(new MemorySource(enc(`<PMML version="4.4"><Header>${ext}</Header></PMML>`), 'x.pmml'), { file: 'x.pmml', dir: undefined, report: (f) => found.push(f), scanPickle: () => undefined });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(found.filter((f) => f.rule === 'pmml/external-reference').length).toBe(51);
+  });
+
+  it('a distribution-based ClusteringModel (no centres) is listed, not refused', async () => {
+    const text = '<PMML><ClusteringModel modelClass="distributionBased"><Cluster name="a"/></ClusteringModel><RegressionModel><RegressionTable intercept="1"/></RegressionModel></PMML>';
+    const { tensors } = await pmmlReader.open!(new MemorySource(enc(text), 'x.pmml'));
+    expect(tensors.leftOut).toEqual([{ path: 'ClusteringModel', what: '1 clusters with no centres (a distribution-based ClusteringModel)' }]);
+  });
+});

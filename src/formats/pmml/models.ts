@@ -241,6 +241,9 @@ class Walk {
   /** Each Cluster's centre (its Array) as a row; every row as long as the first. */
   private clustering(el: XmlElement, path: string): void {
     const clusters = children(el, 'Cluster');
+    if (clusters.length > 0 && clusters.every((c) => !c.children.some((x) => ARRAY_ELEMENTS.has(x.local)))) {
+      return void this.out.leftOut.push({ path, what: `${clusters.length} clusters with no centres (a distribution-based ClusteringModel)` });
+    }
     const fields = children(el, 'ClusteringField').map((f) => f.attributes['field'] ?? '');
     const rows: Float64Array[] = [];
     for (const cluster of clusters) {

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../../io/byte-source.js';
 import { isTensorsafeError } from '../../errors.js';
 import type { ScanContext } from '../findings.js';
-import { at, Findings, show } from '../scan-rules.js';
+import { at, Findings, MAX_FINDINGS_PER_RULE, show } from '../scan-rules.js';
 import { findDoctype, parseXml, type XmlDocument, type XmlElement } from '../xml/parser.js';
 import { MAX_XML_BYTES } from '../xml/limits.js';
 
@@ -63,18 +63,19 @@ function walkReferences(root: XmlElement, document: XmlDocument, file: string, f
   while (stack.length > 0 && walked++ < MAX_PMML_SCANNED_ELEMENTS) {
     const [el, inVendor] = stack.pop()!;
     const vendor = inVendor || el.local === 'Extension' || el.local.startsWith('x-');
-    const where = at(file, document.byteOffset(el.at));
+    // Computed for a finding only: a byte offset costs a pass over the text before the element.
+    const where = (): string => (findings.count('pmml/external-reference') < MAX_FINDINGS_PER_RULE ? at(file, document.byteOffset(el.at)) : file);
     if (el.local === 'TableLocator') {
-      findings.add('suspicious', 'pmml/external-reference', `a TableLocator: the table's data lies outside the document${Object.keys(el.attributes).length > 0 ? ` (${attributesShown(el)})` : ''}`, where);
+      findings.add('suspicious', 'pmml/external-reference', `a TableLocator: the table's data lies outside the document${Object.keys(el.attributes).length > 0 ? ` (${attributesShown(el)})` : ''}`, where());
     }
     for (const [name, value] of Object.entries(el.attributes)) {
       if ((vendor || name.startsWith('x-')) && URL_LIKE.test(value)) {
-        findings.add('suspicious', 'pmml/external-reference', `<${el.name.slice(0, 80)}> ${show(name)}=${show(value)} names a URL or file: vendor content a consumer may fetch`, where);
+        findings.add('suspicious', 'pmml/external-reference', `<${el.name.slice(0, 80)}> ${show(name)}=${show(value)} names a URL or file: vendor content a consumer may fetch`, where());
       }
     }
     if (vendor && URL_LIKE.test(el.text)) {
       const m = URL_LIKE.exec(el.text)!;
-      findings.add('suspicious', 'pmml/external-reference', `the text of <${el.name.slice(0, 80)}> names a URL or file (${show(el.text.slice(m.index, m.index + 120))}): vendor content a consumer may fetch`, where);
+      findings.add('suspicious', 'pmml/external-reference', `the text of <${el.name.slice(0, 80)}> names a URL or file (${show(el.text.slice(m.index, m.index + 120))}): vendor content a consumer may fetch`, where());
     }
     for (let k = el.children.length - 1; k >= 0; k--) stack.push([el.children[k]!, vendor]);
   }

@@ -108,6 +108,13 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
       hi = mid - 1;
     }
   }
+  // The prefix may end inside a character (stream mode allowed it): the bad sequence starts at its lead byte.
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, lo));
+  } catch {
+    while (lo > 0 && (bytes[lo - 1]! & 0xc0) === 0x80) lo--;
+    if (lo > 0 && bytes[lo - 1]! >= 0xc0) lo--;
+  }
   return lo;
 }
 
