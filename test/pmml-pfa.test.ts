@@ -13,6 +13,7 @@ import { readEntry } from '../src/tensor/tensor-set.js';
 import { convertModel } from '../src/node/convert.js';
 import { scanFile } from '../src/node/scan-file.js';
 import { tempDir } from './helpers/temp.js';
+import { runCli } from './helpers/cli.js';
 
 /**
  * The XML parser beneath PMML, one construct at a time; the hostile PMML and PFA documents (XXE, billion
@@ -258,5 +259,36 @@ describe('PMML at scale', () => {
     const text = '<PMML><ClusteringModel modelClass="distributionBased"><Cluster name="a"/></ClusteringModel><RegressionModel><RegressionTable intercept="1"/></RegressionModel></PMML>';
     const { tensors } = await pmmlReader.open!(new MemorySource(enc(text), 'x.pmml'));
     expect(tensors.leftOut).toEqual([{ path: 'ClusteringModel', what: '1 clusters with no centres (a distribution-based ClusteringModel)' }]);
+  });
+});
+
+describe('the CLI on PMML and PFA', () => {
+  const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'formats');
+
+  it.each([
+    ['pmml', 'mining-model.pmml', 'MiningModel/segmentfirst/RegressionModel/table0/coefficients'],
+    ['pfa', 'model.pfa.yaml', 'weights'],
+  ])('%s: inspect, scan, convert and verify (%s)', async (id, file, tensor) => {
+    const src = path.join(FIXTURES, id, file);
+    const inspect = await runCli('inspect', '--json', src);
+    expect(inspect.code).toBe(0);
+    const shown = JSON.parse(inspect.stdout) as { format: string; tensors: { name: string; dtype: string }[]; view: { title: string }[] };
+    expect(shown.format).toBe(id);
+    expect(shown.tensors.map((t) => t.name)).toContain(tensor);
+    expect(shown.view[0]!.title).toBe(id === 'pmml' ? 'PMML' : 'PFA');
+    const scan = await runCli('scan', '--json', src);
+    expect(scan.code).toBe(0);
+    const out = path.join(tempDir(`cli-${id}`), 'out.safetensors');
+    expect((await runCli('convert', src, '-o', out)).code).toBe(0);
+    const verify = await runCli('verify', src, out);
+    expect(verify.code).toBe(0);
+  });
+
+  it('a PMML document with a DOCTYPE: scan exits 1 (dangerous), convert exits 1 and writes nothing', async () => {
+    const src = path.join(HOSTILE, 'xxe.pmml');
+    expect((await runCli('scan', src)).code).toBe(1);
+    const dir = tempDir('cli-xxe');
+    expect((await runCli('convert', src, '-o', path.join(dir, 'out.safetensors'))).code).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
