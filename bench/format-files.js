@@ -353,4 +353,64 @@ function f16Bits(x) {
   const a = u & 0x7fffffff;
   if (a < 0x38800000) return sign; // below fp16's normal range: zero (the bench does not need subnormals)
   return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
+/** The shortest decimal text of each float32 weight widened to a double, as PMML and PFA producers print them. */
+function decimals(count, seed) {
+  return Array.from(weights(count, seed), (x) => String(x));
+}
+
+/**
+ * A PMML document of about `bytes` of text, in plain JavaScript: 'svm' (a SupportVectorMachineModel
+ * whose VectorDictionary holds rows of 1024 numbers in `<Array>`s: bulk numeric text) or 'neural' (a
+ * NeuralNetwork of 256 × 256 layers, one `<Con from weight>` element per weight: element-heavy XML).
+ */
+export function writeBenchPmml(file, { bytes, kind = 'svm' }) {
+  const parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">\n<Header/>\n'];
+  let size = 0;
+  let tensors = 0;
+  if (kind === 'svm') {
+    const width = 1024;
+    parts.push(`<SupportVectorMachineModel functionName="regression"><VectorDictionary><VectorFields>${Array.from({ length: width }, (_, i) => `<FieldRef field="x${i}"/>`).join('')}</VectorFields>\n`);
+    const coefficients = [];
+    for (let r = 0; size < bytes; r++) {
+      const row = `<VectorInstance id="v${r}"><Array type="real" n="${width}">${decimals(width, r + 1).join(' ')}</Array></VectorInstance>\n`;
+      parts.push(row);
+      size += row.length;
+      coefficients.push(`<SupportVector vectorId="v${r}"/>`);
+    }
+    parts.push(`</VectorDictionary><SupportVectorMachine><SupportVectors>${coefficients.join('')}</SupportVectors><Coefficients>${coefficients.map((_, i) => `<Coefficient value="${(i % 7) / 8}"/>`).join('')}</Coefficients></SupportVectorMachine></SupportVectorMachineModel>\n`);
+    tensors = 4;
+  } else {
+    const n = 256;
+    parts.push(`<NeuralNetwork functionName="regression" activationFunction="tanh"><NeuralInputs>${Array.from({ length: n }, (_, i) => `<NeuralInput id="0.${i}"/>`).join('')}</NeuralInputs>\n`);
+    for (let l = 0; size < bytes; l++) {
+      const layer = [`<NeuralLayer>`];
+      for (let i = 0; i < n; i++) {
+        const w = decimals(n, l * n + i + 1);
+        layer.push(`<Neuron id="${l + 1}.${i}" bias="${w[0]}">${w.map((x, j) => `<Con from="${l}.${j}" weight="${x}"/>`).join('')}</Neuron>\n`);
+      }
+      layer.push('</NeuralLayer>\n');
+      const text = layer.join('');
+      parts.push(text);
+      size += text.length;
+      tensors += 2;
+    }
+    parts.push('</NeuralNetwork>\n');
+  }
+  parts.push('</PMML>\n');
+  fs.writeFileSync(file, parts.join(''));
+  return { tensors };
+}
+
+/** A PFA document (JSON) of about `bytes` of text: cells holding matrices of 256 rows of 1024 numbers, as a linear model's. */
+export function writeBenchPfa(file, { bytes }) {
+  const cells = [];
+  let size = 0;
+  for (let c = 0; size < bytes; c++) {
+    const rows = Array.from({ length: 256 }, (_, r) => `[${decimals(1024, c * 256 + r + 1).join(',')}]`);
+    const cell = `"layer${c}":{"type":{"type":"array","items":{"type":"array","items":"double"}},"init":[${rows.join(',')}]}`;
+    cells.push(cell);
+    size += cell.length;
+  }
+  fs.writeFileSync(file, `{"input":{"type":"array","items":"double"},"output":"double","cells":{${cells.join(',')}},"action":[{"a.sum":["input"]}]}\n`);
+  return { tensors: cells.length };
 }

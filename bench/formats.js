@@ -4,13 +4,13 @@
 // FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models),
 // a TensorFlow checkpoint, HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5),
 // Core ML (an .mlpackage of fp16 blobs) and TorchScript (a scripted module saved by torch.jit.save)
-// when this build has their readers. The models are
+// when this build has their readers, and PMML and PFA (decimal text). The models are
 // generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchCoreml, writeBenchHdf5, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
+import { writeBenchCoreml, writeBenchHdf5, writeBenchPfa, writeBenchPmml, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -93,6 +93,19 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
     const name = 'TorchScript: scripted module (`torch.jit.save`)';
     if (made.skipped) skip(name, made.skipped);
     else cases.push({ name, input: `${made.tensors} float32 tensors (Linear weights of 4 MiB, BatchNorm buffers) named by state_dict from the code/ declarations`, src, files: [src], target: 2, optional: true });
+  }
+
+  // The declarative formats hold decimal text (about 20 bytes a number, 8 once read as float64): their
+  // inputs are a quarter of the others', and the ratio is for reference (parsing text, not moving bytes).
+  for (const [kind, name, input] of [['svm', 'PMML: SupportVectorMachineModel', 'rows of 1024 decimals in `<Array>` elements'], ['neural', 'PMML: NeuralNetwork', 'layers of 256 × 256 `<Con>` elements, one per weight']]) {
+    const src = path.join(tmp, `${kind}.pmml`);
+    const made = writeBenchPmml(src, { bytes: bytes / 4, kind });
+    cases.push({ name, input: `${made.tensors} tensors from ${input}`, src, files: [src], note: 'for reference (decimal text parsed into float64)' });
+  }
+  {
+    const src = path.join(tmp, 'linear.pfa');
+    const made = writeBenchPfa(src, { bytes: bytes / 4 });
+    cases.push({ name: 'PFA: JSON cells', input: `${made.tensors} cells of 256 × 1024 decimals`, src, files: [src], note: 'for reference (decimal text parsed into float64)' });
   }
 
   for (const c of cases) {

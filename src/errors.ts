@@ -253,6 +253,33 @@ export type TfCheckpointErrorCode =
   /** A file the checkpoint needs (a data shard, a SavedModel's variables index) is not in the model's folder. */
   | 'TfCheckpointFileMissing';
 
+/** XML documents (src/formats/xml), the text of PMML files. */
+export type XmlErrorCode =
+  /** The document is not well-formed XML: a tag not closed, an attribute twice, text after the root, bytes that are not UTF-8. */
+  | 'InvalidXml'
+  /** A named limit stopped the parse (size, depth, elements, attributes, text, names). */
+  | 'XmlLimit'
+  /** A DOCTYPE declaration: it can declare entities (XXE, billion laughs); refused outright. */
+  | 'XmlDoctypeRefused'
+  /** A reference to an entity other than the five predefined ones and character references. */
+  | 'XmlEntityRefused'
+  /** The XML declaration names an encoding other than UTF-8, or the bytes start with another encoding's mark. */
+  | 'XmlEncodingRefused';
+/** PMML documents (src/formats/pmml). */
+export type PmmlErrorCode =
+  /** Not a PMML document, or its models are damaged: a number that is not one, an Array whose count is not its n, a weight from a neuron that is not there. */
+  | 'InvalidPmml'
+  /** A named limit stopped the read (models, nesting of segments, array elements). */
+  | 'PmmlLimit';
+/** PFA documents (src/formats/pfa), JSON or YAML. */
+export type PfaErrorCode =
+  /** Not a PFA document: not JSON or YAML, not an object with input, output and action, a cell or pool of the wrong shape. */
+  | 'InvalidPfa'
+  /** A named limit stopped the read (size, cells, nesting, elements, YAML aliases). */
+  | 'PfaLimit'
+  /** A cell's or pool's nested numeric array whose rows differ in length: no tensor has that shape. */
+  | 'PfaRaggedArray';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -365,6 +392,9 @@ export type ErrorCode =
   | TfCheckpointErrorCode
   | CoremlErrorCode
   | KerasErrorCode
+  | XmlErrorCode
+  | PmmlErrorCode
+  | PfaErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

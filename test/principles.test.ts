@@ -119,9 +119,9 @@ describe('principles', () => {
     }
   });
 
-  it('the core has no runtime dependencies; the package has one (fflate, for inflate)', () => {
+  it('the core has no runtime dependencies; the package has two (fflate, for inflate; yaml, for PFA documents in YAML)', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['fflate']);
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['fflate', 'yaml']);
     const core = src.filter((f) => /[/\\]src[/\\](io|dtype|safetensors|util)[/\\]/.test(f));
     for (const f of core) for (const spec of imports(f)) expect([f, spec.startsWith('.')]).toEqual([f, true]);
   });

@@ -21,12 +21,15 @@ const file = (...parts: string[]): Uint8Array => new Uint8Array(fs.readFileSync(
 describe('format registry', () => {
   it('lists each format once, with a light descriptor', () => {
     const ids = FORMATS.map((f) => f.id);
-    expect(ids).toEqual(['safetensors', 'pytorch', 'gguf', 'ggml', 'coreml', 'tf-checkpoint', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs']);
+    expect(ids).toEqual(['safetensors', 'pytorch', 'gguf', 'ggml', 'coreml', 'tf-checkpoint', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs', 'pmml', 'pfa']);
     for (const id of ids) expect(formatById(id)?.id).toBe(id);
     expect(formatsByExtension('MODEL.GGUF').map((f) => f.id)).toEqual(['gguf']);
     expect(formatsByExtension('weights.NPZ').map((f) => f.id)).toEqual(['numpy']);
     expect(formatsByExtension('model.json').map((f) => f.id)).toEqual(['tfjs']);
     expect(formatsByExtension('config.json')).toEqual([]);
+    expect(formatsByExtension('iris.PMML').map((f) => f.id)).toEqual(['pmml']);
+    expect(formatsByExtension('model.pfa.yaml').map((f) => f.id)).toEqual(['pfa']);
+    expect(formatsByExtension('config.yaml')).toEqual([]);
   });
 
   it('is frozen: no format is added, removed or changed at run time', () => {

@@ -65,6 +65,10 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidCoreml: B, CoremlLimit: B, CoremlBlobInvalid: B, CoremlUnsupported: B,
   // Keras
   InvalidKeras: B, KerasLimit: B, KerasLayerMissing: B, KerasWeightMissing: B, KerasDuplicate: B,
+  // XML (PMML's text): a DOCTYPE or an entity is an XXE attempt, a judgement on the file (as UnsafeFile)
+  InvalidXml: B, XmlLimit: B, XmlDoctypeRefused: F, XmlEntityRefused: F, XmlEncodingRefused: B,
+  // PMML and PFA
+  InvalidPmml: B, PmmlLimit: B, InvalidPfa: B, PfaLimit: B, PfaRaggedArray: B,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,

@@ -15,7 +15,8 @@ export const scanCommand: Command = {
 
 Tells whether model files would run code when loaded. The format is detected
 from the bytes, never the name: zip (torch, TorchScript, npz, .keras), legacy
-torch, tar, bare pickle, npy, safetensors, GGUF, ONNX, HDF5, TF.js, TFLite.
+torch, tar, bare pickle, npy, safetensors, GGUF, ONNX, HDF5, TF.js, TFLite,
+PMML (DOCTYPE, entities, external references), PFA (external cells, YAML tags).
 Pickles are analysed by symbolic execution of every opcode, so each import and
 call is tied to what it reaches however its name was assembled; each one is
 judged against the allowlist the converter uses (safe), a list of dangerous

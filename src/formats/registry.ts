@@ -13,6 +13,8 @@ import { kerasFormat } from './keras/format.js';
 import { hdf5Format } from './hdf5/format.js';
 import { tfjsFormat } from './tfjs/format.js';
 import { tfCheckpointFormat } from './tf-checkpoint/format.js';
+import { pmmlFormat } from './pmml/format.js';
+import { pfaFormat } from './pfa/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -36,6 +38,8 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     numpyFormat,
     hdf5Format,
     tfjsFormat,
+    pmmlFormat,
+    pfaFormat,
   ].map(frozen),
 );
 
