@@ -61,6 +61,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidTfjs: B, TfjsLimit: B, TfjsShardMismatch: B,
   // Keras
   InvalidKeras: B, KerasLimit: B, KerasLayerMissing: B, KerasWeightMissing: B, KerasDuplicate: B,
+  // MXNet, PaddlePaddle, Flax
+  InvalidMxnet: B, MxnetLimit: B, InvalidPaddle: B, PaddleLimit: B, PaddleOptimizerState: B, InvalidFlax: B, FlaxLimit: B,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,

@@ -11,6 +11,7 @@ import { tfliteFormat } from './tflite/format.js';
 import { kerasFormat } from './keras/format.js';
 import { hdf5Format } from './hdf5/format.js';
 import { tfjsFormat } from './tfjs/format.js';
+import { mxnetFormat } from './mxnet/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -26,6 +27,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     pytorchFormat,
     ggufFormat,
     ggmlFormat,
+    mxnetFormat,
     onnxFormat,
     tfliteFormat,
     kerasFormat,
