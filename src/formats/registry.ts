@@ -12,6 +12,7 @@ import { kerasFormat } from './keras/format.js';
 import { hdf5Format } from './hdf5/format.js';
 import { tfjsFormat } from './tfjs/format.js';
 import { mxnetFormat } from './mxnet/format.js';
+import { paddleFormat } from './paddle/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -24,6 +25,7 @@ import { mxnetFormat } from './mxnet/format.js';
 export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
   [
     safetensorsFormat,
+    paddleFormat,
     pytorchFormat,
     ggufFormat,
     ggmlFormat,
