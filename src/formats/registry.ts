@@ -13,6 +13,7 @@ import { hdf5Format } from './hdf5/format.js';
 import { tfjsFormat } from './tfjs/format.js';
 import { mxnetFormat } from './mxnet/format.js';
 import { paddleFormat } from './paddle/format.js';
+import { flaxFormat } from './flax/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -36,6 +37,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     numpyFormat,
     hdf5Format,
     tfjsFormat,
+    flaxFormat,
   ].map(frozen),
 );
 
