@@ -152,3 +152,65 @@ with h5py.File(file, 'w') as f:
   execFileSync(PYTHON, ['-c', script, file, String(count), String(tensorBytes / 4), kind]);
   return { tensors: count };
 }
+
+/**
+ * An MXNet NDArray list (V2 dense float32, `arg:` names) of `bytes` in arrays of `tensorBytes`, written
+ * as src/ndarray/ndarray.cc saves it (MXNet is not installable here).
+ */
+export function writeBenchMxnet(file, { bytes, tensorBytes = 4 << 20 }) {
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const cols = 1024;
+  const rows = tensorBytes / 4 / cols;
+  const fd = fs.openSync(file, 'w');
+  const u64 = (v) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return b;
+  };
+  fs.writeSync(fd, Buffer.concat([u64(0x112), u64(0), u64(count)]));
+  for (let i = 0; i < count; i++) {
+    const head = Buffer.alloc(4 + 4 + 4 + 16 + 12);
+    head.writeUInt32LE(0xf993fac9, 0);
+    head.writeInt32LE(0, 4); // default storage
+    head.writeInt32LE(2, 8); // ndim
+    head.writeBigInt64LE(BigInt(rows), 12);
+    head.writeBigInt64LE(BigInt(cols), 20);
+    head.writeInt32LE(1, 28); // cpu
+    head.writeInt32LE(0, 32);
+    head.writeInt32LE(0, 36); // float32
+    fs.writeSync(fd, head);
+    const w = weights(rows * cols, i + 1);
+    fs.writeSync(fd, new Uint8Array(w.buffer));
+  }
+  fs.writeSync(fd, u64(count));
+  for (let i = 0; i < count; i++) {
+    const name = Buffer.from(`arg:layer${i}_weight`);
+    fs.writeSync(fd, Buffer.concat([u64(name.length), name]));
+  }
+  fs.closeSync(fd);
+  return { tensors: count };
+}
+
+/** A PaddlePaddle `.pdparams` (pickle protocol 4 of float32 arrays, as paddle.save writes it), or a Flax `.msgpack`, with /usr/bin/python3. */
+export function writeBenchPickledOrMsgpack(file, { bytes, kind, tensorBytes = 4 << 20 }) {
+  const module = kind === 'flax' ? 'msgpack' : 'pickle';
+  if (!have(PYTHON, ['-c', `import numpy, ${module}`])) return { skipped: `${PYTHON} with numpy and ${module} not installed` };
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const script = `
+import sys, numpy as np, pickle
+count, rows, path, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rng = np.random.default_rng(1)
+arrays = {f'layer{i}.weight': rng.standard_normal((rows, 1024)).astype('float32') for i in range(count)}
+if kind == 'flax':
+    import msgpack
+    ext = lambda a: msgpack.ExtType(1, msgpack.packb((a.shape, a.dtype.name, a.tobytes('C')), use_bin_type=True))
+    data = msgpack.packb({'params': {k: ext(v) for k, v in arrays.items()}})
+    open(path, 'wb').write(data)
+else:
+    arrays['StructuredToParameterName@@'] = {k: f'param_{i}' for i, k in enumerate(arrays)}
+    with open(path, 'wb') as f:
+        pickle.Pickler(f, 4).dump(arrays)
+`;
+  execFileSync(PYTHON, ['-c', script, String(count), String(tensorBytes / 4 / 1024), file, kind]);
+  return { tensors: count };
+}

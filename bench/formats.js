@@ -2,13 +2,13 @@
 // the output read back and compared with the source bit for bit) against copying the same source bytes
 // with fs.copyFileSync in the same run, for TFLite (a real model of the shared corpus, a generated
 // FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models) and
-// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5) when this build has
-// their readers. The models are generated here (bench/format-files.js), never committed.
+// HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5), MXNet, PaddlePaddle and
+// Flax (issue 13) when this build has their readers. The models are generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchHdf5, writeBenchTflite, writeBenchTfjs } from './format-files.js';
+import { writeBenchHdf5, writeBenchMxnet, writeBenchPickledOrMsgpack, writeBenchTflite, writeBenchTfjs } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -73,6 +73,18 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
       optional: true,
     });
     if (kind === 'generic') contiguous = src;
+  }
+
+  {
+    const src = path.join(tmp, 'model-0000.params');
+    const made = writeBenchMxnet(src, { bytes });
+    cases.push({ name: 'MXNet `.params`', input: `${made.tensors} float32 NDArrays (V2) of 4 MiB, \`arg:\` names`, src, files: [src], target: 2, optional: true });
+  }
+  for (const [kind, name, file, what] of [['paddle', 'PaddlePaddle `.pdparams`', 'model.pdparams', 'float32 arrays of 4 MiB, pickle protocol 4 (paddle.save)'], ['flax', 'Flax `.msgpack`', 'checkpoint.msgpack', 'float32 array extensions of 4 MiB (flax.serialization.to_bytes)']]) {
+    const src = path.join(tmp, file);
+    const made = writeBenchPickledOrMsgpack(src, { bytes, kind });
+    if (made.skipped) skip(name, made.skipped);
+    else cases.push({ name, input: `${made.tensors} ${what}`, src, files: [src], target: 2, optional: true });
   }
 
   for (const c of cases) {

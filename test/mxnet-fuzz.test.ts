@@ -85,3 +85,19 @@ describe('MXNet reader fuzz', () => {
     expect(await exercise(b)).toBe('MxnetLimit');
   });
 });
+
+describe('MXNet CSR indptr', () => {
+  it('a pointer past the non-zeros in the middle of indptr is InvalidMxnet, not an endless walk', async () => {
+    const b = new Uint8Array(fs.readFileSync(path.join(DIR, 'sparse.params')));
+    // Found by the fuzz test: indptr [0, 2^62, …] with the last pointer right walked a row 2^62 long.
+    const csr = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const magic = Buffer.from([0xc9, 0xfa, 0x93, 0xf9, 2, 0, 0, 0]);
+    const at = csr.indexOf(magic);
+    expect(at).toBeGreaterThan(0);
+    // csr_f64: storage shape (4,), shape (4, 5), context, type, aux types and shapes, 4 values, then indptr (5 × i64).
+    const indptr = at + 8 + 12 + 20 + 8 + 4 + 4 + 12 + 4 + 12 + 4 * 8;
+    expect(csr.readBigInt64LE(indptr)).toBe(0n);
+    csr.writeBigInt64LE(1n << 62n, indptr + 8);
+    expect(await exercise(b)).toBe('InvalidMxnet');
+  });
+});

@@ -64,6 +64,8 @@ export async function readSparseIndices(source: ByteSource, a: MxnetArray, what:
   for (let r = 0; r < rows; r++) {
     const [start, end] = [indptr[r]!, indptr[r + 1]!];
     if (end < start) throw malformed(`${what}: indptr decreases at row ${r} (${start} then ${end})`, ptrAux.offset + (r + 1) * ptrAux.elementSize);
+    // Checked before the row's walk: a pointer past the non-zeros (or past 2^53) would make it endless.
+    if (end > indices.length) throw malformed(`${what}: indptr[${r + 1}] is ${end}, past the ${indices.length} non-zeros`, ptrAux.offset + (r + 1) * ptrAux.elementSize);
     for (let k = start; k < end; k++) {
       const col = indices[k]!;
       if (col < 0 || col >= cols) throw malformed(`${what}: column index ${col} (non-zero ${k}, row ${r}) is outside 0..${cols - 1}`, idxAux.offset + k * idxAux.elementSize);

@@ -10,7 +10,8 @@ import type { FormatDescriptor } from '../format.js';
 export const paddleFormat: FormatDescriptor = {
   id: 'paddle',
   name: 'PaddlePaddle (.pdparams, .pdopt)',
-  extensions: ['.pdparams', '.pdopt'],
+  // `.pdopt` files (optimizer state) are not models: a folder's discovery leaves them out; named, they are read by their bytes.
+  extensions: ['.pdparams'],
   ruleDescriptions: {
     'paddle/invalid': 'a PaddlePaddle pickle that is not a state dict of NumPy arrays as paddle.save writes it',
     'paddle/optimizer-state': 'a PaddlePaddle optimizer state (.pdopt): moments and learning-rate state, not weights',
