@@ -182,6 +182,8 @@ torch.jit.save(torch.jit.script(Net()), file)
   execFileSync(PYTHON, [generator, file, String(count), String(tensorBytes / 4)]);
   fs.rmSync(generator);
   return { tensors: count + 5 };
+}
+
 /** Protobuf varint bytes of a non-negative integer. */
 function pbVarint(n) {
   const out = [];
@@ -266,10 +268,12 @@ export async function writeBenchTfCheckpoint(dir, { bytes, tensorBytes = 4 << 20
   out.push(footer);
   fs.writeFileSync(path.join(dir, 'ckpt-1.index'), Buffer.concat(out));
   return { tensors: count, files: [path.join(dir, 'ckpt-1.index'), path.join(dir, 'ckpt-1.data-00000-of-00001')] };
+}
+
 // ---------------------------------------------------------------- Core ML
 
 /** Protobuf encoding, enough for a Core ML Model holding an ML program of const operations. */
-function pbVarint(n) {
+function mlVarint(n) {
   const out = [];
   let v = BigInt(n);
   do {
@@ -280,11 +284,11 @@ function pbVarint(n) {
   } while (v > 0n);
   return Buffer.from(out);
 }
-const pbKey = (no, wire) => pbVarint(no * 8 + wire);
-const pbInt = (no, n) => Buffer.concat([pbKey(no, 0), pbVarint(n)]);
+const pbKey = (no, wire) => mlVarint(no * 8 + wire);
+const pbInt = (no, n) => Buffer.concat([pbKey(no, 0), mlVarint(n)]);
 const pbLen = (no, ...parts) => {
   const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
-  return Buffer.concat([pbKey(no, 2), pbVarint(body.length), body]);
+  return Buffer.concat([pbKey(no, 2), mlVarint(body.length), body]);
 };
 const tensorType = (dtype, shape) => pbLen(1, pbInt(1, dtype), pbInt(2, shape.length), ...shape.map((d) => pbLen(3, pbLen(1, pbInt(1, d)))));
 
@@ -353,6 +357,8 @@ function f16Bits(x) {
   const a = u & 0x7fffffff;
   if (a < 0x38800000) return sign; // below fp16's normal range: zero (the bench does not need subnormals)
   return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
+}
+
 /** The shortest decimal text of each float32 weight widened to a double, as PMML and PFA producers print them. */
 function decimals(count, seed) {
   return Array.from(weights(count, seed), (x) => String(x));
@@ -413,4 +419,66 @@ export function writeBenchPfa(file, { bytes }) {
   }
   fs.writeFileSync(file, `{"input":{"type":"array","items":"double"},"output":"double","cells":{${cells.join(',')}},"action":[{"a.sum":["input"]}]}\n`);
   return { tensors: cells.length };
+}
+
+/**
+ * An MXNet NDArray list (V2 dense float32, `arg:` names) of `bytes` in arrays of `tensorBytes`, written
+ * as src/ndarray/ndarray.cc saves it (MXNet is not installable here).
+ */
+export function writeBenchMxnet(file, { bytes, tensorBytes = 4 << 20 }) {
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const cols = 1024;
+  const rows = tensorBytes / 4 / cols;
+  const fd = fs.openSync(file, 'w');
+  const u64 = (v) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return b;
+  };
+  fs.writeSync(fd, Buffer.concat([u64(0x112), u64(0), u64(count)]));
+  for (let i = 0; i < count; i++) {
+    const head = Buffer.alloc(4 + 4 + 4 + 16 + 12);
+    head.writeUInt32LE(0xf993fac9, 0);
+    head.writeInt32LE(0, 4); // default storage
+    head.writeInt32LE(2, 8); // ndim
+    head.writeBigInt64LE(BigInt(rows), 12);
+    head.writeBigInt64LE(BigInt(cols), 20);
+    head.writeInt32LE(1, 28); // cpu
+    head.writeInt32LE(0, 32);
+    head.writeInt32LE(0, 36); // float32
+    fs.writeSync(fd, head);
+    const w = weights(rows * cols, i + 1);
+    fs.writeSync(fd, new Uint8Array(w.buffer));
+  }
+  fs.writeSync(fd, u64(count));
+  for (let i = 0; i < count; i++) {
+    const name = Buffer.from(`arg:layer${i}_weight`);
+    fs.writeSync(fd, Buffer.concat([u64(name.length), name]));
+  }
+  fs.closeSync(fd);
+  return { tensors: count };
+}
+
+/** A PaddlePaddle `.pdparams` (pickle protocol 4 of float32 arrays, as paddle.save writes it), or a Flax `.msgpack`, with /usr/bin/python3. */
+export function writeBenchPickledOrMsgpack(file, { bytes, kind, tensorBytes = 4 << 20 }) {
+  const module = kind === 'flax' ? 'msgpack' : 'pickle';
+  if (!have(PYTHON, ['-c', `import numpy, ${module}`])) return { skipped: `${PYTHON} with numpy and ${module} not installed` };
+  const count = Math.max(1, Math.round(bytes / tensorBytes));
+  const script = `
+import sys, numpy as np, pickle
+count, rows, path, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rng = np.random.default_rng(1)
+arrays = {f'layer{i}.weight': rng.standard_normal((rows, 1024)).astype('float32') for i in range(count)}
+if kind == 'flax':
+    import msgpack
+    ext = lambda a: msgpack.ExtType(1, msgpack.packb((a.shape, a.dtype.name, a.tobytes('C')), use_bin_type=True))
+    data = msgpack.packb({'params': {k: ext(v) for k, v in arrays.items()}})
+    open(path, 'wb').write(data)
+else:
+    arrays['StructuredToParameterName@@'] = {k: f'param_{i}' for i, k in enumerate(arrays)}
+    with open(path, 'wb') as f:
+        pickle.Pickler(f, 4).dump(arrays)
+`;
+  execFileSync(PYTHON, ['-c', script, String(count), String(tensorBytes / 4 / 1024), file, kind]);
+  return { tensors: count };
 }

@@ -4,13 +4,13 @@
 // FLOAT32 one, an INT8 one with --dequantize), TF.js (float32 and uint8-quantized graph models),
 // a TensorFlow checkpoint, HDF5 / Keras (generic datasets contiguous and deflated, a legacy Keras .h5),
 // Core ML (an .mlpackage of fp16 blobs) and TorchScript (a scripted module saved by torch.jit.save)
-// when this build has their readers, and PMML and PFA (decimal text). The models are
+// MXNet, PaddlePaddle and Flax when this build has their readers, and PMML and PFA (decimal text). The models are
 // generated here (bench/format-files.js), never committed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { compare, ensureTmp, fmtMB, fmtMs, ratio, verdict, ROOT } from './lib.js';
-import { writeBenchCoreml, writeBenchHdf5, writeBenchPfa, writeBenchPmml, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
+import { writeBenchCoreml, writeBenchHdf5, writeBenchMxnet, writeBenchPfa, writeBenchPickledOrMsgpack, writeBenchPmml, writeBenchTfCheckpoint, writeBenchTflite, writeBenchTfjs, writeBenchTorchScript } from './format-files.js';
 
 const { convertModel } = await import(path.join(ROOT, 'dist/node/convert.js'));
 const CORPUS_TFLITE = path.join(ROOT, '..', 'shared', 'corpus', 'formats', 'tflite', 'tflite-micro', 'mobilenet_v2_quantized_1x3x224x224.tflite');
@@ -106,6 +106,17 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
     const src = path.join(tmp, 'linear.pfa');
     const made = writeBenchPfa(src, { bytes: bytes / 4 });
     cases.push({ name: 'PFA: JSON cells', input: `${made.tensors} cells of 256 × 1024 decimals`, src, files: [src], note: 'for reference (decimal text parsed into float64)' });
+  }
+  {
+    const src = path.join(tmp, 'model-0000.params');
+    const made = writeBenchMxnet(src, { bytes });
+    cases.push({ name: 'MXNet `.params`', input: `${made.tensors} float32 NDArrays (V2) of 4 MiB, \`arg:\` names`, src, files: [src], target: 2, optional: true });
+  }
+  for (const [kind, name, file, what] of [['paddle', 'PaddlePaddle `.pdparams`', 'model.pdparams', 'float32 arrays of 4 MiB, pickle protocol 4 (paddle.save)'], ['flax', 'Flax `.msgpack`', 'checkpoint.msgpack', 'float32 array extensions of 4 MiB (flax.serialization.to_bytes)']]) {
+    const src = path.join(tmp, file);
+    const made = writeBenchPickledOrMsgpack(src, { bytes, kind });
+    if (made.skipped) skip(name, made.skipped);
+    else cases.push({ name, input: `${made.tensors} ${what}`, src, files: [src], target: 2, optional: true });
   }
 
   for (const c of cases) {

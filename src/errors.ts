@@ -280,6 +280,27 @@ export type PfaErrorCode =
   /** A cell's or pool's nested numeric array whose rows differ in length: no tensor has that shape. */
   | 'PfaRaggedArray';
 
+/** MXNet `.params` and `.nd` files (src/formats/mxnet); a type flag safetensors cannot hold is `UnsupportedTensor`. */
+export type MxnetErrorCode =
+  /** The NDArray list is damaged: a bad list magic, an unknown version, storage or type flag, a sparse array whose indices are out of order or range, data past the end. */
+  | 'InvalidMxnet'
+  /** A named limit stopped the read (arrays, dimensions, name bytes, sparse index bytes). */
+  | 'MxnetLimit';
+/** PaddlePaddle `.pdparams` and `.pdopt` files (src/formats/paddle): pickles of a dict of NumPy arrays. */
+export type PaddleErrorCode =
+  /** The pickle is not a Paddle state dict: not a dict, a value that is not a NumPy array as paddle.save writes it, an array whose bytes do not match its shape and dtype. */
+  | 'InvalidPaddle'
+  /** A named limit stopped the read (arrays, dimensions). */
+  | 'PaddleLimit'
+  /** The file is optimizer state (a `.pdopt` file: moments, beta powers, a learning-rate scheduler): inspected and scanned, never converted as weights. */
+  | 'PaddleOptimizerState';
+/** Flax msgpack checkpoints (src/formats/flax); a dtype safetensors cannot hold is `UnsupportedTensor`. */
+export type FlaxErrorCode =
+  /** The msgpack is damaged or not a Flax state dict: a bad type byte, data past the end, an ndarray extension whose shape, dtype or buffer do not agree, a chunked array that does not assemble. */
+  | 'InvalidFlax'
+  /** A named limit stopped the read (nesting, items, string and binary sizes, arrays). */
+  | 'FlaxLimit';
+
 /**
  * Zip archives (src/formats/zip). The same code names an error (strict mode, or a problem no mode can
  * read past) and a finding (non-strict mode records the anomaly and goes on).
@@ -395,6 +416,9 @@ export type ErrorCode =
   | XmlErrorCode
   | PmmlErrorCode
   | PfaErrorCode
+  | MxnetErrorCode
+  | PaddleErrorCode
+  | FlaxErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
   | VerdictErrorCode

@@ -35,7 +35,7 @@ async function constantIn(file: string, name: string): Promise<unknown> {
 }
 
 describe('the limits table for the formats', () => {
-  it.each(['NumPy:', 'GGUF:', 'GGUF metadata:', 'GGML (legacy):', 'ONNX:', 'TF.js:', 'TFLite:', 'HDF5:', 'HDF5 storage:', 'Keras:', 'TorchScript:', 'TF checkpoint:', 'Core ML:', 'XML (PMML', 'PMML:', 'PFA:'])('%s each value is its named constant, in the file named', async (row) => {
+  it.each(['NumPy:', 'GGUF:', 'GGUF metadata:', 'GGML (legacy):', 'ONNX:', 'TF.js:', 'TFLite:', 'HDF5:', 'HDF5 storage:', 'Keras:', 'TorchScript:', 'TF checkpoint:', 'Core ML:', 'XML (PMML', 'PMML:', 'PFA:', 'MXNet:', 'PaddlePaddle:', 'Flax:'])('%s each value is its named constant, in the file named', async (row) => {
     const { values, constants } = limitRow(row);
     expect(constants.length).toBe(values.length);
     for (const [i, c] of constants.entries()) {

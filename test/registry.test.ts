@@ -21,7 +21,7 @@ const file = (...parts: string[]): Uint8Array => new Uint8Array(fs.readFileSync(
 describe('format registry', () => {
   it('lists each format once, with a light descriptor', () => {
     const ids = FORMATS.map((f) => f.id);
-    expect(ids).toEqual(['safetensors', 'pytorch', 'gguf', 'ggml', 'coreml', 'tf-checkpoint', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs', 'pmml', 'pfa']);
+    expect(ids).toEqual(['safetensors', 'paddle', 'pytorch', 'gguf', 'ggml', 'mxnet', 'coreml', 'tf-checkpoint', 'onnx', 'tflite', 'keras', 'numpy', 'hdf5', 'tfjs', 'pmml', 'pfa', 'flax']);
     for (const id of ids) expect(formatById(id)?.id).toBe(id);
     expect(formatsByExtension('MODEL.GGUF').map((f) => f.id)).toEqual(['gguf']);
     expect(formatsByExtension('weights.NPZ').map((f) => f.id)).toEqual(['numpy']);

@@ -69,6 +69,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidXml: B, XmlLimit: B, XmlDoctypeRefused: F, XmlEntityRefused: F, XmlEncodingRefused: B,
   // PMML and PFA
   InvalidPmml: B, PmmlLimit: B, InvalidPfa: B, PfaLimit: B, PfaRaggedArray: B,
+  // MXNet, PaddlePaddle, Flax
+  InvalidMxnet: B, MxnetLimit: B, InvalidPaddle: B, PaddleLimit: B, PaddleOptimizerState: B, InvalidFlax: B, FlaxLimit: B,
   // zip archives
   NotZip: B, Truncated: B, Zip64Invalid: B, Multidisk: B, CountMismatch: B, BadCentralDirectory: B,
   BadLocalHeader: B, NameMismatch: B, HeaderMismatch: B, DuplicateName: B, UnsafeName: B, NameTooLong: B,

@@ -124,6 +124,8 @@ export function mergedEntries(sets: readonly TensorSet[]): TensorEntry[] {
 
 /** Checks the inputs and decides what goes where. Reads no tensor byte. */
 export function planConversion(inputs: readonly ConvertInput[], options: PlanOptions): ConversionPlan {
+  // A set its reader marks as not convertible (an optimizer's state) is refused before anything is planned.
+  for (const i of inputs) if (i.tensors.notConvertible !== undefined) throw i.tensors.notConvertible;
   let entries = mergedEntries(inputs.map((i) => i.tensors));
   // --dtype: the dequantized tensors are cast as they stream, and the output is compared with that cast.
   const planNotes: string[] = [];

@@ -15,6 +15,9 @@ import { tfjsFormat } from './tfjs/format.js';
 import { tfCheckpointFormat } from './tf-checkpoint/format.js';
 import { pmmlFormat } from './pmml/format.js';
 import { pfaFormat } from './pfa/format.js';
+import { mxnetFormat } from './mxnet/format.js';
+import { paddleFormat } from './paddle/format.js';
+import { flaxFormat } from './flax/format.js';
 
 /**
  * Every format tensorsafe reads, in the order their detectors are asked (the first that claims the
@@ -27,9 +30,11 @@ import { pfaFormat } from './pfa/format.js';
 export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
   [
     safetensorsFormat,
+    paddleFormat,
     pytorchFormat,
     ggufFormat,
     ggmlFormat,
+    mxnetFormat,
     coremlFormat,
     tfCheckpointFormat,
     onnxFormat,
@@ -40,6 +45,7 @@ export const FORMATS: readonly FormatDescriptor[] = Object.freeze(
     tfjsFormat,
     pmmlFormat,
     pfaFormat,
+    flaxFormat,
   ].map(frozen),
 );
 

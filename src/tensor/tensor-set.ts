@@ -1,3 +1,4 @@
+import type { TensorsafeError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
 
 /**
@@ -81,6 +82,11 @@ export interface TensorSet {
   readonly moduleClasses?: readonly string[];
   /** Files a conversion writes beside its output: what the output's metadata cannot hold (GGUF vocabularies). */
   readonly companions?: readonly Companion[];
+  /**
+   * Why the set is read for inspect, scan and verify but never converted (a PaddlePaddle optimizer's
+   * state: moments, not weights): convert throws it before planning anything.
+   */
+  readonly notConvertible?: TensorsafeError;
   close(): Promise<void>;
 }
 
