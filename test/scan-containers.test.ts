@@ -123,6 +123,15 @@ describe('polyglots: every file is also read as a pickle from byte 0', () => {
     expect(r.findings.some((f) => f.rule === 'pickle/polyglot')).toBe(true);
   });
 
+  it('a Flax msgpack checkpoint whose top-level map starts with an EXT opcode (0x82-0x84) is not reported as a pickle', async () => {
+    // {"params": {"w": ndarray ext}, "step": 7}: 0x82 is EXT1 to pickle, whose unregistered code raises before any import.
+    const array = Uint8Array.of(0x93, 0x91, 0x01, 0xa7, ...Buffer.from('float32'), 0xc4, 0x04, 0, 0, 0x80, 0x3f);
+    const body = P([0x82, 0xa6], 'params', [0x81, 0xa1], 'w', [0xc7, array.length, 0x01], array, [0xa4], 'step', [0x07]);
+    const r = await scanBytes(body, 'checkpoint.msgpack');
+    expect(r.format).toBe('flax');
+    expect([r.verdict, rules(r)]).toEqual(['safe', ['flax/valid']]);
+  });
+
   it('an npy file that no pickle reader runs is not reported as a pickle', async () => {
     const r = await scanBytes(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", new Uint8Array(8)), 'a.npy');
     expect([r.verdict, rules(r)]).toEqual(['safe', ['npy/valid']]);
