@@ -22,13 +22,15 @@ export const paddleFormat: FormatDescriptor = {
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 
-/** PROTO 2–4, an optional FRAME, an empty dict, then numpy's `_reconstruct` named before anything of torch's. */
+/** PROTO 2–4, an optional FRAME, an empty dict or an OrderedDict, then numpy's `_reconstruct` named before anything of torch's. */
 export function isPaddleHead(head: Uint8Array): boolean {
   if (head[0] !== 0x80 || head[1] === undefined || head[1] < 2 || head[1] > 4) return false;
   let at = 2;
   if (head[at] === 0x95) at += 9; // FRAME and its u64 length (protocol 4)
-  if (head[at] !== 0x7d) return false; // EMPTY_DICT
   const text = ascii(head);
+  // EMPTY_DICT (paddle.save's own dict), or an OrderedDict (a state_dict pickled as it is): GLOBAL or STACK_GLOBAL.
+  const orderedDict = text.startsWith('ccollections\nOrderedDict\n', at) || text.startsWith('\x8c\x0bcollections\x94\x8c\x0bOrderedDict', at);
+  if (head[at] !== 0x7d && !orderedDict) return false;
   const numpy = Math.max(text.indexOf('numpy.core.multiarray'), text.indexOf('numpy._core.multiarray'));
   return numpy > 0 && text.indexOf('_reconstruct', numpy) > 0 && !text.includes('torch');
 }
