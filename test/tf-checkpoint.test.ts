@@ -179,4 +179,34 @@ describe('TensorFlow detection beside ONNX', () => {
     }
     expect(fs.statSync(path.join(FORMAT, 'dtypes.index')).size).toBeGreaterThan(512);
   });
+
+  it('a SavedModel whose meta graph opens with another field (TF 2 writes object_graph_def first) is TensorFlow', async () => {
+    // tensorflow/serving's saved_model_half_plus_two_tf2_cpu starts 08 01 12 <len> 3a: object_graph_def (field 7) before the rest.
+    const pb = new Uint8Array(fs.readFileSync(path.join(FORMAT, 'saved_model.pb')));
+    expect([...pb.subarray(0, 3)]).toEqual([0x08, 0x01, 0x12]);
+    let at = 3;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      const x = pb[at++]!;
+      length += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0) break;
+    }
+    const objectGraph = [0x3a, 0x02, 0x0a, 0x00]; // one empty SavedObject
+    const metaGraph = [...objectGraph, ...pb.subarray(at, at + length)];
+    const lengthBytes: number[] = [];
+    for (let v = metaGraph.length; ; v = Math.floor(v / 128)) {
+      if (v < 128) {
+        lengthBytes.push(v);
+        break;
+      }
+      lengthBytes.push((v & 0x7f) | 0x80);
+    }
+    const dir = tempDir('tf-object-graph-first');
+    fs.cpSync(path.join(FORMAT, 'variables'), path.join(dir, 'variables'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), new Uint8Array([0x08, 0x01, 0x12, ...lengthBytes, ...metaGraph, ...pb.subarray(at + length)]));
+    expect((await detectSourceFormat(source(path.join(dir, 'saved_model.pb'))))?.id).toBe('tf-checkpoint');
+    const { tensors } = await open(path.join(dir, 'saved_model.pb'));
+    expect(tensors.tensors.length).toBeGreaterThan(0);
+    await tensors.close();
+  });
 });
