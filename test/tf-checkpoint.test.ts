@@ -104,6 +104,17 @@ describe('TensorFlow checkpoints: refusals', () => {
     fs.copyFileSync(path.join(FORMAT, 'saved_model.pb'), path.join(dir, 'saved_model.pb'));
     expect(await codeOf(open(path.join(dir, 'saved_model.pb')))).toBe('TfCheckpointFileMissing');
   });
+
+  it('a SavedModel without variables (no variable op, no variables/: tensorflow/serving\'s matrix_half_plus_two) has no tensors, and says why', async () => {
+    const dir = tempDir('tf-no-variable-ops');
+    // SavedModel { schema 1, meta_graphs { graph_def { node { name "x" op "Const" } } } }
+    const node = [0x0a, 0x01, 0x78, 0x12, 0x05, ...new TextEncoder().encode('Const')];
+    const graph = [0x0a, node.length, ...node];
+    const metaGraph = [0x12, graph.length, ...graph];
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), new Uint8Array([0x08, 0x01, 0x12, metaGraph.length, ...metaGraph]));
+    expect((await detectSourceFormat(source(path.join(dir, 'saved_model.pb'))))?.id).toBe('tf-checkpoint');
+    await expect(open(path.join(dir, 'saved_model.pb'))).rejects.toMatchObject({ code: 'NoTensors', message: expect.stringContaining('no variable') });
+  });
 });
 
 describe('TensorFlow SavedModels: scan', () => {
