@@ -152,3 +152,24 @@ describe('a model with no weights in a folder', () => {
     expect(cli.status, cli.stderr).toBe(0);
   });
 });
+
+describe('Core ML packages and compiled models in a folder', () => {
+  it('each .mlpackage and .mlmodelc is one model, converted beside the folder (never into it, never its coremldata.bin as a .bin checkpoint)', async () => {
+    const root = tempDir('batch-coreml');
+    for (const name of ['tiny.mlpackage', 'tiny.mlmodelc', 'network.mlmodelc']) {
+      fs.cpSync(path.join(ROOT, 'test/fixtures/coreml', name), path.join(root, 'models', name), { recursive: true });
+    }
+    expect(findModels(root).map((m) => [path.relative(root, m.path), m.outputs.map((o) => path.relative(root, o))])).toEqual([
+      ['models/network.mlmodelc', ['models/network.safetensors']],
+      ['models/tiny.mlmodelc', ['models/tiny.safetensors']],
+      ['models/tiny.mlpackage', ['models/tiny.safetensors']],
+    ]);
+    fs.rmSync(path.join(root, 'models', 'tiny.mlmodelc'), { recursive: true });
+    const report = await convertFolder(root, { jobs: 1 });
+    const by = Object.fromEntries(report.models.map((m) => [path.relative(root, m.path), m]));
+    expect(by['models/tiny.mlpackage']).toMatchObject({ status: 'converted', verified: true });
+    expect(by['models/network.mlmodelc']).toMatchObject({ status: 'failed', code: 'CoremlUnsupported' });
+    expect(fs.readdirSync(path.join(root, 'models')).sort()).toEqual(['network.mlmodelc', 'tiny.mlpackage', 'tiny.safetensors']);
+    expect(fs.readdirSync(path.join(root, 'models', 'tiny.mlpackage', 'Data', 'com.apple.CoreML')).sort()).toEqual(['model.mlmodel', 'weights']);
+  });
+});

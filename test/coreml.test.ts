@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { isTensorsafeError } from '../src/errors.js';
 import { coremlFormat, isMlmodel } from '../src/formats/coreml/format.js';
@@ -83,6 +84,14 @@ describe('Core ML neural network quantization', () => {
 });
 
 describe('Core ML folders', () => {
+  it('a package named by a relative path is converted beside it, and the output is named as given (as the README shows)', () => {
+    const pkg = copyFixture('tiny.mlpackage');
+    const cli = spawnSync(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'tensorsafe.js'), 'convert', 'tiny.mlpackage'], { cwd: path.dirname(pkg), encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout.split('\n')).toContain('  → tiny.safetensors');
+    expect(fs.existsSync(path.join(path.dirname(pkg), 'tiny.safetensors'))).toBe(true);
+  });
+
   it('an .mlpackage converts beside itself, verified, and verify and inspect read it', async () => {
     const pkg = copyFixture('tiny.mlpackage');
     const want = JSON.parse(fs.readFileSync(path.join(EXTRA, 'tiny.mlpackage.expected.json'), 'utf8')) as Record<string, string>;

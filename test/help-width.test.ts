@@ -34,4 +34,15 @@ describe('--help', () => {
       expect([format, intro.includes(format)]).toEqual([format, true]);
     }
   });
+
+  it('convert --help names the input formats of issue 13, and inspect --help every format with a view of its own', async () => {
+    const convertHelp = (await runCli('convert', '--help')).stdout.replace(/\s+/g, ' ');
+    for (const name of ['TorchScript', 'TensorFlow SavedModel', 'checkpoint (.index', 'Core ML', 'PMML', 'PFA']) expect([name, convertHelp.includes(name)]).toEqual([name, true]);
+    const inspectHelp = (await runCli('inspect', '--help')).stdout.replace(/\s+/g, ' ');
+    const viewList = inspectHelp.slice(inspectHelp.indexOf('with a view of their own'));
+    for (const name of ['TensorFlow', 'Core ML', 'PMML', 'PFA']) {
+      expect([name, inspectHelp.slice(0, inspectHelp.indexOf('Only the structure')).includes(`${name}:`)]).toEqual([name, true]);
+      expect([name, viewList.includes(name)]).toEqual([name, true]);
+    }
+  });
 });

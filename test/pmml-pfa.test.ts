@@ -213,6 +213,15 @@ describe('detection', () => {
     expect(await claimed('{"modelTopology": {}, "weightsManifest": []}')).toEqual(['tfjs']);
     expect(await claimed('name: x\nversion: 1\n')).toEqual([]);
   });
+
+  it('past the first 512 bytes: YAML PFA whose input schema is long (as Hadrian\'s mapOnlyMapper.yaml), PMML after a long licence comment', async () => {
+    const schema = `input:\n  type: record\n  name: Star\n  fields:\n${'    - {name: f, type: double, doc: "a field of the input record"}\n'.repeat(12)}`;
+    expect(await claimed(`# a comment\n${schema}output: double\naction: [input.f]\n`)).toEqual(['pfa']);
+    expect(await claimed(`${schema}other: 1\n`)).toEqual([]);
+    const licence = `<!--\n${'Licensed under the Apache License, Version 2.0 (the "License").\n'.repeat(12)}-->\n`;
+    expect(await claimed(`<?xml version="1.0" encoding="UTF-8"?>\n${licence}<PMML version="4.4"/>`)).toEqual(['pmml']);
+    expect(await claimed(`<?xml version="1.0"?>\n${licence}<svg/>`)).toEqual([]);
+  });
 });
 
 describe('PMML and PFA values', () => {

@@ -104,6 +104,17 @@ describe('TensorFlow checkpoints: refusals', () => {
     fs.copyFileSync(path.join(FORMAT, 'saved_model.pb'), path.join(dir, 'saved_model.pb'));
     expect(await codeOf(open(path.join(dir, 'saved_model.pb')))).toBe('TfCheckpointFileMissing');
   });
+
+  it('a SavedModel without variables (no variable op, no variables/: tensorflow/serving\'s matrix_half_plus_two) has no tensors, and says why', async () => {
+    const dir = tempDir('tf-no-variable-ops');
+    // SavedModel { schema 1, meta_graphs { graph_def { node { name "x" op "Const" } } } }
+    const node = [0x0a, 0x01, 0x78, 0x12, 0x05, ...new TextEncoder().encode('Const')];
+    const graph = [0x0a, node.length, ...node];
+    const metaGraph = [0x12, graph.length, ...graph];
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), new Uint8Array([0x08, 0x01, 0x12, metaGraph.length, ...metaGraph]));
+    expect((await detectSourceFormat(source(path.join(dir, 'saved_model.pb'))))?.id).toBe('tf-checkpoint');
+    await expect(open(path.join(dir, 'saved_model.pb'))).rejects.toMatchObject({ code: 'NoTensors', message: expect.stringContaining('no variable') });
+  });
 });
 
 describe('TensorFlow SavedModels: scan', () => {
@@ -178,5 +189,35 @@ describe('TensorFlow detection beside ONNX', () => {
       expect([f, (await detectSourceFormat(source(path.join(FORMAT, f))))?.id]).toEqual([f, 'tf-checkpoint']);
     }
     expect(fs.statSync(path.join(FORMAT, 'dtypes.index')).size).toBeGreaterThan(512);
+  });
+
+  it('a SavedModel whose meta graph opens with another field (TF 2 writes object_graph_def first) is TensorFlow', async () => {
+    // tensorflow/serving's saved_model_half_plus_two_tf2_cpu starts 08 01 12 <len> 3a: object_graph_def (field 7) before the rest.
+    const pb = new Uint8Array(fs.readFileSync(path.join(FORMAT, 'saved_model.pb')));
+    expect([...pb.subarray(0, 3)]).toEqual([0x08, 0x01, 0x12]);
+    let at = 3;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      const x = pb[at++]!;
+      length += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0) break;
+    }
+    const objectGraph = [0x3a, 0x02, 0x0a, 0x00]; // one empty SavedObject
+    const metaGraph = [...objectGraph, ...pb.subarray(at, at + length)];
+    const lengthBytes: number[] = [];
+    for (let v = metaGraph.length; ; v = Math.floor(v / 128)) {
+      if (v < 128) {
+        lengthBytes.push(v);
+        break;
+      }
+      lengthBytes.push((v & 0x7f) | 0x80);
+    }
+    const dir = tempDir('tf-object-graph-first');
+    fs.cpSync(path.join(FORMAT, 'variables'), path.join(dir, 'variables'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), new Uint8Array([0x08, 0x01, 0x12, ...lengthBytes, ...metaGraph, ...pb.subarray(at + length)]));
+    expect((await detectSourceFormat(source(path.join(dir, 'saved_model.pb'))))?.id).toBe('tf-checkpoint');
+    const { tensors } = await open(path.join(dir, 'saved_model.pb'));
+    expect(tensors.tensors.length).toBeGreaterThan(0);
+    await tensors.close();
   });
 });

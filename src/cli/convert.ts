@@ -37,9 +37,11 @@ read from its folder only), a TFLite model (.tflite: quantized tensors kept
 as stored, or see --dequantize), a Keras model (.keras, .h5, .weights.h5:
 named as Keras names them, dense/kernel), any other HDF5 file (.h5, .hdf5:
 every numeric dataset, named by its path), a TF.js model (model.json, or
-a bare weights manifest, with its shards), a Core ML model (.mlmodel, an
-.mlpackage or compiled .mlmodelc folder: weights named <layer>.<field> or
-by the MIL constant's name), a PMML document (.pmml: network weights,
+a bare weights manifest, with its shards), a TensorFlow SavedModel
+(saved_model.pb or its folder: its variables) or checkpoint (.index, its
+data shards beside it), a Core ML model (.mlmodel, an .mlpackage or
+compiled .mlmodelc folder: weights named <layer>.<field> or by the MIL
+constant's name), a PMML document (.pmml: network weights,
 coefficients, support vectors, cluster centres as F64; no DOCTYPE or entity
 is read) or a PFA document (JSON or YAML: numeric cells and pools).
 Each file is parsed once and scanned first; one that would run code is

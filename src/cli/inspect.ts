@@ -30,8 +30,11 @@ version; legacy GGML: magic, version, hparams, vocabulary, tensor types;
 TFLite: schema version, operators, subgraphs, quantized and sparse tensors;
 Keras: version, container, layout, model class, layers, custom objects;
 HDF5: superblock, groups, datasets, layouts, filters, root attributes;
-TF.js: kind, generatedBy, groups, shards, weights by quantization; PMML:
-version, application, models; PFA: syntax, name, types, cells, pools).
+TF.js: kind, generatedBy, groups, shards, weights by quantization;
+TensorFlow: kind, index, byte order, shards, object graph, SavedModel meta
+graphs, ops; Core ML: form, specification version, model types, functions,
+MIL operations; PMML: version, application, models; PFA: syntax, name,
+types, cells, pools).
 Only the structure is read, never tensor data, so this is instant even for
 huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;
@@ -48,7 +51,7 @@ Options:
               "notes" for formats whose files hold more than tensors;
               "view":[{"title","rows":[{"key","value"}]}] for formats
               with a view of their own: GGUF, ONNX, NumPy, legacy GGML,
-              TFLite, Keras, HDF5, TF.js, PMML, PFA)
+              TFLite, Keras, HDF5, TF.js, TensorFlow, Core ML, PMML, PFA)
   -h, --help  show this help
 
 ${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when loaded', badInput: 'the file missing, unreadable or not a valid model (the code says why)' })}

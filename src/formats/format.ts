@@ -72,7 +72,8 @@ export interface DetectProbe {
   readonly entries?: readonly string[];
   /**
    * For a document that starts like a JSON object (container `json`): its text, up to
-   * MAX_DETECT_JSON_BYTES (a model.json's telling keys may follow megabytes of topology).
+   * MAX_DETECT_JSON_BYTES (a model.json's telling keys may follow megabytes of topology). For other
+   * text (containers `text`, `html`) longer than its head: up to MAX_DETECT_TEXT_BYTES of it.
    */
   readonly text?: string;
   /**
@@ -87,6 +88,8 @@ export const DETECT_TAIL_BYTES = 8;
 
 /** JSON text shown to detectors: a format's keys may come after a long value; bounds the memory of a probe. */
 export const MAX_DETECT_JSON_BYTES = 64 << 20;
+/** Other text shown to detectors (YAML PFA's keys after a long input schema, PMML's root after a licence comment); bounds a probe's read. */
+export const MAX_DETECT_TEXT_BYTES = 64 << 10;
 
 export interface OpenOptions {
   /** Path of the weights inside a training checkpoint (`state_dict`, `model.ema`). */

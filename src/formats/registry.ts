@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source.js';
-import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES, MAX_DETECT_JSON_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
+import { DETECT_HDF5_HEAD_BYTES, DETECT_HEAD_BYTES, DETECT_TAIL_BYTES, MAX_DETECT_JSON_BYTES, MAX_DETECT_TEXT_BYTES, type DetectProbe, type FormatDescriptor, type FormatReader } from './format.js';
 import { detectContainer, type ContainerKind } from './detect.js';
 import { safetensorsFormat } from './safetensors/format.js';
 import { numpyFormat } from './numpy/format.js';
@@ -105,11 +105,16 @@ export async function probeSource(source: ByteSource): Promise<DetectProbe> {
 
 /**
  * The probe of a source that is not an archive, from its first DETECT_HEAD_BYTES and their container:
- * a JSON document's text, an HDF5 file's longer head, as the formats' detectors need them.
+ * a JSON document's text, other text's first MAX_DETECT_TEXT_BYTES, an HDF5 file's longer head, as the
+ * formats' detectors need them.
  */
 export async function fileProbe(source: ByteSource, head: Uint8Array, container: ContainerKind): Promise<DetectProbe> {
   if (container === 'json') return { head, size: source.size, container, text: await readJsonText(source) };
   if (container === 'hdf5' && source.size > head.length) return { head: await source.read(0, Math.min(source.size, DETECT_HDF5_HEAD_BYTES)), size: source.size, container };
+  if ((container === 'text' || container === 'html') && source.size > head.length) {
+    const text = new TextDecoder().decode(await source.read(0, Math.min(source.size, MAX_DETECT_TEXT_BYTES)));
+    return { head, size: source.size, container, text, tail: await source.read(source.size - DETECT_TAIL_BYTES, DETECT_TAIL_BYTES) };
+  }
   if (source.size > head.length) return { head, size: source.size, container, tail: await source.read(source.size - DETECT_TAIL_BYTES, DETECT_TAIL_BYTES) };
   return { head, size: source.size, container };
 }

@@ -93,7 +93,10 @@ export function findModels(root: string): FoundModel[] {
     }
     for (const e of entries) {
       const p = path.join(dir, e.name);
-      if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
+      // A Core ML package or compiled model is a folder that is one model (its coremldata.bin is no .bin
+      // checkpoint), converted beside it as `convert DIR` does; a compiled network fails there, saying why.
+      if (kinds.get(e) === 'dir' && isBundleName(e.name)) models.push({ path: p, files: bundleFiles(p), outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
+      else if (kinds.get(e) === 'dir' && !SKIPPED_DIRS.has(e.name) && !e.name.startsWith('.')) walk(p);
       else if (kinds.get(e) === 'file' && !shards.has(p) && !parts.has(p) && inputId(named.models.get(e.name) ?? modelFileFormat(e.name)) !== undefined) {
         models.push({ path: p, files: [p], outputs: [path.join(dir, outputNameFor(p, DEFAULT_OUTPUT))] });
       }
@@ -101,6 +104,16 @@ export function findModels(root: string): FoundModel[] {
   };
   walk(root);
   return models;
+}
+
+/** A folder named as a Core ML package or compiled model (bundleEntry reads it as one model). */
+function isBundleName(name: string): boolean {
+  return /\.(mlpackage|mlmodelc)$/i.test(name);
+}
+
+/** The files of a bundle, for its size: every file in it. */
+function bundleFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)).filter((f) => fs.lstatSync(f).isFile());
 }
 
 /**
@@ -263,6 +276,7 @@ async function convertibleOnly(models: FoundModel[]): Promise<FoundModel[]> {
 /** A found model's format, as findModels found it: by its name, or for a `.json` that names parts, by its bytes. */
 function formatOfFound(file: string): FormatDescriptor | undefined {
   const name = path.basename(file);
+  if (isBundleName(name)) return formatById('coreml');
   return indexFormat(name) ?? modelFileFormat(name) ?? modelsNamingParts(path.dirname(file), [name]).models.get(name);
 }
 

@@ -485,7 +485,7 @@ async function resolveInput(src: string, output: string | undefined, format: Out
   }
   const file = model.files[0]!;
   const name = outputNameFor(bundle ? src.replace(/[\\/]+$/, '') : file, format);
-  let single = path.join(isDir ? (output ?? src) : path.dirname(bundle ? path.resolve(src) : file), name);
+  let single = path.join(isDir ? (output ?? src) : path.dirname(bundle ? src.replace(/[\\/]+$/, '') : file), name);
   if (!isDir && output !== undefined) single = outputNamesFolder(output, format) ? path.join(output, name) : output;
   const base = path.basename(single);
   return { files: [file], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };

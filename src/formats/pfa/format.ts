@@ -7,7 +7,8 @@ const YAML_KEYS = [/^input\s*:/m, /^output\s*:/m, /^action\s*:/m];
 
 /**
  * PFA, JSON or YAML: a JSON document with all three of `input`, `output` and `action` (within
- * MAX_DETECT_JSON_BYTES), or YAML text whose first DETECT_HEAD_BYTES have two of them at the top level.
+ * MAX_DETECT_JSON_BYTES), or YAML text whose first DETECT_HEAD_BYTES have two of them at the top level,
+ * or whose first MAX_DETECT_TEXT_BYTES have all three (the input schema, first, is often long).
  */
 export const pfaFormat: FormatDescriptor = {
   id: 'pfa',
@@ -24,8 +25,9 @@ export const pfaFormat: FormatDescriptor = {
     if (probe.container === 'json' && probe.text !== undefined) return JSON_KEYS.every((k) => k.test(probe.text!));
     if (probe.container !== 'text') return false;
     const head = new TextDecoder().decode(probe.head);
-    if (/^\s*\{/.test(head)) return JSON_KEYS.every((k) => k.test(head));
-    return YAML_KEYS.filter((k) => k.test(head)).length >= 2;
+    const text = probe.text ?? head;
+    if (/^\s*\{/.test(head)) return JSON_KEYS.every((k) => k.test(text));
+    return YAML_KEYS.filter((k) => k.test(head)).length >= 2 || YAML_KEYS.every((k) => k.test(text));
   },
   load: () => import('./reader.js').then((m) => m.pfaReader),
 };

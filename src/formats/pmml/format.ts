@@ -1,7 +1,7 @@
 import type { FormatDescriptor } from '../format.js';
 
 /**
- * A PMML document by its root element, named in the first DETECT_HEAD_BYTES: `<PMML` (or a prefixed
+ * A PMML document by its root element, named in the first MAX_DETECT_TEXT_BYTES: `<PMML` (or a prefixed
  * `<x:PMML`) after the XML declaration and comments, or a DOCTYPE naming it (refused by the reader, and
  * reported by the scan: it must be detected to be judged).
  */
@@ -19,6 +19,6 @@ export const pmmlFormat: FormatDescriptor = {
     'pmml/external-reference': 'an Extension, an x- element or attribute, or a TableLocator that names a URL or file: data from outside the document',
     'pmml/malformed': 'the document is not well-formed XML, or not PMML; its models were not checked',
   },
-  detect: (probe) => (probe.container === 'text' || probe.container === 'html') && PMML_ROOT.test(new TextDecoder().decode(probe.head)),
+  detect: (probe) => (probe.container === 'text' || probe.container === 'html') && PMML_ROOT.test(probe.text ?? new TextDecoder().decode(probe.head)),
   load: () => import('./reader.js').then((m) => m.pmmlReader),
 };

@@ -3,10 +3,10 @@ import { hasTableMagic } from './table.js';
 
 /**
  * Whether a head is a SavedModel (saved_model.proto): field 1 saved_model_schema_version (a varint) then
- * field 2 meta_graphs, whose MetaGraphDef opens with its meta_info_def (field 1) or graph_def (field 2),
- * length-delimited and inside the file. An ONNX ModelProto starts with ir_version (field 1) too, but its
- * field 2 is producer_name, text: a producer name that is itself a message whose length fits is no name
- * any exporter writes.
+ * field 2 meta_graphs, whose MetaGraphDef opens with one of its fields 1 to 7 (all messages or maps:
+ * meta_info_def, graph_def, …; TF 2 writes object_graph_def, field 7, first), length-delimited and inside
+ * the file. An ONNX ModelProto starts with ir_version (field 1) too, but its field 2 is producer_name,
+ * text: a producer name that is itself a message whose length fits is no name any exporter writes.
  */
 function isSavedModel(probe: DetectProbe): boolean {
   const b = probe.head;
@@ -29,8 +29,8 @@ function isSavedModel(probe: DetectProbe): boolean {
   pos++;
   const length = varint();
   if (length === undefined || pos + length > probe.size || length < 2) return false;
-  const inner = b[pos];
-  if (inner !== 0x0a && inner !== 0x12) return false;
+  const inner = b[pos]!;
+  if (inner % 8 !== 2 || inner < 0x0a || inner > 0x3a) return false;
   pos++;
   const innerLength = varint();
   return innerLength !== undefined && innerLength + 2 <= length;

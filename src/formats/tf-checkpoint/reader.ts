@@ -132,10 +132,21 @@ async function openModel(source: ByteSource, options: OpenOptions | undefined, o
     if (savedModel.metaGraphs.length === 0) throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a SavedModel (no meta graph) nor a tensor bundle index (no LevelDB table footer)`, { location: file });
     prefix = SAVED_MODEL_VARIABLES;
     indexPath = `${prefix}.index`;
-    index = await sibling(indexPath, "the SavedModel's variables index");
+    try {
+      index = await sibling(indexPath, "the SavedModel's variables index");
+    } catch (e) {
+      // TensorFlow writes no variables/ for a graph without variables: nothing is lost, there is nothing to read.
+      if ((e as { code?: string }).code === 'TfCheckpointFileMissing' && !savedModel.nodes.some((n) => VARIABLE_OPS.has(n.op))) {
+        throw new TfCheckpointError('NoTensors', `${file}: the SavedModel has no variables (no variable or saver op in its graph, no ${indexPath}): its values are Const nodes of the graph, which tensorsafe does not read: nothing to convert`, { location: file });
+      }
+      throw e;
+    }
   }
   return openBundle(source, index, indexPath, prefix, savedModel, sibling, opened);
 }
+
+/** The ops that hold, save or restore variables: a SavedModel with none of them has no variables/ folder. */
+const VARIABLE_OPS = new Set(['VariableV2', 'Variable', 'VarHandleOp', 'TemporaryVariable', 'SaveV2', 'Save', 'SaveSlices', 'RestoreV2', 'Restore', 'RestoreSlice', 'MergeV2Checkpoints']);
 
 interface Kept {
   readonly key: string;
