@@ -221,3 +221,26 @@ describe('TensorFlow detection beside ONNX', () => {
     await tensors.close();
   });
 });
+
+describe("a SavedModel's fingerprint.pb", () => {
+  // FingerprintDef as TensorFlow 2.12+ writes it: five uint64 hashes (fields 1-5), then VersionDef { producer: 1 } (field 6).
+  const hash = [0xc1, 0xb2, 0xb4, 0x82, 0xfd, 0xd8, 0xae, 0xe0, 0xb7, 0x01];
+  const fingerprint = Uint8Array.of(0x08, ...hash, 0x10, ...hash, 0x18, ...hash, 0x20, ...hash, 0x28, ...hash, 0x32, 0x02, 0x08, 0x01);
+
+  it('is claimed as part of a SavedModel (not ONNX), scanned as info, and refused by convert as holding no tensors', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'fingerprint.pb');
+    fs.writeFileSync(file, fingerprint);
+    expect((await detectSourceFormat(new MemorySource(fingerprint, 'fingerprint.pb')))?.id).toBe('tf-checkpoint');
+    const r = await scanFile(file);
+    expect([r.verdict, r.findings.map((f) => f.rule)]).toEqual(['safe', ['tf/fingerprint']]);
+    const e = await convertModel(file).catch((x: unknown) => x);
+    expect(isTensorsafeError(e) && e.code).toBe('NoTensors');
+    expect(fs.readdirSync(dir)).toEqual(['fingerprint.pb']);
+  });
+
+  it('a message that also holds a graph (field 7, as an ONNX model does) is not a fingerprint', async () => {
+    const withGraph = Uint8Array.of(...fingerprint, 0x3a, 0x02, 0x0a, 0x00);
+    expect((await detectSourceFormat(new MemorySource(withGraph, 'model.onnx')))?.id).toBe('onnx');
+  });
+});

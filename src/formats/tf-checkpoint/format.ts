@@ -1,5 +1,6 @@
 import type { DetectProbe, FormatDescriptor } from '../format.js';
 import { hasTableMagic } from './table.js';
+import { isFingerprint } from './fingerprint.js';
 
 /**
  * Whether a head is a SavedModel (saved_model.proto): field 1 saved_model_schema_version (a varint) then
@@ -50,10 +51,11 @@ export const tfCheckpointFormat: FormatDescriptor = {
     'tf/debug-url': 'a SavedModel graph holds a debug op that sends tensors to a file or server',
     'tf/asset-path-outside': "a SavedModel asset file name points outside the model's folder",
     'tf/saver-op': "checkpoint ops in the saver's own functions (info)",
+    'tf/fingerprint': "a SavedModel's fingerprint.pb: hashes of the model, no tensors (info)",
   },
   // A SavedModel's variables are its part, not a checkpoint of their own (batch conversion); a bundle's
   // data shards have no model extension. The bytes are not needed: the path is fixed.
   referencedFiles: (bytes) => (hasTableMagic(bytes.subarray(Math.max(0, bytes.length - 8))) ? [] : ['variables/variables.index']),
-  detect: (probe) => (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) || (probe.container === 'onnx-or-protobuf' && isSavedModel(probe)),
+  detect: (probe) => (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) || (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe) || isFingerprint(probe.head, probe.size))),
   load: () => import('./reader.js').then((m) => m.tfCheckpointReader),
 };

@@ -15,6 +15,7 @@ import { readSavedModel, type SavedModelInfo } from './saved-model.js';
 import { scanGraph } from './scan-rules.js';
 import { hasTableMagic, readTable, TABLE_FOOTER_BYTES } from './table.js';
 import { describeTfCheckpoint } from './view.js';
+import { isFingerprint } from './fingerprint.js';
 
 /**
  * TensorFlow checkpoints as TensorSets: a tensor bundle (an `.index` LevelDB table and its data shards
@@ -71,6 +72,11 @@ export const tfCheckpointReader: FormatReader<TfCheckpointStructure> = {
   async scan(source, ctx, parsed) {
     const findings = new Findings(ctx);
     let summary = '';
+    if (parsed === undefined && isFingerprint(await source.read(0, Math.min(source.size, 512)), source.size)) {
+      findings.add('info', 'tf/fingerprint', `a SavedModel fingerprint (FingerprintDef: hashes of the model and a version), no tensors`, ctx.file);
+      findings.flush();
+      return;
+    }
     const ok = await guarded(findings, 'tf', ctx.file, 'the TensorFlow file', async () => {
       if (parsed?.structure.savedModel !== undefined) {
         scanGraph(parsed.structure.savedModel, findings, ctx.file);
@@ -96,6 +102,9 @@ export const tfCheckpointReader: FormatReader<TfCheckpointStructure> = {
 
 async function openModel(source: ByteSource, options: OpenOptions | undefined, opened: ByteSource[]): Promise<ParsedModel<TfCheckpointStructure>> {
   const file = source.name;
+  if (isFingerprint(await source.read(0, Math.min(source.size, 512)), source.size)) {
+    throw new TfCheckpointError('NoTensors', `${file}: a SavedModel's fingerprint.pb (hashes of the model), not its weights: convert the SavedModel (its folder or saved_model.pb)`, { location: file });
+  }
   const open = options?.openSibling;
   const sibling = async (path: string, what: string): Promise<ByteSource> => {
     const escape = pathEscape(path);
