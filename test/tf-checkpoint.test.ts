@@ -228,7 +228,7 @@ describe("a SavedModel's fingerprint.pb", () => {
   const fingerprint = Uint8Array.of(0x08, ...hash, 0x10, ...hash, 0x18, ...hash, 0x20, ...hash, 0x28, ...hash, 0x32, 0x02, 0x08, 0x01);
 
   it('is claimed as part of a SavedModel (not ONNX), scanned as info, and refused by convert as holding no tensors', async () => {
-    const dir = tempDir();
+    const dir = tempDir('tf-fingerprint');
     const file = path.join(dir, 'fingerprint.pb');
     fs.writeFileSync(file, fingerprint);
     expect((await detectSourceFormat(new MemorySource(fingerprint, 'fingerprint.pb')))?.id).toBe('tf-checkpoint');
