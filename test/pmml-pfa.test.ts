@@ -301,3 +301,19 @@ describe('the CLI on PMML and PFA', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('PFA YAML keys', () => {
+  it('a key that is a sequence or mapping is InvalidPfa naming its byte, with no process warning (found by the fuzz on a random seed)', async () => {
+    const { parsePfaText } = await import('../src/formats/pfa/document.js');
+    const text = 'input: double\noutput: double\ncells:\n  ? [input, {cell: bias}]\n  : {type: double, init: 1}\naction: [input]\n';
+    const e = (() => {
+      try {
+        parsePfaText(text, 'model.pfa.yaml');
+      } catch (x) {
+        return x;
+      }
+      return undefined;
+    })();
+    expect(isTensorsafeError(e) && [e.code, e.message]).toEqual(['InvalidPfa', `model.pfa.yaml: a YAML key that is a sequence or mapping (byte ${text.indexOf('[')}): PFA's keys are names`]);
+  });
+});

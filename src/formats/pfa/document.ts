@@ -1,4 +1,4 @@
-import { parseDocument, visit, type Document } from 'yaml';
+import { isScalar, parseDocument, visit, type Document } from 'yaml';
 import { PfaError } from './errors.js';
 import { MAX_PFA_YAML_ALIASES } from './limits.js';
 
@@ -37,7 +37,15 @@ export function parsePfaText(text: string, file: string): PfaText {
     throw new PfaError('InvalidPfa', `${file}: a YAML tag it does not read: ${(unknown.message.split('\n')[0] ?? '').slice(0, 200)} (byte ${unknown.pos[0]}); only plain YAML scalars, sequences and mappings are read`, { location: `${file}@${unknown.pos[0]}` });
   }
   let aliases = 0;
-  visit(doc, { Alias: () => void aliases++ });
+  let complexKey: number | undefined;
+  visit(doc, {
+    Alias: () => void aliases++,
+    // A sequence or mapping as a key (`? [a, b]`): PFA's keys are names, and a JS object would stringify it.
+    Pair: (_key, pair) => {
+      if (complexKey === undefined && pair.key !== null && !isScalar(pair.key)) complexKey = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+    },
+  });
+  if (complexKey !== undefined) throw new PfaError('InvalidPfa', `${file}: a YAML key that is a sequence or mapping (byte ${complexKey}): PFA's keys are names`, { location: `${file}@${complexKey}` });
   if (aliases > MAX_PFA_YAML_ALIASES) throw new PfaError('PfaLimit', `${file}: ${aliases} YAML aliases, more than MAX_PFA_YAML_ALIASES (${MAX_PFA_YAML_ALIASES})`, { location: file });
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_PFA_YAML_ALIASES }), syntax: 'yaml', tags };
