@@ -54,6 +54,29 @@ describe('CRC-32C, Snappy and ordered codes', () => {
     for (let start = 0; start < 5; start++) for (let n = 0; n < 40; n++) expect([start, n, crc32c(long.subarray(start, start + n))]).toEqual([start, n, bitwise(long.subarray(start, start + n))]);
   });
 
+  it('CRC-32C of long runs (the WebAssembly loop, pieces of its 1 MiB staging area) equals the bitwise CRC, from any seed', () => {
+    const bitwise = (b: Uint8Array, seed = 0): number => {
+      let c = ~seed >>> 0;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    let x = 1;
+    const big = new Uint8Array((2 << 20) + 64).map(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 24));
+    for (const n of [4095, 4096, 4097, 4111, (1 << 20) - 1, 1 << 20, (1 << 20) + 17, 2 << 20]) {
+      for (const start of [0, 3]) {
+        const v = big.subarray(start, start + n);
+        const want = bitwise(v);
+        expect([n, start, crc32c(v)]).toEqual([n, start, want]);
+        const cut = n >> 1;
+        expect([n, start, crc32c(v.subarray(cut), crc32c(v.subarray(0, cut)))]).toEqual([n, start, want]);
+        expect([n, start, crc32c(v, 0x12345678)]).toEqual([n, start, bitwise(v, 0x12345678)]);
+      }
+    }
+  });
+
   it('Snappy: literals and overlapping copies decode; a copy before the start, a length past the bound, are refused', () => {
     // length 10; literal "ab"; copy (1-byte offset form) of 8 bytes at offset 2.
     const ok = Uint8Array.of(10, (2 - 1) << 2, 0x61, 0x62, 0x01 | ((8 - 4) << 2), 2);

@@ -6,6 +6,8 @@ export const MAX_REUSED_BYTES = 256 << 20;
 export const MAX_REUSED_READS = 64;
 /** Smaller reads (a zip entry's local header) cost less to repeat than to keep. */
 export const MIN_REUSED_READ = 512;
+/** Reads this large that kept bytes cover less than an eighth of are read whole again rather than assembled (copying costs more than re-reading the few kept bytes). */
+const MIN_ASSEMBLED_READ = 1 << 20;
 
 /**
  * A source that keeps what it reads (until `freeze()`) and answers later reads from memory where they
@@ -45,6 +47,9 @@ export class ReusedReadsSource implements ByteSource {
     if (this.released || this.kept.length === 0) return this.keep(offset, await this.inner.read(offset, length, options));
     const whole = this.fromKept(offset, length);
     if (whole) return whole;
+    // A large read that kept bytes barely cover (a whole pickle after its first bytes were detected):
+    // read it whole from the source, not assembled (a second buffer of its size, zeroed, then copied).
+    if (length >= MIN_ASSEMBLED_READ && this.keptWithin(offset, length) < length / 8) return this.keep(offset, await this.inner.read(offset, length, options));
     // Assemble: kept bytes where there are some, reads of the gaps between them.
     const out = new Uint8Array(length);
     const end = offset + length;
@@ -90,6 +95,13 @@ export class ReusedReadsSource implements ByteSource {
   close(): Promise<void> {
     this.release();
     return this.inner.close?.() ?? Promise.resolve();
+  }
+
+  /** Kept bytes inside [offset, offset+length) (overlapping kept reads counted twice: an estimate). */
+  private keptWithin(offset: number, length: number): number {
+    let n = 0;
+    for (const k of this.kept) n += Math.max(0, Math.min(offset + length, k.offset + k.bytes.byteLength) - Math.max(offset, k.offset));
+    return n;
   }
 
   /** The bytes of [offset, offset+length) when one kept read holds them all. */

@@ -384,8 +384,18 @@ async function* checkedChunks(entry: BundleEntry, shard: ByteSource, key: string
   const per = Math.max(item, chunkBytes - (chunkBytes % item));
   const check = entry.crc32c !== undefined && !checked.done;
   let crc = 0;
+  // The next chunk is read while this one's CRC is computed: the read runs beside the check, not after it.
+  // (A read left pending when the stream fails or is abandoned must not be an unhandled rejection: it is awaited, or dropped.)
+  const readAt = (at: number): Promise<Uint8Array> | undefined => {
+    if (at >= entry.size) return undefined;
+    const read = shard.read(entry.offset + at, Math.min(per, entry.size - at));
+    read.catch(() => undefined);
+    return read;
+  };
+  let next = readAt(0);
   for (let at = 0; at < entry.size; at += per) {
-    const bytes = await shard.read(entry.offset + at, Math.min(per, entry.size - at));
+    const bytes = await next!;
+    next = readAt(at + per);
     if (check) {
       crc = crc32c(bytes, crc);
       if (at + per >= entry.size && unmaskCrc(entry.crc32c!) !== crc) throw crcError(entry, crc, `tensor ${JSON.stringify(key)}`, file, shard);
