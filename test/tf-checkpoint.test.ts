@@ -116,6 +116,8 @@ describe('TensorFlow SavedModels: scan', () => {
     ['save-outside-saver', 'tf/checkpoint-op'],
     ['debug-url', 'tf/debug-url'],
     ['asset-escape', 'tf/asset-path-outside'],
+    ['keras-lambda', 'keras/lambda-layer'],
+    ['saver-called-by-function', 'tf/checkpoint-op'],
   ];
   for (const [name, rule] of cases) {
     it(`${name}: dangerous (${rule}), and convert refuses it`, async () => {
