@@ -206,6 +206,25 @@ describe('detection', () => {
     expect(await claimed('<html><body>PMML</body></html>')).toEqual([]);
   });
 
+  it('XXE PMML hidden from the head: a DOCTYPE of another name, past a long comment, in UTF-16: dangerous, never safe text', async () => {
+    const xxe = (doctypeName: string) => `<!DOCTYPE ${doctypeName} [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<PMML version="4.4"><Header description="&x;"/></PMML>\n`;
+    const dir = tempDir('pmml-hidden-doctype');
+    const docs: Record<string, Uint8Array> = {
+      'other-name.pmml': enc(`<?xml version="1.0"?>\n${xxe('foo')}`),
+      'long-comment.xml': enc(`<?xml version="1.0"?>\n<!--${'x'.repeat(4000)}-->\n${xxe('PMML')}`),
+      'utf16le.pmml': new Uint8Array(Buffer.from(`\uFEFF<?xml version="1.0" encoding="UTF-16"?>\n${xxe('PMML')}`, 'utf16le')),
+      'utf16-no-bom.pmml': new Uint8Array(Buffer.from(`<?xml version="1.0" encoding="UTF-16"?>\n${xxe('PMML')}`, 'utf16le')),
+    };
+    for (const [name, bytes] of Object.entries(docs)) {
+      fs.writeFileSync(path.join(dir, name), bytes);
+      const report = await scanFile(path.join(dir, name));
+      expect({ name, verdict: report.verdict, rules: report.findings.map((f) => f.rule) }).toEqual({ name, verdict: 'dangerous', rules: ['pmml/doctype'] });
+    }
+    expect(await claimed(`<!--${'x'.repeat(1000)}-->\n<PMML version="4.4"/>`)).toEqual(['pmml']);
+    expect(await claimed(`<!--${'x'.repeat(1000)}-->\n<svg/>`)).toEqual(['pmml']);
+    expect(await claimed('<!-- short -->\n<svg/>')).toEqual([]);
+  });
+
   it('PFA by its input, output and action keys, in JSON or YAML; TF.js and other JSON are not PFA', async () => {
     expect(await claimed('{"input": "double", "output": "double", "action": ["input"]}')).toEqual(['pfa']);
     expect(await claimed('input: double\noutput: double\naction: [input]\n')).toEqual(['pfa']);
