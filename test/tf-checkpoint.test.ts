@@ -139,6 +139,32 @@ describe('TensorFlow SavedModels: scan', () => {
     expect(summary.verified).toBe(true);
   });
 
+  it("tf.keras's keras_metadata.pb with a Lambda is dangerous; a SavedModel in text form is suspicious, never safe text", async () => {
+    const dir = tempDir('tf-keras-metadata');
+    const len = (field: number, bytes: Uint8Array): Uint8Array => {
+      const n: number[] = [];
+      for (let v = bytes.length; ; v >>= 7) {
+        if (v < 0x80) {
+          n.push(v);
+          break;
+        }
+        n.push((v & 0x7f) | 0x80);
+      }
+      return new Uint8Array([(field << 3) | 2, ...n, ...bytes]);
+    };
+    const text = (s: string) => new TextEncoder().encode(s);
+    const lambda = JSON.stringify({ class_name: 'Lambda', config: { name: 'lam', function: ['4wEAAAAAAAAA', null, null], function_type: 'lambda' } });
+    const node = new Uint8Array([...len(3, text('root')), ...len(4, text('_tf_keras_network')), ...len(5, text(lambda))]);
+    fs.writeFileSync(path.join(dir, 'keras_metadata.pb'), len(1, node));
+    const keras = await scanFile(path.join(dir, 'keras_metadata.pb'));
+    expect(keras.verdict).toBe('dangerous');
+    expect(keras.findings.map((f) => f.rule)).toContain('keras/lambda-layer');
+    fs.writeFileSync(path.join(dir, 'saved_model.pbtxt'), '# written by hand\nsaved_model_schema_version: 1\nmeta_graphs {\n  graph_def { node { name: "r" op: "ReadFile" } }\n}\n');
+    const pbtxt = await scanFile(path.join(dir, 'saved_model.pbtxt'));
+    expect(pbtxt.verdict).toBe('suspicious');
+    expect(pbtxt.findings.map((f) => f.rule)).toEqual(['tf/text-saved-model']);
+  });
+
   it('an index with a damaged block is a suspicious scan finding', async () => {
     const report = await scanFile(path.join(FORMAT, 'bad-block-crc.index'));
     expect(report.verdict).toBe('suspicious');

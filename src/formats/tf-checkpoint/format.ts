@@ -36,6 +36,27 @@ function isSavedModel(probe: DetectProbe): boolean {
   return innerLength !== undefined && innerLength + 2 <= length;
 }
 
+/**
+ * A SavedModel in protobuf text form (saved_model.pbtxt, which TensorFlow's loader reads when there is
+ * no saved_model.pb): its first field, after comments, is saved_model_schema_version or meta_graphs.
+ */
+export function isTextSavedModel(head: Uint8Array): boolean {
+  return /^\uFEFF?(?:\s*#[^\n]*\n)*\s*(?:saved_model_schema_version\s*:|meta_graphs\s*:?\s*[{<])/.test(new TextDecoder().decode(head));
+}
+
+/**
+ * tf.keras's keras_metadata.pb beside a SavedModel (SavedMetadata: nodes 1 → SavedObject node_id 2,
+ * node_path 3, identifier 4, metadata 5): a first node whose identifier, in the head, is `_tf_keras_…`.
+ * Its metadata is the layer JSON Keras revives layers (Lambdas included) from.
+ */
+export function isKerasMetadata(head: Uint8Array): boolean {
+  if (head[0] !== 0x0a || head.length < 4) return false;
+  let pos = 1;
+  while (pos < 6 && (head[pos]! & 0x80) !== 0) pos++;
+  const inner = head[pos + 1];
+  return (inner === 0x10 || inner === 0x1a) && new TextDecoder('latin1').decode(head).includes('_tf_keras_');
+}
+
 /** TensorFlow SavedModels (saved_model.pb) and checkpoints (a tensor bundle's .index): the index by its LevelDB table magic. */
 export const tfCheckpointFormat: FormatDescriptor = {
   id: 'tf-checkpoint',
@@ -50,10 +71,14 @@ export const tfCheckpointFormat: FormatDescriptor = {
     'tf/debug-url': 'a SavedModel graph holds a debug op that sends tensors to a file or server',
     'tf/asset-path-outside': "a SavedModel asset file name points outside the model's folder",
     'tf/saver-op': "checkpoint ops in the saver's own functions (info)",
+    'tf/text-saved-model': 'a SavedModel in protobuf text form (saved_model.pbtxt): its graph is not read, its ops not checked',
   },
   // A SavedModel's variables are its part, not a checkpoint of their own (batch conversion); a bundle's
   // data shards have no model extension. The bytes are not needed: the path is fixed.
   referencedFiles: (bytes) => (hasTableMagic(bytes.subarray(Math.max(0, bytes.length - 8))) ? [] : ['variables/variables.index']),
-  detect: (probe) => (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) || (probe.container === 'onnx-or-protobuf' && isSavedModel(probe)),
+  detect: (probe) =>
+    (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) ||
+    (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe) || isKerasMetadata(probe.head))) ||
+    (probe.container === 'text' && isTextSavedModel(probe.head)),
   load: () => import('./reader.js').then((m) => m.tfCheckpointReader),
 };

@@ -149,3 +149,21 @@ async function attrText(w: PbWalk, f: PbField): Promise<string> {
   const n = Math.min(f.end - f.start, MAX_ATTR_CHARS);
   return new TextDecoder().decode(await w.r.bytes(f.start, n, 'an attribute value'));
 }
+
+/** The layer metadata of tf.keras's keras_metadata.pb (SavedMetadata nodes 1 → SavedObject metadata 5), read as data. */
+export async function readKerasMetadata(source: ByteSource): Promise<UserObjectMetadata[]> {
+  if (source.size > MAX_TF_SAVED_MODEL_BYTES) throw limitExceeded(`keras_metadata.pb is ${source.size} bytes, more than MAX_TF_SAVED_MODEL_BYTES (${MAX_TF_SAVED_MODEL_BYTES})`, 0);
+  const w: PbWalk = { r: new PagedReader(source), budget: { fields: MAX_TF_PROTO_FIELDS, limitName: 'MAX_TF_PROTO_FIELDS' } };
+  const out: UserObjectMetadata[] = [];
+  let total = 0;
+  let node = 0;
+  await walkMessage(w.r, 0, source.size, 'SavedMetadata', w.budget, new Set([1]), async (f) => {
+    const where = `node ${node++}`;
+    await walkField(w, f, 'SavedObject', new Set([5]), async (md) => {
+      const bytes = md.end - md.start;
+      total += bytes;
+      out.push({ where, bytes, json: total > MAX_TF_KERAS_METADATA_BYTES ? undefined : await readPbString(w.r, md, bytes, 'a layer metadata', 'its length') });
+    });
+  });
+  return out;
+}

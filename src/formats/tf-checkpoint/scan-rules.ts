@@ -1,4 +1,4 @@
-import type { GraphNode, SavedModelInfo } from './saved-model.js';
+import type { GraphNode, SavedModelInfo, UserObjectMetadata } from './saved-model.js';
 import { at, show, type Findings, pathEscape } from '../scan-rules.js';
 import { walkKerasConfig } from '../keras/config-rules.js';
 import { MAX_TF_KERAS_METADATA_BYTES } from './limits.js';
@@ -80,7 +80,16 @@ export function scanGraph(info: SavedModelInfo, findings: Findings, file: string
     }
   }
   if (saverOps > 0) findings.add('info', 'tf/saver-op', `${saverOps} checkpoint ops (SaveV2, RestoreV2, MergeV2Checkpoints) in the saver's own functions: they write and read the checkpoint the caller names`, file);
-  for (const m of info.userMetadata) {
+  scanKerasMetadata(info.userMetadata, findings, file);
+  for (const a of info.assets) {
+    const why = a === '' ? 'it is empty' : pathEscape(a);
+    if (why !== undefined) findings.add('dangerous', 'tf/asset-path-outside', `the asset file ${show(a)} ${why}: the loader reads assets from the assets/ folder`, at(file));
+  }
+}
+
+/** Keras layer metadata (a SavedUserObject's, or keras_metadata.pb's) checked with the Keras config rules. */
+export function scanKerasMetadata(metadata: readonly UserObjectMetadata[], findings: Findings, file: string): void {
+  for (const m of metadata) {
     const location = `${file}:${m.where}`;
     if (m.json === undefined) {
       findings.add('suspicious', 'tf/limit-exceeded', `the Keras metadata of ${m.where} (${m.bytes} bytes) is past MAX_TF_KERAS_METADATA_BYTES (${MAX_TF_KERAS_METADATA_BYTES}) with the metadata before it; not scanned`, location);
@@ -94,9 +103,5 @@ export function scanGraph(info: SavedModelInfo, findings: Findings, file: string
       continue;
     }
     walkKerasConfig(value, findings, location);
-  }
-  for (const a of info.assets) {
-    const why = a === '' ? 'it is empty' : pathEscape(a);
-    if (why !== undefined) findings.add('dangerous', 'tf/asset-path-outside', `the asset file ${show(a)} ${why}: the loader reads assets from the assets/ folder`, at(file));
   }
 }
