@@ -187,6 +187,10 @@ describe('PMML scan rules', () => {
     expect(await rules('<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header copyright="http://x.example"/><Extension name="n" value="plain"/></PMML>')).toEqual(['info pmml/valid']);
   });
 
+  it('an XInclude include names a file an XInclude-aware parser reads: an external reference', async () => {
+    expect(await rules('<PMML xmlns:xi="http://www.w3.org/2001/XInclude"><Header><xi:include href="file:///etc/passwd" parse="text"/></Header></PMML>')).toEqual(['info pmml/valid', 'suspicious pmml/external-reference']);
+  });
+
   it('calls a document that is not XML, or not PMML, malformed', async () => {
     expect(await rules('<PMML><a></PMML>')).toEqual(['suspicious pmml/malformed']);
     expect(await rules('<NotPmml/>')).toEqual(['suspicious pmml/malformed']);
