@@ -191,6 +191,13 @@ describe('PMML scan rules', () => {
     expect(await rules('<PMML xmlns:xi="http://www.w3.org/2001/XInclude"><Header><xi:include href="file:///etc/passwd" parse="text"/></Header></PMML>')).toEqual(['info pmml/valid', 'suspicious pmml/external-reference']);
   });
 
+  it('a long run of word starts in vendor content is searched for URLs in linear time', async () => {
+    const started = performance.now();
+    expect(await rules(`<PMML><Extension name="x" value="${'a-'.repeat(100_000)}">${'a.'.repeat(100_000)}</Extension></PMML>`)).toEqual(['info pmml/valid']);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await rules(`<PMML><Extension>${'a-'.repeat(1000)} see https://example.com/x</Extension></PMML>`)).toEqual(['info pmml/valid', 'suspicious pmml/external-reference']);
+  });
+
   it('calls a document that is not XML, or not PMML, malformed', async () => {
     expect(await rules('<PMML><a></PMML>')).toEqual(['suspicious pmml/malformed']);
     expect(await rules('<NotPmml/>')).toEqual(['suspicious pmml/malformed']);

@@ -19,8 +19,12 @@ import { MAX_XML_BYTES } from '../xml/limits.js';
  * processing instructions (skipped by the parser: `<?xml-stylesheet?>` is for viewers).
  */
 
-/** A URL or file reference in vendor content: a scheme with `//` (http, https, ftp, jar…), or `file:`. */
-const URL_LIKE = /\b[a-z][a-z0-9+.-]*:\/\/|\bfile:/i;
+/**
+ * A URL or file reference in vendor content: a scheme with `//` (http, https, ftp, jar…), or `file:`.
+ * The scheme's length is bounded: tried from every word start, an unbounded one made a long run of
+ * `a-a-a-…` quadratic.
+ */
+const URL_LIKE = /\b[a-z][a-z0-9+.-]{0,63}:\/\/|\bfile:/i;
 
 /** Elements walked for references (the document's elements are bounded by MAX_XML_ELEMENTS already; this bounds the scan's time again). */
 export const MAX_PMML_SCANNED_ELEMENTS = 4_000_000;
