@@ -193,6 +193,32 @@ describe('TensorFlow SavedModels written by TensorFlow (tfjs-node test models)',
 });
 
 describe('TensorFlow detection beside ONNX', () => {
+  it('a SavedModel whose fields come in another order, or with an ONNX graph beside it TensorFlow ignores, is a SavedModel: its ReadFile is found', async () => {
+    const pb = (field: number, payload: Uint8Array | string | number): number[] => {
+      if (typeof payload === 'number') return [field << 3, payload];
+      const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+      return [(field << 3) | 2, bytes.length, ...bytes];
+    };
+    const u8 = (...parts: number[][]) => new Uint8Array(parts.flat());
+    const graph = u8(pb(1, u8(pb(1, 'r'), pb(2, 'ReadFile'))));
+    const signatureFirst = u8(pb(5, u8(pb(1, 'serving_default'), pb(2, new Uint8Array()))), pb(2, graph));
+    const files: Record<string, Uint8Array> = {
+      'signature-first': u8(pb(1, 1), pb(2, signatureFirst)),
+      'version-last': u8(pb(2, u8(pb(1, u8(pb(4, 'serve'))), pb(2, graph))), pb(1, 1)),
+      // ONNX reads field 2 as its producer_name, 7 as its graph and 8 as an opset: a valid ONNX model too.
+      'onnx-polyglot': u8(pb(1, 7), pb(2, signatureFirst), pb(7, u8(pb(2, 'g'))), pb(8, u8(pb(1, ''), pb(2, 13)))),
+      'doc-string-first': u8(pb(6, 'x'.repeat(100)), pb(1, 1), pb(2, signatureFirst)),
+    };
+    const dir = tempDir('tf-field-order');
+    for (const [name, bytes] of Object.entries(files)) {
+      expect([name, (await detectSourceFormat(new MemorySource(bytes, name)))?.id]).toEqual([name, 'tf-checkpoint']);
+      fs.writeFileSync(path.join(dir, `${name}.pb`), bytes);
+      const report = await scanFile(path.join(dir, `${name}.pb`));
+      expect([name, report.verdict, report.findings.map((f) => f.rule)]).toEqual([name, 'dangerous', ['tf/file-op']]);
+    }
+  });
+
+
   function onnxFiles(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f));

@@ -2,38 +2,67 @@ import type { DetectProbe, FormatDescriptor } from '../format.js';
 import { hasTableMagic } from './table.js';
 
 /**
- * Whether a head is a SavedModel (saved_model.proto): field 1 saved_model_schema_version (a varint) then
- * field 2 meta_graphs, whose MetaGraphDef opens with its meta_info_def (field 1) or graph_def (field 2),
- * length-delimited and inside the file. An ONNX ModelProto starts with ir_version (field 1) too, but its
- * field 2 is producer_name, text: a producer name that is itself a message whose length fits is no name
- * any exporter writes.
+ * Whether a head is a SavedModel (saved_model.proto: saved_model_schema_version 1, meta_graphs 2), its
+ * fields in any order and unknown ones skipped, as protobuf parsers read them: a field 2 whose payload
+ * reads, as far as the head shows, as MetaGraphDef fields (numbers 1 to 7, all messages, lengths inside
+ * it). An ONNX ModelProto has a field 2 too, producer_name, text: text that reads as such fields is no
+ * name any exporter writes (and a SavedModel that makes its field 2 read as ONNX's producer name, with an
+ * ONNX graph beside it that TensorFlow ignores, is a SavedModel). `strict` (a head that does not start
+ * like a protobuf: an unknown field first): two MetaGraphDef fields seen, or all of it.
  */
-function isSavedModel(probe: DetectProbe): boolean {
+function isSavedModel(probe: DetectProbe, strict: boolean): boolean {
   const b = probe.head;
-  let pos = 0;
-  const varint = (): number | undefined => {
+  const end = Math.min(b.length, probe.size);
+  const varint = (at: number): [number, number] | undefined => {
     let v = 0;
-    for (let i = 0; i < 10 && pos < b.length; i++) {
-      const x = b[pos++]!;
+    for (let i = 0; i < 10 && at + i < end; i++) {
+      const x = b[at + i]!;
       v += (x & 0x7f) * 2 ** (7 * i);
-      if ((x & 0x80) === 0) return v;
+      if ((x & 0x80) === 0) return [v, at + i + 1];
     }
     return undefined;
   };
-  if (b[0] === 0x08) {
-    pos = 1;
-    const version = varint();
-    if (version === undefined || version > 16) return false;
+  let pos = 0;
+  while (pos < end) {
+    const key = varint(pos);
+    if (key === undefined) return false;
+    const [k, after] = key;
+    const no = Math.floor(k / 8);
+    const wire = k % 8;
+    if (no === 0) return false;
+    if (wire === 0) {
+      const v = varint(after);
+      if (v === undefined) return false;
+      pos = v[1];
+    } else if (wire === 1 || wire === 5) {
+      pos = after + (wire === 1 ? 8 : 4);
+    } else if (wire === 2) {
+      const l = varint(after);
+      if (l === undefined || l[1] + l[0] > probe.size) return false;
+      if (no === 2) return isMetaGraphHead(l[1], l[1] + l[0]);
+      pos = l[1] + l[0];
+    } else return false;
   }
-  if (b[pos] !== 0x12) return false;
-  pos++;
-  const length = varint();
-  if (length === undefined || pos + length > probe.size || length < 2) return false;
-  const inner = b[pos];
-  if (inner !== 0x0a && inner !== 0x12) return false;
-  pos++;
-  const innerLength = varint();
-  return innerLength !== undefined && innerLength + 2 <= length;
+  return false;
+
+  /** MetaGraphDef fields (all length-delimited, 1 to 7) from `start`, as far as the head goes: at least one (strict: two, or all). */
+  function isMetaGraphHead(start: number, stop: number): boolean {
+    if (stop - start < 2) return false;
+    let at = start;
+    let fields = 0;
+    while (at < Math.min(stop, end)) {
+      const key = varint(at);
+      if (key === undefined) return fields > (strict ? 1 : 0) && at + 10 > end;
+      const [k, after] = key;
+      if (k % 8 !== 2 || k / 8 < 1 || k / 8 >= 8) return false;
+      const l = varint(after);
+      if (l === undefined) return fields > (strict ? 1 : 0) && after + 10 > end;
+      if (l[1] + l[0] > stop) return false;
+      fields++;
+      at = l[1] + l[0];
+    }
+    return strict ? fields > 1 || at === stop : fields > 0;
+  }
 }
 
 /**
@@ -78,7 +107,8 @@ export const tfCheckpointFormat: FormatDescriptor = {
   referencedFiles: (bytes) => (hasTableMagic(bytes.subarray(Math.max(0, bytes.length - 8))) ? [] : ['variables/variables.index']),
   detect: (probe) =>
     (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) ||
-    (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe) || isKerasMetadata(probe.head))) ||
+    (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe, false) || isKerasMetadata(probe.head))) ||
+    (probe.container === 'unknown' && isSavedModel(probe, true)) ||
     (probe.container === 'text' && isTextSavedModel(probe.head)),
   load: () => import('./reader.js').then((m) => m.tfCheckpointReader),
 };
