@@ -204,6 +204,22 @@ describe('PMML scan rules', () => {
   });
 });
 
+describe('PFA YAML mapping keys', () => {
+  it('a mapping key that is a mapping or sequence is refused by name, with no process warning', async () => {
+    const doc = enc('input: double\noutput: double\naction:\n  - {? {+: [input, 1]} : 2}\n');
+    const warnings: unknown[] = [];
+    const onWarning = (w: unknown) => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await expect(pfaReader.open!(new MemorySource(doc, 'k.pfa.yaml'))).rejects.toMatchObject({ code: 'InvalidPfa', message: expect.stringContaining('mapping key') });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('detection', () => {
   async function claimed(text: string): Promise<string[]> {
     return formatsClaiming(await probeSource(new MemorySource(enc(text), 'x'))).map((f) => f.id);
