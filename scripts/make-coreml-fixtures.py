@@ -900,4 +900,22 @@ prog_errors()
 text_program()
 extras(types_prog)
 scan_models()
+
+
+def prog_lattice():
+    # Compile-time operations two per level, each reading both of the level below: decoded path by path,
+    # the last reads the first 2^40 times. Refused on open by its paths' count.
+    p = Program('@model_path/weights/lattice.bin')
+    ones = np.ones(8, np.uint8)
+    off = p.blob.write('uint1', pack_lsb(ones, 1), 8)
+    for name in ('a0', 'b0'):
+        p.const(name, blob_value('uint1', (8,), p.file, off))
+    for k in range(1, 41):
+        for name in ('a', 'b'):
+            p.op('constexpr_sparse_to_dense', f'{name}{k}', 'uint1', (8,), inputs={'nonzero_data': f'a{k - 1}', 'mask': f'b{k - 1}'})
+    write(os.path.join(OUT, 'weights', 'lattice.bin'), p.blob.bytes())
+    fixture('prog-lattice.mlmodel', p.model('CoreML8'), 'constexpr_sparse_to_dense operations 40 levels deep, each reading both of the level below (2^40 paths): refused on open, not decoded path by path', error='CoremlLimit')
+
+
+prog_lattice()
 print('written', OUT, EXTRA)

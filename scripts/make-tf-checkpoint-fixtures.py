@@ -301,7 +301,7 @@ open(index, 'wb').write(raw)
 write_expected(index, "a data block changed after it was written: its trailer's CRC-32C does not match", error='InvalidTfCheckpoint', parts=parts)
 
 # 8. a SavedModel (saved_model.pb + variables/)
-def saved_model(directory, nodes=(), functions=(), assets=(), variables=True):
+def saved_model(directory, nodes=(), functions=(), assets=(), user_metadata=(), variables=True):
     m = pb.SavedModel(saved_model_schema_version=1)
     g = m.meta_graphs.add()
     g.meta_info_def.tags.append('serve')
@@ -313,8 +313,12 @@ def saved_model(directory, nodes=(), functions=(), assets=(), variables=True):
     for fname, fnodes in functions:
         f = g.graph_def.library.function.add()
         f.signature.name = fname
-        for name, op in fnodes:
-            f.node_def.add(name=name, op=op)
+        for name, op, *calls in fnodes:
+            n = f.node_def.add(name=name, op=op)
+            for callee in calls:
+                n.attr['f'].func.name = callee
+    for md in user_metadata:
+        g.object_graph_def.nodes.add().user_object.CopyFrom(pb.SavedUserObject(identifier='_tf_keras_layer', metadata=md))
     for a in assets:
         g.asset_file_def.add(filename=a)
     os.makedirs(directory, exist_ok=True)
@@ -358,6 +362,10 @@ DANGEROUS = {
     'asset-escape': dict(assets=['../../etc/passwd']),
     'matching-files': dict(nodes=[('m', 'MatchingFiles', {})]),
     'safe-saver': dict(functions=SAVER),
+    # tf.keras revives a Lambda layer from its SavedUserObject metadata (marshalled bytecode, base64)
+    'keras-lambda': dict(user_metadata=[json.dumps({'class_name': 'Lambda', 'config': {'name': 'lam', 'function': ['4wEAAAAAAAAA', None, None], 'function_type': 'lambda'}})]),
+    # a function named like the saver's, called by a signature with its own file prefix
+    'saver-called-by-function': dict(functions=SAVER + [('__inference_signature_wrapper_3', [('c', 'StatefulPartitionedCall', '__inference__traced_restore_77')])]),
 }
 for name, kw in DANGEROUS.items():
     saved_model(os.path.join(OWN_DIR, name), **kw)

@@ -7,6 +7,7 @@ import { isTensorsafeError } from '../src/errors.js';
 import { coremlFormat, isMlmodel } from '../src/formats/coreml/format.js';
 import { coremlReader } from '../src/formats/coreml/reader.js';
 import { unpackBits } from '../src/formats/coreml/bits.js';
+import { parseMilText } from '../src/formats/coreml/mil-text.js';
 import { detectContainer } from '../src/formats/detect.js';
 import { detectSourceFormat } from '../src/formats/registry.js';
 import { MemorySource } from '../src/io/byte-source.js';
@@ -169,6 +170,21 @@ describe('Core ML scan rules', () => {
 
   it('describes every rule it reports', () => {
     for (const rule of ['custom-layer', 'custom-model', 'linked-model', 'serialized-model', 'blob-outside', 'root-outside']) expect(coremlFormat.ruleDescriptions![`coreml/${rule}`]).toBeTruthy();
+  });
+});
+
+describe('Core ML MIL text', () => {
+  it('hostile const lines (many `val =`, spaces around a value that is not closed) parse in linear time', () => {
+    const n = 60_000;
+    const program = (line: string) => `program(1.0)\n{\n  func main<ios17>(tensor<fp32, [1]> x) {\n    ${line}\n  } -> (x);\n}\n`;
+    const lines = [`fp32 a = const()[${'val='.repeat(n)}`, `fp32 b = const()[name = string("b"), val = fp32(${' '.repeat(n)})z];`, `fp32 c = const()[name = string("c"), val = fp32(1.5${' '.repeat(n)}];`];
+    for (const line of lines) {
+      const started = performance.now();
+      const parsed = parseMilText(program(line));
+      expect(parsed.consts[0]?.unread).toBeDefined();
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+    expect(parseMilText(program('fp32 d = const()[name = string("d"), val = fp32( 0x1p-1 )];')).consts[0]?.values).toEqual([0.5]);
   });
 });
 

@@ -187,9 +187,36 @@ describe('PMML scan rules', () => {
     expect(await rules('<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header copyright="http://x.example"/><Extension name="n" value="plain"/></PMML>')).toEqual(['info pmml/valid']);
   });
 
+  it('an XInclude include names a file an XInclude-aware parser reads: an external reference', async () => {
+    expect(await rules('<PMML xmlns:xi="http://www.w3.org/2001/XInclude"><Header><xi:include href="file:///etc/passwd" parse="text"/></Header></PMML>')).toEqual(['info pmml/valid', 'suspicious pmml/external-reference']);
+  });
+
+  it('a long run of word starts in vendor content is searched for URLs in linear time', async () => {
+    const started = performance.now();
+    expect(await rules(`<PMML><Extension name="x" value="${'a-'.repeat(100_000)}">${'a.'.repeat(100_000)}</Extension></PMML>`)).toEqual(['info pmml/valid']);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await rules(`<PMML><Extension>${'a-'.repeat(1000)} see https://example.com/x</Extension></PMML>`)).toEqual(['info pmml/valid', 'suspicious pmml/external-reference']);
+  });
+
   it('calls a document that is not XML, or not PMML, malformed', async () => {
     expect(await rules('<PMML><a></PMML>')).toEqual(['suspicious pmml/malformed']);
     expect(await rules('<NotPmml/>')).toEqual(['suspicious pmml/malformed']);
+  });
+});
+
+describe('PFA YAML mapping keys', () => {
+  it('a mapping key that is a mapping or sequence is refused by name, with no process warning', async () => {
+    const doc = enc('input: double\noutput: double\naction:\n  - {? {+: [input, 1]} : 2}\n');
+    const warnings: unknown[] = [];
+    const onWarning = (w: unknown) => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await expect(pfaReader.open!(new MemorySource(doc, 'k.pfa.yaml'))).rejects.toMatchObject({ code: 'InvalidPfa', message: expect.stringContaining('mapping key') });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -204,6 +231,28 @@ describe('detection', () => {
     expect(await claimed('<!DOCTYPE PMML [<!ENTITY x "y">]><PMML/>')).toEqual(['pmml']);
     expect(await claimed('<?xml version="1.0"?><svg/>')).toEqual([]);
     expect(await claimed('<html><body>PMML</body></html>')).toEqual([]);
+  });
+
+  it('XXE PMML hidden from the head: a DOCTYPE of another name, past a long comment, in UTF-16: dangerous, never safe text', async () => {
+    const xxe = (doctypeName: string) => `<!DOCTYPE ${doctypeName} [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<PMML version="4.4"><Header description="&x;"/></PMML>\n`;
+    const dir = tempDir('pmml-hidden-doctype');
+    const docs: Record<string, Uint8Array> = {
+      'other-name.pmml': enc(`<?xml version="1.0"?>\n${xxe('foo')}`),
+      'long-comment.xml': enc(`<?xml version="1.0"?>\n<!--${'x'.repeat(4000)}-->\n${xxe('PMML')}`),
+      'utf16le.pmml': new Uint8Array(Buffer.from(`\uFEFF<?xml version="1.0" encoding="UTF-16"?>\n${xxe('PMML')}`, 'utf16le')),
+      'utf16-no-bom.pmml': new Uint8Array(Buffer.from(`<?xml version="1.0" encoding="UTF-16"?>\n${xxe('PMML')}`, 'utf16le')),
+    };
+    for (const [name, bytes] of Object.entries(docs)) {
+      fs.writeFileSync(path.join(dir, name), bytes);
+      const report = await scanFile(path.join(dir, name));
+      expect({ name, verdict: report.verdict, rules: report.findings.map((f) => f.rule) }).toEqual({ name, verdict: 'dangerous', rules: ['pmml/doctype'] });
+    }
+    expect(await claimed(`<!--${'x'.repeat(1000)}-->\n<PMML version="4.4"/>`)).toEqual(['pmml']);
+    // The text probe shows detectors MAX_DETECT_TEXT_BYTES (64 KiB): a comment that ends inside it is passed over;
+    // one that runs past it may hide a PMML root and a DOCTYPE, and is claimed (then reported as malformed if not PMML).
+    expect(await claimed(`<!--${'x'.repeat(1000)}-->\n<svg/>`)).toEqual([]);
+    expect(await claimed(`<!--${'x'.repeat(70000)}-->\n<svg/>`)).toEqual(['pmml']);
+    expect(await claimed('<!-- short -->\n<svg/>')).toEqual([]);
   });
 
   it('PFA by its input, output and action keys, in JSON or YAML; TF.js and other JSON are not PFA', async () => {
@@ -314,6 +363,6 @@ describe('PFA YAML keys', () => {
       }
       return undefined;
     })();
-    expect(isTensorsafeError(e) && [e.code, e.message]).toEqual(['InvalidPfa', `model.pfa.yaml: a YAML key that is a sequence or mapping (byte ${text.indexOf('[')}): PFA's keys are names`]);
+    expect(isTensorsafeError(e) && [e.code, e.message]).toEqual(['InvalidPfa', `model.pfa.yaml: a YAML mapping key that is a mapping or sequence (byte ${text.indexOf('[')}): PFA's keys are strings`]);
   });
 });

@@ -150,6 +150,8 @@ describe('TensorFlow SavedModels: scan', () => {
     ['save-outside-saver', 'tf/checkpoint-op'],
     ['debug-url', 'tf/debug-url'],
     ['asset-escape', 'tf/asset-path-outside'],
+    ['keras-lambda', 'keras/lambda-layer'],
+    ['saver-called-by-function', 'tf/checkpoint-op'],
   ];
   for (const [name, rule] of cases) {
     it(`${name}: dangerous (${rule}), and convert refuses it`, async () => {
@@ -169,6 +171,32 @@ describe('TensorFlow SavedModels: scan', () => {
     const out = tempDir('tf-safe-saver');
     const summary = await convertModel(path.join(OWN, 'safe-saver'), { output: out });
     expect(summary.verified).toBe(true);
+  });
+
+  it("tf.keras's keras_metadata.pb with a Lambda is dangerous; a SavedModel in text form is suspicious, never safe text", async () => {
+    const dir = tempDir('tf-keras-metadata');
+    const len = (field: number, bytes: Uint8Array): Uint8Array => {
+      const n: number[] = [];
+      for (let v = bytes.length; ; v >>= 7) {
+        if (v < 0x80) {
+          n.push(v);
+          break;
+        }
+        n.push((v & 0x7f) | 0x80);
+      }
+      return new Uint8Array([(field << 3) | 2, ...n, ...bytes]);
+    };
+    const text = (s: string) => new TextEncoder().encode(s);
+    const lambda = JSON.stringify({ class_name: 'Lambda', config: { name: 'lam', function: ['4wEAAAAAAAAA', null, null], function_type: 'lambda' } });
+    const node = new Uint8Array([...len(3, text('root')), ...len(4, text('_tf_keras_network')), ...len(5, text(lambda))]);
+    fs.writeFileSync(path.join(dir, 'keras_metadata.pb'), len(1, node));
+    const keras = await scanFile(path.join(dir, 'keras_metadata.pb'));
+    expect(keras.verdict).toBe('dangerous');
+    expect(keras.findings.map((f) => f.rule)).toContain('keras/lambda-layer');
+    fs.writeFileSync(path.join(dir, 'saved_model.pbtxt'), '# written by hand\nsaved_model_schema_version: 1\nmeta_graphs {\n  graph_def { node { name: "r" op: "ReadFile" } }\n}\n');
+    const pbtxt = await scanFile(path.join(dir, 'saved_model.pbtxt'));
+    expect(pbtxt.verdict).toBe('suspicious');
+    expect(pbtxt.findings.map((f) => f.rule)).toEqual(['tf/text-saved-model']);
   });
 
   it('an index with a damaged block is a suspicious scan finding', async () => {
@@ -199,6 +227,32 @@ describe('TensorFlow SavedModels written by TensorFlow (tfjs-node test models)',
 });
 
 describe('TensorFlow detection beside ONNX', () => {
+  it('a SavedModel whose fields come in another order, or with an ONNX graph beside it TensorFlow ignores, is a SavedModel: its ReadFile is found', async () => {
+    const pb = (field: number, payload: Uint8Array | string | number): number[] => {
+      if (typeof payload === 'number') return [field << 3, payload];
+      const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+      return [(field << 3) | 2, bytes.length, ...bytes];
+    };
+    const u8 = (...parts: number[][]) => new Uint8Array(parts.flat());
+    const graph = u8(pb(1, u8(pb(1, 'r'), pb(2, 'ReadFile'))));
+    const signatureFirst = u8(pb(5, u8(pb(1, 'serving_default'), pb(2, new Uint8Array()))), pb(2, graph));
+    const files: Record<string, Uint8Array> = {
+      'signature-first': u8(pb(1, 1), pb(2, signatureFirst)),
+      'version-last': u8(pb(2, u8(pb(1, u8(pb(4, 'serve'))), pb(2, graph))), pb(1, 1)),
+      // ONNX reads field 2 as its producer_name, 7 as its graph and 8 as an opset: a valid ONNX model too.
+      'onnx-polyglot': u8(pb(1, 7), pb(2, signatureFirst), pb(7, u8(pb(2, 'g'))), pb(8, u8(pb(1, ''), pb(2, 13)))),
+      'doc-string-first': u8(pb(6, 'x'.repeat(100)), pb(1, 1), pb(2, signatureFirst)),
+    };
+    const dir = tempDir('tf-field-order');
+    for (const [name, bytes] of Object.entries(files)) {
+      expect([name, (await detectSourceFormat(new MemorySource(bytes, name)))?.id]).toEqual([name, 'tf-checkpoint']);
+      fs.writeFileSync(path.join(dir, `${name}.pb`), bytes);
+      const report = await scanFile(path.join(dir, `${name}.pb`));
+      expect([name, report.verdict, report.findings.map((f) => f.rule)]).toEqual([name, 'dangerous', ['tf/file-op']]);
+    }
+  });
+
+
   function onnxFiles(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f));

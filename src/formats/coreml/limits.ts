@@ -20,3 +20,5 @@ export const MAX_COREML_DECODE_BYTES = 1 << 30;
 export const MAX_COREML_MANIFEST_BYTES = 1 << 20;
 /** Bytes of a MIL text program (model.mil) read: it is parsed in memory; real ones are a few MiB. */
 export const MAX_COREML_MIL_TEXT_BYTES = 256 << 20;
+/** Compile-time operations one weight's decoding runs, each read counted (real ones: one to three): bounds the time a lattice of operations reading each other twice can take, nothing decoded being kept. */
+export const MAX_COREML_CONSTEXPR_EVALUATIONS = 1024;

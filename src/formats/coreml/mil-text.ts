@@ -37,10 +37,15 @@ export interface MilTextProgram {
 
 const TYPE = String.raw`(?:tensor<(\w+),\s*\[([^\]]*)\]>|(\w+))`;
 const STATEMENT = new RegExp(String.raw`^\s*${TYPE}\s+([A-Za-z_][\w@]*)\s*=\s*(\w+)\(`);
-const CONST_VAL = /\bval\s*=\s*(.*)\]\s*;\s*$/;
+// A const's value: from its first `val =` to the line's closing `];`, found separately (one regex with
+// `(.*)` between them is tried from every `val =` of the line: quadratic on a hostile line).
+const VAL_START = /\bval\s*=\s*/;
+const STATEMENT_END = /\]\s*;\s*$/;
 const BLOB_PATH = /BLOBFILE\(\s*path\s*=\s*(?:tensor<string,\s*\[\]>\(|string\()\s*"((?:[^"\\]|\\.)*)"/;
 const BLOB_OFFSET = /offset\s*=\s*(?:tensor<uint64,\s*\[\]>\(|uint64\()\s*(\d+)\s*\)/;
-const IMMEDIATE = /^(?:tensor<\w+,\s*\[[^\]]*\]>|\w+)\(\s*(\[[^\]]*\]|[^()[\],]+)\s*\)$/;
+// A scalar starts and ends in a character that is not a space, so the spaces around it are matched one
+// way only (linear; overlapping `\s*` and `[^…]+` made a hostile line quadratic).
+const IMMEDIATE = /^(?:tensor<\w+,\s*\[[^\]]*\]>|\w+)\(\s*(\[[^\]]*\]|[^()[\],\s](?:[^()[\],]*[^()[\],\s])?)\s*\)$/;
 
 export function parseMilText(text: string): MilTextProgram {
   const head = /^\s*program\(([^)]*)\)/.exec(text);
@@ -60,7 +65,9 @@ export function parseMilText(text: string): MilTextProgram {
     const dtypeName = tensorType ?? scalarType!;
     const shape = tensorType === undefined ? [] : parseDims(dims!);
     const base = { name, dtype: MIL_DTYPE_BY_NAME.get(dtypeName), dtypeName, shape, line: i + 1 };
-    const val = CONST_VAL.exec(line)?.[1]?.trim();
+    const start = VAL_START.exec(line);
+    const end = start === null ? null : STATEMENT_END.exec(line);
+    const val = start === null || end === null || end.index < start.index + start[0].length ? undefined : line.slice(start.index + start[0].length, end.index).trim();
     if (val === undefined) {
       consts.push({ ...base, unread: 'its value is not in the form `val = …]`' });
       continue;

@@ -12,7 +12,7 @@ import { unpackBits } from './bits.js';
 import { affineDequantize, blockwiseShiftScale, cast, ConstexprProblem, denseBytes, lutToDense16, lutToDense18, lutToSparse, sparseBlockwiseShiftScale, sparseToDense, type Dense } from './constexpr.js';
 import { MIL_DTYPES, isSubByte, milTypeName, storedBytes, type MilDtypeInfo } from './dtype.js';
 import { CoremlError, type CoremlErrorCode } from './errors.js';
-import { MAX_COREML_NESTING, MAX_COREML_DECODE_BYTES, MAX_COREML_MANIFEST_BYTES, MAX_COREML_MIL_TEXT_BYTES, MAX_COREML_QUANTIZATION_METADATA_BYTES } from './limits.js';
+import { MAX_COREML_CONSTEXPR_EVALUATIONS, MAX_COREML_NESTING, MAX_COREML_DECODE_BYTES, MAX_COREML_MANIFEST_BYTES, MAX_COREML_MIL_TEXT_BYTES, MAX_COREML_QUANTIZATION_METADATA_BYTES } from './limits.js';
 import { parseMilText, type MilTextConst, type MilTextProgram } from './mil-text.js';
 import { parseCoremlModel, type CoremlModel, type MilBinding, type MilOp, type MilType, type MilValue, type NnWeight } from './model.js';
 import { scanCoreml } from './scan-rules.js';
@@ -556,7 +556,8 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
   for (const op of model.ops) for (const [index, out] of op.outputs.entries()) producers.set(out.name, { op, index, type: out.type });
   const dense = new Map<string, (chain: readonly string[]) => Promise<Dense>>();
   const undecoded = new Map<string, string>();
-  const acyclic = new Set<string>();
+  /** Compile-time operations decoding each checked name runs (itself and, path by path, those it reads). */
+  const evaluations = new Map<string, number>();
   const intermediate = new Map<string, string>();
   const decoded: string[] = [];
   for (const op of model.ops) {
@@ -711,14 +712,25 @@ async function programEntries(ctx: Ctx, model: CoremlModel, source: ByteSource):
     return false;
   }
 
-  /** Throws when the compile-time operation making `name` reads its own output, directly or through others. */
-  function noCycle(name: string, chain: readonly string[]): void {
+  /**
+   * Throws when the compile-time operation making `name` reads its own output, directly or through
+   * others, or when decoding it runs more than MAX_COREML_CONSTEXPR_EVALUATIONS of them (nothing decoded
+   * is kept: an operation read twice is decoded twice). Returns that count.
+   */
+  function noCycle(name: string, chain: readonly string[]): number {
     const p = producers.get(name);
-    if (p === undefined || !p.op.type.startsWith('constexpr_') || acyclic.has(name)) return;
+    if (p === undefined || !p.op.type.startsWith('constexpr_')) return 0;
+    const known = evaluations.get(name);
+    if (known !== undefined) return known;
     if (chain.includes(name) || chain.length > MAX_COREML_NESTING) throw invalid(ctx, `${p.op.type} ${JSON.stringify(name)} depends on itself, or on a chain of more than MAX_COREML_NESTING (${MAX_COREML_NESTING}) compile-time operations`, p.op.at);
-    for (const bindings of p.op.inputs.values()) for (const b of bindings) if ('name' in b) noCycle(b.name, [...chain, name]);
+    let n = 1;
+    for (const bindings of p.op.inputs.values()) for (const b of bindings) if ('name' in b) n += noCycle(b.name, [...chain, name]);
+    if (n > MAX_COREML_CONSTEXPR_EVALUATIONS) {
+      throw new CoremlError('CoremlLimit', `${ctx.file}: ${p.op.type} ${JSON.stringify(name)} reads other compile-time operations along more than MAX_COREML_CONSTEXPR_EVALUATIONS (${MAX_COREML_CONSTEXPR_EVALUATIONS}) paths: decoding it would decode them path by path`, { location: `${ctx.file}@${p.op.at}` });
+    }
     // Each operation is walked once: a lattice of operations reading two others is not walked path by path.
-    acyclic.add(name);
+    evaluations.set(name, n);
+    return n;
   }
 
   async function constDense(ref: string, chain: readonly string[]): Promise<Dense> {

@@ -1,4 +1,4 @@
-import { isScalar, parseDocument, visit, type Document } from 'yaml';
+import { isCollection, parseDocument, visit, type Document } from 'yaml';
 import { PfaError } from './errors.js';
 import { MAX_PFA_YAML_ALIASES } from './limits.js';
 
@@ -8,7 +8,8 @@ import { MAX_PFA_YAML_ALIASES } from './limits.js';
  * SnakeYAML; Titus: PyYAML), with the 1.1 schema's scalars only: no `!!binary`, `!!set`, `!!omap`,
  * `!!pairs`, `!!timestamp`, no merge keys, no tag the schema does not know (a `!!python/object` is refused:
  * PyYAML's unsafe loaders would construct it), duplicate keys refused, and at most MAX_PFA_YAML_ALIASES
- * aliases (billion laughs).
+ * aliases (billion laughs). A mapping key that is itself a mapping or sequence is refused (JSON objects
+ * have none; made into a JS object, it would be stringified, with a process warning).
  */
 
 export interface PfaText {
@@ -37,15 +38,9 @@ export function parsePfaText(text: string, file: string): PfaText {
     throw new PfaError('InvalidPfa', `${file}: a YAML tag it does not read: ${(unknown.message.split('\n')[0] ?? '').slice(0, 200)} (byte ${unknown.pos[0]}); only plain YAML scalars, sequences and mappings are read`, { location: `${file}@${unknown.pos[0]}` });
   }
   let aliases = 0;
-  let complexKey: number | undefined;
-  visit(doc, {
-    Alias: () => void aliases++,
-    // A sequence or mapping as a key (`? [a, b]`): PFA's keys are names, and a JS object would stringify it.
-    Pair: (_key, pair) => {
-      if (complexKey === undefined && pair.key !== null && !isScalar(pair.key)) complexKey = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
-    },
-  });
-  if (complexKey !== undefined) throw new PfaError('InvalidPfa', `${file}: a YAML key that is a sequence or mapping (byte ${complexKey}): PFA's keys are names`, { location: `${file}@${complexKey}` });
+  let collectionKey: number | undefined;
+  visit(doc, { Alias: () => void aliases++, Pair: (_key, pair) => void (isCollection(pair.key) && collectionKey === undefined && (collectionKey = pair.key.range?.[0] ?? 0)) });
+  if (collectionKey !== undefined) throw new PfaError('InvalidPfa', `${file}: a YAML mapping key that is a mapping or sequence (byte ${collectionKey}): PFA's keys are strings`, { location: `${file}@${collectionKey}` });
   if (aliases > MAX_PFA_YAML_ALIASES) throw new PfaError('PfaLimit', `${file}: ${aliases} YAML aliases, more than MAX_PFA_YAML_ALIASES (${MAX_PFA_YAML_ALIASES})`, { location: file });
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_PFA_YAML_ALIASES }), syntax: 'yaml', tags };

@@ -10,7 +10,8 @@ import { MAX_XML_BYTES } from '../xml/limits.js';
  * entities that a permissive parser (Java's default, libxml2 with entity substitution) resolves by
  * reading a file or a URL (XXE) or by expanding nested entities to gigabytes (billion laughs); PMML's
  * Extension elements, `x-` elements and attributes carry vendor content, and a TableLocator says data
- * lies elsewhere: a URL or a file named there is something a consumer may fetch.
+ * lies elsewhere: a URL or a file named there is something a consumer may fetch; so is an XInclude
+ * `include` element's `href` (PMML has no element of that name), which an XInclude-aware parser reads.
  *
  * Rules: `pmml/valid` (info); `pmml/doctype`, `pmml/entity` (dangerous); `pmml/external-reference`,
  * `pmml/malformed` (suspicious).
@@ -18,8 +19,12 @@ import { MAX_XML_BYTES } from '../xml/limits.js';
  * processing instructions (skipped by the parser: `<?xml-stylesheet?>` is for viewers).
  */
 
-/** A URL or file reference in vendor content: a scheme with `//` (http, https, ftp, jar…), or `file:`. */
-const URL_LIKE = /\b[a-z][a-z0-9+.-]*:\/\/|\bfile:/i;
+/**
+ * A URL or file reference in vendor content: a scheme with `//` (http, https, ftp, jar…), or `file:`.
+ * The scheme's length is bounded: tried from every word start, an unbounded one made a long run of
+ * `a-a-a-…` quadratic.
+ */
+const URL_LIKE = /\b[a-z][a-z0-9+.-]{0,63}:\/\/|\bfile:/i;
 
 /** Elements walked for references (the document's elements are bounded by MAX_XML_ELEMENTS already; this bounds the scan's time again). */
 export const MAX_PMML_SCANNED_ELEMENTS = 4_000_000;
@@ -67,6 +72,9 @@ function walkReferences(root: XmlElement, document: XmlDocument, file: string, f
     const where = (): string => (findings.count('pmml/external-reference') < MAX_FINDINGS_PER_RULE ? at(file, document.byteOffset(el.at)) : file);
     if (el.local === 'TableLocator') {
       findings.add('suspicious', 'pmml/external-reference', `a TableLocator: the table's data lies outside the document${Object.keys(el.attributes).length > 0 ? ` (${attributesShown(el)})` : ''}`, where());
+    }
+    if (el.local === 'include' && el.attributes['href'] !== undefined) {
+      findings.add('suspicious', 'pmml/external-reference', `<${el.name.slice(0, 80)}> href=${show(el.attributes['href'])}: an XInclude-aware parser reads that file or URL into the document`, where());
     }
     for (const [name, value] of Object.entries(el.attributes)) {
       if ((vendor || name.startsWith('x-')) && URL_LIKE.test(value)) {

@@ -3,38 +3,88 @@ import { hasTableMagic } from './table.js';
 import { isFingerprint } from './fingerprint.js';
 
 /**
- * Whether a head is a SavedModel (saved_model.proto): field 1 saved_model_schema_version (a varint) then
- * field 2 meta_graphs, whose MetaGraphDef opens with one of its fields 1 to 7 (all messages or maps:
- * meta_info_def, graph_def, …; TF 2 writes object_graph_def, field 7, first), length-delimited and inside
- * the file. An ONNX ModelProto starts with ir_version (field 1) too, but its field 2 is producer_name,
- * text: a producer name that is itself a message whose length fits is no name any exporter writes.
+ * Whether a head is a SavedModel (saved_model.proto: saved_model_schema_version 1, meta_graphs 2), its
+ * fields in any order and unknown ones skipped, as protobuf parsers read them: a field 2 whose payload
+ * reads, as far as the head shows, as MetaGraphDef fields (numbers 1 to 7, all messages, lengths inside
+ * it). An ONNX ModelProto has a field 2 too, producer_name, text: text that reads as such fields is no
+ * name any exporter writes (and a SavedModel that makes its field 2 read as ONNX's producer name, with an
+ * ONNX graph beside it that TensorFlow ignores, is a SavedModel). `strict` (a head that does not start
+ * like a protobuf: an unknown field first): two MetaGraphDef fields seen, or all of it.
  */
-function isSavedModel(probe: DetectProbe): boolean {
+function isSavedModel(probe: DetectProbe, strict: boolean): boolean {
   const b = probe.head;
-  let pos = 0;
-  const varint = (): number | undefined => {
+  const end = Math.min(b.length, probe.size);
+  const varint = (at: number): [number, number] | undefined => {
     let v = 0;
-    for (let i = 0; i < 10 && pos < b.length; i++) {
-      const x = b[pos++]!;
+    for (let i = 0; i < 10 && at + i < end; i++) {
+      const x = b[at + i]!;
       v += (x & 0x7f) * 2 ** (7 * i);
-      if ((x & 0x80) === 0) return v;
+      if ((x & 0x80) === 0) return [v, at + i + 1];
     }
     return undefined;
   };
-  if (b[0] === 0x08) {
-    pos = 1;
-    const version = varint();
-    if (version === undefined || version > 16) return false;
+  let pos = 0;
+  while (pos < end) {
+    const key = varint(pos);
+    if (key === undefined) return false;
+    const [k, after] = key;
+    const no = Math.floor(k / 8);
+    const wire = k % 8;
+    if (no === 0) return false;
+    if (wire === 0) {
+      const v = varint(after);
+      if (v === undefined) return false;
+      pos = v[1];
+    } else if (wire === 1 || wire === 5) {
+      pos = after + (wire === 1 ? 8 : 4);
+    } else if (wire === 2) {
+      const l = varint(after);
+      if (l === undefined || l[1] + l[0] > probe.size) return false;
+      if (no === 2) return isMetaGraphHead(l[1], l[1] + l[0]);
+      pos = l[1] + l[0];
+    } else return false;
   }
-  if (b[pos] !== 0x12) return false;
-  pos++;
-  const length = varint();
-  if (length === undefined || pos + length > probe.size || length < 2) return false;
-  const inner = b[pos]!;
-  if (inner % 8 !== 2 || inner < 0x0a || inner > 0x3a) return false;
-  pos++;
-  const innerLength = varint();
-  return innerLength !== undefined && innerLength + 2 <= length;
+  return false;
+
+  /** MetaGraphDef fields (all length-delimited, 1 to 7) from `start`, as far as the head goes: at least one (strict: two, or all). */
+  function isMetaGraphHead(start: number, stop: number): boolean {
+    if (stop - start < 2) return false;
+    let at = start;
+    let fields = 0;
+    while (at < Math.min(stop, end)) {
+      const key = varint(at);
+      if (key === undefined) return fields > (strict ? 1 : 0) && at + 10 > end;
+      const [k, after] = key;
+      if (k % 8 !== 2 || k / 8 < 1 || k / 8 >= 8) return false;
+      const l = varint(after);
+      if (l === undefined) return fields > (strict ? 1 : 0) && after + 10 > end;
+      if (l[1] + l[0] > stop) return false;
+      fields++;
+      at = l[1] + l[0];
+    }
+    return strict ? fields > 1 || at === stop : fields > 0;
+  }
+}
+
+/**
+ * A SavedModel in protobuf text form (saved_model.pbtxt, which TensorFlow's loader reads when there is
+ * no saved_model.pb): its first field, after comments, is saved_model_schema_version or meta_graphs.
+ */
+export function isTextSavedModel(head: Uint8Array): boolean {
+  return /^\uFEFF?(?:\s*#[^\n]*\n)*\s*(?:saved_model_schema_version\s*:|meta_graphs\s*:?\s*[{<])/.test(new TextDecoder().decode(head));
+}
+
+/**
+ * tf.keras's keras_metadata.pb beside a SavedModel (SavedMetadata: nodes 1 → SavedObject node_id 2,
+ * node_path 3, identifier 4, metadata 5): a first node whose identifier, in the head, is `_tf_keras_…`.
+ * Its metadata is the layer JSON Keras revives layers (Lambdas included) from.
+ */
+export function isKerasMetadata(head: Uint8Array): boolean {
+  if (head[0] !== 0x0a || head.length < 4) return false;
+  let pos = 1;
+  while (pos < 6 && (head[pos]! & 0x80) !== 0) pos++;
+  const inner = head[pos + 1];
+  return (inner === 0x10 || inner === 0x1a) && new TextDecoder('latin1').decode(head).includes('_tf_keras_');
 }
 
 /** TensorFlow SavedModels (saved_model.pb) and checkpoints (a tensor bundle's .index): the index by its LevelDB table magic. */
@@ -52,10 +102,15 @@ export const tfCheckpointFormat: FormatDescriptor = {
     'tf/asset-path-outside': "a SavedModel asset file name points outside the model's folder",
     'tf/saver-op': "checkpoint ops in the saver's own functions (info)",
     'tf/fingerprint': "a SavedModel's fingerprint.pb: hashes of the model, no tensors (info)",
+    'tf/text-saved-model': 'a SavedModel in protobuf text form (saved_model.pbtxt): its graph is not read, its ops not checked',
   },
   // A SavedModel's variables are its part, not a checkpoint of their own (batch conversion); a bundle's
   // data shards have no model extension. The bytes are not needed: the path is fixed.
   referencedFiles: (bytes) => (hasTableMagic(bytes.subarray(Math.max(0, bytes.length - 8))) ? [] : ['variables/variables.index']),
-  detect: (probe) => (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) || (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe) || isFingerprint(probe.head, probe.size))),
+  detect: (probe) =>
+    (probe.tail !== undefined ? hasTableMagic(probe.tail) : probe.size <= probe.head.length && hasTableMagic(probe.head)) ||
+    (probe.container === 'onnx-or-protobuf' && (isSavedModel(probe, false) || isKerasMetadata(probe.head) || isFingerprint(probe.head, probe.size))) ||
+    (probe.container === 'unknown' && isSavedModel(probe, true)) ||
+    (probe.container === 'text' && isTextSavedModel(probe.head)),
   load: () => import('./reader.js').then((m) => m.tfCheckpointReader),
 };

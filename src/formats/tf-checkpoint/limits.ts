@@ -24,3 +24,5 @@ export const MAX_TF_OBJECT_GRAPH_BYTES = 64 << 20;
 export const MAX_TF_SAVED_MODEL_BYTES = 2 ** 31;
 /** Protobuf fields visited in one SavedModel or object graph: bounds the walk's time. */
 export const MAX_TF_PROTO_FIELDS = 50_000_000;
+/** Bytes of Keras layer metadata (SavedUserObject JSON) kept from one SavedModel for the scan (real ones: KiB per layer): bounds memory. */
+export const MAX_TF_KERAS_METADATA_BYTES = 64 << 20;

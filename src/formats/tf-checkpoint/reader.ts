@@ -11,8 +11,9 @@ import { TfCheckpointError } from './errors.js';
 import { MAX_TF_ASSEMBLED_BYTES, MAX_TF_INDEX_BYTES, MAX_TF_OBJECT_GRAPH_BYTES } from './limits.js';
 import { OBJECT_GRAPH_KEY, readableNames, trainingState } from './names.js';
 import { readObjectGraph, scalarString, type ObjectGraphSummary } from './object-graph.js';
-import { readSavedModel, type SavedModelInfo } from './saved-model.js';
-import { scanGraph } from './scan-rules.js';
+import { isKerasMetadata, isTextSavedModel } from './format.js';
+import { readKerasMetadata, readSavedModel, type SavedModelInfo } from './saved-model.js';
+import { scanGraph, scanKerasMetadata } from './scan-rules.js';
 import { hasTableMagic, readTable, TABLE_FOOTER_BYTES } from './table.js';
 import { describeTfCheckpoint } from './view.js';
 import { isFingerprint } from './fingerprint.js';
@@ -78,6 +79,17 @@ export const tfCheckpointReader: FormatReader<TfCheckpointStructure> = {
       return;
     }
     const ok = await guarded(findings, 'tf', ctx.file, 'the TensorFlow file', async () => {
+      const head = await source.read(0, Math.min(source.size, 512));
+      if (parsed === undefined && isTextSavedModel(head)) {
+        findings.add('suspicious', 'tf/text-saved-model', 'a SavedModel in protobuf text form (saved_model.pbtxt): TensorFlow loads it when the folder has no saved_model.pb, but its graph is not read here: its ops (ReadFile, PyFunc, …) are not checked', ctx.file);
+        return;
+      }
+      if (parsed === undefined && isKerasMetadata(head)) {
+        const metadata = await readKerasMetadata(source);
+        scanKerasMetadata(metadata, findings, ctx.file);
+        summary = `tf.keras metadata: ${metadata.length} layers' metadata read`;
+        return;
+      }
       if (parsed?.structure.savedModel !== undefined) {
         scanGraph(parsed.structure.savedModel, findings, ctx.file);
         summary = `SavedModel: ${parsed.structure.savedModel.nodes.length} nodes read`;
@@ -136,6 +148,8 @@ async function openModel(source: ByteSource, options: OpenOptions | undefined, o
   } else if (/\.index$/i.test(file)) {
     // Named as an index but without the table's footer: cut short, or not a table.
     throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: its last 8 bytes are not the LevelDB table magic 0xdb4775248b80fb57: not a tensor bundle index, or cut short (${source.size} bytes)`, { location: file });
+  } else if (isTextSavedModel(await source.read(0, Math.min(source.size, 512))) || isKerasMetadata(await source.read(0, Math.min(source.size, 512)))) {
+    throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: a SavedModel in protobuf text form, or tf.keras's keras_metadata.pb: neither holds tensors, and the text form is not read (scan reports them)`, { location: file });
   } else {
     savedModel = await readSavedModel(source);
     if (savedModel.metaGraphs.length === 0) throw new TfCheckpointError('InvalidTfCheckpoint', `${file}: not a SavedModel (no meta graph) nor a tensor bundle index (no LevelDB table footer)`, { location: file });

@@ -1,5 +1,7 @@
-import type { GraphNode, SavedModelInfo } from './saved-model.js';
+import type { GraphNode, SavedModelInfo, UserObjectMetadata } from './saved-model.js';
 import { at, show, type Findings, pathEscape } from '../scan-rules.js';
+import { walkKerasConfig } from '../keras/config-rules.js';
+import { MAX_TF_KERAS_METADATA_BYTES } from './limits.js';
 
 /**
  * Scan rules of a SavedModel's graph (saved_model.pb read as data, never run). TensorFlow runs any op a
@@ -8,7 +10,10 @@ import { at, show, type Findings, pathEscape } from '../scan-rules.js';
  * map memory or open connections. modelscan flags ReadFile and WriteFile; the rest are TensorFlow ops
  * with the same reach. The saver's own SaveV2/RestoreV2/MergeV2Checkpoints (inside the
  * `__inference__traced_save_*` / `__inference__traced_restore_*` functions TF2 writes, or under the TF1
- * `save/` scope) write and read the checkpoint the caller names: info, not a finding.
+ * `save/` scope) write and read the checkpoint the caller names: info, not a finding, unless a function
+ * calls the saver function (TF calls it from the graph only; a signature calling it saves or restores
+ * where its own constants say). The Keras layer metadata of the object graph (SavedUserObject) is read
+ * with the Keras config rules: tf.keras revives a Lambda layer's marshalled code from it.
  *
  * Rules: `tf/file-op`, `tf/python-op`, `tf/network-op` (dangerous); `tf/checkpoint-op` (dangerous outside
  * the saver), `tf/debug-url` (dangerous), `tf/asset-path-outside` (dangerous); `tf/saver-op`, `tf/valid` (info);
@@ -52,6 +57,10 @@ function place(n: GraphNode): string {
 
 export function scanGraph(info: SavedModelInfo, findings: Findings, file: string): void {
   let saverOps = 0;
+  const calledByFunctions = new Set<string>();
+  for (const n of info.nodes) if (n.where !== 'graph') for (const c of n.calls) calledByFunctions.add(`function ${c}`);
+  const isSaver = (n: GraphNode): boolean =>
+    (SAVER_FUNCTION.test(n.where) && !calledByFunctions.has(n.where)) || (n.where === 'graph' && SAVER_SCOPE.test(n.name));
   for (const n of info.nodes) {
     if (FILE_OPS.has(n.op)) {
       findings.add('dangerous', 'tf/file-op', `${place(n)} is the op ${n.op}: it reads or writes files when the graph runs`, file);
@@ -60,7 +69,7 @@ export function scanGraph(info: SavedModelInfo, findings: Findings, file: string
     } else if (NETWORK_OPS.has(n.op)) {
       findings.add('dangerous', 'tf/network-op', `${place(n)} is the op ${n.op}: it opens connections or talks to other processes when the graph runs`, file);
     } else if (CHECKPOINT_OPS.has(n.op)) {
-      if (SAVER_FUNCTION.test(n.where) || (n.where === 'graph' && SAVER_SCOPE.test(n.name))) saverOps++;
+      if (isSaver(n)) saverOps++;
       else findings.add('dangerous', 'tf/checkpoint-op', `${place(n)} is the op ${n.op} outside the saver's own functions: it reads or writes the files its inputs name`, file);
     } else if (DEBUG_OPS.has(n.op)) {
       const urls = [...(n.strings.get('debug_urls') ?? [])].filter((u) => u !== '');
@@ -71,8 +80,28 @@ export function scanGraph(info: SavedModelInfo, findings: Findings, file: string
     }
   }
   if (saverOps > 0) findings.add('info', 'tf/saver-op', `${saverOps} checkpoint ops (SaveV2, RestoreV2, MergeV2Checkpoints) in the saver's own functions: they write and read the checkpoint the caller names`, file);
+  scanKerasMetadata(info.userMetadata, findings, file);
   for (const a of info.assets) {
     const why = a === '' ? 'it is empty' : pathEscape(a);
     if (why !== undefined) findings.add('dangerous', 'tf/asset-path-outside', `the asset file ${show(a)} ${why}: the loader reads assets from the assets/ folder`, at(file));
+  }
+}
+
+/** Keras layer metadata (a SavedUserObject's, or keras_metadata.pb's) checked with the Keras config rules. */
+export function scanKerasMetadata(metadata: readonly UserObjectMetadata[], findings: Findings, file: string): void {
+  for (const m of metadata) {
+    const location = `${file}:${m.where}`;
+    if (m.json === undefined) {
+      findings.add('suspicious', 'tf/limit-exceeded', `the Keras metadata of ${m.where} (${m.bytes} bytes) is past MAX_TF_KERAS_METADATA_BYTES (${MAX_TF_KERAS_METADATA_BYTES}) with the metadata before it; not scanned`, location);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(m.json) as unknown;
+    } catch {
+      findings.add('suspicious', 'tf/malformed', `the Keras metadata of ${m.where} is not valid JSON; tf.keras would refuse it, another parser may not`, location);
+      continue;
+    }
+    walkKerasConfig(value, findings, location);
   }
 }

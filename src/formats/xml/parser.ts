@@ -45,6 +45,14 @@ export interface XmlDocument {
 
 /** Where a DOCTYPE or entity declaration starts (`<!DOCTYPE`, `<!ENTITY`), as a byte offset; for scan rules that must not parse. */
 export function findDoctype(bytes: Uint8Array): { kind: 'DOCTYPE' | 'ENTITY'; offset: number } | undefined {
+  const [a, b] = [bytes[0], bytes[1]];
+  const utf16 = (a === 0xff && b === 0xfe) || (a === 0x3c && b === 0) ? 'utf-16le' : (a === 0xfe && b === 0xff) || (a === 0 && b === 0x3c) ? 'utf-16be' : undefined;
+  if (utf16 !== undefined) {
+    // UTF-16 (refused by the parser, read by others): searched as text; a character is two bytes.
+    const text = new TextDecoder(utf16, { ignoreBOM: true }).decode(bytes.subarray(0, Math.min(bytes.length, MAX_XML_BYTES)));
+    const m = /<!(DOCTYPE|ENTITY)/.exec(text);
+    return m === null ? undefined : { kind: m[1] as 'DOCTYPE' | 'ENTITY', offset: m.index * 2 };
+  }
   const n = Math.min(bytes.length, MAX_XML_BYTES);
   for (let i = bytes.indexOf(0x3c); i >= 0 && i + 8 < n; i = bytes.indexOf(0x3c, i + 1)) {
     if (bytes[i + 1] !== 0x21) continue;
