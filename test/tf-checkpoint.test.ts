@@ -321,3 +321,18 @@ describe("a SavedModel's fingerprint.pb", () => {
     expect((await detectSourceFormat(new MemorySource(withGraph, 'model.onnx')))?.id).toBe('onnx');
   });
 });
+
+describe('a saved_model.pb whose first field is an unknown one longer than the detection head', () => {
+  it('is scanned by its name as TensorFlow loads it (unknown fields skipped): its ReadFile op is dangerous, not an unknown file', async () => {
+    const dir = tempDir('tf-long-unknown');
+    const graph = fs.readFileSync(path.join(OWN, 'read-file', 'saved_model.pb'));
+    // Field 15, length-delimited, 600 bytes: TensorFlow's parser skips it; no detector sees past it in 512 bytes.
+    const unknown = Buffer.concat([Buffer.from([0x7a, 0xd8, 0x04]), Buffer.alloc(600, 0x41)]);
+    fs.writeFileSync(path.join(dir, 'saved_model.pb'), Buffer.concat([unknown, graph]));
+    const report = await scanFile(path.join(dir, 'saved_model.pb'));
+    expect([report.verdict, report.findings.map((f) => f.rule)]).toEqual(['dangerous', ['tf/file-op']]);
+    // The same bytes under a name no loader opens by: an unknown file, as before.
+    fs.renameSync(path.join(dir, 'saved_model.pb'), path.join(dir, 'blob.dat'));
+    expect((await scanFile(path.join(dir, 'blob.dat'))).verdict).toBe('safe');
+  });
+});

@@ -2,7 +2,7 @@ import { IoError, isTensorsafeError } from '../errors.js';
 import { checkRange, MemorySource, WindowSource, type ByteSource } from '../io/byte-source.js';
 import { alternativeContainer, containerName, describeFormat, detectContainer, detectFormat, isNpyMagic, isZipLocalHeader, pickleProtocol, type ContainerKind } from '../formats/detect.js';
 import { DETECT_HEAD_BYTES, type ContainerRules, type ContainerView, type DetectProbe, type FormatDescriptor, type FormatReader, type ParsedModel } from '../formats/format.js';
-import { fileProbe, formatsClaiming, readerOf } from '../formats/registry.js';
+import { fileProbe, formatsByExtension, formatsClaiming, readerOf } from '../formats/registry.js';
 import { openZip, type ZipArchive, type ZipEntry } from '../formats/zip/index.js';
 import { METHOD_STORED, readableMethod } from '../formats/zip/entry.js';
 import type { DecodedMember } from '../formats/zip/decoded-member.js';
@@ -214,8 +214,29 @@ async function scanAsContainer(source: ByteSource, head: Uint8Array, container: 
     ctx.report({ severity: 'info', rule: 'pickle/inert', message: `starts like a pickle, but CPython's unpickler fails before importing anything (${result.reason ?? 'invalid'}): loading it runs nothing`, location: source.name });
     return 'pickle';
   }
+  // Bytes no detector claims, in a file named as a format's loader finds it by name (TensorFlow opens
+  // `saved_model.pb` whatever its first field is, and protobuf parsers skip unknown fields, however long):
+  // that format's rules read it, and are heard when they find it valid or dangerous.
+  const byName = await scanByName(source, ctx);
+  if (byName !== undefined) return byName;
   ctx.report({ severity: 'info', rule: 'format/unknown', message: 'not a format any model loader recognises (not a pickle, zip or known model format)', location: source.name });
   return 'unknown';
+}
+
+/** The formats named by the file's name tried on unclaimed bytes; the label of the first whose rules find them valid or dangerous. */
+async function scanByName(source: ByteSource, ctx: Walk): Promise<string | undefined> {
+  const name = source.name.split(/[\\/]/).pop() ?? source.name;
+  for (const format of formatsByExtension(name)) {
+    const reader = await readerOf(format);
+    if (reader.scan === undefined) continue;
+    const found: Finding[] = [];
+    const label = (await reader.scan(source, reportingTo(ctx, (f) => void found.push(f)), undefined)) ?? format.id;
+    if (found.some((f) => f.severity === 'dangerous' || f.rule === `${format.id}/valid`)) {
+      for (const f of found) ctx.report(f);
+      return label;
+    }
+  }
+  return undefined;
 }
 
 /**
