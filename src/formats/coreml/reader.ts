@@ -17,6 +17,7 @@ import { parseMilText, type MilTextConst, type MilTextProgram } from './mil-text
 import { parseCoremlModel, type CoremlModel, type MilBinding, type MilOp, type MilType, type MilValue, type NnWeight } from './model.js';
 import { scanCoreml } from './scan-rules.js';
 import { describeCoreml } from './view.js';
+import { eachVarint } from '../protobuf/wire.js';
 import { f16ToF32, bf16ToF32 } from '../../dtype/float-codecs.js';
 
 /**
@@ -446,7 +447,7 @@ function immediateBytes(ctx: Ctx, raw: Uint8Array, field: number, info: MilDtype
       const wide = info.bits === 64;
       if (field === 3 ? info.dtype !== 'BOOL' : field === 5 ? !wide : wide || info.dtype.startsWith('F') || info.dtype === 'BOOL') throw wrong(`field ${field} of TensorValue given for it`);
       if (!varintsEnd(raw)) throw wrong('a varint runs past the end of its field');
-      eachVarintOf(raw, (lo, hi) => {
+      eachVarint(raw, 0, (lo, hi) => {
         if (i >= count) throw wrong('more values than its shape holds');
         if (wide) view.setBigUint64(i * 8, (BigInt(hi) << 32n) | BigInt(lo), true);
         else {
@@ -475,25 +476,6 @@ function varintsEnd(b: Uint8Array): boolean {
     if (n >= 10) return false;
   }
   return b.length === 0 || (b[b.length - 1]! & 0x80) === 0;
-}
-
-function eachVarintOf(b: Uint8Array, each: (lo: number, hi: number) => void): void {
-  let i = 0;
-  while (i < b.length) {
-    let lo = 0;
-    let hi = 0;
-    for (let n = 0; ; n++) {
-      if (i >= b.length || n >= 10) throw new FormatProblem('a varint runs past the end of its field', i);
-      const byte = b[i++]!;
-      if (n < 4) lo += (byte & 0x7f) * 2 ** (7 * n);
-      else if (n === 4) {
-        lo += (byte & 0x0f) * 2 ** 28;
-        hi += (byte & 0x70) >> 4;
-      } else hi += (byte & 0x7f) * 2 ** (7 * (n - 5) + 3);
-      if ((byte & 0x80) === 0) break;
-    }
-    each(lo >>> 0, hi >>> 0);
-  }
 }
 
 /** A constant's bytes as numbers (constexpr parameters). */

@@ -1,7 +1,7 @@
 import type { Dtype } from '../../dtype/dtypes.js';
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { MAX_TF_DIMS, MAX_TF_SHARDS, MAX_TF_SLICES } from './limits.js';
-import { smallFields } from './proto.js';
+import { smallFields } from '../protobuf/small-message.js';
 
 /**
  * A tensor bundle's entries (tensorflow/core/protobuf/tensor_bundle.proto): the header under the empty

@@ -1,4 +1,4 @@
-import { smallFields } from './proto.js';
+import { smallFields } from '../protobuf/small-message.js';
 
 /**
  * A SavedModel's `fingerprint.pb` (FingerprintDef, written beside saved_model.pb since TensorFlow 2.12):

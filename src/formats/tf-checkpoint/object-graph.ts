@@ -1,7 +1,7 @@
 import { FormatProblem, malformed } from '../../io/format-problem.js';
 import { TfCheckpointError } from './errors.js';
 import { crc32c, maskCrc } from './crc32c.js';
-import { smallFields, varintAt } from './proto.js';
+import { smallFields, varintAt } from '../protobuf/small-message.js';
 
 /**
  * The object graph a TF2 checkpoint stores as the string tensor `_CHECKPOINTABLE_OBJECT_GRAPH`: a

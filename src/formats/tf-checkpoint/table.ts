@@ -1,7 +1,7 @@
 import { limitExceeded, malformed } from '../../io/format-problem.js';
 import { crc32c, unmaskCrc } from './crc32c.js';
 import { MAX_TF_BLOCK_BYTES, MAX_TF_ENTRIES, MAX_TF_KEY_BYTES, MAX_TF_TABLE_BYTES } from './limits.js';
-import { varintAt } from './proto.js';
+import { varintAt } from '../protobuf/small-message.js';
 import { unsnappy } from './snappy.js';
 
 /**

@@ -1,7 +1,7 @@
 import { malformed } from '../../io/format-problem.js';
 
 /**
- * The fields of a small protobuf message held in memory (a bundle entry, the bundle header: tens of
+ * The fields of a small protobuf message held in memory (a TensorFlow bundle entry or header: tens of
  * bytes), read synchronously. Large messages (saved_model.pb) are walked with protobuf/wire.ts over
  * the file instead. Every length is checked against the message; groups and field number 0 are malformed.
  */
