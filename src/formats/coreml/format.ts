@@ -1,3 +1,4 @@
+import { peekVarint } from '../protobuf/small-message.js';
 import type { DetectProbe, FormatDescriptor } from '../format.js';
 
 /**
@@ -30,15 +31,6 @@ const MODEL_TYPE_FIELDS = new Set([
 /** The first tags of a ModelDescription's fields: input 1, output 10, predictedFeatureName 11, predictedProbabilitiesName 12, state 13. */
 const DESCRIPTION_FIRST_TAGS = new Set([0x0a, 0x52, 0x5a, 0x62, 0x6a]);
 
-function varint(b: Uint8Array, at: number): [number, number] | undefined {
-  let v = 0;
-  for (let i = 0; i < 10 && at + i < b.length; i++) {
-    v += (b[at + i]! & 0x7f) * 2 ** (7 * i);
-    if ((b[at + i]! & 0x80) === 0) return [v, i + 1];
-  }
-  return undefined;
-}
-
 /** Whether the head is a Core ML Model message's (not ONNX's ModelProto, which starts alike). */
 export function isMlmodel(probe: DetectProbe): boolean {
   if (probe.container !== 'onnx-or-protobuf' && probe.container !== 'text') return false;
@@ -47,7 +39,7 @@ export function isMlmodel(probe: DetectProbe): boolean {
   let pos = 0;
   let description: [number, number] | undefined;
   while (pos < b.length) {
-    const key = varint(b, pos);
+    const key = peekVarint(b, pos);
     if (key === undefined) return false;
     const [k, kn] = key;
     const no = Math.floor(k / 8);
@@ -56,13 +48,13 @@ export function isMlmodel(probe: DetectProbe): boolean {
     if (MODEL_TYPE_FIELDS.has(no)) return wire === 2;
     if (no === 1 || no === 10) {
       if (wire !== 0) return false;
-      const v = varint(b, pos);
+      const v = peekVarint(b, pos);
       if (v === undefined) return false;
       pos += v[1];
       continue;
     }
     if (no !== 2 || wire !== 2) return false;
-    const len = varint(b, pos);
+    const len = peekVarint(b, pos);
     if (len === undefined) return false;
     pos += len[1];
     if (pos + len[0] > probe.size) return false;
@@ -73,7 +65,7 @@ export function isMlmodel(probe: DetectProbe): boolean {
   if (description === undefined) return false;
   const [start, length] = description;
   if (!DESCRIPTION_FIRST_TAGS.has(b[start] ?? -1)) return false;
-  const inner = varint(b, start + 1);
+  const inner = peekVarint(b, start + 1);
   if (inner === undefined || 1 + inner[1] + inner[0] > length) return false;
   return isFeatureDescriptionHead(b, start + 1 + inner[1], inner[0]);
 }
@@ -85,7 +77,7 @@ export function isMlmodel(probe: DetectProbe): boolean {
  */
 function isFeatureDescriptionHead(b: Uint8Array, at: number, length: number): boolean {
   const text = (from: number): number | undefined => {
-    const n = varint(b, from);
+    const n = peekVarint(b, from);
     if (n === undefined) return undefined;
     const end = from + n[1] + n[0];
     if (end > b.length || end > at + length) return undefined;

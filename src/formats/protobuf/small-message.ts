@@ -62,3 +62,17 @@ export function smallFields(b: Uint8Array, at: number, what: string): SmallField
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A varint at `at` in `b` before `end`, for detectors looking at a head: [value, bytes], or undefined
+ * where it runs past `end` or past 10 bytes (a head that stops mid-varint is not an error there).
+ */
+export function peekVarint(b: Uint8Array, at: number, end = b.length): [number, number] | undefined {
+  let v = 0;
+  for (let i = 0; i < 10 && at + i < end; i++) {
+    const x = b[at + i]!;
+    v += (x & 0x7f) * 2 ** (7 * i);
+    if ((x & 0x80) === 0) return [v, i + 1];
+  }
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import type { DetectProbe, FormatDescriptor } from '../format.js';
 import { hasTableMagic } from './table.js';
 import { isFingerprint } from './fingerprint.js';
+import { peekVarint } from '../protobuf/small-message.js';
 
 /**
  * Whether a head is a SavedModel (saved_model.proto: saved_model_schema_version 1, meta_graphs 2), its
@@ -14,14 +15,10 @@ import { isFingerprint } from './fingerprint.js';
 function isSavedModel(probe: DetectProbe, strict: boolean): boolean {
   const b = probe.head;
   const end = Math.min(b.length, probe.size);
+  // [value, the position after it]
   const varint = (at: number): [number, number] | undefined => {
-    let v = 0;
-    for (let i = 0; i < 10 && at + i < end; i++) {
-      const x = b[at + i]!;
-      v += (x & 0x7f) * 2 ** (7 * i);
-      if ((x & 0x80) === 0) return [v, at + i + 1];
-    }
-    return undefined;
+    const v = peekVarint(b, at, end);
+    return v && [v[0], at + v[1]];
   };
   let pos = 0;
   while (pos < end) {
