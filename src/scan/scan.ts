@@ -199,14 +199,8 @@ async function scanAsContainer(source: ByteSource, head: Uint8Array, container: 
     // that format when its rules find it valid, or dangerous. (Read as a pickle already: inert.)
     const other = alternativeContainer(head, container);
     const tentative = other === undefined ? undefined : await formatScanning({ head, size: source.size, container: other });
-    if (tentative !== undefined) {
-      const found: Finding[] = [];
-      const label = await scanAsFormat(source, reportingTo(ctx, (f) => void found.push(f)), tentative);
-      if (found.some((f) => f.severity === 'dangerous' || f.rule === `${tentative.format.id}/valid`)) {
-        for (const f of found) ctx.report(f);
-        return label;
-      }
-    }
+    const label = tentative === undefined ? undefined : await scanIfJudged(source, ctx, tentative);
+    if (label !== undefined) return label;
     ctx.report({ severity: 'info', rule: 'format/text', message: 'a text file, not a model file', location: source.name });
     return 'text';
   }
@@ -229,14 +223,23 @@ async function scanByName(source: ByteSource, ctx: Walk): Promise<string | undef
   for (const format of formatsByExtension(name)) {
     const reader = await readerOf(format);
     if (reader.scan === undefined) continue;
-    const found: Finding[] = [];
-    const label = (await reader.scan(source, reportingTo(ctx, (f) => void found.push(f)), undefined)) ?? format.id;
-    if (found.some((f) => f.severity === 'dangerous' || f.rule === `${format.id}/valid`)) {
-      for (const f of found) ctx.report(f);
-      return label;
-    }
+    const label = await scanIfJudged(source, ctx, { format, scan: reader.scan.bind(reader) });
+    if (label !== undefined) return label;
   }
   return undefined;
+}
+
+/**
+ * Bytes scanned tentatively by a format's rules: what they found is reported, and their label returned,
+ * only when they find the bytes valid or dangerous (otherwise the bytes are not that format, and the
+ * caller says what they are).
+ */
+async function scanIfJudged(source: ByteSource, ctx: Walk, claim: FormatScan): Promise<string | undefined> {
+  const found: Finding[] = [];
+  const label = await scanAsFormat(source, reportingTo(ctx, (f) => void found.push(f)), claim);
+  if (!found.some((f) => f.severity === 'dangerous' || f.rule === `${claim.format.id}/valid`)) return undefined;
+  for (const f of found) ctx.report(f);
+  return label;
 }
 
 /**
