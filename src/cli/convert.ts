@@ -43,7 +43,10 @@ data shards beside it), a Core ML model (.mlmodel, an .mlpackage or
 compiled .mlmodelc folder: weights named <layer>.<field> or by the MIL
 constant's name), a PMML document (.pmml: network weights,
 coefficients, support vectors, cluster centres as F64; no DOCTYPE or entity
-is read) or a PFA document (JSON or YAML: numeric cells and pools).
+is read), a PFA document (JSON or YAML: numeric cells and pools), an MXNet
+NDArray file (.params, .nd: sparse arrays densified), a PaddlePaddle state
+dict (.pdparams: its NumPy arrays; .pdopt optimizer state is refused) or a
+Flax msgpack checkpoint (.msgpack: names are key paths joined with '.').
 Each file is parsed once and scanned first; one that would run code is
 refused. A pickle is read by a data-only machine: anything that is not plain
 data (classes and functions other than the tensor types it understands)

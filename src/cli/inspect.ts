@@ -34,7 +34,8 @@ TF.js: kind, generatedBy, groups, shards, weights by quantization;
 TensorFlow: kind, index, byte order, shards, object graph, SavedModel meta
 graphs, ops; Core ML: form, specification version, model types, functions,
 MIL operations; PMML: version, application, models; PFA: syntax, name,
-types, cells, pools).
+types, cells, pools; MXNet: versions, storage types, contexts; PaddlePaddle:
+protocol, numpy dtypes; Flax: collections, dtypes).
 Only the structure is read, never tensor data, so this is instant even for
 huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;

@@ -16,7 +16,10 @@ export const scanCommand: Command = {
 Tells whether model files would run code when loaded. The format is detected
 from the bytes, never the name: zip (torch, TorchScript, npz, .keras), legacy
 torch, tar, bare pickle, npy, safetensors, GGUF, ONNX, HDF5, TF.js, TFLite,
-PMML (DOCTYPE, entities, external references), PFA (external cells, YAML tags).
+TensorFlow SavedModels (file, Python and network ops; Keras Lambdas) and
+checkpoint indexes, Core ML (custom layers and models, files outside the
+package), MXNet, PaddlePaddle (its pickle), Flax, PMML (DOCTYPE, entities,
+external references), PFA (external cells, YAML tags).
 Pickles are analysed by symbolic execution of every opcode, so each import and
 call is tied to what it reaches however its name was assembled; each one is
 judged against the allowlist the converter uses (safe), a list of dangerous
