@@ -25,7 +25,7 @@ const underSrc = (f: string): string => path.relative(path.join(ROOT, 'src'), f)
  * one layer sit side by side: convert/, verify/, scan/ and integrity/ work on TensorSets and the
  * readers' raw structures, never on each other (what two of them share belongs a layer down).
  */
-const LAYERS: readonly (readonly string[])[] = [['errors.ts'], ['util'], ['io'], ['dtype'], ['safetensors'], ['tensor'], ['formats'], ['convert', 'verify', 'scan', 'integrity'], ['node'], ['cli']];
+const LAYERS: readonly (readonly string[])[] = [['errors.ts'], ['util'], ['io'], ['dtype'], ['safetensors'], ['tensor'], ['formats'], ['convert', 'verify', 'scan', 'integrity'], ['model'], ['node'], ['cli', 'web']];
 const folderOf = (f: string): string => path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
 const layerOf = (f: string): number => LAYERS.findIndex((layer) => layer.includes(folderOf(f)));
 
@@ -62,7 +62,7 @@ describe('principles', () => {
       // the listing still lives beside the tar checkpoint reader in torch's folder.
       'scan/scan.ts → formats/torch/tar-checkpoint.ts',
     ]);
-    const ABOVE = /^(scan|convert|verify|integrity|node|cli)\//;
+    const ABOVE = /^(scan|convert|verify|integrity|model|node|cli|web)\//;
     /** Every import of a format's own folder in a file above formats/ (its path and code), as `importer → target`. */
     const formatImports = (f: string, code = text(f)): string[] =>
       ownImportsIn(code)
@@ -70,9 +70,9 @@ describe('principles', () => {
         .filter((target) => target.startsWith('formats/') && !SHARED.test(target))
         .map((target) => `${underSrc(f)} → ${target}`);
 
-    it('scan/, convert/, verify/, integrity/, node/ and cli/ name no format but the listed exceptions', () => {
+    it('scan/, convert/, verify/, integrity/, model/, node/, cli/ and web/ name no format but the listed exceptions', () => {
       const above = src.filter((f) => ABOVE.test(underSrc(f)));
-      for (const folder of ['scan', 'convert', 'verify', 'integrity', 'node', 'cli']) expect([folder, above.some((f) => underSrc(f).startsWith(`${folder}/`))]).toEqual([folder, true]);
+      for (const folder of ['scan', 'convert', 'verify', 'integrity', 'model', 'node', 'cli', 'web']) expect([folder, above.some((f) => underSrc(f).startsWith(`${folder}/`))]).toEqual([folder, true]);
       const found = above.flatMap((f) => formatImports(f));
       expect(found.filter((i) => !EXCEPTIONS.has(i))).toEqual([]);
       // An exception no longer needed is removed from the list.
@@ -111,6 +111,17 @@ describe('principles', () => {
       }
     }
     expect(sideways).toEqual([]);
+  });
+
+  it('the page (web/) stands on the library as the browser has it: it imports nothing from node/ or cli/', () => {
+    const web = src.filter((f) => underSrc(f).startsWith('web/'));
+    expect(web.length).toBeGreaterThan(0);
+    for (const f of web) {
+      for (const spec of ownImportsIn(text(f))) {
+        const target = underSrc(path.resolve(path.dirname(f), spec.replace(/\.js$/, '.ts')));
+        expect([underSrc(f), target, /^(node|cli)\/|^node\.ts$/.test(target)]).toEqual([underSrc(f), target, false]);
+      }
+    }
   });
 
   it('browser-reachable code uses no Node built-ins; only node/ and cli/ touch files', () => {

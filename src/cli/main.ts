@@ -18,6 +18,7 @@ export const COMMANDS: readonly { name: string; summary: string; load: () => Pro
   { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor", load: async () => (await import('./hash.js')).hashCommand },
   { name: 'sign', summary: "sign a safetensors file's manifest with Ed25519 (FILE.sig)", load: async () => (await import('./sign.js')).signCommand },
   { name: 'verify-signature', summary: 'check a file against its signature: signer, tensors, header', load: async () => (await import('./verify-signature.js')).verifySignatureCommand },
+  { name: 'web', summary: 'serve the page: inspect, scan, convert and sign in a browser', load: async () => (await import('./web.js')).webCommand },
   { name: 'demo', summary: 'convert a bundled PyTorch sample, validate and inspect it', load: async () => (await import('./demo.js')).demoCommand },
 ];
 

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
-import type { ByteSource } from '../io/byte-source.js';
 import { isHttpUrl } from '../io/url-inside.js';
-import { describeFormat, detectContainer, detectFormat } from '../formats/detect.js';
+import { detectContainer } from '../formats/detect.js';
 import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
-import { FORMATS, formatsByExtension, formatsClaiming, probeSource } from '../formats/registry.js';
+import { FORMATS, formatsByExtension, formatsClaiming } from '../formats/registry.js';
+import { formatOfFile } from '../model/open-source.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
@@ -69,23 +69,7 @@ export async function findModel(target: string, options: FindModelOptions | stri
   }
 }
 
-/**
- * The format that reads a named file. The bytes decide whenever a registered format claims them (each
- * format's `detect`, in the registry's order), whatever the name says: a torch zip named `.npy` is read
- * as PyTorch, an `.npy` named `.bin` as NumPy. The name is used only for bytes no format claims: a
- * protocol 0 or 1 pickle has no signature, so a `.pt` of one is read by PyTorch's reader; and a `.bin`
- * that holds a Git LFS pointer, a `.safetensors` that holds a web page, go to their name's reader, which
- * says what the file is instead. A file neither its bytes nor its name make a model is refused here,
- * saying what it is.
- */
-export async function formatOfFile(source: ByteSource, name: string): Promise<FormatDescriptor> {
-  const probe = await probeSource(source);
-  const byBytes = formatsClaiming(probe)[0];
-  if (byBytes) return byBytes;
-  const byName = formatsByExtension(path.basename(name))[0];
-  if (byName) return byName;
-  throw new TensorsafeError('NotAModel', `${name} is not a model file tensorsafe reads: it is ${describeFormat(detectFormat(probe.head, probe.size))}`, { location: name });
-}
+export { formatOfFile };
 
 /** The format whose extension a file name has (the first in the registry's order), or undefined. */
 function formatOfName(name: string): FormatDescriptor | undefined {

@@ -1,10 +1,9 @@
-import * as path from 'node:path';
-import { TensorsafeError } from '../errors.js';
 import type { FormatView } from '../formats/format.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { findModel, type ModelFiles } from './model-files.js';
 import { mergedEntries } from '../convert/pipeline.js';
-import { openModelFiles, type OpenedFile } from './open-files.js';
+import { openModelFiles } from './open-files.js';
+import { checkShards } from '../model/shards.js';
 
 export interface OpenModelOptions {
   /** Path of the weights in a training checkpoint. */
@@ -56,22 +55,4 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
       await Promise.all(sets.map((s) => s.close()));
     },
   };
-}
-
-/** Every tensor the index lists is in the file it names, and every file holds only what the index puts in it. */
-function checkShards(index: string, weightMap: ReadonlyMap<string, string>, opened: readonly OpenedFile[]): void {
-  const byFile = new Map(opened.map((o) => [path.basename(o.file), new Set(o.tensors.tensors.map((t) => t.name))]));
-  for (const [tensor, file] of weightMap) {
-    if (!byFile.get(path.basename(file))?.has(tensor)) {
-      throw new TensorsafeError('ShardMismatch', `${index}: the index puts tensor \`${tensor}\` in ${file}, which does not contain it`, { location: file });
-    }
-  }
-  for (const [file, names] of byFile) {
-    for (const tensor of names) {
-      const listed = weightMap.get(tensor);
-      if (listed === undefined || path.basename(listed) !== file) {
-        throw new TensorsafeError('ShardMismatch', `${index}: ${file} contains tensor \`${tensor}\`, which the index ${listed === undefined ? 'does not list' : `puts in ${listed}`}`, { location: file });
-      }
-    }
-  }
 }

@@ -1,0 +1,112 @@
+import type { ModelSummary, PickedFile } from '../protocol.js';
+import { announce, formatCount, h } from './dom.js';
+import { Engine, JobError } from './engine.js';
+import { PAGE_TOOLS } from './extensions.js';
+import { modelCard } from './model-card.js';
+import { pickedFromDrop, pickedFromInput } from './pick-files.js';
+import { PageState } from './state.js';
+import { initTheme, themeToggle } from './theme.js';
+
+/**
+ * The page: pick or drop model files (or folders, or type a URL); each model gets a card with its
+ * format, scan verdict, metadata and tensors. Every job runs in the worker; nothing leaves the machine.
+ */
+const state = new PageState(new Engine());
+initTheme();
+
+const cards = h('div', { className: 'cards', id: 'models', 'aria-live': 'polite' });
+const busy = h('p', { className: 'busy', role: 'status', hidden: true });
+
+async function open(request: { job: 'open-files'; files: PickedFile[] } | { job: 'open-url'; url: string }): Promise<void> {
+  busy.hidden = false;
+  busy.textContent = request.job === 'open-url' ? `Opening ${request.url}…` : `Reading ${formatCount(request.files.length)} file${request.files.length === 1 ? '' : 's'}…`;
+  try {
+    const models = await state.engine.run<ModelSummary[]>(request, (p) => {
+      busy.textContent = `Reading ${p.detail ?? ''} (${p.done + 1} of ${p.total})…`;
+    });
+    if (models.length === 0) {
+      announce('No model files among the files given.');
+      cards.prepend(h('p', { className: 'error', role: 'alert' }, 'None of those files is a model file tensorsafe reads.'));
+    }
+    for (const m of models.slice().reverse()) cards.prepend(modelCard(state, m));
+    state.add(models);
+    announce(models.map((m) => `${m.name}: ${m.verdict}`).join('; '));
+  } catch (e) {
+    const message = e instanceof JobError ? `${e.code}: ${e.message}` : String(e);
+    cards.prepend(h('p', { className: 'error', role: 'alert' }, message));
+  } finally {
+    busy.hidden = true;
+  }
+}
+
+const fileInput = h('input', { type: 'file', multiple: true, id: 'file-input', 'data-testid': 'file-input', className: 'visually-hidden' });
+fileInput.addEventListener('change', () => {
+  if (fileInput.files && fileInput.files.length > 0) void open({ job: 'open-files', files: pickedFromInput(fileInput.files) });
+  fileInput.value = '';
+});
+const folderInput = h('input', { type: 'file', multiple: true, id: 'folder-input', 'data-testid': 'folder-input', className: 'visually-hidden', webkitdirectory: true });
+folderInput.addEventListener('change', () => {
+  if (folderInput.files && folderInput.files.length > 0) void open({ job: 'open-files', files: pickedFromInput(folderInput.files) });
+  folderInput.value = '';
+});
+const urlInput = h('input', { type: 'url', id: 'url-input', 'data-testid': 'url-input', placeholder: 'https://huggingface.co/…/resolve/main/model.safetensors', autocomplete: 'off', spellcheck: 'false', required: true });
+const urlForm = h(
+  'form',
+  { className: 'url-form', onsubmit: (e: Event) => {
+    e.preventDefault();
+    const url = urlInput.value.trim();
+    if (!/^https?:\/\//i.test(url)) {
+      urlInput.setCustomValidity('An http:// or https:// URL');
+      urlInput.reportValidity();
+      return;
+    }
+    urlInput.setCustomValidity('');
+    void open({ job: 'open-url', url });
+  } },
+  h('label', { for: 'url-input' }, 'Or read a URL (only the bytes needed are fetched, with range requests):'),
+  h('div', { className: 'row' }, urlInput, h('button', { type: 'submit', 'data-testid': 'open-url' }, 'Open URL')),
+);
+
+const dropZone = h(
+  'div',
+  { className: 'drop-zone', 'data-testid': 'drop-zone' },
+  h('p', { className: 'drop-title' }, 'Drop model files or folders here'),
+  h('p', { className: 'drop-sub' }, 'safetensors, PyTorch, GGUF, ONNX, TensorFlow, Keras, TF.js, TFLite, Core ML, NumPy and more. Files stay on this machine: nothing is uploaded.'),
+  h('div', { className: 'row' },
+    h('label', { for: 'file-input', className: 'button' }, 'Choose files'),
+    h('label', { for: 'folder-input', className: 'button secondary' }, 'Choose a folder'),
+  ),
+  fileInput,
+  folderInput,
+);
+for (const type of ['dragenter', 'dragover']) {
+  document.addEventListener(type, (e) => {
+    e.preventDefault();
+    dropZone.classList.add('over');
+  });
+}
+document.addEventListener('dragleave', (e) => {
+  if ((e as DragEvent).relatedTarget === null) dropZone.classList.remove('over');
+});
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dropZone.classList.remove('over');
+  const data = (e as DragEvent).dataTransfer;
+  if (data) void pickedFromDrop(data).then((files) => (files.length > 0 ? open({ job: 'open-files', files }) : undefined), (err: unknown) => cards.prepend(h('p', { className: 'error', role: 'alert' }, String(err))));
+});
+
+const tools = PAGE_TOOLS.length > 0
+  ? h('section', { className: 'tools', 'aria-labelledby': 'tools-title' }, h('h2', { id: 'tools-title' }, 'Tools'), ...PAGE_TOOLS.map((t) => h('section', { className: 'tool', 'aria-labelledby': `tool-${t.id}`, 'data-tool': t.id }, h('h3', { id: `tool-${t.id}` }, t.title), t.render(state))))
+  : null;
+
+const app = document.getElementById('app')!;
+app.replaceChildren(
+  h('header', { className: 'top' },
+    h('h1', {}, h('span', { className: 'logo', 'aria-hidden': 'true' }, '◆'), ' tensorsafe'),
+    h('p', { className: 'tagline' }, 'See what a model file is and whether it would attack you; convert it to safetensors without running it.'),
+    themeToggle(),
+  ),
+  h('main', { id: 'main' }, h('section', { className: 'open', 'aria-label': 'Open models' }, dropZone, urlForm), busy, cards, tools),
+  h('footer', {}, h('p', {}, 'tensorsafe reads every file as data in this page: nothing is run, nothing is uploaded, and the page makes no request but for its own files and the URLs you type.')),
+);
+document.body.dataset['ready'] = 'true';

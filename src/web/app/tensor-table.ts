@@ -1,0 +1,166 @@
+import type { TensorColumns } from '../protocol.js';
+import { formatBytes, formatCount, h } from './dom.js';
+
+/** Height of one row in pixels (fixed: the table renders only the rows in view). */
+export const ROW_HEIGHT = 30;
+/** Rows rendered beyond the visible ones on each side, so that scrolling does not show gaps. */
+const OVERSCAN_ROWS = 10;
+
+type Column = 'name' | 'dtype' | 'shape' | 'params' | 'bytes';
+const COLUMNS: { key: Column; label: string; numeric: boolean }[] = [
+  { key: 'name', label: 'Name', numeric: false },
+  { key: 'dtype', label: 'Dtype', numeric: false },
+  { key: 'shape', label: 'Shape', numeric: false },
+  { key: 'params', label: 'Parameters', numeric: true },
+  { key: 'bytes', label: 'Bytes', numeric: true },
+];
+
+export interface TensorTableOptions {
+  /** A tensor's values were asked for (its index in the columns). */
+  onValues?: (index: number) => void;
+  /** Names the table for screen readers. */
+  label: string;
+}
+
+/**
+ * The tensor table: sortable by any column, filtered by name, and rendering only the rows in view, so
+ * that a model of 100,000 tensors scrolls as smoothly as one of ten. Rows are `[data-testid=tensor-row]`.
+ */
+export class TensorTable {
+  readonly element: HTMLElement;
+  private readonly viewport: HTMLElement;
+  private readonly body: HTMLTableSectionElement;
+  private readonly status: HTMLElement;
+  private readonly headers = new Map<Column, HTMLElement>();
+  /** The rows shown, in order: indices into the columns. */
+  private order: Uint32Array;
+  private sortKey: Column | undefined;
+  private descending = false;
+  private filter = '';
+  private lowerNames: string[] | undefined;
+  private rendered = '';
+  private frame = 0;
+
+  constructor(
+    private readonly columns: TensorColumns,
+    private readonly options: TensorTableOptions,
+  ) {
+    this.order = identity(columns.names.length);
+    const filterId = `filter-${Math.random().toString(36).slice(2)}`;
+    const filterInput = h('input', { id: filterId, type: 'search', placeholder: 'Filter by name', autocomplete: 'off', spellcheck: 'false', 'data-testid': 'tensor-filter' });
+    filterInput.addEventListener('input', () => {
+      this.filter = filterInput.value.trim().toLowerCase();
+      this.apply();
+    });
+    this.status = h('span', { className: 'table-status', role: 'status' });
+    const headRow = h('tr', {}, ...COLUMNS.map((c) => {
+      const button = h('button', { type: 'button', className: 'sort', onclick: () => this.sortBy(c.key) }, c.label);
+      const th = h('th', { scope: 'col', className: c.numeric ? 'num' : '', 'aria-sort': 'none' }, button);
+      this.headers.set(c.key, th);
+      return th;
+    }), options.onValues ? h('th', { scope: 'col', className: 'act' }, h('span', { className: 'visually-hidden' }, 'Values')) : null);
+    this.body = h('tbody');
+    const table = h('table', { className: 'tensors', 'aria-label': options.label, 'aria-rowcount': columns.names.length + 1 }, h('thead', {}, headRow), this.body);
+    this.viewport = h('div', { className: 'table-viewport', tabindex: 0, role: 'region', 'aria-label': `${options.label}, scrollable` }, table);
+    this.viewport.addEventListener('scroll', () => this.schedule(), { passive: true });
+    new ResizeObserver(() => this.schedule()).observe(this.viewport);
+    this.element = h('div', { className: 'tensor-table' }, h('div', { className: 'table-tools' }, h('label', { for: filterId, className: 'visually-hidden' }, 'Filter tensors by name'), filterInput, this.status), this.viewport);
+    this.apply();
+  }
+
+  private sortBy(key: Column): void {
+    this.descending = this.sortKey === key ? !this.descending : COLUMNS.find((c) => c.key === key)!.numeric;
+    this.sortKey = key;
+    for (const [k, th] of this.headers) th.setAttribute('aria-sort', k === key ? (this.descending ? 'descending' : 'ascending') : 'none');
+    this.apply();
+  }
+
+  /** Filters and sorts the rows (on indices: the columns themselves never move). */
+  private apply(): void {
+    const n = this.columns.names.length;
+    let rows: Uint32Array;
+    if (this.filter === '') rows = identity(n);
+    else {
+      const names = (this.lowerNames ??= this.columns.names.map((s) => s.toLowerCase()));
+      const picked = new Uint32Array(n);
+      let k = 0;
+      for (let i = 0; i < n; i++) if (names[i]!.includes(this.filter)) picked[k++] = i;
+      rows = picked.slice(0, k);
+    }
+    if (this.sortKey !== undefined) rows = sortRows(rows, this.columns, this.sortKey, this.descending);
+    this.order = rows;
+    this.status.textContent = this.filter === '' ? `${formatCount(n)} tensors` : `${formatCount(rows.length)} of ${formatCount(n)} tensors`;
+    this.rendered = '';
+    this.viewport.scrollTop = 0;
+    this.render();
+  }
+
+  private schedule(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  /** Renders the rows in view (and a few more), with spacers standing for the rest. */
+  private render(): void {
+    const total = this.order.length;
+    const height = this.viewport.clientHeight || 480;
+    const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
+    const last = Math.min(total, Math.ceil((this.viewport.scrollTop + height) / ROW_HEIGHT) + OVERSCAN_ROWS);
+    const key = `${first}:${last}:${total}`;
+    if (key === this.rendered) return;
+    this.rendered = key;
+    const c = this.columns;
+    const span = COLUMNS.length + (this.options.onValues ? 1 : 0);
+    const rows: HTMLElement[] = [spacer(span, first * ROW_HEIGHT)];
+    for (let r = first; r < last; r++) {
+      const i = this.order[r]!;
+      rows.push(
+        h('tr', { 'data-testid': 'tensor-row', 'aria-rowindex': r + 2 },
+          h('td', { className: 'name', title: c.names[i]! }, c.names[i]!),
+          h('td', {}, c.dtypes[i]!),
+          h('td', { className: 'shape' }, `[${c.shapes[i]!.join(', ')}]`),
+          h('td', { className: 'num' }, formatCount(c.params[i]!)),
+          h('td', { className: 'num', title: `${formatCount(c.bytes[i]!)} bytes` }, formatBytes(c.bytes[i]!)),
+          this.options.onValues ? h('td', { className: 'act' }, h('button', { type: 'button', className: 'link', 'aria-label': `Values of ${c.names[i]!}`, onclick: () => this.options.onValues!(i) }, 'Values')) : null,
+        ),
+      );
+    }
+    rows.push(spacer(span, (total - last) * ROW_HEIGHT));
+    this.body.replaceChildren(...rows);
+  }
+}
+
+/** A row standing for the rows not rendered (its height set through the CSSOM: the page allows no inline styles). */
+function spacer(span: number, height: number): HTMLElement {
+  const td = h('td', { colspan: span });
+  td.style.height = `${height}px`;
+  return h('tr', { className: 'spacer', 'aria-hidden': 'true' }, td);
+}
+
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** The rows sorted by a column (stable: ties keep the file's order). */
+function sortRows(rows: Uint32Array, c: TensorColumns, key: Column, descending: boolean): Uint32Array {
+  const sign = descending ? -1 : 1;
+  const list = Array.from(rows);
+  const text = key === 'name' ? c.names : key === 'dtype' ? c.dtypes : key === 'shape' ? c.shapes.map((s) => s.join('x')) : undefined;
+  const nums = key === 'params' ? c.params : key === 'bytes' ? c.bytes : undefined;
+  list.sort((a, b) => {
+    let d = 0;
+    if (nums) d = nums[a]! - nums[b]!;
+    else {
+      const x = text![a]!;
+      const y = text![b]!;
+      d = x < y ? -1 : x > y ? 1 : 0;
+    }
+    return d !== 0 ? sign * d : a - b;
+  });
+  return Uint32Array.from(list);
+}

@@ -1,0 +1,46 @@
+/**
+ * The web page (`tensorsafe web`) in a real headless Chromium: a file picked into the page is read
+ * there (in the page's worker) and shown as the CLI sees it: format, scan verdict, metadata, tensors.
+ * Expected values come from the library in Node (the same registry the CLI uses).
+ */
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openModel } from '../src/node.js';
+import { ROOT } from './helpers/paths.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+
+const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'torch', 'sample', 'pytorch_model.bin');
+
+describe.skipIf(SKIP_BROWSER)('the web page in headless Chromium', () => {
+  let session: WebSession;
+  beforeAll(async () => {
+    session = await startWebSession();
+  }, 60_000);
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('shows a picked PyTorch checkpoint: format, verdict, totals and one row per tensor as the library reads it', async () => {
+    // Tall enough that the table (60% of the height) renders every one of the sample's rows.
+    const { page } = await session.newPage({ viewport: { width: 1280, height: 2000 } });
+    await pickFiles(page, [SAMPLE]);
+    const model = await openModel(SAMPLE);
+    try {
+      await expect.poll(() => page.locator('[data-testid=verdict]').first().textContent()).toMatch(/^safe/);
+      expect(await page.locator('[data-testid=format]').first().textContent()).toBe((await import('../src/index.js')).formatById('pytorch')!.name);
+      const rows = page.locator('[data-testid=tensor-row]');
+      expect(await rows.count()).toBe(model.tensors.length);
+      const shown = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).slice(0, 3).map((td) => td.textContent)));
+      expect(shown).toEqual(model.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`]));
+      const params = model.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+      expect(await page.locator('[data-testid=totals]').textContent()).toContain(`(${params.toLocaleString('en-US')})`);
+    } finally {
+      await model.close();
+    }
+  }, 60_000);
+
+  it('makes no request outside 127.0.0.1', () => {
+    expect(session.requests.length).toBeGreaterThan(0);
+    expect(session.requests.filter((u) => !isLoopback(u))).toEqual([]);
+  });
+});
