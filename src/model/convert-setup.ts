@@ -4,6 +4,7 @@ import { planConversion, type ConversionPlan } from '../convert/pipeline.js';
 import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import { formatById, formatsByExtension } from '../formats/registry.js';
+import { ggufSidecarName, MAX_GGUF_SIDECAR_BYTES } from '../tensor/gguf-metadata.js';
 import { parseSize } from '../util/sizes.js';
 import { baseName, type OpenedFile } from './open-source.js';
 
@@ -28,9 +29,14 @@ export interface SourceRecord {
   readonly sha256?: string;
 }
 
-/** A source's record from what a file system says of it: Node's `stat.mtime`, or a File's `lastModified` (both in ms). */
-export function sourceRecord(file: string, size: number, modified: Date | number): SourceRecord {
-  return { file, size, mtime: new Date(modified).toISOString() };
+/**
+ * A source's record from what a file system says of it: its modification time in milliseconds, Node's
+ * `stat.mtimeMs` or a File's `lastModified`. The time is kept to the whole millisecond below it, as
+ * Chromium gives `lastModified` (a time of .7 ms is .0 ms there; Node's `stat.mtime` would round it up
+ * instead), so that the CLI and the page record the same file alike.
+ */
+export function sourceRecord(file: string, size: number, modifiedMs: number): SourceRecord {
+  return { file, size, mtime: new Date(Math.floor(modifiedMs)).toISOString() };
 }
 
 /** The metadata value for a conversion's sources (JSON, as metadata values are strings). */
@@ -200,6 +206,25 @@ export async function withDequantizeHint<T>(opened: readonly OpenedFile[], dequa
     if (!(e instanceof TensorsafeError) || e.code !== 'UnsupportedTensor' || from === undefined) throw e;
     throw new TensorsafeError(e.code, `${e.message}: a quantized ${from.format.name.replace(/ \(.*\)$/, '')} model is written as F32 with --dequantize`, { location: e.location, file: e.file, cause: e });
   }
+}
+
+/** The GGUF metadata sidecar's path beside a source (`dir/model.safetensors` → `dir/model.gguf-metadata.json`). */
+export function sidecarPathFor(file: string): string {
+  const base = baseName(file);
+  const dir = file.slice(0, file.length - base.length);
+  return `${dir}${ggufSidecarName(base.slice(0, base.length - extensionOf(base).length))}`;
+}
+
+/** Refuses a sidecar that is not a regular file or is larger than MAX_GGUF_SIDECAR_BYTES, before it is read. */
+export function checkSidecar(name: string, source: string, size: number, regularFile = true): void {
+  if (!regularFile) throw new TensorsafeError('InvalidGgufMetadata', `${name} (the GGUF metadata sidecar beside ${baseName(source)}) is not a regular file; it was not read and nothing was written`, { location: name });
+  if (size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+}
+
+/** A source's name in its output's record when it is a URL: itself, without credentials, query or fragment (a signed URL's token is no name). */
+export function urlRecordName(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
 }
 
 /** `.bin` of `model.bin`, as Node's path.extname says it ('' for `model` and `.hidden`). */

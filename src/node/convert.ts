@@ -5,8 +5,7 @@ import type { OutputFormat } from '../convert/output-format.js';
 import { outputsMatch, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
-import { alreadyConverted, checkConvertChoices, checkSources, outputNameFor, outputStem, planModelConversion, PROVENANCE_KEY, provenanceValue, scanNotes, withDequantizeHint, type SourceRecord } from '../model/convert-setup.js';
-import { ggufSidecarName, MAX_GGUF_SIDECAR_BYTES } from '../tensor/gguf-metadata.js';
+import { alreadyConverted, checkConvertChoices, checkSidecar, sidecarPathFor, checkSources, outputNameFor, outputStem, planModelConversion, PROVENANCE_KEY, provenanceValue, scanNotes, withDequantizeHint, type SourceRecord } from '../model/convert-setup.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { isHttpUrl } from '../io/url-inside.js';
@@ -232,8 +231,7 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
  * /dev/zero has size 0 and no end), then read for the size it had, no more.
  */
 function readSidecar(file: string): { text: string; name: string } | undefined {
-  const base = path.basename(file);
-  const name = path.join(path.dirname(file), ggufSidecarName(base.slice(0, base.length - path.extname(base).length)));
+  const name = path.join(path.dirname(file), path.basename(sidecarPathFor(file)));
   let fd: number;
   try {
     fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -243,8 +241,7 @@ function readSidecar(file: string): { text: string; name: string } | undefined {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new TensorsafeError('InvalidGgufMetadata', `${name} (the GGUF metadata sidecar beside ${base}) is not a regular file; it was not read and nothing was written`, { location: name });
-    if (stat.size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${stat.size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+    checkSidecar(name, file, stat.size, stat.isFile());
     const bytes = Buffer.alloc(stat.size);
     let done = 0;
     while (done < bytes.length) {

@@ -8,7 +8,7 @@ import { isHttpUrl } from '../io/url-inside.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
-import { PROVENANCE_KEY, sourceRecord, type SourceRecord } from '../model/convert-setup.js';
+import { PROVENANCE_KEY, sourceRecord, urlRecordName, type SourceRecord } from '../model/convert-setup.js';
 
 // The record's key and value are the model layer's (model/convert-setup.ts): the web page writes the same.
 export { PROVENANCE_KEY, provenanceValue, type SourceRecord } from '../model/convert-setup.js';
@@ -35,10 +35,7 @@ const PENDING_DIGEST = '?'.repeat(64);
  */
 export function sourceName(file: string, outDir: string): string {
   // A URL is named by itself, without credentials, query or fragment (a signed URL's token is no name).
-  if (isHttpUrl(file)) {
-    const u = new URL(file);
-    return `${u.origin}${u.pathname}`;
-  }
+  if (isHttpUrl(file)) return urlRecordName(file);
   return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
 }
 
@@ -51,7 +48,7 @@ export function pendingRecords(files: readonly string[], withDigests: boolean, o
     } catch (cause) {
       throw fileError(f, cause);
     }
-    return { ...sourceRecord(sourceName(f, outDir), stat.size, stat.mtime), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
+    return { ...sourceRecord(sourceName(f, outDir), stat.size, stat.mtimeMs), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
   });
 }
 

@@ -23,6 +23,8 @@ export interface OpenModel {
   readonly entries: readonly TensorEntry[];
   /** For each opened file, the dropped File (absent for a URL). */
   readonly sources: readonly (File | undefined)[];
+  /** What was dropped with it, for a job that opens its files again or reads a file beside it (a conversion's --dequantize, its GGUF sidecar). */
+  readonly dropped?: DroppedFiles;
 }
 
 /** How the dropped files make models: a bundle folder, a sharded index, a file naming its parts, or one file. */
@@ -171,7 +173,7 @@ async function openCandidate(dropped: DroppedFiles, c: Candidate, onSibling: (pa
       opened.push(await openModelSource(new BlobSource(file, p), p, { openSibling: (relative) => dropped.openSibling(p, relative, onSibling), dir: dirName(p) || '.' }, { scan: true }));
     }
     if (c.weightMap) checkShards(c.name, c.weightMap, opened);
-    return modelOf(c.name, opened, c.files.map((p) => dropped.get(p)), c.weightMap);
+    return { ...modelOf(c.name, opened, c.files.map((p) => dropped.get(p)), c.weightMap), dropped };
   } catch (e) {
     await Promise.all(opened.map((o) => o.tensors.close()));
     const file = dropped.get(current);
