@@ -1,6 +1,5 @@
 import { TensorsafeError, IoError, type ErrorCode } from '../../errors.js';
 import { summarizeConversion, writeOutputs, type ConversionPlan } from '../../convert/pipeline.js';
-import { BlobSource } from '../../io/byte-source.js';
 import { isHttpUrl } from '../../io/url-inside.js';
 import {
   checkConvertChoices,
@@ -28,6 +27,7 @@ import { dirName } from './dropped-files.js';
 import type { JobContext } from './jobs.js';
 import type { OpenModel } from './models.js';
 import { OpfsSink } from './opfs-sink.js';
+import { ReadAheadSource } from './read-ahead.js';
 
 /**
  * A conversion in the page: the CLI's pipeline (convert/pipeline.ts) with the CLI's setup
@@ -205,7 +205,7 @@ async function reopenDequantized(model: OpenModel): Promise<OpenedFile[]> {
       if (file === undefined) opened.push(await openModelUrl(o.file, { scan: true, dequantize: true }));
       else {
         const dropped = model.dropped;
-        opened.push(await openModelSource(new BlobSource(file, o.file), o.file, { ...(dropped ? { openSibling: (relative: string) => dropped.openSibling(o.file, relative) } : {}), dir: dirName(o.file) || '.' }, { scan: true, dequantize: true }));
+        opened.push(await openModelSource(new ReadAheadSource(file, o.file), o.file, { ...(dropped ? { openSibling: (relative: string) => dropped.openSibling(o.file, relative) } : {}), dir: dirName(o.file) || '.' }, { scan: true, dequantize: true }));
       }
     }
     return opened;
