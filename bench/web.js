@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ensureTmp, fmtMB, median, ratio, spread, verdict, ROOT } from './lib.js';
+import { ensureTmp, fmtMB, fmtMs, median, ratio, spread, verdict, ROOT } from './lib.js';
 import { writeTorchCheckpoint } from './torch-checkpoint.js';
 
 const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
@@ -38,14 +38,22 @@ export async function run({ sizeMiB = 500, runs = 3 } = {}) {
     };
     const cli = () => execFileSync(process.execPath, [path.join(ROOT, 'bin/tensorsafe.js'), 'convert', src, '-o', out, '--force'], { stdio: 'ignore' });
     // From the pick to the download complete (Chromium has written the whole file into its download folder).
+    const phases = { open: [], convert: [], download: [] };
     const inPage = async () => {
+      const t0 = Date.now();
       await page.locator('[data-testid=file-input]').setInputFiles([src]);
       const card = page.locator('.card').first();
       await card.locator('[data-testid=convert]').waitFor();
+      const t1 = Date.now();
       const download = page.waitForEvent('download', { timeout: 600_000 });
       await card.locator('[data-testid=convert]').click();
+      await card.locator('[data-testid=convert-summary]').waitFor({ timeout: 600_000 });
+      const t2 = Date.now();
       const d = await download;
       const file = await d.path();
+      phases.open.push(t1 - t0);
+      phases.convert.push(t2 - t1);
+      phases.download.push(Date.now() - t2);
       if (fs.statSync(file).size <= size / 2) throw new Error(`the page's download is ${fs.statSync(file).size} bytes`);
       await d.delete();
       // Its temporary files removed and its card closed, for the next run.
@@ -71,6 +79,13 @@ export async function run({ sizeMiB = 500, runs = 3 } = {}) {
         `${spread(times[1])} vs ${spread(times[0])}`,
         ratio(tPage / tCli),
         verdict(tPage / tCli, TARGET),
+      ],
+      [
+        "where the page's time goes",
+        'medians: open (read, scan, show the table) · convert (write into OPFS, check bit for bit) · download (Chromium copies the checked file out of OPFS)',
+        `${fmtMs(median(phases.open))} · ${fmtMs(median(phases.convert))} · ${fmtMs(median(phases.download))}`,
+        '–',
+        'for reference',
       ],
     ]);
   } finally {

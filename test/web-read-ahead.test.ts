@@ -6,7 +6,7 @@ describe('ReadAheadSource', () => {
   const size = 2 * READ_AHEAD_BYTES + 12_345;
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i += 4096) bytes[i] = (i / 4096) & 255;
-  for (let i = 0; i < size; i++) bytes[i] ^= (i * 2654435761) >>> 24;
+  for (let i = 0; i < size; i++) bytes[i] = bytes[i]! ^ ((i * 2654435761) >>> 24);
   const blob = new Blob([bytes]);
 
   it('streams in chunks across block boundaries and to the end, two streams at once, as the file holds them', async () => {
