@@ -1,4 +1,4 @@
-import { TensorsafeError, IoError, type ErrorCode } from '../../errors.js';
+import { IoError, TensorsafeError } from '../../errors.js';
 import { summarizeConversion, writeOutputs, type ConversionPlan } from '../../convert/pipeline.js';
 import { isHttpUrl } from '../../io/url-inside.js';
 import {
@@ -162,9 +162,10 @@ async function prepare(model: OpenModel, web: ConvertChoicesWeb): Promise<Setup>
     throw new TensorsafeError('InvalidArgument', `--max-shard-size: ${e.message}`, { location: choices.maxShardSize === undefined ? undefined : String(choices.maxShardSize) });
   }
   const { output } = checked;
+  // A model that could not be opened (the page shows no convert button for it): why, under its verdict's code.
   if (model.opened.length === 0) {
-    const error = model.summary.error ?? { code: 'NoTensors', message: `${model.summary.name}: nothing to convert` };
-    throw new TensorsafeError(error.code as ErrorCode, error.message, { location: model.summary.name });
+    const why = model.summary.error ? `${model.summary.error.code}: ${model.summary.error.message}` : 'it holds no tensors';
+    throw new TensorsafeError(model.summary.verdict === 'dangerous' ? 'UnsafeFile' : 'NoTensors', `${model.summary.name} cannot be converted: ${why}`, { location: model.summary.name });
   }
   const reopened = choices.dequantize ? await reopenDequantized(model) : undefined;
   const opened = reopened ?? model.opened;
