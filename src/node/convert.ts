@@ -1,24 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
-import type { OutputFormat, WriterOption } from '../convert/output-format.js';
-import { outputsMatch, planConversion, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
-import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
+import type { OutputFormat } from '../convert/output-format.js';
+import { outputsMatch, summarizeConversion, writeOutputs, type ConversionPlan, type ConversionSummary } from '../convert/pipeline.js';
 import { safetensorsOutput } from '../convert/safetensors-output.js';
 import type { Progress } from '../convert/write.js';
-import { formatById, formatsByExtension } from '../formats/registry.js';
-import { ggufSidecarName, MAX_GGUF_SIDECAR_BYTES } from '../tensor/gguf-metadata.js';
-import { parseSize } from '../util/sizes.js';
+import { alreadyConverted, checkConvertChoices, checkSidecar, sidecarPathFor, checkSources, outputNameFor, outputStem, planModelConversion, PROVENANCE_KEY, provenanceValue, scanNotes, withDequantizeHint, type SourceRecord } from '../model/convert-setup.js';
 import { openModelFiles, type OpenedFile } from './open-files.js';
 import { writeFileAtomicSync } from './atomic-file.js';
 import { isHttpUrl } from '../io/url-inside.js';
-import { compareOrigin, originOf, patchDigests, pendingRecords, PROVENANCE_KEY, provenanceValue, sourceName, startHashing, type SourceRecord } from './provenance.js';
+import { compareOrigin, originOf, patchDigests, pendingRecords, sourceName, startHashing } from './provenance.js';
 import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, fileError, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { bundleEntry, findModel } from './model-files.js';
 
 export { VerificationError } from '../convert/pipeline.js';
+export { outputNameFor } from '../model/convert-setup.js';
 
 export interface ConvertOptions {
   /** The output format's id: `safetensors` (the default), `npz`, `npy` or `gguf` (convert/outputs.ts). */
@@ -113,24 +111,8 @@ interface Input {
  */
 export async function convertModel(src: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
   const started = Date.now();
-  const output = options.to === undefined ? DEFAULT_OUTPUT : outputFormatById(options.to);
-  if (!output) throw new TensorsafeError('InvalidArgument', `--to ${options.to}: tensorsafe writes ${OUTPUT_FORMATS.map((f) => f.id).join(', ')}`, { location: options.to });
-  const takes = (option: WriterOption): boolean => output.writerOptions?.includes(option) === true;
-  if (options.allowRaw && !takes('allowRaw')) throw new TensorsafeError('InvalidArgument', `--allow-raw applies to NumPy outputs (--to npz or npy); ${output.id} holds every dtype`, { location: output.id });
-  // The digests are patched into a safetensors header as the conversion ends: a NumPy file has no
-  // metadata, and a GGUF records its sources without them.
-  if (options.sourceSha256 && output !== safetensorsOutput) {
-    const why = output.noMetadata !== undefined ? `${output.noMetadata} files hold no metadata` : `a ${output.id} output records its sources without digests`;
-    throw new TensorsafeError('InvalidArgument', `--sha256 records the sources' digests in safetensors output only; ${why}`, { location: output.id });
-  }
-  if (options.quantize !== undefined && !takes('quantize')) {
-    throw new TensorsafeError('InvalidArgument', `--quantize is an option of the GGUF and TF.js writers (--to gguf, --to tfjs), not of ${output.id}`, { location: output.id });
-  }
-  if (options.arch !== undefined && !takes('arch')) {
-    throw new TensorsafeError('InvalidArgument', `--arch is an option of the GGUF writer (--to gguf), not of ${output.id}`, { location: output.id });
-  }
-  if (options.maxShardSize !== undefined && output.oneFile) throw new TensorsafeError('InvalidArgument', `a ${output.id} output is one file: --max-shard-size does not apply`, { location: output.id });
-  const dtype = dtypeOption(options.dtype, output);
+  const checked = checkConvertChoices(options);
+  const { output } = checked;
   // A model opened from a URL (a TF.js model.json: its shards fetched relative to it) is written to a local -o.
   const remote = isHttpUrl(src);
   if (remote && options.sourceSha256) throw new TensorsafeError('InvalidArgument', '--sha256 hashes local sources; a model opened from a URL has none', { location: src });
@@ -145,31 +127,11 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   try {
     opened = await openModelFiles(input.files, { key: options.key, skipUnknown: options.skipUnknown, dequantize: options.dequantize, blockDecoder: pool?.available ? pool : undefined });
     if (remote) records = opened.map((o) => ({ file: sourceName(o.file, input.outDir), size: o.size, mtime: '' }));
-    const fixed = options.dequantize ? opened.find((o) => !o.format.dequantizes) : undefined;
-    if (fixed) throw new TensorsafeError('UsageError', `--dequantize applies to TFLite models; ${fixed.file} is ${fixed.format.name}`, { location: fixed.file });
+    checkSources(src, opened, options, output);
     // Workers only for enough quantized data to pay for their start; they start while the plan is made.
     const decodedBytes = opened.reduce((n, o) => n + o.tensors.tensors.reduce((m, t) => m + (t.encoding.layout === 'decoded' ? t.byteLength : 0), 0), 0);
     if (pool?.available && decodedBytes >= MIN_DECODE_WORKER_BYTES) pool.start().catch(() => undefined);
-    // A file whose bytes are the output format's, whatever its name (only folders' names were looked at so far).
-    if (opened.some((o) => o.format.id === output.id)) throw alreadyConverted(src, output, options.quantize);
-    const plan = planConversion(
-      opened.map((o) => ({ name: o.file, tensors: o.tensors })),
-      {
-        output: output.configure?.({
-          allowRaw: options.allowRaw,
-          quantize: options.quantize,
-          arch: options.arch,
-          // Only a writer that carries the sources' metadata itself is given it (and the sidecar is read only for one).
-          ...(output.typedMetadata ? { sourceMetadata: mergedMetadata(opened), sidecar: remote ? undefined : readSidecar(input.files[0]!) } : {}),
-        }) ?? output,
-        stem: input.stem,
-        single: path.basename(input.single),
-        maxShardSize: options.maxShardSize === undefined ? undefined : parseSize(options.maxShardSize),
-        index: input.index,
-        reservedKeys: { [PROVENANCE_KEY]: 'tensorsafe records its sources under' },
-        ...(dtype ? { dtype } : {}),
-      },
-    );
+    const plan = planModelConversion(opened, options, checked, { stem: input.stem, single: input.single, index: input.index }, () => (remote ? undefined : readSidecar(input.files[0]!)));
     const companions = plan.companions.map((c) => path.join(input.outDir, c.file));
     const outputs = plan.files.map((f) => path.join(input.outDir, f));
     const indexPath = plan.indexFile === undefined ? undefined : path.join(input.outDir, plan.indexFile);
@@ -262,31 +224,6 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   }
 }
 
-/** The most a scan finding's message takes in a summary note: `tensorsafe scan` prints it whole. */
-const SCAN_NOTE_CHARS = 240;
-
-/**
- * What the scan found suspicious in the sources: nothing in them is run, so they are converted, but the
- * output may carry it (a GGUF's chat template goes into the metadata), and the summary must not read as clean.
- */
-function scanNotes(opened: readonly OpenedFile[]): string[] {
-  return opened
-    .filter((o) => o.suspicious.length > 0)
-    .map((o) => {
-      const first = o.suspicious[0]!;
-      const shown = first.length > SCAN_NOTE_CHARS ? `${first.slice(0, SCAN_NOTE_CHARS)}…` : first;
-      const more = o.suspicious.length > 1 ? ` (and ${o.suspicious.length - 1} more)` : '';
-      return `the scan found this file suspicious: ${shown}${more}; nothing in it was run, and its tensors were converted as data: check what the output carries (tensorsafe scan ${path.basename(o.file)})`;
-    });
-}
-
-/** The sources' metadata as one map (the first file's value of a key wins). */
-function mergedMetadata(opened: readonly OpenedFile[]): Record<string, string> {
-  const merged: Record<string, string> = Object.create(null); // a key named `__proto__` is a key
-  for (const o of opened) for (const [k, v] of Object.entries(o.tensors.metadata ?? {})) if (!Object.hasOwn(merged, k)) merged[k] = v;
-  return merged;
-}
-
 /**
  * The GGUF metadata sidecar beside a source (`model.safetensors` → `model.gguf-metadata.json`), bounded by
  * MAX_GGUF_SIDECAR_BYTES. The user never named it, so it is read only when it is a regular file: opened
@@ -294,8 +231,7 @@ function mergedMetadata(opened: readonly OpenedFile[]): Record<string, string> {
  * /dev/zero has size 0 and no end), then read for the size it had, no more.
  */
 function readSidecar(file: string): { text: string; name: string } | undefined {
-  const base = path.basename(file);
-  const name = path.join(path.dirname(file), ggufSidecarName(base.slice(0, base.length - path.extname(base).length)));
+  const name = path.join(path.dirname(file), path.basename(sidecarPathFor(file)));
   let fd: number;
   try {
     fd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -305,8 +241,7 @@ function readSidecar(file: string): { text: string; name: string } | undefined {
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new TensorsafeError('InvalidGgufMetadata', `${name} (the GGUF metadata sidecar beside ${base}) is not a regular file; it was not read and nothing was written`, { location: name });
-    if (stat.size > MAX_GGUF_SIDECAR_BYTES) throw new TensorsafeError('GgufLimit', `${name} is ${stat.size} bytes, more than MAX_GGUF_SIDECAR_BYTES (${MAX_GGUF_SIDECAR_BYTES}); nothing was written`, { location: name });
+    checkSidecar(name, file, stat.size, stat.isFile());
     const bytes = Buffer.alloc(stat.size);
     let done = 0;
     while (done < bytes.length) {
@@ -318,15 +253,6 @@ function readSidecar(file: string): { text: string; name: string } | undefined {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** The cast `dtype` asks for, checked: only safetensors output takes one. */
-function dtypeOption(dtype: string | undefined, output: OutputFormat): 'F32' | 'F16' | 'BF16' | undefined {
-  if (dtype === undefined) return undefined;
-  const d = dtype.toUpperCase();
-  if (d !== 'F32' && d !== 'F16' && d !== 'BF16') throw new TensorsafeError('InvalidArgument', `--dtype ${dtype}: the dtypes of dequantized tensors are f32, f16 and bf16`, { location: dtype });
-  if (output !== safetensorsOutput) throw new TensorsafeError('InvalidArgument', `--dtype ${dtype} chooses the dtype of dequantized tensors in a safetensors output, not in ${output.id}`, { location: dtype });
-  return d;
 }
 
 /** Whether every companion file exists and holds exactly what this conversion would write. */
@@ -413,39 +339,9 @@ function removeEmptyFolder(dir: string): void {
   }
 }
 
-/** A tensor the output has no type for, from a model that --dequantize reads as F32 (TFLite): say so. */
-async function withDequantizeHint<T>(opened: readonly OpenedFile[], dequantize: boolean | undefined, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (e) {
-    const from = dequantize ? undefined : opened.find((o) => o.format.dequantizes);
-    if (!(e instanceof TensorsafeError) || e.code !== 'UnsupportedTensor' || from === undefined) throw e;
-    throw new TensorsafeError(e.code, `${e.message}: a quantized ${from.format.name.replace(/ \(.*\)$/, '')} model is written as F32 with --dequantize`, { location: e.location, file: e.file, cause: e });
-  }
-}
-
-function alreadyConverted(src: string, output: OutputFormat, quantize: string | undefined): TensorsafeError {
-  const name = formatById(output.id)?.name.replace(/ \(.*\)$/, '') ?? output.id;
-  // Quantizing is a rewrite, not a copy: the writers take a model of another format, so say which way.
-  const how = quantize === undefined ? '' : `; to quantize it, convert it to safetensors first, then that with --to ${output.id} --quantize ${quantize}`;
-  // validate reads safetensors only; inspect reads every format.
-  const check = output.id === 'safetensors' ? 'tensorsafe validate checks it' : 'tensorsafe inspect shows it';
-  return new TensorsafeError('NotACheckpoint', `${src} is already ${name}: nothing to convert (${check}${how})`, { location: src });
-}
-
 /** The conventional safetensors name for a model file: pytorch_model.bin → model.safetensors, weights.npz → weights.safetensors. */
 export function safetensorsNameFor(file: string): string {
   return outputNameFor(file, safetensorsOutput);
-}
-
-/** A model file's name with its format's extension replaced by the output's (Hugging Face's `pytorch_model` becomes `model`). */
-export function outputNameFor(file: string, output: OutputFormat): string {
-  const base = path.basename(file);
-  const lower = base.toLowerCase();
-  const matched = formatsByExtension(base).flatMap((f) => f.extensions.filter((x) => lower.endsWith(x))).sort((a, b) => b.length - a.length)[0];
-  // A name end that is not an extension (TF.js's `model.json`) keeps the name: model.json → model.safetensors.
-  const ext = matched !== undefined && matched.startsWith('.') ? matched : path.extname(base);
-  return output.fileName(base.slice(0, base.length - ext.length).replace(/^pytorch_model/, 'model'));
 }
 
 /**
@@ -462,8 +358,7 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     if (output === undefined) throw new TensorsafeError('InvalidArgument', `${src} is a URL: name the output (a file, or a folder for it) with -o`, { location: src });
     const name = outputNameFor(decodeURIComponent(new URL(src).pathname.split('/').pop() || 'model'), format);
     const single = outputNamesFolder(output, format) ? path.join(output, name) : output;
-    const base = path.basename(single);
-    return { files: [src], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };
+    return { files: [src], index: undefined, outDir: path.dirname(single), stem: outputStem(single, format), single };
   }
   let model: Awaited<ReturnType<typeof findModel>>;
   try {
@@ -487,6 +382,5 @@ async function resolveInput(src: string, output: string | undefined, format: Out
   const name = outputNameFor(bundle ? src.replace(/[\\/]+$/, '') : file, format);
   let single = path.join(isDir ? (output ?? src) : path.dirname(bundle ? src.replace(/[\\/]+$/, '') : file), name);
   if (!isDir && output !== undefined) single = outputNamesFolder(output, format) ? path.join(output, name) : output;
-  const base = path.basename(single);
-  return { files: [file], index: undefined, outDir: path.dirname(single), stem: base.endsWith(format.extension) ? base.slice(0, -format.extension.length) : base, single };
+  return { files: [file], index: undefined, outDir: path.dirname(single), stem: outputStem(single, format), single };
 }

@@ -8,6 +8,10 @@ import { isHttpUrl } from '../io/url-inside.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
+import { PROVENANCE_KEY, sourceRecord, urlRecordName, type SourceRecord } from '../model/convert-setup.js';
+
+// The record's key and value are the model layer's (model/convert-setup.ts): the web page writes the same.
+export { PROVENANCE_KEY, provenanceValue, type SourceRecord } from '../model/convert-setup.js';
 
 /**
  * Where a converted file came from, recorded in its own metadata, so that a later run can tell an
@@ -16,8 +20,6 @@ import { startWorker } from './worker-argv.js';
  * the modification time is for people, and the SHA-256, when asked for, is an audit trail.
  */
 
-/** The metadata key (in `__metadata__`, and in a sharded index's `metadata`). */
-export const PROVENANCE_KEY = 'tensorsafe.source';
 /**
  * Bytes read per hashing step: small enough that the bytes read are still in the CPU's cache when
  * they are hashed (reading and hashing 500 MB took ~470 ms of CPU in 1 MiB steps, ~620 ms in 8 MiB
@@ -27,32 +29,13 @@ const HASH_CHUNK_BYTES = 1 << 20;
 /** Stand-in for a digest not yet known when the header is written: same length, never a hex digit. */
 const PENDING_DIGEST = '?'.repeat(64);
 
-/** One source file of a conversion. */
-export interface SourceRecord {
-  /** Base name: outputs sit beside their source, and a moved pair still matches. */
-  readonly file: string;
-  readonly size: number;
-  /** Modification time, ISO 8601 (informational). */
-  readonly mtime: string;
-  /** SHA-256 of the whole file, when asked for (`sourceSha256`): for an audit trail, not for the skip decision. */
-  readonly sha256?: string;
-}
-
-/** The metadata value for a conversion's sources (JSON, as metadata values are strings). */
-export function provenanceValue(records: readonly SourceRecord[]): string {
-  return JSON.stringify(records.map((r) => ({ file: r.file, size: r.size, mtime: r.mtime, ...(r.sha256 === undefined ? {} : { sha256: r.sha256 }) })));
-}
-
 /**
  * How a record names a source: its path relative to the output's folder, with `/` (the plain file name
  * when the output is beside it). Two sources of one name in different folders are two sources.
  */
 export function sourceName(file: string, outDir: string): string {
   // A URL is named by itself, without credentials, query or fragment (a signed URL's token is no name).
-  if (isHttpUrl(file)) {
-    const u = new URL(file);
-    return `${u.origin}${u.pathname}`;
-  }
+  if (isHttpUrl(file)) return urlRecordName(file);
   return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
 }
 
@@ -65,7 +48,7 @@ export function pendingRecords(files: readonly string[], withDigests: boolean, o
     } catch (cause) {
       throw fileError(f, cause);
     }
-    return { file: sourceName(f, outDir), size: stat.size, mtime: stat.mtime.toISOString(), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
+    return { ...sourceRecord(sourceName(f, outDir), stat.size, stat.mtimeMs), ...(withDigests ? { sha256: PENDING_DIGEST } : {}) };
   });
 }
 

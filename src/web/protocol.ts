@@ -4,6 +4,8 @@
  * is a request with an id; the worker answers with progress messages and one result or error.
  */
 import type { Finding, Verdict } from '../formats/findings.js';
+import type { ConversionSummary } from '../convert/pipeline.js';
+import type { DirectoryHandle, FileHandle } from './fsa.js';
 
 /** A dropped or picked file, with its path inside what was dropped (`folder/model.safetensors`). */
 export interface PickedFile {
@@ -50,7 +52,11 @@ export interface ModelSummary {
 export type Request =
   | { readonly job: 'open-files'; readonly files: PickedFile[] }
   | { readonly job: 'open-url'; readonly url: string }
-  | { readonly job: 'close'; readonly model: string };
+  | { readonly job: 'close'; readonly model: string }
+  // Conversion (web/worker/convert.ts, web/app/convert-section.ts)
+  | { readonly job: 'convert-plan'; readonly model: string; readonly options: ConvertChoicesWeb }
+  | { readonly job: 'convert'; readonly model: string; readonly options: ConvertChoicesWeb; readonly deliver: Delivery }
+  | { readonly job: 'convert-discard'; readonly folder: string };
 
 export type JobName = Request['job'];
 
@@ -69,3 +75,43 @@ export type FromWorker =
   | { readonly id: number; readonly progress: ProgressInfo }
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: { readonly code: string; readonly message: string } };
+
+// Conversion in the page.
+
+/** The CLI's `tensorsafe convert` options, as the page offers them (model/convert-setup.ts checks them). */
+export interface ConvertChoicesWeb {
+  readonly to: string;
+  /** A size like "5GB" (--max-shard-size). */
+  readonly maxShardSize?: string;
+  readonly dtype?: string;
+  readonly quantize?: string;
+  readonly arch?: string;
+  readonly dequantize?: boolean;
+  readonly allowRaw?: boolean;
+}
+
+/** Where a checked conversion goes: downloads (the page takes the files), or into what the user picked (File System Access). */
+export type Delivery = { readonly kind: 'download' } | { readonly kind: 'file'; readonly handle: FileHandle } | { readonly kind: 'folder'; readonly handle: DirectoryHandle };
+
+/** The files a conversion will write, in delivery order (outputs, index, companions). */
+export interface ConvertPlanInfo {
+  readonly files: string[];
+}
+
+/** What a conversion did, as `tensorsafe convert --json` says it, with the names of the files written. */
+export interface WebConvertSummary extends ConversionSummary {
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly index: string | undefined;
+  readonly verified: boolean;
+  readonly sources: { file: string; size: number; mtime: string }[];
+  readonly seconds: number;
+}
+
+export interface ConvertResult {
+  readonly summary: WebConvertSummary;
+  /** The files, with the OPFS File of each for a download (absent once delivered into a picked file or folder). */
+  readonly files: { readonly name: string; readonly size: number; readonly file?: File }[];
+  /** The job's folder in the page's private storage while its files wait to be downloaded ('' when already removed). */
+  readonly folder: string;
+}

@@ -1,5 +1,6 @@
 import { TensorsafeError } from '../../errors.js';
-import { BlobSource, type ByteSource } from '../../io/byte-source.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import { ReadAheadSource } from './read-ahead.js';
 import type { PickedFile } from '../protocol.js';
 
 /**
@@ -36,7 +37,7 @@ export class DroppedFiles {
     const file = this.byPath.get(path);
     if (file === undefined) return Promise.reject(refuse(`was not dropped: drop the whole folder holding ${baseOf(from)} and its files`));
     onOpen?.(path);
-    return Promise.resolve(new BlobSource(file, path));
+    return Promise.resolve(new ReadAheadSource(file, path));
   }
 }
 

@@ -1,6 +1,7 @@
 import { TensorsafeError } from '../../errors.js';
 import type { ProgressInfo, Request } from '../protocol.js';
 import { closeModel, openDropped, openUrl, type OpenModel } from './models.js';
+import { convertInPage, discardConversion, planInPage } from './convert.js';
 
 /** What a job is given besides its request: where its progress goes, and whether it was cancelled. */
 export interface JobContext {
@@ -38,6 +39,13 @@ export const JOBS: Handlers = {
     const model = openModels.get(request.model);
     openModels.delete(request.model);
     if (model) await closeModel(model);
+    return null;
+  },
+  // Conversion (convert.ts)
+  'convert-plan': (request) => planInPage(modelOf(request.model), request.options),
+  convert: (request, context) => convertInPage(modelOf(request.model), request.options, request.deliver, context),
+  'convert-discard': async (request) => {
+    await discardConversion(request.folder);
     return null;
   },
 };

@@ -12,6 +12,7 @@ import { scanSource } from '../../scan/scan.js';
 import type { TensorEntry } from '../../tensor/tensor-set.js';
 import type { ModelSummary, PickedFile, TensorColumns } from '../protocol.js';
 import { baseOf, dirName, DroppedFiles, joinPath } from './dropped-files.js';
+import { ReadAheadSource } from './read-ahead.js';
 
 /** A model the worker holds open for later jobs (a tensor's values, a conversion, a comparison). */
 export interface OpenModel {
@@ -23,6 +24,8 @@ export interface OpenModel {
   readonly entries: readonly TensorEntry[];
   /** For each opened file, the dropped File (absent for a URL). */
   readonly sources: readonly (File | undefined)[];
+  /** What was dropped with it, for a job that opens its files again or reads a file beside it (a conversion's --dequantize, its GGUF sidecar). */
+  readonly dropped?: DroppedFiles;
 }
 
 /** How the dropped files make models: a bundle folder, a sharded index, a file naming its parts, or one file. */
@@ -168,10 +171,10 @@ async function openCandidate(dropped: DroppedFiles, c: Candidate, onSibling: (pa
       current = p;
       const file = dropped.get(p);
       if (file === undefined) throw new TensorsafeError('NotFound', `${p} (named by ${c.name}) was not dropped: drop the whole folder`, { location: p });
-      opened.push(await openModelSource(new BlobSource(file, p), p, { openSibling: (relative) => dropped.openSibling(p, relative, onSibling), dir: dirName(p) || '.' }, { scan: true }));
+      opened.push(await openModelSource(new ReadAheadSource(file, p), p, { openSibling: (relative) => dropped.openSibling(p, relative, onSibling), dir: dirName(p) || '.' }, { scan: true }));
     }
     if (c.weightMap) checkShards(c.name, c.weightMap, opened);
-    return modelOf(c.name, opened, c.files.map((p) => dropped.get(p)), c.weightMap);
+    return { ...modelOf(c.name, opened, c.files.map((p) => dropped.get(p)), c.weightMap), dropped };
   } catch (e) {
     await Promise.all(opened.map((o) => o.tensors.close()));
     const file = dropped.get(current);
