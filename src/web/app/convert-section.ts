@@ -6,7 +6,8 @@ import { TFJS_QUANTIZE_TYPES } from '../../tensor/tfjs-quantize.js';
 import { pickers, type DirectoryHandle, type FileHandle } from '../fsa.js';
 import type { ConvertChoicesWeb, ConvertPlanInfo, ConvertResult, Delivery, ProgressInfo, WebConvertSummary } from '../protocol.js';
 import { announce, formatBytes, formatCount, h } from './dom.js';
-import { JobError, type Job } from './engine.js';
+import { isTensorsafeError, type TensorsafeError } from '../../errors.js';
+import type { Job } from './engine.js';
 import type { CardContext, CardSection } from './state.js';
 
 /**
@@ -203,17 +204,17 @@ class ConvertPanel {
   }
 
   private showError(e: unknown): void {
-    const cancelled = e instanceof JobError && (e.code === 'Aborted' || e.code === 'Cancelled');
+    const cancelled = isTensorsafeError(e) && e.code === 'Aborted';
     const aborted = e instanceof DOMException && e.name === 'AbortError';
     const text = cancelled
       ? 'Cancelled: nothing was kept.'
       : aborted
         ? 'No file or folder was picked: nothing was converted.'
-        : e instanceof JobError
+        : isTensorsafeError(e)
           ? null
           : `${e instanceof Error ? e.name : 'Error'}: ${e instanceof Error ? e.message : String(e)}`;
     this.result.replaceChildren(
-      h('p', { className: cancelled || aborted ? 'convert-cancelled' : 'error', role: 'alert', 'data-testid': 'convert-error' }, ...(text === null ? [h('strong', {}, (e as JobError).code), ': ', (e as JobError).message] : [text])),
+      h('p', { className: cancelled || aborted ? 'convert-cancelled' : 'error', role: 'alert', 'data-testid': 'convert-error' }, ...(text === null ? [h('strong', {}, (e as TensorsafeError).code), ': ', (e as TensorsafeError).message] : [text])),
     );
   }
 
