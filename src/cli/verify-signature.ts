@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isTensorsafeError } from '../errors.js';
-import type { ManifestChange } from '../integrity/manifest.js';
+import { describeChange } from '../integrity/check-signature.js';
 import { KEYGEN_HINT } from '../integrity/pem.js';
 import { verifyFileSignature, type FileSignatureCheck } from '../node/integrity.js';
 import { progressBar } from './hash.js';
@@ -97,20 +97,5 @@ function printCheck(c: FileSignatureCheck, keyPath: string, io: Io): void {
     return;
   }
   io.out(`${red(io, '✗')} ${bold(io, c.file)}: the signature is valid (Ed25519 key ${keyPath}${when}), but the file changed since it was signed:`);
-  for (const change of c.changes) io.out(`  ${describe(change)}`);
-}
-
-function describe(c: ManifestChange): string {
-  switch (c.what) {
-    case 'tensor':
-      return `tensor \`${c.name}\`: ${c.reason}`;
-    case 'metadata':
-      return c.name === undefined
-        ? `metadata: ${c.reason}`
-        : `metadata \`${c.name}\`: ${c.reason}${c.expected != null && c.actual != null ? ` (${JSON.stringify(c.expected)} → ${JSON.stringify(c.actual)})` : ''}`;
-    case 'header':
-      return `header: ${c.reason}`;
-    case 'size':
-      return `size: ${c.reason}`;
-  }
+  for (const change of c.changes) io.out(`  ${describeChange(change)}`);
 }

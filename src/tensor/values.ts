@@ -30,7 +30,7 @@ export function numericView(dtype: Dtype, bytes: Uint8Array, elements?: number):
       const size = Ctor.BYTES_PER_ELEMENT;
       const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
       const n = Math.min(elements ?? Infinity, Math.floor(aligned.byteLength / size));
-      return new Ctor(aligned.buffer, aligned.byteOffset, n) as NumericView;
+      return new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, n) as NumericView;
     }
     case 'C64': {
       const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -50,7 +50,7 @@ export function numericView(dtype: Dtype, bytes: Uint8Array, elements?: number):
 export function valuesOf(dtype: Dtype, bytes: Uint8Array): Float64Array {
   const view = numericView(dtype, bytes);
   if (view instanceof BigInt64Array || view instanceof BigUint64Array) return Float64Array.from(view, Number);
-  return view instanceof Float64Array ? Float64Array.from(view) : Float64Array.from(view);
+  return Float64Array.from(view);
 }
 
 /** Number of values a tensor of `elements` elements decodes to (C64: two per element). */
