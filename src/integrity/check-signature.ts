@@ -60,3 +60,28 @@ export function describeChange(c: ManifestChange): string {
       return `size: ${c.reason}`;
   }
 }
+
+/** A signature check in words, as verify-signature prints it: a verdict after the file's name, then detail lines. */
+export interface SignatureCheckText {
+  /** Follows the file's name: `: signature valid (Ed25519 key key.pub.pem, signed …); the header and every tensor match`. */
+  readonly verdict: string;
+  readonly details: string[];
+}
+
+/** `keyName` and `sigName` as the user named them (paths on the command line, file names in the page). */
+export function signatureCheckText(c: SignatureCheck, keyName: string, sigName: string): SignatureCheckText {
+  const when = c.signedAt ? `, signed ${c.signedAt}` : '';
+  if (!c.signatureValid) {
+    return {
+      verdict: `: the signature is NOT valid for ${keyName}`,
+      details: [
+        c.keyMatches
+          ? `${sigName} names ${keyName} as its signer, but its content was altered after it was signed`
+          : `${sigName} was not signed with the private half of ${keyName} (it names another signer key), or it was altered`,
+        'nothing in the signature file can be trusted, so the file was not compared with it',
+      ],
+    };
+  }
+  if (c.ok) return { verdict: `: signature valid (Ed25519 key ${keyName}${when}); the header and every tensor match`, details: [] };
+  return { verdict: `: the signature is valid (Ed25519 key ${keyName}${when}), but the file changed since it was signed:`, details: c.changes.map(describeChange) };
+}

@@ -50,7 +50,25 @@ export interface ModelSummary {
 export type Request =
   | { readonly job: 'open-files'; readonly files: PickedFile[] }
   | { readonly job: 'open-url'; readonly url: string }
-  | { readonly job: 'close'; readonly model: string };
+  | { readonly job: 'close'; readonly model: string }
+  // The page's tools and a tensor's values (web-tools: worker/tool-jobs.ts).
+  | ToolRequest;
+
+/** A tensor's values, and the page's tools: compare two models, hash, sign, verify a signature, make a key pair. */
+export type ToolRequest =
+  /** Statistics and histogram of one tensor of an open model (its index in the model's TensorColumns). */
+  | { readonly job: 'tensor-stats'; readonly model: string; readonly tensor: number; readonly bins?: number }
+  /** `tensorsafe verify A B` over two open models, with its rule's options. */
+  | { readonly job: 'verify-models'; readonly a: string; readonly b: string; readonly atol: number; readonly rtol: number; readonly allowDtypeChange: boolean }
+  /** `tensorsafe hash --json` of a picked file or of an open model's (one safetensors file). */
+  | { readonly job: 'hash'; readonly file: File }
+  | { readonly job: 'hash'; readonly model: string }
+  /** `tensorsafe sign FILE --key KEY`: the .sig file's text. */
+  | { readonly job: 'sign'; readonly file: File; readonly key: File }
+  /** `tensorsafe verify-signature FILE --key KEY --sig SIG`. */
+  | { readonly job: 'verify-signature'; readonly file: File; readonly sig: File; readonly key: File }
+  /** A new Ed25519 key pair, as PEM. */
+  | { readonly job: 'generate-keys' };
 
 export type JobName = Request['job'];
 
