@@ -105,6 +105,28 @@ describe.skipIf(SKIP_BROWSER)('the web page tools in headless Chromium', () => {
     expect(await page.locator('svg.histogram[role=img]').first().getAttribute('aria-label')).toMatch(/^Histogram of \d+ finite values/);
   }, 120_000);
 
+  it("shows a big tensor's reading as progress, and stops it when cancelled", async () => {
+    // A 1 GiB F32 tensor of zeros (a sparse file: nothing is written but its header).
+    const big = path.join(dir, 'big.safetensors');
+    const elements = 1 << 28;
+    let json = JSON.stringify({ big: { dtype: 'F32', shape: [elements], data_offsets: [0, 4 * elements] } });
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(json.length));
+    fs.writeFileSync(big, Buffer.concat([head, Buffer.from(json)]));
+    fs.truncateSync(big, 8 + json.length + 4 * elements);
+    const { page } = await session.newPage();
+    await pickFiles(page, [big]);
+    await page.getByRole('button', { name: 'Values of big', exact: true }).click();
+    const panel = page.locator('[data-testid=values]');
+    await expect.poll(async () => Number(await panel.locator('progress').getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(await panel.locator('label.progress-label').textContent()).toMatch(/^Reading the values of big \d+%/);
+    await panel.locator('[data-testid=values-cancel]').click();
+    await expect.poll(() => panel.locator('[data-testid=values-error]').textContent(), { timeout: 30_000 }).toBe('Aborted: cancelled');
+    expect(await panel.locator('[data-testid=value-stats]').count()).toBe(0);
+    expect(await panel.locator('.job-progress').isHidden()).toBe(true);
+  }, 120_000);
+
   it('compares two open models as tensorsafe verify does: the sample against its conversion is equal; against a changed copy, the tensor that differs is named', async () => {
     const changed = path.join(dir, 'changed', 'model.safetensors');
     fs.mkdirSync(path.dirname(changed));
