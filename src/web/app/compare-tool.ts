@@ -44,6 +44,11 @@ export const compareTool: PageTool = {
         if (usable.some((m) => m.id === kept)) select.value = kept;
         else if (usable[fallback]) select.value = usable[fallback].id;
       }
+      // Two models open: A and B start as two different ones.
+      if (a.select.value === b.select.value) {
+        const other = usable.find((m) => m.id !== a.select.value);
+        if (other) b.select.value = other.id;
+      }
       run.disabled = usable.length < 2;
     };
     state.onChange(refresh);
