@@ -1,7 +1,8 @@
 import { fmt } from '../../tensor/compare-tensors.js';
 import type { ProgressInfo, Request } from '../protocol.js';
 import { announce, h } from './dom.js';
-import { JobError, type Engine, type Job } from './engine.js';
+import { isTensorsafeError } from '../../errors.js';
+import type { Engine, Job } from './engine.js';
 
 /**
  * What the page's tools and the values panel share: a job run in the worker with a labelled progress
@@ -59,8 +60,8 @@ export class JobPanel {
       return await job.result;
     } catch (e) {
       if (this.current !== job) return undefined; // replaced by a newer run
-      const code = e instanceof JobError ? e.code : 'InternalError';
-      const message = e instanceof JobError ? e.message : String(e);
+      const code = isTensorsafeError(e) ? e.code : 'InternalError';
+      const message = isTensorsafeError(e) ? e.message : String(e);
       this.fail(code, message);
       return undefined;
     } finally {
@@ -73,7 +74,7 @@ export class JobPanel {
 
   /** Shows an error (a stable code and its message), as the CLI prints it. */
   fail(code: string, message: string): void {
-    this.error.replaceChildren(h('strong', {}, code), ': ', code === 'Aborted' || code === 'Cancelled' ? 'cancelled' : message);
+    this.error.replaceChildren(h('strong', {}, code), ': ', code === 'Aborted' ? 'cancelled' : message);
     this.error.hidden = false;
     announce(`${this.what}: ${code}`);
   }
