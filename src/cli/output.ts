@@ -49,14 +49,5 @@ export function table(rows: string[][], right: boolean[] = []): string[] {
   );
 }
 
-/** `1 tensor`, `2 tensors`, `1,234 tensors`. */
-export function plural(n: number, word: string, many = `${word}s`): string {
-  return `${grouped(n)} ${n === 1 ? word : many}`;
-}
-
-/** 1234567 → "1,234,567" (as toLocaleString('en-US'), whose first call costs ~30 ms of start-up loading ICU). */
-export function grouped(n: number): string {
-  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
-  const digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+$)/g, ',');
-  return n < 0 ? `-${digits}` : digits;
-}
+// Counts in words, shared with the page's reports (util/strings.ts).
+export { grouped, plural } from '../util/strings.js';

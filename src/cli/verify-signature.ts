@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isTensorsafeError } from '../errors.js';
-import type { ManifestChange } from '../integrity/manifest.js';
+import { signatureCheckText } from '../integrity/check-signature.js';
 import { KEYGEN_HINT } from '../integrity/pem.js';
 import { verifyFileSignature, type FileSignatureCheck } from '../node/integrity.js';
 import { progressBar } from './hash.js';
@@ -81,36 +81,7 @@ Examples:
 };
 
 function printCheck(c: FileSignatureCheck, keyPath: string, io: Io): void {
-  const when = c.signedAt ? `, signed ${c.signedAt}` : '';
-  if (!c.signatureValid) {
-    io.out(`${red(io, '✗')} ${bold(io, c.file)}: the signature is NOT valid for ${keyPath}`);
-    io.out(
-      c.keyMatches
-        ? `  ${c.sig} names ${keyPath} as its signer, but its content was altered after it was signed`
-        : `  ${c.sig} was not signed with the private half of ${keyPath} (it names another signer key), or it was altered`,
-    );
-    io.out('  nothing in the signature file can be trusted, so the file was not compared with it');
-    return;
-  }
-  if (c.ok) {
-    io.out(`${green(io, '✓')} ${bold(io, c.file)}: signature valid (Ed25519 key ${keyPath}${when}); the header and every tensor match`);
-    return;
-  }
-  io.out(`${red(io, '✗')} ${bold(io, c.file)}: the signature is valid (Ed25519 key ${keyPath}${when}), but the file changed since it was signed:`);
-  for (const change of c.changes) io.out(`  ${describe(change)}`);
-}
-
-function describe(c: ManifestChange): string {
-  switch (c.what) {
-    case 'tensor':
-      return `tensor \`${c.name}\`: ${c.reason}`;
-    case 'metadata':
-      return c.name === undefined
-        ? `metadata: ${c.reason}`
-        : `metadata \`${c.name}\`: ${c.reason}${c.expected != null && c.actual != null ? ` (${JSON.stringify(c.expected)} → ${JSON.stringify(c.actual)})` : ''}`;
-    case 'header':
-      return `header: ${c.reason}`;
-    case 'size':
-      return `size: ${c.reason}`;
-  }
+  const text = signatureCheckText(c, keyPath, c.sig);
+  io.out(`${c.ok ? green(io, '✓') : red(io, '✗')} ${bold(io, c.file)}${text.verdict}`);
+  for (const line of text.details) io.out(`  ${line}`);
 }

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { openModel } from '../node/open-model.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
-import { BIT_EXACT, fmt, type TensorComparison, type VerifyRule } from '../tensor/compare-tensors.js';
+import { BIT_EXACT, type TensorComparison, type VerifyRule } from '../tensor/compare-tensors.js';
+import { describeComparison, parseTolerance, ruleText, summaryText, toMarkdown, verdictText } from '../verify/verify-report.js';
 import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
-import { bold, green, plural, red, type Io } from './output.js';
+import { bold, green, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { inFile } from '../errors.js';
 import { EXIT_FINDING, EXIT_OK, exitStatusHelp } from './exit-codes.js';
@@ -98,64 +99,18 @@ Examples:
 };
 
 function tolerance(text: string | undefined, flag: string): number {
-  if (text === undefined) return 0;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < 0 || text.trim() === '') throw new UsageError(`${flag} must be a non-negative number, got ${JSON.stringify(text)}`);
+  const v = parseTolerance(text);
+  if (v === undefined) throw new UsageError(`${flag} must be a non-negative number, got ${JSON.stringify(text)}`);
   return v;
-}
-
-function ruleText(r: VerifyRule): string {
-  const exact = r.atol === 0 && r.rtol === 0;
-  return `${exact ? 'bit for bit' : `|a − b| ≤ ${r.atol} + ${r.rtol}·|b|`}${r.allowDtypeChange ? ', values across dtypes' : ''}`;
-}
-
-function summaryText(r: VerifyReport): string {
-  const s = r.summary;
-  const parts = [
-    `${s.identical} identical`,
-    s.close ? `${s.close} within tolerance` : '',
-    s.different ? `${s.different} different` : '',
-    s['shape-mismatch'] ? `${s['shape-mismatch']} shape mismatch` : '',
-    s['dtype-mismatch'] ? `${s['dtype-mismatch']} dtype mismatch` : '',
-    s.missing ? `${s.missing} missing` : '',
-    s.extra ? `${s.extra} extra` : '',
-  ].filter(Boolean);
-  return `${plural(r.tensors.length, 'tensor')}: ${parts.join(', ')}`;
 }
 
 function printReport(r: VerifyReport, io: Io): void {
   io.out(`${bold(io, r.a)} against ${bold(io, r.b)} (${ruleText(r.rule)})`);
-  for (const t of r.tensors.filter((x) => x.status !== 'identical')) io.out(`  ${statusMark(t, io)} ${t.name}${t.matchedAs ? ` (as ${t.matchedAs})` : ''}: ${describe(t)}`);
+  for (const t of r.tensors.filter((x) => x.status !== 'identical')) io.out(`  ${statusMark(t, io)} ${t.name}${t.matchedAs ? ` (as ${t.matchedAs})` : ''}: ${describeComparison(t)}`);
   io.out(`${summaryText(r)}`);
-  io.out(r.ok ? green(io, '✓ every tensor matches') : red(io, '✗ the models differ'));
+  io.out(r.ok ? green(io, verdictText(r)) : red(io, verdictText(r)));
 }
 
 function statusMark(t: TensorComparison, io: Io): string {
   return t.status === 'close' ? green(io, '≈') : red(io, '✗');
-}
-
-function describe(t: TensorComparison): string {
-  if (t.status === 'close' && t.stats) {
-    return `within tolerance (max abs error ${fmt(t.stats.maxAbsError)}, max rel error ${fmt(t.stats.maxRelError)}, cosine ${fmt(t.stats.cosine)}${t.dtype[0] !== t.dtype[1] ? `, ${t.dtype[0]} → ${t.dtype[1]}` : ''})`;
-  }
-  return `${t.status}: ${t.reason ?? ''}`;
-}
-
-/** The report as Markdown, for a pull-request comment. */
-export function toMarkdown(r: VerifyReport): string {
-  const lines = [`### ${r.ok ? '✅' : '❌'} tensorsafe verify: \`${r.a}\` against \`${r.b}\``, '', `Rule: ${ruleText(r.rule)}. ${summaryText(r)}.`, ''];
-  const notable = r.tensors.filter((t) => t.status !== 'identical');
-  if (notable.length > 0) {
-    lines.push('| tensor | status | dtype | shape | max abs error | max rel error | cosine | mismatched | why |', '|---|---|---|---|---|---|---|---|---|');
-    for (const t of notable) {
-      const s = t.stats;
-      const shape = (x: readonly number[] | null): string => (x ? `[${x.join(', ')}]` : '–');
-      lines.push(
-        `| \`${t.name}\`${t.matchedAs ? ` (as \`${t.matchedAs}\`)` : ''} | ${t.status} | ${t.dtype[0] ?? '–'} / ${t.dtype[1] ?? '–'} | ${shape(t.shape[0])} / ${shape(t.shape[1])} | ${s ? fmt(s.maxAbsError) : '–'} | ${s ? fmt(s.maxRelError) : '–'} | ${s ? fmt(s.cosine) : '–'} | ${s ? `${s.mismatched} / ${s.values}` : '–'} | ${(t.reason ?? '').replace(/\|/g, '\\|')} |`,
-      );
-    }
-  } else {
-    lines.push('Every tensor is identical.');
-  }
-  return lines.join('\n');
 }

@@ -4,13 +4,14 @@
  */
 import * as fs from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { inFile, IoError, SafetensorError, TensorsafeError } from '../errors.js';
+import { inFile, IoError, TensorsafeError } from '../errors.js';
 import * as nodePath from 'node:path';
 import { IntegrityError } from '../integrity/errors.js';
 import { MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES } from '../integrity/limits.js';
-import { compareManifests, hashSafetensors, type HashOptions, type Manifest, type ManifestChange } from '../integrity/manifest.js';
+import { hashSafetensors, type HashOptions, type Manifest } from '../integrity/manifest.js';
+import { checkSignature, type SignatureCheck } from '../integrity/check-signature.js';
 import { parsePrivateKeyPem, parsePublicKeyPem, pkcs8FromSeed, spkiFromRaw, type Ed25519PrivateKey, type Ed25519PublicKey } from '../integrity/pem.js';
-import { formatSignatureFile, parseSignatureFile, signedWith, signManifest, verifyManifestSignature, type Ed25519Backend, type SignatureFile } from '../integrity/signature.js';
+import { formatSignatureFile, parseSignatureFile, signManifest, type Ed25519Backend, type SignatureFile } from '../integrity/signature.js';
 import type { Hasher } from '../integrity/sha256.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
 import { FileSource, fileError, makeFolder, sameFile } from './file-source.js';
@@ -111,26 +112,12 @@ export async function signFile(path: string, privateKeyPemPath: string, options:
   return out;
 }
 
-export interface FileSignatureCheck {
-  /** The signature is valid for the key and the file is exactly what was signed. */
-  ok: boolean;
-  /** The signature file was signed by the key's private half and not altered. */
-  signatureValid: boolean;
-  /** What differs between the signed manifest and the file (empty when the signature is not valid: an unsigned manifest proves nothing). */
-  changes: ManifestChange[];
+export interface FileSignatureCheck extends SignatureCheck {
   file: string;
   sig: string;
-  /** From the signature file. */
-  signedAt: string | undefined;
-  /** Whether the signature file names the given key as its signer (informational). */
-  keyMatches: boolean;
 }
 
-/**
- * Checks a file against its signature: the signature over the manifest with the public key, then
- * the file against the signed manifest (only when the signature is valid). A file that is no longer
- * valid safetensors is a change of its header, not an error.
- */
+/** Checks a file against its signature (integrity/check-signature.ts), hashing it with node:crypto. */
 export async function verifyFileSignature(
   path: string,
   publicKeyPemPath: string,
@@ -140,20 +127,8 @@ export async function verifyFileSignature(
   fileSize(path); // the file first: a missing model is named as such, not its missing .sig
   const key = readPublicKeyFile(publicKeyPemPath);
   const sig = readSignatureFile(sigPath);
-  const signatureValid = await verifyManifestSignature(sig, key, { backend: nodeEd25519 });
-  const base = { file: path, sig: sigPath, signedAt: sig.signedAt, keyMatches: signedWith(sig, key) };
-  if (!signatureValid) return { ok: false, signatureValid, changes: [], ...base };
-  let changes: ManifestChange[];
-  try {
-    changes = compareManifests(sig.manifest, await hashFile(path, options)).changes;
-  } catch (e) {
-    if (!(e instanceof SafetensorError)) throw e;
-    changes = [];
-    const size = fileSize(path);
-    if (size !== sig.manifest.size) changes.push({ what: 'size', expected: sig.manifest.size, actual: size, reason: `the file is ${size} bytes; it was ${sig.manifest.size}` });
-    changes.push({ what: 'header', expected: sig.manifest.header, actual: null, reason: `the file is no longer a valid safetensors file: ${e.code}: ${e.message}` });
-  }
-  return { ok: changes.length === 0, signatureValid, changes, ...base };
+  const check = await checkSignature({ size: fileSize(path), hash: () => hashFile(path, options) }, sig, key, nodeEd25519);
+  return { ...check, file: path, sig: sigPath };
 }
 
 function fileSize(path: string): number {

@@ -1,7 +1,7 @@
 import type { FormatView } from '../formats/format.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { findModel, type ModelFiles } from './model-files.js';
-import { mergedEntries } from '../convert/pipeline.js';
+import { modelTensorSet } from '../model/model-set.js';
 import { openModelFiles } from './open-files.js';
 import { checkShards } from '../model/shards.js';
 
@@ -41,18 +41,10 @@ export async function openModel(target: string, options: OpenModelOptions = {}):
     await Promise.all(opened.map((o) => o.tensors.close()));
     throw e;
   }
-  const sets = opened.map((o) => o.tensors);
   return {
-    format: sets[0]?.format ?? model.format,
-    tensors: mergedEntries(sets),
-    ...(sets[0]?.metadata ? { metadata: sets[0].metadata } : {}),
-    leftOut: sets.flatMap((s) => s.leftOut),
-    notes: [...new Set(sets.flatMap((s) => s.notes))],
+    ...modelTensorSet(opened, model.format),
     model,
     sizes: opened.map((o) => o.size),
     views: () => opened.flatMap((o) => (o.describe ? [{ file: o.file, view: o.describe() }] : [])),
-    close: async () => {
-      await Promise.all(sets.map((s) => s.close()));
-    },
   };
 }

@@ -40,3 +40,15 @@ export function formatBytes(n: number): string {
   }
   return u === 0 ? `${n} B` : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[u]}`;
 }
+
+/** `1 tensor`, `2 tensors`, `1,234 tensors`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${grouped(n)} ${n === 1 ? word : many}`;
+}
+
+/** 1234567 → "1,234,567" (as toLocaleString('en-US'), whose first call costs ~30 ms of start-up loading ICU). */
+export function grouped(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+$)/g, ',');
+  return n < 0 ? `-${digits}` : digits;
+}

@@ -3,6 +3,7 @@
  * worker, so the page stays responsive while a model is parsed, scanned, converted or hashed. A job
  * is a request with an id; the worker answers with progress messages and one result or error.
  */
+import type { ErrorCode } from '../errors.js';
 import type { Finding, Verdict } from '../formats/findings.js';
 import type { ConversionSummary } from '../convert/pipeline.js';
 import type { DirectoryHandle, FileHandle } from './fsa.js';
@@ -56,7 +57,26 @@ export type Request =
   // Conversion (web/worker/convert.ts, web/app/convert-section.ts)
   | { readonly job: 'convert-plan'; readonly model: string; readonly options: ConvertChoicesWeb }
   | { readonly job: 'convert'; readonly model: string; readonly options: ConvertChoicesWeb; readonly deliver: Delivery }
-  | { readonly job: 'convert-discard'; readonly folder: string };
+  | { readonly job: 'convert-discard'; readonly folder: string }
+
+  // The page's tools and a tensor's values (web-tools: worker/tool-jobs.ts).
+  | ToolRequest;
+
+/** A tensor's values, and the page's tools: compare two models, hash, sign, verify a signature, make a key pair. */
+export type ToolRequest =
+  /** Statistics and histogram of one tensor of an open model (its index in the model's TensorColumns). */
+  | { readonly job: 'tensor-stats'; readonly model: string; readonly tensor: number; readonly bins?: number }
+  /** `tensorsafe verify A B` over two open models, with its rule's options. */
+  | { readonly job: 'verify-models'; readonly a: string; readonly b: string; readonly atol: number; readonly rtol: number; readonly allowDtypeChange: boolean }
+  /** `tensorsafe hash --json` of a picked file or of an open model's (one safetensors file). */
+  | { readonly job: 'hash'; readonly file: File }
+  | { readonly job: 'hash'; readonly model: string }
+  /** `tensorsafe sign FILE --key KEY`: the .sig file's text. */
+  | { readonly job: 'sign'; readonly file: File; readonly key: File }
+  /** `tensorsafe verify-signature FILE --key KEY --sig SIG`. */
+  | { readonly job: 'verify-signature'; readonly file: File; readonly sig: File; readonly key: File }
+  /** A new Ed25519 key pair, as PEM. */
+  | { readonly job: 'generate-keys' };
 
 export type JobName = Request['job'];
 
@@ -74,7 +94,7 @@ export type ToWorker = { readonly id: number; readonly request: Request } | { re
 export type FromWorker =
   | { readonly id: number; readonly progress: ProgressInfo }
   | { readonly id: number; readonly result: unknown }
-  | { readonly id: number; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly id: number; readonly error: { readonly code: ErrorCode; readonly message: string } };
 
 // Conversion in the page.
 

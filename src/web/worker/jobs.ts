@@ -2,6 +2,7 @@ import { TensorsafeError } from '../../errors.js';
 import type { ProgressInfo, Request } from '../protocol.js';
 import { closeModel, openDropped, openUrl, type OpenModel } from './models.js';
 import { convertInPage, discardConversion, planInPage } from './convert.js';
+import { generateKeys, hashFile, safetensorsFileOf, signFile, tensorStats, verifyModels, verifySignature } from './tool-jobs.js';
 
 /** What a job is given besides its request: where its progress goes, and whether it was cancelled. */
 export interface JobContext {
@@ -48,4 +49,11 @@ export const JOBS: Handlers = {
     await discardConversion(request.folder);
     return null;
   },
+  // The page's tools and a tensor's values (tool-jobs.ts).
+  'tensor-stats': (request, context) => tensorStats(request, modelOf(request.model), context),
+  'verify-models': (request, context) => verifyModels(request, modelOf(request.a), modelOf(request.b), context),
+  hash: (request, context) => hashFile('model' in request ? safetensorsFileOf(modelOf(request.model)) : request.file, context),
+  sign: (request, context) => signFile(request, context),
+  'verify-signature': (request, context) => verifySignature(request, context),
+  'generate-keys': () => generateKeys(),
 };
