@@ -1,4 +1,4 @@
-import { isTensorsafeError, TensorsafeError } from '../../errors.js';
+import { IoError, isTensorsafeError, TensorsafeError } from '../../errors.js';
 import { detectContainer } from '../../formats/detect.js';
 import type { Finding, ScanReport } from '../../formats/findings.js';
 import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../../formats/format.js';
@@ -12,6 +12,7 @@ import { scanSource } from '../../scan/scan.js';
 import type { TensorEntry } from '../../tensor/tensor-set.js';
 import type { ModelSummary, PickedFile, TensorColumns } from '../protocol.js';
 import { baseOf, dirName, DroppedFiles, joinPath } from './dropped-files.js';
+import { explainUrlFailure } from './url-errors.js';
 
 /** A model the worker holds open for later jobs (a tensor's values, a conversion, a comparison). */
 export interface OpenModel {
@@ -81,8 +82,11 @@ export async function openUrl(url: string): Promise<OpenModel> {
   try {
     const opened = await openModelUrl(url, { scan: true });
     return modelOf(url, [opened], sources);
-  } catch (e) {
-    return failedModel(url, [{ name: url, size: 0 }], e, async () => {
+  } catch (caught) {
+    const e = await explainUrlFailure(url, caught);
+    // A server that failed to answer is not asked again: its file is scanned only when its bytes were readable.
+    const unreadable = e instanceof IoError;
+    return failedModel(url, [{ name: url, size: 0 }], e, unreadable ? undefined : async () => {
       const source = await HttpSource.open(url);
       try {
         return await scanSource(source);
