@@ -257,16 +257,24 @@ function columnsOf(entries: readonly TensorEntry[], fileOf: Uint32Array): Tensor
   const bytes = new Float64Array(n);
   const names = new Array<string>(n);
   const dtypes = new Array<string>(n);
-  const shapes = new Array<number[]>(n);
+  const dimStart = new Uint32Array(n + 1);
+  let rank = 0;
+  for (let i = 0; i < n; i++) rank += entries[i]!.shape.length;
+  const dims = new Float64Array(rank);
+  let at = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
     names[i] = e.name;
     dtypes[i] = e.dtype;
-    shapes[i] = [...e.shape];
+    dimStart[i] = at;
     let p = 1;
-    for (const d of e.shape) p *= d;
+    for (const d of e.shape) {
+      dims[at++] = d;
+      p *= d;
+    }
     params[i] = p;
     bytes[i] = e.byteLength;
   }
-  return { names, dtypes, shapes, params, bytes, fileOf };
+  dimStart[n] = at;
+  return { names, dtypes, dims, dimStart, params, bytes, fileOf };
 }
