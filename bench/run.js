@@ -11,6 +11,7 @@ const groups = {
   integrity: () => import('./integrity.js'),
   startup: () => import('./startup.js'),
   formats: () => import('./formats.js'),
+  'web-open': () => import('./web-open.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');
