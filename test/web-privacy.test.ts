@@ -52,7 +52,7 @@ describe.skipIf(SKIP_BROWSER || SKIP_NGINX)('the page makes no request but for i
       document.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
       document.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true }));
     });
-    await page.waitForFunction(() => [...document.querySelectorAll('.card-title')].some((t) => t.textContent === 'dropped.pkl'));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.card-title')).some((t) => t.textContent === 'dropped.pkl'));
     // A URL, read with ranges from nginx (another origin, with CORS), and one that fails.
     await openUrlInPage(page, `${nginx.url}/cors/many.safetensors`);
     await openUrlInPage(page, `${nginx.url}/cors/missing.safetensors`);
