@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { onInterrupt } from '../node/interrupt.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer } from '../node/web-server.js';
+import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
 import { bold, dim, type Io } from './output.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
@@ -25,6 +26,8 @@ Options:
                   only; 0.0.0.0 lets other machines open the page)
   --open          open the page in the default browser
   -h, --help      show this help
+
+${exitStatusHelp({ ok: '--help (it serves until stopped: Ctrl-C exits 130)', badInput: 'the address or port cannot be listened on' })}
 
 Examples:
   tensorsafe web --open
@@ -53,7 +56,7 @@ Examples:
         resolve();
       });
     });
-    return 0;
+    return EXIT_OK;
   },
 };
 

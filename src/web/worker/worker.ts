@@ -45,7 +45,7 @@ scope.addEventListener('message', (event) => {
       const error = isTensorsafeError(e)
         ? { code: e.code, message: e.message }
         : controller.signal.aborted
-          ? { code: 'Cancelled', message: 'cancelled' }
+          ? { code: 'Aborted', message: 'cancelled' }
           : { code: 'InternalError', message: `internal error (a bug in tensorsafe; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
       scope.postMessage({ id, error });
     })
