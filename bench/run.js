@@ -12,6 +12,7 @@ const groups = {
   startup: () => import('./startup.js'),
   formats: () => import('./formats.js'),
   web: () => import('./web.js'),
+  'web-open': () => import('./web-open.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

@@ -86,6 +86,8 @@ export type IoErrorCode =
   | 'TruncatedResponse'
   /** The server's answer breaks HTTP range rules (unusable Content-Range, compressed range, unknown size). */
   | 'InvalidResponse'
+  /** A page of another origin may not read the server's answer, or its Content-Range (CORS): the server must allow it. */
+  | 'CorsRefused'
   /** A request took longer than its timeout. */
   | 'Timeout'
   /** The caller's AbortSignal stopped the operation. */

@@ -37,7 +37,7 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidShardIndex: B, ShardMismatch: B,
   // transport and files
   IoError: B, OutOfRange: B, HttpError: B, RangeNotSatisfiable: B, SourceChanged: B, TruncatedResponse: B,
-  InvalidResponse: B, Timeout: B, Aborted: B, OutputExists: B, OutputConflict: B, AmbiguousModel: B, NotFound: B,
+  InvalidResponse: B, CorsRefused: B, Timeout: B, Aborted: B, OutputExists: B, OutputConflict: B, AmbiguousModel: B, NotFound: B,
   PermissionDenied: B, NoSpace: B, ReadOnlyFileSystem: B, IsADirectory: B, NotADirectory: B, NotAFile: B, TooManyOpenFiles: B,
   // pickle: a global that would run code, or that strict mode does not know, is a judgement on the file
   UnsafeGlobal: F, UnsupportedGlobal: F,

@@ -406,6 +406,15 @@ export class HttpSource implements ByteSource {
     const first = m ? parseDecimal(m[1] as string) : undefined;
     const last = m ? parseDecimal(m[2] as string) : undefined;
     const total = m ? (m[3] === '*' ? undefined : parseDecimal(m[3] as string)) : undefined;
+    if (header === null && res.type === 'cors') {
+      // A browser hides every header of a cross-origin answer that the server does not list as exposed.
+      discard(res);
+      throw new IoError(
+        'CorsRefused',
+        `${this.name}: the server lets this page read the file (CORS) but hides its Content-Range header, so its size and byte ranges cannot be read; the server must list Content-Range, ETag and Last-Modified in Access-Control-Expose-Headers (or download the file and drop it into the page)`,
+        { location: this.name },
+      );
+    }
     if (first === undefined || last === undefined || total === undefined || last < first || last >= total) {
       discard(res);
       throw this.invalid(

@@ -2,20 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TensorsafeError } from '../errors.js';
 import { isHttpUrl } from '../io/url-inside.js';
-import { detectContainer } from '../formats/detect.js';
-import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
-import { FORMATS, formatsByExtension, formatsClaiming } from '../formats/registry.js';
+import { MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
+import { FORMATS } from '../formats/registry.js';
+import { bundleEntryName, CONVENTIONAL_NAMES, formatOfName, INDEX_SUFFIX, indexFormat, mayNameParts, modelFileFormat, namedParts } from '../model/model-files.js';
 import { formatOfFile } from '../model/open-source.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
 
-/** Files of a training folder that are not the model. */
-const NOT_MODELS = /^(optimizer|scheduler|rng_state.*|training_args|trainer_state)\.(pt|pth|bin)$/;
-/** In a folder holding several files of one format, the one Hugging Face loaders pick. */
-const CONVENTIONAL_NAMES = new Set(['pytorch_model.bin']);
-/** A sharded set's index: `<stem><extension>.index.json`, the extension being its shards' format's. */
-const INDEX_SUFFIX = '.index.json';
 
 /** A model on disk: its format (a registry id), its files (shards in order) and, when sharded, its index. */
 export interface ModelFiles {
@@ -71,23 +65,7 @@ export async function findModel(target: string, options: FindModelOptions | stri
 
 export { formatOfFile };
 
-/** The format whose extension a file name has (the first in the registry's order), or undefined. */
-function formatOfName(name: string): FormatDescriptor | undefined {
-  return formatsByExtension(name)[0];
-}
-
-/**
- * The format of a folder entry that is a model file, by its extension: not a sharded set's index, not
- * a training folder's other state (NOT_MODELS). Folder discovery (here and in batch.ts) goes by it.
- */
-export function modelFileFormat(name: string): FormatDescriptor | undefined {
-  return name.endsWith(INDEX_SUFFIX) || NOT_MODELS.test(name) ? undefined : formatOfName(name);
-}
-
-/** The format of a sharded set's index by its name (`pytorch_model.bin.index.json`: its shards' extension's), or undefined. */
-export function indexFormat(name: string): FormatDescriptor | undefined {
-  return name.endsWith(INDEX_SUFFIX) ? formatOfName(name.slice(0, -INDEX_SUFFIX.length)) : undefined;
-}
+export { indexFormat, modelFileFormat };
 
 /**
  * The model files of a folder that name other files as their parts (a TF.js model.json, or a bare weights
@@ -100,9 +78,7 @@ export function modelsNamingParts(dir: string, names: readonly string[]): { mode
   const models = new Map<string, FormatDescriptor>();
   const parts = new Set<string>();
   for (const name of names) {
-    const byName = modelFileFormat(name);
-    const isJson = name.toLowerCase().endsWith('.json') && !name.endsWith(INDEX_SUFFIX);
-    if (!byName?.referencedFiles && !isJson) continue;
+    if (!mayNameParts(name)) continue;
     const file = path.join(dir, name);
     let bytes: Uint8Array;
     try {
@@ -112,23 +88,12 @@ export function modelsNamingParts(dir: string, names: readonly string[]): { mode
     } catch {
       continue;
     }
-    const format = byName?.referencedFiles ? byName : jsonFormat(bytes);
-    if (format?.referencedFiles === undefined) continue;
-    models.set(name, format);
-    for (const p of format.referencedFiles(bytes)) {
-      if (p === '' || path.isAbsolute(p) || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) || p.split(/[\\/]/).includes('..')) continue;
-      parts.add(path.join(dir, p));
-    }
+    const named = namedParts(name, bytes);
+    if (named === undefined) continue;
+    models.set(name, named.format);
+    for (const p of named.parts) if (!path.isAbsolute(p)) parts.add(path.join(dir, p));
   }
   return { models, parts };
-}
-
-/** The format that claims a JSON document's bytes, as the probe of an opened file shows them to detectors. */
-function jsonFormat(bytes: Uint8Array): FormatDescriptor | undefined {
-  const head = bytes.subarray(0, DETECT_HEAD_BYTES);
-  const container = detectContainer(head, bytes.length);
-  const text = container === 'json' ? new TextDecoder().decode(bytes) : undefined;
-  return formatsClaiming({ head, size: bytes.length, container, ...(text !== undefined ? { text } : {}) })[0];
 }
 
 function findInFolder(target: string, prefer: string | undefined, avoid: string | undefined): ModelFiles {
@@ -169,16 +134,8 @@ function findInFolder(target: string, prefer: string | undefined, avoid: string 
  * any other folder.
  */
 export function bundleEntry(dir: string): string | undefined {
-  const lower = dir.replace(/[\\/]+$/, '').toLowerCase();
-  if (lower.endsWith('.mlpackage')) return path.join(dir, 'Manifest.json');
-  if (!lower.endsWith('.mlmodelc')) return undefined;
-  const mil = path.join(dir, 'model.mil');
-  if (fs.existsSync(mil)) return mil;
-  throw new TensorsafeError(
-    'CoremlUnsupported',
-    `${dir} is a compiled Core ML neural network (${fs.readdirSync(dir).filter((f) => f.startsWith('model.espresso') || f === 'coremldata.bin').join(', ') || 'no model.mil'}): its weights are in Core ML's private compiled form, which tensorsafe does not read; convert the .mlmodel or .mlpackage it was compiled from`,
-    { location: dir },
-  );
+  const entry = bundleEntryName(dir, () => fs.readdirSync(dir));
+  return entry === undefined ? undefined : path.join(dir, entry);
 }
 
 function single(format: string, file: string): ModelFiles {

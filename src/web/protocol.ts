@@ -14,16 +14,28 @@ export interface PickedFile {
   readonly path: string;
 }
 
-/** The tensors of a model as columns (100,000 rows cross to the page in one message, cheaply). */
+/**
+ * The tensors of a model as columns (100,000 rows cross to the page in one message, cheaply: the
+ * numbers are typed arrays, moved to the page rather than copied; shapes are one flat array, not
+ * 100,000 little ones).
+ */
 export interface TensorColumns {
   readonly names: string[];
   readonly dtypes: string[];
-  readonly shapes: number[][];
+  /** Every tensor's dimensions, one tensor after another: tensor i's are `dims[dimStart[i]]` up to `dims[dimStart[i + 1]]` (shapeOf). */
+  readonly dims: Float64Array;
+  /** Where each tensor's dimensions start in `dims`; one more entry than there are tensors. */
+  readonly dimStart: Uint32Array;
   /** Elements per tensor (the product of its shape). */
   readonly params: Float64Array;
   readonly bytes: Float64Array;
   /** Which file of the model holds each tensor (an index into ModelSummary.files). */
   readonly fileOf: Uint32Array;
+}
+
+/** Tensor i's shape. */
+export function shapeOf(columns: TensorColumns, i: number): number[] {
+  return Array.from(columns.dims.subarray(columns.dimStart[i], columns.dimStart[i + 1]));
 }
 
 /** What a model is, as the page shows it: one card. */

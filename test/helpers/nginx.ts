@@ -7,6 +7,11 @@
  * - `/<file>`: `rootDir/<file>` with nginx's defaults for static files: Range support, a strong
  *   `ETag: "<mtime hex>-<size hex>"`, `Last-Modified`, If-Match / If-Unmodified-Since answered with 412.
  * - `/noetag/<file>`: the same files with `etag off`, so only Last-Modified validates them.
+ * - `/cors/<file>`: the same files for pages of another origin (CORS): `Access-Control-Allow-Origin: *`,
+ *   the headers a range reader needs exposed (Content-Range, ETag, Last-Modified, Content-Length,
+ *   Accept-Ranges), and preflight OPTIONS answered 204 allowing Range, If-Match, If-Unmodified-Since.
+ * - `/cors-noexpose/<file>`: CORS allowed (origin and preflight) but no header exposed: a page reads
+ *   neither Content-Range nor the validators (a misconfigured server).
  *
  * Access log lines (see `accessLog()`), one per request, header values JSON-escaped (empty when absent):
  *   `GET /model.safetensors 206 65536 range="bytes=0-65535" if_match="\"6b0493ed-300fa8\"" if_unmodified_since=""`
@@ -91,6 +96,28 @@ http {
     location /noetag/ {
       alias ${q(root + '/')};
       etag off;
+    }
+    location /cors/ {
+      alias ${q(root + '/')};
+      if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin * always;
+        add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
+        add_header Access-Control-Allow-Headers "Range, If-Match, If-Unmodified-Since" always;
+        add_header Access-Control-Max-Age 600 always;
+        return 204;
+      }
+      add_header Access-Control-Allow-Origin * always;
+      add_header Access-Control-Expose-Headers "Content-Range, ETag, Last-Modified, Content-Length, Accept-Ranges" always;
+    }
+    location /cors-noexpose/ {
+      alias ${q(root + '/')};
+      if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin * always;
+        add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
+        add_header Access-Control-Allow-Headers "Range, If-Match, If-Unmodified-Since" always;
+        return 204;
+      }
+      add_header Access-Control-Allow-Origin * always;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { TensorsafeError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
+import { isInsideFolder } from '../../model/model-files.js';
 import { ReadAheadSource } from './read-ahead.js';
 import type { PickedFile } from '../protocol.js';
 
@@ -30,7 +31,7 @@ export class DroppedFiles {
   openSibling(from: string, relative: string, onOpen?: (path: string) => void): Promise<ByteSource> {
     const refuse = (why: string): TensorsafeError =>
       new TensorsafeError('ExternalDataRefused', `${JSON.stringify(relative)} (named by ${from}) ${why}`, { location: relative });
-    if (relative === '' || relative.includes('\0') || /^[\\/]/.test(relative) || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(relative) || relative.split(/[\\/]/).includes('..')) {
+    if (!isInsideFolder(relative)) {
       return Promise.reject(refuse('is not a path inside the model\'s folder; only files beside it are read'));
     }
     const path = joinPath(dirName(from), relative);

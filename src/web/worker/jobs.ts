@@ -3,6 +3,7 @@ import type { ProgressInfo, Request } from '../protocol.js';
 import { closeModel, openDropped, openUrl, type OpenModel } from './models.js';
 import { convertInPage, discardConversion, planInPage } from './convert.js';
 import { generateKeys, hashFile, safetensorsFileOf, signFile, tensorStats, verifyModels, verifySignature } from './tool-jobs.js';
+import { summariesForPage } from './transfer.js';
 
 /** What a job is given besides its request: where its progress goes, and whether it was cancelled. */
 export interface JobContext {
@@ -29,12 +30,12 @@ export const JOBS: Handlers = {
   'open-files': async (request, context) => {
     const models = await openDropped(request.files, (done, total, detail) => context.progress({ phase: 'open', done, total, detail }));
     for (const m of models) openModels.set(m.summary.id, m);
-    return models.map((m) => m.summary);
+    return summariesForPage(models.map((m) => m.summary));
   },
   'open-url': async (request) => {
     const model = await openUrl(request.url);
     openModels.set(model.summary.id, model);
-    return [model.summary];
+    return summariesForPage([model.summary]);
   },
   close: async (request) => {
     const model = openModels.get(request.model);

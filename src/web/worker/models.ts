@@ -1,11 +1,11 @@
-import { isTensorsafeError, TensorsafeError } from '../../errors.js';
-import { detectContainer } from '../../formats/detect.js';
+import { IoError, isTensorsafeError, TensorsafeError } from '../../errors.js';
 import type { Finding, ScanReport } from '../../formats/findings.js';
-import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../../formats/format.js';
-import { formatById, formatsByExtension, formatsClaiming } from '../../formats/registry.js';
+import { MAX_DETECT_JSON_BYTES } from '../../formats/format.js';
+import { formatById, formatsByExtension } from '../../formats/registry.js';
 import { BlobSource } from '../../io/byte-source.js';
 import { HttpSource } from '../../io/http-source.js';
 import { openModelSource, openModelUrl, UnsafeFileError, type OpenedFile } from '../../model/open-source.js';
+import { BUNDLE_FOLDER, bundleEntryName, INDEX_SUFFIX, mayNameParts, namedParts } from '../../model/model-files.js';
 import { checkShards } from '../../model/shards.js';
 import { MAX_INDEX_BYTES, parseShardIndex } from '../../safetensors/sharded.js';
 import { scanSource } from '../../scan/scan.js';
@@ -13,6 +13,7 @@ import type { TensorEntry } from '../../tensor/tensor-set.js';
 import type { ModelSummary, PickedFile, TensorColumns } from '../protocol.js';
 import { baseOf, dirName, DroppedFiles, joinPath } from './dropped-files.js';
 import { ReadAheadSource } from './read-ahead.js';
+import { explainUrlFailure } from './url-errors.js';
 
 /** A model the worker holds open for later jobs (a tensor's values, a conversion, a comparison). */
 export interface OpenModel {
@@ -36,10 +37,10 @@ interface Candidate {
   readonly weightMap?: ReadonlyMap<string, string>;
   /** Shown only when it is a model: a folder's config.json is not worth a card. */
   readonly quietIfNotModel: boolean;
+  /** Why it cannot be opened, found while grouping (an unreadable index, a compiled Core ML network). */
+  readonly failure?: unknown;
 }
 
-const INDEX_SUFFIX = '.index.json';
-const BUNDLE = /\.(mlpackage|mlmodelc)$/i;
 
 let nextId = 0;
 
@@ -50,13 +51,14 @@ let nextId = 0;
  */
 export async function openDropped(picked: readonly PickedFile[], onProgress: (done: number, total: number, detail: string) => void): Promise<OpenModel[]> {
   const dropped = new DroppedFiles(picked);
-  const { candidates, parts } = await groupDropped(dropped);
-  const consumed = new Set<string>(parts);
+  const candidates = await groupDropped(dropped);
+  // The files read as another model's parts (ONNX external data named by its model, not by its name).
+  const consumed = new Set<string>();
   const models: OpenModel[] = [];
   let done = 0;
   for (const c of candidates) {
     onProgress(done++, candidates.length, c.name);
-    if (c.files.every((f) => consumed.has(f))) continue;
+    if (c.files.length > 0 && c.files.every((f) => consumed.has(f))) continue;
     const model = await openCandidate(dropped, c, (path) => consumed.add(path));
     if (model.summary.error?.code === 'NotAModel' && c.quietIfNotModel) {
       await closeModel(model);
@@ -75,7 +77,7 @@ export async function openDropped(picked: readonly PickedFile[], onProgress: (do
 }
 
 function isOwnBundle(m: OpenModel): boolean {
-  return BUNDLE.test(m.summary.name);
+  return BUNDLE_FOLDER.test(m.summary.name);
 }
 
 /** Opens a model from a URL: read lazily with range requests; the files it names are URLs beside it. */
@@ -84,8 +86,11 @@ export async function openUrl(url: string): Promise<OpenModel> {
   try {
     const opened = await openModelUrl(url, { scan: true });
     return modelOf(url, [opened], sources);
-  } catch (e) {
-    return failedModel(url, [{ name: url, size: 0 }], e, async () => {
+  } catch (caught) {
+    const e = await explainUrlFailure(url, caught);
+    // A server that failed to answer is not asked again: its file is scanned only when its bytes were readable.
+    const unreadable = e instanceof IoError;
+    return failedModel(url, [{ name: url, size: 0 }], e, unreadable ? undefined : async () => {
       const source = await HttpSource.open(url);
       try {
         return await scanSource(source);
@@ -100,71 +105,71 @@ export async function closeModel(model: OpenModel): Promise<void> {
   await Promise.all(model.opened.map((o) => o.tensors.close()));
 }
 
-async function groupDropped(dropped: DroppedFiles): Promise<{ candidates: Candidate[]; parts: Set<string> }> {
+/**
+ * Groups what was dropped into models by the CLI's folder rules (model/model-files.ts): a Core ML
+ * bundle folder is one model; a sharded set's index opens its shards; a file that names its parts
+ * (a TF.js model.json) opens them; every other file is a model of its own. The parts are no models.
+ */
+async function groupDropped(dropped: DroppedFiles): Promise<Candidate[]> {
   const paths = dropped.paths;
   const parts = new Set<string>();
   const bundles: Candidate[] = [];
   const indexes: Candidate[] = [];
   const naming: Candidate[] = [];
   const singles: Candidate[] = [];
-  // A Core ML package or compiled model is a folder that is one model.
   const bundleRoots = new Set<string>();
   for (const p of paths) {
     const segments = p.split('/');
-    const at = segments.findIndex((s) => BUNDLE.test(s));
+    const at = segments.findIndex((s) => BUNDLE_FOLDER.test(s));
     if (at >= 0) bundleRoots.add(segments.slice(0, at + 1).join('/'));
   }
   for (const root of [...bundleRoots].sort()) {
-    const entry = /\.mlpackage$/i.test(root) ? `${root}/Manifest.json` : `${root}/model.mil`;
-    for (const p of paths) if (p.startsWith(`${root}/`)) parts.add(p);
-    bundles.push({ name: root, files: [entry], quietIfNotModel: false });
+    const inside = paths.filter((p) => p.startsWith(`${root}/`));
+    for (const p of inside) parts.add(p);
+    try {
+      const entry = bundleEntryName(root, () => inside.filter((p) => dirName(p) === root).map(baseOf));
+      bundles.push({ name: root, files: [joinPath(root, entry!)], quietIfNotModel: false });
+    } catch (e) {
+      bundles.push({ name: root, files: [], failure: e, quietIfNotModel: false });
+    }
   }
-  const folderOfMany = paths.length > 1;
   for (const p of paths) {
-    if (parts.has(p)) continue;
-    if (p.endsWith(INDEX_SUFFIX)) {
-      const file = dropped.get(p)!;
-      if (file.size > MAX_INDEX_BYTES) continue; // opened as a file of its own below, which says why
+    if (parts.has(p) || !p.endsWith(INDEX_SUFFIX)) continue;
+    const file = dropped.get(p)!;
+    if (file.size > MAX_INDEX_BYTES) continue; // opened as a file of its own below, which says why
+    parts.add(p);
+    try {
       const index = parseShardIndex(await file.text(), p);
       const shards = [...new Set(index.weightMap.values())].sort().map((s) => joinPath(dirName(p), s));
       for (const s of shards) parts.add(s);
       indexes.push({ name: p, files: shards, weightMap: index.weightMap, quietIfNotModel: false });
-      parts.add(p);
+    } catch (e) {
+      indexes.push({ name: p, files: [], failure: e, quietIfNotModel: false });
     }
   }
   for (const p of paths) {
-    if (parts.has(p) || !p.toLowerCase().endsWith('.json')) continue;
+    if (parts.has(p) || !mayNameParts(baseOf(p))) continue;
     const file = dropped.get(p)!;
     if (file.size > MAX_DETECT_JSON_BYTES) continue;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const format = jsonFormat(bytes);
-    if (format?.referencedFiles === undefined) continue;
-    for (const r of format.referencedFiles(bytes)) {
-      if (r === '' || /^[\\/]/.test(r) || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(r) || r.split(/[\\/]/).includes('..')) continue;
-      parts.add(joinPath(dirName(p), r));
-    }
+    const named = namedParts(baseOf(p), new Uint8Array(await file.arrayBuffer()));
+    if (named === undefined) continue;
+    for (const r of named.parts) parts.add(joinPath(dirName(p), r));
     naming.push({ name: p, files: [p], quietIfNotModel: false });
   }
   const named = new Set(naming.map((n) => n.name));
+  const folderOfMany = paths.length > 1;
   for (const p of paths) {
     if (parts.has(p) || named.has(p)) continue;
     // In a dropped folder, files no format names by their extension (README.md, config.json) say nothing unless their bytes are a model's.
     singles.push({ name: p, files: [p], quietIfNotModel: folderOfMany && formatsByExtension(baseOf(p)).length === 0 });
   }
-  return { candidates: [...bundles, ...indexes, ...naming, ...singles], parts: new Set([...parts].filter((p) => !bundles.some((b) => b.files.includes(p)))) };
-}
-
-/** The format that claims a JSON document's bytes, as the probe of an opened file shows them to detectors. */
-function jsonFormat(bytes: Uint8Array): FormatDescriptor | undefined {
-  const head = bytes.subarray(0, DETECT_HEAD_BYTES);
-  const container = detectContainer(head, bytes.length);
-  const text = container === 'json' ? new TextDecoder().decode(bytes) : undefined;
-  return formatsClaiming({ head, size: bytes.length, container, ...(text !== undefined ? { text } : {}) })[0];
+  return [...bundles, ...indexes, ...naming, ...singles];
 }
 
 async function openCandidate(dropped: DroppedFiles, c: Candidate, onSibling: (path: string) => void): Promise<OpenModel> {
   const opened: OpenedFile[] = [];
   const files = c.files.map((p) => ({ name: p, size: dropped.get(p)?.size ?? 0 }));
+  if (c.failure !== undefined) return failedModel(c.name, files, c.failure, undefined);
   let current = c.files[0]!;
   try {
     for (const p of c.files) {
@@ -256,16 +261,24 @@ function columnsOf(entries: readonly TensorEntry[], fileOf: Uint32Array): Tensor
   const bytes = new Float64Array(n);
   const names = new Array<string>(n);
   const dtypes = new Array<string>(n);
-  const shapes = new Array<number[]>(n);
+  const dimStart = new Uint32Array(n + 1);
+  let rank = 0;
+  for (let i = 0; i < n; i++) rank += entries[i]!.shape.length;
+  const dims = new Float64Array(rank);
+  let at = 0;
   for (let i = 0; i < n; i++) {
     const e = entries[i]!;
     names[i] = e.name;
     dtypes[i] = e.dtype;
-    shapes[i] = [...e.shape];
+    dimStart[i] = at;
     let p = 1;
-    for (const d of e.shape) p *= d;
+    for (const d of e.shape) {
+      dims[at++] = d;
+      p *= d;
+    }
     params[i] = p;
     bytes[i] = e.byteLength;
   }
-  return { names, dtypes, shapes, params, bytes, fileOf };
+  dimStart[n] = at;
+  return { names, dtypes, dims, dimStart, params, bytes, fileOf };
 }

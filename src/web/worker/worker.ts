@@ -1,6 +1,7 @@
 import { isTensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { JOBS, type JobHandler } from './jobs.js';
+import { Transferring } from './transfer.js';
 
 /**
  * The page's worker: every job (open, scan, inspect, convert, verify, hash, sign) runs here, off the
@@ -39,7 +40,7 @@ scope.addEventListener('message', (event) => {
       scope.postMessage({ id, progress: p });
     },
   })
-    .then((result) => scope.postMessage({ id, result }))
+    .then((result) => (result instanceof Transferring ? scope.postMessage({ id, result: result.value }, [...result.buffers]) : scope.postMessage({ id, result })))
     .catch((e: unknown) => {
       const error: { code: ErrorCode; message: string } = isTensorsafeError(e)
         ? { code: e.code, message: e.message }

@@ -1,0 +1,12 @@
+import { chromium } from 'playwright-core';
+import http from 'node:http'; import fs from 'node:fs';
+const srv = http.createServer((q, s) => { const f = '/tmp/blobbench' + (q.url === '/' ? '/index.html' : q.url); s.writeHead(200, { 'content-type': f.endsWith('.js') ? 'text/javascript' : 'text/html' }); s.end(fs.readFileSync(f)); }).listen(0, '127.0.0.1');
+await new Promise(r => srv.on('listening', r));
+import os from 'node:os'; const prof = fs.mkdtempSync(os.tmpdir()+'/prof-');
+const b = await chromium.launchPersistentContext(prof, { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+const p = await b.newPage();
+await p.goto(`http://127.0.0.1:${srv.address().port}/`);
+await p.locator('#f').setInputFiles('/tmp/blobbench/big.bin');
+await p.waitForFunction(() => window.result, null, { timeout: 120000 });
+console.log(await p.evaluate(() => window.result));
+await b.close(); srv.close();
