@@ -198,6 +198,14 @@ describe.skipIf(SKIP_BROWSER)('the web page: looks, accessibility and keyboard',
     expect(await page.locator('[data-testid=tensor-row]').count()).toBeGreaterThan(0);
   }, 60_000);
 
+  it('hosted without the sample (static files elsewhere), "try it" says so instead of failing silently', async () => {
+    const { page } = await session.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.route('**/samples/pytorch_model.bin', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await page.locator('[data-testid=try-sample]').click();
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('served by "tensorsafe web" only');
+    expect(await page.locator('.card').count()).toBe(0);
+  }, 30_000);
+
   it('makes no request outside 127.0.0.1', () => {
     expect(session.requests.filter((u) => !isLoopback(u))).toEqual([]);
   });
