@@ -86,7 +86,7 @@ describe.skipIf(SKIP_BROWSER)('the web page: looks, accessibility and keyboard',
     expect(cut.ellipsis).toBe('ellipsis');
     // Every element of every card lies within the screen (nothing pokes out of its card).
     const outside = await page.evaluate(() =>
-      [...document.querySelectorAll('.card *, header.top *, .open *')]
+      Array.from(document.querySelectorAll('.card *, header.top *, .open *'))
         .filter((e) => !e.closest('.table-viewport') && !e.closest('.visually-hidden') && e.getBoundingClientRect().width > 0)
         .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5)
         .map((e) => e.outerHTML.slice(0, 80)),
@@ -137,7 +137,7 @@ describe.skipIf(SKIP_BROWSER)('the web page: looks, accessibility and keyboard',
     const page = await withModels(VIEWS[2]);
     const structure = await page.evaluate(() => ({
       h1: document.querySelectorAll('h1').length,
-      cardHeadings: [...document.querySelectorAll('.card')].map((c) => c.querySelector('h2')?.textContent),
+      cardHeadings: Array.from(document.querySelectorAll('.card')).map((c) => c.querySelector('h2')?.textContent),
       landmarks: ['header', 'main', 'footer', 'nav'].map((t) => document.querySelectorAll(t).length > 0),
       announced: document.getElementById('announcer')?.textContent ?? '',
     }));

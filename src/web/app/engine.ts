@@ -1,12 +1,11 @@
+import { TensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ProgressInfo, Request, ToWorker } from '../protocol.js';
 
 /** A job failed in the worker: its error's stable code and message, as the CLI would print them. */
-export class JobError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class JobError extends TensorsafeError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = 'JobError';
   }
 }
 

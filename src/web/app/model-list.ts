@@ -13,7 +13,7 @@ export function modelList(state: PageState, cards: HTMLElement): HTMLElement {
   const list = h('ol', {});
   const count = h('span', {});
   const foldAll = (collapsed: boolean): void => {
-    for (const card of cards.querySelectorAll<HTMLElement>('.card')) setCollapsed(card, collapsed);
+    for (const card of Array.from(cards.querySelectorAll<HTMLElement>('.card'))) setCollapsed(card, collapsed);
   };
   const nav = h(
     'nav',
@@ -32,7 +32,7 @@ export function modelList(state: PageState, cards: HTMLElement): HTMLElement {
   const refresh = (): void => {
     const byId = new Map(state.models.map((m) => [m.id, m]));
     // In the cards' order (the newest first), so that the list reads as the page does.
-    const shown = [...cards.querySelectorAll<HTMLElement>('.card')].map((c) => byId.get(c.dataset['model'] ?? '')).filter((m) => m !== undefined);
+    const shown = Array.from(cards.querySelectorAll<HTMLElement>('.card')).map((c) => byId.get(c.dataset['model'] ?? '')).filter((m) => m !== undefined);
     nav.hidden = shown.length < LIST_FROM_MODELS;
     count.textContent = `(${shown.length})`;
     list.replaceChildren(

@@ -1,4 +1,4 @@
-import { isTensorsafeError } from '../../errors.js';
+import { isTensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { JOBS, type JobHandler } from './jobs.js';
 
@@ -41,10 +41,10 @@ scope.addEventListener('message', (event) => {
   })
     .then((result) => scope.postMessage({ id, result }))
     .catch((e: unknown) => {
-      const error = isTensorsafeError(e)
+      const error: { code: ErrorCode; message: string } = isTensorsafeError(e)
         ? { code: e.code, message: e.message }
         : controller.signal.aborted
-          ? { code: 'Cancelled', message: 'cancelled' }
+          ? { code: 'Aborted', message: 'cancelled' }
           : { code: 'InternalError', message: `internal error (a bug in tensorsafe; please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` };
       scope.postMessage({ id, error });
     })
