@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { onInterrupt } from '../node/interrupt.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer } from '../node/web-server.js';
 import { bold, dim, type Io } from './output.js';
+import { exitStatusHelp } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
 export const webCommand: Command = {
@@ -25,6 +26,8 @@ Options:
                   only; 0.0.0.0 lets other machines open the page)
   --open          open the page in the default browser
   -h, --help      show this help
+
+${exitStatusHelp({ ok: 'help shown (serving ends with Ctrl-C: 130, as for every command)', badInput: 'the port is in use, or the page is not built (dist/web)' })}
 
 Examples:
   tensorsafe web --open

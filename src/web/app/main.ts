@@ -103,7 +103,7 @@ const intro = h(
     h('li', {}, h('h3', {}, 'Know if it would attack you'), h('p', {}, 'A scan of what loading it would run (pickles, Keras Lambda layers, custom operators), each finding explained. Nothing in it is ever run here.')),
     h('li', {}, h('h3', {}, 'Nothing leaves this machine'), h('p', {}, 'Files are read by this page in your browser; nothing is uploaded. The page requests only its own files and the URLs you type.')),
   ),
-  h('p', { className: 'try' }, 'No model at hand? ', h('button', { type: 'button', className: 'link', 'data-testid': 'try-sample', onclick: () => void openSample() }, 'Open a small sample PyTorch checkpoint'), '.'),
+  h('p', { className: 'try' }, 'No model at hand? ', h('button', { type: 'button', className: 'link', 'data-testid': 'try-sample', onclick: () => void openSample() }, 'Open a small sample PyTorch checkpoint')),
 );
 
 /** The sample of `tensorsafe demo`, which `tensorsafe web` serves beside the page (node/web-server.ts). */
