@@ -54,3 +54,6 @@ export { scanFile } from './node/scan-file.js';
 
 // Hashes and signatures of files, with node:crypto.
 export { hashFile, signFile, verifyFileSignature, nodeSha256, nodeEd25519, type SignFileOptions, type FileSignatureCheck } from './node/integrity.js';
+
+// The web page's static server (tensorsafe web), for embedding it in another Node program.
+export { startWebServer, WEB_ROOT, WEB_HEADERS, DEFAULT_WEB_PORT, DEFAULT_WEB_HOST, type WebServer, type WebServerOptions } from './node/web-server.js';

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { onInterrupt } from '../node/interrupt.js';
 import { DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, startWebServer } from '../node/web-server.js';
+import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
 import { bold, dim, type Io } from './output.js';
-import { exitStatusHelp } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
 export const webCommand: Command = {
@@ -27,7 +27,7 @@ Options:
   --open          open the page in the default browser
   -h, --help      show this help
 
-${exitStatusHelp({ ok: 'help shown (serving ends with Ctrl-C: 130, as for every command)', badInput: 'the port is in use, or the page is not built (dist/web)' })}
+${exitStatusHelp({ ok: '--help (it serves until stopped: Ctrl-C exits 130)', badInput: 'the address or port cannot be listened on' })}
 
 Examples:
   tensorsafe web --open
@@ -56,7 +56,7 @@ Examples:
         resolve();
       });
     });
-    return 0;
+    return EXIT_OK;
   },
 };
 

@@ -1,12 +1,9 @@
 import { TensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ProgressInfo, Request, ToWorker } from '../protocol.js';
 
-/** A job failed in the worker: its error's stable code and message, as the CLI would print them. */
-export class JobError extends TensorsafeError {
-  constructor(code: ErrorCode, message: string) {
-    super(code, message);
-    this.name = 'JobError';
-  }
+/** A job failed in the worker: the library's error, its stable code and message as the CLI would print them. */
+function jobError(code: string, message: string): TensorsafeError {
+  return new TensorsafeError(code as ErrorCode, message);
 }
 
 /** A job started in the worker: its result, and a way to cancel it. */
@@ -33,12 +30,12 @@ export class Engine {
       if ('progress' in m) job.progress?.(m.progress);
       else {
         this.pending.delete(m.id);
-        if ('error' in m) job.reject(new JobError(m.error.code, m.error.message));
+        if ('error' in m) job.reject(jobError(m.error.code, m.error.message));
         else job.resolve(m.result);
       }
     });
     this.worker.addEventListener('error', (event) => {
-      for (const job of this.pending.values()) job.reject(new JobError('InternalError', `the worker stopped: ${event.message}`));
+      for (const job of this.pending.values()) job.reject(jobError('InternalError', `the worker stopped: ${event.message}`));
       this.pending.clear();
     });
   }

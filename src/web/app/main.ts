@@ -1,6 +1,7 @@
 import type { ModelSummary, PickedFile } from '../protocol.js';
 import { announce, formatCount, h } from './dom.js';
-import { Engine, JobError } from './engine.js';
+import { isTensorsafeError } from '../../errors.js';
+import { Engine } from './engine.js';
 import { PAGE_TOOLS } from './extensions.js';
 import { modelCard } from './model-card.js';
 import { modelList } from './model-list.js';
@@ -35,7 +36,7 @@ async function open(request: { job: 'open-files'; files: PickedFile[] } | { job:
     state.add(models);
     announce(models.map((m) => `${m.name}: ${m.formatName || 'not a model file'}, ${m.verdict === 'error' ? 'could not be read' : m.verdict}`).join('; '));
   } catch (e) {
-    const message = e instanceof JobError ? `${e.code}: ${e.message}` : String(e);
+    const message = isTensorsafeError(e) ? `${e.code}: ${e.message}` : String(e);
     cards.prepend(h('p', { className: 'error', role: 'alert' }, message));
   } finally {
     busy.textContent = '';
