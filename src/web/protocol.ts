@@ -3,6 +3,7 @@
  * worker, so the page stays responsive while a model is parsed, scanned, converted or hashed. A job
  * is a request with an id; the worker answers with progress messages and one result or error.
  */
+import type { ErrorCode } from '../errors.js';
 import type { Finding, Verdict } from '../formats/findings.js';
 
 /** A dropped or picked file, with its path inside what was dropped (`folder/model.safetensors`). */
@@ -68,4 +69,4 @@ export type ToWorker = { readonly id: number; readonly request: Request } | { re
 export type FromWorker =
   | { readonly id: number; readonly progress: ProgressInfo }
   | { readonly id: number; readonly result: unknown }
-  | { readonly id: number; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly id: number; readonly error: { readonly code: ErrorCode; readonly message: string } };

@@ -2,8 +2,8 @@ import { TensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ProgressInfo, Request, ToWorker } from '../protocol.js';
 
 /** A job failed in the worker: the library's error, its stable code and message as the CLI would print them. */
-function jobError(code: string, message: string): TensorsafeError {
-  return new TensorsafeError(code as ErrorCode, message);
+function jobError(code: ErrorCode, message: string): TensorsafeError {
+  return new TensorsafeError(code, message);
 }
 
 /** A job started in the worker: its result, and a way to cancel it. */

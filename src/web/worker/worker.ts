@@ -1,4 +1,4 @@
-import { isTensorsafeError } from '../../errors.js';
+import { isTensorsafeError, type ErrorCode } from '../../errors.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { JOBS, type JobHandler } from './jobs.js';
 
@@ -41,7 +41,7 @@ scope.addEventListener('message', (event) => {
   })
     .then((result) => scope.postMessage({ id, result }))
     .catch((e: unknown) => {
-      const error = isTensorsafeError(e)
+      const error: { code: ErrorCode; message: string } = isTensorsafeError(e)
         ? { code: e.code, message: e.message }
         : controller.signal.aborted
           ? { code: 'Aborted', message: 'cancelled' }
