@@ -11,6 +11,15 @@ export const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
 export const DEFAULT_WEB_PORT = 8470;
 export const DEFAULT_WEB_HOST = '127.0.0.1';
 
+/**
+ * Files served beside the page's own, by URL path: the sample checkpoint the empty page offers to open.
+ * It is the one `tensorsafe demo` uses, already in the package; served from there rather than copied
+ * into dist/web, so that the package does not carry it twice (static hosts of dist/web go without it).
+ */
+export const WEB_EXTRA_FILES: Readonly<Record<string, string>> = {
+  '/samples/pytorch_model.bin': fileURLToPath(new URL('../../test/fixtures/torch/sample/pytorch_model.bin', import.meta.url)),
+};
+
 const MIME: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -85,8 +94,9 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
       res.end();
       return;
     }
-    const file = path.resolve(root, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
-    const inside = path.relative(root, file);
+    const extra = Object.hasOwn(WEB_EXTRA_FILES, pathname) ? WEB_EXTRA_FILES[pathname] : undefined;
+    const file = extra ?? path.resolve(root, `.${pathname.endsWith('/') ? `${pathname}index.html` : pathname}`);
+    const inside = extra === undefined ? path.relative(root, file) : '';
     let stat: fs.Stats | undefined;
     try {
       stat = inside.startsWith('..') || path.isAbsolute(inside) || pathname.includes('\0') ? undefined : fs.statSync(file);

@@ -4,6 +4,8 @@ import { isTensorsafeError } from '../../errors.js';
 import { Engine } from './engine.js';
 import { PAGE_TOOLS } from './extensions.js';
 import { modelCard } from './model-card.js';
+import { modelList } from './model-list.js';
+import { closePanelsOnEscape } from './panels.js';
 import { pickedFromDrop, pickedFromInput } from './pick-files.js';
 import { PageState } from './state.js';
 import { initTheme, themeToggle } from './theme.js';
@@ -15,11 +17,12 @@ import { initTheme, themeToggle } from './theme.js';
 const state = new PageState(new Engine());
 initTheme();
 
-const cards = h('div', { className: 'cards', id: 'models', 'aria-live': 'polite' });
-const busy = h('p', { className: 'busy', role: 'status', hidden: true });
+// Not a live region: a whole card read aloud is noise; the announcer says each model's verdict instead.
+const cards = h('div', { className: 'cards', id: 'models' });
+// Always rendered (empty when idle): a live region that appears with its text is not always heard.
+const busy = h('p', { className: 'busy', role: 'status' });
 
 async function open(request: { job: 'open-files'; files: PickedFile[] } | { job: 'open-url'; url: string }): Promise<void> {
-  busy.hidden = false;
   busy.textContent = request.job === 'open-url' ? `Opening ${request.url}…` : `Reading ${formatCount(request.files.length)} file${request.files.length === 1 ? '' : 's'}…`;
   try {
     const models = await state.engine.run<ModelSummary[]>(request, (p) => {
@@ -31,12 +34,12 @@ async function open(request: { job: 'open-files'; files: PickedFile[] } | { job:
     }
     for (const m of models.slice().reverse()) cards.prepend(modelCard(state, m));
     state.add(models);
-    announce(models.map((m) => `${m.name}: ${m.verdict}`).join('; '));
+    announce(models.map((m) => `${m.name}: ${m.formatName || 'not a model file'}, ${m.verdict === 'error' ? 'could not be read' : m.verdict}`).join('; '));
   } catch (e) {
     const message = isTensorsafeError(e) ? `${e.code}: ${e.message}` : String(e);
     cards.prepend(h('p', { className: 'error', role: 'alert' }, message));
   } finally {
-    busy.hidden = true;
+    busy.textContent = '';
   }
 }
 
@@ -73,12 +76,7 @@ const dropZone = h(
   { className: 'drop-zone', 'data-testid': 'drop-zone' },
   h('p', { className: 'drop-title' }, 'Drop model files or folders here'),
   h('p', { className: 'drop-sub' }, 'safetensors, PyTorch, GGUF, ONNX, TensorFlow, Keras, TF.js, TFLite, Core ML, NumPy and more. Files stay on this machine: nothing is uploaded.'),
-  h('div', { className: 'row' },
-    h('label', { for: 'file-input', className: 'button' }, 'Choose files'),
-    h('label', { for: 'folder-input', className: 'button secondary' }, 'Choose a folder'),
-  ),
-  fileInput,
-  folderInput,
+  h('div', { className: 'row' }, fileInput, h('label', { for: 'file-input', className: 'button' }, 'Choose files'), folderInput, h('label', { for: 'folder-input', className: 'button secondary' }, 'Choose a folder')),
 );
 for (const type of ['dragenter', 'dragover']) {
   document.addEventListener(type, (e) => {
@@ -96,18 +94,56 @@ document.addEventListener('drop', (e) => {
   if (data) void pickedFromDrop(data).then((files) => (files.length > 0 ? open({ job: 'open-files', files }) : undefined), (err: unknown) => cards.prepend(h('p', { className: 'error', role: 'alert' }, String(err))));
 });
 
+/** What the page does, shown until a model is opened. */
+const intro = h(
+  'section',
+  { className: 'intro-box', 'aria-labelledby': 'intro-title', 'data-testid': 'intro' },
+  h('h2', { id: 'intro-title', className: 'visually-hidden' }, 'What this page does'),
+  h('ul', { className: 'intro' },
+    h('li', {}, h('h3', {}, 'See what a model file is'), h('p', {}, 'Its format, size and metadata, and every tensor: name, dtype, shape and bytes, sortable and filterable, even with 100,000 tensors.')),
+    h('li', {}, h('h3', {}, 'Know if it would attack you'), h('p', {}, 'A scan of what loading it would run (pickles, Keras Lambda layers, custom operators), each finding explained. Nothing in it is ever run here.')),
+    h('li', {}, h('h3', {}, 'Nothing leaves this machine'), h('p', {}, 'Files are read by this page in your browser; nothing is uploaded. The page requests only its own files and the URLs you type.')),
+  ),
+  h('p', { className: 'try' }, 'No model at hand? ', h('button', { type: 'button', className: 'link', 'data-testid': 'try-sample', onclick: () => void openSample() }, 'Open a small sample PyTorch checkpoint')),
+);
+
+/** The sample of `tensorsafe demo`, which `tensorsafe web` serves beside the page (node/web-server.ts). */
+const SAMPLE_URL = 'samples/pytorch_model.bin';
+
+async function openSample(): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(SAMPLE_URL);
+  } catch (e) {
+    response = new Response(null, { status: 599, statusText: String(e) });
+  }
+  if (!response.ok) {
+    cards.prepend(h('p', { className: 'error', role: 'alert' }, `The sample is served by "tensorsafe web" only (${SAMPLE_URL}: ${response.status}); this copy of the page has none.`));
+    return;
+  }
+  const file = new File([await response.blob()], 'pytorch_model.bin');
+  await open({ job: 'open-files', files: [{ file, path: file.name }] });
+}
+
 const tools = PAGE_TOOLS.length > 0
   ? h('section', { className: 'tools', 'aria-labelledby': 'tools-title' }, h('h2', { id: 'tools-title' }, 'Tools'), ...PAGE_TOOLS.map((t) => h('section', { className: 'tool', 'aria-labelledby': `tool-${t.id}`, 'data-tool': t.id }, h('h3', { id: `tool-${t.id}` }, t.title), t.render(state))))
   : null;
 
+const list = modelList(state, cards);
+
 const app = document.getElementById('app')!;
 app.replaceChildren(
   h('header', { className: 'top' },
-    h('h1', {}, h('span', { className: 'logo', 'aria-hidden': 'true' }, '◆'), ' tensorsafe'),
+    h('h1', {}, h('img', { className: 'logo', src: 'logo.svg', alt: '', width: 32, height: 32 }), 'tensorsafe'),
     h('p', { className: 'tagline' }, 'See what a model file is and whether it would attack you; convert it to safetensors without running it.'),
     themeToggle(),
   ),
-  h('main', { id: 'main' }, h('section', { className: 'open', 'aria-label': 'Open models' }, dropZone, urlForm), busy, cards, tools),
+  h('main', { id: 'main', tabindex: -1 }, h('section', { className: 'open', 'aria-label': 'Open model files' }, dropZone, urlForm), intro, busy, list, cards, tools),
   h('footer', {}, h('p', {}, 'tensorsafe reads every file as data in this page: nothing is run, nothing is uploaded, and the page makes no request but for its own files and the URLs you type.')),
 );
+state.onChange(() => {
+  document.body.classList.toggle('has-models', state.models.length > 0);
+  intro.hidden = state.models.length > 0;
+});
+closePanelsOnEscape();
 document.body.dataset['ready'] = 'true';

@@ -11,28 +11,24 @@ const FINDINGS_SHOWN = 20;
 /** Metadata values longer than this are cut in the list (the whole value is in its tooltip and the details). */
 const METADATA_VALUE_CHARS = 400;
 
+/** The id of a model's card (the anchor the list of open models links to). */
+export function cardId(modelId: string): string {
+  return `model-${modelId}`;
+}
+
 /** One model's card: what it is, whether it would attack you, what is inside, and what can be done with it. */
 export function modelCard(state: PageState, model: ModelSummary): HTMLElement {
   const detail = h('div', { className: 'card-detail' });
   const context: CardContext = { state, model, detail };
   const titleId = `title-${model.id}`;
+  const bodyId = `body-${model.id}`;
   const files = model.files.length > 1 ? `${model.files.length} files` : '';
-  const card = h(
-    'section',
-    { className: `card verdict-${model.verdict}`, 'aria-labelledby': titleId, 'data-model': model.id },
-    h(
-      'header',
-      { className: 'card-head' },
-      h('h2', { id: titleId, className: 'card-title', title: model.name }, model.name),
-      h('p', { className: 'card-facts' }, h('span', { className: 'format', 'data-testid': 'format' }, model.formatName || 'not a model file'), ' · ', formatBytes(model.size), files ? ` · ${files}` : ''),
-      h('button', { type: 'button', className: 'icon close', 'aria-label': `Close ${model.name}`, onclick: () => {
-        card.remove();
-        state.remove(model.id);
-      } }, '×'),
-    ),
-    verdictBlock(model),
+  const hasTotals = model.error === undefined;
+  const body = h(
+    'div',
+    { className: 'card-body', id: bodyId },
+    h('div', { className: `card-summary${hasTotals ? ' two' : ''}` }, verdictBlock(model), hasTotals ? totals(model) : null),
     model.error && model.verdict !== 'dangerous' ? h('p', { className: 'error', role: 'alert' }, h('strong', {}, model.error.code), ': ', model.error.message) : null,
-    model.error === undefined ? totals(model) : null,
     Object.keys(model.metadata).length > 0 ? metadataBlock(model.metadata) : null,
     model.notes.length > 0 || model.leftOut.length > 0 ? notesBlock(model) : null,
     model.tensors.names.length > 0
@@ -44,11 +40,53 @@ export function modelCard(state: PageState, model: ModelSummary): HTMLElement {
     detail,
     h('div', { className: 'card-actions' }, ...CARD_SECTIONS.map((section) => section(context))),
   );
+  const collapse = h(
+    'button',
+    { type: 'button', className: 'icon collapse', 'aria-expanded': 'true', 'aria-controls': bodyId, 'aria-label': `Details of ${model.name}`, title: 'Show or hide the details', onclick: () => setCollapsed(card, collapse.getAttribute('aria-expanded') === 'true') },
+    h('span', { className: 'chevron', 'aria-hidden': 'true' }, '▾'),
+  );
+  const card = h(
+    'section',
+    { className: `card verdict-${model.verdict}`, id: cardId(model.id), 'aria-labelledby': titleId, 'data-model': model.id },
+    h(
+      'header',
+      { className: 'card-head' },
+      collapse,
+      h('h2', { id: titleId, className: 'card-title', tabindex: -1 }, model.name),
+      h(
+        'p',
+        { className: 'card-facts' },
+        verdictChip(model.verdict),
+        ' ',
+        h('span', { className: 'format', 'data-testid': 'format' }, model.formatName || 'not a model file'),
+        ` · ${formatBytes(model.size)}${files ? ` · ${files}` : ''}`,
+      ),
+      h('button', { type: 'button', className: 'icon close', 'aria-label': `Close ${model.name}`, title: 'Close this model', onclick: () => {
+        card.remove();
+        state.remove(model.id);
+      } }, h('span', { 'aria-hidden': 'true' }, '×')),
+    ),
+    body,
+  );
   return card;
 }
 
+/** Folds a card to its head (its name, format and verdict) or opens it again. */
+export function setCollapsed(card: HTMLElement, collapsed: boolean): void {
+  const button = card.querySelector<HTMLElement>('.card-head .collapse');
+  const body = card.querySelector<HTMLElement>('.card-body');
+  if (!button || !body) return;
+  button.setAttribute('aria-expanded', String(!collapsed));
+  body.hidden = collapsed;
+  card.classList.toggle('collapsed', collapsed);
+}
+
+/** A verdict as a word, in its colours with its icon (style.css): never said by colour alone. */
+export function verdictChip(verdict: string, className = 'chip'): HTMLElement {
+  return h('span', { className: `${className} v-${verdict}` }, verdict === 'error' ? 'could not be read' : verdict);
+}
+
 function verdictBlock(model: ModelSummary): HTMLElement {
-  const label = model.verdict === 'error' ? 'could not be read' : model.verdict;
   const list = h('ol', { className: 'findings' });
   const shown = (n: number): void => {
     list.replaceChildren(
@@ -75,7 +113,7 @@ function verdictBlock(model: ModelSummary): HTMLElement {
   return h(
     'div',
     { className: 'verdict-block' },
-    h('p', { className: `verdict v-${model.verdict}`, 'data-testid': 'verdict', role: 'status' }, h('span', { className: 'badge' }, label), ' ', explainVerdict(model.verdict)),
+    h('p', { className: `verdict v-${model.verdict}`, 'data-testid': 'verdict' }, verdictChip(model.verdict, 'badge'), ' ', explainVerdict(model.verdict)),
     model.findings.length > 0
       ? h('details', { className: 'findings-box', open: notable > 0 }, h('summary', {}, `${formatCount(model.findings.length)} finding${model.findings.length === 1 ? '' : 's'} of the scan`), list, more)
       : null,

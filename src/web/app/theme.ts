@@ -14,6 +14,7 @@ export function themeToggle(): HTMLElement {
   const button = h('button', { type: 'button', className: 'icon theme', 'data-testid': 'theme-toggle' });
   const label = (): void => {
     button.textContent = dark() ? '☀' : '☾';
+    button.title = dark() ? 'Light theme' : 'Dark theme';
     button.setAttribute('aria-label', dark() ? 'Use the light theme' : 'Use the dark theme');
   };
   button.addEventListener('click', () => {
@@ -26,6 +27,8 @@ export function themeToggle(): HTMLElement {
     }
     label();
   });
+  // The system's theme can change while the page is open (evening mode): the icon follows it.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', label);
   label();
   return button;
 }
