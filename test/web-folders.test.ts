@@ -48,7 +48,8 @@ async function cards(page: Page): Promise<{ name: string; verdict: string; tenso
 async function pick(page: Page, input: 'folder-input' | 'file-input', files: string | string[]): Promise<void> {
   await page.locator(`[data-testid=${input}]`).setInputFiles(files);
   await page.waitForFunction(() => document.querySelectorAll('.card').length > 0 || document.querySelector('.cards > p.error') !== null, undefined, { timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('.busy')?.hasAttribute('hidden') === true, undefined, { timeout: 60_000 });
+  // The page's status line is emptied once every file given is opened.
+  await page.waitForFunction(() => document.querySelector('.busy')?.textContent === '', undefined, { timeout: 60_000 });
 }
 
 async function tensorNames(file: string): Promise<string[]> {

@@ -39,6 +39,21 @@ describe.skipIf(SKIP_BROWSER)('the web page in headless Chromium', () => {
     }
   }, 60_000);
 
+  it('keeps keyboard focus on a Values button while the table renders the rows scrolled into view', async () => {
+    // Short enough that the sample's 31 rows are not all rendered: scrolling adds rows.
+    const { page } = await session.newPage({ viewport: { width: 1280, height: 600 } });
+    await pickFiles(page, [SAMPLE]);
+    const firstName = await page.locator('[data-testid=tensor-row] td.name').first().textContent();
+    const button = page.locator('[data-testid=tensor-row]').nth(8).locator('button');
+    const label = await button.getAttribute('aria-label');
+    await button.focus();
+    // Far enough that the first rows leave the rendered range (and the last ones enter it), not so far that the focused one does.
+    await page.locator('.table-viewport').evaluate((el) => el.scrollBy(0, 15 * 30));
+    await expect.poll(() => page.locator('[data-testid=tensor-row] td.name').first().textContent()).not.toBe(firstName);
+    expect(await page.locator('[data-testid=tensor-row] td.name').last().textContent()).toBe('lm_head.weight');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(label);
+  }, 60_000);
+
   it('makes no request outside 127.0.0.1', () => {
     expect(session.requests.length).toBeGreaterThan(0);
     expect(session.requests.filter((u) => !isLoopback(u))).toEqual([]);

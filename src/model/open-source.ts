@@ -21,6 +21,8 @@ export class UnsafeFileError extends TensorsafeError {
   constructor(
     file: string,
     readonly report: ScanReport,
+    /** The format its bytes were detected as, when detection came first. */
+    readonly format?: FormatDescriptor,
   ) {
     const dangerous = report.findings.filter((f) => f.severity === 'dangerous');
     super(
@@ -118,7 +120,7 @@ export async function openModelSource(raw: ByteSource, file: string, place: Sour
     if (scan) {
       source.freeze();
       report = await scanSource(source, { ...(place.dir !== undefined ? { dir: place.dir } : {}), ...(place.escapesFolder ? { escapesFolder: place.escapesFolder } : {}), parsed });
-      if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report);
+      if (report.verdict === 'dangerous') throw new UnsafeFileError(file, report, format);
       suspicious = report.findings.filter((f) => f.severity === 'suspicious').map((f) => `[${f.rule}] ${f.message}`);
     }
     source.release();

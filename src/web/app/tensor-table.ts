@@ -39,6 +39,10 @@ export class TensorTable {
   private filter = '';
   private lowerNames: string[] | undefined;
   private rendered = '';
+  /** The rows in the document: positions [first, last) of the order, between the two spacers. */
+  private shown = { first: 0, last: 0 };
+  private top!: HTMLElement;
+  private bottom!: HTMLElement;
   private frame = 0;
 
   constructor(
@@ -103,7 +107,11 @@ export class TensorTable {
     });
   }
 
-  /** Renders the rows in view (and a few more), with spacers standing for the rest. */
+  /**
+   * Renders the rows in view (and a few more), with spacers standing for the rest. Rows that stay in
+   * view stay in the document untouched (only those scrolled in are made, only those scrolled out
+   * removed): a focused Values button is never detached, so keyboard focus survives scrolling.
+   */
   private render(): void {
     const total = this.order.length;
     const height = this.viewport.clientHeight || 480;
@@ -111,25 +119,44 @@ export class TensorTable {
     const last = Math.min(total, Math.ceil((this.viewport.scrollTop + height) / ROW_HEIGHT) + OVERSCAN_ROWS);
     const key = `${first}:${last}:${total}`;
     if (key === this.rendered) return;
-    this.rendered = key;
-    const c = this.columns;
     const span = COLUMNS.length + (this.options.onValues ? 1 : 0);
-    const rows: HTMLElement[] = [spacer(span, first * ROW_HEIGHT)];
-    for (let r = first; r < last; r++) {
-      const i = this.order[r]!;
-      rows.push(
-        h('tr', { 'data-testid': 'tensor-row', 'aria-rowindex': r + 2 },
-          h('td', { className: 'name', title: c.names[i]! }, c.names[i]!),
-          h('td', {}, c.dtypes[i]!),
-          h('td', { className: 'shape' }, `[${shapeOf(c, i).join(', ')}]`),
-          h('td', { className: 'num' }, formatCount(c.params[i]!)),
-          h('td', { className: 'num', title: `${formatCount(c.bytes[i]!)} bytes` }, formatBytes(c.bytes[i]!)),
-          this.options.onValues ? h('td', { className: 'act' }, h('button', { type: 'button', className: 'link', 'aria-label': `Values of ${c.names[i]!}`, onclick: () => this.options.onValues!(i) }, 'Values')) : null,
-        ),
-      );
+    if (this.rendered === '' || last <= this.shown.first || first >= this.shown.last) {
+      // A new order, or a jump past every row shown: all rows made anew.
+      const rows: HTMLElement[] = [];
+      for (let r = first; r < last; r++) rows.push(this.row(r));
+      this.top = spacer(span, 0);
+      this.bottom = spacer(span, 0);
+      this.body.replaceChildren(this.top, ...rows, this.bottom);
+    } else {
+      const rows = Array.from(this.body.children).slice(1, -1);
+      // Rows scrolled out, then rows scrolled in on either side of those kept.
+      for (let r = this.shown.first; r < Math.min(first, this.shown.last); r++) rows[r - this.shown.first]!.remove();
+      for (let r = Math.max(last, this.shown.first); r < this.shown.last; r++) rows[r - this.shown.first]!.remove();
+      const above: HTMLElement[] = [];
+      for (let r = first; r < Math.min(this.shown.first, last); r++) above.push(this.row(r));
+      this.top.after(...above);
+      const below: HTMLElement[] = [];
+      for (let r = Math.max(this.shown.last, first); r < last; r++) below.push(this.row(r));
+      this.bottom.before(...below);
     }
-    rows.push(spacer(span, (total - last) * ROW_HEIGHT));
-    this.body.replaceChildren(...rows);
+    (this.top.firstChild as HTMLElement).style.height = `${first * ROW_HEIGHT}px`;
+    (this.bottom.firstChild as HTMLElement).style.height = `${(total - last) * ROW_HEIGHT}px`;
+    this.shown = { first, last };
+    this.rendered = key;
+  }
+
+  /** The row shown at position `r` of the current order. */
+  private row(r: number): HTMLElement {
+    const c = this.columns;
+    const i = this.order[r]!;
+    return h('tr', { 'data-testid': 'tensor-row', 'aria-rowindex': r + 2 },
+      h('td', { className: 'name', title: c.names[i]! }, c.names[i]!),
+      h('td', {}, c.dtypes[i]!),
+      h('td', { className: 'shape' }, `[${shapeOf(c, i).join(', ')}]`),
+      h('td', { className: 'num' }, formatCount(c.params[i]!)),
+      h('td', { className: 'num', title: `${formatCount(c.bytes[i]!)} bytes` }, formatBytes(c.bytes[i]!)),
+      this.options.onValues ? h('td', { className: 'act' }, h('button', { type: 'button', className: 'link', 'aria-label': `Values of ${c.names[i]!}`, onclick: () => this.options.onValues!(i) }, 'Values')) : null,
+    );
   }
 }
 

@@ -230,7 +230,8 @@ async function failedModel(name: string, files: { name: string; size: number }[]
     }
   }
   const findings: (Finding & { file: string })[] = (report?.findings ?? []).map((f) => ({ ...f, file: failedFile }));
-  const format = report ? formatById(report.format) : undefined;
+  // The registry's format when the file was detected before it was refused (the report names its container: `pytorch-zip`).
+  const format = e instanceof UnsafeFileError && e.format ? e.format : report ? formatById(report.format) : undefined;
   const summary: ModelSummary = {
     id: `m${++nextId}`,
     name,
