@@ -33,4 +33,16 @@ describe('ReadAheadSource', () => {
     }
     await expect(source.read(size - 1, 2)).rejects.toMatchObject({ code: 'OutOfRange' });
   });
+
+  it('asks the File once for a small read made again (a structure walked by the reader, the detection and the scan), and gives a copy each time', async () => {
+    let slices = 0;
+    const counting = { size, slice: (a: number, b: number) => (slices++, blob.slice(a, b)) } as unknown as Blob;
+    const source = new ReadAheadSource(counting, 'm.bin');
+    const at = READ_AHEAD_BYTES + 4_000_000;
+    const first = await source.read(at, 176);
+    first.fill(0);
+    const again = await source.read(at, 176);
+    expect(slices).toBe(1);
+    expect(Buffer.from(again).equals(Buffer.from(bytes.subarray(at, at + 176)))).toBe(true);
+  });
 });

@@ -4,7 +4,7 @@ import { parseCentralDirectory, type CentralRecord } from './central-directory.j
 import { readEndRecords, type EndRecords } from './end-records.js';
 import { FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, FLAG_PATCHED, FLAG_STRONG_ENCRYPTION, METHOD_STORED, readableMethod, ZipEntry, type EntryContext } from './entry.js';
 import type { ZipError, ZipFinding } from './errors.js';
-import { LOCAL_HEADER_BATCH_BYTES, MAX_CENTRAL_DIRECTORY_BYTES, MAX_ENTRY_NAME_BYTES, MAX_INFLATED_ENTRY_BYTES, MAX_ZIP_ENTRIES } from './limits.js';
+import { LOCAL_HEADER_BATCH_BYTES, LOCAL_HEADER_READS_IN_FLIGHT, MAX_CENTRAL_DIRECTORY_BYTES, MAX_ENTRY_NAME_BYTES, MAX_INFLATED_ENTRY_BYTES, MAX_ZIP_ENTRIES } from './limits.js';
 import { LOCAL_HEADER_BYTES, localHeaderLength, parseLocalHeader, type LocalHeader } from './local-header.js';
 import { decodeName, decodeText, FLAG_UTF8, unsafeNameReason } from './names.js';
 import { quoteName, Reporter } from './report.js';
@@ -313,6 +313,9 @@ async function readLocalHeaders(source: ByteSource, order: Draft[], reporter: Re
   const cut = (d: Draft, message: string) => {
     d.problem = reporter.problem('Truncated', `entry ${quoteName(d.record.name)}: ${message}`, { entry: d.record.name, offset: d.offset });
   };
+  // The groups of nearby headers, each one read; the reads are made LOCAL_HEADER_READS_IN_FLIGHT at a
+  // time (a Blob or an HTTP source answers each after a round trip; a local file does not mind).
+  const groups: { k: number; j: number; start: number; end: number }[] = [];
   let k = 0;
   while (k < order.length) {
     const first = order[k]!;
@@ -330,23 +333,30 @@ async function readLocalHeaders(source: ByteSource, order: Draft[], reporter: Re
       groupEnd = Math.max(groupEnd, dEnd);
       j++;
     }
-    const bytes = await source.read(first.offset, groupEnd - first.offset);
-    for (let t = k; t < j; t++) {
-      const d = order[t]!;
-      const at = d.offset - first.offset;
-      const length = localHeaderLength(bytes, at);
-      if (length < 0) {
-        const message = `entry ${quoteName(d.record.name)}: no local header signature (PK\\x03\\x04) at offset ${d.offset}, where the central directory points`;
-        d.problem = reporter.problem('BadLocalHeader', message, { entry: d.record.name, offset: d.offset });
-      } else if (at + length <= bytes.length) {
-        d.local = parseLocalHeader(bytes, at);
-      } else if (d.offset + length > size) {
-        cut(d, `its local header (${length} bytes at offset ${d.offset}) runs past the end of the source (${size} bytes)`);
-      } else {
-        d.local = parseLocalHeader(await source.read(d.offset, length), 0);
+    groups.push({ k, j, start: first.offset, end: groupEnd });
+    k = j;
+  }
+  for (let g = 0; g < groups.length; g += LOCAL_HEADER_READS_IN_FLIGHT) {
+    const batch = groups.slice(g, g + LOCAL_HEADER_READS_IN_FLIGHT);
+    const read = await Promise.all(batch.map((group) => source.read(group.start, group.end - group.start)));
+    for (const [b, group] of batch.entries()) {
+      const bytes = read[b]!;
+      for (let t = group.k; t < group.j; t++) {
+        const d = order[t]!;
+        const at = d.offset - group.start;
+        const length = localHeaderLength(bytes, at);
+        if (length < 0) {
+          const message = `entry ${quoteName(d.record.name)}: no local header signature (PK\\x03\\x04) at offset ${d.offset}, where the central directory points`;
+          d.problem = reporter.problem('BadLocalHeader', message, { entry: d.record.name, offset: d.offset });
+        } else if (at + length <= bytes.length) {
+          d.local = parseLocalHeader(bytes, at);
+        } else if (d.offset + length > size) {
+          cut(d, `its local header (${length} bytes at offset ${d.offset}) runs past the end of the source (${size} bytes)`);
+        } else {
+          d.local = parseLocalHeader(await source.read(d.offset, length), 0);
+        }
       }
     }
-    k = j;
   }
 }
 

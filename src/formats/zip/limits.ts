@@ -32,3 +32,10 @@ export const MAX_ZIP_FINDINGS = 10_000;
 
 /** Largest single read made to verify a batch of neighbouring local headers. Guards against coalescing into a huge read. */
 export const LOCAL_HEADER_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * Reads of local headers made at once: bounds the memory and requests in flight (at most this many
+ * LOCAL_HEADER_BATCH_BYTES reads) while a Blob or an HTTP source, whose every read is a round trip,
+ * answers them together.
+ */
+export const LOCAL_HEADER_READS_IN_FLIGHT = 16;
