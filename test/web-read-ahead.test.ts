@@ -45,4 +45,15 @@ describe('ReadAheadSource', () => {
     expect(slices).toBe(1);
     expect(Buffer.from(again).equals(Buffer.from(bytes.subarray(at, at + 176)))).toBe(true);
   });
+
+  it('reads spread over the file (the local headers of a zip) do not pull the file in block after block', async () => {
+    let sliced = 0;
+    const counting = { size, slice: (a: number, b: number) => ((sliced += b - a), blob.slice(a, b)) } as unknown as Blob;
+    const source = new ReadAheadSource(counting, 'm.bin');
+    // A stream at the start (a pickle after the file's head) keeps block 0; then headers 4 MiB apart, past its middle and beyond.
+    await source.read(0, 512);
+    await source.read(512, 20_000);
+    for (let at = 4 << 20; at + 176 <= size; at += 4 << 20) await source.read(at, 176);
+    expect(sliced).toBeLessThan(READ_AHEAD_BYTES + 512 + 20_000 + 64 * 176);
+  });
 });

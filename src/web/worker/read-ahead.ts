@@ -68,7 +68,8 @@ export class ReadAheadSource implements ByteSource {
     this.blocks = [...blocks, ...this.blocks.filter((b) => !blocks.includes(b))];
     // The next block is on its way while this one is used.
     const next = last + READ_AHEAD_BYTES;
-    if (end > last + READ_AHEAD_BYTES / 2 && next < this.size && !this.blocks.some((b) => b.start === next)) this.fetch(next);
+    // Only for a stream: a read that merely lands in a kept block (a zip member's local header) would otherwise pull in the whole file, block after block.
+    if (streaming && end > last + READ_AHEAD_BYTES / 2 && next < this.size && !this.blocks.some((b) => b.start === next)) this.fetch(next);
     const out = new Uint8Array(length);
     for (const block of blocks) {
       const bytes = await block.bytes;
