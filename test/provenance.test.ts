@@ -38,10 +38,12 @@ describe('provenance: what an output was converted from', () => {
     const src = put(d, 'cnn.pt', 'tied_zip.pt');
     const plain = await convertCheckpoint(src);
     const [p] = (await recorded(plain.outputs[0]!))!;
-    expect(p).toEqual({ file: 'cnn.pt', size: fs.statSync(src).size, mtime: fs.statSync(src).mtime.toISOString() });
+    // The millisecond below the modification time (Node's stat.mtime rounds; a browser's File.lastModified, which the page records, truncates).
+    const mtime = new Date(Math.floor(fs.statSync(src).mtimeMs)).toISOString();
+    expect(p).toEqual({ file: 'cnn.pt', size: fs.statSync(src).size, mtime });
     const s = await convertCheckpoint(src, { sourceSha256: true, force: true });
     const [r] = (await recorded(s.outputs[0]!))!;
-    expect(r).toEqual({ file: 'cnn.pt', size: fs.statSync(src).size, mtime: fs.statSync(src).mtime.toISOString(), sha256: sha(src) });
+    expect(r).toEqual({ file: 'cnn.pt', size: fs.statSync(src).size, mtime, sha256: sha(src) });
     expect(s.sources).toEqual([r]);
     const cli = await runCli('convert', src, '--sha256', '--force', '--json');
     expect(JSON.parse(cli.stdout).sources[0].sha256).toBe(sha(src));

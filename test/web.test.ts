@@ -3,6 +3,8 @@
  * there (in the page's worker) and shown as the CLI sees it: format, scan verdict, metadata, tensors.
  * Expected values come from the library in Node (the same registry the CLI uses).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModel } from '../src/node.js';
@@ -52,6 +54,21 @@ describe.skipIf(SKIP_BROWSER)('the web page in headless Chromium', () => {
     await expect.poll(() => page.locator('[data-testid=tensor-row] td.name').first().textContent()).not.toBe(firstName);
     expect(await page.locator('[data-testid=tensor-row] td.name').last().textContent()).toBe('lm_head.weight');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(label);
+  }, 60_000);
+
+  it('a file the scan finds safe but that holds no tensors is shown safe, with the reader saying why (as tensorsafe scan and convert say)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tensorsafe-web-'));
+    try {
+      // A protocol 2 pickle of the list [1, 2, 3]: data only, and no tensors.
+      const file = path.join(dir, 'list.pkl');
+      writeFileSync(file, Uint8Array.from([0x80, 2, 0x5d, 0x71, 0, 0x28, 0x4b, 1, 0x4b, 2, 0x4b, 3, 0x65, 0x2e]));
+      const { page } = await session.newPage();
+      await pickFiles(page, [file]);
+      await expect.poll(() => page.locator('[data-testid=verdict]').first().textContent()).toMatch(/^\W*safe/i);
+      expect(await page.locator('.card .error').first().textContent()).toMatch(/^NoTensors: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('makes no request outside 127.0.0.1', () => {

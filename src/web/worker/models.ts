@@ -239,7 +239,8 @@ async function failedModel(name: string, files: { name: string; size: number }[]
     size: files.reduce((n, f) => n + f.size, 0),
     format: format?.id ?? report?.format ?? '',
     formatName: format?.name ?? (report?.format ? report.format : 'not a model file'),
-    verdict: report?.verdict === 'dangerous' ? 'dangerous' : report?.verdict === 'suspicious' ? 'suspicious' : error.code === 'NotAModel' && report ? report.verdict : 'error',
+    // The scan's verdict, as `tensorsafe scan` gives it, whenever the file could be scanned: a reader's refusal (no tensors, an object array) is said beside it.
+    verdict: report?.verdict ?? 'error',
     findings,
     metadata: {},
     tensors: columnsOf([], new Uint32Array(0)),
