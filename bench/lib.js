@@ -111,3 +111,7 @@ export function ensureTmp() {
 export function verdict(value, limit) {
   return value <= limit ? `✅ ≤ ${limit}` : `❌ > ${limit}`;
 }
+
+/** The browser of the web page's benches (Debian's chromium; TENSORSAFE_CHROMIUM names another), and its flags: no network of its own. */
+export const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

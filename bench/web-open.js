@@ -4,10 +4,8 @@
 // (openModelFile, as `tensorsafe inspect` does). Skipped when Chromium or playwright-core is missing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureTmp, median, ratio, spread, ROOT } from './lib.js';
+import { ensureTmp, median, ratio, spread, ROOT, CHROMIUM, CHROMIUM_ARGS } from './lib.js';
 
-const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Target of issue 14: a 5 GB safetensors file shows its table in under a second (only its header is read). */
 const TARGET_MS = 1000;
 /** Tensor data written after a sparse file's header (the rest is a hole): the first bytes of real weights are not zeros. */

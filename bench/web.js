@@ -4,11 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ensureTmp, fmtMB, fmtMs, median, ratio, spread, verdict, ROOT } from './lib.js';
+import { ensureTmp, fmtMB, fmtMs, median, ratio, spread, verdict, ROOT, CHROMIUM, CHROMIUM_ARGS } from './lib.js';
 import { writeTorchCheckpoint } from './torch-checkpoint.js';
 
-const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Issue 14: the page takes at most this many times the CLI's time on the same file. */
 const TARGET = 3;
 

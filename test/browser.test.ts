@@ -18,24 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PREFETCH_BYTES, fromFloat32, save, type Dtype, type TensorsInput } from '../src/index.js';
 import { loadHeader } from '../src/safetensors/load.js';
-
-const SKIP = process.env.TENSORSAFE_SKIP_BROWSER === '1';
-const CHROMIUM = process.env.TENSORSAFE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_MISSING_MESSAGE =
-  `Chromium not found at ${CHROMIUM}: test/browser.test.ts runs dist/index.js in Debian's headless Chromium. ` +
-  'Install the Debian package chromium (as root: DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; .ci/run does this), ' +
-  'or set TENSORSAFE_SKIP_BROWSER=1 to skip the browser test.';
-/** On this machine outbound network is closed: Chromium must not try to phone home. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING_MESSAGE, SKIP_BROWSER } from './helpers/web-page.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(REPO, 'dist');
@@ -359,7 +342,7 @@ const TENSOR_JS = `(t) => ({ dtype: t.dtype, shape: [...t.shape], array: t.data.
 
 // ---- the tests ------------------------------------------------------------------------------------
 
-describe.skipIf(SKIP)('dist/index.js in headless Chromium', () => {
+describe.skipIf(SKIP_BROWSER)('dist/index.js in headless Chromium', () => {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;

@@ -25,7 +25,7 @@ export const CHROMIUM_ARGS = [
   '--disable-features=Translate,OptimizationHints,MediaRouter',
 ];
 export const CHROMIUM_MISSING_MESSAGE =
-  `Chromium not found at ${CHROMIUM}: the web page's tests run it in Debian's headless Chromium. ` +
+  `Chromium not found at ${CHROMIUM}: the browser tests (dist/index.js and the web page) run in Debian's headless Chromium. ` +
   'Install the Debian package chromium (as root: DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; .ci/run does this), ' +
   'or set TENSORSAFE_SKIP_BROWSER=1 to skip the browser tests.';
 
