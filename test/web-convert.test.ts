@@ -95,6 +95,21 @@ function opfsFiles(page: Page): Promise<string[]> {
   });
 }
 
+/** The sizes of the files in the page's private storage (OPFS), in path order. */
+function opfsSizes(page: Page): Promise<number[]> {
+  return page.evaluate(async () => {
+    const out: [string, number][] = [];
+    const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
+      for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+        if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, `${prefix}${name}/`);
+        else out.push([`${prefix}${name}`, (await (handle as FileSystemFileHandle).getFile()).size]);
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return out.sort(([a], [b]) => a.localeCompare(b)).map(([, size]) => size);
+  });
+}
+
 describe.skipIf(SKIP_BROWSER)('conversion in the web page', () => {
   let session: WebSession;
   beforeAll(async () => {
@@ -124,6 +139,8 @@ describe.skipIf(SKIP_BROWSER)('conversion in the web page', () => {
     expect(summary).toMatch(/verified: every tensor equals the source, bit for bit/);
     // The downloaded files wait in OPFS until they are no longer wanted; then nothing is left.
     expect((await opfsFiles(page)).length).toBe(1);
+    // Every tensor was taken from the picked file by reference (opfs-sink.ts): the page's own file holds only the header.
+    expect(await opfsSizes(page)).toEqual([8 + Number(header.readBigUInt64LE(0))]);
     await page.locator('[data-testid=convert-clear]').click();
     await expect.poll(() => opfsFiles(page)).toEqual([]);
   }, 120_000);

@@ -60,6 +60,10 @@ export interface CheckedWrite {
  *   any other one makes the whole file be checked again once it is closed.
  * - After the close, the bytes appended must be exactly the file's planned length: no tensor can be
  *   left as the zeros `reserve` put there.
+ * - A tensor the sink took by reference (ByteSink.appendStored: the web page's output assembled from
+ *   the dropped file's own bytes) is checked as every other: the reader parses the header from the
+ *   output, and the comparison finds the output's bytes of that tensor to be the very bytes the
+ *   source's reader reads it from (the same origin, tensor/compare-tensors.ts), which needs no read.
  * - The source is read again for the comparison (through the checkpoint reader, from the source
  *   file), not taken from the buffers the writer wrote from: a defect that changed those buffers
  *   between the read and the write (a reused buffer, say) would otherwise be written and "confirmed"
@@ -106,6 +110,16 @@ export async function writeChecked(
     },
     close: () => sink.close(),
     abort: () => sink.abort(),
+    // A tensor taken by reference is in the output at once: its check may start.
+    ...(sink.appendStored
+      ? {
+          appendStored: (from, length) => {
+            const taken = sink.appendStored!(from, length);
+            if (taken) release();
+            return taken;
+          },
+        }
+      : {}),
   };
   try {
     await writeTensors(entries, appendOnly, {

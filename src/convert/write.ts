@@ -44,9 +44,11 @@ export async function writeTensors(entries: readonly TensorEntry[], sink: ByteSi
   let done = options.progressBase ?? 0;
   // The first read of the next tensor starts while the last chunk of this one is written, so that
   // reading and writing overlap across tensors, not only within one.
-  const open = (i: number): { it: AsyncIterator<Uint8Array>; first: Promise<IteratorResult<Uint8Array>> } | undefined => {
+  // A tensor the sink may take by reference (its bytes as they lie in a source) is not read ahead.
+  const byReference = (entry: TensorEntry | undefined): boolean => entry?.stored !== undefined && sink.appendStored !== undefined;
+  const open = (i: number, ahead = true): { it: AsyncIterator<Uint8Array>; first: Promise<IteratorResult<Uint8Array>> } | undefined => {
     const entry = order[i];
-    if (!entry) return undefined;
+    if (!entry || (ahead && byReference(entry))) return undefined;
     const it = entry.chunks(options.chunkBytes)[Symbol.asyncIterator]();
     return { it, first: it.next() };
   };
@@ -54,7 +56,13 @@ export async function writeTensors(entries: readonly TensorEntry[], sink: ByteSi
   try {
     for (let i = 0; i < order.length; i++) {
       const entry = order[i]!;
-      const { it, first } = upcoming!;
+      if (byReference(entry) && (await writer.appendStored(entry.name, entry.stored!))) {
+        done += entry.byteLength;
+        options.onProgress?.({ bytesDone: done, bytesTotal: total, tensor: entry.name });
+        upcoming = open(i + 1);
+        continue;
+      }
+      const { it, first } = upcoming ?? open(i, false)!;
       upcoming = undefined;
       let pending = first;
       let written = 0;

@@ -1,4 +1,5 @@
 import { TensorsafeError } from '../errors.js';
+import type { SourceRange } from './byte-source.js';
 
 /**
  * Where written bytes go. A sink is written sequentially, then either committed
@@ -12,6 +13,12 @@ export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
   /** Writes at an absolute position; present on sinks that allow it (memory, files). */
   writeAt?(chunk: Uint8Array, position: number): Promise<void>;
+  /**
+   * Appends `length` bytes of a source by reference, without reading them, when the sink can (the
+   * web page assembles its download from the dropped file's own bytes); returns false, having
+   * appended nothing, when it cannot: the caller then writes the bytes.
+   */
+  appendStored?(from: SourceRange, length: number): boolean;
   /** Commits what was written. */
   close(): Promise<void>;
   /** Discards what was written; safe to call more than once, and after a failure. */

@@ -26,7 +26,33 @@ export interface ByteSource {
    * (a request's overhead on HTTP, a system call on a file). 0 for memory.
    */
   readonly coalesceGap?: number;
+  /**
+   * Where the bytes [offset, offset+length) lie in the source this one reads them from, when they are
+   * that source's bytes as they are (a window, a wrapper that keeps reads); undefined when they are
+   * this source's own. `originOf` follows the chain to the source that holds them.
+   */
+  origin?(offset: number, length: number): SourceRange | undefined;
   close?(): Promise<void>;
+}
+
+/** A place in a source: the bytes from `offset` on. */
+export interface SourceRange {
+  readonly source: ByteSource;
+  readonly offset: number;
+}
+
+/**
+ * The source that holds the bytes [offset, offset+length) of `source`, and where, through every
+ * window and wrapper: two ranges with the same origin are the same bytes, without reading them.
+ */
+export function originOf(source: ByteSource, offset: number, length: number): SourceRange {
+  let at: SourceRange = { source, offset };
+  for (;;) {
+    checkRange(at.source, at.offset, length);
+    const inner = at.source.origin?.(at.offset, length);
+    if (inner === undefined) return at;
+    at = inner;
+  }
 }
 
 export interface ReadOptions {
@@ -107,6 +133,11 @@ export class WindowSource implements ByteSource {
       return Promise.reject(e);
     }
     return this.parent.read(this.offset + offset, length, options);
+  }
+
+  origin(offset: number, length: number): SourceRange {
+    checkRange(this, offset, length);
+    return { source: this.parent, offset: this.offset + offset };
   }
 }
 

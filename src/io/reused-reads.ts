@@ -1,4 +1,4 @@
-import type { ByteSource, ReadOptions } from './byte-source.js';
+import type { ByteSource, ReadOptions, SourceRange } from './byte-source.js';
 
 /** Bytes kept in all: a checkpoint's pickle the scanner analyses is no larger (MAX_SCANNED_PICKLE_BYTES); bounds the memory held. */
 export const MAX_REUSED_BYTES = 256 << 20;
@@ -41,6 +41,11 @@ export class ReusedReadsSource implements ByteSource {
         else await into(target, offset);
       };
     }
+  }
+
+  /** Its bytes are the inner source's. */
+  origin(offset: number): SourceRange {
+    return { source: this.inner, offset };
   }
 
   async read(offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {

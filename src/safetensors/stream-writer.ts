@@ -1,6 +1,7 @@
 import { SafetensorError } from '../errors.js';
 import { bytesOf } from '../dtype/tensor.js';
 import type { ByteSink } from '../io/byte-sink.js';
+import type { SourceRange } from '../io/byte-source.js';
 import { planLayout, type Metadata, type SafetensorsLayout, type TensorPlacement, type TensorSpec } from './layout.js';
 
 export interface StreamWriterOptions {
@@ -87,6 +88,28 @@ export class SafetensorsStreamWriter {
     }
     this.written[i] = done + bytes.byteLength;
     this.skipEmpty();
+  }
+
+  /**
+   * Appends the whole of tensor `name` by reference to bytes that hold it as it is (`from`), when the
+   * sink takes such references (ByteSink.appendStored) and the tensor is next in the file; returns
+   * false, having written nothing, otherwise: the caller then writes its bytes.
+   */
+  async appendStored(name: string, from: SourceRange): Promise<boolean> {
+    this.checkOpen();
+    const i = this.index.get(name);
+    if (i === undefined || i !== this.cursor || this.written[i] !== 0 || this.sink.writeAt || !this.sink.appendStored) return false;
+    const t = this.layout.tensors[i]!;
+    let taken: boolean;
+    try {
+      taken = this.sink.appendStored(from, t.byteLength);
+    } catch (e) {
+      return this.fail(e);
+    }
+    if (!taken) return false;
+    this.written[i] = t.byteLength;
+    this.skipEmpty();
+    return true;
   }
 
   /** Writes a whole tensor from one array or from an (async) iterable of chunks. */

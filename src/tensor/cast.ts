@@ -23,6 +23,7 @@ export function castEntry(entry: TensorEntry, to: CastDtype): TensorEntry {
     dtype: to,
     byteLength: entry.byteLength / 2,
     fidelity: 'derived',
+    stored: undefined,
     encoding: { ...entry.encoding, decoder: `${entry.encoding.decoder ?? ''}+${to.toLowerCase()}` },
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => castChunks(entry.chunks(Math.max(4, chunkBytes * 2)), to, chunkBytes),
   };

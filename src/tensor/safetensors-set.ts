@@ -17,6 +17,7 @@ export function safetensorsTensorSet(handle: SafetensorsHandle): TensorSet {
       byteLength: info.byteLength,
       encoding: STORED,
       fidelity: 'exact',
+      stored: { source, offset: info.byteOffset },
       chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => readChunks(source, info.byteOffset, info.byteLength, chunkBytes),
     };
   });

@@ -1,5 +1,6 @@
 import type { TensorsafeError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
+import type { SourceRange } from '../io/byte-source.js';
 
 /**
  * The shape every format reader produces and every consumer (writer, verify, CLI) takes:
@@ -21,6 +22,12 @@ export interface TensorEntry {
    * same values by construction, and a writer may keep one of them.
    */
   readonly aliasKey?: string;
+  /**
+   * Where the tensor's bytes lie, when `chunks()` yields exactly the `byteLength` bytes from there, as
+   * they are (no gather, swap or decode): a writer may take them by reference (ByteSink.appendStored),
+   * and two entries whose bytes have the same origin (originOf) are equal without reading them.
+   */
+  readonly stored?: SourceRange;
   /**
    * The tensor's bytes, in order, in chunks of at most `chunkBytes` (default DEFAULT_CHUNK_BYTES).
    * A chunk may be a reused buffer: it is valid until the next chunk is asked for.

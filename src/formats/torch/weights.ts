@@ -148,6 +148,7 @@ function entryOf(name: string, t: TorchTensor, ids: Map<TorchStorage, number>, f
     encoding,
     fidelity: 'exact',
     aliasKey,
+    ...(encoding.layout === 'stored' && !swap ? { stored: { source, offset: base } } : {}),
     chunks: (chunkBytes = DEFAULT_CHUNK_BYTES) => stridedChunks(source, view, chunkBytes),
   };
 }

@@ -32,9 +32,11 @@ import { ReadAheadSource } from './read-ahead.js';
 /**
  * A conversion in the page: the CLI's pipeline (convert/pipeline.ts) with the CLI's setup
  * (model/convert-setup.ts: options, names, the record of the sources, the plan), writing into the
- * page's private storage (OPFS, opfs-sink.ts) as the CLI writes into temporary files. Every tensor is
- * written, read back and compared bit for bit before anything is delivered; only then are the files
- * streamed into what the user picked (File System Access) or handed to the page for downloading.
+ * page's private storage (OPFS, opfs-sink.ts) as the CLI writes into temporary files; a tensor the
+ * dropped file holds as it is goes into the output by reference to that file's bytes, not copied
+ * (opfs-sink.ts). Every tensor is checked against the source before anything is delivered; only
+ * then are the files streamed into what the user picked (File System Access) or handed to the page
+ * for downloading.
  */
 
 /** Every job's folder in OPFS starts so; one whose lock is free is left over from a closed page and is removed. */
@@ -72,22 +74,28 @@ export async function convertInPage(model: OpenModel, choices: ConvertChoicesWeb
     held.set(folderName, await holdLock(folderName));
     const folder = await root.getDirectoryHandle(folderName, { create: true });
     let index: { name: string; bytes: Uint8Array } | undefined;
+    const sinks = new Map<string, OpfsSink>();
+    const sinkFor = async (name: string): Promise<OpfsSink> => {
+      const sink = await OpfsSink.create(folder, name, context.signal);
+      sinks.set(name, sink);
+      return sink;
+    };
     await withDequantizeHint(opened, choices.dequantize, () =>
       writeOutputs(plan, {
         framework: opened[0]?.format.framework,
         records: { [PROVENANCE_KEY]: provenanceValue(setup.records) },
-        createSink: (i) => OpfsSink.create(folder, plan.files[i]!, context.signal),
+        createSink: (i) => sinkFor(plan.files[i]!),
         openWritten: (sink) => sink.source(),
         // The index is small (names and file names): it is kept in memory and delivered with the files.
         writeIndex: (name, bytes) => {
           index = { name, bytes };
         },
-        createCompanionSink: (name) => OpfsSink.create(folder, name, context.signal),
+        createCompanionSink: (name) => sinkFor(name),
         onProgress: (p) => context.progress({ phase: p.phase, done: p.bytesDone, total: p.bytesTotal, detail: p.tensor }),
       }),
     );
     const summary = summaryOf(plan, opened, setup.records, started);
-    const fileOf = async (name: string): Promise<File> => (index?.name === name ? new File([index.bytes as Uint8Array<ArrayBuffer>], name) : (await folder.getFileHandle(name)).getFile());
+    const fileOf = async (name: string): Promise<File> => (index?.name === name ? new File([index.bytes as Uint8Array<ArrayBuffer>], name) : sinks.get(name)!.file(folder));
     if (deliver.kind === 'download') {
       const files = [];
       for (const name of names) {
