@@ -4,6 +4,7 @@ ONNX Runtime runs on inputs made by tensorsafe/onnxruntime.
 
 identity-all.onnx: one input per ONNX Runtime type the adapter makes (x_float … x_bool, shape [2, 3]),
 each passed through Identity to y_<type>; and sum = x_float + x_float (Add), a computation.
+add.onnx: sum = x + y, float32 [2, 3] (the README's example).
 
 Run with Debian's python3 (onnx 1.12): /usr/bin/python3 scripts/make-runtime-fixtures.py
 """
@@ -33,6 +34,15 @@ def main():
     model.ir_version = 7
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(OUT, 'identity-all.onnx'))
+
+    f = TensorProto.FLOAT
+    add = helper.make_graph([helper.make_node('Add', ['x', 'y'], ['sum'])], 'add',
+                            [helper.make_tensor_value_info('x', f, [2, 3]), helper.make_tensor_value_info('y', f, [2, 3])],
+                            [helper.make_tensor_value_info('sum', f, [2, 3])])
+    model = helper.make_model(add, opset_imports=[helper.make_opsetid('', 13)], producer_name='tensorsafe scripts/make-runtime-fixtures.py')
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, 'add.onnx'))
 
 if __name__ == '__main__':
     main()

@@ -73,7 +73,7 @@ export class WeightsMismatchError extends TensorsafeError {
   }
 }
 
-/** Names listed in a WeightsMismatch message per kind (the report holds them all). */
+/** Names a WeightsMismatch message lists per kind: a model of thousands of weights would make a message no one reads (the report holds them all). */
 export const MAX_NAMES_IN_MESSAGE = 20;
 
 /**
