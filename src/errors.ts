@@ -376,6 +376,15 @@ export type IntegrityErrorCode =
   /** This JavaScript engine's WebCrypto has no Ed25519 (older browsers): pass a backend. */
   | 'Ed25519Unavailable';
 
+/** The runtime adapters (src/runtime): tensors to and from ONNX Runtime and TensorFlow.js, tfjs model weights. */
+export type RuntimeErrorCode =
+  /** A dtype the runtime has no equivalent for: C64 in ONNX Runtime, a string tensor, an ONNX Runtime type safetensors lacks. */
+  | 'RuntimeDtype'
+  /** A value the conversion would change: an integer outside the runtime's range, a float that would round without `lossy`. */
+  | 'LossyConversion'
+  /** Strict loadWeights: the tensors and the model's weights differ (missing, unexpected, mismatched shape or dtype), named in the message. */
+  | 'WeightsMismatch';
+
 /** Conversion and verification: the file was read and judged, and the judgement is "no". */
 export type VerdictErrorCode =
   /** The scanner found that the file would run code when loaded: it is not converted. */
@@ -423,6 +432,7 @@ export type ErrorCode =
   | FlaxErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
+  | RuntimeErrorCode
   | VerdictErrorCode
   | GeneralErrorCode;
 

@@ -35,6 +35,7 @@ export {
   type FlaxErrorCode,
   type ZipErrorCode,
   type IntegrityErrorCode,
+  type RuntimeErrorCode,
   type VerdictErrorCode,
   type GeneralErrorCode,
   type TensorsafeErrorOptions,

@@ -25,7 +25,7 @@ export {
 } from './index.js';
 export type {
   ErrorCode, SafetensorErrorCode, ShardErrorCode, IoErrorCode, PickleErrorCode, CheckpointErrorCode, FormatErrorCode,
-  NumpyErrorCode, GgufErrorCode, OnnxErrorCode, TfliteErrorCode, TfjsErrorCode, TfCheckpointErrorCode, CoremlErrorCode, KerasErrorCode, XmlErrorCode, PmmlErrorCode, PfaErrorCode, MxnetErrorCode, PaddleErrorCode, FlaxErrorCode, ZipErrorCode, IntegrityErrorCode, VerdictErrorCode, GeneralErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
+  NumpyErrorCode, GgufErrorCode, OnnxErrorCode, TfliteErrorCode, TfjsErrorCode, TfCheckpointErrorCode, CoremlErrorCode, KerasErrorCode, XmlErrorCode, PmmlErrorCode, PfaErrorCode, MxnetErrorCode, PaddleErrorCode, FlaxErrorCode, ZipErrorCode, IntegrityErrorCode, RuntimeErrorCode, VerdictErrorCode, GeneralErrorCode, TensorsafeErrorOptions, ZipFinding, Dtype, DtypeArrays,
   DtypeArray, DtypeInfo, TensorData, Tensor, TensorOf, FloatDtype, MinifloatDtype, ByteSource, ReadOptions, ByteSink,
   FetchLike, HttpSourceOptions, HttpSourceStats, SafeOpenSource, SafeOpenOptions, SafetensorsHandle, TensorSlice,
   ShardIndex, SafetensorsHeader, TensorInfo, SliceIndex, SliceRange, SlicePlan, ByteRun, ValidationResult,

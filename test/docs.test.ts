@@ -139,7 +139,8 @@ describe('error codes in the documentation', () => {
  * A folder where `import … from 'tensorsafe'` resolves to this repository's built package
  * (node_modules/tensorsafe → the repository: its package.json "exports" lead to dist/), holding the
  * files the examples name: the bundled PyTorch sample as pytorch_model.bin, that checkpoint converted to
- * model.safetensors, a Lightning-style checkpoint as last.ckpt, and an Ed25519 key pair.
+ * model.safetensors, a Lightning-style checkpoint as last.ckpt, an Ed25519 key pair, and an ONNX model
+ * (add.onnx) for the ONNX Runtime example.
  */
 let seed = '';
 let work = '';
@@ -151,11 +152,14 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-examples-'));
   fs.mkdirSync(path.join(work, 'node_modules'));
   fs.symlinkSync(ROOT, path.join(work, 'node_modules', 'tensorsafe'), 'dir');
+  // The runtimes the adapters' examples import (development dependencies here, a user's own there).
+  for (const runtime of ['@tensorflow', 'onnxruntime-node', 'onnxruntime-common']) fs.symlinkSync(path.join(ROOT, 'node_modules', runtime), path.join(work, 'node_modules', runtime), 'dir');
   seed = path.join(work, 'seed');
   fs.mkdirSync(seed);
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/torch/sample/pytorch_model.bin'), path.join(seed, 'pytorch_model.bin'));
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/torch/lightning_like.ckpt'), path.join(seed, 'last.ckpt'));
   fs.copyFileSync(path.join(ROOT, 'test/fixtures/formats/numpy/compressed.npz'), path.join(seed, 'embeddings.npz'));
+  fs.copyFileSync(path.join(ROOT, 'test/fixtures/runtime/add.onnx'), path.join(seed, 'add.onnx'));
   await convertCheckpoint(path.join(seed, 'pytorch_model.bin'));
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   fs.writeFileSync(path.join(seed, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));

@@ -79,6 +79,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   EntryTooLarge: B, TooManyFindings: B,
   // integrity
   InvalidPem: B, InvalidKey: B, InvalidSignatureFile: B, InvalidManifest: B, NotCanonical: B, Ed25519Unavailable: B,
+  // runtime adapters
+  RuntimeDtype: B, LossyConversion: B, WeightsMismatch: B,
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
   // arguments and tensorsafe itself
