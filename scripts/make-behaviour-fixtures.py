@@ -11,6 +11,7 @@ test/fixtures/behaviour/
                            initializer; input x [batch, 4] (batch: a named dynamic dimension)
   onnx/conv.onnx           Conv (pads 1) + Relu on image [1, 1, 5, 5]
   onnx/*.inputs.npz        inputs; *.expected.npz: numpy's outputs for them
+  onnx/unknown-op.onnx     a node of an operator no runtime has (com.example.NoSuchOp): converts, does not run
   onnx-external/mlp.onnx   mlp.onnx with its initializers in mlp.weights (external data)
   tfjs/model.json          a graph model: MatMul + BiasAdd + Relu + MatMul (float16-quantized kernel) + Add
                            (uint8-quantized bias) + Reshape (int32 shape); its shard group1-shard1of1.bin
@@ -148,6 +149,12 @@ def main():
         save(onnx_dir, f'{name}.onnx', m)
         np.savez(os.path.join(onnx_dir, f'{name}.inputs.npz'), **inputs)
         np.savez(os.path.join(onnx_dir, f'{name}.expected.npz'), **expected)
+    g = helper.make_graph([helper.make_node('NoSuchOp', ['x', 'w'], ['y'], name='custom', domain='com.example')], 'custom',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2])], [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2])],
+                          [numpy_helper.from_array(np.array([1, 2], np.float32), 'w')])
+    m = helper.make_model(g, producer_name='tensorsafe-fixtures', opset_imports=[helper.make_opsetid('', 13), helper.make_opsetid('com.example', 1)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(onnx_dir, 'unknown-op.onnx'))
     m = onnx.load(os.path.join(onnx_dir, 'mlp.onnx'))
     ext = os.path.join(ROOT, 'onnx-external')
     os.makedirs(ext, exist_ok=True)

@@ -11,7 +11,8 @@ import { readEntry, type TensorSet } from '../tensor/tensor-set.js';
  *
  * Generated values: floats uniform in [-1, 1) (rounded to the input's float type), integers uniform in
  * [0, GENERATED_INT_RANGE) (small enough to be indices and counts in most graphs), booleans 0 or 1.
- * An open dimension is `dims[name]` when given, else 1.
+ * An open dimension is `dims[name]` when given (a named one, `batch`; any one as `<input>:<axis>`,
+ * `x:0`), else 1.
  */
 
 /** Integers generated for integer inputs are in [0, GENERATED_INT_RANGE). */
@@ -22,7 +23,7 @@ export const DEFAULT_RUN_SEED = 0;
 export interface RunInputOptions {
   /** Seed of the generator (a 32-bit integer). */
   readonly seed?: number;
-  /** Sizes of named open dimensions (`batch` → 2). */
+  /** Sizes of open dimensions: named ones by name (`batch` → 2), any one as `<input>:<axis>` (`x:0` → 2). */
   readonly dims?: Readonly<Record<string, number>>;
   /** Given inputs (an npz's arrays), by input name, instead of generated ones. */
   readonly given?: TensorSet;
@@ -34,13 +35,17 @@ export interface RunInputOptions {
 export async function runInputs(specs: readonly RunInputSpec[], options: RunInputOptions = {}): Promise<RunValue[]> {
   const dims = options.dims ?? {};
   const named = new Set(specs.flatMap((s) => s.shape.filter((d): d is string => typeof d === 'string')));
+  const open = new Set(specs.flatMap((s) => s.shape.flatMap((d, i) => (typeof d === 'number' ? [] : [`${s.name}:${i}`]))));
   for (const name of Object.keys(dims)) {
-    if (!named.has(name)) throw new TensorsafeError('InputMismatch', `--dim ${name}: no input of the model has a dimension named ${JSON.stringify(name)}${named.size ? ` (its named dimensions: ${[...named].join(', ')})` : ' (it has no named dimensions)'}`);
+    if (!named.has(name) && !open.has(name)) {
+      const known = [...named, ...open];
+      throw new TensorsafeError('InputMismatch', `--dim ${name}: the model has no open dimension ${JSON.stringify(name)} (${known.length ? `its open dimensions: ${known.join(', ')}` : 'it has none'})`);
+    }
   }
   if (options.given) return givenInputs(specs, options.given, options.givenName ?? 'the inputs', dims);
   const next = generator(options.seed ?? DEFAULT_RUN_SEED);
   return specs.map((s) => {
-    const shape = s.shape.map((d) => (typeof d === 'number' ? d : d === null ? 1 : (dims[d] ?? 1)));
+    const shape = s.shape.map((d, i) => (typeof d === 'number' ? d : (dims[`${s.name}:${i}`] ?? (d !== null ? dims[d] : undefined) ?? 1)));
     const count = elements(s.name, shape);
     return { name: s.name, dtype: s.dtype, shape, data: generated(s.dtype, count, next, s.name) };
   });
@@ -108,7 +113,10 @@ async function givenInputs(specs: readonly RunInputSpec[], given: TensorSet, fro
     const t = byName.get(s.name);
     const want = `${s.dtype} [${s.shape.map((d) => d ?? '?').join(', ')}]`;
     if (!t) throw new TensorsafeError('InputMismatch', `${from}: no array for input ${JSON.stringify(s.name)} (${want})`, { location: from });
-    const fits = t.shape.length === s.shape.length && s.shape.every((d, i) => (typeof d === 'number' ? t.shape[i] === d : d === null || dims[d] === undefined || dims[d] === t.shape[i]));
+    const fits = t.shape.length === s.shape.length && s.shape.every((d, i) => {
+      const want = typeof d === 'number' ? d : (dims[`${s.name}:${i}`] ?? (d !== null ? dims[d] : undefined));
+      return want === undefined || want === t.shape[i];
+    });
     if (t.dtype !== s.dtype || !fits) throw new TensorsafeError('InputMismatch', `${from}: array ${JSON.stringify(s.name)} is ${t.dtype} [${t.shape.join(', ')}], but the model's input is ${want}`, { location: from });
     elements(s.name, t.shape);
     out.push({ name: s.name, dtype: s.dtype, shape: [...t.shape], data: await readEntry(t) });
