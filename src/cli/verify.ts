@@ -70,7 +70,7 @@ Options:
                         (default 0: bit for bit)
   -h, --help            show this help
 
-${exitStatusHelp({ ok: 'every tensor matches under the rule (and, with --run, every output)', finding: 'the models differ (a tensor different, mismatched, missing or extra; with --run, an output that differs, named)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
+${exitStatusHelp({ ok: 'every tensor matches under the rule (and, with --run, every output)', finding: 'the models differ (a tensor or, with --run, an output: named)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
 
 Examples:
   tensorsafe verify pytorch_model.bin model.safetensors

@@ -32,17 +32,8 @@ export async function runtimeAvailable(id: RuntimeId): Promise<boolean> {
 }
 
 async function importRuntime(id: RuntimeId): Promise<unknown> {
-  const name = RUNTIME_PACKAGES[id];
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(name)) as Record<string, unknown>;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new TensorsafeError('RuntimeMissing', `${name} is not installed: npm install ${name} (the behaviour check runs the models in it; tensorsafe does not depend on it)`, { cause: e });
-    }
-    throw new TensorsafeError('RuntimeFailed', `${name} could not be loaded: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
-  }
+  // Literal specifiers, one per runtime: nothing a model or an argument says decides what is imported.
+  const mod = await importPackage(RUNTIME_PACKAGES[id], () => (id === 'onnxruntime' ? import('onnxruntime-node') : import('@tensorflow/tfjs')));
   if (id === 'tfjs') {
     const tf = mod as { enableProdMode(): void; setBackend(name: string): Promise<boolean>; ready(): Promise<void> };
     // Production mode keeps tfjs from printing its advice to install tfjs-node on first use; the CPU backend is the reference one, the same everywhere.
@@ -51,4 +42,17 @@ async function importRuntime(id: RuntimeId): Promise<unknown> {
     await tf.ready();
   }
   return mod;
+}
+
+/** A runtime package's module; RuntimeMissing, saying what to install, when it is not installed. Exported for its test. */
+export async function importPackage(name: string, load: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    return (await load()) as Record<string, unknown>;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new TensorsafeError('RuntimeMissing', `${name} is not installed: npm install ${name} (the behaviour check runs the models in it; tensorsafe does not depend on it)`, { cause: e });
+    }
+    throw new TensorsafeError('RuntimeFailed', `${name} could not be loaded: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
+  }
 }

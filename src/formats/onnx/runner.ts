@@ -63,7 +63,7 @@ export const onnxRunner: ModelRunner<OnnxStructure> = {
       throw new TensorsafeError('RunLimit', `${file} is ${req.source.size} bytes, more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: file });
     }
     const bytes = await req.source.read(0, req.source.size);
-    const replacements = req.weights ? await weightsOf(req.parsed.structure.model.tensors, req.parsed.tensors, req.weights, req.label) : await externalData(req.parsed.structure.model.tensors, req.parsed.tensors);
+    const replacements = req.weights ? await onnxReplacements(req.parsed.structure.model.tensors, req.parsed.tensors, req.weights, req.label) : await externalData(req.parsed.structure.model.tensors, req.parsed.tensors);
     const model = replacements.length > 0 ? rebuildOnnxModel(bytes, replacements) : bytes;
     if (model.byteLength > MAX_RUN_MODEL_BYTES) {
       throw new TensorsafeError('RunLimit', `${req.label} is ${model.byteLength} bytes with its weights inline, more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: file });
@@ -102,7 +102,7 @@ function namedRecords(records: readonly TensorRecord[]): { name: string; record:
 }
 
 /** Every weight of the graph from `weights`, by name (or by the name a converter kept for a tied one), checked against the original's dtype and shape. */
-async function weightsOf(records: readonly TensorRecord[], original: TensorSet, weights: TensorSet, label: string): Promise<Replacement[]> {
+export async function onnxReplacements(records: readonly TensorRecord[], original: TensorSet, weights: TensorSet, label: string): Promise<Replacement[]> {
   const own = new Map(original.tensors.map((e) => [e.name, e]));
   const given = new Map(weights.tensors.map((e) => [e.name, e]));
   const out: Replacement[] = [];
