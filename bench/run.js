@@ -13,6 +13,7 @@ const groups = {
   formats: () => import('./formats.js'),
   web: () => import('./web.js'),
   'web-open': () => import('./web-open.js'),
+  behaviour: () => import('./behaviour.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');
