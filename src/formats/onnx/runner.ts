@@ -106,6 +106,7 @@ export async function onnxReplacements(records: readonly TensorRecord[], origina
   const own = new Map(original.tensors.map((e) => [e.name, e]));
   const given = new Map(weights.tensors.map((e) => [e.name, e]));
   const out: Replacement[] = [];
+  let total = 0;
   for (const { name, record } of namedRecords(records)) {
     const was = own.get(name);
     if (!was) continue;
@@ -118,6 +119,9 @@ export async function onnxReplacements(records: readonly TensorRecord[], origina
     if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
       throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${JSON.stringify(name)} (${record.where}) is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: name });
     }
+    // Counted before it is read: the weights are held in memory until the model is rebuilt.
+    total += entry.byteLength;
+    if (total > MAX_RUN_MODEL_BYTES) throw new TensorsafeError('RunLimit', `${label}: the converted weights are more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: name });
     out.push({ record, bytes: await onnxBytes(record, entry) });
   }
   return out;
