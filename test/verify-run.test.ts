@@ -66,6 +66,8 @@ describe('verify --run: a lossless conversion behaves the same', () => {
     ['ONNX: Conv', CONV, 'conv', [], ['features']],
     ['ONNX with external data', EXTERNAL, 'external', [], ['logits', 'scaled']],
     ['TF.js graph model: float16- and uint8-quantized weights, an int32 shape', TFJS, 'tfjs', [], ['Identity']],
+    // A const output straight from a uint8-quantized weight: tfjs's dequantization and the reader's agree bit for bit; its string weight (kept as metadata) is not needed by the graph.
+    ['the TF.js graph model of the format fixtures: a Placeholder and a quantized Const as outputs', path.join(import.meta.dirname, 'fixtures', 'formats', 'tfjs', 'graph-model.json'), 'graph-model', [], ['x', 'conv/weights_u8']],
   ])('%s', async (_what, model, name, extra, outputs) => {
     const r = await run(model, await converted(model, name), ...extra);
     expect(r.code).toBe(0);
