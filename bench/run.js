@@ -14,6 +14,7 @@ const groups = {
   web: () => import('./web.js'),
   'web-open': () => import('./web-open.js'),
   runtime: () => import('./runtime.js'),
+  behaviour: () => import('./behaviour.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');

@@ -392,6 +392,23 @@ export type VerdictErrorCode =
   /** A converted output did not match its source, tensor for tensor: nothing was kept. */
   | 'VerificationFailed';
 
+/** The behaviour check (verify --run): the original and the converted model run in their runtime, outputs compared. */
+export type BehaviourErrorCode =
+  /** The runtime a model needs (onnxruntime-node, @tensorflow/tfjs) is not installed: the message says what to install. */
+  | 'RuntimeMissing'
+  /** The runtime could not load or run a model (an operator it lacks, a graph it refuses): its own words are in the message. */
+  | 'RuntimeFailed'
+  /** A model the behaviour check cannot run: a format without a runtime, several files, a weight that cannot be put back (a sparse Constant). */
+  | 'RunUnsupported'
+  /** The converted weights do not fit the original graph: a weight missing, or of another dtype or shape. */
+  | 'RunWeightMismatch'
+  /** Inputs (--inputs) that do not match the graph's: an input missing or unknown, of another dtype or shape. */
+  | 'InputMismatch'
+  /** A named limit of the behaviour check stopped it (model bytes run, elements of an input or output). */
+  | 'RunLimit'
+  /** An output of the model with the converted weights differs from the original's (beyond --tolerance): the outputs are named. */
+  | 'BehaviourChanged';
+
 /** Arguments and tensorsafe itself. */
 export type GeneralErrorCode =
   /** An argument a function or command cannot take (a source of the wrong kind, an output that is its own input). */
@@ -434,6 +451,7 @@ export type ErrorCode =
   | IntegrityErrorCode
   | RuntimeErrorCode
   | VerdictErrorCode
+  | BehaviourErrorCode
   | GeneralErrorCode;
 
 /** Where an error is, and what caused it. */

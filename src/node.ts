@@ -49,8 +49,12 @@ export { loadFile, loadFileSync, saveFile, saveFileSync, saveShardedFiles, type 
 export { openModel, type OpenModelOptions, type OpenedModel } from './node/open-model.js';
 export { convertModel, convertCheckpoint, VerificationError, type ConvertOptions, type ConvertSummary } from './node/convert.js';
 export { UnsafeFileError } from './node/open-files.js';
-export { convertFolder, findModels, type BatchOptions, type BatchReport, type BatchModelResult, type BatchStatus, type FoundModel } from './node/batch.js';
+export { convertFolder, findModels, type BatchOptions, type BatchReport, type BatchModelResult, type BatchStatus, type BatchBehaviour, type FoundModel } from './node/batch.js';
 export { scanFile } from './node/scan-file.js';
+
+// The behaviour check (verify --run): the original ONNX or TF.js graph model run with its converted weights, in onnxruntime-node or @tensorflow/tfjs (optional packages).
+export { verifyBehaviour, type VerifyBehaviourOptions } from './node/verify-behaviour.js';
+export type { BehaviourReport, OutputComparison, OutputStatus } from './verify/behaviour.js';
 
 // Hashes and signatures of files, with node:crypto.
 export { hashFile, signFile, verifyFileSignature, nodeSha256, nodeEd25519, type SignFileOptions, type FileSignatureCheck } from './node/integrity.js';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { inFile, IoError, TensorsafeError } from '../errors.js';
 import { makeFolder, namesFolder } from '../node/file-source.js';
 import { parseArgs } from 'node:util';
-import { batchMarkdown, convertFolder, type BatchReport } from '../node/batch.js';
+import { batchMarkdown, convertFolder, type BatchBehaviour, type BatchReport } from '../node/batch.js';
 import { writeFileAtomicSync } from '../node/atomic-file.js';
 import { DEFAULT_OUTPUT, OUTPUT_FORMATS, outputFormatById } from '../convert/outputs.js';
 import { convertModel, type ConvertSummary } from '../node/convert.js';
@@ -26,7 +26,7 @@ export const convertCommand: Command = {
                         [--max-shard-size SIZE] [-o OUT] [--force] [--json]
        tensorsafe convert DIR --recursive [--jobs N] [--report FILE.json]
                         [--max-shard-size SIZE] [--key PATH] [--skip-unknown]
-                        [--force] [--sha256] [--json]
+                        [--force] [--sha256] [--run] [--json]
 
 Converts a model to safetensors (or NumPy, GGUF or TF.js, --to) without
 executing anything in it. The format is found from the bytes: a PyTorch
@@ -162,6 +162,14 @@ Many models at once:
                          "bytesOut","seconds"}],"summary":{...}}, and
                          FILE.md, a Markdown rendering for a pull-request
                          comment
+  --run                  also run each ONNX and TF.js graph model as it is
+                         and with its converted weights, and compare the
+                         outputs (verify --run): the report's "behaviour"
+                         ({"result":"same"|"changed"|"not-run",…}) and its
+                         "behaves the same" column. A model whose outputs
+                         changed is a finding (exit 1); one whose runtime
+                         is not installed (npm install onnxruntime-node,
+                         @tensorflow/tfjs) or cannot run it is "not run"
 
 Tied weights (names that are the same view of one storage) are written once:
 the alphabetically first name is kept and each removed name is recorded in
@@ -216,6 +224,7 @@ Examples:
           recursive: { type: 'boolean', short: 'r' },
           jobs: { type: 'string', short: 'j' },
           report: { type: 'string' },
+          run: { type: 'boolean' },
           quantize: { type: 'string' },
           arch: { type: 'string' },
           dequantize: { type: 'boolean' },
@@ -258,6 +267,7 @@ Examples:
     if (values['allow-raw'] && !outputFormatById(values.to ?? DEFAULT_OUTPUT.id)!.writerOptions?.includes('allowRaw')) throw new UsageError('--allow-raw goes with --to npz or --to npy (safetensors holds bf16 and float8 as they are)');
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
+    if (values.run) throw new UsageError('--run goes with --recursive (for one model: tensorsafe verify ORIGINAL CONVERTED --run)');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
     let summary: ConvertSummary;
     try {
@@ -291,7 +301,7 @@ Examples:
 
 async function runBatch(
   dir: string,
-  values: { output?: string; 'max-shard-size'?: string; key?: string; 'skip-unknown'?: boolean; force?: boolean; sha256?: boolean; json?: boolean; jobs?: string; report?: string },
+  values: { output?: string; 'max-shard-size'?: string; key?: string; 'skip-unknown'?: boolean; force?: boolean; sha256?: boolean; json?: boolean; jobs?: string; report?: string; run?: boolean },
   io: Io,
 ): Promise<number> {
   if (values.output !== undefined) throw new UsageError('--recursive writes each model\'s safetensors beside it; -o does not apply');
@@ -315,6 +325,7 @@ async function runBatch(
       force: values.force,
       skipUnknown: values['skip-unknown'],
       sourceSha256: values.sha256,
+      run: values.run,
       onProgress: (p) => bar.update(`models ${p.done}/${p.total}`, p.bytesDone, p.bytesTotal, p.done === p.total),
     });
   } finally {
@@ -328,12 +339,21 @@ async function runBatch(
   if (values.json) io.out(JSON.stringify(report));
   else {
     const mark: Record<string, string> = { converted: green(io, '✓ converted'), skipped: '↷ skipped  ', refused: red(io, '⛔ refused  '), failed: red(io, '✗ failed   ') };
-    for (const m of report.models) io.out(`${mark[m.status]} ${m.path}${m.reason && m.status !== 'skipped' ? `: ${m.reason}` : ''}`);
+    for (const m of report.models) io.out(`${mark[m.status]} ${m.path}${m.reason && m.status !== 'skipped' ? `: ${m.reason}` : ''}${behaviourText(m.behaviour, io)}`);
     const s = report.summary;
     io.out(`${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed in ${s.seconds.toFixed(1)}s${values.report ? ` (report: ${values.report})` : ''}`);
   }
   // A refused model is a judgement on its content (1), whatever its code; a failed one says why (3, 70).
-  return worstExit(report.models.map((m) => (m.status === 'converted' || m.status === 'skipped' ? EXIT_OK : m.status === 'refused' ? EXIT_FINDING : exitCodeForCode(m.code ?? 'InternalError'))));
+  // A model whose outputs changed (--run) is a finding on its conversion.
+  return worstExit(report.models.map((m) => (m.behaviour?.result === 'changed' ? EXIT_FINDING : m.status === 'converted' || m.status === 'skipped' ? EXIT_OK : m.status === 'refused' ? EXIT_FINDING : exitCodeForCode(m.code ?? 'InternalError'))));
+}
+
+/** `; behaves the same in onnxruntime-node 1.30.0`, `; behaviour changed: logits`, `; behaviour not run: …`. */
+function behaviourText(b: BatchBehaviour | undefined, io: Io): string {
+  if (!b) return '';
+  if (b.result === 'same') return green(io, `; behaves the same in ${b.runtime}`);
+  if (b.result === 'changed') return red(io, `; behaviour changed: ${b.outputs?.join(', ') || b.reason}`);
+  return `; behaviour not run: ${b.reason}`;
 }
 
 function printSummary(s: ConvertSummary, io: Io): void {

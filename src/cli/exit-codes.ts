@@ -83,6 +83,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   RuntimeDtype: B, LossyConversion: B, WeightsMismatch: B,
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
+  // the behaviour check: a changed output or weights that do not fit the graph are judgements on the conversion
+  RuntimeMissing: B, RuntimeFailed: B, RunUnsupported: B, RunWeightMismatch: F, InputMismatch: B, RunLimit: B, BehaviourChanged: F,
   // arguments and tensorsafe itself
   InvalidArgument: B, InvalidSize: B, InvalidTensor: B, GatherLimit: B, UsageError: EXIT_USAGE, InternalError: EXIT_INTERNAL,
 };

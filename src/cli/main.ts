@@ -12,7 +12,7 @@ import { VERSION } from './version.js';
 export const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
   { name: 'convert', summary: 'convert to safetensors, NumPy, GGUF or TF.js; runs nothing', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'scan', summary: 'scan model files for code that would run when loaded', load: async () => (await import('./scan.js')).scanCommand },
-  { name: 'verify', summary: 'prove two models hold the same tensors (or within tolerance)', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'verify', summary: 'prove two models hold the same tensors (--run: and outputs)', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'validate', summary: 'check safetensors files exactly as the reference reader does', load: async () => (await import('./validate.js')).validateCommand },
   { name: 'inspect', summary: 'show the tensors of a model file, folder or URL, any format', load: async () => (await import('./inspect.js')).inspectCommand },
   { name: 'hash', summary: "SHA-256 of a safetensors file's header and of every tensor", load: async () => (await import('./hash.js')).hashCommand },

@@ -4,6 +4,8 @@ import type { TensorSet } from '../tensor/tensor-set.js';
 import { BIT_EXACT, type TensorComparison, type VerifyRule } from '../tensor/compare-tensors.js';
 import { describeComparison, parseTolerance, ruleText, summaryText, toMarkdown, verdictText } from '../verify/verify-report.js';
 import { verifySets, type VerifyReport } from '../verify/verify-sets.js';
+import { behaviourLines, behaviourMarkdown, type BehaviourReport } from '../verify/behaviour.js';
+import { verifyBehaviour, type VerifyBehaviourOptions } from '../node/verify-behaviour.js';
 import { bold, green, red, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { inFile } from '../errors.js';
@@ -15,6 +17,9 @@ export const verifyCommand: Command = {
   help: `Usage: tensorsafe verify A B [--atol X] [--rtol Y] [--allow-dtype-change]
                        [--json | --markdown] [--key PATH] [--skip-unknown]
                        [--dequantize]
+       tensorsafe verify ORIGINAL CONVERTED.safetensors --run [--seed N]
+                       [--dim NAME=N]... [--inputs FILE.npz]
+                       [--tolerance X] [--json | --markdown]
 
 Compares every tensor of two models, matched by name. A and B are files,
 sharded sets or model folders of any format tensorsafe reads (PyTorch,
@@ -30,6 +35,16 @@ absolute and relative error, values outside the tolerance, cosine similarity,
 NaN and infinity agreement); shape or dtype mismatch; missing (in A, not B);
 extra (in B, not A).
 
+With --run, the behaviour too: ORIGINAL (an ONNX model, or a TF.js graph
+model's model.json) is run as it is and again with the converted weights in
+place of its own (ONNX: put back into the graph's initializers and Constant
+values; TF.js: the same topology with the converted weights), on the same
+inputs, in onnxruntime-node or @tensorflow/tfjs's CPU backend (optional
+packages: npm install onnxruntime-node, or @tensorflow/tfjs). Every output is
+reported with its dtype, shape and largest difference (in ulps for floats):
+identical for a lossless conversion. Only the graph is given to the runtime;
+nothing else in either file is run.
+
 Options:
   --atol X              absolute tolerance (default 0: bit for bit)
   --rtol Y              relative tolerance: |a - b| <= atol + rtol * |b|
@@ -41,14 +56,27 @@ Options:
   --skip-unknown        keep unknown objects in checkpoints as placeholders
   --dequantize          read TFLite models' quantized tensors as F32, as
                         convert --dequantize writes them
+  --run                 run both models and compare their outputs (above)
+  --seed N              seed of the generated inputs (default 0): floats in
+                        [-1, 1), integers in [0, 4), booleans
+  --dim NAME=N          the size of the open dimension NAME (default 1),
+                        or of any open one as INPUT:AXIS=N (x:0=8);
+                        repeat for several. More rows make a change that
+                        rounding hides in one row more likely to show
+  --inputs FILE.npz     the inputs, one array per input name, instead of
+                        generated ones
+  --tolerance X         with --run: an output whose largest absolute
+                        difference is at most X counts as the same
+                        (default 0: bit for bit)
   -h, --help            show this help
 
-${exitStatusHelp({ ok: 'every tensor matches under the rule', finding: 'the models differ (a tensor different, mismatched, missing or extra)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
+${exitStatusHelp({ ok: 'every tensor matches under the rule (and, with --run, every output)', finding: 'the models differ (a tensor or, with --run, an output: named)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
 
 Examples:
   tensorsafe verify pytorch_model.bin model.safetensors
   tensorsafe verify ./model-fp32/ ./model-bf16/ --allow-dtype-change --rtol 1e-2
-  tensorsafe verify old/ new/ --markdown > comment.md`,
+  tensorsafe verify old/ new/ --markdown > comment.md
+  tensorsafe verify model.onnx model.safetensors --run --dim batch=4`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
@@ -63,6 +91,11 @@ Examples:
           key: { type: 'string' },
           'skip-unknown': { type: 'boolean' },
           dequantize: { type: 'boolean' },
+          run: { type: 'boolean' },
+          seed: { type: 'string' },
+          dim: { type: 'string', multiple: true },
+          inputs: { type: 'string' },
+          tolerance: { type: 'string' },
         },
         allowPositionals: true,
         strict: true,
@@ -76,6 +109,7 @@ Examples:
       rtol: tolerance(values.rtol, '--rtol'),
       allowDtypeChange: Boolean(values['allow-dtype-change']),
     };
+    const runOptions = behaviourOptions(values);
     const [aPath, bPath] = positionals as [string, string];
     const opened: TensorSet[] = [];
     const bar = new ProgressBar(process.stderr, !values.json && !values.markdown && Boolean(process.stderr.isTTY) && !process.env['CI']);
@@ -91,12 +125,53 @@ Examples:
       bar.done();
       await Promise.all(opened.map((s) => s.close()));
     }
-    if (values.json) io.out(JSON.stringify(report));
-    else if (values.markdown) io.out(toMarkdown(report));
-    else printReport(report, io);
-    return report.ok ? EXIT_OK : EXIT_FINDING;
+    let behaviour: BehaviourReport | undefined;
+    if (runOptions) {
+      try {
+        behaviour = await verifyBehaviour(aPath, bPath, runOptions);
+      } catch (e) {
+        // The tensors' verdict is printed before the error that stopped the run (one JSON object under --json: the error's).
+        if (!values.json && !values.markdown) printReport(report, io);
+        throw e;
+      }
+    }
+    const ok = report.ok && (behaviour?.ok ?? true);
+    if (values.json) io.out(JSON.stringify(behaviour ? { ...report, ok, tensorsOk: report.ok, behaviour } : report));
+    else if (values.markdown) io.out(toMarkdown(report) + (behaviour ? `\n\n${behaviourMarkdown(behaviour)}` : ''));
+    else {
+      printReport(report, io);
+      if (behaviour) for (const [i, line] of behaviourLines(behaviour).entries()) io.out(i === 0 ? bold(io, line) : line.startsWith('✓') ? green(io, line) : line.startsWith('✗') ? red(io, line) : line);
+    }
+    return ok ? EXIT_OK : EXIT_FINDING;
   },
 };
+
+/** The options of --run, checked; undefined without --run (and its options refused then). */
+function behaviourOptions(values: { run?: boolean; seed?: string; dim?: string[]; inputs?: string; tolerance?: string }): VerifyBehaviourOptions | undefined {
+  if (!values.run) {
+    const stray = (['seed', 'dim', 'inputs', 'tolerance'] as const).find((k) => values[k] !== undefined);
+    if (stray) throw new UsageError(`--${stray} is an option of --run`);
+    return undefined;
+  }
+  if (values.seed !== undefined && values.inputs !== undefined) throw new UsageError('--seed generates inputs; --inputs gives them: use one');
+  let seed: number | undefined;
+  if (values.seed !== undefined) {
+    seed = Number(values.seed);
+    if (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(seed) || seed > 0xffffffff) throw new UsageError(`--seed must be an integer from 0 to 4294967295, got ${JSON.stringify(values.seed)}`);
+  }
+  const dims: Record<string, number> = {};
+  for (const d of values.dim ?? []) {
+    const m = /^([^=]+)=(\d+)$/.exec(d);
+    if (!m || Number(m[2]) < 1 || !Number.isSafeInteger(Number(m[2]))) throw new UsageError(`--dim must be NAME=N with N a positive integer, got ${JSON.stringify(d)}`);
+    dims[m[1]!] = Number(m[2]);
+  }
+  return {
+    ...(seed !== undefined ? { seed } : {}),
+    dims,
+    ...(values.inputs !== undefined ? { inputs: values.inputs } : {}),
+    tolerance: tolerance(values.tolerance, '--tolerance'),
+  };
+}
 
 function tolerance(text: string | undefined, flag: string): number {
   const v = parseTolerance(text);

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../io/byte-source.js';
 import type { BlockDecoder } from '../tensor/block-decoder.js';
+import type { RunnableModel, RuntimeId } from '../tensor/runnable-model.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import type { ScanContext } from './findings.js';
 
@@ -137,6 +138,32 @@ export interface FormatReader<Structure = unknown> {
    * parse. Undefined: inspect shows the tensors only.
    */
   describe?(parsed: ParsedModel<Structure>): FormatView;
+  /**
+   * Runs models of this format for the behaviour check (verify --run): the runtime they need, and a
+   * model loaded in it, with its own weights or with `weights` put in their place. Undefined: the
+   * format's models are not run.
+   */
+  runner?: ModelRunner<Structure>;
+}
+
+/** What a format's runner is given: the parse already made, the file, the runtime's module (loaded by the caller). */
+export interface RunRequest<Structure = unknown> {
+  readonly parsed: ParsedModel<Structure>;
+  /** The model file, read again for the bytes the runtime takes. */
+  readonly source: ByteSource;
+  /** Its files (ONNX external data, TF.js shards), inside its folder only. */
+  readonly openSibling?: (relativePath: string) => Promise<ByteSource>;
+  /** The runtime's module (`onnxruntime-node`, `@tensorflow/tfjs`), as imported by the caller. */
+  readonly runtime: unknown;
+  /** Weights to run the graph with instead of its own, matched by the names this format's reader gives them. */
+  readonly weights?: TensorSet;
+  /** What the model is, for messages: `the original (model.onnx)`. */
+  readonly label: string;
+}
+
+export interface ModelRunner<Structure = unknown> {
+  readonly runtime: RuntimeId;
+  load(request: RunRequest<Structure>): Promise<RunnableModel>;
 }
 
 /** A format's own view of a file (inspect): titled sections of key-value rows, plain text, JSON-able. */

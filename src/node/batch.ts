@@ -14,6 +14,7 @@ import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
 import { indexFormat, modelFileFormat, modelsNamingParts } from './model-files.js';
 import { startWorker } from './worker-argv.js';
+import { verifyBehaviour } from './verify-behaviour.js';
 
 /** One model found under a folder: a model file, or a sharded set by its index. */
 export interface FoundModel {
@@ -38,6 +39,23 @@ export interface BatchModelResult {
   bytesIn: number;
   bytesOut: number;
   seconds: number;
+  /**
+   * With `run`, for a converted model whose format a runtime runs (ONNX, TF.js graph models): whether
+   * it behaves the same (verify --run). Absent: not asked, or a format no runtime runs.
+   */
+  behaviour?: BatchBehaviour;
+}
+
+/** `same`: every output identical; `changed`: the outputs that differ; `not-run`: why (no runtime installed, an operator it lacks). */
+export interface BatchBehaviour {
+  result: 'same' | 'changed' | 'not-run';
+  /** The runtime it ran in. */
+  runtime?: string;
+  /** The outputs that differ (`changed`). */
+  outputs?: string[];
+  /** Why it changed or was not run, with the error code. */
+  reason?: string;
+  code?: ErrorCode;
 }
 
 export interface BatchReport {
@@ -48,6 +66,12 @@ export interface BatchReport {
 export interface BatchOptions extends Pick<ConvertOptions, 'maxShardSize' | 'key' | 'force' | 'skipUnknown' | 'sourceSha256'> {
   /** Models converted at once, each in a worker thread (default: the number of CPUs, at most 4). */
   jobs?: number;
+  /**
+   * Also run each converted ONNX and TF.js graph model in its runtime, as it is and with the converted
+   * weights, and compare the outputs (verify --run): the result's `behaviour`. Asked for, never
+   * automatic: it hands every graph to a runtime and takes the time of two runs per model.
+   */
+  run?: boolean;
   /** Called when a model starts and when it ends, and with the bytes done so far. */
   onProgress?: (p: { done: number; total: number; bytesDone: number; bytesTotal: number; current: string[] }) => void;
 }
@@ -165,18 +189,36 @@ export async function convertOne(model: FoundModel, options: BatchOptions, onByt
     });
     // The files written beside the outputs (a GGUF's metadata sidecar) are outputs too: a report lists every file it wrote.
     const outputs = [...summary.outputs, ...(summary.index ? [summary.index] : []), ...summary.companions.map((c) => c.file)];
+    const behaviour = options.run ? await behaviourOf(model, summary.index ?? summary.outputs[0]) : undefined;
+    const ran = behaviour ? { behaviour } : {};
     if (summary.upToDate) {
       const from = summary.sources.map((r) => r.file).join(', ');
-      return { ...base, status: 'skipped', outputs, reason: `already converted: the outputs hold exactly what ${from} converts to (checked bit for bit)`, seconds: (Date.now() - started) / 1000 };
+      return { ...base, status: 'skipped', outputs, reason: `already converted: the outputs hold exactly what ${from} converts to (checked bit for bit)`, seconds: (Date.now() - started) / 1000, ...ran };
     }
     const bytesOut = outputs.reduce((n, f) => n + fs.statSync(f).size, 0);
-    return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000 };
+    return { ...base, status: 'converted', outputs, verified: summary.verified, bytesOut, seconds: (Date.now() - started) / 1000, ...ran };
   } catch (e) {
     const code: ErrorCode = isTensorsafeError(e) ? e.code : 'InternalError';
     const message = e instanceof Error ? e.message : String(e);
     // A model with no weights (a TFLite graph of operators only) is not broken: there is nothing to convert.
     const status: BatchStatus = code === 'NoTensors' ? 'skipped' : REFUSED.has(code) ? 'refused' : 'failed';
     return { ...base, status, reason: `${code}: ${message}`, code, seconds: (Date.now() - started) / 1000 };
+  }
+}
+
+/** The behaviour check of a converted model (verify --run), for a one-file model of a format a runtime runs; never throws. */
+async function behaviourOf(model: FoundModel, converted: string | undefined): Promise<BatchBehaviour | undefined> {
+  const format = formatOfFound(model.path);
+  if (converted === undefined || model.files.length !== 1 || !format || !(await format.load()).runner) return undefined;
+  try {
+    const r = await verifyBehaviour(model.path, converted);
+    const changed = r.outputs.filter((o) => o.status !== 'identical' && o.status !== 'close').map((o) => o.name);
+    return r.ok ? { result: 'same', runtime: r.runtime } : { result: 'changed', runtime: r.runtime, outputs: changed, code: 'BehaviourChanged', reason: `BehaviourChanged: ${changed.join(', ')}` };
+  } catch (e) {
+    const code: ErrorCode = isTensorsafeError(e) ? e.code : 'InternalError';
+    const reason = `${code}: ${e instanceof Error ? e.message : String(e)}`;
+    // Weights that do not fit the graph are a changed model; a runtime missing or refusing the graph leaves the question open.
+    return code === 'RunWeightMismatch' ? { result: 'changed', code, reason } : { result: 'not-run', code, reason };
   }
 }
 
@@ -333,14 +375,18 @@ export function batchMarkdown(report: BatchReport): string {
   const ok = s.refused === 0 && s.failed === 0;
   const icon: Record<BatchStatus, string> = { converted: '✅', skipped: '⏭️', refused: '⛔', failed: '❌' };
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  // The column of the behaviour check, when it was asked for (convert --recursive --run).
+  const ran = report.models.some((m) => m.behaviour !== undefined);
+  const behaves = (m: BatchModelResult): string =>
+    !m.behaviour ? '–' : m.behaviour.result === 'same' ? 'yes' : m.behaviour.result === 'changed' ? `**no**: ${(m.behaviour.outputs ?? []).map((o) => `\`${o}\``).join(', ') || m.behaviour.code}` : `not run (${m.behaviour.code})`;
   return [
     `### ${ok ? '✅' : '❌'} tensorsafe: ${s.models} model${s.models === 1 ? '' : 's'}: ${s.converted} converted, ${s.skipped} skipped, ${s.refused} refused, ${s.failed} failed`,
     '',
-    '| model | status | verified | in | out | seconds | outputs / reason |',
-    '|---|---|---|---|---|---|---|',
+    `| model | status | verified |${ran ? ' behaves the same |' : ''} in | out | seconds | outputs / reason |`,
+    `|---|---|---|${ran ? '---|' : ''}---|---|---|---|`,
     ...report.models.map(
       (m) =>
-        `| \`${m.path}\` | ${icon[m.status]} ${m.status} | ${m.verified ? 'yes' : '–'} | ${mb(m.bytesIn)} | ${m.bytesOut ? mb(m.bytesOut) : '–'} | ${m.seconds.toFixed(1)} | ${
+        `| \`${m.path}\` | ${icon[m.status]} ${m.status} | ${m.verified ? 'yes' : '–'} |${ran ? ` ${behaves(m)} |` : ''} ${mb(m.bytesIn)} | ${m.bytesOut ? mb(m.bytesOut) : '–'} | ${m.seconds.toFixed(1)} | ${
           m.reason ? m.reason.replace(/\|/g, '\\|').slice(0, 300) : m.outputs.map((o) => `\`${path.basename(o)}\``).join(', ')
         } |`,
     ),

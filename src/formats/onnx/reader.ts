@@ -10,6 +10,7 @@ import { parseOnnxModel, type OnnxModel } from './model.js';
 import { scanOnnx } from './scan-rules.js';
 import { onnxDtypeName } from './dtype.js';
 import { describeOnnx } from './view.js';
+import { onnxRunner } from './runner.js';
 import { tensorEntry, type ExternalOpener } from './tensors.js';
 
 /**
@@ -95,6 +96,7 @@ export const onnxReader: FormatReader<OnnxStructure> = {
 
   scan: (source, ctx, parsed) => scanOnnx(source, ctx, parsed?.structure.model),
   describe: (parsed) => describeOnnx(parsed.structure.model),
+  runner: onnxRunner,
 };
 
 /** A parser's FormatProblem as a coded error naming the file; others as they are. */

@@ -11,6 +11,7 @@ import { decodeBase64, parseTfjsManifest, type TfjsManifest, type TfjsWeightSpec
 import { MAX_TFJS_JSON_BYTES, MAX_TFJS_PATHS, scanTfjsModelJson } from './scan-rules.js';
 import { ShardSequence } from './shards.js';
 import { describeTfjs } from './view.js';
+import { tfjsRunner } from './runner.js';
 
 /**
  * TF.js models as TensorSets: a model.json (layers- or graph-model) or a bare weights manifest, and the
@@ -68,6 +69,7 @@ export const tfjsReader: FormatReader<TfjsStructure> = {
   },
 
   describe: (parsed) => describeTfjs(parsed.structure),
+  runner: tfjsRunner,
 };
 
 async function openWeights(source: ByteSource, manifest: TfjsManifest, options: OpenOptions | undefined, opened: Map<string, ByteSource>): Promise<ParsedModel<TfjsStructure>> {
