@@ -376,6 +376,19 @@ export type IntegrityErrorCode =
   /** This JavaScript engine's WebCrypto has no Ed25519 (older browsers): pass a backend. */
   | 'Ed25519Unavailable';
 
+/** The Hugging Face Hub (src/hub): its refusals, told apart by its `X-Error-Code` header. */
+export type HubErrorCode =
+  /** No such repository, or a private one asked for without a token (or with one that has no access): the Hub's RepoNotFound, or 401. */
+  | 'HubRepoNotFound'
+  /** A gated repository whose terms the token's account has not accepted (or no token): the Hub's GatedRepo. */
+  | 'HubGatedRepo'
+  /** No such branch, tag or commit in the repository: the Hub's RevisionNotFound. */
+  | 'HubRevisionNotFound'
+  /** No such file in the repository at that revision: the Hub's EntryNotFound. */
+  | 'HubEntryNotFound'
+  /** Any other 401 or 403 of the Hub: a token it refuses, a repository it disables. */
+  | 'HubAccessDenied';
+
 /** Conversion and verification: the file was read and judged, and the judgement is "no". */
 export type VerdictErrorCode =
   /** The scanner found that the file would run code when loaded: it is not converted. */
@@ -423,6 +436,7 @@ export type ErrorCode =
   | FlaxErrorCode
   | ZipErrorCode
   | IntegrityErrorCode
+  | HubErrorCode
   | VerdictErrorCode
   | GeneralErrorCode;
 

@@ -79,6 +79,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   EntryTooLarge: B, TooManyFindings: B,
   // integrity
   InvalidPem: B, InvalidKey: B, InvalidSignatureFile: B, InvalidManifest: B, NotCanonical: B, Ed25519Unavailable: B,
+  // the Hugging Face Hub
+  HubRepoNotFound: B, HubGatedRepo: B, HubRevisionNotFound: B, HubEntryNotFound: B, HubAccessDenied: B,
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
   // arguments and tensorsafe itself

@@ -1,16 +1,35 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, TensorsafeError } from '../errors.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
+import { httpOptionsFor, hubReferenceOf, openHubSibling, openHubSource, resolveHubTarget } from './hub.js';
 
 /**
  * Opens a safetensors file, a sharded set (its `*.index.json`), a model folder, an http(s)
- * URL, a Blob, bytes or a ByteSource. Only the header(s) are read.
+ * URL, a Hub reference (`hf://owner/repo[@revision][/path]`, `owner/repo`), a Blob, bytes or a
+ * ByteSource. Only the header(s) are read.
  */
 export function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
+  // A URL gets the process's --header headers (and the Hub token on the Hub's origin) unless the caller gives its own options.
+  if ((typeof source === 'string' || source instanceof URL) && isHttpUrl(source.toString()) && options.http === undefined) {
+    return openAny(source, { ...options, http: httpOptionsFor(source.toString()) }, openPath);
+  }
+  if (typeof source === 'string' && hubReferenceOf(source)) return openHub(source);
   return openAny(source, options, openPath);
+}
+
+/** A Hub reference's safetensors model: its file, or its index and the shards beside it (from the cache, else the Hub, at one commit). */
+async function openHub(target: string): Promise<SafetensorsHandle> {
+  const model = await resolveHubTarget(target, { prefer: 'safetensors' });
+  if (model.format !== 'safetensors') {
+    throw new TensorsafeError('NotAModel', `${target} holds no safetensors model (its model is ${(model.index ?? model.files[0]!).path}, ${model.format}); tensorsafe inspect and convert read it`, { location: target });
+  }
+  if (model.index === undefined) return openOrClose(await openHubSource(model.files[0]!.reference));
+  const index = model.index.reference;
+  return openShardedSet(await openHubSource(index), (file) => openHubSibling(index, file));
 }
 
 /** A path: a file, an index, or a folder with `model.safetensors.index.json` or exactly one `.safetensors` file. */
