@@ -307,6 +307,7 @@ describe('converting a private repository by its repo id', () => {
     const v = await runCli('verify', 'acme/private-bin', local.bin);
     expect(v.code, v.stderr).toBe(0);
     const v2 = await runCli('verify', 'acme/private-sharded', TORCH_2);
+    expect(v2.code, v2.stderr).toBe(0);
     expect(v.code, v.stderr).toBe(0);
     const val = await runCli('validate', 'acme/private-sharded', 'hf://acme/private-bin/pytorch_model.bin');
     expect(val.lines[0]).toContain('valid');
