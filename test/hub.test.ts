@@ -405,6 +405,7 @@ describe('pinning, the cache, HF_ENDPOINT', () => {
     // A branch: one question (what main is now), and the file from the cache.
     const byBranch = await runCli('convert', 'acme/public', '--to', 'npz', '--allow-raw', '-o', path.join(tempDir('c'), 'm.npz'));
     expect(byBranch.code, byBranch.stderr).toBe(0);
+    expect(byBranch.stdout).toContain(`note: hf://acme/public@${sha}/model.safetensors: read from the local Hugging Face cache`);
     expect(hubRequests()).toEqual(['/api/models/acme/public/revision/main']);
     expect(contentRequests()).toBe(0);
     // Offline (HF_HUB_OFFLINE=1): the branch from refs/main, no request at all.

@@ -14,6 +14,7 @@ import { parseSize } from '../util/sizes.js';
 import { EXIT_FINDING, EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
+import { takeHubReads } from '../node/hub.js';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -267,6 +268,7 @@ Examples:
     if (values.recursive) return runBatch(positionals[0]!, values, io);
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
+    takeHubReads();
     let summary: ConvertSummary;
     try {
       summary = await convertModel(positionals[0]!, {
@@ -292,7 +294,11 @@ Examples:
       bar.done();
     }
     if (values.json) io.out(JSON.stringify(summary));
-    else printSummary(summary, io);
+    else {
+      printSummary(summary, io);
+      // A Hub source: whether each file came from the local Hugging Face cache or the network.
+      for (const line of takeHubReads()) io.out(`note: ${line}`);
+    }
     return EXIT_OK;
   },
 };

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
  *   `X-Linked-Etag`, `X-Linked-Size` and `ETag`, as the Hub answers for a file kept in LFS;
  * - the content host: `GET /blobs/<sha256>` with range requests (206, Content-Range, ETag);
  * - auth: a private repository wants `Authorization: Bearer <token>` (401 + RepoNotFound without it,
- *   404 + RepoNotFound with another token), a gated one 403 + GatedRepo unless the token accepted its
- *   terms; 404 + RevisionNotFound, 404 + EntryNotFound; `X-Error-Message` as the Hub sends it.
+ *   404 + RepoNotFound with another token), a gated one's files 403 + GatedRepo unless the token
+ *   accepted its terms (its listing is public, as on the Hub); 404 + RevisionNotFound, 404 + EntryNotFound; `X-Error-Message` as the Hub sends it.
  * Every request is recorded (server, method, path, whether it carried Authorization, the Range).
  */
 
@@ -122,7 +122,8 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
       // The Hub: 401 without a token, 404 with one that has no access; RepoNotFound either way.
       return fail(given === undefined ? 401 : 404, 'RepoNotFound', 'Repository not found');
     }
-    if (repo.gatedFor && (given === undefined || !repo.gatedFor.has(given))) {
+    // As the Hub: a gated repository's listing is public; its files are not, until its terms are accepted.
+    if (resolve && repo.gatedFor && (given === undefined || !repo.gatedFor.has(given))) {
       return fail(403, 'GatedRepo', `Access to model ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
     }
     const revision = decodeURIComponent(m[3]!);
@@ -131,7 +132,7 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
     const files = repo.commits.get(sha)!;
     if (api) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: repoId, sha, private: Boolean(repo.private), siblings: [...files.keys()].map((rfilename) => ({ rfilename })) }));
+      res.end(JSON.stringify({ id: repoId, sha, private: Boolean(repo.private), gated: repo.gatedFor ? 'manual' : false, siblings: [...files.keys()].map((rfilename) => ({ rfilename })) }));
       repo.afterApi?.();
       return;
     }
