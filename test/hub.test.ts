@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { formatHubReference, looksLikeRepoId, parseHubReference, siblingReference } from '../src/hub/reference.js';
 import { hubErrorOf } from '../src/hub/errors.js';
 import { DEFAULT_HUB_ENDPOINT, hubFileUrl, resolveHubModel } from '../src/hub/resolve.js';
@@ -315,6 +316,9 @@ describe('converting a private repository by its repo id', () => {
     const s = await runCli('scan', '--json', 'acme/private-sharded');
     expect(s.code, s.stderr).toBe(0);
     expect(s.lines.length).toBe(local.shards.length + 1);
+    const whole = await runCli('hash', 'acme/private-sharded');
+    expect(whole.code).toBe(3);
+    expect(whole.stderr).toContain(`is a sharded set (model.safetensors.index.json and ${local.shards.length} shards): name one file, hf://acme/private-sharded/${local.shards[0]}`);
     const h = await runCli('hash', '--json', `hf://acme/private-sharded/${local.shards[0]}`);
     const mine = await runCli('hash', '--json', path.join(local.shardDir, local.shards[0]!));
     expect(h.code, h.stderr).toBe(0);
@@ -448,5 +452,53 @@ describe('pinning, the cache, HF_ENDPOINT', () => {
     expect(contentSide.length).toBeGreaterThan(0);
     expect(hubSide.every((q) => q.headers['x-api-key'] === 's3cret-value')).toBe(true);
     expect(contentSide.every((q) => q.headers['x-api-key'] === undefined)).toBe(true);
+  });
+});
+
+describe('fuzz: references and the Hub\'s answers', () => {
+  const piece = fc.oneof(fc.constantFrom('acme', 'm', 'a.b', 'a-b', 'a_b', '-x', 'x-', '..', '.', '', '@', '%2F', '%', 'refs', 'main', '~', ' ', '\\', '\0', 'é'), fc.string({ maxLength: 6 }));
+  const text = fc.tuple(fc.constantFrom('hf://', '', 'HF://', 'hf:/'), fc.array(piece, { maxLength: 8 }), fc.array(fc.constantFrom('/', '@'), { maxLength: 8 })).map(([scheme, parts, seps]) => scheme + parts.map((p, i) => p + (seps[i] ?? '')).join(''));
+
+  it('a reference parses to one that formats back to itself, or is refused with InvalidArgument; never anything else', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        let ref;
+        try {
+          ref = parseHubReference(t, { bare: true });
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('InvalidArgument');
+          return;
+        }
+        if (ref === undefined) return;
+        expect(ref.path === undefined || !ref.path.split('/').includes('..')).toBe(true);
+        expect(parseHubReference(formatHubReference(ref))).toEqual(ref);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('any answer of the revision API, and any index, resolves or fails with a coded error', async () => {
+    const sha = commitOf('fuzz');
+    const answers = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.json({ maxDepth: 3 }),
+      fc.record({ sha: fc.oneof(fc.constant(sha), fc.string({ maxLength: 41 })), siblings: fc.array(fc.oneof(fc.record({ rfilename: fc.constantFrom('model.safetensors', 'pytorch_model.bin', 'model.safetensors.index.json', 'a.gguf', 'x/y.bin', 'config.json', '../evil.bin') }), fc.anything()), { maxLength: 6 }) }).map((o) => JSON.stringify(o)),
+    );
+    const indexes = fc.oneof(fc.string({ maxLength: 100 }), fc.json({ maxDepth: 3 }), fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.constantFrom('model-1.safetensors', '../x.safetensors', '/abs.safetensors', 'sub/m.bin', '')).map((w) => JSON.stringify({ weight_map: w })));
+    await fc.assert(
+      fc.asyncProperty(answers, indexes, async (answer, index) => {
+        const fetch = async (url: string): Promise<Response> =>
+          url.includes('/api/') ? new Response(answer, { status: 200 }) : new Response(index, { status: 200, headers: { 'content-length': String(new TextEncoder().encode(index).length) } });
+        try {
+          const model = await resolveHubModel('acme/m', { endpoint: 'https://hub.test', fetch, http: { retries: 0 } });
+          expect(model.commit).toBe(sha);
+          for (const f of model.files) expect(f.path.split('/').includes('..')).toBe(false);
+        } catch (e) {
+          expect(typeof (e as { code?: unknown }).code, String(e)).toBe('string');
+          expect((e as Error).constructor.name).not.toBe('TypeError');
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -170,6 +170,7 @@ async function fetchRevision(repo: string, revision: string, options: HubOptions
   } catch (cause) {
     throw new IoError('InvalidResponse', `${url}: the answer is not JSON`, { cause, location: url });
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new IoError('InvalidResponse', `${url}: the answer is not a JSON object`, { location: url });
   const info = json as { sha?: unknown; siblings?: unknown };
   if (typeof info.sha !== 'string' || !isCommitHash(info.sha)) throw new IoError('InvalidResponse', `${url}: the answer has no commit hash ("sha")`, { location: url });
   const siblings = Array.isArray(info.siblings) ? info.siblings : [];

@@ -154,7 +154,12 @@ export async function openHubSource(target: string | HubReference): Promise<Byte
   let ref = typeof target === 'string' ? hubReferenceOf(target) : target;
   if (ref === undefined) throw new TensorsafeError('InvalidArgument', `${String(target)} is not a Hub reference`);
   if (ref.path === undefined || ref.revision === undefined || !isCommitHash(ref.revision)) {
-    const model = await resolveHubTarget(ref);
+    const model = await resolveHubTarget(typeof target === 'string' ? target : ref);
+    if (ref.path === undefined && model.index !== undefined) {
+      // One source was asked for, and the repository's model is several files.
+      const name = formatHubReference({ repo: model.repo, ...(ref.revision !== undefined ? { revision: ref.revision } : {}) });
+      throw new TensorsafeError('InvalidArgument', `${name} is a sharded set (${model.index.path} and ${model.files.length} shards): name one file, ${name}/${model.files[0]!.path}`, { location: name });
+    }
     ref = parseHubReference((model.index ?? model.files[0]!).reference)!;
   }
   const opened = await openHubFile(ref.repo, ref.revision!, ref.path!, hubOptions());
