@@ -213,6 +213,13 @@ describe('credentials stay with their origin', () => {
     expect(opened.from).toBe('network');
     expect(opened.source).toBeInstanceOf(HttpSource);
     expect(await opened.source.read(100, 50)).toEqual(bytes(TORCH).subarray(100, 150));
+    expect(await opened.source.read(1000, 10)).toEqual(bytes(TORCH).subarray(1000, 1010));
+    // Where the Hub sent the file is remembered: each later read is one request, to the content host.
+    expect(hub.requests.map((r) => r.server)).toEqual(['hub', 'hub', 'content', 'content', 'content']);
+    // A signed URL that expired: the Hub is asked again, once.
+    hub.expireSignedUrls();
+    expect(await opened.source.read(2000, 10)).toEqual(bytes(TORCH).subarray(2000, 2010));
+    expect(hub.requests.slice(5).map((r) => r.server)).toEqual(['content', 'hub', 'content']);
     await opened.source.close?.();
     const hubSide = hub.requests.filter((r) => r.server === 'hub');
     const contentSide = hub.requests.filter((r) => r.server === 'content');

@@ -120,9 +120,16 @@ export function hubRevisionUrl(endpoint: string, repo: string, revision: string)
   return `${endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}`;
 }
 
+/** Statuses of a content host that mean its signed URL no longer works (expired, revoked): the Hub is asked again. */
+const STALE_REDIRECT = new Set([401, 403, 404, 410]);
+
 /**
  * The fetch every Hub request goes through: the token and headers to the Hub's origin only, redirects
  * followed without them to other origins (scopedFetch), and the Hub's 401/403/404 as coded errors.
+ * One fetch serves one file: where the Hub redirected it (its content host's signed URL) is remembered,
+ * so each later range read costs one request instead of two; when that URL stops working, the Hub is
+ * asked again. The file is pinned to its commit, so the bytes there cannot be another version's (and
+ * HttpSource still checks the ETag of every answer).
  */
 export function hubFetch(options: HubOptions, context: Omit<HubRequestContext, 'endpoint' | 'withToken'>): FetchLike {
   const endpoint = hubEndpoint(options);
@@ -130,8 +137,19 @@ export function hubFetch(options: HubOptions, context: Omit<HubRequestContext, '
   if (options.token !== undefined && options.token !== '') headers.set('authorization', `Bearer ${options.token}`);
   const scoped = scopedFetch([{ origin: endpoint, headers }], options.fetch);
   const full: HubRequestContext = { ...context, endpoint, withToken: headers.has('authorization') };
+  const hubOrigin = new URL(endpoint).origin;
+  const redirected = new Map<string, string>();
   return async (url, init) => {
+    const direct = redirected.get(url);
+    if (direct !== undefined) {
+      const res = await scoped(direct, init);
+      if (!STALE_REDIRECT.has(res.status)) return res;
+      if (res.body !== null) res.body.cancel().catch(() => undefined);
+      redirected.delete(url);
+    }
     const res = await scoped(url, init);
+    // Node's fetch gives the URL that answered; another origin's is the content host the Hub sent this file to.
+    if ((res.status === 200 || res.status === 206) && res.url !== '' && res.url !== url && new URL(res.url).origin !== hubOrigin) redirected.set(url, res.url);
     const error = hubErrorOf(res, full);
     if (error) {
       if (res.body !== null) res.body.cancel().catch(() => undefined);

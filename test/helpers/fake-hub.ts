@@ -46,6 +46,8 @@ export interface FakeHub {
   /** The one valid token (private repositories accept it). */
   token: string;
   requests: RecordedRequest[];
+  /** Makes every signed content URL given so far stop working (403), as expired ones do. */
+  expireSignedUrls(): void;
   stop(): Promise<void>;
 }
 
@@ -73,13 +75,18 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
   const repos = new Map<string, FakeRepo>();
   const requests: RecordedRequest[] = [];
   const blobs = new Map<string, Uint8Array>();
+  let signature = 1;
   const record = (server: 'hub' | 'content', req: http.IncomingMessage): void => {
     requests.push({ server, method: req.method ?? 'GET', path: req.url ?? '', authorization: req.headers.authorization, range: req.headers.range, headers: req.headers });
   };
 
   const content = http.createServer((req, res) => {
     record('content', req);
-    const m = /^\/blobs\/([0-9a-f]{64})(\?.*)?$/.exec(req.url ?? '');
+    const m = /^\/blobs\/([0-9a-f]{64})\?X-Amz-Signature=(\d+)$/.exec(req.url ?? '');
+    if (m && Number(m[2]) !== signature) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Request has expired');
+      return;
+    }
     const bytes = m ? blobs.get(m[1]!) : undefined;
     if (!bytes) {
       res.writeHead(404).end();
@@ -142,7 +149,7 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
     const hash = sha256(bytes);
     blobs.set(hash, bytes);
     res.writeHead(302, {
-      location: `${contentUrl}/blobs/${hash}?X-Amz-Signature=fake`,
+      location: `${contentUrl}/blobs/${hash}?X-Amz-Signature=${signature}`,
       'x-repo-commit': sha,
       'x-linked-etag': `"${hash}"`,
       'x-linked-size': String(bytes.length),
@@ -158,6 +165,9 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
     repos,
     token,
     requests,
+    expireSignedUrls() {
+      signature++;
+    },
     async stop() {
       await Promise.all(
         [hub, content].map((s) => {
