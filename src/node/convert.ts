@@ -362,7 +362,10 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     return { files: [src], index: undefined, outDir: path.dirname(single), stem: outputStem(single, format), single };
   }
   if (isHubTarget(src)) {
-    if (output === undefined) throw new TensorsafeError('InvalidArgument', `${src} is on the Hugging Face Hub: name the output (a file, or a folder for it) with -o`, { location: src });
+    if (output === undefined) {
+      const why = src.toLowerCase().startsWith('hf://') ? 'is on the Hugging Face Hub' : 'is no local file or folder, so it names a Hugging Face Hub repository';
+      throw new TensorsafeError('InvalidArgument', `${src} ${why}: name the output (a file, or a folder for it) with -o`, { location: src });
+    }
     // The repository's model, picked as in a folder (a sharded set's index, else its one file), pinned to a commit: files are hf://owner/repo@<commit>/<path>.
     const model = await findModel(src, { avoid: format.id, detect: false });
     if (model.weightMap) return { files: model.files, index: model.weightMap, outDir: output, stem: 'model', single: path.join(output, format.fileName('model')) };
