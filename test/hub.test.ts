@@ -95,6 +95,7 @@ beforeAll(async () => {
   hub.repos.set('acme/private-sharded', repoWith('private-sharded', { ...shardFiles, 'README.md': new TextEncoder().encode('# model') }, { private: true }));
   hub.repos.set('acme/gated', repoWith('gated', { 'model.safetensors': bytes(local.bin) }, { gatedFor: new Set(['hf_accepted_terms']) }));
   hub.repos.set('acme/public', repoWith('public', { 'model.safetensors': bytes(local.bin), 'sub/other.safetensors': bytes(local.bin) }));
+  hub.repos.set('acme/both', repoWith('both', { 'model.safetensors': bytes(local.bin), ...shardFiles }));
   hub.repos.set('acme/ggufs', repoWith('ggufs', { 'a.Q4_0.gguf': new Uint8Array(8), 'a.Q8_0.gguf': new Uint8Array(8) }));
 });
 
@@ -364,6 +365,14 @@ describe('errors', () => {
     expect(several.stderr).toContain('AmbiguousModel');
     expect(several.stderr).toContain('a.Q4_0.gguf, a.Q8_0.gguf');
     expect(several.stderr).toContain('hf://acme/ggufs/<file>');
+    const both = await runCli('inspect', 'acme/both');
+    expect(both.stderr).toContain('AmbiguousModel');
+    expect(both.stderr).toContain('holds both model.safetensors and model.safetensors.index.json');
+    // A two-part path that ends like a model file is a path, never a repository: not found, no request.
+    hub.requests.length = 0;
+    const typo = await runCli('inspect', 'no-such-folder/model.safetensors');
+    expect(typo.stderr).toContain('NotFound');
+    expect(hub.requests).toEqual([]);
     const noOutput = await runCli('convert', 'acme/public');
     expect(noOutput.code).toBe(3);
     expect(noOutput.stderr).toContain('name the output');

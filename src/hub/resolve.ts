@@ -3,7 +3,7 @@ import { MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.
 import type { ByteSource } from '../io/byte-source.js';
 import { HttpSource, type FetchLike, type HttpSourceOptions } from '../io/http-source.js';
 import { scopedFetch } from '../io/scoped-fetch.js';
-import { chooseModel, formatOfName, indexFormat, INDEX_SUFFIX, modelFileFormat, namedParts, type ModelChoice } from '../model/model-files.js';
+import { checkNotShadowed, chooseModel, formatOfName, indexFormat, INDEX_SUFFIX, modelFileFormat, namedParts, type ModelChoice } from '../model/model-files.js';
 import { readText } from '../safetensors/open.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { hubErrorOf, type HubRequestContext } from './errors.js';
@@ -290,6 +290,7 @@ export async function resolveHubModel(reference: string | HubReference, options:
     const where = formatHubReference({ repo: ref.repo, revision: pinned });
     const pick = async (names: readonly string[]): Promise<{ format: string; path: string; isIndex: boolean }> => {
       const top = names.filter((n) => !n.includes('/')).sort();
+      checkNotShadowed(where, top);
       const parts = await partsNamedIn(ref.repo, pinned, top, options);
       const model = chooseModel(where, top, { prefer: options.prefer, avoid: options.avoid, models: parts.models, parts: parts.parts, make: (c: ModelChoice) => ({ format: c.format.id, path: (c.index ?? c.file)!, isIndex: c.index !== undefined }) });
       return model;

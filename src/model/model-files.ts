@@ -149,3 +149,18 @@ export function chooseModel<M extends { format: string }>(where: string, names: 
     ? new IoError('NotFound', `${where} holds no model (${extensions})`, { location: where })
     : new IoError('AmbiguousModel', `${where} holds several models (${listed.join(', ')}); name the one to use`, { location: where });
 }
+
+/**
+ * A folder holding both `X.safetensors` and `X.safetensors.index.json` holds two models under one name:
+ * transformers loads the single file, other tools the sharded set. Opening either would be a guess.
+ */
+export function checkNotShadowed(dir: string, entries: readonly string[]): void {
+  for (const index of entries.filter((e) => e.endsWith('.safetensors.index.json'))) {
+    const single = index.slice(0, -'.index.json'.length);
+    if (entries.includes(single)) {
+      throw new IoError('AmbiguousModel', `${dir} holds both ${single} and ${index}, two models under one name (transformers would load ${single}); name the file or index to open`, {
+        location: dir,
+      });
+    }
+  }
+}

@@ -5,6 +5,7 @@ import { isHttpUrl } from '../io/url-inside.js';
 import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
+import { checkNotShadowed } from '../model/model-files.js';
 import { httpOptionsFor, hubReferenceOf, openHubSibling, openHubSource, resolveHubTarget } from './hub.js';
 
 /**
@@ -62,17 +63,5 @@ function findInFolder(dir: string): string {
       });
 }
 
-/**
- * A folder holding both `X.safetensors` and `X.safetensors.index.json` holds two models under one name:
- * transformers loads the single file, other tools the sharded set. Opening either would be a guess.
- */
-export function checkNotShadowed(dir: string, entries: readonly string[]): void {
-  for (const index of entries.filter((e) => e.endsWith('.safetensors.index.json'))) {
-    const single = index.slice(0, -'.index.json'.length);
-    if (entries.includes(single)) {
-      throw new IoError('AmbiguousModel', `${dir} holds both ${single} and ${index}, two models under one name (transformers would load ${single}); name the file or index to open`, {
-        location: dir,
-      });
-    }
-  }
-}
+// The rule is the model layer's: a repository on the Hub is held to it too (hub/resolve.ts).
+export { checkNotShadowed } from '../model/model-files.js';
