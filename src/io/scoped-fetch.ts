@@ -5,7 +5,9 @@ import type { FetchLike } from './http-source.js';
  * A fetch that sends credentials (a Hub token, headers the user gave with --header) only to the origin
  * they were given for. It follows redirects itself instead of letting fetch do it, so that a redirect
  * to another origin (the Hub sends every file download to a content host) is requested without them,
- * as huggingface_hub and curl do: a token is never shown to a host it was not meant for. A redirect from
+ * as huggingface_hub and curl do: a token is never shown to a host it was not meant for. (Node's fetch,
+ * following a redirect itself, drops Authorization on another origin but keeps every other header: an
+ * API key or a cookie given with --header would reach the content host.) A redirect from
  * https to plain http is refused (it would send the request, and maybe its credentials, in clear text).
  *
  * Browsers do not show a redirect's Location to a page (`redirect: 'manual'` gives an opaque answer):
