@@ -313,6 +313,10 @@ describe('converting a private repository by its repo id', () => {
     expect([...report.shards].sort()).toEqual(local.shards);
     expect(report.hub.commit).toBe(commitOf('private-sharded'));
     expect(report.hub.read.every((l) => l.includes('fetched from'))).toBe(true);
+    // Resolved once (one question about main), the index read twice (to pick the files, to open the set), each shard's header once.
+    expect(hubRequests().filter((p) => p.startsWith('/api/')).length).toBe(1);
+    expect(hubRequests().filter((p) => p.endsWith('.index.json')).length).toBe(2);
+    for (const shard of local.shards) expect(hubRequests().filter((p) => p.endsWith(`/${shard}`)).length).toBe(1);
     const v = await runCli('verify', 'acme/private-bin', local.bin);
     expect(v.code, v.stderr).toBe(0);
     const v2 = await runCli('verify', 'acme/private-sharded', TORCH_2);

@@ -6,6 +6,7 @@ import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { checkNotShadowed } from '../model/model-files.js';
+import { isCommitHash } from '../hub/reference.js';
 import { httpOptionsFor, hubReferenceOf, openHubSibling, openHubSource, resolveHubTarget } from './hub.js';
 
 /**
@@ -24,6 +25,11 @@ export function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}):
 
 /** A Hub reference's safetensors model: its file, or its index and the shards beside it (from the cache, else the Hub, at one commit). */
 async function openHub(target: string): Promise<SafetensorsHandle> {
+  // A file at a commit (what findModel gives) needs no resolution: the index is read once, by openShardedSet.
+  const ref = hubReferenceOf(target)!;
+  if (ref.path !== undefined && ref.revision !== undefined && isCommitHash(ref.revision)) {
+    return isIndexName(ref.path) ? openShardedSet(await openHubSource(ref), (file) => openHubSibling(target, file)) : openOrClose(await openHubSource(ref));
+  }
   const model = await resolveHubTarget(target, { prefer: 'safetensors' });
   if (model.format !== 'safetensors') {
     throw new TensorsafeError('NotAModel', `${target} holds no safetensors model (its model is ${(model.index ?? model.files[0]!).path}, ${model.format}); tensorsafe inspect and convert read it`, { location: target });
