@@ -384,6 +384,18 @@ export type RuntimeErrorCode =
   | 'LossyConversion'
   /** Strict loadWeights: the tensors and the model's weights differ (missing, unexpected, mismatched shape or dtype), named in the message. */
   | 'WeightsMismatch';
+/** The Hugging Face Hub (src/hub): its refusals, told apart by its `X-Error-Code` header. */
+export type HubErrorCode =
+  /** No such repository, or a private one asked for without a token (or with one that has no access): the Hub's RepoNotFound, or 401. */
+  | 'HubRepoNotFound'
+  /** A gated repository whose terms the token's account has not accepted (or no token): the Hub's GatedRepo. */
+  | 'HubGatedRepo'
+  /** No such branch, tag or commit in the repository: the Hub's RevisionNotFound. */
+  | 'HubRevisionNotFound'
+  /** No such file in the repository at that revision: the Hub's EntryNotFound. */
+  | 'HubEntryNotFound'
+  /** Any other 401 or 403 of the Hub: a token it refuses, a repository it disables. */
+  | 'HubAccessDenied';
 
 /** Conversion and verification: the file was read and judged, and the judgement is "no". */
 export type VerdictErrorCode =
@@ -450,6 +462,7 @@ export type ErrorCode =
   | ZipErrorCode
   | IntegrityErrorCode
   | RuntimeErrorCode
+  | HubErrorCode
   | VerdictErrorCode
   | BehaviourErrorCode
   | GeneralErrorCode;

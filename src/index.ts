@@ -169,3 +169,25 @@ export {
 } from './integrity/signature.js';
 export { parsePrivateKeyPem, parsePublicKeyPem, privateKeyToPem, publicKeyToPem, type Ed25519PrivateKey, type Ed25519PublicKey } from './integrity/pem.js';
 export { MAX_PEM_BYTES, MAX_SIGNATURE_FILE_BYTES, HASH_CHUNK_BYTES } from './integrity/limits.js';
+
+// The Hugging Face Hub: references (hf://owner/repo[@revision]/path, owner/repo), resolved to file URLs at a pinned commit; credentials kept to their origin.
+export { parseHubReference, formatHubReference, isCommitHash, HF_SCHEME, DEFAULT_REVISION, MAX_REFERENCE_LENGTH, type HubReference } from './hub/reference.js';
+export {
+  resolveHubModel,
+  openHubFile,
+  hubFileUrl,
+  hubRevisionUrl,
+  hubFetch,
+  DEFAULT_HUB_ENDPOINT,
+  MAX_HUB_LISTING_BYTES,
+  MAX_HUB_FILES,
+  HUB_FILE_PREFETCH_BYTES,
+  type HubOptions,
+  type HubLocal,
+  type HubFile,
+  type HubModel,
+  type OpenedHubFile,
+} from './hub/resolve.js';
+export { MAX_HUB_MESSAGE_CHARS } from './hub/errors.js';
+export { scopedFetch, MAX_REDIRECTS, type OriginHeaders } from './io/scoped-fetch.js';
+export type { HubErrorCode } from './errors.js';

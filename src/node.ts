@@ -61,3 +61,12 @@ export { hashFile, signFile, verifyFileSignature, nodeSha256, nodeEd25519, type 
 
 // The web page's static server (tensorsafe web), for embedding it in another Node program.
 export { startWebServer, WEB_ROOT, WEB_HEADERS, DEFAULT_WEB_PORT, DEFAULT_WEB_HOST, type WebServer, type WebServerOptions } from './node/web-server.js';
+
+// The Hugging Face Hub: the browser entry's resolution, and in Node its settings (HF_ENDPOINT, HF_TOKEN, the token file) and the local cache.
+export {
+  parseHubReference, formatHubReference, isCommitHash, HF_SCHEME, DEFAULT_REVISION, MAX_REFERENCE_LENGTH, resolveHubModel, openHubFile, hubFileUrl,
+  hubRevisionUrl, hubFetch, DEFAULT_HUB_ENDPOINT, MAX_HUB_LISTING_BYTES, MAX_HUB_FILES, HUB_FILE_PREFETCH_BYTES, MAX_HUB_MESSAGE_CHARS, scopedFetch, MAX_REDIRECTS,
+} from './index.js';
+export type { HubReference, HubOptions, HubLocal, HubFile, HubModel, OpenedHubFile, OriginHeaders, HubErrorCode } from './index.js';
+export { useHubCredentials, hubOptions, resolveHubTarget, openHubSource, tokenFilePath, readTokenFile, MAX_TOKEN_FILE_BYTES } from './node/hub.js';
+export { hubCache, hubCacheDir, hfHome, MAX_REF_FILE_BYTES } from './node/hub-cache.js';

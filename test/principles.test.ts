@@ -25,7 +25,7 @@ const underSrc = (f: string): string => path.relative(path.join(ROOT, 'src'), f)
  * one layer sit side by side: convert/, verify/, scan/ and integrity/ work on TensorSets and the
  * readers' raw structures, never on each other (what two of them share belongs a layer down).
  */
-const LAYERS: readonly (readonly string[])[] = [['errors.ts'], ['util'], ['io'], ['dtype'], ['safetensors'], ['tensor'], ['formats'], ['runtime'], ['convert', 'verify', 'scan', 'integrity'], ['model'], ['node'], ['cli', 'web']];
+const LAYERS: readonly (readonly string[])[] = [['errors.ts'], ['util'], ['io'], ['dtype'], ['safetensors'], ['tensor'], ['formats'], ['runtime'], ['convert', 'verify', 'scan', 'integrity'], ['model'], ['hub'], ['node'], ['cli', 'web']];
 const folderOf = (f: string): string => path.relative(path.join(ROOT, 'src'), f).split(path.sep)[0]!;
 const layerOf = (f: string): number => LAYERS.findIndex((layer) => layer.includes(folderOf(f)));
 
@@ -64,7 +64,7 @@ describe('principles', () => {
       // the listing still lives beside the tar checkpoint reader in torch's folder.
       'scan/scan.ts → formats/torch/tar-checkpoint.ts',
     ]);
-    const ABOVE = /^(runtime|scan|convert|verify|integrity|model|node|cli|web)\//;
+    const ABOVE = /^(runtime|scan|convert|verify|integrity|model|hub|node|cli|web)\//;
     /** Every import of a format's own folder in a file above formats/ (its path and code), as `importer → target`. */
     const formatImports = (f: string, code = text(f)): string[] =>
       ownImportsIn(code)

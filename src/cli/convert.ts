@@ -13,6 +13,8 @@ import { ProgressBar } from './progress.js';
 import { parseSize } from '../util/sizes.js';
 import { EXIT_FINDING, EXIT_OK, exitCodeForCode, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
+import { takeHubReads } from '../node/hub.js';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -62,7 +64,9 @@ nothing behind.
 SRC is a model file, a sharded set's index (pytorch_model.bin.index.json),
 or a model folder (sharded or not); or an http(s) URL of a TF.js
 model.json (with -o: its shards are fetched relative to it, inside its
-folder only).
+folder only); or a Hub repository or file (with -o): owner/repo converts
+the repository's model (model.safetensors.index.json, pytorch_model.bin,
+…, picked as in a folder), read at one pinned commit.
 
 Options:
   -o, --output OUT       for a file: the output file (or a folder for it: an
@@ -191,6 +195,8 @@ converts to now (compared tensor by tensor, bit for bit), nothing is done
 other file (written by something else, or converted from another source) is
 never replaced without --force.
 
+${REMOTE_HELP}
+
 ${exitStatusHelp({ ok: 'converted and verified, or already converted (--recursive: every model)', finding: 'refused (runs code, unknown objects, NumPy object array) or unverified', badInput: 'not convertible (missing, broken, no tensors) or an output in the way' })}
 
 Examples:
@@ -201,6 +207,7 @@ Examples:
   tensorsafe convert ./models --recursive --jobs 4 --report report.json
   tensorsafe convert model.gguf --dtype f16
   tensorsafe convert model.onnx -o model.safetensors
+  tensorsafe convert openai-community/gpt2 -o gpt2.safetensors
   tensorsafe convert model.safetensors --to npz
   tensorsafe convert model.safetensors --to gguf --quantize q8_0 --arch llama
   tensorsafe convert model.tflite --dequantize
@@ -228,12 +235,14 @@ Examples:
           quantize: { type: 'string' },
           arch: { type: 'string' },
           dequantize: { type: 'boolean' },
+          ...REMOTE_OPTIONS,
         },
         allowPositionals: true,
         strict: true,
       }),
     );
     if (positionals.length !== 1) throw new UsageError('convert takes exactly one SRC (a model file, an index or a model folder)');
+    applyRemoteOptions(values);
     if (values['max-shard-size'] !== undefined) {
       try {
         parseSize(values['max-shard-size']);
@@ -269,6 +278,7 @@ Examples:
     if (values.jobs !== undefined || values.report !== undefined) throw new UsageError('--jobs and --report go with --recursive');
     if (values.run) throw new UsageError('--run goes with --recursive (for one model: tensorsafe verify ORIGINAL CONVERTED --run)');
     const bar = new ProgressBar(process.stderr, !values.json && Boolean(process.stderr.isTTY) && !process.env['CI']);
+    takeHubReads();
     let summary: ConvertSummary;
     try {
       summary = await convertModel(positionals[0]!, {
@@ -294,7 +304,11 @@ Examples:
       bar.done();
     }
     if (values.json) io.out(JSON.stringify(summary));
-    else printSummary(summary, io);
+    else {
+      printSummary(summary, io);
+      // A Hub source: whether each file came from the local Hugging Face cache or the network.
+      for (const line of takeHubReads()) io.out(`note: ${line}`);
+    }
     return EXIT_OK;
   },
 };

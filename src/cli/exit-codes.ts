@@ -81,6 +81,8 @@ export const EXIT_STATUS_OF: Record<ErrorCode, ExitStatus> = {
   InvalidPem: B, InvalidKey: B, InvalidSignatureFile: B, InvalidManifest: B, NotCanonical: B, Ed25519Unavailable: B,
   // runtime adapters
   RuntimeDtype: B, LossyConversion: B, WeightsMismatch: B,
+  // the Hugging Face Hub
+  HubRepoNotFound: B, HubGatedRepo: B, HubRevisionNotFound: B, HubEntryNotFound: B, HubAccessDenied: B,
   // verdicts
   UnsafeFile: F, VerificationFailed: F,
   // the behaviour check: a changed output or weights that do not fit the graph are judgements on the conversion

@@ -6,6 +6,7 @@ import { bold, dim, table, type Io } from './output.js';
 import { ProgressBar } from './progress.js';
 import { EXIT_OK, exitStatusHelp } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 
 export const hashCommand: Command = {
   name: 'hash',
@@ -16,7 +17,9 @@ reader does, then reads it once, in bounded chunks, and prints the SHA-256 of
 its header (the 8-byte length and the header JSON) and of each tensor's bytes.
 Two files with the same manifest hold the same tensors, bit for bit, under the
 same names, dtypes and shapes, with the same metadata. Memory does not grow
-with the file. "tensorsafe sign" signs this manifest.
+with the file. "tensorsafe sign" signs this manifest. FILE may be a Hub file
+(hf://owner/repo[@REV]/PATH): read from the Hugging Face cache when there,
+else with range requests at its pinned commit.
 
 Options:
   --json      print the manifest as canonical JSON (keys sorted, no spaces):
@@ -24,6 +27,8 @@ Options:
                  "header":HEX,"metadata":{…}|null,"size",
                  "tensors":{NAME:{"byteLength","dtype","sha256":HEX,"shape"}}}
   -h, --help  show this help
+
+${REMOTE_HELP}
 
 ${exitStatusHelp({ ok: 'hashed', badInput: 'FILE missing, unreadable or not valid safetensors (the code says why)' })}
 
@@ -34,8 +39,9 @@ Examples:
     jq -r '.tensors["lm_head.weight"].sha256'`,
 
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));
+    const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...REMOTE_OPTIONS }, allowPositionals: true, strict: true }));
     if (positionals.length !== 1) throw new UsageError('hash takes exactly one FILE');
+    applyRemoteOptions(values);
     const file = positionals[0]!;
     const bar = progressBar(!values.json);
     try {

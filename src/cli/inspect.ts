@@ -7,6 +7,8 @@ import { isHttpUrl } from '../io/url-inside.js';
 import { findModel } from '../node/model-files.js';
 import { openModel } from '../node/open-model.js';
 import { safeOpen } from '../node/open-path.js';
+import { hubReferenceOf, takeHubReads } from '../node/hub.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 import type { FormatView } from '../formats/format.js';
 import type { TensorSet } from '../tensor/tensor-set.js';
 import { SafetensorsFile, type SafetensorsHandle } from '../safetensors/reader.js';
@@ -41,7 +43,10 @@ huge files and costs one or two range requests for a URL. A file that is
 not safetensors is scanned first and refused when it would run code;
 nothing in it is run. Accepts a file, a sharded set's index, a folder
 holding a model, or an http(s) URL of a safetensors file or index or of a
-TF.js model.json (its shards fetched relative to it, inside its folder).
+TF.js model.json (its shards fetched relative to it, inside its folder),
+or a Hub file or repository (its model: "hub" says the commit it was read
+at, and for each file whether it came from the local Hugging Face cache or
+the network).
 
 Options:
   --json      print one JSON object:
@@ -52,8 +57,11 @@ Options:
               "notes" for formats whose files hold more than tensors;
               "view":[{"title","rows":[{"key","value"}]}] for formats
               with a view of their own: GGUF, ONNX, NumPy, legacy GGML,
-              TFLite, Keras, HDF5, TF.js, TensorFlow, Core ML, PMML, PFA)
+              TFLite, Keras, HDF5, TF.js, TensorFlow, Core ML, PMML, PFA;
+              "hub":{"repo","revision","commit","read":[…]} for the Hub)
   -h, --help  show this help
+
+${REMOTE_HELP}
 
 ${exitStatusHelp({ ok: 'shown', finding: 'refused: the file would run code when loaded', badInput: 'the file missing, unreadable or not a valid model (the code says why)' })}
 
@@ -62,11 +70,14 @@ Examples:
   tensorsafe inspect pytorch_model.bin
   tensorsafe inspect model.gguf
   tensorsafe inspect --json model.safetensors.index.json | jq .totals
-  tensorsafe inspect https://huggingface.co/gpt2/resolve/main/model.safetensors`,
+  tensorsafe inspect https://huggingface.co/gpt2/resolve/main/model.safetensors
+  tensorsafe inspect openai-community/gpt2
+  tensorsafe inspect hf://openai-community/gpt2@main/model.safetensors`,
 
   async run(argv: string[], io: Io): Promise<number> {
-    const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }));
+    const { values, positionals } = parsing(() => parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...REMOTE_OPTIONS }, allowPositionals: true, strict: true }));
     if (positionals.length !== 1) throw new UsageError('inspect takes exactly one FILE, INDEX, DIR or URL');
+    applyRemoteOptions(values);
     const target = positionals[0]!;
     // An error about the model's content (its location an entry, a byte, a tensor) names the file
     // inspected (error.file under --json), as convert's does; I/O errors keep the path they name.
@@ -98,6 +109,8 @@ export interface InspectReport {
   notes?: string[];
   /** The format's own view (GGUF, ONNX, NumPy, legacy GGML): titled sections of key-value rows; a sharded set's sections name their file. */
   view?: FormatView;
+  /** A Hub target: the revision asked for, the commit it was read at, and where each file was read from (the local cache or the network). */
+  hub?: { repo: string; revision: string; commit: string; read: string[] };
 }
 
 /**
@@ -106,6 +119,7 @@ export interface InspectReport {
  * a model of any other registered format through openModel (found from its bytes, scanned, parsed once).
  */
 async function inspectTarget(target: string): Promise<InspectReport> {
+  if (hubReferenceOf(target)) return inspectHub(target);
   // A URL of another format (a TF.js model.json) is opened through the registry, its shards relative to it.
   const url = isHttpUrl(target);
   if (url ? /\.safetensors(\.index\.json)?$/i.test(new URL(target).pathname) : (await findModel(target)).format === 'safetensors') {
@@ -122,6 +136,34 @@ async function inspectTarget(target: string): Promise<InspectReport> {
   } finally {
     await set.close();
   }
+}
+
+/**
+ * A Hub reference: resolved once (its commit pinned, its model's files picked), then opened by its
+ * pinned references, so that no further request asks what a branch points to.
+ */
+async function inspectHub(target: string): Promise<InspectReport> {
+  const model = await findModel(target);
+  const hub = model.hub!;
+  takeHubReads();
+  const opens = model.index ?? model.files[0]!;
+  let report: InspectReport;
+  if (model.format === 'safetensors') {
+    const handle = await safeOpen(opens);
+    try {
+      report = describe(target, handle);
+    } finally {
+      await handle.close();
+    }
+  } else {
+    const set = await openModel(opens);
+    try {
+      report = describeSet(target, set, set.model.files, set.model.weightMap, set.views(), set.sizes);
+    } finally {
+      await set.close();
+    }
+  }
+  return { ...report, hub: { repo: hub.repo, revision: hub.revision, commit: hub.commit, read: [...hub.notes, ...takeHubReads()] } };
 }
 
 /** Any TensorSet: names, dtypes, shapes, sizes, and what the file held besides. */
@@ -215,6 +257,10 @@ function printReport(r: InspectReport, io: Io): void {
     if (r.leftOut.length > 30) io.out(`  … and ${r.leftOut.length - 30} more (see --json)`);
   }
   for (const n of r.notes ?? []) io.out(`note: ${n}`);
+  if (r.hub) {
+    io.out(`hub: ${r.hub.repo}@${r.hub.revision} read at commit ${r.hub.commit}`);
+    for (const line of r.hub.read) io.out(`  ${line}`);
+  }
 }
 
 /** The format's own view: each section a title and its rows, keys aligned; an empty section says so. */

@@ -5,7 +5,8 @@ import type { ScanReport } from '../formats/findings.js';
 import { toSarif } from '../scan/sarif.js';
 import { VERSION } from './version.js';
 import { bold, dim, green, plural, red, paint, type Io } from './output.js';
-import { expandTargets } from './targets.js';
+import { expandHubTargets, expandTargets } from './targets.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
@@ -32,7 +33,8 @@ only as far as CPython's unpickler would run them: text, source code and
 empty files are reported as not model files and do not fail the run.
 
 PATH is a file, a folder (scanned recursively, except .git and node_modules
-folders inside it) or an http(s) URL.
+folders inside it), an http(s) URL, or a Hub file or repository (its
+model's files: a sharded set's index and every shard).
 
 Options:
   --json      one JSON line per file:
@@ -42,20 +44,24 @@ Options:
   --sarif     SARIF 2.1.0 for code-scanning dashboards
   -h, --help  show this help
 
+${REMOTE_HELP}
+
 ${exitStatusHelp({ ok: 'every file is safe (or not a model file at all)', finding: 'a file is suspicious or dangerous', badInput: 'a file or URL could not be read (verdict "error")' })}
 
 Examples:
   tensorsafe scan pytorch_model.bin
   tensorsafe scan --json ./models/ | jq 'select(.verdict != "safe")'
-  tensorsafe scan --sarif . > tensorsafe.sarif`,
+  tensorsafe scan --sarif . > tensorsafe.sarif
+  tensorsafe scan openai-community/gpt2`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
-      parseArgs({ args: argv, options: { json: { type: 'boolean' }, sarif: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+      parseArgs({ args: argv, options: { json: { type: 'boolean' }, sarif: { type: 'boolean' }, ...REMOTE_OPTIONS }, allowPositionals: true, strict: true }),
     );
     if (positionals.length === 0) throw new UsageError('scan needs at least one PATH');
     if (values.json && values.sarif) throw new UsageError('--json and --sarif cannot be used together');
-    const files = expandTargets(positionals, () => true);
+    applyRemoteOptions(values);
+    const files = await expandHubTargets(expandTargets(positionals, () => true), 'all');
     if (files.length === 0) throw new UsageError(`no files under ${positionals.join(', ')}`);
     const reports: ScanReport[] = [];
     // A scan writes nothing: Ctrl-C and SIGTERM end it at once, even in the middle of a long analysis

@@ -6,7 +6,9 @@ import { safeOpen } from '../node/open-path.js';
 import type { ByteSource } from '../io/byte-source.js';
 import { validateSource, type ValidationResult } from '../safetensors/validate.js';
 import { green, red, type Io } from './output.js';
-import { expandTargets } from './targets.js';
+import { expandHubTargets, expandTargets } from './targets.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
+import { httpOptionsFor, hubReferenceOf, openHubSource } from '../node/hub.js';
 import { EXIT_BAD_INPUT, EXIT_FINDING, EXIT_OK, exitStatusHelp, worstExit } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
 
@@ -20,8 +22,9 @@ buffer exactly. One deliberate difference: duplicate keys are rejected.
 Only the header is read; tensor bytes are not. A sharded set's index
 (*.safetensors.index.json) is checked too: every shard it names is present,
 valid, and holds exactly the tensors the index puts in it. Folders are
-searched for both (not inside .git or node_modules). http(s) URLs are read
-with range requests.
+searched for both (not inside .git or node_modules). http(s) URLs and Hub
+files are read with range requests (or from the Hugging Face cache); a Hub
+repository is checked through its safetensors model (its index if sharded).
 
 Options:
   --json      one JSON line per file:
@@ -32,19 +35,23 @@ Options:
               (NotFound, IoError, HttpError, …)
   -h, --help  show this help
 
+${REMOTE_HELP}
+
 ${exitStatusHelp({ ok: 'every file is valid', finding: 'a file is not valid safetensors (the error code says why)', badInput: 'a file or URL could not be read (NotFound, PermissionDenied, HttpError)' })}
 
 Examples:
   tensorsafe validate model.safetensors
   tensorsafe validate --json shards/ | jq 'select(.ok|not)'
-  tensorsafe validate https://example.com/model.safetensors`,
+  tensorsafe validate https://example.com/model.safetensors
+  tensorsafe validate hf://openai-community/gpt2/model.safetensors`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
-      parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true }),
+      parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...REMOTE_OPTIONS }, allowPositionals: true, strict: true }),
     );
     if (positionals.length === 0) throw new UsageError('validate needs at least one FILE');
-    const files = expandTargets(positionals, (f) => f.endsWith('.safetensors') || isShardIndex(f));
+    applyRemoteOptions(values);
+    const files = await expandHubTargets(expandTargets(positionals, (f) => f.endsWith('.safetensors') || isShardIndex(f)), 'model', 'safetensors');
     if (files.length === 0) throw new UsageError(`no .safetensors files under ${positionals.join(', ')}`);
     let failures = 0;
     const exits: number[] = [];
@@ -95,7 +102,8 @@ export async function validateTarget(target: string): Promise<TargetResult> {
   if (isShardIndex(target)) return validateIndex(target);
   let source: ByteSource | undefined;
   try {
-    source = /^https?:\/\//i.test(target) ? await HttpSource.open(target) : await FileSource.open(target);
+    const hub = hubReferenceOf(target);
+    source = /^https?:\/\//i.test(target) ? await HttpSource.open(target, httpOptionsFor(target)) : hub ? await openHubSource(hub) : await FileSource.open(target);
     return await validateSource(source);
   } catch (e) {
     // Not safetensors is the answer (exit 1); a file that cannot be read is bad input (exit 3).

@@ -11,6 +11,7 @@ import { ProgressBar } from './progress.js';
 import { inFile } from '../errors.js';
 import { EXIT_FINDING, EXIT_OK, exitStatusHelp } from './exit-codes.js';
 import { parsing, UsageError, type Command } from './usage.js';
+import { applyRemoteOptions, REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -23,8 +24,8 @@ export const verifyCommand: Command = {
 
 Compares every tensor of two models, matched by name. A and B are files,
 sharded sets or model folders of any format tensorsafe reads (PyTorch,
-NumPy, safetensors, …: each file's format is found from its bytes), or
-http(s) URLs of TF.js model.json files, read
+NumPy, safetensors, …: each file's format is found from its bytes),
+http(s) URLs of TF.js model.json files, or Hub files and repositories, read
 without running anything; dangerous files are refused. Tied
 weights recorded by a converter (metadata "removed -> kept") are matched
 through their kept name. Both models are streamed in chunks: memory stays
@@ -70,13 +71,16 @@ Options:
                         (default 0: bit for bit)
   -h, --help            show this help
 
+${REMOTE_HELP}
+
 ${exitStatusHelp({ ok: 'every tensor matches under the rule (and, with --run, every output)', finding: 'the models differ (a tensor or, with --run, an output: named)', badInput: 'A or B missing, unreadable, refused or not a model (the error names it)' })}
 
 Examples:
   tensorsafe verify pytorch_model.bin model.safetensors
   tensorsafe verify ./model-fp32/ ./model-bf16/ --allow-dtype-change --rtol 1e-2
   tensorsafe verify old/ new/ --markdown > comment.md
-  tensorsafe verify model.onnx model.safetensors --run --dim batch=4`,
+  tensorsafe verify model.onnx model.safetensors --run --dim batch=4
+  tensorsafe verify openai-community/gpt2 ./gpt2-converted/`,
 
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parsing(() =>
@@ -96,12 +100,14 @@ Examples:
           dim: { type: 'string', multiple: true },
           inputs: { type: 'string' },
           tolerance: { type: 'string' },
+          ...REMOTE_OPTIONS,
         },
         allowPositionals: true,
         strict: true,
       }),
     );
     if (positionals.length !== 2) throw new UsageError('verify takes exactly two models, A and B');
+    applyRemoteOptions(values);
     if (values.json && values.markdown) throw new UsageError('--json and --markdown cannot be used together');
     const rule: VerifyRule = {
       ...BIT_EXACT,

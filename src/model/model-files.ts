@@ -1,7 +1,8 @@
 import { TensorsafeError } from '../errors.js';
 import { detectContainer } from '../formats/detect.js';
 import { DETECT_HEAD_BYTES, MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
-import { formatsByExtension, formatsClaiming } from '../formats/registry.js';
+import { FORMATS, formatsByExtension, formatsClaiming } from '../formats/registry.js';
+import { IoError } from '../errors.js';
 
 /**
  * Which files of a folder are models and which are a model's parts, by their names and (for the
@@ -90,4 +91,76 @@ export function bundleEntryName(dir: string, names: () => readonly string[]): st
     `${dir} is a compiled Core ML neural network (${entries.filter((f) => f.startsWith('model.espresso') || f === 'coremldata.bin').join(', ') || 'no model.mil'}): its weights are in Core ML's private compiled form, which tensorsafe does not read; convert the .mlmodel or .mlpackage it was compiled from`,
     { location: dir },
   );
+}
+
+/** What a folder's (or a repository's) names make its model: a sharded set's index, or one file; and the format it is by its names. */
+export interface ModelChoice {
+  format: FormatDescriptor;
+  /** The index of a sharded set (a name in the folder). */
+  index?: string;
+  /** The one file of the model (a name in the folder). */
+  file?: string;
+}
+
+export interface ChooseModelOptions<M> {
+  /** The format that wins when the names hold models of several formats (default: the first in the registry's order). */
+  prefer?: string;
+  /** A format taken only when the names hold no other (convert: its own output format). */
+  avoid?: string;
+  /** Files that name their parts, with their format (modelsNamingParts), and those parts (not models of their own). */
+  models?: ReadonlyMap<string, FormatDescriptor>;
+  parts?: ReadonlySet<string>;
+  /** Makes the caller's model of a choice (a local folder opens the index to learn its format from its shards). */
+  make: (choice: ModelChoice) => M;
+}
+
+/**
+ * The model of a folder by its entries' names (the names of one folder, no path): for each format in
+ * the registry's order, its sharded set's index, else its one file (the conventional one among
+ * several: CONVENTIONAL_NAMES); the preferred format's, else the first that is not avoided. NotFound
+ * when the names hold no model, AmbiguousModel when a format has several files and none is
+ * conventional. The rule the CLI's folder discovery (node/model-files.ts) and the Hub's repositories
+ * (hub/resolve.ts) share.
+ */
+export function chooseModel<M extends { format: string }>(where: string, names: readonly string[], options: ChooseModelOptions<M>): M {
+  const { prefer, avoid, models = new Map(), parts = new Set(), make } = options;
+  const entries = names.filter((e) => !parts.has(e));
+  const candidates: string[] = [];
+  const found = new Map<string, M>();
+  for (const format of FORMATS) {
+    const index = entries.find((e) => indexFormat(e) === format);
+    const files = entries.filter((e) => (models.get(e) ?? modelFileFormat(e)) === format);
+    candidates.push(...files);
+    const chosen = files.length === 1 ? files[0] : files.find((f) => CONVENTIONAL_NAMES.has(f));
+    const model = index ? make({ format, index }) : chosen ? make({ format, file: chosen }) : undefined;
+    if (model) found.set(format.id, model);
+  }
+  const preferred = prefer !== undefined ? found.get(prefer) : undefined;
+  const others = [...found.values()].filter((m) => m.format !== avoid);
+  // The avoided format (convert's own output) is taken only when the folder holds nothing else: beside
+  // other models that cannot be told apart, it is not the answer (they are ambiguous).
+  const isAvoided = (file: string): boolean => avoid !== undefined && formatOfName(file)?.id === avoid;
+  const onlyAvoided = candidates.every(isAvoided);
+  const model = preferred ?? others[0] ?? (avoid !== undefined && onlyAvoided ? found.get(avoid) : undefined);
+  if (model) return model;
+  const extensions = [...new Set(FORMATS.flatMap((f) => f.extensions))].join(', ');
+  const listed = onlyAvoided ? candidates : candidates.filter((c) => !isAvoided(c));
+  throw candidates.length === 0
+    ? new IoError('NotFound', `${where} holds no model (${extensions})`, { location: where })
+    : new IoError('AmbiguousModel', `${where} holds several models (${listed.join(', ')}); name the one to use`, { location: where });
+}
+
+/**
+ * A folder holding both `X.safetensors` and `X.safetensors.index.json` holds two models under one name:
+ * transformers loads the single file, other tools the sharded set. Opening either would be a guess.
+ */
+export function checkNotShadowed(dir: string, entries: readonly string[]): void {
+  for (const index of entries.filter((e) => e.endsWith('.safetensors.index.json'))) {
+    const single = index.slice(0, -'.index.json'.length);
+    if (entries.includes(single)) {
+      throw new IoError('AmbiguousModel', `${dir} holds both ${single} and ${index}, two models under one name (transformers would load ${single}); name the file or index to open`, {
+        location: dir,
+      });
+    }
+  }
 }

@@ -4,7 +4,7 @@ import type { ScanReport } from '../formats/findings.js';
 import type { FormatDescriptor, FormatView, OpenOptions, ParsedModel } from '../formats/format.js';
 import { formatsByExtension, formatsClaiming, probeSource } from '../formats/registry.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { HttpSource } from '../io/http-source.js';
+import { HttpSource, type HttpSourceOptions } from '../io/http-source.js';
 import { resolveInsideUrl } from '../io/url-inside.js';
 import { ReusedReadsSource } from '../io/reused-reads.js';
 import { scanSource } from '../scan/scan.js';
@@ -144,10 +144,11 @@ export const SIBLING_PREFETCH_BYTES = 4096;
 /**
  * Opens a model file from an http(s) URL, read lazily with range requests (HttpSource). The files it
  * references are URLs inside its URL's folder; each one opened learns its size (and first bytes) in one request.
+ * `http` is for every request (headers, a fetch that scopes credentials to an origin).
  */
-export async function openModelUrl(url: string, options: OpenFileOptions = {}): Promise<OpenedFile> {
-  const source = await HttpSource.open(url);
-  const openSibling = (relative: string): Promise<ByteSource> => HttpSource.open(resolveInsideUrl(url, relative), { prefetchBytes: SIBLING_PREFETCH_BYTES });
+export async function openModelUrl(url: string, options: OpenFileOptions = {}, http: HttpSourceOptions = {}): Promise<OpenedFile> {
+  const source = await HttpSource.open(url, http);
+  const openSibling = (relative: string): Promise<ByteSource> => HttpSource.open(resolveInsideUrl(url, relative), { ...http, prefetchBytes: SIBLING_PREFETCH_BYTES });
   return openModelSource(source, url, { openSibling }, options);
 }
 

@@ -14,6 +14,7 @@ import { DecodeWorkerPool, MIN_DECODE_WORKER_BYTES } from './decode-workers.js';
 import { FileSink } from './file-sink.js';
 import { FileSource, fileError, makeFolder, namesFolder, sameFile } from './file-source.js';
 import { bundleEntry, findModel } from './model-files.js';
+import { isHubTarget } from './hub.js';
 
 export { VerificationError } from '../convert/pipeline.js';
 export { outputNameFor } from '../model/convert-setup.js';
@@ -113,8 +114,8 @@ export async function convertModel(src: string, options: ConvertOptions = {}): P
   const started = Date.now();
   const checked = checkConvertChoices(options);
   const { output } = checked;
-  // A model opened from a URL (a TF.js model.json: its shards fetched relative to it) is written to a local -o.
-  const remote = isHttpUrl(src);
+  // A model opened from a URL (a TF.js model.json: its shards fetched relative to it) or the Hub is written to a local -o.
+  const remote = isHttpUrl(src) || isHubTarget(src);
   if (remote && options.sourceSha256) throw new TensorsafeError('InvalidArgument', '--sha256 hashes local sources; a model opened from a URL has none', { location: src });
   const input = await resolveInput(src, options.output, output, options.quantize);
   // A URL's record (its size as the server gives it) is made once it is open.
@@ -359,6 +360,19 @@ async function resolveInput(src: string, output: string | undefined, format: Out
     const name = outputNameFor(decodeURIComponent(new URL(src).pathname.split('/').pop() || 'model'), format);
     const single = outputNamesFolder(output, format) ? path.join(output, name) : output;
     return { files: [src], index: undefined, outDir: path.dirname(single), stem: outputStem(single, format), single };
+  }
+  if (isHubTarget(src)) {
+    if (output === undefined) {
+      const why = src.toLowerCase().startsWith('hf://') ? 'is on the Hugging Face Hub' : 'is no local file or folder, so it names a Hugging Face Hub repository';
+      throw new TensorsafeError('InvalidArgument', `${src} ${why}: name the output (a file, or a folder for it) with -o`, { location: src });
+    }
+    // The repository's model, picked as in a folder (a sharded set's index, else its one file), pinned to a commit: files are hf://owner/repo@<commit>/<path>.
+    const model = await findModel(src, { avoid: format.id, detect: false });
+    if (model.weightMap) return { files: model.files, index: model.weightMap, outDir: output, stem: 'model', single: path.join(output, format.fileName('model')) };
+    const file = model.files[0]!;
+    const name = outputNameFor(file.slice(file.lastIndexOf('/') + 1), format);
+    const single = outputNamesFolder(output, format) ? path.join(output, name) : output;
+    return { files: [file], index: undefined, outDir: path.dirname(single), stem: outputStem(single, format), single };
   }
   let model: Awaited<ReturnType<typeof findModel>>;
   try {

@@ -15,6 +15,7 @@ import { formatSignatureFile, parseSignatureFile, signManifest, type Ed25519Back
 import type { Hasher } from '../integrity/sha256.js';
 import { outputExists, writeFileAtomicSync } from './atomic-file.js';
 import { FileSource, fileError, makeFolder, sameFile } from './file-source.js';
+import { hubReferenceOf, openHubSource } from './hub.js';
 
 /** node:crypto's SHA-256 as a Hasher. */
 export function nodeSha256(): Hasher {
@@ -55,13 +56,15 @@ function privateKeyObject(key: Ed25519PrivateKey): ReturnType<typeof createPriva
 
 /** The manifest of a safetensors file: its header's and every tensor's SHA-256, read in bounded chunks. */
 export async function hashFile(path: string, options: Omit<HashOptions, 'hasher'> = {}): Promise<Manifest> {
-  const source = await FileSource.open(path);
+  // A Hub file (hf://owner/repo[@revision]/path) is read from the local cache when there, else with range requests at its pinned commit.
+  const hub = hubReferenceOf(path);
+  const source = hub ? await openHubSource(hub) : await FileSource.open(path);
   try {
     return await hashSafetensors(source, { ...options, hasher: nodeSha256 });
   } catch (e) {
     throw inFile(e, path);
   } finally {
-    await source.close();
+    await source.close?.();
   }
 }
 

@@ -1,14 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError, TensorsafeError } from '../errors.js';
+import { TensorsafeError } from '../errors.js';
 import { isHttpUrl } from '../io/url-inside.js';
 import { MAX_DETECT_JSON_BYTES, type FormatDescriptor } from '../formats/format.js';
-import { FORMATS } from '../formats/registry.js';
-import { bundleEntryName, CONVENTIONAL_NAMES, formatOfName, INDEX_SUFFIX, indexFormat, mayNameParts, modelFileFormat, namedParts } from '../model/model-files.js';
+import { bundleEntryName, chooseModel, formatOfName, INDEX_SUFFIX, indexFormat, mayNameParts, modelFileFormat, namedParts } from '../model/model-files.js';
 import { formatOfFile } from '../model/open-source.js';
 import { parseShardIndex } from '../safetensors/sharded.js';
 import { fileError, FileSource } from './file-source.js';
 import { checkNotShadowed } from './open-path.js';
+import type { HubModel } from '../hub/resolve.js';
+import { hubReferenceOf, resolveHubTarget } from './hub.js';
 
 
 /** A model on disk: its format (a registry id), its files (shards in order) and, when sharded, its index. */
@@ -19,6 +20,8 @@ export interface ModelFiles {
   /** Tensor name → shard file name, for a sharded model. */
   weightMap: ReadonlyMap<string, string> | undefined;
   index: string | undefined;
+  /** For a Hub reference: the resolved repository (its files above are its pinned `hf://owner/repo@<commit>/<path>` references). */
+  hub?: HubModel;
 }
 
 export interface FindModelOptions {
@@ -41,6 +44,12 @@ export interface FindModelOptions {
  */
 export async function findModel(target: string, options: FindModelOptions | string = {}): Promise<ModelFiles> {
   const { prefer, avoid, detect = true } = typeof options === 'string' ? { prefer: options } : options;
+  // A Hub reference: the repository's model (or the file named), pinned to a commit; a local path of the same name wins.
+  const hub = hubReferenceOf(target);
+  if (hub) {
+    const model = await resolveHubTarget(target, { prefer, avoid });
+    return { format: model.format, files: model.files.map((f) => f.reference), weightMap: model.weightMap, index: model.index?.reference, hub: model };
+  }
   // A URL is one file (a TF.js model.json: its shards are opened relative to it); its format is found from its bytes when opened.
   if (isHttpUrl(target)) return { format: 'unknown', files: [target], weightMap: undefined, index: undefined };
   let stat: fs.Stats;
@@ -101,30 +110,14 @@ function findInFolder(target: string, prefer: string | undefined, avoid: string 
   checkNotShadowed(target, all);
   // A TF.js model's shards are its parts, not models: `group1-shard1of1.bin` beside model.json is no checkpoint.
   const named = modelsNamingParts(target, all);
-  const entries = all.filter((e) => !named.parts.has(path.join(target, e)));
-  const candidates: string[] = [];
-  const found = new Map<string, ModelFiles>();
-  for (const format of FORMATS) {
-    const index = entries.find((e) => indexFormat(e) === format);
-    const files = entries.filter((e) => (named.models.get(e) ?? modelFileFormat(e)) === format);
-    candidates.push(...files);
-    const chosen = files.length === 1 ? files[0] : files.find((f) => CONVENTIONAL_NAMES.has(f));
-    const model = index ? fromIndex(path.join(target, index)) : chosen ? single(format.id, path.join(target, chosen)) : undefined;
-    if (model) found.set(format.id, model);
-  }
-  const preferred = prefer !== undefined ? found.get(prefer) : undefined;
-  const others = [...found.values()].filter((m) => m.format !== avoid);
-  // The avoided format (convert's own output) is taken only when the folder holds nothing else: beside
-  // other models that cannot be told apart, it is not the answer (they are ambiguous).
-  const isAvoided = (file: string): boolean => avoid !== undefined && formatOfName(file)?.id === avoid;
-  const onlyAvoided = candidates.every(isAvoided);
-  const model = preferred ?? others[0] ?? (avoid !== undefined && onlyAvoided ? found.get(avoid) : undefined);
-  if (model) return model;
-  const extensions = [...new Set(FORMATS.flatMap((f) => f.extensions))].join(', ');
-  const listed = onlyAvoided ? candidates : candidates.filter((c) => !isAvoided(c));
-  throw candidates.length === 0
-    ? new IoError('NotFound', `${target} holds no model (${extensions})`, { location: target })
-    : new IoError('AmbiguousModel', `${target} holds several models (${listed.join(', ')}); name the one to use`, { location: target });
+  const parts = new Set(all.filter((e) => named.parts.has(path.join(target, e))));
+  return chooseModel(target, all, {
+    prefer,
+    avoid,
+    models: named.models,
+    parts,
+    make: (choice) => (choice.index !== undefined ? fromIndex(path.join(target, choice.index)) : single(choice.format.id, path.join(target, choice.file!))),
+  });
 }
 
 /**

@@ -1,16 +1,42 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError } from '../errors.js';
+import { IoError, TensorsafeError } from '../errors.js';
+import { isHttpUrl } from '../io/url-inside.js';
 import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions, type SafeOpenSource } from '../safetensors/open.js';
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
+import { checkNotShadowed } from '../model/model-files.js';
+import { isCommitHash } from '../hub/reference.js';
+import { httpOptionsFor, hubReferenceOf, openHubSibling, openHubSource, resolveHubTarget } from './hub.js';
 
 /**
  * Opens a safetensors file, a sharded set (its `*.index.json`), a model folder, an http(s)
- * URL, a Blob, bytes or a ByteSource. Only the header(s) are read.
+ * URL, a Hub reference (`hf://owner/repo[@revision][/path]`, `owner/repo`), a Blob, bytes or a
+ * ByteSource. Only the header(s) are read.
  */
 export function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}): Promise<SafetensorsHandle> {
+  // A URL gets the process's --header headers (and the Hub token on the Hub's origin) unless the caller gives its own options.
+  if ((typeof source === 'string' || source instanceof URL) && isHttpUrl(source.toString()) && options.http === undefined) {
+    return openAny(source, { ...options, http: httpOptionsFor(source.toString()) }, openPath);
+  }
+  if (typeof source === 'string' && hubReferenceOf(source)) return openHub(source);
   return openAny(source, options, openPath);
+}
+
+/** A Hub reference's safetensors model: its file, or its index and the shards beside it (from the cache, else the Hub, at one commit). */
+async function openHub(target: string): Promise<SafetensorsHandle> {
+  // A file at a commit (what findModel gives) needs no resolution: the index is read once, by openShardedSet.
+  const ref = hubReferenceOf(target)!;
+  if (ref.path !== undefined && ref.revision !== undefined && isCommitHash(ref.revision)) {
+    return isIndexName(ref.path) ? openShardedSet(await openHubSource(ref), (file) => openHubSibling(target, file)) : openOrClose(await openHubSource(ref));
+  }
+  const model = await resolveHubTarget(target, { prefer: 'safetensors' });
+  if (model.format !== 'safetensors') {
+    throw new TensorsafeError('NotAModel', `${target} holds no safetensors model (its model is ${(model.index ?? model.files[0]!).path}, ${model.format}); tensorsafe inspect and convert read it`, { location: target });
+  }
+  if (model.index === undefined) return openOrClose(await openHubSource(model.files[0]!.reference));
+  const index = model.index.reference;
+  return openShardedSet(await openHubSource(index), (file) => openHubSibling(index, file));
 }
 
 /** A path: a file, an index, or a folder with `model.safetensors.index.json` or exactly one `.safetensors` file. */
@@ -43,17 +69,5 @@ function findInFolder(dir: string): string {
       });
 }
 
-/**
- * A folder holding both `X.safetensors` and `X.safetensors.index.json` holds two models under one name:
- * transformers loads the single file, other tools the sharded set. Opening either would be a guess.
- */
-export function checkNotShadowed(dir: string, entries: readonly string[]): void {
-  for (const index of entries.filter((e) => e.endsWith('.safetensors.index.json'))) {
-    const single = index.slice(0, -'.index.json'.length);
-    if (entries.includes(single)) {
-      throw new IoError('AmbiguousModel', `${dir} holds both ${single} and ${index}, two models under one name (transformers would load ${single}); name the file or index to open`, {
-        location: dir,
-      });
-    }
-  }
-}
+// The rule is the model layer's: a repository on the Hub is held to it too (hub/resolve.ts).
+export { checkNotShadowed } from '../model/model-files.js';

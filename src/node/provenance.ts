@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { IoError, isTensorsafeError, TensorsafeError, type IoErrorCode } from '../errors.js';
 import type { OutputFormat } from '../convert/output-format.js';
 import { isHttpUrl } from '../io/url-inside.js';
+import { hasHubScheme } from '../hub/reference.js';
 import { readHeader } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { startWorker } from './worker-argv.js';
@@ -36,6 +37,8 @@ const PENDING_DIGEST = '?'.repeat(64);
 export function sourceName(file: string, outDir: string): string {
   // A URL is named by itself, without credentials, query or fragment (a signed URL's token is no name).
   if (isHttpUrl(file)) return urlRecordName(file);
+  // A Hub file is named by its pinned reference, hf://owner/repo@<commit>/<path>: which bytes, exactly.
+  if (hasHubScheme(file)) return file;
   return path.relative(path.resolve(outDir), path.resolve(file)).split(path.sep).join('/');
 }
 

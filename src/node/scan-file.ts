@@ -4,6 +4,7 @@ import type { ScanReport } from '../formats/findings.js';
 import { scanSource } from '../scan/scan.js';
 import { FileSource } from './file-source.js';
 import { escapesFolder } from './inside-folder.js';
+import { httpOptionsFor, hubReferenceOf, openHubSource } from './hub.js';
 
 /** Scans a local file (see scanSource); its folder is given for references to other files. */
 export async function scanFile(file: string): Promise<ScanReport> {
@@ -16,14 +17,15 @@ export async function scanFile(file: string): Promise<ScanReport> {
   }
 }
 
-/** Scans a path or an http(s) URL on this thread; one that cannot be opened or read is an `error` report. */
+/** Scans a path, an http(s) URL or a Hub file (`hf://…`, from the local cache when there) on this thread; one that cannot be opened or read is an `error` report. */
 export async function scanTargetHere(target: string): Promise<ScanReport> {
   let source: ByteSource | undefined;
   try {
     const remote = /^https?:\/\//i.test(target);
     // The HTTP reader is loaded only for URLs.
-    source = remote ? await (await import('../io/http-source.js')).HttpSource.open(target) : await FileSource.open(target);
-    const dir = remote ? undefined : path.dirname(path.resolve(target));
+    const hub = remote ? undefined : hubReferenceOf(target);
+    source = remote ? await (await import('../io/http-source.js')).HttpSource.open(target, httpOptionsFor(target)) : hub ? await openHubSource(hub) : await FileSource.open(target);
+    const dir = remote || hub ? undefined : path.dirname(path.resolve(target));
     return await scanSource(source, dir === undefined ? {} : { dir, escapesFolder: (relative) => escapesFolder(dir, relative) });
   } catch (e) {
     return {
