@@ -64,7 +64,11 @@ export interface ModelSummary {
 
 export type Request =
   | { readonly job: 'open-files'; readonly files: PickedFile[] }
-  | { readonly job: 'open-url'; readonly url: string }
+  /**
+   * `url`: an http(s) URL, or a Hugging Face Hub reference (`hf://owner/repo[@revision][/path]`,
+   * `owner/repo`); for a reference, `token` (sent to the Hub only) and `endpoint` (the Hub's address).
+   */
+  | { readonly job: 'open-url'; readonly url: string; readonly token?: string; readonly endpoint?: string }
   | { readonly job: 'close'; readonly model: string }
   // Conversion (web/worker/convert.ts, web/app/convert-section.ts)
   | { readonly job: 'convert-plan'; readonly model: string; readonly options: ConvertChoicesWeb }

@@ -13,7 +13,23 @@ import type { AddressInfo } from 'node:net';
  *   404 + RepoNotFound with another token), a gated one's files 403 + GatedRepo unless the token
  *   accepted its terms (its listing is public, as on the Hub); 404 + RevisionNotFound, 404 + EntryNotFound; `X-Error-Message` as the Hub sends it.
  * Every request is recorded (server, method, path, whether it carried Authorization, the Range).
+ * Both answer CORS as the Hub does (any origin; the headers a reader needs exposed; preflights), so
+ * that the web page can read them too.
  */
+
+/** What the Hub's CORS answers allow and show, as far as a reader of files needs. */
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, X-Error-Code, X-Error-Message',
+};
+
+/** Answers a CORS preflight (true) as the Hub does: GET and HEAD, with the headers a range reader sends. */
+function preflight(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, { 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'Authorization, Range, If-Match, If-Unmodified-Since, Accept', 'access-control-max-age': '600' }).end();
+  return true;
+}
 
 export interface FakeRepo {
   /** Branch or tag → commit. */
@@ -82,6 +98,7 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
 
   const content = http.createServer((req, res) => {
     record('content', req);
+    if (preflight(req, res)) return;
     const m = /^\/blobs\/([0-9a-f]{64})\?X-Amz-Signature=(\d+)$/.exec(req.url ?? '');
     if (m && Number(m[2]) !== signature) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Request has expired');
@@ -112,6 +129,7 @@ export async function startFakeHub(token = 'hf_test_token_0123456789'): Promise<
 
   const hub = http.createServer((req, res) => {
     record('hub', req);
+    if (preflight(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://hub');
     const fail = (status: number, code: string | undefined, message: string): void => {
       res.writeHead(status, { 'content-type': 'application/json', ...(code ? { 'x-error-code': code } : {}), 'x-error-message': message });

@@ -22,7 +22,7 @@ const cards = h('div', { className: 'cards', id: 'models' });
 // Always rendered (empty when idle): a live region that appears with its text is not always heard.
 const busy = h('p', { className: 'busy', role: 'status' });
 
-async function open(request: { job: 'open-files'; files: PickedFile[] } | { job: 'open-url'; url: string }): Promise<void> {
+async function open(request: { job: 'open-files'; files: PickedFile[] } | { job: 'open-url'; url: string; token?: string; endpoint?: string }): Promise<void> {
   busy.textContent = request.job === 'open-url' ? `Opening ${request.url}…` : `Reading ${formatCount(request.files.length)} file${request.files.length === 1 ? '' : 's'}…`;
   try {
     const models = await state.engine.run<ModelSummary[]>(request, (p) => {
@@ -53,22 +53,37 @@ folderInput.addEventListener('change', () => {
   if (folderInput.files && folderInput.files.length > 0) void open({ job: 'open-files', files: pickedFromInput(folderInput.files) });
   folderInput.value = '';
 });
-const urlInput = h('input', { type: 'url', id: 'url-input', 'data-testid': 'url-input', placeholder: 'https://huggingface.co/…/resolve/main/model.safetensors', autocomplete: 'off', spellcheck: 'false', required: true });
+const urlInput = h('input', { type: 'text', inputMode: 'url', id: 'url-input', 'data-testid': 'url-input', placeholder: 'https://…/model.safetensors, or a Hugging Face repository: owner/repo, hf://owner/repo@revision/file', autocomplete: 'off', spellcheck: 'false', required: true });
+// A Hub token, for private and gated repositories: kept in this page's worker, sent to the Hub only;
+// and the Hub's address, for a mirror or a private Hub (what HF_ENDPOINT sets for the CLI).
+const tokenInput = h('input', { type: 'password', id: 'hub-token', 'data-testid': 'hub-token', placeholder: 'hf_…', autocomplete: 'off', spellcheck: 'false' });
+const endpointInput = h('input', { type: 'url', id: 'hub-endpoint', 'data-testid': 'hub-endpoint', placeholder: 'https://huggingface.co', autocomplete: 'off', spellcheck: 'false' });
 const urlForm = h(
   'form',
   { className: 'url-form', onsubmit: (e: Event) => {
     e.preventDefault();
     const url = urlInput.value.trim();
-    if (!/^https?:\/\//i.test(url)) {
-      urlInput.setCustomValidity('An http:// or https:// URL');
+    if (!/^(https?|hf):\/\//i.test(url) && !/^[\w.-]+\/[\w.-]+(@[^\s/]+)?$/.test(url)) {
+      urlInput.setCustomValidity('An http:// or https:// URL, or a Hugging Face repository (owner/repo, hf://owner/repo/file)');
       urlInput.reportValidity();
       return;
     }
     urlInput.setCustomValidity('');
-    void open({ job: 'open-url', url });
+    const token = tokenInput.value.trim();
+    const endpoint = endpointInput.value.trim();
+    void open({ job: 'open-url', url, ...(token !== '' ? { token } : {}), ...(endpoint !== '' ? { endpoint } : {}) });
   } },
-  h('label', { for: 'url-input' }, 'Or read a URL (only the bytes needed are fetched, with range requests):'),
-  h('div', { className: 'row' }, urlInput, h('button', { type: 'submit', 'data-testid': 'open-url' }, 'Open URL')),
+  h('label', { for: 'url-input' }, 'Or read a URL or a Hugging Face repository (only the bytes needed are fetched, with range requests):'),
+  h('div', { className: 'row' }, urlInput, h('button', { type: 'submit', 'data-testid': 'open-url' }, 'Open')),
+  h(
+    'details',
+    { className: 'hub-settings' },
+    h('summary', {}, 'Hugging Face Hub: token and address'),
+    h('label', { for: 'hub-token' }, 'Access token, for private and gated repositories (sent to the Hub only, kept in this page only):'),
+    tokenInput,
+    h('label', { for: 'hub-endpoint' }, 'Hub address, for a mirror or a private Hub (default https://huggingface.co):'),
+    endpointInput,
+  ),
 );
 
 const dropZone = h(

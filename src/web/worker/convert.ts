@@ -1,5 +1,6 @@
 import { IoError, TensorsafeError } from '../../errors.js';
 import { summarizeConversion, writeOutputs, type ConversionPlan } from '../../convert/pipeline.js';
+import { hasHubScheme } from '../../hub/reference.js';
 import { isHttpUrl } from '../../io/url-inside.js';
 import {
   checkConvertChoices,
@@ -182,20 +183,24 @@ async function prepare(model: OpenModel, web: ConvertChoicesWeb): Promise<Setup>
   };
   try {
     checkSources(model.summary.name, opened, choices, output);
-    const url = isHttpUrl(model.summary.name);
+    const name = model.summary.name;
+    const remote = isHttpUrl(name) || hasHubScheme(name);
     let names: OutputNames;
     if (model.weightMap) names = { stem: 'model', single: output.fileName('model'), index: model.weightMap };
     else {
-      const single = outputNameFor(url ? decodeURIComponent(new URL(model.summary.name).pathname.split('/').pop() || 'model') : model.summary.name, output);
+      // A URL's or Hub file's output is named after its last path segment, as the CLI names a local file's.
+      const last = isHttpUrl(name) ? decodeURIComponent(new URL(name).pathname.split('/').pop() ?? '') : name.split('/').pop() ?? '';
+      const single = outputNameFor(remote ? last || 'model' : name, output);
       names = { stem: outputStem(single, output), single };
     }
-    const sidecar = output.typedMetadata && !url ? await readSidecar(model, opened[0]!.file) : undefined;
+    const sidecar = output.typedMetadata && !remote ? await readSidecar(model, opened[0]!.file) : undefined;
     const plan = planModelConversion(opened, choices, checked, names, () => sidecar);
     // The CLI writes beside the model: its record names each source relative to the model's folder.
     const dir = dirName(model.summary.name);
     const records = opened.map((o, i) => {
       const file = model.sources[i];
-      if (file === undefined) return { file: urlRecordName(o.file), size: o.size, mtime: '' };
+      // A Hub file is recorded by its pinned reference (hf://owner/repo@<commit>/<path>), as the CLI records it.
+      if (file === undefined) return { file: hasHubScheme(o.file) ? o.file : urlRecordName(o.file), size: o.size, mtime: '' };
       return sourceRecord(dir === '' ? o.file : o.file.slice(dir.length + 1), file.size, file.lastModified);
     });
     return { opened, plan, records, checked, close };
@@ -211,7 +216,7 @@ async function reopenDequantized(model: OpenModel): Promise<OpenedFile[]> {
   try {
     for (const [i, o] of model.opened.entries()) {
       const file = model.sources[i];
-      if (file === undefined) opened.push(await openModelUrl(o.file, { scan: true, dequantize: true }));
+      if (file === undefined) opened.push(await (model.reopenRemote ?? openModelUrl)(o.file, { scan: true, dequantize: true }));
       else {
         const dropped = model.dropped;
         opened.push(await openModelSource(new ReadAheadSource(file, o.file), o.file, { ...(dropped ? { openSibling: (relative: string) => dropped.openSibling(o.file, relative) } : {}), dir: dirName(o.file) || '.' }, { scan: true, dequantize: true }));

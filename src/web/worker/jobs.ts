@@ -1,6 +1,7 @@
 import { TensorsafeError } from '../../errors.js';
 import type { ProgressInfo, Request } from '../protocol.js';
 import { closeModel, openDropped, openUrl, type OpenModel } from './models.js';
+import { isHubReference, openHubReference } from './hub-models.js';
 import { convertInPage, discardConversion, planInPage } from './convert.js';
 import { generateKeys, hashFile, safetensorsFileOf, signFile, tensorStats, verifyModels, verifySignature } from './tool-jobs.js';
 import { summariesForPage } from './transfer.js';
@@ -33,7 +34,7 @@ export const JOBS: Handlers = {
     return summariesForPage(models.map((m) => m.summary));
   },
   'open-url': async (request) => {
-    const model = await openUrl(request.url);
+    const model = isHubReference(request.url) ? await openHubReference(request.url, { token: request.token, endpoint: request.endpoint }) : await openUrl(request.url);
     openModels.set(model.summary.id, model);
     return summariesForPage([model.summary]);
   },

@@ -4,7 +4,7 @@ import { MAX_DETECT_JSON_BYTES } from '../../formats/format.js';
 import { formatById, formatsByExtension } from '../../formats/registry.js';
 import { BlobSource } from '../../io/byte-source.js';
 import { HttpSource } from '../../io/http-source.js';
-import { openModelSource, openModelUrl, UnsafeFileError, type OpenedFile } from '../../model/open-source.js';
+import { openModelSource, openModelUrl, UnsafeFileError, type OpenedFile, type OpenFileOptions } from '../../model/open-source.js';
 import { BUNDLE_FOLDER, bundleEntryName, INDEX_SUFFIX, mayNameParts, namedParts } from '../../model/model-files.js';
 import { checkShards } from '../../model/shards.js';
 import { MAX_INDEX_BYTES, parseShardIndex } from '../../safetensors/sharded.js';
@@ -27,6 +27,8 @@ export interface OpenModel {
   readonly sources: readonly (File | undefined)[];
   /** What was dropped with it, for a job that opens its files again or reads a file beside it (a conversion's --dequantize, its GGUF sidecar). */
   readonly dropped?: DroppedFiles;
+  /** Opens one of its remote files again with other options (a conversion's --dequantize): a Hub model's through the Hub, with its token; else by URL. */
+  readonly reopenRemote?: (file: string, options: OpenFileOptions) => Promise<OpenedFile>;
 }
 
 /** How the dropped files make models: a bundle folder, a sharded index, a file naming its parts, or one file. */
@@ -187,7 +189,7 @@ async function openCandidate(dropped: DroppedFiles, c: Candidate, onSibling: (pa
   }
 }
 
-function modelOf(name: string, opened: OpenedFile[], sources: (File | undefined)[], weightMap?: ReadonlyMap<string, string>): OpenModel {
+export function modelOf(name: string, opened: OpenedFile[], sources: (File | undefined)[], weightMap?: ReadonlyMap<string, string>): OpenModel {
   const entries = opened.flatMap((o) => o.tensors.tensors);
   const fileOf = new Uint32Array(entries.length);
   let k = 0;
@@ -219,7 +221,7 @@ function modelOf(name: string, opened: OpenedFile[], sources: (File | undefined)
 }
 
 /** A model that could not be opened: why, and what the scan says of the file that failed (a dangerous file is refused as such). */
-async function failedModel(name: string, files: { name: string; size: number }[], e: unknown, scan: (() => Promise<ScanReport>) | undefined, failedFile = name): Promise<OpenModel> {
+export async function failedModel(name: string, files: { name: string; size: number }[], e: unknown, scan: (() => Promise<ScanReport>) | undefined, failedFile = name): Promise<OpenModel> {
   const error = isTensorsafeError(e) ? { code: e.code, message: e.message } : { code: 'InternalError', message: e instanceof Error ? e.message : String(e) };
   let report: ScanReport | undefined = e instanceof UnsafeFileError ? e.report : undefined;
   if (report === undefined && scan !== undefined) {
