@@ -15,6 +15,7 @@ const groups = {
   'web-open': () => import('./web-open.js'),
   runtime: () => import('./runtime.js'),
   behaviour: () => import('./behaviour.js'),
+  hub: () => import('./hub.js'),
 };
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const quick = process.argv.includes('--quick');
