@@ -1,6 +1,8 @@
 import { TensorsafeError } from '../../errors.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { packSubByte } from '../../dtype/float-codecs.js';
+import { dtypeOfRuntimeType, ORT_NATIVE_TYPES } from '../../dtype/runtime-dtypes.js';
+import { typedArrayFromBytes } from '../../dtype/tensor.js';
 import { MAX_RUN_MODEL_BYTES, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
 import { readEntry, type TensorEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import type { ModelRunner, RunRequest } from '../format.js';
@@ -37,22 +39,7 @@ interface OrtTensor {
   readonly data: unknown;
 }
 
-/** onnxruntime's tensor types for tensorsafe's dtypes, and the typed array each takes. */
-const ORT_TYPES: Partial<Record<Dtype, { type: string; array: { new (buffer: ArrayBuffer): ArrayBufferView } }>> = {
-  F32: { type: 'float32', array: Float32Array },
-  F64: { type: 'float64', array: Float64Array },
-  F16: { type: 'float16', array: Uint16Array },
-  I8: { type: 'int8', array: Int8Array },
-  U8: { type: 'uint8', array: Uint8Array },
-  I16: { type: 'int16', array: Int16Array },
-  U16: { type: 'uint16', array: Uint16Array },
-  I32: { type: 'int32', array: Int32Array },
-  U32: { type: 'uint32', array: Uint32Array },
-  I64: { type: 'int64', array: BigInt64Array },
-  U64: { type: 'uint64', array: BigUint64Array },
-  BOOL: { type: 'bool', array: Uint8Array },
-};
-const DTYPE_OF_ORT = new Map(Object.entries(ORT_TYPES).map(([dtype, t]) => [t.type, dtype as Dtype]));
+const DTYPE_OF_ORT = dtypeOfRuntimeType(ORT_NATIVE_TYPES);
 
 export const onnxRunner: ModelRunner<OnnxStructure> = {
   runtime: 'onnxruntime',
@@ -81,7 +68,7 @@ export const onnxRunner: ModelRunner<OnnxStructure> = {
       outputs: [...session.outputNames],
       async run(inputs: readonly RunValue[]): Promise<RunValue[]> {
         const feeds: Record<string, OrtTensor> = {};
-        for (const v of inputs) feeds[v.name] = new ort.Tensor(ortType(v.dtype, v.name, file).type, typedArray(v), v.shape);
+        for (const v of inputs) feeds[v.name] = new ort.Tensor(ortType(v.dtype, v.name, file), typedArray(v), v.shape);
         let results: Record<string, OrtTensor>;
         try {
           results = await session.run(feeds);
@@ -157,18 +144,15 @@ function inputSpecs(session: OrtSession, file: string): RunInputSpec[] {
   });
 }
 
-function ortType(dtype: Dtype, name: string, file: string): NonNullable<(typeof ORT_TYPES)[Dtype]> {
-  const t = ORT_TYPES[dtype];
+function ortType(dtype: Dtype, name: string, file: string): string {
+  const t = ORT_NATIVE_TYPES[dtype];
   if (!t) throw new TensorsafeError('InputMismatch', `${file}: input ${JSON.stringify(name)} is ${dtype}, which onnxruntime does not take`, { location: name });
   return t;
 }
 
 /** A value's bytes as the typed array onnxruntime takes (copied: aligned, and owned by the tensor). */
 function typedArray(v: RunValue): ArrayBufferView {
-  const t = ORT_TYPES[v.dtype]!;
-  const copy = new Uint8Array(v.data.byteLength);
-  copy.set(v.data);
-  return new t.array(copy.buffer);
+  return typedArrayFromBytes(v.dtype, v.data.slice());
 }
 
 function runValue(name: string, t: OrtTensor, file: string): RunValue {
