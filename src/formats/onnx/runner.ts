@@ -3,7 +3,7 @@ import type { Dtype } from '../../dtype/dtypes.js';
 import { packSubByte } from '../../dtype/float-codecs.js';
 import { dtypeOfRuntimeType, ORT_NATIVE_TYPES } from '../../dtype/runtime-dtypes.js';
 import { typedArrayFromBytes } from '../../dtype/tensor.js';
-import { MAX_RUN_MODEL_BYTES, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
+import { convertedWeightOf, MAX_RUN_MODEL_BYTES, runtimeMessage, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
 import { readEntry, type TensorEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import type { ModelRunner, RunRequest } from '../format.js';
 import { claimName } from '../tensor-names.js';
@@ -91,7 +91,7 @@ function namedRecords(records: readonly TensorRecord[]): { name: string; record:
 /** Every weight of the graph from `weights`, by name (or by the name a converter kept for a tied one), checked against the original's dtype and shape. */
 export async function onnxReplacements(records: readonly TensorRecord[], original: TensorSet, weights: TensorSet, label: string): Promise<Replacement[]> {
   const own = new Map(original.tensors.map((e) => [e.name, e]));
-  const given = new Map(weights.tensors.map((e) => [e.name, e]));
+  const convertedWeight = convertedWeightOf(weights, label);
   const out: Replacement[] = [];
   let total = 0;
   for (const { name, record } of namedRecords(records)) {
@@ -100,12 +100,7 @@ export async function onnxReplacements(records: readonly TensorRecord[], origina
     if (record.data?.kind === 'sparse' && !record.where.startsWith('sparse initializer')) {
       throw new TensorsafeError('RunUnsupported', `${label}: tensor ${JSON.stringify(name)} is the sparse value of a ${record.where}, which is not put back into a graph`, { location: name });
     }
-    const kept = weights.metadata?.[name];
-    const entry = given.get(name) ?? (kept !== undefined ? given.get(kept) : undefined);
-    if (!entry) throw new TensorsafeError('RunWeightMismatch', `${label}: the converted weights have no tensor ${JSON.stringify(name)} (${record.where})`, { location: name });
-    if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
-      throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${JSON.stringify(name)} (${record.where}) is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: name });
-    }
+    const entry = convertedWeight(was, record.where);
     // Counted before it is read: the weights are held in memory until the model is rebuilt.
     total += entry.byteLength;
     if (total > MAX_RUN_MODEL_BYTES) throw new TensorsafeError('RunLimit', `${label}: the converted weights are more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: name });
@@ -160,8 +155,4 @@ function runValue(name: string, t: OrtTensor, file: string): RunValue {
   const data = t.data;
   if (!dtype || !ArrayBuffer.isView(data)) throw new TensorsafeError('RunUnsupported', `${file}: output ${JSON.stringify(name)} is ${t.type}, a type the behaviour check does not compare`, { location: name });
   return { name, dtype, shape: [...t.dims], data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() };
-}
-
-function runtimeMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
 }

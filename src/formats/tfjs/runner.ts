@@ -1,7 +1,7 @@
 import { TensorsafeError } from '../../errors.js';
 import { dtypeOfRuntimeType, TFJS_NATIVE_DTYPES } from '../../dtype/runtime-dtypes.js';
 import { typedArrayFromBytes } from '../../dtype/tensor.js';
-import { MAX_RUN_MODEL_BYTES, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
+import { convertedWeightOf, MAX_RUN_MODEL_BYTES, runtimeMessage, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
 import { readEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import type { ModelRunner, RunRequest } from '../format.js';
 import { decodeBase64 } from './manifest.js';
@@ -144,17 +144,12 @@ async function ownWeights(req: RunRequest<TfjsStructure>): Promise<Weights> {
 
 /** The converted weights in the original's order (by the names the reader gives them), each checked against the original's dtype and shape. */
 async function convertedWeights(original: TensorSet, weights: TensorSet, label: string): Promise<Weights> {
-  const given = new Map(weights.tensors.map((e) => [e.name, e]));
+  const convertedWeight = convertedWeightOf(weights, label);
   const specs: Record<string, unknown>[] = [];
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const was of original.tensors) {
-    const kept = weights.metadata?.[was.name];
-    const entry = given.get(was.name) ?? (kept !== undefined ? given.get(kept) : undefined);
-    if (!entry) throw new TensorsafeError('RunWeightMismatch', `${label}: the converted weights have no tensor ${JSON.stringify(was.name)}`, { location: was.name });
-    if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
-      throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${JSON.stringify(was.name)} is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: was.name });
-    }
+    const entry = convertedWeight(was);
     const dtype = TFJS_NATIVE_DTYPES[entry.dtype];
     if (!dtype) throw new TensorsafeError('RunUnsupported', `${label}: tensor ${JSON.stringify(was.name)} is ${entry.dtype}, which a TF.js weight spec cannot give`, { location: was.name });
     total += entry.byteLength;
@@ -176,8 +171,4 @@ async function convertedWeights(original: TensorSet, weights: TensorSet, label: 
 function typedArray(v: RunValue, file: string): ArrayBufferView {
   if (TFJS_NATIVE_DTYPES[v.dtype]) return typedArrayFromBytes(v.dtype, v.data.slice());
   throw new TensorsafeError('InputMismatch', `${file}: input ${JSON.stringify(v.name)} is ${v.dtype}, which tfjs does not take`, { location: v.name });
-}
-
-function runtimeMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
 }
