@@ -4,7 +4,7 @@ import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import type { HttpSourceOptions } from '../io/http-source.js';
 import { scopedFetch } from '../io/scoped-fetch.js';
-import { formatHubReference, hasHubScheme, isCommitHash, looksLikeRepoId, parseHubReference, siblingReference, type HubReference } from '../hub/reference.js';
+import { formatHubReference, hasHubScheme, isPinnedFile, looksLikeRepoId, parseHubReference, siblingReference, type HubReference } from '../hub/reference.js';
 import { hubEndpoint, openHubFile, resolveHubModel, type HubModel, type HubOptions } from '../hub/resolve.js';
 import { expandHome, hfHome, hubCache, hubCacheDir } from './hub-cache.js';
 
@@ -153,7 +153,7 @@ export async function resolveHubTarget(target: string | HubReference, choose: { 
 export async function pinnedHubReference(target: string | HubReference): Promise<HubReference> {
   const ref = typeof target === 'string' ? hubReferenceOf(target) : target;
   if (ref === undefined) throw new TensorsafeError('InvalidArgument', `${String(target)} is not a Hub reference`);
-  if (ref.path !== undefined && ref.revision !== undefined && isCommitHash(ref.revision)) return ref;
+  if (isPinnedFile(ref)) return ref;
   const model = await resolveHubTarget(typeof target === 'string' ? target : ref);
   if (ref.path === undefined && model.index !== undefined) {
     // One source was asked for, and the repository's model is several files.
