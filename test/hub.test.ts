@@ -328,6 +328,8 @@ describe('converting a private repository by its repo id', () => {
     const s = await runCli('scan', '--json', 'acme/private-sharded');
     expect(s.code, s.stderr).toBe(0);
     expect(s.lines.length).toBe(local.shards.length + 1);
+    // Each file named by its pinned reference, as inspect and convert name it, not by the URL it was read from.
+    for (const line of s.lines) expect(JSON.parse(line).file).toMatch(new RegExp(`^hf://acme/private-sharded@${commitOf('private-sharded')}/`));
     const whole = await runCli('hash', 'acme/private-sharded');
     expect(whole.code).toBe(3);
     expect(whole.stderr).toContain(`is a sharded set (model.safetensors.index.json and ${local.shards.length} shards): name one file, hf://acme/private-sharded/${local.shards[0]}`);

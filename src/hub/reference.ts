@@ -38,6 +38,14 @@ export function isCommitHash(revision: string): boolean {
   return /^[0-9a-f]{40}$/.test(revision);
 }
 
+/** A reference to one file at a commit: opened as it is, with no request to resolve it. */
+export type PinnedHubFile = HubReference & { revision: string; path: string };
+
+/** Whether a reference names one file at a commit (findModel and expandHubTargets give such references). */
+export function isPinnedFile(ref: HubReference): ref is PinnedHubFile {
+  return ref.path !== undefined && ref.revision !== undefined && isCommitHash(ref.revision);
+}
+
 /** Whether `text` is written as a Hub reference with the `hf://` scheme. */
 export function hasHubScheme(text: string): boolean {
   return text.slice(0, HF_SCHEME.length).toLowerCase() === HF_SCHEME;

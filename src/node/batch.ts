@@ -14,6 +14,7 @@ import { entryKind, firstVisit } from './file-source.js';
 import { onInterrupt } from './interrupt.js';
 import { indexFormat, modelFileFormat, modelsNamingParts } from './model-files.js';
 import { startWorker } from './worker-argv.js';
+import { changedOutputs } from '../verify/behaviour.js';
 import { verifyBehaviour } from './verify-behaviour.js';
 
 /** One model found under a folder: a model file, or a sharded set by its index. */
@@ -212,7 +213,7 @@ async function behaviourOf(model: FoundModel, converted: string | undefined): Pr
   if (converted === undefined || model.files.length !== 1 || !format || !(await format.load()).runner) return undefined;
   try {
     const r = await verifyBehaviour(model.path, converted);
-    const changed = r.outputs.filter((o) => o.status !== 'identical' && o.status !== 'close').map((o) => o.name);
+    const changed = changedOutputs(r);
     return r.ok ? { result: 'same', runtime: r.runtime } : { result: 'changed', runtime: r.runtime, outputs: changed, code: 'BehaviourChanged', reason: `BehaviourChanged: ${changed.join(', ')}` };
   } catch (e) {
     const code: ErrorCode = isTensorsafeError(e) ? e.code : 'InternalError';

@@ -4,7 +4,7 @@ import { TensorsafeError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
 import type { HttpSourceOptions } from '../io/http-source.js';
 import { scopedFetch } from '../io/scoped-fetch.js';
-import { formatHubReference, hasHubScheme, isCommitHash, looksLikeRepoId, parseHubReference, siblingReference, type HubReference } from '../hub/reference.js';
+import { formatHubReference, hasHubScheme, isPinnedFile, looksLikeRepoId, parseHubReference, siblingReference, type HubReference } from '../hub/reference.js';
 import { hubEndpoint, openHubFile, resolveHubModel, type HubModel, type HubOptions } from '../hub/resolve.js';
 import { expandHome, hfHome, hubCache, hubCacheDir } from './hub-cache.js';
 
@@ -146,22 +146,26 @@ export async function resolveHubTarget(target: string | HubReference, choose: { 
 }
 
 /**
- * Opens one file of the Hub: the local cache's copy, else the pinned URL (range requests). A
- * reference at a branch or tag, or naming a repository, is resolved first (its model's one file; a
- * sharded set's index for a sharded one).
+ * A Hub target pinned to one file at a commit: as it is when it names a file at a commit; else resolved
+ * (a branch or tag to its commit; a repository to its model's one file, a sharded set's index for a
+ * sharded one).
  */
-export async function openHubSource(target: string | HubReference): Promise<ByteSource> {
-  let ref = typeof target === 'string' ? hubReferenceOf(target) : target;
+export async function pinnedHubReference(target: string | HubReference): Promise<HubReference> {
+  const ref = typeof target === 'string' ? hubReferenceOf(target) : target;
   if (ref === undefined) throw new TensorsafeError('InvalidArgument', `${String(target)} is not a Hub reference`);
-  if (ref.path === undefined || ref.revision === undefined || !isCommitHash(ref.revision)) {
-    const model = await resolveHubTarget(typeof target === 'string' ? target : ref);
-    if (ref.path === undefined && model.index !== undefined) {
-      // One source was asked for, and the repository's model is several files.
-      const name = formatHubReference({ repo: model.repo, ...(ref.revision !== undefined ? { revision: ref.revision } : {}) });
-      throw new TensorsafeError('InvalidArgument', `${name} is a sharded set (${model.index.path} and ${model.files.length} shards): name one file, ${name}/${model.files[0]!.path}`, { location: name });
-    }
-    ref = parseHubReference((model.index ?? model.files[0]!).reference)!;
+  if (isPinnedFile(ref)) return ref;
+  const model = await resolveHubTarget(typeof target === 'string' ? target : ref);
+  if (ref.path === undefined && model.index !== undefined) {
+    // One source was asked for, and the repository's model is several files.
+    const name = formatHubReference({ repo: model.repo, ...(ref.revision !== undefined ? { revision: ref.revision } : {}) });
+    throw new TensorsafeError('InvalidArgument', `${name} is a sharded set (${model.index.path} and ${model.files.length} shards): name one file, ${name}/${model.files[0]!.path}`, { location: name });
   }
+  return parseHubReference((model.index ?? model.files[0]!).reference)!;
+}
+
+/** Opens one file of the Hub (pinned first, see pinnedHubReference): the local cache's copy, else the pinned URL (range requests). */
+export async function openHubSource(target: string | HubReference): Promise<ByteSource> {
+  const ref = await pinnedHubReference(target);
   const opened = await openHubFile(ref.repo, ref.revision!, ref.path!, hubOptions());
   readFrom.set(formatHubReference(ref), opened.from === 'cache' ? `read from the local Hugging Face cache, ${opened.where}` : `fetched from ${opened.where}`);
   return opened.source;

@@ -6,7 +6,7 @@ import { openAny, openOrClose, openShardedSet, isIndexName, type SafeOpenOptions
 import type { SafetensorsHandle } from '../safetensors/reader.js';
 import { FileSource, fileError } from './file-source.js';
 import { checkNotShadowed } from '../model/model-files.js';
-import { isCommitHash } from '../hub/reference.js';
+import { isPinnedFile } from '../hub/reference.js';
 import { httpOptionsFor, hubReferenceOf, openHubSibling, openHubSource, resolveHubTarget } from './hub.js';
 
 /**
@@ -27,7 +27,7 @@ export function safeOpen(source: SafeOpenSource, options: SafeOpenOptions = {}):
 async function openHub(target: string): Promise<SafetensorsHandle> {
   // A file at a commit (what findModel gives) needs no resolution: the index is read once, by openShardedSet.
   const ref = hubReferenceOf(target)!;
-  if (ref.path !== undefined && ref.revision !== undefined && isCommitHash(ref.revision)) {
+  if (isPinnedFile(ref)) {
     return isIndexName(ref.path) ? openShardedSet(await openHubSource(ref), (file) => openHubSibling(target, file)) : openOrClose(await openHubSource(ref));
   }
   const model = await resolveHubTarget(target, { prefer: 'safetensors' });

@@ -1,5 +1,5 @@
 import { TensorsafeError } from '../errors.js';
-import type { RuntimeId } from '../tensor/runnable-model.js';
+import { runtimeMessage, type RuntimeId } from '../tensor/runnable-model.js';
 
 /**
  * The runtimes the behaviour check runs models in, imported on first use: optional packages, never
@@ -53,6 +53,6 @@ export async function importPackage(name: string, load: () => Promise<unknown>):
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw new TensorsafeError('RuntimeMissing', `${name} is not installed: npm install ${name} (the behaviour check runs the models in it; tensorsafe does not depend on it)`, { cause: e });
     }
-    throw new TensorsafeError('RuntimeFailed', `${name} could not be loaded: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
+    throw new TensorsafeError('RuntimeFailed', `${name} could not be loaded: ${runtimeMessage(e)}`, { cause: e });
   }
 }

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import type { ByteSource } from '../io/byte-source.js';
+import { WindowSource, type ByteSource } from '../io/byte-source.js';
 import type { ScanReport } from '../formats/findings.js';
 import { scanSource } from '../scan/scan.js';
 import { FileSource } from './file-source.js';
 import { escapesFolder } from './inside-folder.js';
-import { httpOptionsFor, hubReferenceOf, openHubSource } from './hub.js';
+import { formatHubReference } from '../hub/reference.js';
+import { httpOptionsFor, hubReferenceOf, openHubSource, pinnedHubReference } from './hub.js';
 
 /** Scans a local file (see scanSource); its folder is given for references to other files. */
 export async function scanFile(file: string): Promise<ScanReport> {
@@ -24,9 +25,16 @@ export async function scanTargetHere(target: string): Promise<ScanReport> {
     const remote = /^https?:\/\//i.test(target);
     // The HTTP reader is loaded only for URLs.
     const hub = remote ? undefined : hubReferenceOf(target);
-    source = remote ? await (await import('../io/http-source.js')).HttpSource.open(target, httpOptionsFor(target)) : hub ? await openHubSource(hub) : await FileSource.open(target);
-    const dir = remote || hub ? undefined : path.dirname(path.resolve(target));
-    return await scanSource(source, dir === undefined ? {} : { dir, escapesFolder: (relative) => escapesFolder(dir, relative) });
+    if (hub) {
+      // Named by its pinned reference, as inspect and convert name it, not by the URL or cache path it is read from.
+      const pinned = await pinnedHubReference(target);
+      source = await openHubSource(pinned);
+      return await scanSource(new WindowSource(source, 0, source.size, formatHubReference(pinned)));
+    }
+    source = remote ? await (await import('../io/http-source.js')).HttpSource.open(target, httpOptionsFor(target)) : await FileSource.open(target);
+    if (remote) return await scanSource(source);
+    const dir = path.dirname(path.resolve(target));
+    return await scanSource(source, { dir, escapesFolder: (relative) => escapesFolder(dir, relative) });
   } catch (e) {
     return {
       file: target,

@@ -1,5 +1,6 @@
 import { TensorsafeError } from '../errors.js';
-import type { Dtype } from '../dtype/dtypes.js';
+import { DTYPES, type Dtype } from '../dtype/dtypes.js';
+import { dtypeOfRuntimeType, ORT_NATIVE_TYPES, type OrtType } from '../dtype/runtime-dtypes.js';
 import { bytesOf, elementCount, tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import type { TensorLike } from '../safetensors/tensor-input.js';
 import { unpackNibbles } from '../tensor/nibbles.js';
@@ -13,8 +14,7 @@ import { dataOf, decodedFloats, f32As, unsupportedError } from './values.js';
  * in Node and in browsers, and the tensors made are the caller's own runtime's.
  */
 
-/** The onnxruntime-common tensor types tensorsafe makes and reads. */
-export type OrtType = 'bool' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'float16' | 'int32' | 'uint32' | 'float32' | 'float64' | 'int64' | 'uint64';
+export type { OrtType };
 
 /** What tensorsafe reads of an ONNX Runtime tensor (onnxruntime-common's `Tensor` has it). */
 export interface OrtTensorLike {
@@ -36,19 +36,12 @@ export interface OrtRuntime<T extends OrtTensorLike = OrtTensorLike> {
  * for the floats ORT lacks (BF16, F8, F6, F4: widened, every value exact), none for C64 (ORT's JavaScript
  * API has no complex tensors).
  */
-export const ORT_TYPE_OF: Readonly<Record<Dtype, OrtType | undefined>> = Object.freeze({
-  BOOL: 'bool', U8: 'uint8', I8: 'int8', U16: 'uint16', I16: 'int16', F16: 'float16', I32: 'int32', U32: 'uint32',
-  F32: 'float32', F64: 'float64', I64: 'int64', U64: 'uint64',
-  BF16: 'float32', F8_E5M2: 'float32', F8_E4M3: 'float32', F8_E8M0: 'float32', F8_E4M3FNUZ: 'float32', F8_E5M2FNUZ: 'float32',
-  F6_E2M3: 'float32', F6_E3M2: 'float32', F4: 'float32',
-  C64: undefined,
-});
+export const ORT_TYPE_OF: Readonly<Record<Dtype, OrtType | undefined>> = Object.freeze(
+  Object.fromEntries(DTYPES.map((d) => [d, ORT_NATIVE_TYPES[d] ?? (d === 'C64' ? undefined : 'float32')])) as Record<Dtype, OrtType | undefined>,
+);
 
 /** The safetensors dtype each ORT type is read as (int4 and uint4 are unpacked to I8 and U8, one a byte). */
-const DTYPE_OF_ORT: Readonly<Record<string, Dtype>> = {
-  bool: 'BOOL', uint8: 'U8', int8: 'I8', uint16: 'U16', int16: 'I16', float16: 'F16', int32: 'I32', uint32: 'U32',
-  float32: 'F32', float64: 'F64', int64: 'I64', uint64: 'U64', int4: 'I8', uint4: 'U8',
-};
+const DTYPE_OF_ORT: ReadonlyMap<string, Dtype> = new Map([...dtypeOfRuntimeType(ORT_NATIVE_TYPES), ['int4', 'I8'], ['uint4', 'U8']]);
 
 export interface ToOrtOptions {
   /** The tensor's name, for error messages. */
@@ -93,7 +86,7 @@ export function fromOrtTensor(tensor: OrtTensorLike, options: FromOrtOptions = {
   if (tensor.location !== undefined && tensor.location !== 'cpu' && tensor.location !== 'cpu-pinned') {
     throw new TensorsafeError('InvalidArgument', `tensor \`${name}\` is on ${tensor.location}, not on the CPU: download it first (await tensor.getData())`, { location: `tensor ${name}` });
   }
-  const own = Object.hasOwn(DTYPE_OF_ORT, tensor.type) ? DTYPE_OF_ORT[tensor.type]! : undefined;
+  const own = DTYPE_OF_ORT.get(tensor.type);
   if (own === undefined) throw unsupportedError(name, `ONNX Runtime type ${JSON.stringify(tensor.type)} has no safetensors dtype`);
   const shape = [...tensor.dims];
   const data = tensor.data;

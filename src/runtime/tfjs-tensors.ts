@@ -1,5 +1,6 @@
 import { TensorsafeError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
+import { dtypeOfRuntimeType, TFJS_NATIVE_DTYPES } from '../dtype/runtime-dtypes.js';
 import { bytesOf, elementCount, tensorFromBytes, type Tensor } from '../dtype/tensor.js';
 import type { TensorLike } from '../safetensors/tensor-input.js';
 import { namedTensors, type TensorSource } from './tensor-source.js';
@@ -43,7 +44,7 @@ export const TFJS_DTYPE_OF: Readonly<Record<Dtype, TfjsDtype>> = Object.freeze({
 });
 
 /** The safetensors dtype each tfjs dtype is read as. */
-const DTYPE_OF_TFJS: Readonly<Record<string, Dtype>> = { float32: 'F32', int32: 'I32', bool: 'BOOL', complex64: 'C64' };
+const DTYPE_OF_TFJS: ReadonlyMap<string, Dtype> = new Map([...dtypeOfRuntimeType(TFJS_NATIVE_DTYPES), ['complex64', 'C64']]);
 
 export interface ToTfjsOptions {
   /** The tensor's name, for error messages. */
@@ -109,7 +110,7 @@ export interface FromTfjsOptions {
 /** A tfjs tensor as a tensorsafe tensor (its values read with `await tensor.data()`); string tensors throw RuntimeDtype. */
 export async function fromTfjsTensor(tensor: TfjsTensorLike, options: FromTfjsOptions = {}): Promise<Tensor> {
   const name = options.name ?? 'tensor';
-  const own = Object.hasOwn(DTYPE_OF_TFJS, tensor.dtype) ? DTYPE_OF_TFJS[tensor.dtype]! : undefined;
+  const own = DTYPE_OF_TFJS.get(tensor.dtype);
   if (own === undefined) throw unsupportedError(name, `tfjs dtype ${JSON.stringify(tensor.dtype)} has no safetensors dtype`);
   const shape = [...tensor.shape];
   const values = await tensor.data();

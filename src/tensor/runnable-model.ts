@@ -1,4 +1,6 @@
+import { TensorsafeError } from '../errors.js';
 import type { Dtype } from '../dtype/dtypes.js';
+import type { TensorEntry, TensorSet } from './tensor-set.js';
 
 /**
  * A model loaded in a runtime (onnxruntime, tfjs), as the behaviour check (verify --run) drives it:
@@ -40,3 +42,31 @@ export const MAX_RUN_MODEL_BYTES = 1024 * 1024 * 1024;
 export const MAX_RUN_INPUT_ELEMENTS = 16 * 1024 * 1024;
 /** Elements of one output compared (element by element, in memory): bounds the comparison's time and memory. */
 export const MAX_RUN_OUTPUT_ELEMENTS = 64 * 1024 * 1024;
+
+/**
+ * The converted weights' tensor for each weight of the original graph: by its name, or by the name a
+ * converter kept for a tied one (weights.metadata); RunWeightMismatch when it is missing or of another
+ * dtype or shape. `where` says where the weight sits in the graph, for the message.
+ */
+export function convertedWeightOf(weights: TensorSet, label: string): (was: TensorEntry, where?: string) => TensorEntry {
+  const given = new Map(weights.tensors.map((e) => [e.name, e]));
+  return (was, where) => {
+    const name = JSON.stringify(was.name);
+    const at = where === undefined ? '' : ` (${where})`;
+    const kept = weights.metadata?.[was.name];
+    const entry = given.get(was.name) ?? (kept !== undefined ? given.get(kept) : undefined);
+    if (!entry) throw new TensorsafeError('RunWeightMismatch', `${label}: the converted weights have no tensor ${name}${at}`, { location: was.name });
+    if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
+      throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${name}${at} is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: was.name });
+    }
+    return entry;
+  };
+}
+
+/** Characters of a runtime's own error quoted in a RuntimeFailed message: a runtime may put a whole graph dump in one line. */
+export const MAX_RUNTIME_MESSAGE_CHARS = 500;
+
+/** A runtime's error, for a RuntimeFailed message: its first line, bounded. */
+export function runtimeMessage(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, MAX_RUNTIME_MESSAGE_CHARS);
+}

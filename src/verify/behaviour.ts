@@ -15,6 +15,16 @@ import { runInputs, type RunInputOptions } from './run-inputs.js';
 
 export type OutputStatus = 'identical' | 'close' | 'different' | 'shape-mismatch' | 'dtype-mismatch' | 'missing';
 
+/** Whether an output is the same as the original's: identical, or within the tolerance. */
+function outputHolds(o: OutputComparison): boolean {
+  return o.status === 'identical' || o.status === 'close';
+}
+
+/** The outputs that are not (BehaviourChanged), by name. */
+export function changedOutputs(r: { readonly outputs: readonly OutputComparison[] }): string[] {
+  return r.outputs.filter((o) => !outputHolds(o)).map((o) => o.name);
+}
+
 export interface OutputComparison {
   readonly name: string;
   readonly status: OutputStatus;
@@ -57,7 +67,7 @@ export async function checkBehaviour(names: { original: string; converted: strin
   const b = await rebuilt.run(inputs);
   const tolerance = options.tolerance ?? 0;
   const outputs = a.map((x) => compareOutput(x, b.find((y) => y.name === x.name), tolerance));
-  const ok = outputs.every((o) => o.status === 'identical' || o.status === 'close');
+  const ok = outputs.every(outputHolds);
   return {
     original: names.original,
     converted: names.converted,
@@ -180,9 +190,8 @@ export function describeOutput(o: OutputComparison): string {
 export function behaviourLines(r: BehaviourReport): string[] {
   const inputs = r.inputs.map((i) => `${i.name} ${i.dtype} [${i.shape.join(', ')}]`).join(', ');
   const lines = [`behaviour in ${r.runtime}, ${r.seed === null ? 'given inputs' : `inputs generated with seed ${r.seed}`}: ${inputs}${r.tolerance > 0 ? ` (tolerance ${r.tolerance})` : ''}`];
-  for (const o of r.outputs) lines.push(`  ${o.status === 'identical' || o.status === 'close' ? '✓' : '✗'} ${o.name} ${o.dtype[0]} [${o.shape[0]?.join(', ')}]: ${describeOutput(o)}`);
-  const bad = r.outputs.filter((o) => o.status !== 'identical' && o.status !== 'close');
-  lines.push(r.ok ? `✓ behaves the same: ${r.outputs.length} output${r.outputs.length === 1 ? '' : 's'} ${r.tolerance > 0 ? 'within tolerance' : 'identical'}` : `✗ behaviour changed (BehaviourChanged): ${bad.map((o) => o.name).join(', ')}`);
+  for (const o of r.outputs) lines.push(`  ${outputHolds(o) ? '✓' : '✗'} ${o.name} ${o.dtype[0]} [${o.shape[0]?.join(', ')}]: ${describeOutput(o)}`);
+  lines.push(r.ok ? `✓ behaves the same: ${r.outputs.length} output${r.outputs.length === 1 ? '' : 's'} ${r.tolerance > 0 ? 'within tolerance' : 'identical'}` : `✗ behaviour changed (BehaviourChanged): ${changedOutputs(r).join(', ')}`);
   return lines;
 }
 

@@ -45,10 +45,16 @@ export async function runInputs(specs: readonly RunInputSpec[], options: RunInpu
   if (options.given) return givenInputs(specs, options.given, options.givenName ?? 'the inputs', dims);
   const next = generator(options.seed ?? DEFAULT_RUN_SEED);
   return specs.map((s) => {
-    const shape = s.shape.map((d, i) => (typeof d === 'number' ? d : (dims[`${s.name}:${i}`] ?? (d !== null ? dims[d] : undefined) ?? 1)));
+    const shape = s.shape.map((_, i) => sizeOf(s, i, dims) ?? 1);
     const count = elements(s.name, shape);
     return { name: s.name, dtype: s.dtype, shape, data: generated(s.dtype, count, next, s.name) };
   });
+}
+
+/** An axis's size: the spec's own, else `--dim <input>:<axis>`, else `--dim <name>` for a named one; undefined when open and not given. */
+function sizeOf(s: RunInputSpec, axis: number, dims: Readonly<Record<string, number>>): number | undefined {
+  const d = s.shape[axis];
+  return typeof d === 'number' ? d : (dims[`${s.name}:${axis}`] ?? (typeof d === 'string' ? dims[d] : undefined));
 }
 
 function elements(name: string, shape: readonly number[]): number {
@@ -113,8 +119,8 @@ async function givenInputs(specs: readonly RunInputSpec[], given: TensorSet, fro
     const t = byName.get(s.name);
     const want = `${s.dtype} [${s.shape.map((d) => d ?? '?').join(', ')}]`;
     if (!t) throw new TensorsafeError('InputMismatch', `${from}: no array for input ${JSON.stringify(s.name)} (${want})`, { location: from });
-    const fits = t.shape.length === s.shape.length && s.shape.every((d, i) => {
-      const want = typeof d === 'number' ? d : (dims[`${s.name}:${i}`] ?? (d !== null ? dims[d] : undefined));
+    const fits = t.shape.length === s.shape.length && s.shape.every((_, i) => {
+      const want = sizeOf(s, i, dims);
       return want === undefined || want === t.shape[i];
     });
     if (t.dtype !== s.dtype || !fits) throw new TensorsafeError('InputMismatch', `${from}: array ${JSON.stringify(s.name)} is ${t.dtype} [${t.shape.join(', ')}], but the model's input is ${want}`, { location: from });

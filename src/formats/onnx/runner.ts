@@ -1,7 +1,9 @@
 import { TensorsafeError } from '../../errors.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { packSubByte } from '../../dtype/float-codecs.js';
-import { MAX_RUN_MODEL_BYTES, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
+import { dtypeOfRuntimeType, ORT_NATIVE_TYPES } from '../../dtype/runtime-dtypes.js';
+import { typedArrayFromBytes } from '../../dtype/tensor.js';
+import { convertedWeightOf, MAX_RUN_MODEL_BYTES, runtimeMessage, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
 import { readEntry, type TensorEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import type { ModelRunner, RunRequest } from '../format.js';
 import { claimName } from '../tensor-names.js';
@@ -37,22 +39,7 @@ interface OrtTensor {
   readonly data: unknown;
 }
 
-/** onnxruntime's tensor types for tensorsafe's dtypes, and the typed array each takes. */
-const ORT_TYPES: Partial<Record<Dtype, { type: string; array: { new (buffer: ArrayBuffer): ArrayBufferView } }>> = {
-  F32: { type: 'float32', array: Float32Array },
-  F64: { type: 'float64', array: Float64Array },
-  F16: { type: 'float16', array: Uint16Array },
-  I8: { type: 'int8', array: Int8Array },
-  U8: { type: 'uint8', array: Uint8Array },
-  I16: { type: 'int16', array: Int16Array },
-  U16: { type: 'uint16', array: Uint16Array },
-  I32: { type: 'int32', array: Int32Array },
-  U32: { type: 'uint32', array: Uint32Array },
-  I64: { type: 'int64', array: BigInt64Array },
-  U64: { type: 'uint64', array: BigUint64Array },
-  BOOL: { type: 'bool', array: Uint8Array },
-};
-const DTYPE_OF_ORT = new Map(Object.entries(ORT_TYPES).map(([dtype, t]) => [t.type, dtype as Dtype]));
+const DTYPE_OF_ORT = dtypeOfRuntimeType(ORT_NATIVE_TYPES);
 
 export const onnxRunner: ModelRunner<OnnxStructure> = {
   runtime: 'onnxruntime',
@@ -81,7 +68,7 @@ export const onnxRunner: ModelRunner<OnnxStructure> = {
       outputs: [...session.outputNames],
       async run(inputs: readonly RunValue[]): Promise<RunValue[]> {
         const feeds: Record<string, OrtTensor> = {};
-        for (const v of inputs) feeds[v.name] = new ort.Tensor(ortType(v.dtype, v.name, file).type, typedArray(v), v.shape);
+        for (const v of inputs) feeds[v.name] = new ort.Tensor(ortType(v.dtype, v.name, file), typedArray(v), v.shape);
         let results: Record<string, OrtTensor>;
         try {
           results = await session.run(feeds);
@@ -104,7 +91,7 @@ function namedRecords(records: readonly TensorRecord[]): { name: string; record:
 /** Every weight of the graph from `weights`, by name (or by the name a converter kept for a tied one), checked against the original's dtype and shape. */
 export async function onnxReplacements(records: readonly TensorRecord[], original: TensorSet, weights: TensorSet, label: string): Promise<Replacement[]> {
   const own = new Map(original.tensors.map((e) => [e.name, e]));
-  const given = new Map(weights.tensors.map((e) => [e.name, e]));
+  const convertedWeight = convertedWeightOf(weights, label);
   const out: Replacement[] = [];
   let total = 0;
   for (const { name, record } of namedRecords(records)) {
@@ -113,12 +100,7 @@ export async function onnxReplacements(records: readonly TensorRecord[], origina
     if (record.data?.kind === 'sparse' && !record.where.startsWith('sparse initializer')) {
       throw new TensorsafeError('RunUnsupported', `${label}: tensor ${JSON.stringify(name)} is the sparse value of a ${record.where}, which is not put back into a graph`, { location: name });
     }
-    const kept = weights.metadata?.[name];
-    const entry = given.get(name) ?? (kept !== undefined ? given.get(kept) : undefined);
-    if (!entry) throw new TensorsafeError('RunWeightMismatch', `${label}: the converted weights have no tensor ${JSON.stringify(name)} (${record.where})`, { location: name });
-    if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
-      throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${JSON.stringify(name)} (${record.where}) is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: name });
-    }
+    const entry = convertedWeight(was, record.where);
     // Counted before it is read: the weights are held in memory until the model is rebuilt.
     total += entry.byteLength;
     if (total > MAX_RUN_MODEL_BYTES) throw new TensorsafeError('RunLimit', `${label}: the converted weights are more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: name });
@@ -157,18 +139,15 @@ function inputSpecs(session: OrtSession, file: string): RunInputSpec[] {
   });
 }
 
-function ortType(dtype: Dtype, name: string, file: string): NonNullable<(typeof ORT_TYPES)[Dtype]> {
-  const t = ORT_TYPES[dtype];
+function ortType(dtype: Dtype, name: string, file: string): string {
+  const t = ORT_NATIVE_TYPES[dtype];
   if (!t) throw new TensorsafeError('InputMismatch', `${file}: input ${JSON.stringify(name)} is ${dtype}, which onnxruntime does not take`, { location: name });
   return t;
 }
 
 /** A value's bytes as the typed array onnxruntime takes (copied: aligned, and owned by the tensor). */
 function typedArray(v: RunValue): ArrayBufferView {
-  const t = ORT_TYPES[v.dtype]!;
-  const copy = new Uint8Array(v.data.byteLength);
-  copy.set(v.data);
-  return new t.array(copy.buffer);
+  return typedArrayFromBytes(v.dtype, v.data.slice());
 }
 
 function runValue(name: string, t: OrtTensor, file: string): RunValue {
@@ -176,8 +155,4 @@ function runValue(name: string, t: OrtTensor, file: string): RunValue {
   const data = t.data;
   if (!dtype || !ArrayBuffer.isView(data)) throw new TensorsafeError('RunUnsupported', `${file}: output ${JSON.stringify(name)} is ${t.type}, a type the behaviour check does not compare`, { location: name });
   return { name, dtype, shape: [...t.dims], data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() };
-}
-
-function runtimeMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
 }

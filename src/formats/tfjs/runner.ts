@@ -1,6 +1,7 @@
 import { TensorsafeError } from '../../errors.js';
-import type { Dtype } from '../../dtype/dtypes.js';
-import { MAX_RUN_MODEL_BYTES, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
+import { dtypeOfRuntimeType, TFJS_NATIVE_DTYPES } from '../../dtype/runtime-dtypes.js';
+import { typedArrayFromBytes } from '../../dtype/tensor.js';
+import { convertedWeightOf, MAX_RUN_MODEL_BYTES, runtimeMessage, type RunInputSpec, type RunnableModel, type RunValue } from '../../tensor/runnable-model.js';
 import { readEntry, type TensorSet } from '../../tensor/tensor-set.js';
 import type { ModelRunner, RunRequest } from '../format.js';
 import { decodeBase64 } from './manifest.js';
@@ -36,8 +37,7 @@ interface TfTensor {
   dispose(): void;
 }
 
-const TFJS_DTYPES: Partial<Record<Dtype, string>> = { F32: 'float32', I32: 'int32', BOOL: 'bool' };
-const DTYPE_OF_TFJS = new Map(Object.entries(TFJS_DTYPES).map(([d, t]) => [t, d as Dtype]));
+const DTYPE_OF_TFJS = dtypeOfRuntimeType(TFJS_NATIVE_DTYPES);
 
 export const tfjsRunner: ModelRunner<TfjsStructure> = {
   runtime: 'tfjs',
@@ -71,7 +71,7 @@ export const tfjsRunner: ModelRunner<TfjsStructure> = {
         const feeds: Record<string, TfTensor> = {};
         const results: TfTensor[] = [];
         try {
-          for (const v of values) feeds[v.name] = tf.tensor(typedArray(v, file), v.shape, TFJS_DTYPES[v.dtype]!);
+          for (const v of values) feeds[v.name] = tf.tensor(typedArray(v, file), v.shape, TFJS_NATIVE_DTYPES[v.dtype]!);
           try {
             // execute() runs a graph without control flow (and executeAsync() would say so on the console); one with it throws, and runs asynchronously.
             const out = await executed(model, feeds);
@@ -144,18 +144,13 @@ async function ownWeights(req: RunRequest<TfjsStructure>): Promise<Weights> {
 
 /** The converted weights in the original's order (by the names the reader gives them), each checked against the original's dtype and shape. */
 async function convertedWeights(original: TensorSet, weights: TensorSet, label: string): Promise<Weights> {
-  const given = new Map(weights.tensors.map((e) => [e.name, e]));
+  const convertedWeight = convertedWeightOf(weights, label);
   const specs: Record<string, unknown>[] = [];
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const was of original.tensors) {
-    const kept = weights.metadata?.[was.name];
-    const entry = given.get(was.name) ?? (kept !== undefined ? given.get(kept) : undefined);
-    if (!entry) throw new TensorsafeError('RunWeightMismatch', `${label}: the converted weights have no tensor ${JSON.stringify(was.name)}`, { location: was.name });
-    if (entry.dtype !== was.dtype || entry.shape.join(',') !== was.shape.join(',')) {
-      throw new TensorsafeError('RunWeightMismatch', `${label}: tensor ${JSON.stringify(was.name)} is ${was.dtype} [${was.shape.join(', ')}] in the graph but ${entry.dtype} [${entry.shape.join(', ')}] in the converted weights`, { location: was.name });
-    }
-    const dtype = TFJS_DTYPES[entry.dtype];
+    const entry = convertedWeight(was);
+    const dtype = TFJS_NATIVE_DTYPES[entry.dtype];
     if (!dtype) throw new TensorsafeError('RunUnsupported', `${label}: tensor ${JSON.stringify(was.name)} is ${entry.dtype}, which a TF.js weight spec cannot give`, { location: was.name });
     total += entry.byteLength;
     if (total > MAX_RUN_MODEL_BYTES) throw new TensorsafeError('RunLimit', `${label}: the weights are more than MAX_RUN_MODEL_BYTES (${MAX_RUN_MODEL_BYTES}) to run`, { location: was.name });
@@ -172,14 +167,8 @@ async function convertedWeights(original: TensorSet, weights: TensorSet, label: 
   return { weightSpecs: specs, weightData: data.buffer };
 }
 
+/** A value's bytes as the typed array tfjs takes (copied: aligned, and owned by the tensor). */
 function typedArray(v: RunValue, file: string): ArrayBufferView {
-  const copy = v.data.slice();
-  if (v.dtype === 'F32') return new Float32Array(copy.buffer);
-  if (v.dtype === 'I32') return new Int32Array(copy.buffer);
-  if (v.dtype === 'BOOL') return copy;
+  if (TFJS_NATIVE_DTYPES[v.dtype]) return typedArrayFromBytes(v.dtype, v.data.slice());
   throw new TensorsafeError('InputMismatch', `${file}: input ${JSON.stringify(v.name)} is ${v.dtype}, which tfjs does not take`, { location: v.name });
-}
-
-function runtimeMessage(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
 }
