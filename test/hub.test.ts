@@ -338,6 +338,19 @@ describe('converting a private repository by its repo id', () => {
     expect(h.code, h.stderr).toBe(0);
     expect(JSON.parse(h.stdout).tensors).toEqual(JSON.parse(mine.stdout).tensors);
   });
+
+  it('verify --run takes a Hub reference, and a URL, as its original: the model read with range requests, run as a local one is', async () => {
+    const mlp = path.join(import.meta.dirname, 'fixtures', 'behaviour', 'onnx', 'mlp.onnx');
+    hub.repos.set('acme/onnx-run', repoWith('onnx-run', { 'model.onnx': new Uint8Array(fs.readFileSync(mlp)) }));
+    const converted = path.join(tempDir('run'), 'mlp.safetensors');
+    const c = await runCli('convert', mlp, '-o', converted);
+    expect(c.code, c.stderr).toBe(0);
+    for (const original of ['acme/onnx-run', `hf://acme/onnx-run@${commitOf('onnx-run')}/model.onnx`, `${hub.url}/acme/onnx-run/resolve/main/model.onnx`]) {
+      const v = await runCli('verify', original, converted, '--run', '--dim', 'batch=4');
+      expect([original, v.code, v.stderr]).toEqual([original, 0, '']);
+      expect(v.stdout).toMatch(/behaves the same: 2 outputs identical/);
+    }
+  });
 });
 
 describe('errors', () => {
