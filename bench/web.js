@@ -13,7 +13,7 @@ const TARGET = 3;
 
 const section = (rows) => ['## Conversion in the web page', '', '| benchmark | input | time | ratio | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
-export async function run({ sizeMiB = 500, runs = 3 } = {}) {
+export async function run({ sizeMiB = 500, runs = 5 } = {}) {
   if (!fs.existsSync(CHROMIUM)) return section([['convert in the page vs `tensorsafe convert`', `skipped: no Chromium at ${CHROMIUM} (TENSORSAFE_CHROMIUM names another)`, '–', '–', '–']]);
   const { chromium } = await import('playwright-core');
   const { startWebServer } = await import(path.join(ROOT, 'dist/node/web-server.js'));
