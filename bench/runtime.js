@@ -97,7 +97,7 @@ export async function run({ sizeMiB = 128, runs = 5 } = {}) {
   const rows = [
     ['tfjs: `loadWeights` from a safetensors file vs tfjs\'s own weights file (`decodeWeights` + `model.loadWeights`), into a built model', input, `${fmtMs(tStSet)} vs ${fmtMs(tTfjsSet)}`, ratio(tStSet / tTfjsSet), verdict(tStSet / tTfjsSet, 1.5)],
     ['tfjs: the model built from its JSON + `loadWeights` vs tfjs `loadLayersModel` from model.json and its weights file', `${input} (building draws random initial weights; loadLayersModel builds with zeros)`, `${fmtMs(tStLoad)} vs ${fmtMs(tTfjsLoad)}`, ratio(tStLoad / tTfjsLoad), '(context)'],
-    ['tfjs: `saveWeights` to a safetensors file vs tfjs `model.save` of its weights file (both written to /dev/shm: a disk's writeback would decide the ratio)', input, `${fmtMs(tStSave)} vs ${fmtMs(tTfjsSave)}`, ratio(tStSave / tTfjsSave), verdict(tStSave / tTfjsSave, 1.5)],
+    ['tfjs: `saveWeights` to a safetensors file vs tfjs `model.save` of its weights file (both written to /dev/shm, where a disk’s writeback cannot decide the ratio)', input, `${fmtMs(tStSave)} vs ${fmtMs(tTfjsSave)}`, ratio(tStSave / tTfjsSave), verdict(tStSave / tTfjsSave, 1.5)],
     ['ONNX Runtime: `loadFile` + `toOrtTensors` (feeds sharing the bytes read) vs `fs.readFileSync` of the file', `the same ${fmtMB(size)} file`, `${fmtMs(tFeeds)} vs ${fmtMs(tRead)}`, ratio(tFeeds / tRead), verdict(tFeeds / tRead, 1.5)],
   ];
   return [
