@@ -707,9 +707,13 @@ describe('HttpSource: retries, truncation, timeouts', () => {
   it('does not time out a slow body that keeps making progress', async () => {
     const bytes = patternBytes(1024 * 1024);
     server.reset(bufferContent(bytes));
-    const src = await open('/x', { timeoutMs: 150, retries: 0 });
+    // The body takes 32 gaps of 50 ms (1.6 s, four times the timeout); each gap is an eighth of it, so a
+    // loaded machine's scheduling delays cannot pass for a stall.
+    const src = await open('/x', { timeoutMs: 400, retries: 0 });
     server.faults = [{ kind: 'slow', chunk: 16 * 1024, intervalMs: 50 }];
-    equalBytes(await src.read(500_000, 128 * 1024), bytes.subarray(500_000, 500_000 + 128 * 1024));
+    const t0 = performance.now();
+    equalBytes(await src.read(400_000, 512 * 1024), bytes.subarray(400_000, 400_000 + 512 * 1024));
+    expect(performance.now() - t0).toBeGreaterThan(400);
   });
 
   it('stops at once, without retrying, when the caller aborts', async () => {
