@@ -51,6 +51,11 @@ export function hasHubScheme(text: string): boolean {
   return text.slice(0, HF_SCHEME.length).toLowerCase() === HF_SCHEME;
 }
 
+/** Whether `text` is written as a Hub reference: `hf://…`, or shaped as a bare repo id (where no local path can be preferred: the web page). */
+export function isHubReference(text: string): boolean {
+  return hasHubScheme(text) || looksLikeRepoId(text);
+}
+
 /**
  * Whether `text` has the shape of a bare repo id (`owner/repo`, `owner/repo@revision`), which a relative
  * path may also have. A name ending like a model file (`models/pytorch_model.bin`, `out/model.json`) is

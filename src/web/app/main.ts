@@ -1,6 +1,8 @@
 import type { ModelSummary, PickedFile } from '../protocol.js';
 import { announce, formatCount, h } from './dom.js';
 import { isTensorsafeError } from '../../errors.js';
+import { isHubReference } from '../../hub/reference.js';
+import { isHttpUrl } from '../../io/url-inside.js';
 import { Engine } from './engine.js';
 import { PAGE_TOOLS } from './extensions.js';
 import { modelCard } from './model-card.js';
@@ -63,7 +65,7 @@ const urlForm = h(
   { className: 'url-form', onsubmit: (e: Event) => {
     e.preventDefault();
     const url = urlInput.value.trim();
-    if (!/^(https?|hf):\/\//i.test(url) && !/^[\w.-]+\/[\w.-]+(@[^\s/]+)?$/.test(url)) {
+    if (!isHttpUrl(url) && !isHubReference(url)) {
       urlInput.setCustomValidity('An http:// or https:// URL, or a Hugging Face repository (owner/repo, hf://owner/repo/file)');
       urlInput.reportValidity();
       return;

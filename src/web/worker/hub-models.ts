@@ -1,4 +1,4 @@
-import { hasHubScheme, looksLikeRepoId, parseHubReference, siblingReference } from '../../hub/reference.js';
+import { parseHubReference, siblingReference } from '../../hub/reference.js';
 import { openHubFile, resolveHubModel, type HubModel, type HubOptions } from '../../hub/resolve.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { openModelSource, type OpenedFile, type OpenFileOptions } from '../../model/open-source.js';
@@ -11,11 +11,6 @@ import { failedModel, modelOf, type OpenModel } from './models.js';
  * sharded set's index followed, every file read lazily with range requests at that commit. A token,
  * when given, goes to the Hub's origin only (never to its content host), and stays in the worker.
  */
-
-/** Whether the URL box holds a Hub reference: `hf://…`, or `owner/repo[@revision]` (the page has no local paths to prefer). */
-export function isHubReference(text: string): boolean {
-  return hasHubScheme(text) || (looksLikeRepoId(text) && !/^[a-z][a-z0-9+.-]*:/i.test(text));
-}
 
 /** Opens the model a Hub reference names (on `endpoint`, default the Hugging Face Hub); a failure is a card that says why, as for a URL. */
 export async function openHubReference(text: string, given: { token?: string | undefined; endpoint?: string | undefined } = {}): Promise<OpenModel> {
@@ -39,14 +34,15 @@ export async function openHubReference(text: string, given: { token?: string | u
     };
     return openModelSource(source, reference, { openSibling }, openOptions);
   };
+  // The card is named after the index of a sharded set, else the model's one file, at its commit.
+  const name = model.index?.reference ?? model.files[0]!.reference;
   const opened: OpenedFile[] = [];
   try {
     for (const file of model.files) opened.push(await open(file.reference, { scan: true }));
     if (model.weightMap) checkShards(model.index!.reference, model.weightMap, opened);
   } catch (e) {
     await Promise.all(opened.map((o) => o.tensors.close()));
-    return failedModel(model.index?.reference ?? model.files[0]?.reference ?? text, model.files.map((f) => ({ name: f.reference, size: 0 })), e, undefined);
+    return failedModel(name, model.files.map((f) => ({ name: f.reference, size: 0 })), e, undefined);
   }
-  const name = model.index?.reference ?? model.files[0]!.reference;
   return { ...modelOf(name, opened, model.files.map(() => undefined), model.weightMap), reopenRemote: open };
 }

@@ -1,7 +1,8 @@
 import { TensorsafeError } from '../../errors.js';
 import type { ProgressInfo, Request } from '../protocol.js';
 import { closeModel, openDropped, openUrl, type OpenModel } from './models.js';
-import { isHubReference, openHubReference } from './hub-models.js';
+import { isHubReference } from '../../hub/reference.js';
+import { openHubReference } from './hub-models.js';
 import { convertInPage, discardConversion, planInPage } from './convert.js';
 import { generateKeys, hashFile, safetensorsFileOf, signFile, tensorStats, verifyModels, verifySignature } from './tool-jobs.js';
 import { summariesForPage } from './transfer.js';

@@ -179,7 +179,8 @@ export class OpfsSink implements OutputSink {
         const to = Math.min(offset + target.byteLength, p.start + p.length);
         if (from >= to) continue;
         if ('blob' in p) throw new IoError('IoError', `${name}: bytes ${from}..${to} are another file's; read them asynchronously`, { location: `${name}@${from}` });
-        handle.read(target.subarray(from - offset, to - offset), { at: p.at + from - p.start });
+        const n = handle.read(target.subarray(from - offset, to - offset), { at: p.at + from - p.start });
+        if (n !== to - from) throw new IoError('IoError', `${name}: read ${n} of ${to - from} bytes at ${from}`, { location: `${name}@${from}` });
       }
     };
     const refsIn = (offset: number, length: number): Extract<Part, { blob: Blob }>[] =>
