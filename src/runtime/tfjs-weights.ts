@@ -1,4 +1,5 @@
 import { TensorsafeError } from '../errors.js';
+import { listed } from '../util/strings.js';
 import type { Dtype } from '../dtype/dtypes.js';
 import type { Tensor } from '../dtype/tensor.js';
 import { save } from '../safetensors/save.js';
@@ -159,8 +160,7 @@ function sameShape(a: readonly number[], b: readonly (number | null)[]): boolean
 function describe(report: LoadWeightsReport): string {
   const list = (kind: string, items: readonly string[]): string[] => {
     if (items.length === 0) return [];
-    const shown = items.slice(0, MAX_NAMES_IN_MESSAGE).join(', ');
-    return [`${kind} ${items.length > MAX_NAMES_IN_MESSAGE ? `${shown} and ${items.length - MAX_NAMES_IN_MESSAGE} more` : shown}`];
+    return [`${kind} ${listed(items, MAX_NAMES_IN_MESSAGE)}`];
   };
   const shape = (s: readonly (number | null)[]): string => `[${s.join(', ')}]`;
   return [

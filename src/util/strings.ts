@@ -52,3 +52,9 @@ export function grouped(n: number): string {
   const digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+$)/g, ',');
   return n < 0 ? `-${digits}` : digits;
 }
+
+/** The first `max` of `names`, comma-separated, and how many more there are: a message that stays readable for a model of thousands. */
+export function listed(names: readonly string[], max: number): string {
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}

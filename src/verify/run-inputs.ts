@@ -1,4 +1,5 @@
 import { TensorsafeError } from '../errors.js';
+import { listed } from '../util/strings.js';
 import { DTYPE_INFO, type Dtype } from '../dtype/dtypes.js';
 import { f32ToF16, f32ToBf16 } from '../dtype/float-codecs.js';
 import { MAX_RUN_INPUT_ELEMENTS, type RunInputSpec, type RunValue } from '../tensor/runnable-model.js';
@@ -19,6 +20,8 @@ import { readEntry, type TensorSet } from '../tensor/tensor-set.js';
 export const GENERATED_INT_RANGE = 4;
 /** The seed when none is given. */
 export const DEFAULT_RUN_SEED = 0;
+/** Names an InputMismatch message lists, at most: an npz of a whole model's weights given as inputs must not make a page. */
+export const MAX_NAMES_IN_INPUT_MESSAGE = 10;
 
 export interface RunInputOptions {
   /** Seed of the generator (a 32-bit integer). */
@@ -113,7 +116,7 @@ async function givenInputs(specs: readonly RunInputSpec[], given: TensorSet, fro
   const byName = new Map(given.tensors.map((t) => [t.name, t]));
   const wanted = new Set(specs.map((s) => s.name));
   const unknown = [...byName.keys()].filter((n) => !wanted.has(n));
-  if (unknown.length > 0) throw new TensorsafeError('InputMismatch', `${from}: ${unknown.map((n) => JSON.stringify(n)).join(', ')} ${unknown.length === 1 ? 'is not an input' : 'are not inputs'} of the model (its inputs: ${specs.map((s) => s.name).join(', ')})`, { location: from });
+  if (unknown.length > 0) throw new TensorsafeError('InputMismatch', `${from}: ${listed(unknown.map((n) => JSON.stringify(n)), MAX_NAMES_IN_INPUT_MESSAGE)} ${unknown.length === 1 ? 'is not an input' : 'are not inputs'} of the model (its inputs: ${listed(specs.map((s) => s.name), MAX_NAMES_IN_INPUT_MESSAGE)})`, { location: from });
   const out: RunValue[] = [];
   for (const s of specs) {
     const t = byName.get(s.name);

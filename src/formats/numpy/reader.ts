@@ -1,4 +1,5 @@
 import { IoError, isTensorsafeError } from '../../errors.js';
+import { listed } from '../../util/strings.js';
 import { checkRange, type ByteSource } from '../../io/byte-source.js';
 import type { LeftOut, TensorEntry, TensorSet } from '../../tensor/tensor-set.js';
 import { FormatProblem } from '../../io/format-problem.js';
@@ -179,10 +180,7 @@ export function npyTensorName(fileName: string): string {
 const MAX_NAMES_IN_NOTE = 10;
 
 function notesFor(arrays: readonly { name: string; header: NpyHeader; dataBytes: number; entry: TensorEntry }[]): string[] {
-  const list = (names: string[]): string => {
-    const shown = names.slice(0, MAX_NAMES_IN_NOTE).map((n) => `\`${n}\``).join(', ');
-    return names.length > MAX_NAMES_IN_NOTE ? `${shown} and ${names.length - MAX_NAMES_IN_NOTE} more` : shown;
-  };
+  const list = (names: string[]): string => listed(names.map((n) => `\`${n}\``), MAX_NAMES_IN_NOTE);
   const notes: string[] = [];
   const swapped = arrays.filter((a) => a.entry.encoding.byteSwap).map((a) => a.name);
   if (swapped.length > 0) notes.push(`big-endian arrays byte-swapped to little-endian: ${list(swapped)}`);

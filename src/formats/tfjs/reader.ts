@@ -1,4 +1,5 @@
 import { MemorySource, type ByteSource } from '../../io/byte-source.js';
+import { listed } from '../../util/strings.js';
 import type { Dtype } from '../../dtype/dtypes.js';
 import { DEFAULT_CHUNK_BYTES, STORED, type LeftOut, type TensorEntry } from '../../tensor/tensor-set.js';
 import type { FormatReader, OpenOptions, ParsedModel } from '../format.js';
@@ -144,9 +145,9 @@ async function openWeights(source: ByteSource, manifest: TfjsManifest, options: 
     }
   }
   const notes: string[] = [];
-  if (dequantized.length > 0) notes.push(`${dequantized.length} ${dequantized.length === 1 ? 'weight' : 'weights'} dequantized as tfjs-core does (q * scale + min): ${listed(dequantized)}`);
-  if (widened.length > 0) notes.push(`${widened.length} float16 ${widened.length === 1 ? 'weight' : 'weights'} widened to float32: ${listed(widened)}`);
-  if (kept.length > 0) notes.push(`string weights kept in the metadata as \`${TFJS_STRING_KEY_PREFIX}<name>\` (JSON of shape and values): ${listed(kept)}`);
+  if (dequantized.length > 0) notes.push(`${dequantized.length} ${dequantized.length === 1 ? 'weight' : 'weights'} dequantized as tfjs-core does (q * scale + min): ${listed(dequantized, MAX_NAMES_IN_NOTE)}`);
+  if (widened.length > 0) notes.push(`${widened.length} float16 ${widened.length === 1 ? 'weight' : 'weights'} widened to float32: ${listed(widened, MAX_NAMES_IN_NOTE)}`);
+  if (kept.length > 0) notes.push(`string weights kept in the metadata as \`${TFJS_STRING_KEY_PREFIX}<name>\` (JSON of shape and values): ${listed(kept, MAX_NAMES_IN_NOTE)}`);
   return {
     tensors: {
       format: 'tfjs',
@@ -236,10 +237,6 @@ async function stringBytes(spec: TfjsWeightSpec, data: ShardSequence, start: num
 /** Names listed in one note, at most: a model of 600 quantized weights gets a note, not a page. */
 const MAX_NAMES_IN_NOTE = 10;
 
-function listed(names: readonly string[]): string {
-  const shown = names.slice(0, MAX_NAMES_IN_NOTE).join(', ');
-  return names.length > MAX_NAMES_IN_NOTE ? `${shown} and ${names.length - MAX_NAMES_IN_NOTE} more` : shown;
-}
 
 /**
  * A local model's shard paths that the rules found inside its folder but that lead out of it on disk (a
