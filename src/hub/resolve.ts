@@ -175,7 +175,7 @@ async function fetchRevision(repo: string, revision: string, options: HubOptions
     res = await fetchFn(url, { method: 'GET', headers: { accept: 'application/json' } });
   } catch (cause) {
     if (cause instanceof TensorsafeError) throw cause;
-    throw new IoError('IoError', `${url}: network error: ${(cause as Error).message ?? String(cause)}`, { cause, location: url });
+    throw new IoError('IoError', `${url}: network error: ${(cause as Error).message ?? String(cause)} (the Hub could not be reached: HF_ENDPOINT sets its address; a model in the local Hugging Face cache is read without it)`, { cause, location: url });
   }
   if (res.status !== 200) {
     if (res.body !== null) res.body.cancel().catch(() => undefined);
