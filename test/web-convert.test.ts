@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
-import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'torch', 'sample', 'pytorch_model.bin');
 const GGUF = path.join(ROOT, 'test', 'fixtures', 'formats', 'gguf', 'raw-v3.gguf');
@@ -111,13 +111,11 @@ function opfsSizes(page: Page): Promise<number[]> {
 }
 
 describe.skipIf(SKIP_BROWSER)('conversion in the web page', () => {
-  let session: WebSession;
+  const session = webSession();
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tensorsafe-web-convert-'));
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

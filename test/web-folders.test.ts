@@ -8,12 +8,12 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openModel } from '../src/node.js';
 import { craft, entry } from './helpers/craft.js';
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
-import { isLoopback, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
@@ -63,13 +63,7 @@ async function tensorNames(file: string): Promise<string[]> {
 
 describe.skipIf(SKIP_BROWSER)('folders and multi-file models in the web page', () => {
   const root = tempDir('web-folders');
-  let session: WebSession;
-  beforeAll(async () => {
-    session = await startWebSession();
-  }, 60_000);
-  afterAll(async () => {
-    await session?.close();
-  });
+  const session = webSession();
 
   it('a Hugging Face-like folder: one card for its sharded set (every tensor), none for config.json, README or the tokenizer', async () => {
     const dir = path.join(root, 'hf', 'tiny-model');

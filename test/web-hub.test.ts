@@ -13,7 +13,7 @@ import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitOf, repoWith, startFakeHub, type FakeHub } from './helpers/fake-hub.js';
 import { ROOT } from './helpers/paths.js';
-import { SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { SKIP_BROWSER, webSession } from './helpers/web-page.js';
 import { openUrlInPage } from './helpers/web-models.js';
 
 const CLI = path.join(ROOT, 'bin', 'tensorsafe.js');
@@ -60,7 +60,7 @@ async function download(page: Page): Promise<{ name: string; bytes: Buffer }> {
 }
 
 describe.skipIf(SKIP_BROWSER)('the web page opens Hugging Face Hub repositories', () => {
-  let session: WebSession;
+  const session = webSession();
   let hub: FakeHub;
   let tmp = '';
   const sample = new Uint8Array(fs.readFileSync(SAMPLE));
@@ -76,10 +76,8 @@ describe.skipIf(SKIP_BROWSER)('the web page opens Hugging Face Hub repositories'
       'model-00002-of-00002.safetensors': safetensors({ c: 5 }, 3),
       'model.safetensors.index.json': new TextEncoder().encode(JSON.stringify(index)),
     }));
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     await hub?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { axeViolations, SAMPLE, serious, writeMalicious } from './helpers/web-looks.js';
-import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const VIEWS = [
   { width: 390, height: 844, colorScheme: 'light' },
@@ -17,14 +17,12 @@ const VIEWS = [
 ] as const;
 
 describe.skipIf(SKIP_BROWSER)('the web page: looks, accessibility and keyboard', () => {
-  let session: WebSession;
+  const session = webSession();
   let malicious: ReturnType<typeof writeMalicious>;
   beforeAll(async () => {
     malicious = writeMalicious();
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     malicious?.dispose();
   });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNginx, NGINX_MISSING_MESSAGE, startNginx, type NginxServer } from './helpers/nginx.js';
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
-import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 import { evilTorchZip, manyTensorsHeader, openUrlInPage, writeSparse } from './helpers/web-models.js';
 
 const SKIP_NGINX = process.env.TENSORSAFE_SKIP_NGINX === '1';
@@ -18,7 +18,7 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 describe.skipIf(SKIP_BROWSER || SKIP_NGINX)('the page makes no request but for its own files and the URLs typed', () => {
   const dir = tempDir('web-privacy');
-  let session: WebSession;
+  const session = webSession();
   let nginx: NginxServer;
   beforeAll(async () => {
     if (!findNginx()) throw new Error(NGINX_MISSING_MESSAGE);
@@ -28,10 +28,8 @@ describe.skipIf(SKIP_BROWSER || SKIP_NGINX)('the page makes no request but for i
     cpSync(path.join(FIXTURES, 'formats', 'tfjs', 'layers-model.json'), path.join(dir, 'web_model', 'model.json'));
     for (const s of ['layers-shard1of3.bin', 'layers-shard2of3.bin', 'layers-shard3of3.bin']) cpSync(path.join(FIXTURES, 'formats', 'tfjs', 'shards', s), path.join(dir, 'web_model', 'shards', s));
     nginx = await startNginx(dir);
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     await nginx?.stop();
   });
 

@@ -6,10 +6,10 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
-import { isLoopback, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 import { evilTorchZip, manyTensorsHeader, writeSparse } from './helpers/web-models.js';
 
 const TENSORS = 100_000;
@@ -26,15 +26,11 @@ describe.skipIf(SKIP_BROWSER)('the web page at scale and under attack', () => {
   const dir = tempDir('web-scale');
   const big = path.join(dir, 'many.safetensors');
   const evil = path.join(dir, 'evil.pt');
-  let session: WebSession;
+  const session = webSession();
   beforeAll(async () => {
     writeSparse(big, manyTensorsHeader(TENSORS));
     writeFileSync(evil, evilTorchZip());
-    session = await startWebSession();
   }, 60_000);
-  afterAll(async () => {
-    await session?.close();
-  });
 
   it('shows a header of 100,000 tensors: a few rows rendered, the page answering while the worker parses', async () => {
     const { page } = await session.newPage({ viewport: { width: 1280, height: 900 } });

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 import { distinctColours, SAMPLE, writeMalicious } from './helpers/web-looks.js';
-import { pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const UPDATE = process.env.UPDATE_SCREENSHOTS === '1';
 const OUT = path.join(ROOT, 'docs', 'screenshots');
@@ -24,14 +24,12 @@ const SHOTS = [
 ] as const;
 
 describe.skipIf(SKIP_BROWSER)('screenshots of the web page for the README', () => {
-  let session: WebSession;
+  const session = webSession();
   let malicious: ReturnType<typeof writeMalicious>;
   beforeAll(async () => {
     malicious = writeMalicious();
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     malicious?.dispose();
   });
 

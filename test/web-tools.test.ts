@@ -10,10 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/paths.js';
 import { tempDir } from './helpers/temp.js';
-import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const run = promisify(execFile);
 const BIN = path.join(ROOT, 'bin', 'tensorsafe.js');
@@ -57,7 +57,7 @@ function tool(page: Page, id: string) {
 }
 
 describe.skipIf(SKIP_BROWSER)('the web page tools in headless Chromium', () => {
-  let session: WebSession;
+  const session = webSession();
   let dir: string;
   let converted: string;
   beforeAll(async () => {
@@ -65,11 +65,7 @@ describe.skipIf(SKIP_BROWSER)('the web page tools in headless Chromium', () => {
     converted = path.join(dir, 'model.safetensors');
     const c = await cli('convert', SAMPLE, '-o', converted);
     expect(c.code, c.stderr).toBe(0);
-    session = await startWebSession();
   }, 120_000);
-  afterAll(async () => {
-    await session?.close();
-  });
 
   it("shows a tensor's values: statistics equal numpy's, and the histogram's bins are numpy's and sum to the count", async () => {
     const { page } = await session.newPage({ viewport: { width: 1280, height: 2400 } });

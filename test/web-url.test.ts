@@ -12,7 +12,7 @@ import { formatById } from '../src/index.js';
 import { openModel } from '../src/node.js';
 import { findNginx, NGINX_MISSING_MESSAGE, startNginx, type NginxServer } from './helpers/nginx.js';
 import { ROOT } from './helpers/paths.js';
-import { isLoopback, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 import { evilTorchZip, manyTensorsHeader, openUrlInPage } from './helpers/web-models.js';
 
 const SKIP_NGINX = process.env.TENSORSAFE_SKIP_NGINX === '1';
@@ -21,7 +21,7 @@ const TFJS = path.join(ROOT, 'test', 'fixtures', 'formats', 'tfjs');
 const DATA_BYTES = 50 * 16 * 10_240;
 
 describe.skipIf(SKIP_BROWSER || SKIP_NGINX)('the web page opens URLs with range requests', () => {
-  let session: WebSession;
+  const session = webSession();
   let nginx: NginxServer;
   let root = '';
   let headerBytes = 0;
@@ -41,10 +41,8 @@ describe.skipIf(SKIP_BROWSER || SKIP_NGINX)('the web page opens URLs with range 
     cpSync(path.join(TFJS, 'shards'), path.join(root, 'tfjs', 'shards'), { recursive: true });
     writeFileSync(path.join(root, 'evil.pt'), evilTorchZip());
     nginx = await startNginx(root);
-    session = await startWebSession();
   }, 60_000);
   afterAll(async () => {
-    await session?.close();
     await nginx?.stop();
     if (root) rmSync(root, { recursive: true, force: true });
   });

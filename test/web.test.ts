@@ -6,21 +6,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openModel } from '../src/node.js';
 import { ROOT } from './helpers/paths.js';
-import { isLoopback, pickFiles, SKIP_BROWSER, startWebSession, type WebSession } from './helpers/web-page.js';
+import { isLoopback, pickFiles, SKIP_BROWSER, webSession } from './helpers/web-page.js';
 
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'torch', 'sample', 'pytorch_model.bin');
 
 describe.skipIf(SKIP_BROWSER)('the web page in headless Chromium', () => {
-  let session: WebSession;
-  beforeAll(async () => {
-    session = await startWebSession();
-  }, 60_000);
-  afterAll(async () => {
-    await session?.close();
-  });
+  const session = webSession();
 
   it('shows a picked PyTorch checkpoint: format, verdict, totals and one row per tensor as the library reads it', async () => {
     // Tall enough that the table (60% of the height) renders every one of the sample's rows.

@@ -6,6 +6,7 @@
  * are skipped); TENSORSAFE_CHROMIUM overrides the browser binary.
  */
 import { existsSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ROOT } from './paths.js';
@@ -41,6 +42,37 @@ export interface WebSession {
   /** A new page (its own context: downloads accepted, nothing shared), loaded and ready. */
   newPage(options?: BrowserContextOptions): Promise<{ page: Page; context: BrowserContext }>;
   close(): Promise<void>;
+}
+
+/**
+ * The session of the describe block it is called in: started before its tests (beforeAll), closed after
+ * them (afterAll); what it returns reaches the started session.
+ */
+export function webSession(): WebSession {
+  let started: WebSession | undefined;
+  beforeAll(async () => {
+    started = await startWebSession();
+  }, 60_000);
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): WebSession => {
+    if (started === undefined) throw new Error('the web session is not started yet: webSession() starts it in beforeAll');
+    return started;
+  };
+  return {
+    get browser() {
+      return current().browser;
+    },
+    get url() {
+      return current().url;
+    },
+    get requests() {
+      return current().requests;
+    },
+    newPage: (options) => current().newPage(options),
+    close: () => current().close(),
+  };
 }
 
 export async function startWebSession(): Promise<WebSession> {
