@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
-import { ensureTmp, fmtMB, median, ratio, spread, verdict, ROOT } from './lib.js';
+import { ensureTmp, fmtMB, median, ratio, spread, timings, verdict, ROOT } from './lib.js';
 import { startRangeServer } from './range-server.js';
 import { writeTorchCheckpoint } from './torch-checkpoint.js';
 
@@ -53,24 +53,22 @@ export async function run({ sizeMiB = 256, runs = 5 } = {}) {
   // No token, no cache: every byte over loopback HTTP.
   const env = { HF_ENDPOINT: hub.url, HF_HOME: path.join(dir, 'hf-home'), HF_TOKEN: '' };
   try {
-    const ways = [
-      () => cli(['convert', src, '-o', out, '--force']),
-      () => cli(['convert', content.url, '-o', out, '--force']),
-      () => cli(['convert', 'acme/model', '-o', out, '--force'], env),
-    ];
-    const times = ways.map(() => []);
+    // Requests each conversion made (content host and Hub), counted around the call.
     const requests = { url: [], hub: [] };
-    for (let r = 0; r < runs; r++) {
-      for (const [i, way] of ways.entries()) {
-        fs.rmSync(out, { force: true });
-        const before = { content: content.stats.requests, hub: hub.stats.requests };
-        const t0 = process.hrtime.bigint();
-        await way();
-        times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (i === 1) requests.url.push(content.stats.requests - before.content);
-        if (i === 2) requests.hub.push(content.stats.requests - before.content + hub.stats.requests - before.hub);
-      }
-    }
+    const counted = (into, fn) => async () => {
+      const before = content.stats.requests + hub.stats.requests;
+      await fn();
+      into.push(content.stats.requests + hub.stats.requests - before);
+    };
+    const times = await timings(
+      runs,
+      [
+        () => cli(['convert', src, '-o', out, '--force']),
+        counted(requests.url, () => cli(['convert', content.url, '-o', out, '--force'])),
+        counted(requests.hub, () => cli(['convert', 'acme/model', '-o', out, '--force'], env)),
+      ],
+      () => fs.rmSync(out, { force: true }),
+    );
     const [local, url, byHub] = times.map(median);
     const input = `${fmtMB(size)} zip checkpoint, ${count} tensors, over loopback HTTP; median (min–max) of ${runs}`;
     return [
